@@ -1,0 +1,38 @@
+# Every target builds or refreshes the local virtual environment from pyproject.toml
+# first, so a fresh clone needs only Python 3.11+ (and Node.js for the interop tests).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench demo clean interop-deps
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+interop/node_modules/.installed: interop/package.json interop/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		cd interop && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
+	else echo "!!! npm not found: interop tests against Digital Bazaar's implementation will be SKIPPED"; fi
+
+interop-deps: interop/node_modules/.installed
+
+run: $(STAMP)
+	$(BIN)/badgeworks demo
+
+test: $(STAMP) interop-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_proofs.py
+
+clean:
+	rm -rf $(VENV) interop/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Adapters: each wraps one outside thing (files, network, QR, keystore)."""

@@ -1,0 +1,126 @@
+"""JSON-LD document -> RDFC-1.0 canonical N-Quads, in strict mode.
+
+Strict mode (vc-di-eddsa §3 "Transformation" requires that signing never silently
+loses data): a property term that expansion would drop raises ``jsonld.dropped_term``,
+and an IRI that is not absolute raises ``jsonld.relative_iri``.
+
+``canonicalize_plain`` is pyld as shipped (the reference path and the benchmark
+baseline).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pyld import jsonld
+
+from .errors import ContextError, JsonLdError
+from .loader import DocumentLoader
+
+_ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
+
+
+def is_absolute_iri(value: str) -> bool:
+    """True for an IRI with a scheme (``https:``, ``urn:``, ``did:``) or a blank node id."""
+    return value.startswith("_:") or bool(_ABSOLUTE_IRI.match(value))
+
+
+def _check_expanded(node: Any) -> None:
+    """Walk expanded JSON-LD and reject relative IRIs in ids, types and property names."""
+    if isinstance(node, list):
+        for item in node:
+            _check_expanded(item)
+        return
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        if key == "@id":
+            if isinstance(value, str) and not is_absolute_iri(value):
+                raise JsonLdError(
+                    f"the identifier {value!r:.120} is a relative IRI; use an absolute URL",
+                    code="jsonld.relative_iri",
+                    value=value,
+                )
+        elif key == "@type":
+            types = value if isinstance(value, list) else [value]
+            for t in types:
+                if isinstance(t, str) and t != "@json" and not is_absolute_iri(t):
+                    raise JsonLdError(
+                        f"the type {t!r:.120} is not defined by any context and is not "
+                        "an absolute IRI",
+                        code="jsonld.relative_iri",
+                        value=t,
+                    )
+        elif key == "@value":
+            continue
+        else:
+            if not key.startswith("@") and not is_absolute_iri(key):
+                raise JsonLdError(
+                    f"the property {key!r:.120} expands to a relative IRI",
+                    code="jsonld.relative_iri",
+                    value=key,
+                )
+            _check_expanded(value)
+
+
+def _raise_dropped(term: str | None) -> None:
+    raise JsonLdError(
+        f"the property {term!r:.120} is not defined by the credential's @context, so "
+        "signing would silently drop it",
+        code="jsonld.dropped_term",
+        term=term,
+    )
+
+
+def expand_strict(document: dict[str, Any], loader: DocumentLoader) -> list[Any]:
+    """pyld expansion that raises instead of dropping terms or keeping relative IRIs."""
+    processor = jsonld.JsonLdProcessor(on_property_dropped=_raise_dropped)
+    try:
+        expanded = processor.expand(document, {"documentLoader": loader, "base": ""})
+    except (JsonLdError, ContextError):
+        raise
+    except jsonld.JsonLdError as exc:
+        cause = _root_cause(exc)
+        if isinstance(cause, JsonLdError | ContextError):
+            raise cause from None
+        raise JsonLdError(f"JSON-LD processing failed: {exc.type}: {_message(exc)}") from None
+    _check_expanded(expanded)
+    return list(expanded)
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    seen = 0
+    while seen < 20:
+        nxt = getattr(exc, "cause", None) or exc.__cause__ or exc.__context__
+        if nxt is None:
+            return exc
+        exc = nxt
+        seen += 1
+    return exc
+
+
+def _message(exc: Any) -> str:
+    return str(getattr(exc, "msg", None) or exc).splitlines()[0][:300]
+
+
+def canonicalize_plain(document: dict[str, Any], loader: DocumentLoader) -> str:
+    """Canonical N-Quads via pyld as shipped, with our strict checks."""
+    expanded = expand_strict(document, loader)
+    try:
+        result = jsonld.normalize(
+            expanded,
+            {
+                "algorithm": "URDNA2015",
+                "format": "application/n-quads",
+                "documentLoader": loader,
+            },
+        )
+    except jsonld.JsonLdError as exc:
+        raise JsonLdError(f"RDF canonicalization failed: {_message(exc)}") from None
+    return str(result)
+
+
+def canonicalize(document: dict[str, Any], loader: DocumentLoader) -> str:
+    """Canonical N-Quads (RDFC-1.0) of ``document``; the string that gets hashed."""
+    return canonicalize_plain(document, loader)

@@ -1,0 +1,78 @@
+"""The bundled contexts are byte-for-byte the published ones, and the loader is strict."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from badgeworks.adapters.resources import default_loader, resource_dir
+from badgeworks.core.errors import ContextError
+
+CONTEXTS = resource_dir("contexts")
+
+
+def _provenance_rows() -> list[tuple[str, str, str]]:
+    rows = []
+    for line in (CONTEXTS / "PROVENANCE.md").read_text("utf-8").splitlines():
+        m = re.match(r"^\| (https?://\S+) \| (\S+) \| .* \| ([0-9a-f]{64}) \|$", line)
+        if m:
+            rows.append((m.group(1), m.group(2), m.group(3)))
+    return rows
+
+
+def test_every_indexed_context_has_provenance_and_matching_hash() -> None:
+    index = json.loads((CONTEXTS / "index.json").read_text("utf-8"))
+    rows = _provenance_rows()
+    assert {url for url, _, _ in rows} == set(index)
+    for url, file, digest in rows:
+        assert index[url] == file
+        actual = hashlib.sha256((CONTEXTS / file).read_bytes()).hexdigest()
+        assert actual == digest, f"{file} was edited: sha256 {actual} != {digest}"
+
+
+def test_loader_serves_exactly_the_bundled_urls() -> None:
+    loader = default_loader()
+    index = json.loads((CONTEXTS / "index.json").read_text("utf-8"))
+    assert loader.urls == frozenset(index)
+    for url in index:
+        assert loader(url)["document"]["@context"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://www.w3.org/ns/credentials/examples/v2",
+        "https://evil.example/context.json",
+        "http://127.0.0.1:5432/",
+        "file:///etc/passwd",
+        "did:web:example.com",
+    ],
+)
+def test_unknown_urls_are_refused_with_a_code(url: str) -> None:
+    with pytest.raises(ContextError) as info:
+        default_loader().load(url)
+    assert info.value.code == "context.not_allowed"
+
+
+def test_did_key_resolves_without_network() -> None:
+    did = "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"
+    vm = default_loader().load(did + "#z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2")
+    assert vm["type"] == "Multikey"
+    assert vm["controller"] == did
+    doc = default_loader().load(did)
+    assert doc["assertionMethod"] == [vm["id"]]
+
+
+def test_loader_gives_pyld_a_private_copy() -> None:
+    loader = default_loader()
+    url = "https://www.w3.org/ns/credentials/v2"
+    loader(url)["document"]["@context"]["tampered"] = True
+    assert "tampered" not in loader.load(url)["@context"]
+
+
+def test_packaged_path_exists() -> None:
+    assert Path(CONTEXTS, "index.json").is_file()
