@@ -41,3 +41,11 @@ def default_loader() -> DocumentLoader:
 def schema(name: str) -> Any:
     """A parsed JSON Schema from ``schemas/`` by file name."""
     return json.loads((resource_dir("schemas") / name).read_text("utf-8"))
+
+
+@cache
+def schema_documents() -> dict[str, Any]:
+    """Schema URL -> parsed JSON Schema, for every entry of ``schemas/index.json``."""
+    root = resource_dir("schemas")
+    index = json.loads((root / "index.json").read_text("utf-8"))
+    return {url: json.loads((root / file).read_text("utf-8")) for url, file in index.items()}
