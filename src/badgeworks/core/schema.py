@@ -1,0 +1,136 @@
+"""JSON Schema validation of credentials (OB 3.0 "Verification", step 1; VCCS-10).
+
+Schemas come in as data, keyed by their URL: the core reads no files and fetches
+nothing. A ``credentialSchema`` entry of type ``1EdTechJsonSchemaValidator2019`` whose
+URL we were not given is reported as ``schema.unknown`` (the verifier shows that as a
+warning, since we never fetch it); entries of other types are left to their own
+specifications and ignored here.
+
+OB 3.0 "Serialization > JSON" lets ``type``, ``proof``, ``credentialSchema`` and
+``termsOfUse`` be compacted to a single value, but the published schema wants arrays
+for some of them (``proof`` most visibly: Data Integrity adds a single proof object).
+Before validating we therefore wrap single values in a list at the places the schema
+expects an array: the credential's ``type``, ``proof``, ``credentialSchema`` and
+``termsOfUse``, and ``credentialSubject.type``. The credential itself is not changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from jsonschema import exceptions as jsonschema_exceptions
+from jsonschema import validators
+
+from .credential import (
+    JSON_SCHEMA_VALIDATOR_TYPE,
+    OB3_ENDORSEMENT_SCHEMA_URL,
+    OB3_SCHEMA_URL,
+)
+from .errors import SchemaError
+from .structure import credential_kind
+
+_COMPACTABLE = ("type", "proof", "credentialSchema", "termsOfUse")
+
+# Compiled validators, keyed by the schema's content hash: compiling the OB schema costs
+# far more than validating one credential. Keyed by content (not URL) so a caller who
+# passes a different document under the same URL never gets a stale validator.
+_VALIDATORS: dict[str, Any] = {}
+
+
+def _validator(schema: Any) -> Any:
+    key = hashlib.sha256(json.dumps(schema, sort_keys=True).encode("utf-8")).hexdigest()
+    found = _VALIDATORS.get(key)
+    if found is None:
+        cls = validators.validator_for(schema)
+        try:
+            cls.check_schema(schema)
+        except jsonschema_exceptions.SchemaError as exc:
+            raise SchemaError(
+                f"the JSON Schema itself is invalid: {exc.message}", code="schema.bad_schema"
+            ) from None
+        found = cls(schema)
+        _VALIDATORS[key] = found
+    return found
+
+
+def _normalized(credential: Mapping[str, Any]) -> dict[str, Any]:
+    """A shallow copy with single values wrapped where the OB schema wants arrays."""
+    doc = dict(credential)
+    for key in _COMPACTABLE:
+        if key in doc and not isinstance(doc[key], list):
+            doc[key] = [doc[key]]
+    subject = doc.get("credentialSubject")
+    if isinstance(subject, Mapping) and isinstance(subject.get("type"), str):
+        doc["credentialSubject"] = {**subject, "type": [subject["type"]]}
+    return doc
+
+
+def _json_path(path: Any) -> str:
+    out = "$"
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def _schema_urls(credential: Mapping[str, Any]) -> list[str] | None:
+    """The URLs of the 1EdTech JSON Schema entries, or None if there is no credentialSchema."""
+    if "credentialSchema" not in credential:
+        return None
+    entries = credential["credentialSchema"]
+    entries = entries if isinstance(entries, list) else [entries]
+    return [
+        e["id"]
+        for e in entries
+        if isinstance(e, Mapping)
+        and e.get("type") == JSON_SCHEMA_VALIDATOR_TYPE
+        and isinstance(e.get("id"), str)
+    ]
+
+
+def schema_problems(credential: Any, schemas: Mapping[str, Any]) -> list[SchemaError]:
+    """Validate ``credential`` against the JSON Schemas it names (or, for an OB credential
+    that names none, the OB schema for its class); return every problem found.
+
+    Codes: ``schema.invalid`` (with the JSON path and the validator's message),
+    ``schema.unknown`` (a named schema URL not in ``schemas``).
+    """
+    if not isinstance(credential, Mapping):
+        return [SchemaError("a credential must be a JSON object", code="schema.invalid")]
+    urls = _schema_urls(credential)
+    if urls is None:
+        default = {
+            "achievement": OB3_SCHEMA_URL,
+            "endorsement": OB3_ENDORSEMENT_SCHEMA_URL,
+        }.get(credential_kind(credential))
+        urls = [default] if default else []
+    problems: list[SchemaError] = []
+    document = _normalized(credential)
+    for url in urls:
+        schema = schemas.get(url)
+        if schema is None:
+            problems.append(
+                SchemaError(
+                    f"the JSON Schema {url!r:.200} is not one we hold, so the credential was "
+                    "not checked against it",
+                    code="schema.unknown",
+                    url=url,
+                )
+            )
+            continue
+        errors = sorted(
+            _validator(schema).iter_errors(document), key=lambda e: _json_path(e.absolute_path)
+        )
+        for error in errors:
+            where = _json_path(error.absolute_path)
+            problems.append(
+                SchemaError(
+                    f"{where}: {error.message:.300} (schema {url})",
+                    code="schema.invalid",
+                    path=where,
+                    url=url,
+                )
+            )
+    return problems
