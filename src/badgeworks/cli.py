@@ -1,0 +1,392 @@
+"""The ``badgeworks`` command line: keys, sign, verify, demo.
+
+File I/O lives here; the work is done by the pure core. Exit codes: 0 success or
+verified, 1 not verified, 2 unreadable input or usage error (docs/cli.md). Every
+error is one line on stderr starting with ``error:``; no command prints a traceback.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO, NoReturn
+
+import click
+
+from badgeworks.adapters.resources import default_loader
+from badgeworks.core.credential import parse_xsd_datetime, xsd_datetime
+from badgeworks.core.crypto import Ed25519KeyPair
+from badgeworks.core.document import DEFAULT_MAX_BYTES, parse_json_document
+from badgeworks.core.errors import BadgeworksError, StatusError
+from badgeworks.core.keys import key_pair_from_json, key_pair_to_json
+from badgeworks.core.proof import add_proof
+from badgeworks.core.report import VERDICT_TEXT, Report
+from badgeworks.core.status import StatusResolver
+from badgeworks.core.verify import verify
+
+EXIT_OK = 0
+EXIT_NOT_VERIFIED = 1
+EXIT_USAGE = 2
+
+MARKS = {"pass": "✓", "fail": "✗", "warning": "!", "skipped": "-"}
+
+
+class UsageFailure(click.ClickException):
+    """An input or usage problem: one line on stderr, exit code 2."""
+
+    exit_code = EXIT_USAGE
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def _fail(message: str) -> NoReturn:
+    raise UsageFailure(message)
+
+
+class _Group(click.Group):
+    """A group whose usage errors are one ``error:`` line, like every other error."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.ClickException as exc:
+            message = exc.format_message().splitlines()[0] if exc.format_message() else ""
+            click.echo(f"error: {message}", err=True)
+            sys.exit(exc.exit_code if exc.exit_code else EXIT_USAGE)
+        except click.exceptions.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(EXIT_USAGE)
+        except BrokenPipeError:
+            sys.exit(EXIT_OK)
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def _read_bytes(path: str, what: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """Read at most ``max_bytes + 1`` bytes (so oversize is detectable without reading it all)."""
+    if path == "-":
+        stdin: BinaryIO = sys.stdin.buffer
+        return stdin.read(max_bytes + 1)
+    try:
+        with Path(path).open("rb") as f:
+            return f.read(max_bytes + 1)
+    except FileNotFoundError:
+        _fail(f"{what} {path}: no such file")
+    except IsADirectoryError:
+        _fail(f"{what} {path} is a directory, not a file")
+    except PermissionError:
+        _fail(f"{what} {path}: permission denied")
+    except OSError as exc:
+        _fail(f"{what} {path}: {exc.strerror or exc}")
+
+
+def _read_json(path: str, what: str = "input") -> Any:
+    data = _read_bytes(path, what)
+    try:
+        return parse_json_document(data)
+    except BadgeworksError as exc:
+        name = "stdin" if path == "-" else path
+        _fail(f"{what} {name}: {exc}")
+
+
+def _parse_now(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        return parse_xsd_datetime(value, require_timezone=True)
+    except BadgeworksError as exc:
+        _fail(f"--now: {exc}")
+
+
+def _schemas() -> Mapping[str, Any] | None:
+    """The bundled JSON Schemas by URL, if this build has them."""
+    try:
+        from badgeworks.adapters.resources import schema_documents
+    except ImportError:  # pragma: no cover - older resource adapter
+        return None
+    try:
+        found: Mapping[str, Any] = schema_documents()
+    except (OSError, ValueError):
+        return None
+    return found
+
+
+def _write_new_file(path: str, text: str, mode: int) -> None:
+    """Create ``path`` with ``mode``; refuse to overwrite anything."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except FileExistsError:
+        _fail(f"{path} already exists; refusing to overwrite it")
+    except OSError as exc:
+        _fail(f"cannot create {path}: {exc.strerror or exc}")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="badgeworks")
+def badgeworks() -> None:
+    """Sign and verify Open Badges 3.0 credentials (eddsa-rdfc-2022 Data Integrity)."""
+
+
+@badgeworks.group()
+def keys() -> None:
+    """Manage Ed25519 signing keys."""
+
+
+@keys.command("generate")
+@click.option("--out", "out", metavar="FILE", help="Write the key file here (mode 0600).")
+@click.option("--controller", metavar="DID", help="The key's controller (default: its did:key).")
+def keys_generate(out: str | None, controller: str | None) -> None:
+    """Generate an Ed25519 key and print (or write) its key file JSON."""
+    try:
+        key = Ed25519KeyPair.generate(controller=controller)
+    except BadgeworksError as exc:
+        _fail(f"--controller: {exc}")
+    text = _dumps(key_pair_to_json(key, include_secret=True)) + "\n"
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    _write_new_file(out, text, 0o600)
+    click.echo(f"wrote {out} (key {key.id})", err=True)
+
+
+def _load_key(path: str) -> Ed25519KeyPair:
+    data = _read_json(path, "key file")
+    try:
+        key = key_pair_from_json(data)
+    except BadgeworksError as exc:
+        _fail(f"key file {path}: {exc}")
+    if not key.can_sign:
+        _fail(f"key file {path} has no secretKeyMultibase, so it cannot sign")
+    return key
+
+
+@badgeworks.command()
+@click.argument("file")
+@click.option(
+    "--key", "key_file", required=True, metavar="KEYFILE", help="The key file to sign with."
+)
+@click.option("--created", metavar="ISO8601", help="The proof's created time (default: now).")
+@click.option("--output", metavar="FILE", help="Write the signed JSON here instead of stdout.")
+def sign(file: str, key_file: str, created: str | None, output: str | None) -> None:
+    """Add an eddsa-rdfc-2022 proof to the credential in FILE ('-' for stdin)."""
+    document = _read_json(file)
+    if not isinstance(document, dict):
+        _fail("input: only a JSON object can be signed")
+    key = _load_key(key_file)
+    when = _parse_created(created)
+    try:
+        signed = add_proof(document, key, default_loader(), created=when)
+    except BadgeworksError as exc:
+        _fail(f"cannot sign {file}: {exc}")
+    text = _dumps(signed) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        _write_new_file(output, text, 0o644)
+
+
+def _parse_created(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC).replace(microsecond=0)
+    try:
+        return parse_xsd_datetime(value, require_timezone=True)
+    except BadgeworksError as exc:
+        _fail(f"--created: {exc}")
+
+
+def _status_resolver(paths: Sequence[str]) -> StatusResolver | None:
+    if not paths:
+        return None
+    lists: dict[str, Any] = {}
+    for path in paths:
+        document = _read_json(path, "status list")
+        url = document.get("id") if isinstance(document, dict) else None
+        if not isinstance(url, str):
+            _fail(f"status list {path} has no 'id', so no credential can point at it")
+        lists[url] = document
+
+    def resolve(url: str) -> Any:
+        if url in lists:
+            return lists[url]
+        # The CLI never fetches: a list the user did not supply is "not checked".
+        raise StatusError(f"no --status-list file has the id {url}", code="status.not_checked")
+
+    return resolve
+
+
+def _print_report(report: Report) -> None:
+    click.echo(VERDICT_TEXT[report.verdict])
+    for check in report.checks:
+        click.echo(f"  {MARKS[check.outcome]} {check.check}: {check.message} [{check.code}]")
+
+
+@badgeworks.command("verify")
+@click.argument("file")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--now", metavar="ISO8601", help="Verify as of this time (default: now).")
+@click.option(
+    "--status-list",
+    "status_lists",
+    multiple=True,
+    metavar="FILE",
+    help="A BitstringStatusListCredential to check status against (repeatable).",
+)
+@click.pass_context
+def verify_command(
+    ctx: click.Context, file: str, as_json: bool, now: str | None, status_lists: tuple[str, ...]
+) -> None:
+    """Verify the credential in FILE ('-' for stdin). Exit 0 verified, 1 not, 2 bad input."""
+    moment = _parse_now(now)
+    resolver = _status_resolver(status_lists)
+    document = _read_json(file)
+    report = verify(
+        document,
+        loader=default_loader(),
+        now=moment,
+        status_resolver=resolver,
+        schemas=_schemas(),
+    )
+    if as_json:
+        click.echo(_dumps(report.as_dict()))
+    else:
+        _print_report(report)
+    ctx.exit(EXIT_OK if report.verified else EXIT_NOT_VERIFIED)
+
+
+@badgeworks.command()
+def demo() -> None:
+    """Issue, verify and tamper with a sample micro-internship badge (no files written)."""
+    run_demo(datetime.now(UTC).replace(microsecond=0))
+
+
+DEMO_LIST_URL = "https://northwind.example/status/revocation/1"
+
+
+def _sample_badge(key: Ed25519KeyPair, now: datetime) -> dict[str, Any]:
+    """A realistic micro-internship badge, unsigned, built with the OB 3.0 builders."""
+    from badgeworks.core import credential as ob
+    from badgeworks.core.identity import identity_object
+
+    issuer = ob.profile(
+        id=key.controller,
+        name="Northwind Institute of Technology",
+        url="https://northwind.example",
+    )
+    host = ob.profile(id="https://acme-robotics.example", name="Acme Robotics")
+    rubric = ob.result_description(
+        id="https://northwind.example/achievements/data-pipeline/results/overall",
+        name="Mentor's overall assessment",
+        result_type="RubricCriterionLevel",
+        rubric_criterion_level=[
+            ob.rubric_criterion_level(
+                id="https://northwind.example/achievements/data-pipeline/levels/meets",
+                name="Meets expectations",
+            ),
+            ob.rubric_criterion_level(
+                id="https://northwind.example/achievements/data-pipeline/levels/exceeds",
+                name="Exceeds expectations",
+            ),
+        ],
+    )
+    achievement = ob.achievement(
+        id="https://northwind.example/achievements/data-pipeline",
+        name="Data Pipeline Micro-internship",
+        description="A four-week, 40-hour project building a data pipeline for a host company.",
+        criteria_narrative="Deliver a tested ingestion pipeline and present it to the host team.",
+        achievement_type="Fieldwork",
+        result_description=[rubric],
+        tag=["data engineering", "python", "micro-internship"],
+    )
+    subject = ob.achievement_subject(
+        achievement=achievement,
+        identifier=[identity_object("ada.lovelace@example.com", salt="demo-salt-7f3a")],
+        role="Intern",
+        source=host,
+        result=[
+            ob.result(
+                result_description=rubric["id"],
+                achieved_level="https://northwind.example/achievements/data-pipeline/levels/exceeds",
+            )
+        ],
+    )
+    return ob.achievement_credential(
+        id="urn:uuid:6f1c2b1e-3c55-4a8e-9d43-2f0a8f6b7c11",
+        issuer=issuer,
+        valid_from=xsd_datetime(now),
+        subject=subject,
+        name="Data Pipeline Micro-internship",
+        evidence=[
+            ob.evidence(
+                id="https://acme-robotics.example/projects/ingest/v1.2.0",
+                name="Ingestion pipeline (release v1.2.0)",
+                genre="Source code",
+            )
+        ],
+        credential_status=ob.bitstring_status_list_entry(list_url=DEMO_LIST_URL, index=94567),
+    )
+
+
+def run_demo(now: datetime) -> None:
+    """Generate a throwaway key, issue a badge, verify it, then tamper with it and revoke it."""
+    from badgeworks.core.issue import issue
+    from badgeworks.core.status import (
+        encode_list,
+        new_bitstring,
+        set_status,
+        status_list_credential,
+    )
+
+    loader = default_loader()
+    schemas = _schemas()
+    key = Ed25519KeyPair.generate()
+    bits = new_bitstring()
+
+    def signed_list() -> dict[str, Any]:
+        unsigned = status_list_credential(
+            id=DEMO_LIST_URL,
+            issuer=key.controller,
+            purpose="revocation",
+            encoded_list=encode_list(bits),
+            valid_from=now,
+        )
+        return add_proof(unsigned, key, loader, created=now)
+
+    lists = {DEMO_LIST_URL: signed_list()}
+
+    def resolver(url: str) -> Any:
+        return lists[url]
+
+    def show(title: str, document: Any) -> None:
+        report = verify(document, loader=loader, now=now, status_resolver=resolver, schemas=schemas)
+        click.echo(f"\n== {title} ==")
+        _print_report(report)
+
+    badge = issue(_sample_badge(key, now), key, loader, now=now, schemas=schemas)
+    click.echo("== The signed badge (a throwaway key; nothing is written to disk) ==")
+    click.echo(_dumps(badge))
+    show("Verifying the badge", badge)
+
+    tampered = copy.deepcopy(badge)
+    tampered["credentialSubject"]["achievement"]["name"] = "Senior Data Engineer"
+    show("Verifying a copy whose achievement name was changed", tampered)
+
+    set_status(bits, 94567, 1)
+    lists[DEMO_LIST_URL] = signed_list()
+    show("Verifying the badge after the issuer revoked it", badge)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point (``badgeworks``, ``python -m badgeworks``)."""
+    badgeworks.main(args=list(argv) if argv is not None else None, prog_name="badgeworks")

@@ -1,0 +1,488 @@
+"""The single verification entry point: ``verify()`` never raises, it returns a report.
+
+The checks run in a fixed order, each under its own ``check`` name:
+
+1. ``structure``: VC Data Model 2.0 / 1.1 and OB 3.0 MUST-level rules;
+2. ``schema``: the JSON Schemas the credential names (OB 3.0 "Verification" step 1);
+3. ``proof``: every Data Integrity proof (step 2);
+4. ``issuer``: the key that signed belongs to the issuer ("Key provenance"), and whether
+   the issuer is one the caller knows;
+5. ``validity``: ``validFrom``/``validUntil`` (or VC 1.1 dates) against ``now`` (step 4);
+6. ``status``: the Bitstring Status List entries (step 4);
+7. ``endorsement``: each embedded EndorsementCredential, verified the same way (step 6).
+
+A stage that crashes becomes one failed ``internal.error`` check; the other stages
+still run. Messages are written for a non-specialist reader.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from .credential import issuer_id, parse_xsd_datetime
+from .errors import BadgeworksError
+from .loader import DocumentLoader
+from .proof import ProofResult, verify_proofs
+from .report import Check, Report
+from .schema import schema_problems
+from .status import StatusResolver, check_status
+from .structure import credential_problems, vc_version
+
+#: Endorsements may carry endorsements; we follow at most this many levels.
+MAX_ENDORSEMENT_DEPTH = 2
+
+
+class _Context:
+    """What every stage needs: the document, the options, and the proof results."""
+
+    def __init__(
+        self,
+        document: dict[str, Any],
+        loader: DocumentLoader,
+        now: datetime,
+        status_resolver: StatusResolver | None,
+        schemas: Mapping[str, Any] | None,
+        known_issuers: Collection[str],
+        proof_purpose: str,
+        challenge: str | None,
+        domain: str | None,
+        depth: int,
+    ) -> None:
+        self.document = document
+        self.loader = loader
+        self.now = now if now.tzinfo else now.replace(tzinfo=UTC)
+        self.status_resolver = status_resolver
+        self.schemas = schemas
+        self.known_issuers = known_issuers
+        self.proof_purpose = proof_purpose
+        self.challenge = challenge
+        self.domain = domain
+        self.depth = depth
+        self.proof_results: list[ProofResult] = []
+
+    @property
+    def issuer(self) -> str | None:
+        return issuer_id(self.document)
+
+    @property
+    def issuer_name(self) -> str:
+        """How messages name the issuer: the Profile's ``name`` if any, else its id."""
+        issuer = self.document.get("issuer")
+        if isinstance(issuer, Mapping) and isinstance(issuer.get("name"), str):
+            return str(issuer["name"])[:120]
+        return (self.issuer or "its issuer")[:200]
+
+
+def _structure(ctx: _Context) -> list[Check]:
+    problems = credential_problems(ctx.document)
+    if problems:
+        return [
+            Check("structure", "fail", p.code, f"The credential is malformed: {p.message}")
+            for p in problems
+        ]
+    version = vc_version(ctx.document)
+    return [
+        Check(
+            "structure",
+            "pass",
+            "structure.ok",
+            f"The credential is well formed (Verifiable Credentials Data Model {version}).",
+        )
+    ]
+
+
+def _schema(ctx: _Context) -> list[Check]:
+    declared = ctx.document.get("credentialSchema")
+    if not declared:
+        return [
+            Check(
+                "schema",
+                "pass",
+                "schema.none",
+                "The credential names no JSON Schema, so there was none to check against.",
+            )
+        ]
+    if ctx.schemas is None:
+        return [
+            Check(
+                "schema",
+                "skipped",
+                "schema.not_checked",
+                "The credential names a JSON Schema, but no schemas were supplied to check it.",
+            )
+        ]
+    problems = schema_problems(ctx.document, ctx.schemas)
+    if not problems:
+        return [
+            Check(
+                "schema",
+                "pass",
+                "schema.ok",
+                "The credential matches the JSON Schema it names.",
+            )
+        ]
+    checks = []
+    for p in problems:
+        if p.code == "schema.unknown":
+            checks.append(Check("schema", "warning", p.code, p.message))
+        else:
+            checks.append(
+                Check("schema", "fail", p.code, f"The credential breaks its schema: {p.message}")
+            )
+    return checks
+
+
+def _proof(ctx: _Context) -> list[Check]:
+    if "proof" not in ctx.document:
+        return [
+            Check(
+                "proof",
+                "fail",
+                "proof.missing",
+                "The credential is not signed, so nothing shows who issued it or that it is "
+                "unchanged.",
+            )
+        ]
+    ctx.proof_results = verify_proofs(
+        ctx.document,
+        ctx.loader,
+        proof_purpose=ctx.proof_purpose,
+        challenge=ctx.challenge,
+        domain=ctx.domain,
+        now=ctx.now,
+    )
+    if not ctx.proof_results:
+        return [
+            Check(
+                "proof",
+                "fail",
+                "proof.missing",
+                "The credential carries no usable signature.",
+            )
+        ]
+    checks = []
+    for r in ctx.proof_results:
+        proof = r.proof if isinstance(r.proof, Mapping) else {}
+        detail = {
+            k: proof[k]
+            for k in ("type", "cryptosuite", "verificationMethod", "created")
+            if isinstance(proof.get(k), str)
+        }
+        if r.verified:
+            checks.append(
+                Check(
+                    "proof",
+                    "pass",
+                    r.code,
+                    f"The signature is intact: nobody has changed this credential since "
+                    f"{ctx.issuer_name} signed it.",
+                    detail,
+                )
+            )
+        else:
+            checks.append(
+                Check(
+                    "proof",
+                    "fail",
+                    r.code,
+                    f"The signature check failed, so this credential may have been altered "
+                    f"or forged: {r.message}",
+                    detail,
+                )
+            )
+    return checks
+
+
+def _issuer(ctx: _Context) -> list[Check]:
+    issuer = ctx.issuer
+    checks: list[Check] = []
+    if issuer is None:
+        return [
+            Check(
+                "issuer",
+                "fail",
+                "issuer.missing",
+                "The credential does not say who issued it.",
+            )
+        ]
+    verified = [r for r in ctx.proof_results if r.verified]
+    if not verified:
+        checks.append(
+            Check(
+                "issuer",
+                "skipped",
+                "issuer.not_checked",
+                "No signature verified, so we could not check that the issuer signed it.",
+            )
+        )
+    for r in verified:
+        if r.controller == issuer:
+            checks.append(
+                Check(
+                    "issuer",
+                    "pass",
+                    "issuer.key_match",
+                    f"The signing key belongs to the issuer ({issuer:.200}).",
+                    {"controller": r.controller},
+                )
+            )
+        else:
+            checks.append(
+                Check(
+                    "issuer",
+                    "fail",
+                    "issuer.key_mismatch",
+                    f"The credential says it was issued by {issuer:.200}, but it was signed "
+                    f"with a key that belongs to {r.controller or 'someone else'}.",
+                    {"controller": r.controller, "issuer": issuer},
+                )
+            )
+    if issuer in ctx.known_issuers:
+        checks.append(
+            Check(
+                "issuer",
+                "pass",
+                "issuer.known",
+                f"{ctx.issuer_name} ({issuer:.200}) is in our registry of known issuers.",
+            )
+        )
+    else:
+        checks.append(
+            Check(
+                "issuer",
+                "warning",
+                "issuer.unknown",
+                f"The issuer {issuer:.200} is not in our registry of known issuers: the "
+                "signature proves who signed it, not that the name it gives is true.",
+            )
+        )
+    return checks
+
+
+def _date(value: Any) -> datetime:
+    parsed = parse_xsd_datetime(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _validity(ctx: _Context) -> list[Check]:
+    doc = ctx.document
+    # VC 1.1 names the same dates issuanceDate and expirationDate.
+    start_name = "validFrom" if "validFrom" in doc else "issuanceDate"
+    end_name = "validUntil" if "validUntil" in doc else "expirationDate"
+    try:
+        start = _date(doc[start_name]) if start_name in doc else None
+        end = _date(doc[end_name]) if end_name in doc else None
+    except BadgeworksError as exc:
+        return [
+            Check(
+                "validity",
+                "fail",
+                "validity.malformed",
+                f"The credential's validity dates cannot be read: {exc}",
+            )
+        ]
+    detail = {k: doc[k] for k in (start_name, end_name) if k in doc}
+    if start is not None and ctx.now < start:
+        return [
+            Check(
+                "validity",
+                "fail",
+                "validity.not_yet_valid",
+                f"This credential is not valid yet: it becomes valid on {start:%d %B %Y}.",
+                detail,
+            )
+        ]
+    if end is not None and ctx.now > end:
+        return [
+            Check(
+                "validity",
+                "fail",
+                "validity.expired",
+                f"This credential expired on {end:%d %B %Y}.",
+                detail,
+            )
+        ]
+    since = f" since {start:%d %B %Y}" if start else ""
+    until = f" until {end:%d %B %Y}" if end else "; it does not expire"
+    return [Check("validity", "pass", "validity.ok", f"Valid{since}{until}.", detail)]
+
+
+def _status(ctx: _Context) -> list[Check]:
+    return check_status(ctx.document, ctx.status_resolver, ctx.loader, now=ctx.now)
+
+
+def _endorsements(ctx: _Context) -> Iterator[tuple[str, Any, Any]]:
+    """(where, endorsed object's id, endorsement) for every embedded endorsement."""
+    doc = ctx.document
+    yield from (("the credential", doc.get("id"), e) for e in _as_list(doc.get("endorsement")))
+    for subject in _as_list(doc.get("credentialSubject")):
+        ach = subject.get("achievement") if isinstance(subject, Mapping) else None
+        if isinstance(ach, Mapping):
+            for e in _as_list(ach.get("endorsement")):
+                yield ("the achievement", ach.get("id"), e)
+    issuer = doc.get("issuer")
+    if isinstance(issuer, Mapping):
+        for e in _as_list(issuer.get("endorsement")):
+            yield ("the issuer", issuer.get("id"), e)
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _endorsement(ctx: _Context) -> list[Check]:
+    checks: list[Check] = []
+    if ctx.document.get("endorsementJwt"):
+        checks.append(
+            Check(
+                "endorsement",
+                "warning",
+                "endorsement.jwt_unsupported",
+                "The credential carries endorsements in JWT form, which we can't check yet.",
+            )
+        )
+    for where, endorsed_id, endorsement in _endorsements(ctx):
+        checks.append(_one_endorsement(ctx, where, endorsed_id, endorsement))
+    return checks
+
+
+def _one_endorsement(ctx: _Context, where: str, endorsed_id: Any, endorsement: Any) -> Check:
+    if not isinstance(endorsement, dict):
+        return Check(
+            "endorsement",
+            "fail",
+            "endorsement.malformed",
+            f"An endorsement of {where} is not a credential object.",
+        )
+    endorser = issuer_id(endorsement) or "an unnamed endorser"
+    issuer = endorsement.get("issuer")
+    if isinstance(issuer, Mapping) and isinstance(issuer.get("name"), str):
+        endorser = f"{issuer['name']:.120}"
+    if ctx.depth >= MAX_ENDORSEMENT_DEPTH:
+        return Check(
+            "endorsement",
+            "skipped",
+            "endorsement.too_deep",
+            f"The endorsement of {where} by {endorser} sits too deep inside other "
+            "endorsements; it was not checked.",
+        )
+    sub = verify(
+        endorsement,
+        loader=ctx.loader,
+        now=ctx.now,
+        status_resolver=ctx.status_resolver,
+        schemas=ctx.schemas,
+        known_issuers=ctx.known_issuers,
+        _depth=ctx.depth + 1,
+    )
+    detail = {"endorser": issuer_id(endorsement), "endorses": where, "report": sub.as_dict()}
+    if not sub.verified:
+        first = sub.failures()[0].message
+        return Check(
+            "endorsement",
+            "fail",
+            "endorsement.failed",
+            f"The endorsement of {where} by {endorser} did not verify: {first}",
+            detail,
+        )
+    subject = endorsement.get("credentialSubject")
+    subject_id = subject.get("id") if isinstance(subject, Mapping) else None
+    if endorsed_id is not None and subject_id != endorsed_id:
+        return Check(
+            "endorsement",
+            "warning",
+            "endorsement.wrong_subject",
+            f"The endorsement by {endorser} is genuine, but it endorses {subject_id!r:.200}, "
+            f"not {where} it is attached to.",
+            detail,
+        )
+    notes = " (with warnings: see details)" if sub.warnings() else ""
+    return Check(
+        "endorsement",
+        "pass",
+        "endorsement.ok",
+        f"The endorsement of {where} by {endorser} is genuine{notes}.",
+        detail,
+    )
+
+
+_STAGES: tuple[tuple[str, Callable[[_Context], list[Check]]], ...] = (
+    ("structure", _structure),
+    ("schema", _schema),
+    ("proof", _proof),
+    ("issuer", _issuer),
+    ("validity", _validity),
+    ("status", _status),
+    ("endorsement", _endorsement),
+)
+
+
+def _not_a_credential(document: Any) -> Report:
+    kind = {list: "a list", str: "a string", type(None): "null"}.get(
+        type(document), type(document).__name__
+    )
+    return Report(
+        [
+            Check(
+                "structure",
+                "fail",
+                "structure.not_object",
+                f"This is not a credential: a credential is a JSON object, and this is {kind}.",
+            )
+        ]
+    )
+
+
+def verify(
+    document: Any,
+    *,
+    loader: DocumentLoader,
+    now: datetime,
+    status_resolver: StatusResolver | None = None,
+    schemas: Mapping[str, Any] | None = None,
+    known_issuers: Collection[str] = (),
+    proof_purpose: str = "assertionMethod",
+    challenge: str | None = None,
+    domain: str | None = None,
+    _depth: int = 0,
+) -> Report:
+    """Verify a credential; never raises. ``report.verified`` is true iff no check failed."""
+    if not isinstance(document, dict):
+        return _not_a_credential(document)
+    checks: list[Check] = []
+    try:
+        ctx = _Context(
+            document,
+            loader,
+            now,
+            status_resolver,
+            schemas,
+            known_issuers,
+            proof_purpose,
+            challenge,
+            domain,
+            _depth,
+        )
+    except Exception as exc:  # a bad ``now`` or similar caller error: still report
+        return Report([_internal("setup", exc)])
+    for name, stage in _STAGES:
+        try:
+            checks.extend(stage(ctx))
+        except Exception as exc:  # verify() never raises: a crash is one failed check
+            checks.append(_internal(name, exc))
+    return Report(checks)
+
+
+def _internal(stage: str, exc: Exception) -> Check:
+    return Check(
+        "internal",
+        "fail",
+        "internal.error",
+        f"The {stage} check could not be completed because of an internal error "
+        f"({type(exc).__name__}: {str(exc)[:200]}).",
+        {"stage": stage},
+    )
