@@ -1,0 +1,258 @@
+#!/usr/bin/env node
+// Test-only harness: signs and verifies credentials with Digital Bazaar's VC stack
+// (@digitalbazaar/vc + DataIntegrityProof + eddsa-rdfc-2022) so that badgeworks can be
+// checked against an independent implementation.
+//
+// Usage: node interop/harness.mjs <command> < request.json > response.json
+//
+// The request on stdin is one JSON object, or an array of them (a batch: one Node
+// process for many credentials keeps the interop suite fast). The response on stdout
+// has the same shape: one result, or an array of results in the same order. A failure
+// of one item never aborts the batch; it becomes that item's result, {"error": "..."}.
+//
+// Commands and their per-item requests:
+//   sign                 {credential, key, created?}          -> the signed credential
+//   verify               {verifiableCredential, now?, checkIssuer?}
+//                                                              -> {verified, error?, proofs}
+//   sign-presentation    {presentation, key, created?, challenge, domain?}
+//                                                              -> the signed presentation
+//   verify-presentation  {verifiablePresentation, challenge, domain?, now?}
+//                                                              -> {verified, error?, proofs,
+//                                                                  credentials}
+//   canonize             {document}                           -> {nquads} (RDFC-1.0)
+// where key = {publicKeyMultibase, secretKeyMultibase, id, controller}.
+//
+// The document loader is strictly offline: it serves the repository's bundled contexts
+// (contexts/index.json), the test-only VC 2.0 examples context, and did:key Ed25519
+// keys built in code. Any other URL throws, so a test can never pass by fetching.
+
+import {readFileSync} from 'node:fs';
+import {dirname, join} from 'node:path';
+import {fileURLToPath} from 'node:url';
+
+import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey';
+import * as vc from '@digitalbazaar/vc';
+import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
+import {cryptosuite as eddsaRdfc2022} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
+import jsigs from 'jsonld-signatures';
+
+const {purposes: {AssertionProofPurpose, AuthenticationProofPurpose}} = jsigs;
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
+const MULTIKEY_CONTEXT = 'https://w3id.org/security/multikey/v1';
+const DID_CONTEXT = 'https://www.w3.org/ns/did/v1';
+const EXAMPLES_V2 = 'https://www.w3.org/ns/credentials/examples/v2';
+
+function readJson(path) {
+  return JSON.parse(readFileSync(path, 'utf8'));
+}
+
+function bundledDocuments() {
+  const dir = join(REPO, 'contexts');
+  const index = readJson(join(dir, 'index.json'));
+  const documents = new Map();
+  for(const [url, file] of Object.entries(index)) {
+    documents.set(url, readJson(join(dir, file)));
+  }
+  // Test-only: the W3C vectors use the VC 2.0 examples context, which badgeworks'
+  // runtime loader deliberately does not serve (tests add it the same way).
+  documents.set(EXAMPLES_V2, readJson(
+    join(REPO, 'tests', 'vectors', 'contexts', 'credentials-examples-v2.jsonld')));
+  return documents;
+}
+
+const DOCUMENTS = bundledDocuments();
+
+// did:key for Ed25519 (did:key v0.7): the DID carries the key, so the DID document and
+// its single Multikey verification method are built here without any lookup.
+async function resolveDidKey(url) {
+  const [did, fragment] = url.split('#');
+  const publicKeyMultibase = did.slice('did:key:'.length);
+  if(fragment !== undefined && fragment !== publicKeyMultibase) {
+    throw new Error(`interop harness: ${url} names no key of its did:key`);
+  }
+  const vmId = `${did}#${publicKeyMultibase}`;
+  // Importing the key validates it is an Ed25519 Multikey public key.
+  const key = await Ed25519Multikey.from({
+    '@context': MULTIKEY_CONTEXT,
+    type: 'Multikey',
+    id: vmId,
+    controller: did,
+    publicKeyMultibase
+  });
+  const method = await key.export({publicKey: true, includeContext: true});
+  if(fragment !== undefined) {
+    return method;
+  }
+  const {['@context']: _ctx, ...embedded} = method;
+  return {
+    '@context': [DID_CONTEXT, MULTIKEY_CONTEXT],
+    id: did,
+    verificationMethod: [embedded],
+    authentication: [vmId],
+    assertionMethod: [vmId],
+    capabilityDelegation: [vmId],
+    capabilityInvocation: [vmId]
+  };
+}
+
+async function documentLoader(url) {
+  let document;
+  if(DOCUMENTS.has(url)) {
+    document = structuredClone(DOCUMENTS.get(url));
+  } else if(typeof url === 'string' && url.startsWith('did:key:z6Mk')) {
+    document = await resolveDidKey(url);
+  } else {
+    throw new Error(`interop harness: refusing to load ${url} (offline loader)`);
+  }
+  return {contextUrl: null, documentUrl: url, document};
+}
+
+// Status is out of scope for proof interop; vc.verifyCredential demands a checker when
+// credentialStatus is present. This stub answers only the status question: the proof
+// and purpose checks still run for real before it is consulted.
+async function checkStatus() {
+  return {verified: true};
+}
+
+async function signer(key) {
+  const keyPair = await Ed25519Multikey.from({
+    '@context': MULTIKEY_CONTEXT,
+    type: 'Multikey',
+    id: key.id,
+    controller: key.controller,
+    publicKeyMultibase: key.publicKeyMultibase,
+    secretKeyMultibase: key.secretKeyMultibase
+  });
+  return keyPair.signer();
+}
+
+async function suiteFor({key, created}) {
+  return new DataIntegrityProof({
+    signer: await signer(key),
+    date: created,
+    cryptosuite: eddsaRdfc2022
+  });
+}
+
+function verifierSuite() {
+  return new DataIntegrityProof({cryptosuite: eddsaRdfc2022});
+}
+
+function describeError(error) {
+  if(!error) {
+    return undefined;
+  }
+  const nested = Array.isArray(error.errors) ? error.errors : [];
+  const parts = nested.length ? nested.map(describeError) : [error.message || String(error)];
+  return parts.join('; ');
+}
+
+function proofResults(result) {
+  return (result.results || []).map(r => ({
+    verified: Boolean(r.verified),
+    proofValue: r.proof && r.proof.proofValue,
+    error: describeError(r.error || (r.purposeResult && r.purposeResult.error))
+  }));
+}
+
+const COMMANDS = {
+  async sign({credential, key, created}) {
+    return vc.issue({
+      credential: structuredClone(credential),
+      suite: await suiteFor({key, created}),
+      documentLoader
+    });
+  },
+
+  async verify({verifiableCredential, now, checkIssuer = true}) {
+    const options = {
+      credential: verifiableCredential,
+      suite: verifierSuite(),
+      documentLoader,
+      checkStatus,
+      now: now ? new Date(now) : undefined
+    };
+    // checkIssuer=false keeps vc's data-model checks but drops only its rule that the
+    // issuer must be the key's controller (the W3C vectors sign as did:key on behalf
+    // of an https issuer).
+    if(!checkIssuer) {
+      options.purpose = new AssertionProofPurpose();
+    }
+    const result = await vc.verifyCredential(options);
+    return {
+      verified: Boolean(result.verified),
+      error: describeError(result.error),
+      proofs: proofResults(result)
+    };
+  },
+
+  async 'sign-presentation'({presentation, key, created, challenge, domain}) {
+    return vc.signPresentation({
+      presentation: structuredClone(presentation),
+      suite: await suiteFor({key, created}),
+      challenge,
+      domain,
+      documentLoader
+    });
+  },
+
+  async 'verify-presentation'({verifiablePresentation, challenge, domain, now}) {
+    const result = await vc.verify({
+      presentation: verifiablePresentation,
+      suite: verifierSuite(),
+      presentationPurpose: new AuthenticationProofPurpose({challenge, domain}),
+      documentLoader,
+      checkStatus,
+      now: now ? new Date(now) : undefined
+    });
+    return {
+      verified: Boolean(result.verified),
+      error: describeError(result.error ||
+        (result.credentialResults || []).find(r => !r.verified)?.error),
+      proofs: result.presentationResult ? proofResults(result.presentationResult) : [],
+      credentials: (result.credentialResults || []).map(r => ({
+        verified: Boolean(r.verified), error: describeError(r.error)
+      }))
+    };
+  },
+
+  async canonize({document}) {
+    // The cryptosuite's own canonize: JSON-LD safe mode + RDFC-1.0, as used for proofs.
+    return {nquads: await eddsaRdfc2022.canonize(document, {documentLoader})};
+  }
+};
+
+async function readStdin() {
+  const chunks = [];
+  for await (const chunk of process.stdin) {
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function main() {
+  const command = process.argv[2];
+  const handler = COMMANDS[command];
+  if(!handler) {
+    process.stderr.write(
+      `usage: node harness.mjs <${Object.keys(COMMANDS).join('|')}> < request.json\n`);
+    return 2;
+  }
+  const request = JSON.parse(await readStdin());
+  const batch = Array.isArray(request);
+  const items = batch ? request : [request];
+  // Sequential on purpose: results stay in order and errors stay attributable.
+  const results = [];
+  for(const item of items) {
+    try {
+      results.push(await handler(item));
+    } catch(error) {
+      results.push({error: describeError(error) || 'unknown error'});
+    }
+  }
+  process.stdout.write(JSON.stringify(batch ? results : results[0]));
+  return 0;
+}
+
+process.exitCode = await main();
