@@ -77,3 +77,9 @@ class StatusError(BadgeworksError):
     """A status entry or status list is malformed, or the status cannot be checked."""
 
     code = "status.invalid"
+
+
+class ConfigError(BadgeworksError):
+    """The service's configuration is missing or unsafe (for example the key secret)."""
+
+    code = "config.invalid"
