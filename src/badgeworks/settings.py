@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     max_json_bytes: int = Field(
         default=2 * 1024 * 1024, description="Largest JSON request body accepted."
     )
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="Operator token that may create issuers over the API "
+        "(POST /api/v1/issuers). Unset: issuers are created with the CLI only.",
+    )
 
     @property
     def resolved_database_url(self) -> str:

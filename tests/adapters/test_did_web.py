@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from badgeworks.adapters import did_web
+from badgeworks.adapters import did_web, fetcher
 from badgeworks.adapters.did_web import DidWebResolver, did_document, did_web_id, did_web_url
 from badgeworks.core.crypto import Ed25519KeyPair
 from badgeworks.core.errors import DidError, KeyFormatError
@@ -411,12 +411,18 @@ def test_private_addresses_are_refused_with_real_getaddrinfo(did: str) -> None:
 
 
 @pytest.mark.parametrize("address", ["::1", "::ffff:127.0.0.1", "fe80::1", "fd00::1", "10.0.0.1"])
-def test_private_ipv6_addresses_are_refused_with_real_getaddrinfo(address: str) -> None:
+def test_host_names_resolving_to_private_addresses_are_refused(address: str) -> None:
     # did:web cannot spell an IPv6 literal, but a host name can resolve to one.
-    resolver = DidWebResolver()
+    def dns(host: str, port: int, *args: Any, **kwargs: Any) -> list[tuple[Any, ...]]:
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        return [(family, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    resolver = _resolver(lambda r: pytest.fail("fetched"), getaddrinfo=dns)
     with pytest.raises(DidError) as info:
-        resolver._checked_address(address, 443)
+        resolver(DID)
     assert info.value.code == "did.web_forbidden_address"
+    # The message names the DID's host, never the address it resolved to.
+    assert address not in str(info.value)
 
 
 def test_a_host_with_any_private_address_is_refused() -> None:
@@ -434,7 +440,7 @@ def test_a_host_with_any_private_address_is_refused() -> None:
 
 @pytest.mark.parametrize("address", [PUBLIC_IP, "2606:4700::1111", "8.8.8.8"])
 def test_public_addresses_are_allowed(address: str) -> None:
-    assert not did_web._forbidden_address(address)
+    assert not fetcher.forbidden_address(address)
 
 
 def test_private_addresses_allowed_when_configured() -> None:
@@ -501,7 +507,7 @@ def test_real_http_fetch_goes_to_the_pinned_address(
     # A name that "resolves" to loopback, with the address check switched off, shows the
     # request really connects to the checked address while naming the original host.
     port, requests = local_server
-    monkeypatch.setattr(did_web, "_forbidden_address", lambda address: False)
+    monkeypatch.setattr(fetcher, "forbidden_address", lambda address: False)
 
     def dns(host: str, p: int, *args: Any, **kwargs: Any) -> list[tuple[Any, ...]]:
         assert host == "issuer.test"

@@ -339,8 +339,8 @@ def test_every_code_in_core_is_documented() -> None:
 
     root = Path(__file__).resolve().parents[2]
     areas = (
-        "badgeworks|config|context|credential|did|endorsement|input|internal|issuer|jsonld|"
-        "key|multibase|proof|rdfc|schema|status|structure|validity"
+        "badgeworks|baking|config|context|credential|did|endorsement|input|internal|issuer|jsonld|jwt|"
+        "key|multibase|presentation|proof|rdfc|schema|status|structure|validity"
     )
     pattern = re.compile(rf'"((?:{areas})\.[a-z][a-z_]*)"')
     used = set()

@@ -2,25 +2,24 @@
 
 Our own issuers get ``did:web`` ids under the service's public URL, and we publish their
 DID documents. ``DidWebResolver`` fetches other services' documents to verify their
-credentials; it is the one place that reaches out to the network for a key, so it has an
-address check (no private, loopback, link-local or reserved addresses), a timeout, a size
-cap and no cross-host redirects. See docs/did-web.md.
+credentials; it fetches through the shared ``Fetcher`` (adapters/fetcher.py: address checks and
+pinning, timeout, size cap) and additionally refuses cross-host redirects. See
+docs/did-web.md and docs/fetching.md.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import json
 import socket
-import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import httpx
 
+from badgeworks.adapters.fetcher import Fetcher, FetchError, GetAddrInfo
 from badgeworks.core import multikey
-from badgeworks.core.errors import DidError
+from badgeworks.core.document import parse_json_document
+from badgeworks.core.errors import DidError, InputError
 
 DID_CONTEXT = "https://www.w3.org/ns/did/v1"
 MULTIKEY_CONTEXT = "https://w3id.org/security/multikey/v1"
@@ -35,7 +34,21 @@ _PREFIX = "did:web:"
 # a query, and ``.``/``..`` are refused separately.
 _SEGMENT_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.")
-_JSON_TYPES = ("application/json", "application/did+json", "application/did+ld+json")
+# Sent as Accept and checked against Content-Type; any other ``+json`` type passes too.
+_ACCEPT = "application/did+json, application/did+ld+json, application/json"
+# How the fetcher's errors read as did:web resolution errors (codes kept from before the
+# fetcher existed; they are part of the verification report's contract).
+_FETCH_CODES = {
+    "fetch.forbidden_address": "did.web_forbidden_address",
+    "fetch.too_large": "did.web_too_large",
+    "fetch.bad_content": "did.web_invalid",
+    "fetch.bad_url": "did.web_invalid",
+    "fetch.redirect_refused": "did.web_invalid",
+    "fetch.too_many_redirects": "did.web_invalid",
+    "fetch.unreachable": "did.web_unreachable",
+    "fetch.timeout": "did.web_unreachable",
+    "fetch.http_error": "did.web_unreachable",
+}
 
 
 def _invalid(message: str) -> DidError:
@@ -177,26 +190,6 @@ def did_document(
     return document
 
 
-def _forbidden_address(address: str) -> bool:
-    """True for any address a verifier must not be steered to (SSRF)."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        # ::ffff:127.0.0.1 is loopback; Python 3.11 does not look inside mapped addresses.
-        ip = ip.ipv4_mapped
-    return (
-        not ip.is_global
-        or ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_reserved
-        or ip.is_multicast
-        or ip.is_unspecified
-    )
-
-
-GetAddrInfo = Callable[..., Sequence[tuple[Any, ...]]]
-
-
 class DidWebResolver:
     """Resolves ``did:web`` DIDs over the network; plug into ``DocumentLoader.with_resolver``.
 
@@ -206,15 +199,16 @@ class DidWebResolver:
     ``did.web_invalid``, ``did.web_forbidden_address`` (and ``did.invalid`` /
     ``did.not_found`` for a malformed DID or an unknown fragment).
 
-    Unless ``allow_private`` is set, the host is resolved once, every address is checked,
-    and the request goes to the checked address (with the original ``Host`` header and
-    TLS server name), so a DNS answer that changes between check and connect cannot
-    steer the request to a private address.
+    HTTP goes through ``fetcher`` (see adapters/fetcher.py), which resolves the host once,
+    checks every address and connects to the checked one. Without ``fetcher`` the resolver
+    builds its own from the other arguments (https only, except ``allow_http_hosts``);
+    with one, those arguments only choose the document URL and the size cap.
     """
 
     def __init__(
         self,
         *,
+        fetcher: Fetcher | None = None,
         client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
         timeout: float = DEFAULT_TIMEOUT,
@@ -223,22 +217,32 @@ class DidWebResolver:
         allow_http_hosts: Collection[str] = LOCAL_HTTP_HOSTS,
         getaddrinfo: GetAddrInfo = socket.getaddrinfo,
     ) -> None:
-        if client is not None and transport is not None:
-            raise ValueError("pass either client or transport, not both")
+        if fetcher is not None and (client is not None or transport is not None):
+            raise ValueError("pass a fetcher, or a client or transport to build one, not both")
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.allow_private = allow_private
         self.allow_http_hosts = tuple(allow_http_hosts)
-        self._getaddrinfo = getaddrinfo
-        # trust_env=False: an environment proxy would connect on our behalf and make the
-        # address check meaningless.
-        self._client = client or httpx.Client(
-            transport=transport, timeout=timeout, follow_redirects=False, trust_env=False
+        self._owns_fetcher = fetcher is None
+        self.fetcher = fetcher or Fetcher(
+            allow_private=allow_private,
+            allow_http=False,
+            allow_http_hosts=self.allow_http_hosts,
+            timeout=timeout,
+            max_bytes=max_bytes,
+            max_redirects=MAX_REDIRECTS,
+            transport=transport,
+            client=client,
+            getaddrinfo=getaddrinfo,
         )
 
     def close(self) -> None:
-        """Close the HTTP client (also when it was injected)."""
-        self._client.close()
+        """Close the fetcher this resolver built (and so an injected ``client``).
+
+        A ``fetcher`` passed in is shared, so its owner closes it.
+        """
+        if self._owns_fetcher:
+            self.fetcher.close()
 
     def __call__(self, url: str) -> dict[str, Any] | None:
         """The document loader's resolver protocol: URL → document, or None if not did:web."""
@@ -290,128 +294,20 @@ class DidWebResolver:
             code="did.not_found",
         )
 
-    def _checked_address(self, host: str, port: int) -> str:
-        """Resolve ``host`` and return an address to connect to, refusing forbidden ones."""
-        try:
-            infos = self._getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (OSError, UnicodeError) as exc:
-            raise DidError(
-                f"the did:web host {host!r} does not resolve: {exc}", code="did.web_unreachable"
-            ) from None
-        addresses = [str(info[4][0]) for info in infos]
-        if not addresses:
-            raise DidError(
-                f"the did:web host {host!r} does not resolve", code="did.web_unreachable"
-            )
-        for address in addresses:
-            if _forbidden_address(address):
-                raise DidError(
-                    f"the did:web host {host!r} resolves to {address}, a private, loopback, "
-                    "link-local or reserved address this verifier does not contact",
-                    code="did.web_forbidden_address",
-                    address=address,
-                )
-        return addresses[0]
-
     def _fetch_json(self, url: str) -> Any:
-        deadline = time.monotonic() + self.timeout
-        origin = urlsplit(url)
-        for _ in range(MAX_REDIRECTS + 1):
-            parts = urlsplit(url)
-            host = parts.hostname or ""
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-            request = self._build_request(url, host, port)
-            try:
-                response = self._client.send(request, stream=True, follow_redirects=False)
-            except httpx.HTTPError as exc:
-                raise DidError(
-                    f"could not fetch {url}: {type(exc).__name__}: {exc}",
-                    code="did.web_unreachable",
-                ) from None
-            try:
-                if response.is_redirect:
-                    url = self._redirect_target(origin.geturl(), url, response)
-                    continue
-                return self._read_json(url, response, deadline)
-            finally:
-                response.close()
-        raise DidError(
-            f"fetching the DID document from {origin.geturl()} took more than {MAX_REDIRECTS} "
-            "redirects",
-            code="did.web_invalid",
-        )
-
-    def _build_request(self, url: str, host: str, port: int) -> httpx.Request:
-        if self.allow_private:
-            return self._client.build_request("GET", url, headers={"Accept": _JSON_TYPES[0]})
-        address = self._checked_address(host, port)
-        parts = urlsplit(url)
-        ip_host = f"[{address}]" if ":" in address else address
-        pinned = parts._replace(netloc=f"{ip_host}:{port}").geturl()
-        return self._client.build_request(
-            "GET",
-            pinned,
-            headers={
-                "Host": parts.netloc,
-                "Accept": _JSON_TYPES[0],
-                # The pinned address names the connection; never reuse it for another host.
-                "Connection": "close",
-            },
-            extensions={"sni_hostname": host},
-        )
-
-    def _redirect_target(self, original: str, current: str, response: httpx.Response) -> str:
-        location = response.headers.get("Location", "")
-        target = urlsplit(str(httpx.URL(current).join(location)))
-        first = urlsplit(original)
-        if (
-            target.hostname != first.hostname
-            or target.port != first.port
-            or (target.scheme != first.scheme and target.scheme != "https")
-        ):
-            raise DidError(
-                f"{original} redirects to {target.geturl()!r:.200}, another host or a "
-                "downgrade to http; did:web documents must be served by their own host",
-                code="did.web_invalid",
-            )
-        return target.geturl()
-
-    def _read_json(self, url: str, response: httpx.Response, deadline: float) -> Any:
-        if response.status_code != 200:
-            raise DidError(
-                f"fetching {url} gave HTTP {response.status_code}", code="did.web_unreachable"
-            )
-        content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if content_type not in _JSON_TYPES and not content_type.endswith("+json"):
-            raise DidError(
-                f"{url} is served as {content_type or 'no content type'!r}, not JSON",
-                code="did.web_invalid",
-            )
-        declared = response.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > self.max_bytes:
-            raise self._too_large(url)
-        body = bytearray()
         try:
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > self.max_bytes:
-                    raise self._too_large(url)
-                if time.monotonic() > deadline:
-                    raise DidError(
-                        f"fetching {url} took longer than {self.timeout} s",
-                        code="did.web_unreachable",
-                    )
-        except httpx.HTTPError as exc:
+            result = self.fetcher.fetch(
+                url, accept=_ACCEPT, max_bytes=self.max_bytes, same_host_redirects=True
+            )
+        except FetchError as exc:
             raise DidError(
-                f"could not read {url}: {type(exc).__name__}: {exc}", code="did.web_unreachable"
+                f"could not fetch the DID document: {exc}",
+                code=_FETCH_CODES.get(exc.code, "did.web_unreachable"),
+                fetch_code=exc.code,
             ) from None
         try:
-            return json.loads(bytes(body).decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            raise DidError(f"{url} did not return valid JSON", code="did.web_invalid") from None
-
-    def _too_large(self, url: str) -> DidError:
-        return DidError(
-            f"the DID document at {url} is larger than {self.max_bytes} bytes",
-            code="did.web_too_large",
-        )
+            return parse_json_document(result.body, max_bytes=self.max_bytes)
+        except InputError as exc:
+            raise DidError(
+                f"{url} did not return a usable JSON document: {exc}", code="did.web_invalid"
+            ) from None

@@ -38,7 +38,7 @@ import weakref
 from typing import Any
 
 from . import rdfc
-from .errors import JsonLdError
+from .errors import ContextError, JsonLdError
 from .loader import DocumentLoader
 
 #: Maximum nesting of the document (and of contexts) before ``jsonld.too_deep``.
@@ -56,6 +56,7 @@ XSD_BOOLEAN = XSD + "boolean"
 XSD_DOUBLE = XSD + "double"
 XSD_INTEGER = XSD + "integer"
 XSD_STRING = XSD + "string"
+I18N = "https://www.w3.org/ns/i18n#"
 
 KEYWORDS = frozenset(
     {
@@ -203,7 +204,17 @@ class TermDef:
 class Context:
     """An active context; ``children`` caches contexts derived from it."""
 
-    __slots__ = ("__weakref__", "children", "language", "previous", "terms", "vocab")
+    __slots__ = (
+        "__weakref__",
+        "children",
+        "id_memo",
+        "key_info",
+        "language",
+        "previous",
+        "terms",
+        "vocab",
+        "vocab_memo",
+    )
 
     def __init__(self) -> None:
         self.terms: dict[str, TermDef] = {}
@@ -211,6 +222,11 @@ class Context:
         self.language: str | None = None
         self.previous: Context | None = None
         self.children: dict[tuple[str, bool, bool], Context] = {}
+        # Memos for the direct path (``_Direct``), filled only once the context is
+        # complete: what each key means here, and how strings expand as IRIs.
+        self.key_info: dict[str, _KeyInfo] = {}
+        self.vocab_memo: dict[str, Any] = {}
+        self.id_memo: dict[str, Any] = {}
 
     def clone(self) -> Context:
         other = Context()
@@ -1134,55 +1150,353 @@ class _RdfWriter:
         return head
 
     def literal(self, item: dict[str, Any]) -> tuple[str, Any]:
-        value = item["@value"]
-        datatype = item.get("@type")
-        language = item.get("@language")
-        if datatype is not None and datatype != "@json" and not _strict_absolute(datatype):
-            raise _relative(datatype, "type")
-        if datatype == "@json":
-            lexical = _jcs(value)
-            datatype = RDF_JSON
-            if isinstance(value, dict | list):
-                return rdfc.literal(lexical, datatype), [item]
-        elif isinstance(value, bool):
-            lexical = "true" if value else "false"
-            datatype = datatype or XSD_BOOLEAN
-        elif isinstance(value, float) and not value.is_integer():
-            lexical = canonical_double(value)
-            datatype = datatype or XSD_DOUBLE
-        elif datatype == XSD_DOUBLE:
-            try:
-                lexical = canonical_double(float(value))
-            except (ValueError, TypeError):
-                if not isinstance(value, str):
-                    raise Unsupported("an odd xsd:double value") from None
-                lexical = value
-        elif isinstance(value, int | float) and abs(value) >= 1e21:
-            try:
-                lexical = canonical_double(float(value))
-            except OverflowError:
-                raise Unsupported("an integer beyond the double range") from None
-            datatype = datatype or XSD_DOUBLE
-        elif isinstance(value, int | float):
-            lexical = str(int(value))
-            datatype = datatype or XSD_INTEGER
-        elif language is not None:
-            lexical = value
-            datatype = datatype or RDF_LANGSTRING
-        else:
-            if not isinstance(value, str):
-                raise Unsupported("a non-JSON value")
-            lexical = value
-            datatype = datatype or XSD_STRING
-        key = (
-            "v",
-            type(value) is bool,
-            value,
+        return _literal(
+            item["@value"],
             item.get("@type"),
-            language,
+            item.get("@language"),
             item.get("@index"),
+            item.get("@direction"),
+            item,
         )
-        return rdfc.literal(lexical, datatype, language), key
+
+
+def _literal(
+    value: Any,
+    datatype: str | None,
+    language: str | None,
+    index: Any = None,
+    direction: str | None = None,
+    item: Any = None,
+) -> tuple[str, Any]:
+    """A value object's literal term and its node-map identity (pyld ``_object_to_rdf``).
+
+    The identity is what pyld's node map compares to drop duplicate values of one
+    property; ``item`` is only needed for ``@json`` objects, which compare by ``==``.
+    """
+    given_type = datatype
+    given_language = language
+    if datatype is not None and datatype != "@json" and not _strict_absolute(datatype):
+        raise _relative(datatype, "type")
+    if datatype == "@json":
+        lexical = _jcs(value)
+        datatype = RDF_JSON
+        if isinstance(value, dict | list):
+            return rdfc.literal(lexical, datatype), [item]
+    elif isinstance(value, bool):
+        lexical = "true" if value else "false"
+        datatype = datatype or XSD_BOOLEAN
+    elif isinstance(value, float) and not value.is_integer():
+        lexical = canonical_double(value)
+        datatype = datatype or XSD_DOUBLE
+    elif datatype == XSD_DOUBLE:
+        try:
+            lexical = canonical_double(float(value))
+        except (ValueError, TypeError):
+            if not isinstance(value, str):
+                raise Unsupported("an odd xsd:double value") from None
+            lexical = value
+    elif isinstance(value, int | float) and abs(value) >= 1e21:
+        try:
+            lexical = canonical_double(float(value))
+        except OverflowError:
+            raise Unsupported("an integer beyond the double range") from None
+        datatype = datatype or XSD_DOUBLE
+    elif isinstance(value, int | float):
+        lexical = str(int(value))
+        datatype = datatype or XSD_INTEGER
+    elif direction is not None:
+        # VC 2.0 "Language and Base Direction" and Digital Bazaar's eddsa-rdfc-2022
+        # (rdfDirection "i18n-datatype"): the direction travels in the datatype IRI.
+        if not isinstance(value, str):
+            raise Unsupported("a non-string value with @direction")
+        lexical = value
+        datatype = I18N + (language or "") + "_" + direction
+        language = None
+    elif language is not None:
+        lexical = value
+        datatype = datatype or RDF_LANGSTRING
+    else:
+        if not isinstance(value, str):
+            raise Unsupported("a non-JSON value")
+        lexical = value
+        datatype = datatype or XSD_STRING
+    key = ("v", type(value) is bool, value, given_type, given_language, index, direction)
+    return rdfc.literal(lexical, datatype, language), key
+
+
+# -- The direct path: expansion straight to quads for the common shape -----------------
+#
+# Credentials are nested node objects whose keys are plain terms, ``id``/``type`` and
+# ``@context``, with string, number and boolean values. ``_Direct`` turns exactly that
+# shape into quads in one walk, with no expanded form in between, using what each key
+# means in each processed context (``_KeyInfo``, memoized on the context). It takes the
+# same decisions as ``_Expander`` + ``_RdfWriter`` (JSON-LD 1.1 §5.1 and §8.1 as pyld
+# 3.3.0 runs them) and gives up (``_Bail``) on anything else: value objects, lists,
+# containers other than ``@set``, ``@json``, language maps, any keyword but ``@id``,
+# ``@type`` and ``@context``, and anything strict mode would reject. ``to_quads`` then
+# runs the general path, which raises the right error or handles the feature, so the
+# direct path never decides an error.
+#
+# Blank node labels and quad order differ from the general path's; RDFC-1.0 output does
+# not depend on either, and the same values are deduplicated (pyld's node map), so the
+# canonical N-Quads are the same. tests/core/test_canonicalize_differential.py checks it.
+
+_K_PROP, _K_ID, _K_TYPE, _K_CONTEXT, _K_BAIL = range(5)
+_KEY_INFO_LIMIT = 4096
+_SET_ONLY = frozenset({"@set"})
+_NO_CONTAINER: frozenset[str] = frozenset()
+
+
+class _Bail(Exception):
+    """The direct path met something it leaves to the general path."""
+
+
+class _KeyInfo:
+    """What one key of a node object means in one processed context."""
+
+    __slots__ = ("coerce", "datatype", "kind", "language", "pred", "prop", "term_ctx")
+
+    def __init__(self, kind: int) -> None:
+        self.kind = kind
+        self.prop = ""
+        self.pred = ""
+        self.term_ctx: Context | None = None
+        # 0: strings are literals; 1: strings are IRIs (@id); 2: vocabulary IRIs (@vocab).
+        self.coerce = 0
+        self.datatype: str | None = None
+        self.language: str | None = None
+
+
+class _Direct(_Processor):
+    def __init__(self, loader: DocumentLoader) -> None:
+        super().__init__(loader)
+        self.quads: list[rdfc.Quad] = []
+        self.seen: set[tuple[str, str, Any]] = set()
+        self.labels: dict[str, str] = {}
+        self.counter = 0
+
+    def run(self, document: Any) -> list[rdfc.Quad]:
+        if not isinstance(document, dict):
+            raise _Bail
+        self.node(document, self.root, None, 0)
+        return self.quads
+
+    def bnode(self, label: str | None = None) -> str:
+        if label is not None:
+            found = self.labels.get(label)
+            if found is not None:
+                return found
+        new = "_:b" + str(self.counter)
+        self.counter += 1
+        if label is not None:
+            self.labels[label] = new
+        return new
+
+    def emit(self, s: str, p: str, o: str, key: Any) -> None:
+        # pyld's node map keeps one copy of equal values of a subject's property.
+        slot = (s, p, key)
+        if slot not in self.seen:
+            self.seen.add(slot)
+            self.quads.append((s, p, o, ""))
+
+    def vocab_iri(self, active: Context, value: str) -> Any:
+        memo = active.vocab_memo
+        found = memo.get(value, _MISSING)
+        if found is _MISSING:
+            found = self.expand_iri(active, value, vocab=True)
+            if len(memo) < _KEY_INFO_LIMIT:
+                memo[value] = found
+        return found
+
+    def id_iri(self, active: Context, value: str) -> Any:
+        memo = active.id_memo
+        found = memo.get(value, _MISSING)
+        if found is _MISSING:
+            found = self.expand_iri(active, value)
+            if len(memo) < _KEY_INFO_LIMIT:
+                memo[value] = found
+        return found
+
+    def iri_term(self, iri: Any) -> str:
+        """The N-Quads term for a node identifier, or ``_Bail``."""
+        if not isinstance(iri, str):
+            raise _Bail
+        if iri[:2] == "_:":
+            return self.bnode(iri)
+        if not _strict_absolute(iri):
+            raise _Bail
+        return "<" + iri + ">"
+
+    def key_info(self, active: Context, key: str) -> _KeyInfo:
+        info = active.key_info.get(key)
+        if info is None:
+            info = self._key_info(active, key)
+            if len(active.key_info) < _KEY_INFO_LIMIT:
+                active.key_info[key] = info
+        return info
+
+    def _key_info(self, active: Context, key: str) -> _KeyInfo:
+        if key == "@context":
+            return _KeyInfo(_K_CONTEXT)
+        td = active.terms.get(key)
+        expanded = td.iri if td is not None else self.expand_iri(active, key, vocab=True)
+        if expanded == "@id":
+            return _KeyInfo(_K_ID)
+        if expanded == "@type":
+            return _KeyInfo(_K_TYPE)
+        if (
+            not isinstance(expanded, str)
+            or expanded in KEYWORDS
+            or expanded[:2] == "_:"
+            or not _strict_absolute(expanded)
+        ):
+            return _KeyInfo(_K_BAIL)
+        if td is not None and (td.container not in (_NO_CONTAINER, _SET_ONLY) or td.type == "@json"):
+            return _KeyInfo(_K_BAIL)
+        term_ctx = active
+        if td is not None and td.has_context:
+            # As in expand_object: values are expanded in the property-scoped context.
+            term_ctx = self.process(active, td.context, td.context_key, override_protected=True)
+        vtd = term_ctx.terms.get(key)
+        if term_ctx is not active and self.expand_iri(term_ctx, key, vocab=True) != expanded:
+            return _KeyInfo(_K_BAIL)
+        if vtd is not None and (vtd.container not in (_NO_CONTAINER, _SET_ONLY) or vtd.type == "@json"):
+            return _KeyInfo(_K_BAIL)
+        info = _KeyInfo(_K_PROP)
+        info.prop = key
+        info.pred = "<" + expanded + ">"
+        info.term_ctx = term_ctx
+        vtype = vtd.type if vtd is not None else None
+        if vtype == "@id":
+            info.coerce = 1
+        elif vtype == "@vocab":
+            info.coerce = 2
+        elif vtype is not None:
+            if vtype == "@none" or not _strict_absolute(vtype):
+                return _KeyInfo(_K_BAIL)
+            info.datatype = vtype
+        if info.datatype is None:
+            info.language = (
+                vtd.language if vtd is not None and vtd.has_language else term_ctx.language
+            )
+        return info
+
+    # JSON-LD 1.1 §5.1 "Expansion" for a node object, as expand_map does it, with the
+    # statements written as they are found (§8.1, pyld's node map and toRdf).
+    def node(self, element: dict[str, Any], ctx: Context, prop: str | None, depth: int) -> str:
+        if depth > MAX_DEPTH:
+            raise _Bail
+        active = ctx
+        if ctx.previous is not None:
+            # A type-scoped context does not propagate into node objects (§4.1.2 step 4).
+            revert = True
+            if len(element) <= 2 and "@context" not in element:
+                for key in sorted(element):
+                    expanded = self.vocab_iri(ctx, key)
+                    if expanded == "@value":
+                        raise _Bail
+                    if expanded == "@id" and len(element) == 1:
+                        revert = False
+                        break
+            if revert:
+                active = ctx.previous
+        if prop is not None:
+            td = ctx.terms.get(prop)
+            if td is not None and td.has_context:
+                active = self.process(active, td.context, td.context_key, override_protected=True)
+        if "@context" in element:
+            local = element["@context"]
+            if isinstance(local, dict) and len(local) == 1 and "@context" in local:
+                raise _Bail
+            active = self.process(active, local, None, depth=depth)
+        type_scoped = active
+        type_key: str | None = None
+        for key in element:
+            if self.key_info(type_scoped, key).kind == _K_TYPE:
+                if type_key is not None:
+                    raise _Bail
+                type_key = key
+        types: list[str] = []
+        if type_key is not None:
+            raw = element[type_key]
+            types = [raw] if isinstance(raw, str) else raw
+            if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+                raise _Bail
+            for t in sorted(types):
+                ttd = type_scoped.terms.get(t)
+                if ttd is not None and ttd.has_context and ttd.context is not None:
+                    active = self.process(active, ttd.context, ttd.context_key, propagate=False)
+        subject: str | None = None
+        props: list[tuple[_KeyInfo, Any]] = []
+        for key, value in element.items():
+            info = self.key_info(active, key)
+            kind = info.kind
+            if kind == _K_PROP:
+                if value is not None:
+                    props.append((info, value))
+            elif kind == _K_ID:
+                if subject is not None or not isinstance(value, str):
+                    raise _Bail
+                subject = self.iri_term(self.id_iri(active, value))
+            elif kind == _K_TYPE:
+                if key != type_key:
+                    raise _Bail
+            elif kind != _K_CONTEXT:
+                raise _Bail
+        if subject is None:
+            subject = self.bnode()
+        for t in types:
+            iri = self.vocab_iri(type_scoped, t)
+            if not isinstance(iri, str) or iri[:2] == "_:" or not _strict_absolute(iri):
+                raise _Bail
+            self.emit(subject, RDF_TYPE, "<" + iri + ">", iri)
+        for info, value in props:
+            self.values(subject, info, value, depth + 1)
+        return subject
+
+    def values(self, subject: str, info: _KeyInfo, value: Any, depth: int) -> None:
+        if isinstance(value, list):
+            if depth > MAX_DEPTH:
+                raise _Bail
+            # Nested arrays flatten (§5.1.2 step 5.2.3), and null items vanish.
+            for item in value:
+                if item is not None:
+                    self.values(subject, info, item, depth + 1)
+            return
+        if isinstance(value, dict):
+            assert info.term_ctx is not None
+            term = self.node(value, info.term_ctx, info.prop, depth + 1)
+            self.emit(subject, info.pred, term, term)
+            return
+        if isinstance(value, str):
+            if info.coerce:
+                assert info.term_ctx is not None
+                if info.coerce == 1:
+                    iri = self.id_iri(info.term_ctx, value)
+                else:
+                    iri = self.vocab_iri(info.term_ctx, value)
+                term = self.iri_term(iri)
+                self.emit(subject, info.pred, term, term)
+                return
+            if info.datatype is None:
+                language = info.language
+                if language is None:
+                    term = '"' + rdfc.escape_literal(value) + '"'
+                else:
+                    term = '"' + rdfc.escape_literal(value) + '"@' + language
+                self.emit(
+                    subject, info.pred, term, ("v", False, value, None, language, None, None)
+                )
+                return
+            term, key = _literal(value, info.datatype, None)
+            self.emit(subject, info.pred, term, key)
+            return
+        if isinstance(value, float) and not math.isfinite(value):
+            raise _Bail
+        if not isinstance(value, bool | int | float):
+            raise _Bail
+        term, key = _literal(value, info.datatype, None)
+        self.emit(subject, info.pred, term, key)
 
 
 def to_quads(document: Any, loader: DocumentLoader) -> list[rdfc.Quad]:
@@ -1191,6 +1505,16 @@ def to_quads(document: Any, loader: DocumentLoader) -> list[rdfc.Quad]:
     Raises ``JsonLdError`` (codes in the module docstring), ``ContextError`` from the
     loader, or :class:`Unsupported` for features this path does not implement.
     """
+    try:
+        return _Direct(loader).run(document)
+    except (_Bail, JsonLdError, ContextError, Unsupported, RecursionError):
+        # The general path decides: it raises the precise error or handles the feature.
+        pass
+    return to_quads_general(document, loader)
+
+
+def to_quads_general(document: Any, loader: DocumentLoader) -> list[rdfc.Quad]:
+    """``to_quads`` through the expanded form (the path for every JSON-LD feature)."""
     try:
         expanded = _Expander(loader).expand_document(document)
         writer = _RdfWriter()
