@@ -76,3 +76,22 @@ def test_loader_gives_pyld_a_private_copy() -> None:
 
 def test_packaged_path_exists() -> None:
     assert Path(CONTEXTS, "index.json").is_file()
+
+
+def test_context_loading_never_consults_resolvers() -> None:
+    asked: list[str] = []
+
+    def resolver(url: str) -> dict[str, object] | None:
+        asked.append(url)
+        return {"@context": {"x": "https://example.org/x"}}
+
+    loader = default_loader().with_resolver(resolver)
+    with pytest.raises(ContextError) as info:
+        loader("https://unlisted.example/context.jsonld")
+    assert info.value.code == "context.not_allowed"
+    with pytest.raises(ContextError):
+        loader.load_context("https://unlisted.example/context.jsonld")
+    assert asked == []
+    # Verification-method lookups still reach the resolver.
+    assert loader.load("https://keys.example/key-1") == {"@context": {"x": "https://example.org/x"}}
+    assert asked == ["https://keys.example/key-1"]

@@ -41,8 +41,30 @@ class DocumentLoader:
         """A new loader that also asks ``resolver`` for URLs it does not bundle."""
         return DocumentLoader(self._documents, resolvers=(*self._resolvers, resolver))
 
+    def load_context(self, url: str) -> Any:
+        """Return a bundled JSON-LD context; never asks resolvers, never fetches.
+
+        JSON-LD processing (ours and pyld's) goes through here, so an unlisted context
+        URL in a hostile credential can never cause an outbound request.
+        """
+        if not isinstance(url, str):
+            raise ContextError(f"a context reference must be a URL string, got {url!r:.80}")
+        doc = self._documents.get(url)
+        if doc is None:
+            raise ContextError(
+                f"the context {url!r:.200} is not one this verifier bundles; "
+                "badgeworks never fetches contexts from the network",
+                code="context.not_allowed",
+                url=url,
+            )
+        return doc
+
     def load(self, url: str) -> Any:
-        """Return the document for ``url`` (shared object: callers must not mutate it)."""
+        """Return the document for ``url``: a bundled context, a did:key, or what a resolver gives.
+
+        Used for verification methods and controller documents. The result is a shared
+        object: callers must not mutate it.
+        """
         if not isinstance(url, str):
             raise ContextError(f"a context reference must be a URL string, got {url!r:.80}")
         doc = self._documents.get(url)
@@ -65,9 +87,9 @@ class DocumentLoader:
         )
 
     def __call__(self, url: str, options: Any = None) -> dict[str, Any]:
-        """pyld's loader protocol: a RemoteDocument dict with a private copy of the document."""
+        """pyld's loader protocol (contexts only): a RemoteDocument with a private copy."""
         return {
             "contextUrl": None,
             "documentUrl": url,
-            "document": copy.deepcopy(self.load(url)),
+            "document": copy.deepcopy(self.load_context(url)),
         }
