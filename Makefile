@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench demo clean interop-deps
+.PHONY: run test lint bench demo clean interop-deps browser-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,10 +20,19 @@ interop/node_modules/.installed: interop/package.json interop/package-lock.json
 
 interop-deps: interop/node_modules/.installed
 
+# Browser tests drive Debian's Chromium through Playwright (no browser download).
+browser-deps:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		if command -v apt-get >/dev/null 2>&1; then \
+			SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+			$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-dejavu-core; \
+		else echo "!!! chromium not found and apt-get unavailable: browser tests will be SKIPPED"; fi; \
+	fi
+
 run: $(STAMP)
 	$(BIN)/badgeworks demo
 
-test: $(STAMP) interop-deps
+test: $(STAMP) interop-deps browser-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
