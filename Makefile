@@ -30,7 +30,7 @@ browser-deps:
 	fi
 
 run: $(STAMP)
-	$(BIN)/badgeworks demo
+	$(BIN)/badgeworks serve --demo
 
 test: $(STAMP) interop-deps browser-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

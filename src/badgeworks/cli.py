@@ -387,6 +387,17 @@ def run_demo(now: datetime) -> None:
     show("Verifying the badge after the issuer revoked it", badge)
 
 
+def _attach_service_commands() -> None:
+    """Add the service's commands (serve, db, issuers, tokens, issue, …) to this group."""
+    from badgeworks.cli_service import service_commands
+
+    for name, command in service_commands.commands.items():
+        badgeworks.add_command(command, name)
+
+
+_attach_service_commands()
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point (``badgeworks``, ``python -m badgeworks``)."""
     badgeworks.main(args=list(argv) if argv is not None else None, prog_name="badgeworks")

@@ -1,0 +1,54 @@
+"""Engine and session factory, built from settings (never at import)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Session, create_engine
+
+from badgeworks.settings import Settings
+
+SessionFactory = Callable[[], Session]
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # SQLite leaves foreign keys off by default; WAL lets readers run while one process
+    # writes, and busy_timeout makes a second writer wait instead of failing at once.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def make_engine(settings: Settings) -> Engine:
+    """An engine for ``settings.resolved_database_url``; creates the SQLite directory."""
+    url = settings.resolved_database_url
+    if url.startswith("sqlite"):
+        if url in ("sqlite://", "sqlite:///:memory:"):
+            engine = create_engine(
+                url, connect_args={"check_same_thread": False}, poolclass=StaticPool
+            )
+        else:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            path = url.split(":///", 1)[-1]
+            if path:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def make_session_factory(engine: Engine) -> SessionFactory:
+    """A callable returning a new ``Session`` bound to ``engine``."""
+
+    def factory() -> Session:
+        return Session(engine, expire_on_commit=False)
+
+    return factory

@@ -1,0 +1,253 @@
+"""SQLModel tables.
+
+The API's request/response models live next to the routes that use them
+(``badgeworks.web.schemas``); these classes are the storage shape only.
+
+Two rules are enforced here rather than trusted to callers:
+
+- A ``Credential`` row holds the exact signed JSON text and is never updated: a
+  ``before_update`` guard raises ``ImmutableRowError`` (revocation is a separate row).
+- An ``AchievementVersion`` that a credential used is never edited; the achievements
+  service creates a new version instead.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint, event
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """The current time in UTC (the default for ``created_at`` columns)."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware.
+
+    SQLite has no time zone type and returns naive values; PostgreSQL returns aware ones.
+    Normalising here means the rest of the code only ever sees aware UTC datetimes.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _ts(nullable: bool = False) -> Any:
+    return Field(
+        default_factory=utcnow if not nullable else None,
+        sa_column=Column(UTCDateTime(), nullable=nullable),
+    )
+
+
+def _json(default: Any = list) -> Any:
+    return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
+
+
+class ImmutableRowError(RuntimeError):
+    """Raised when code tries to update a row that must never change."""
+
+
+class Issuer(SQLModel, table=True):
+    """A program or organisation that issues credentials; its Profile ``id`` is ``did``."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=64, unique=True, index=True)
+    name: str = Field(max_length=200)
+    url: str | None = Field(default=None, max_length=2000)
+    email: str | None = Field(default=None, max_length=320)
+    description: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    image_sha256: str | None = Field(default=None, max_length=64)
+    image_caption: str | None = Field(default=None, max_length=500)
+    did_method: str = Field(default="web", max_length=8)
+    did: str = Field(max_length=500, unique=True)
+    created_at: datetime = _ts()
+
+
+class IssuerKey(SQLModel, table=True):
+    """One Ed25519 key of an issuer. Keys are never deleted: old credentials need them."""
+
+    __tablename__ = "issuer_key"
+    __table_args__ = (UniqueConstraint("issuer_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    issuer_id: int = Field(foreign_key="issuer.id", index=True)
+    number: int
+    vm_id: str = Field(max_length=600, unique=True)
+    public_key_multibase: str = Field(max_length=100)
+    encrypted_secret: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = _ts()
+    retired_at: datetime | None = _ts(nullable=True)
+
+
+class ApiToken(SQLModel, table=True):
+    """An API token scoped to one issuer. Only the SHA-256 of the token is stored."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    issuer_id: int = Field(foreign_key="issuer.id", index=True)
+    label: str = Field(default="", max_length=200)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = _ts()
+    revoked_at: datetime | None = _ts(nullable=True)
+
+
+class Achievement(SQLModel, table=True):
+    """The stable identity of an achievement; its content lives in versions."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    issuer_id: int = Field(foreign_key="issuer.id", index=True)
+    current_version: int = Field(default=1)
+    created_at: datetime = _ts()
+
+
+class AchievementVersion(SQLModel, table=True):
+    """One version of an achievement's content, frozen once a credential used it."""
+
+    __tablename__ = "achievement_version"
+    __table_args__ = (UniqueConstraint("achievement_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    achievement_id: int = Field(foreign_key="achievement.id", index=True)
+    version: int
+    name: str = Field(max_length=200)
+    description: str = Field(sa_column=Column(Text, nullable=False))
+    criteria_narrative: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    achievement_type: str = Field(default="Fieldwork", max_length=100)
+    image_sha256: str | None = Field(default=None, max_length=64)
+    image_caption: str | None = Field(default=None, max_length=500)
+    image_media_type: str | None = Field(default=None, max_length=100)
+    alignments: list[dict[str, Any]] = _json()
+    result_descriptions: list[dict[str, Any]] = _json()
+    tags: list[str] = _json()
+    in_language: str | None = Field(default=None, max_length=35)
+    created_at: datetime = _ts()
+
+
+class Candidate(SQLModel, table=True):
+    """A recipient. ``salt`` is random per candidate and salts the email hashes."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    issuer_id: int = Field(foreign_key="issuer.id", index=True)
+    name: str = Field(max_length=200)
+    emails: list[str] = _json()
+    did: str | None = Field(default=None, max_length=500)
+    salt: str = Field(max_length=64)
+    created_at: datetime = _ts()
+
+
+class Project(SQLModel, table=True):
+    """A micro-internship engagement: a draft until completed, then read-only."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    issuer_id: int = Field(foreign_key="issuer.id", index=True)
+    achievement_id: int = Field(foreign_key="achievement.id", index=True)
+    candidate_id: int = Field(foreign_key="candidate.id", index=True)
+    title: str = Field(max_length=300)
+    summary: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    host: dict[str, Any] = _json(dict)
+    role: str = Field(default="Intern", max_length=100)
+    start_date: date | None = None
+    end_date: date | None = None
+    mentors: list[dict[str, Any]] = _json()
+    results: list[dict[str, Any]] = _json()
+    status: str = Field(default="draft", max_length=16)
+    completed_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = _ts()
+
+
+class Deliverable(SQLModel, table=True):
+    """A piece of the candidate's work: an uploaded file (by SHA-256) or a URL."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    name: str = Field(max_length=300)
+    description: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    genre: str | None = Field(default=None, max_length=100)
+    url: str | None = Field(default=None, max_length=2000)
+    sha256: str | None = Field(default=None, max_length=64, index=True)
+    size: int | None = None
+    media_type: str | None = Field(default=None, max_length=200)
+    filename: str | None = Field(default=None, max_length=300)
+    created_at: datetime = _ts()
+
+
+class Credential(SQLModel, table=True):
+    """An issued credential: ``document`` is the exact signed JSON text, never rebuilt."""
+
+    id: str = Field(primary_key=True, max_length=36)
+    issuer_id: int = Field(foreign_key="issuer.id", index=True)
+    project_id: int | None = Field(default=None, foreign_key="project.id", unique=True)
+    candidate_id: int = Field(foreign_key="candidate.id", index=True)
+    achievement_version_id: int = Field(foreign_key="achievement_version.id", index=True)
+    document: str = Field(sa_column=Column(Text, nullable=False))
+    issued_at: datetime = _ts()
+
+
+class Revocation(SQLModel, table=True):
+    """Revocation of a credential: a row of its own, so the credential row never changes."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    credential_id: str = Field(foreign_key="credential.id", unique=True, max_length=36)
+    reason: str = Field(default="", max_length=500)
+    actor: str = Field(max_length=200)
+    revoked_at: datetime = _ts()
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The first response to a request carrying an ``Idempotency-Key``, replayed on retry."""
+
+    __tablename__ = "idempotency_record"
+    __table_args__ = (UniqueConstraint("issuer_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    issuer_id: int = Field(foreign_key="issuer.id", index=True)
+    key: str = Field(max_length=200)
+    fingerprint: str = Field(max_length=64)
+    status_code: int
+    response: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = _ts()
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what, when: issuance, revocation, key rotation, token changes, edits."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts()
+    issuer_id: int | None = Field(default=None, foreign_key="issuer.id", index=True)
+    actor: str = Field(max_length=200)
+    action: str = Field(max_length=64)
+    target: str = Field(default="", max_length=300)
+    detail: dict[str, Any] = _json(dict)
+
+
+@event.listens_for(Credential, "before_update")
+def _credential_is_immutable(_mapper: Any, _connection: Any, target: Credential) -> None:
+    # Signed credentials are stored verbatim and never rebuilt or edited (STYLE rule 9).
+    raise ImmutableRowError(f"credential {target.id} is immutable; it was signed as stored")
+
+
+@event.listens_for(AuditEvent, "before_update")
+def _audit_is_append_only(_mapper: Any, _connection: Any, target: AuditEvent) -> None:
+    raise ImmutableRowError("audit events are append-only")

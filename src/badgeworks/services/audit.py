@@ -1,0 +1,45 @@
+"""The audit log: who did what, when. Append-only (a ``before_update`` guard enforces it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from badgeworks.db.models import AuditEvent, utcnow
+
+
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    issuer_id: int | None = None,
+    target: str = "",
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Add an event to the session; it is committed with the caller's unit of work."""
+    event = AuditEvent(
+        at=utcnow(),
+        issuer_id=issuer_id,
+        actor=actor[:200],
+        action=action,
+        target=target[:300],
+        detail=detail or {},
+    )
+    session.add(event)
+    return event
+
+
+def list_events(
+    session: Session, issuer_id: int, *, limit: int = 100, offset: int = 0
+) -> list[AuditEvent]:
+    """An issuer's events, newest first."""
+    stmt = (
+        select(AuditEvent)
+        .where(AuditEvent.issuer_id == issuer_id)
+        .order_by(col(AuditEvent.id).desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(session.exec(stmt))

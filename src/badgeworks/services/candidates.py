@@ -1,0 +1,120 @@
+"""Candidates (recipients). Emails never go into a credential in clear: they are hashed
+with the candidate's own random salt (OB 3.0 IdentityObject)."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlmodel import Session, col, select
+
+from badgeworks.db.models import Candidate, Issuer, utcnow
+from badgeworks.services import audit
+from badgeworks.services.errors import NotFoundError, ValidationFailed
+from badgeworks.services.schemas import CandidateCreate, CandidatePublic, CandidateUpdate
+
+
+def _check_identity(emails: list[str], did: str | None) -> None:
+    if not emails and not did:
+        raise ValidationFailed(
+            "a candidate needs at least one email address or a DID, so the credential can "
+            "name its recipient",
+            code="candidate.no_identity",
+        )
+
+
+def create_candidate(
+    session: Session, issuer: Issuer, data: CandidateCreate, *, actor: str
+) -> Candidate:
+    """Create a candidate with a fresh random salt."""
+    emails = [e.lower() for e in data.emails]
+    _check_identity(emails, data.did)
+    candidate = Candidate(
+        issuer_id=issuer.id or 0,
+        name=data.name,
+        emails=emails,
+        did=data.did,
+        salt=secrets.token_hex(16),
+        created_at=utcnow(),
+    )
+    session.add(candidate)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="candidate.create",
+        issuer_id=issuer.id,
+        target=f"candidate:{candidate.id}",
+    )
+    session.commit()
+    session.refresh(candidate)
+    return candidate
+
+
+def get_candidate(session: Session, issuer_id: int, candidate_id: int) -> Candidate:
+    """A candidate of ``issuer_id``; another issuer's looks like a missing one."""
+    candidate = session.get(Candidate, candidate_id)
+    if candidate is None or candidate.issuer_id != issuer_id:
+        raise NotFoundError(f"there is no candidate {candidate_id}", code="candidate.not_found")
+    return candidate
+
+
+def find_by_email(session: Session, issuer: Issuer, email: str) -> Candidate | None:
+    """The issuer's first candidate with ``email`` (used by bulk issuance)."""
+    email = email.lower()
+    stmt = select(Candidate).where(Candidate.issuer_id == issuer.id).order_by(col(Candidate.id))
+    for candidate in session.exec(stmt):
+        if email in candidate.emails:
+            return candidate
+    return None
+
+
+def list_candidates(
+    session: Session, issuer: Issuer, *, limit: int = 100, offset: int = 0
+) -> list[Candidate]:
+    """The issuer's candidates by id."""
+    stmt = (
+        select(Candidate)
+        .where(Candidate.issuer_id == issuer.id)
+        .order_by(col(Candidate.id))
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(session.exec(stmt))
+
+
+def update_candidate(
+    session: Session, candidate: Candidate, data: CandidateUpdate, *, actor: str
+) -> Candidate:
+    """Edit a candidate (credentials already issued keep the identity they were issued to)."""
+    changes = data.model_dump(exclude_unset=True)
+    if "emails" in changes and changes["emails"] is not None:
+        changes["emails"] = [e.lower() for e in changes["emails"]]
+    for name, value in changes.items():
+        if name == "emails" and value is None:
+            value = []
+        setattr(candidate, name, value)
+    _check_identity(candidate.emails, candidate.did)
+    session.add(candidate)
+    audit.record(
+        session,
+        actor=actor,
+        action="candidate.update",
+        issuer_id=candidate.issuer_id,
+        target=f"candidate:{candidate.id}",
+        detail={"fields": sorted(changes)},
+    )
+    session.commit()
+    session.refresh(candidate)
+    return candidate
+
+
+def to_public(issuer: Issuer, candidate: Candidate) -> CandidatePublic:
+    """The API view of a candidate (the salt stays private)."""
+    return CandidatePublic(
+        id=candidate.id or 0,
+        issuer=issuer.slug,
+        name=candidate.name,
+        emails=list(candidate.emails),
+        did=candidate.did,
+        created_at=candidate.created_at,
+    )

@@ -1,0 +1,80 @@
+"""What services need besides a database session: settings, blobs, the loader, the clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from threading import Lock
+from typing import Any
+
+from badgeworks.adapters.blobstore import BlobStore
+from badgeworks.adapters.keystore import check_secret
+from badgeworks.adapters.resources import default_loader, schema
+from badgeworks.core.credential import OB3_SCHEMA_URL
+from badgeworks.core.crypto import Ed25519KeyPair
+from badgeworks.core.loader import DocumentLoader
+from badgeworks.db.engine import SessionFactory
+from badgeworks.settings import Settings
+
+OB3_SCHEMA_FILE = "ob_v3p0_achievementcredential_schema.json"
+
+
+def utcnow() -> datetime:
+    """The wall clock, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class ServiceContext:
+    """Shared, long-lived collaborators of the services (one per app or CLI run)."""
+
+    settings: Settings
+    blobs: BlobStore
+    loader: DocumentLoader
+    clock: Callable[[], datetime] = utcnow
+    # Decrypting a key runs scrypt; keep decrypted keys for the life of the process.
+    _keys: dict[str, Ed25519KeyPair] = field(default_factory=dict, repr=False)
+    _keys_lock: Lock = field(default_factory=Lock, repr=False)
+
+    @property
+    def base_url(self) -> str:
+        """The public base URL without a trailing slash."""
+        return self.settings.base_url
+
+    @property
+    def key_secret(self) -> str:
+        """The key-encryption secret; ``ConfigError`` if missing or the example one."""
+        value = self.settings.key_secret
+        return check_secret(value.get_secret_value() if value is not None else None)
+
+    def schemas(self) -> dict[str, Any]:
+        """The JSON Schemas we issue against (checked before signing)."""
+        return {OB3_SCHEMA_URL: schema(OB3_SCHEMA_FILE)}
+
+    def cached_key(self, vm_id: str, build: Callable[[], Ed25519KeyPair]) -> Ed25519KeyPair:
+        """The signing key for ``vm_id``, decrypting it on first use only."""
+        with self._keys_lock:
+            key = self._keys.get(vm_id)
+            if key is None:
+                key = build()
+                self._keys[vm_id] = key
+            return key
+
+
+def build_context(
+    settings: Settings,
+    session_factory: SessionFactory,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+) -> ServiceContext:
+    """A context whose loader also serves the DID documents of the issuers we host."""
+    from badgeworks.services.resolver import HostedDidResolver
+
+    loader = default_loader().with_resolver(HostedDidResolver(session_factory, settings))
+    return ServiceContext(
+        settings=settings,
+        blobs=BlobStore(settings.data_dir / "blobs"),
+        loader=loader,
+        clock=clock,
+    )

@@ -1,0 +1,334 @@
+"""Issuance at completion: build the OB 3.0 credential, sign it, store the exact JSON.
+
+The credential's ``id`` (``<base>/credentials/<uuid>``) is allocated before signing, so
+the signed document names the URL it is served at. The stored text is what the hosted
+URL returns, byte for byte; it is never rebuilt from columns (STYLE rule 9), and the
+``credential`` table rejects updates. One credential per project is enforced by a unique
+constraint, so two processes completing the same project cannot both issue.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from badgeworks.core import credential as ob
+from badgeworks.core.identity import identity_object
+from badgeworks.core.issue import issue
+from badgeworks.db.models import (
+    AchievementVersion,
+    Candidate,
+    Credential,
+    Deliverable,
+    Issuer,
+    Project,
+    Revocation,
+)
+from badgeworks.services import audit
+from badgeworks.services.achievements import (
+    achievement_json,
+    achievement_url,
+    current_version,
+    get_achievement,
+    level_id,
+    result_description_id,
+)
+from badgeworks.services.candidates import get_candidate
+from badgeworks.services.context import ServiceContext
+from badgeworks.services.errors import ConflictError, NotFoundError
+from badgeworks.services.issuers import profile, signing_key
+from badgeworks.services.projects import (
+    check_results,
+    deliverable_url,
+    deliverables,
+    get_project,
+)
+from badgeworks.services.schemas import CredentialSummary, IssuedCredential
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def credential_url(ctx: ServiceContext, credential_id: str) -> str:
+    """The hosted URL (and ``id``) of a credential."""
+    return f"{ctx.base_url}/credentials/{credential_id}"
+
+
+def _day(value: date | None) -> str | None:
+    if value is None:
+        return None
+    return ob.xsd_datetime(datetime(value.year, value.month, value.day, tzinfo=UTC))
+
+
+def _host_profile(host: dict[str, Any], project: Project, ctx: ServiceContext) -> dict[str, Any]:
+    # A Profile needs an id; the host's own URL is the natural one. Without it, name the
+    # host by a stable URN derived from this service and project.
+    host_id = host.get("url") or (
+        "urn:uuid:"
+        + str(uuid.uuid5(uuid.NAMESPACE_URL, f"{ctx.base_url}/projects/{project.id}#host"))
+    )
+    return ob.profile(
+        id=host_id,
+        name=host.get("name"),
+        url=host.get("url"),
+        email=host.get("email"),
+        description=host.get("description"),
+    )
+
+
+def _results(ach_url: str, project: Project) -> list[dict[str, Any]]:
+    return [
+        ob.result(
+            result_description=result_description_id(ach_url, r["result_description"]),
+            achieved_level=(
+                level_id(ach_url, r["result_description"], r["achieved_level"])
+                if r.get("achieved_level")
+                else None
+            ),
+            value=r.get("value"),
+            status=r.get("status"),
+        )
+        for r in project.results
+    ]
+
+
+def _description(project: Project) -> str:
+    parts = [f"Project: {project.title}."]
+    if project.host.get("name"):
+        parts.append(f"Hosted by {project.host['name']}.")
+    mentors = [str(m["name"]) for m in project.mentors if m.get("name")]
+    if mentors:
+        parts.append(f"Mentored by {', '.join(mentors)}.")
+    if project.summary:
+        parts.append(project.summary)
+    return " ".join(parts)
+
+
+def build_credential(
+    ctx: ServiceContext,
+    *,
+    credential_id: str,
+    issuer: Issuer,
+    version: AchievementVersion,
+    candidate: Candidate,
+    project: Project,
+    files: list[Deliverable],
+    now: datetime,
+) -> dict[str, Any]:
+    """The unsigned OpenBadgeCredential for a completed project."""
+    ach = achievement_json(ctx, issuer, version)
+    ach_url = achievement_url(ctx, version.achievement_id, version.version)
+    subject = ob.achievement_subject(
+        achievement=ach,
+        id=candidate.did,
+        identifier=[identity_object(email, salt=candidate.salt) for email in candidate.emails],
+        result=_results(ach_url, project),
+        role=project.role,
+        source=_host_profile(project.host, project, ctx),
+        activity_start_date=_day(project.start_date),
+        activity_end_date=_day(project.end_date),
+    )
+    evidence = [
+        ob.evidence(
+            id=deliverable_url(ctx, d),
+            name=d.name,
+            description=d.description,
+            genre=d.genre,
+        )
+        for d in files
+    ]
+    related = []
+    for d in files:
+        if d.sha256:
+            with ctx.blobs.open(d.sha256) as fh:
+                digest = ob.digest_multibase(fh.read())
+            related.append(
+                ob.related_resource(
+                    id=deliverable_url(ctx, d), digest_multibase=digest, media_type=d.media_type
+                )
+            )
+    return ob.achievement_credential(
+        id=credential_url(ctx, credential_id),
+        issuer=profile(ctx, issuer),
+        valid_from=ob.xsd_datetime(now),
+        subject=subject,
+        name=version.name,
+        description=_description(project),
+        evidence=evidence,
+        related_resource=related,
+    )
+
+
+def serialize(document: dict[str, Any]) -> str:
+    """The one way a signed credential becomes the text we store and serve."""
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+
+def complete_project(
+    session: Session, ctx: ServiceContext, issuer: Issuer, project_id: int, *, actor: str
+) -> Credential:
+    """Complete a draft project: issue, sign and store its credential."""
+    issuer_id = issuer.id or 0
+    project = get_project(session, issuer_id, project_id)
+    if project.status != "draft":
+        existing = session.exec(
+            select(Credential.id).where(Credential.project_id == project.id)
+        ).first()
+        where = f"; its credential is {credential_url(ctx, existing)}" if existing else ""
+        raise ConflictError(
+            f"project {project.id} is already completed{where}",
+            code="project.already_completed",
+        )
+    achievement = get_achievement(session, issuer_id, project.achievement_id)
+    version = current_version(session, achievement)
+    check_results(version, project.results)
+    candidate = get_candidate(session, issuer_id, project.candidate_id)
+    files = deliverables(session, project)
+    credential_id = str(uuid.uuid4())
+    now = ctx.clock()
+    unsigned = build_credential(
+        ctx,
+        credential_id=credential_id,
+        issuer=issuer,
+        version=version,
+        candidate=candidate,
+        project=project,
+        files=files,
+        now=now,
+    )
+    key = signing_key(session, ctx, issuer)
+    signed = issue(unsigned, key, ctx.loader, now=now, schemas=ctx.schemas())
+    row = Credential(
+        id=credential_id,
+        issuer_id=issuer_id,
+        project_id=project.id,
+        candidate_id=candidate.id or 0,
+        achievement_version_id=version.id or 0,
+        document=serialize(signed),
+        issued_at=now,
+    )
+    project.status = "completed"
+    project.completed_at = now
+    session.add(row)
+    session.add(project)
+    audit.record(
+        session,
+        actor=actor,
+        action="credential.issue",
+        issuer_id=issuer_id,
+        target=f"credential:{credential_id}",
+        detail={
+            "project": project.id,
+            "achievement_version": version.version,
+            "key": key.id,
+        },
+    )
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise ConflictError(
+            f"project {project_id} was completed by another request at the same time",
+            code="project.already_completed",
+        ) from None
+    session.refresh(row)
+    return row
+
+
+def get_credential(session: Session, credential_id: str) -> Credential:
+    """A credential by id (public: hosted credentials need no token)."""
+    row = session.get(Credential, credential_id) if _UUID.match(credential_id) else None
+    if row is None:
+        raise NotFoundError(
+            f"there is no credential {credential_id!r:.60}", code="credential.not_found"
+        )
+    return row
+
+
+def revocation(session: Session, credential_id: str) -> Revocation | None:
+    """The revocation of a credential, if it was revoked."""
+    return session.exec(select(Revocation).where(Revocation.credential_id == credential_id)).first()
+
+
+def revoke_credential(
+    session: Session, issuer: Issuer, credential_id: str, *, reason: str, actor: str
+) -> Revocation:
+    """Revoke one of ``issuer``'s credentials (a new row; the credential is untouched)."""
+    row = get_credential(session, credential_id)
+    if row.issuer_id != issuer.id:
+        raise NotFoundError(
+            f"there is no credential {credential_id!r:.60}", code="credential.not_found"
+        )
+    existing = revocation(session, credential_id)
+    if existing is not None:
+        return existing
+    rev = Revocation(credential_id=credential_id, reason=reason, actor=actor[:200])
+    session.add(rev)
+    audit.record(
+        session,
+        actor=actor,
+        action="credential.revoke",
+        issuer_id=issuer.id,
+        target=f"credential:{credential_id}",
+        detail={"reason": reason},
+    )
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        found = revocation(session, credential_id)
+        assert found is not None
+        return found
+    session.refresh(rev)
+    return rev
+
+
+def list_credentials(
+    session: Session, issuer: Issuer, *, limit: int = 100, offset: int = 0
+) -> list[Credential]:
+    """The issuer's credentials, newest first."""
+    stmt = (
+        select(Credential)
+        .where(Credential.issuer_id == issuer.id)
+        .order_by(col(Credential.issued_at).desc(), col(Credential.id))
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(session.exec(stmt))
+
+
+def summary(
+    session: Session, ctx: ServiceContext, issuer: Issuer, row: Credential
+) -> CredentialSummary:
+    """A list entry for a credential."""
+    rev = revocation(session, row.id)
+    return CredentialSummary(
+        id=row.id,
+        url=credential_url(ctx, row.id),
+        issuer=issuer.slug,
+        project_id=row.project_id,
+        candidate_id=row.candidate_id,
+        achievement_version_id=row.achievement_version_id,
+        issued_at=row.issued_at,
+        revoked_at=rev.revoked_at if rev else None,
+    )
+
+
+def issued(ctx: ServiceContext, row: Credential) -> IssuedCredential:
+    """What the completion endpoint returns: the stored credential and its URLs."""
+    document = json.loads(row.document)
+    related = document.get("relatedResource") or []
+    url = credential_url(ctx, row.id)
+    return IssuedCredential(
+        id=row.id,
+        url=url,
+        html_url=url,
+        json_url=url + ".json",
+        blob_urls=[r["id"] for r in related if isinstance(r, dict) and "id" in r],
+        credential=document,
+    )

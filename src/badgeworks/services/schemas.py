@@ -1,0 +1,446 @@
+"""Request and response models of the API (and the CLI), per entity.
+
+Each entity has a family: ``XCreate`` (POST body), ``XUpdate`` (PATCH body, every field
+optional) and ``XPublic`` (what the API returns). Request models forbid unknown fields,
+so a misspelt property is a 422 that names it instead of being silently dropped.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+Slug = Annotated[
+    str, StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$", max_length=64)
+]
+Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Text = Annotated[str, StringConstraints(max_length=20000)]
+Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+HttpUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s/$.?#][^\s]*$", max_length=2000)]
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320),
+]
+DbId = Annotated[int, Field(ge=1, le=2_147_483_647)]
+Did = Annotated[str, StringConstraints(pattern=r"^did:[a-z0-9]+:\S+$", max_length=500)]
+
+#: OB 3.0 ResultType enumeration (plus ``ext:`` extensions).
+RESULT_TYPES = (
+    "GradePointAverage",
+    "LetterGrade",
+    "Percent",
+    "PerformanceLevel",
+    "PredictedScore",
+    "RawScore",
+    "Result",
+    "RubricCriterion",
+    "RubricCriterionLevel",
+    "RubricScore",
+    "ScaledScore",
+    "Status",
+)
+ResultType = Annotated[
+    str,
+    StringConstraints(pattern=r"^(?:" + "|".join(RESULT_TYPES) + r"|ext:[A-Za-z0-9_.-]+)$"),
+]
+ResultStatus = Literal[
+    "Completed", "Enrolled", "Failed", "InProgress", "OnHold", "Provisional", "Withdrew"
+]
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class Strict(BaseModel):
+    """Base of every request model: unknown fields are an error, and so is a NUL
+    character anywhere (PostgreSQL cannot store one in text, and no field needs it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        if _has_nul(data):
+            raise ValueError("text must not contain NUL (\\u0000) characters")
+        return data
+
+
+# ----------------------------------------------------------------------------- issuers
+
+
+class IssuerBase(Strict):
+    name: Name
+    url: HttpUrl | None = None
+    email: Email | None = None
+    description: Text | None = None
+
+
+class IssuerCreate(IssuerBase):
+    slug: Slug
+    did_method: Literal["web", "key"] = "web"
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "slug": "acme-academy",
+                    "name": "Acme Academy",
+                    "url": "https://acme.example",
+                    "email": "badges@acme.example",
+                    "description": "Runs mentored micro-internships.",
+                }
+            ]
+        },
+    )
+
+
+class IssuerUpdate(Strict):
+    name: Name | None = None
+    url: HttpUrl | None = None
+    email: Email | None = None
+    description: Text | None = None
+
+
+class KeyPublic(BaseModel):
+    id: str
+    public_key_multibase: str
+    created_at: datetime
+    retired_at: datetime | None
+
+
+class IssuerPublic(BaseModel):
+    slug: str
+    name: str
+    url: str | None
+    email: str | None
+    description: str | None
+    did: str
+    did_method: str
+    did_document_url: str | None
+    image_url: str | None
+    keys: list[KeyPublic]
+    created_at: datetime
+
+
+# ----------------------------------------------------------------------------- tokens
+
+
+class TokenCreate(Strict):
+    label: Annotated[str, StringConstraints(max_length=200)] = ""
+
+
+class TokenPublic(BaseModel):
+    id: int
+    issuer: str
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenPublic):
+    token: str = Field(description="The token itself. Shown once; only its hash is stored.")
+
+
+# ----------------------------------------------------------------------------- achievements
+
+
+class AlignmentIn(Strict):
+    target_name: Name
+    target_url: HttpUrl
+    target_framework: Name | None = None
+    target_code: Short | None = None
+
+
+class RubricLevelIn(Strict):
+    key: Key
+    name: Name
+    description: Text | None = None
+    level: Short | None = None
+    points: Annotated[str, StringConstraints(max_length=20)] | None = None
+
+
+class ResultDescriptionIn(Strict):
+    key: Key
+    name: Name
+    result_type: ResultType = "RubricCriterionLevel"
+    levels: list[RubricLevelIn] = Field(default_factory=list, max_length=20)
+
+
+class AchievementCreate(Strict):
+    name: Name
+    description: Text
+    criteria_narrative: Text | None = None
+    achievement_type: Annotated[
+        str, StringConstraints(pattern=r"^(?:[A-Z][A-Za-z]+|ext:[A-Za-z0-9_.-]+)$")
+    ] = "Fieldwork"
+    alignments: list[AlignmentIn] = Field(default_factory=list, max_length=50)
+    result_descriptions: list[ResultDescriptionIn] = Field(default_factory=list, max_length=20)
+    tags: list[Short] = Field(default_factory=list, max_length=50)
+    in_language: (
+        Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")] | None
+    ) = None
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Data Analysis Micro-internship",
+                    "description": "Completed a four-week mentored data analysis project.",
+                    "criteria_narrative": "Delivered a cleaned dataset and a report.",
+                    "alignments": [
+                        {
+                            "target_name": "Data analysis",
+                            "target_url": "https://esco.example/skill/data-analysis",
+                            "target_framework": "ESCO",
+                            "target_code": "S1.2",
+                        }
+                    ],
+                    "result_descriptions": [
+                        {
+                            "key": "quality",
+                            "name": "Quality of work",
+                            "levels": [
+                                {"key": "meets", "name": "Meets expectations"},
+                                {"key": "exceeds", "name": "Exceeds expectations"},
+                            ],
+                        }
+                    ],
+                    "tags": ["data"],
+                    "in_language": "en",
+                }
+            ]
+        },
+    )
+
+
+class AchievementUpdate(Strict):
+    name: Name | None = None
+    description: Text | None = None
+    criteria_narrative: Text | None = None
+    achievement_type: (
+        Annotated[str, StringConstraints(pattern=r"^(?:[A-Z][A-Za-z]+|ext:[A-Za-z0-9_.-]+)$")]
+        | None
+    ) = None
+    alignments: list[AlignmentIn] | None = Field(default=None, max_length=50)
+    result_descriptions: list[ResultDescriptionIn] | None = Field(default=None, max_length=20)
+    tags: list[Short] | None = Field(default=None, max_length=50)
+    in_language: (
+        Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")] | None
+    ) = None
+
+
+class AchievementPublic(BaseModel):
+    id: int
+    issuer: str
+    version: int
+    achievement_url: str = Field(description="The OB Achievement id of this version.")
+    name: str
+    description: str
+    criteria_narrative: str | None
+    achievement_type: str
+    image_url: str | None
+    image_caption: str | None
+    alignments: list[dict[str, Any]]
+    result_descriptions: list[dict[str, Any]]
+    tags: list[str]
+    in_language: str | None
+    issued: bool = Field(description="True once a credential used this version.")
+    created_at: datetime
+
+
+# ----------------------------------------------------------------------------- candidates
+
+
+class CandidateCreate(Strict):
+    name: Name
+    emails: list[Email] = Field(default_factory=list, max_length=10)
+    did: Did | None = None
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"name": "Ada Lovelace", "emails": ["ada@example.org"]}]},
+    )
+
+
+class CandidateUpdate(Strict):
+    name: Name | None = None
+    emails: list[Email] | None = Field(default=None, max_length=10)
+    did: Did | None = None
+
+
+class CandidatePublic(BaseModel):
+    id: int
+    issuer: str
+    name: str
+    emails: list[str]
+    did: str | None
+    created_at: datetime
+
+
+# ----------------------------------------------------------------------------- projects
+
+
+class HostOrganization(Strict):
+    name: Name
+    url: HttpUrl | None = None
+    email: Email | None = None
+    description: Text | None = None
+
+
+class Mentor(Strict):
+    name: Name
+    email: Email | None = None
+    organization: Name | None = None
+    title: Name | None = None
+
+
+class ResultIn(Strict):
+    result_description: Key
+    achieved_level: Key | None = None
+    value: Annotated[str, StringConstraints(max_length=100)] | None = None
+    status: ResultStatus | None = None
+
+
+class ProjectCreate(Strict):
+    achievement_id: DbId
+    candidate_id: DbId
+    title: Title
+    summary: Text | None = None
+    host: HostOrganization
+    role: Short = "Intern"
+    start_date: date | None = None
+    end_date: date | None = None
+    mentors: list[Mentor] = Field(default_factory=list, max_length=10)
+    results: list[ResultIn] = Field(default_factory=list, max_length=20)
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "achievement_id": 1,
+                    "candidate_id": 1,
+                    "title": "Churn analysis for a regional retailer",
+                    "summary": "Cleaned two years of sales data and modelled churn.",
+                    "host": {"name": "Northwind Traders", "url": "https://northwind.example"},
+                    "role": "Intern",
+                    "start_date": "2025-03-03",
+                    "end_date": "2025-03-28",
+                    "mentors": [{"name": "Grace Hopper", "title": "Lead analyst"}],
+                    "results": [{"result_description": "quality", "achieved_level": "exceeds"}],
+                }
+            ]
+        },
+    )
+
+
+class ProjectUpdate(Strict):
+    achievement_id: DbId | None = None
+    candidate_id: DbId | None = None
+    title: Title | None = None
+    summary: Text | None = None
+    host: HostOrganization | None = None
+    role: Short | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    mentors: list[Mentor] | None = Field(default=None, max_length=10)
+    results: list[ResultIn] | None = Field(default=None, max_length=20)
+
+
+class DeliverableLinkCreate(Strict):
+    name: Title
+    url: HttpUrl
+    description: Text | None = None
+    genre: Short | None = None
+
+
+class DeliverablePublic(BaseModel):
+    id: int
+    name: str
+    description: str | None
+    genre: str | None
+    url: str = Field(description="Where the deliverable is: our blob URL or the given link.")
+    sha256: str | None
+    size: int | None
+    media_type: str | None
+    filename: str | None
+
+
+class ProjectPublic(BaseModel):
+    id: int
+    issuer: str
+    achievement_id: DbId
+    candidate_id: DbId
+    title: str
+    summary: str | None
+    host: dict[str, Any]
+    role: str
+    start_date: date | None
+    end_date: date | None
+    mentors: list[dict[str, Any]]
+    results: list[dict[str, Any]]
+    status: str
+    completed_at: datetime | None
+    credential_id: str | None
+    deliverables: list[DeliverablePublic]
+    created_at: datetime
+
+
+# ----------------------------------------------------------------------------- credentials
+
+
+class RevokeRequest(Strict):
+    reason: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class CredentialSummary(BaseModel):
+    id: str
+    url: str
+    issuer: str
+    project_id: int | None
+    candidate_id: int
+    achievement_version_id: int
+    issued_at: datetime
+    revoked_at: datetime | None
+
+
+class IssuedCredential(BaseModel):
+    id: str
+    url: str = Field(description="The credential's id: its hosted URL (JSON or HTML).")
+    html_url: str
+    json_url: str
+    blob_urls: list[str]
+    credential: dict[str, Any] = Field(description="The signed credential, as stored.")
+
+
+class AuditEventPublic(BaseModel):
+    id: int
+    at: datetime
+    issuer: str | None
+    actor: str
+    action: str
+    target: str
+    detail: dict[str, Any]
+
+
+class BatchRowError(BaseModel):
+    line: int
+    errors: list[str]
+
+
+class BatchResult(BaseModel):
+    issued: list[IssuedCredential]
+    rejected: list[BatchRowError]

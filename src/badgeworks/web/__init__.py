@@ -1,0 +1,1 @@
+"""The web service: ``create_app(settings)`` builds it; nothing happens at import."""

@@ -1,0 +1,94 @@
+"""Request dependencies: the session, the service context and the caller's token."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from sqlmodel import Session
+
+from badgeworks.db.models import Issuer
+from badgeworks.services import tokens
+from badgeworks.services.context import ServiceContext
+from badgeworks.services.errors import AuthError, ForbiddenError
+from badgeworks.services.issuers import get_issuer_by_id
+from badgeworks.settings import Settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request, closed afterwards (services commit their own work)."""
+    with request.app.state.session_factory() as session:
+        yield session
+
+
+def get_context(request: Request) -> ServiceContext:
+    """The app's service context."""
+    ctx: ServiceContext = request.app.state.ctx
+    return ctx
+
+
+def get_settings_dep(request: Request) -> Settings:
+    """The app's settings."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+#: A database id in a path: PostgreSQL integers stop at 2**31 - 1, so larger is a 422.
+Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
+
+SessionDep = Annotated[Session, Depends(get_session)]
+ContextDep = Annotated[ServiceContext, Depends(get_context)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a token, and the one issuer it acts for."""
+
+    issuer: Issuer
+    token_id: int
+    label: str
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names this caller."""
+        return f"token:{self.token_id}" + (f" ({self.label})" if self.label else "")
+
+    @property
+    def issuer_id(self) -> int:
+        """The database id of the token's issuer."""
+        return self.issuer.id or 0
+
+    def issuer_for(self, slug: str) -> Issuer:
+        """The token's issuer if it is ``slug``; ``ForbiddenError`` otherwise."""
+        if self.issuer.slug != slug:
+            raise ForbiddenError(
+                f"this token belongs to issuer {self.issuer.slug!r}; it cannot act for "
+                f"{slug!r:.80}. Use a token of that issuer",
+                code="auth.wrong_issuer",
+            )
+        return self.issuer
+
+
+def get_principal(request: Request, session: SessionDep) -> Principal:
+    """Authenticate ``Authorization: Bearer <token>``; 401 if missing, unknown or revoked."""
+    header = request.headers.get("authorization")
+    if not header:
+        raise AuthError(
+            "this endpoint needs an API token: send 'Authorization: Bearer <token>' "
+            "(create one with 'badgeworks tokens create --issuer SLUG')",
+            code="auth.missing_token",
+        )
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise AuthError("the Authorization header must be 'Bearer <token>'", code="auth.malformed")
+    row = tokens.authenticate(session, value.strip())
+    if row is None:
+        raise AuthError("the API token is unknown or revoked", code="auth.invalid_token")
+    issuer = get_issuer_by_id(session, row.issuer_id)
+    return Principal(issuer=issuer, token_id=row.id or 0, label=row.label)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -1,0 +1,142 @@
+"""The one JSON error shape, produced by one handler for every error the app can raise.
+
+``{"ok": false, "status": <int>, "code": "<machine code>", "error": "<what to fix>"}``
+
+Domain code raises ``BadgeworksError`` subclasses and never builds HTTP errors; this module
+is the only place that decides which status each one becomes.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from badgeworks.core.errors import (
+    BadgeworksError,
+    ConfigError,
+    ContextError,
+    CredentialError,
+    DidError,
+    InputError,
+    JsonLdError,
+    KeyFormatError,
+    SchemaError,
+)
+from badgeworks.services.errors import (
+    AuthError,
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    UnsupportedMediaError,
+    ValidationFailed,
+)
+
+log = logging.getLogger("badgeworks.web")
+
+_STATUS: tuple[tuple[type[BadgeworksError], int], ...] = (
+    (NotFoundError, 404),
+    (AuthError, 401),
+    (ForbiddenError, 403),
+    (ConflictError, 409),
+    (UnsupportedMediaError, 415),
+    (ValidationFailed, 422),
+    (InputError, 400),
+    (CredentialError, 422),
+    (SchemaError, 422),
+    (JsonLdError, 422),
+    (ContextError, 422),
+    (DidError, 422),
+    (ConfigError, 503),
+    (KeyFormatError, 500),
+)
+
+_HTTP_CODES = {
+    400: "request.bad",
+    401: "auth.missing_token",
+    403: "auth.forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "input.too_large",
+    415: "input.unsupported_media_type",
+    422: "request.invalid",
+}
+
+
+def error_body(status: int, code: str, message: str) -> dict[str, Any]:
+    """The error shape (also used by the body-limit middleware, which runs before routing)."""
+    return {"ok": False, "status": status, "code": code, "error": message}
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """A JSON error response in the one shape."""
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
+    return JSONResponse(error_body(status, code, message), status_code=status, headers=headers)
+
+
+def _status_of(exc: BadgeworksError) -> int:
+    if isinstance(exc, InputError) and exc.code == "input.too_large":
+        return 413
+    for cls, status in _STATUS:
+        if isinstance(exc, cls):
+            return status
+    return 400
+
+
+def _validation_message(exc: RequestValidationError) -> tuple[int, str, str]:
+    problems: list[str] = []
+    for error in exc.errors()[:10]:
+        kind = str(error.get("type", ""))
+        if kind == "json_invalid":
+            return (
+                400,
+                "input.not_json",
+                "the request body is not valid JSON: "
+                + str(error.get("ctx", {}).get("error", "check the syntax")),
+            )
+        loc = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
+        if kind == "extra_forbidden":
+            problems.append(f"{loc}: unknown field; remove it (see /docs for the fields)")
+        else:
+            problems.append(f"{loc}: {error.get('msg', 'invalid value')}")
+    return 422, "request.invalid", "; ".join(problems) or "the request is invalid"
+
+
+async def handle_error(request: Request, exc: Exception) -> JSONResponse:
+    """The single exception handler: every error becomes the one JSON shape."""
+    if isinstance(exc, BadgeworksError):
+        status = _status_of(exc)
+        if status >= 500:
+            log.error("server-side error %s on %s %s", exc.code, request.method, request.url.path)
+            # Key and config problems must not leak details (never key material anyway).
+            return error_response(status, exc.code, _server_message(exc))
+        return error_response(status, exc.code, exc.message)
+    if isinstance(exc, RequestValidationError):
+        status, code, message = _validation_message(exc)
+        return error_response(status, code, message)
+    if isinstance(exc, StarletteHTTPException):
+        status = exc.status_code
+        code = _HTTP_CODES.get(status, f"http.{status}")
+        message = str(exc.detail) if exc.detail else "request failed"
+        if status == 404 and message == "Not Found":
+            message = f"there is nothing at {request.url.path!r:.200}; see /docs for the API"
+        elif status == 405:
+            message = f"{request.method} is not allowed on {request.url.path!r:.200}"
+        return error_response(status, code, message, headers=dict(exc.headers or {}))
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(500, "internal", "an internal error occurred; it has been logged")
+
+
+def _server_message(exc: BadgeworksError) -> str:
+    if isinstance(exc, ConfigError):
+        return exc.message
+    return "the service could not use its signing key; an operator must check the logs"

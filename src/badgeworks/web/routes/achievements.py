@@ -1,0 +1,95 @@
+"""``/api/v1/.../achievements``: versioned OB 3.0 achievements."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, UploadFile
+
+from badgeworks.services import achievements
+from badgeworks.services.images import store_image
+from badgeworks.services.schemas import AchievementCreate, AchievementPublic, AchievementUpdate
+from badgeworks.web.deps import ContextDep, Id, PrincipalDep, SessionDep
+
+router = APIRouter(prefix="/api/v1", tags=["achievements"])
+
+
+@router.post("/issuers/{slug}/achievements", response_model=AchievementPublic, status_code=201)
+def create_achievement(
+    slug: str, data: AchievementCreate, session: SessionDep, ctx: ContextDep, who: PrincipalDep
+) -> AchievementPublic:
+    """Create an achievement (version 1)."""
+    issuer = who.issuer_for(slug)
+    achievement, version = achievements.create_achievement(session, issuer, data, actor=who.actor)
+    return achievements.to_public(session, ctx, issuer, achievement, version)
+
+
+@router.get("/issuers/{slug}/achievements", response_model=list[AchievementPublic])
+def list_achievements(
+    slug: str,
+    session: SessionDep,
+    ctx: ContextDep,
+    who: PrincipalDep,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[AchievementPublic]:
+    """The issuer's achievements, each at its current version."""
+    issuer = who.issuer_for(slug)
+    rows = achievements.list_achievements(
+        session, issuer, limit=max(1, min(limit, 500)), offset=max(0, offset)
+    )
+    return [achievements.to_public(session, ctx, issuer, a) for a in rows]
+
+
+@router.get("/achievements/{achievement_id}", response_model=AchievementPublic)
+def get_achievement(
+    achievement_id: Id, session: SessionDep, ctx: ContextDep, who: PrincipalDep
+) -> AchievementPublic:
+    """One achievement at its current version."""
+    achievement = achievements.get_achievement(session, who.issuer_id, achievement_id)
+    return achievements.to_public(session, ctx, who.issuer, achievement)
+
+
+@router.get("/achievements/{achievement_id}/versions", response_model=list[AchievementPublic])
+def list_versions(
+    achievement_id: Id, session: SessionDep, ctx: ContextDep, who: PrincipalDep
+) -> list[AchievementPublic]:
+    """Every version of an achievement, oldest first."""
+    achievement = achievements.get_achievement(session, who.issuer_id, achievement_id)
+    return [
+        achievements.to_public(session, ctx, who.issuer, achievement, v)
+        for v in achievements.versions(session, achievement)
+    ]
+
+
+@router.patch("/achievements/{achievement_id}", response_model=AchievementPublic)
+def update_achievement(
+    achievement_id: Id,
+    data: AchievementUpdate,
+    session: SessionDep,
+    ctx: ContextDep,
+    who: PrincipalDep,
+) -> AchievementPublic:
+    """Edit an achievement; if a credential used its current version, a new version is made."""
+    achievement = achievements.get_achievement(session, who.issuer_id, achievement_id)
+    version = achievements.update_achievement(session, achievement, data, actor=who.actor)
+    return achievements.to_public(session, ctx, who.issuer, achievement, version)
+
+
+@router.put("/achievements/{achievement_id}/image", response_model=AchievementPublic)
+def set_achievement_image(
+    achievement_id: Id,
+    file: Annotated[UploadFile, File(description="A PNG or SVG image.")],
+    caption: Annotated[str, Form(min_length=1, max_length=500, description="Alt text.")],
+    session: SessionDep,
+    ctx: ContextDep,
+    who: PrincipalDep,
+) -> AchievementPublic:
+    """Upload the badge image (PNG or SVG) with its required alt text (``caption``)."""
+    achievement = achievements.get_achievement(session, who.issuer_id, achievement_id)
+    data = file.file.read(ctx.settings.max_upload_bytes + 1)
+    sha256, media_type = store_image(ctx, data)
+    version = achievements.set_image(
+        session, achievement, sha256=sha256, media_type=media_type, caption=caption, actor=who.actor
+    )
+    return achievements.to_public(session, ctx, who.issuer, achievement, version)

@@ -1,0 +1,44 @@
+"""``/api/v1/.../credentials``: listing and revocation (hosted copies are in ``public``)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from badgeworks.services import issuance
+from badgeworks.services.schemas import CredentialSummary, RevokeRequest
+from badgeworks.web.deps import ContextDep, PrincipalDep, SessionDep
+
+router = APIRouter(prefix="/api/v1", tags=["credentials"])
+
+
+@router.get("/issuers/{slug}/credentials", response_model=list[CredentialSummary])
+def list_credentials(
+    slug: str,
+    session: SessionDep,
+    ctx: ContextDep,
+    who: PrincipalDep,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[CredentialSummary]:
+    """The issuer's credentials, newest first."""
+    issuer = who.issuer_for(slug)
+    rows = issuance.list_credentials(
+        session, issuer, limit=max(1, min(limit, 500)), offset=max(0, offset)
+    )
+    return [issuance.summary(session, ctx, issuer, r) for r in rows]
+
+
+@router.post("/credentials/{credential_id}/revoke", response_model=CredentialSummary)
+def revoke_credential(
+    credential_id: str,
+    data: RevokeRequest,
+    session: SessionDep,
+    ctx: ContextDep,
+    who: PrincipalDep,
+) -> CredentialSummary:
+    """Revoke a credential of the token's issuer (recorded; the stored JSON is untouched)."""
+    issuance.revoke_credential(
+        session, who.issuer, credential_id, reason=data.reason, actor=who.actor
+    )
+    row = issuance.get_credential(session, credential_id)
+    return issuance.summary(session, ctx, who.issuer, row)

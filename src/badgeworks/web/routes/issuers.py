@@ -1,0 +1,139 @@
+"""``/api/v1/issuers``: issuer profiles, keys and tokens."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Header, UploadFile
+
+from badgeworks.db.models import ApiToken
+from badgeworks.services import issuers, tokens
+from badgeworks.services.errors import AuthError, ForbiddenError
+from badgeworks.services.images import store_image
+from badgeworks.services.schemas import (
+    IssuerCreate,
+    IssuerPublic,
+    IssuerUpdate,
+    KeyPublic,
+    TokenCreate,
+    TokenCreated,
+    TokenPublic,
+)
+from badgeworks.web.deps import ContextDep, Id, PrincipalDep, SessionDep, SettingsDep
+
+router = APIRouter(prefix="/api/v1/issuers", tags=["issuers"])
+
+
+@router.get("", response_model=list[IssuerPublic])
+def list_issuers(
+    session: SessionDep, ctx: ContextDep, limit: int = 100, offset: int = 0
+) -> list[IssuerPublic]:
+    """Every issuer's public profile (no token needed)."""
+    limit = max(1, min(limit, 500))
+    return [
+        issuers.to_public(session, ctx, i)
+        for i in issuers.list_issuers(session, limit=limit, offset=max(0, offset))
+    ]
+
+
+@router.post("", response_model=IssuerPublic, status_code=201)
+def create_issuer(
+    data: IssuerCreate,
+    session: SessionDep,
+    ctx: ContextDep,
+    settings: SettingsDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> IssuerPublic:
+    """Create an issuer (needs the operator's admin token, ``BADGEWORKS_ADMIN_TOKEN``)."""
+    admin = settings.admin_token.get_secret_value() if settings.admin_token else None
+    if not admin:
+        raise ForbiddenError(
+            "creating issuers over the API is disabled; set BADGEWORKS_ADMIN_TOKEN or use "
+            "'badgeworks issuers create'",
+            code="auth.admin_disabled",
+        )
+    given = (authorization or "").partition(" ")[2].strip()
+    if not given or not hmac.compare_digest(given.encode(), admin.encode()):
+        raise AuthError("creating an issuer needs the admin token", code="auth.invalid_token")
+    issuer = issuers.create_issuer(session, ctx, data, actor="admin")
+    return issuers.to_public(session, ctx, issuer)
+
+
+@router.get("/{slug}", response_model=IssuerPublic)
+def get_issuer(slug: str, session: SessionDep, ctx: ContextDep) -> IssuerPublic:
+    """One issuer's public profile."""
+    return issuers.to_public(session, ctx, issuers.get_issuer(session, slug))
+
+
+@router.patch("/{slug}", response_model=IssuerPublic)
+def update_issuer(
+    slug: str, data: IssuerUpdate, session: SessionDep, ctx: ContextDep, who: PrincipalDep
+) -> IssuerPublic:
+    """Edit the issuer's profile (credentials already issued keep what they say)."""
+    issuer = issuers.update_issuer(session, who.issuer_for(slug), data, actor=who.actor)
+    return issuers.to_public(session, ctx, issuer)
+
+
+@router.put("/{slug}/image", response_model=IssuerPublic)
+def set_issuer_image(
+    slug: str,
+    file: Annotated[UploadFile, File(description="A PNG or SVG image.")],
+    caption: Annotated[str, Form(min_length=1, max_length=500, description="Alt text.")],
+    session: SessionDep,
+    ctx: ContextDep,
+    who: PrincipalDep,
+) -> IssuerPublic:
+    """Upload the issuer's image (PNG or SVG) with its alt text."""
+    issuer = who.issuer_for(slug)
+    data = file.file.read(ctx.settings.max_upload_bytes + 1)
+    sha256, _ = store_image(ctx, data)
+    issuer = issuers.set_image(session, issuer, sha256, caption, actor=who.actor)
+    return issuers.to_public(session, ctx, issuer)
+
+
+@router.post("/{slug}/keys", response_model=KeyPublic, status_code=201)
+def rotate_key(slug: str, session: SessionDep, ctx: ContextDep, who: PrincipalDep) -> KeyPublic:
+    """Rotate the signing key: a new key signs from now on, old ones stay published."""
+    key = issuers.rotate_key(session, ctx, who.issuer_for(slug), actor=who.actor)
+    return KeyPublic(
+        id=key.vm_id,
+        public_key_multibase=key.public_key_multibase,
+        created_at=key.created_at,
+        retired_at=key.retired_at,
+    )
+
+
+def _token_public(slug: str, row: ApiToken) -> TokenPublic:
+    return TokenPublic(
+        id=row.id or 0,
+        issuer=slug,
+        label=row.label,
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+@router.get("/{slug}/tokens", response_model=list[TokenPublic])
+def list_tokens(slug: str, session: SessionDep, who: PrincipalDep) -> list[TokenPublic]:
+    """The issuer's tokens (never the tokens themselves)."""
+    issuer = who.issuer_for(slug)
+    return [_token_public(slug, t) for t in tokens.list_tokens(session, issuer)]
+
+
+@router.post("/{slug}/tokens", response_model=TokenCreated, status_code=201)
+def create_token(
+    slug: str, data: TokenCreate, session: SessionDep, who: PrincipalDep
+) -> TokenCreated:
+    """Create another token for the same issuer; the response shows it once."""
+    row, token = tokens.create_token(
+        session, who.issuer_for(slug), label=data.label, actor=who.actor
+    )
+    return TokenCreated(**_token_public(slug, row).model_dump(), token=token)
+
+
+@router.delete("/{slug}/tokens/{token_id}", response_model=TokenPublic)
+def revoke_token(slug: str, token_id: Id, session: SessionDep, who: PrincipalDep) -> TokenPublic:
+    """Revoke one of the issuer's tokens (it stops working at once)."""
+    row = tokens.revoke_token(session, who.issuer_for(slug), token_id, actor=who.actor)
+    return _token_public(slug, row)

@@ -1,0 +1,172 @@
+"""``/api/v1/.../projects``: micro-internship projects, deliverables and completion."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile
+
+from badgeworks.services import idempotency, issuance, projects
+from badgeworks.services.schemas import (
+    DeliverableLinkCreate,
+    DeliverablePublic,
+    IssuedCredential,
+    ProjectCreate,
+    ProjectPublic,
+    ProjectUpdate,
+)
+from badgeworks.web.deps import ContextDep, Id, PrincipalDep, SessionDep
+
+router = APIRouter(prefix="/api/v1", tags=["projects"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Retrying with the same key returns the first response instead of "
+        "issuing again.",
+    ),
+]
+
+
+@router.post("/issuers/{slug}/projects", response_model=ProjectPublic, status_code=201)
+def create_project(
+    slug: str, data: ProjectCreate, session: SessionDep, ctx: ContextDep, who: PrincipalDep
+) -> ProjectPublic:
+    """Create a draft project for one of the issuer's candidates and achievements."""
+    issuer = who.issuer_for(slug)
+    project = projects.create_project(session, issuer, data, actor=who.actor)
+    return projects.to_public(session, ctx, issuer, project)
+
+
+@router.get("/issuers/{slug}/projects", response_model=list[ProjectPublic])
+def list_projects(
+    slug: str,
+    session: SessionDep,
+    ctx: ContextDep,
+    who: PrincipalDep,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[ProjectPublic]:
+    """The issuer's projects (drafts included: only the issuer's own tokens see them)."""
+    issuer = who.issuer_for(slug)
+    rows = projects.list_projects(
+        session, issuer, limit=max(1, min(limit, 500)), offset=max(0, offset)
+    )
+    return [projects.to_public(session, ctx, issuer, p) for p in rows]
+
+
+@router.get("/projects/{project_id}", response_model=ProjectPublic)
+def get_project(
+    project_id: Id, session: SessionDep, ctx: ContextDep, who: PrincipalDep
+) -> ProjectPublic:
+    """One project with its deliverables."""
+    project = projects.get_project(session, who.issuer_id, project_id)
+    return projects.to_public(session, ctx, who.issuer, project)
+
+
+@router.patch("/projects/{project_id}", response_model=ProjectPublic)
+def update_project(
+    project_id: Id, data: ProjectUpdate, session: SessionDep, ctx: ContextDep, who: PrincipalDep
+) -> ProjectPublic:
+    """Edit a draft project (a completed one is read-only)."""
+    project = projects.get_project(session, who.issuer_id, project_id)
+    project = projects.update_project(session, project, data, actor=who.actor)
+    return projects.to_public(session, ctx, who.issuer, project)
+
+
+def _chunks(upload: UploadFile, size: int = 1024 * 1024) -> Iterator[bytes]:
+    while chunk := upload.file.read(size):
+        yield chunk
+
+
+@router.post(
+    "/projects/{project_id}/deliverables", response_model=DeliverablePublic, status_code=201
+)
+def upload_deliverable(
+    project_id: Id,
+    file: Annotated[UploadFile, File(description="The deliverable's bytes.")],
+    name: Annotated[str, Form(min_length=1, max_length=300)],
+    session: SessionDep,
+    ctx: ContextDep,
+    who: PrincipalDep,
+    description: Annotated[str | None, Form(max_length=20000)] = None,
+    genre: Annotated[
+        str | None, Form(max_length=100, description="report, dataset, diagram, prototype…")
+    ] = None,
+) -> DeliverablePublic:
+    """Upload a file (multipart): stored by SHA-256 and bound into the credential by digest."""
+    project = projects.get_project(session, who.issuer_id, project_id)
+    row = projects.add_file(
+        session,
+        ctx,
+        project,
+        _chunks(file),
+        name=name,
+        filename=file.filename,
+        media_type=file.content_type,
+        description=description,
+        genre=genre,
+        actor=who.actor,
+    )
+    return projects.deliverable_public(ctx, row)
+
+
+@router.post("/projects/{project_id}/links", response_model=DeliverablePublic, status_code=201)
+def add_link(
+    project_id: Id,
+    data: DeliverableLinkCreate,
+    session: SessionDep,
+    ctx: ContextDep,
+    who: PrincipalDep,
+) -> DeliverablePublic:
+    """Add a deliverable that lives at a URL (it becomes Evidence without a digest)."""
+    project = projects.get_project(session, who.issuer_id, project_id)
+    return projects.deliverable_public(
+        ctx, projects.add_link(session, project, data, actor=who.actor)
+    )
+
+
+@router.delete("/projects/{project_id}/deliverables/{deliverable_id}", status_code=204)
+def remove_deliverable(
+    project_id: Id, deliverable_id: Id, session: SessionDep, who: PrincipalDep
+) -> Response:
+    """Remove a deliverable from a draft project."""
+    project = projects.get_project(session, who.issuer_id, project_id)
+    projects.remove_deliverable(session, project, deliverable_id, actor=who.actor)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/projects/{project_id}/complete",
+    response_model=IssuedCredential,
+    status_code=201,
+    responses={409: {"description": "The project was already completed."}},
+)
+def complete_project(
+    project_id: Id,
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
+    who: PrincipalDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Complete the project: build, sign and store its OB 3.0 credential, and return it."""
+    fingerprint = ""
+    if idempotency_key is not None:
+        idempotency.check_key(idempotency_key)
+        fingerprint = idempotency.fingerprint("POST", request.url.path, b"")
+        seen = idempotency.replay(session, who.issuer_id, idempotency_key, fingerprint)
+        if seen is not None:
+            return Response(
+                seen.response,
+                status_code=seen.status_code,
+                media_type="application/json",
+                headers={"Idempotent-Replayed": "true"},
+            )
+    row = issuance.complete_project(session, ctx, who.issuer, project_id, actor=who.actor)
+    body = issuance.issued(ctx, row).model_dump_json()
+    if idempotency_key is not None:
+        idempotency.remember(session, who.issuer_id, idempotency_key, fingerprint, 201, body)
+    return Response(body, status_code=201, media_type="application/json")

@@ -1,0 +1,62 @@
+"""Migrations apply on a fresh database and match the models; credentials are immutable."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine
+from sqlmodel import Session, SQLModel
+
+from badgeworks.db import models
+from badgeworks.db.migrate import current_revision, head_revision, upgrade
+
+
+def test_migrations_apply_on_a_fresh_database(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        assert current_revision(engine) is None
+        upgrade(engine)
+        assert current_revision(engine) == head_revision()
+        upgrade(engine)  # a second run is a no-op
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+        assert diff == []
+    finally:
+        engine.dispose()
+
+
+def test_credential_rows_cannot_be_updated(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        upgrade(engine)
+        with Session(engine) as session:
+            issuer = models.Issuer(slug="a", name="A", did="did:web:x:issuers:a")
+            session.add(issuer)
+            session.flush()
+            ach = models.Achievement(issuer_id=issuer.id or 0)
+            session.add(ach)
+            session.flush()
+            version = models.AchievementVersion(
+                achievement_id=ach.id or 0, version=1, name="n", description="d"
+            )
+            cand = models.Candidate(issuer_id=issuer.id or 0, name="c", salt="s")
+            session.add_all([version, cand])
+            session.flush()
+            cred = models.Credential(
+                id="c1",
+                issuer_id=issuer.id or 0,
+                candidate_id=cand.id or 0,
+                achievement_version_id=version.id or 0,
+                document='{"signed": true}',
+            )
+            session.add(cred)
+            session.commit()
+            cred.document = '{"signed": false}'
+            session.add(cred)
+            with pytest.raises(models.ImmutableRowError):
+                session.commit()
+            session.rollback()
+            assert session.get(models.Credential, "c1").document == '{"signed": true}'  # type: ignore[union-attr]
+    finally:
+        engine.dispose()
