@@ -30,8 +30,8 @@ def alembic_config() -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database at ``engine`` up to ``revision`` (default: the newest)."""
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Bring the database at ``engine`` up to ``revision`` (default: every head, newest)."""
     cfg = alembic_config()
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
@@ -41,11 +41,17 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The revision the database is at, or None for an empty database."""
+    """The revision(s) the database is at (comma-separated, sorted), or None when empty.
+
+    Features add their tables in revisions that may branch from a common parent; the
+    database is current when it holds every head.
+    """
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        heads = MigrationContext.configure(connection).get_current_heads()
+    return ",".join(sorted(heads)) or None
 
 
 def head_revision() -> str | None:
-    """The newest revision shipped with this package."""
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    """The newest revision(s) shipped with this package, in ``current_revision``'s form."""
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    return ",".join(sorted(heads)) or None

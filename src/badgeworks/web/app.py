@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from badgeworks.adapters.keystore import check_secret
@@ -25,6 +24,7 @@ from badgeworks.services.issuers import example_key_holders
 from badgeworks.settings import Settings
 from badgeworks.web.errors import handle_error
 from badgeworks.web.limits import BodyLimitMiddleware
+from badgeworks.web.pages import STATIC, make_environment
 from badgeworks.web.routes import (
     achievements,
     audit,
@@ -35,8 +35,6 @@ from badgeworks.web.routes import (
     projects,
     public,
 )
-
-TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 DESCRIPTION = """
 Issue signed Open Badges 3.0 credentials for finished micro-internship work.
@@ -81,9 +79,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     app.state.engine = engine
     app.state.session_factory = session_factory
     app.state.ctx = build_context(settings, session_factory, clock=clock or utcnow)
-    app.state.templates = Environment(
-        loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True)
-    )
+    app.state.templates = make_environment()
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for exc_class in (BadgeworksError, RequestValidationError, StarletteHTTPException, Exception):
         app.add_exception_handler(exc_class, handle_error)
     app.add_middleware(

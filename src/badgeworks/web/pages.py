@@ -1,0 +1,80 @@
+"""Rendering HTML pages: one Jinja environment, the shared layout and the page language.
+
+Routes build plain data and call ``render(request, "template.html", **data)``. Every page
+extends ``base.html`` (skip link, landmarks, language switch, no JavaScript required) and
+gets ``t`` (the translator), ``lang`` and ``base_url``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from badgeworks.web.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, negotiate
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def make_environment() -> Environment:
+    """The Jinja environment for all pages (autoescaping on)."""
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def page_language(request: Request) -> str:
+    """The language of this request's page."""
+    return negotiate(
+        request.query_params.get("lang"),
+        request.cookies.get("lang"),
+        request.headers.get("accept-language"),
+    )
+
+
+def language_links(request: Request) -> list[dict[str, str]]:
+    """Links to this same page in each language (for the switcher)."""
+    links = []
+    for lang in LANGUAGES:
+        params = dict(request.query_params)
+        params["lang"] = lang
+        links.append({"lang": lang, "name": LANGUAGE_NAMES[lang], "href": f"?{urlencode(params)}"})
+    return links
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    **data: Any,
+) -> HTMLResponse:
+    """Render ``template`` with the shared page context; remembers an explicit ``?lang=``."""
+    lang = page_language(request)
+    env: Environment = request.app.state.templates
+    settings = request.app.state.settings
+    html = env.get_template(template).render(
+        t=Translator(lang),
+        lang=lang,
+        languages=language_links(request),
+        base_url=settings.base_url,
+        request_path=request.url.path,
+        **data,
+    )
+    response = HTMLResponse(html, status_code=status_code, headers=headers)
+    response.headers.setdefault("Vary", "Accept, Accept-Language, Cookie")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    query_lang = request.query_params.get("lang")
+    if query_lang in LANGUAGES:
+        response.set_cookie("lang", query_lang, max_age=365 * 86400, samesite="lax", httponly=True)
+    return response
