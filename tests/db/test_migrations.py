@@ -8,7 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine
 from sqlmodel import Session, SQLModel
 
-from badgeworks.db import models
+from badgeworks.db import models, tables  # noqa: F401  (tables registers every table)
 from badgeworks.db.migrate import current_revision, head_revision, upgrade
 
 
