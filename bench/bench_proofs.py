@@ -1,6 +1,7 @@
 """Signs and verifies per second on one core: the fast path against pyld as shipped.
 
-Run: ``make bench`` (or ``.venv/bin/python bench/bench_proofs.py [--seconds N]``).
+Run: ``make bench`` (or ``.venv/bin/python bench/bench_proofs.py [--seconds N] [--rounds N]
+[--profile]``). See docs/performance.md for how to read the figures.
 
 The credential is ``bench/ob3_credential.json``: a ~5 KB OB 3.0 micro-internship badge
 (issuer profile, hashed-email subject, achievement with criteria, image, two alignments and a
@@ -13,10 +14,13 @@ Ed25519 + SHA-256 over the canonical bytes alone.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import hashlib
 import json
 import os
 import platform
+import pstats
+import statistics
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -45,23 +49,55 @@ def plain_canonicalizer() -> Iterator[None]:
         cryptosuites.canonicalize = original
 
 
-def rate(fn: Callable[[], Any], seconds: float) -> float:
-    """Calls per second of ``fn`` over about ``seconds`` (after a warm-up call)."""
-    fn()
-    n = 0
-    start = time.perf_counter()
-    while (elapsed := time.perf_counter() - start) < seconds:
-        fn()
-        n += 1
-    return n / elapsed
+class Rate:
+    """Calls per second of wall-clock time, and per second of this process's CPU time.
+
+    On a shared machine the pinned core is also used by other processes; the wall-clock
+    rate then drops while the CPU-time rate (calls per second the core actually spent on
+    us) does not. Both are shown; the target is judged on the wall clock.
+    """
+
+    def __init__(self, fn: Callable[[], Any], seconds: float) -> None:
+        fn()  # warm-up: contexts processed, caches filled
+        n = 0
+        cpu_start = time.process_time()
+        start = time.perf_counter()
+        while (elapsed := time.perf_counter() - start) < seconds:
+            fn()
+            n += 1
+        self.wall = n / elapsed
+        self.cpu = n / max(time.process_time() - cpu_start, 1e-9)
+
+
+def load_average() -> str:
+    """The 1/5/15-minute load average, or "n/a" where the OS has none."""
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except (AttributeError, OSError):
+        return "n/a"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
+    parser.add_argument("--seconds", type=float, default=1.5, help="time per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds; the median is shown")
+    parser.add_argument("--profile", action="store_true", help="cProfile 500 fast signs+verifies")
     args = parser.parse_args()
+    core = "all cores"
     if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as the target says
+        pinned = min(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {pinned})  # one core, as the target says
+        core = f"pinned to CPU {pinned}"
 
     loader = default_loader()
     credential = json.loads(CREDENTIAL.read_text("utf-8"))
@@ -87,25 +123,62 @@ def main() -> None:
 
     with plain_canonicalizer():
         plain_signed = add_proof(credential, key, loader, created=CREATED)
+        assert verify_proofs(signed, loader)[0].verified
     assert plain_signed == signed, "fast and plain paths produced different proofs"
 
-    print(f"python {platform.python_version()} on {platform.machine()}, one core")
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(500):
+            sign()
+            verify()
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
+        return
+
+    print(f"python {platform.python_version()} on {platform.machine()}, {cpu_model()}")
+    print(f"{os.cpu_count()} CPUs, measuring on one ({core})")
     quads = canonical.count(b"\n")
     print(f"credential: {CREDENTIAL.name}, {CREDENTIAL.stat().st_size} bytes, {quads} quads")
-    rows = [
-        ("badgeworks (fast path)", rate(sign, args.seconds), rate(verify, args.seconds)),
-    ]
-    with plain_canonicalizer():
-        rows.append(("pyld as shipped", rate(sign, args.seconds), rate(verify, args.seconds)))
-    rows.append(("Ed25519 + SHA-256 floor", rate(floor_sign, 1.0), rate(floor_verify, 1.0)))
-    print(f"{'':26}{'sign/s':>10}{'verify/s':>10}")
-    for name, s, v in rows:
-        print(f"{name:26}{s:10.0f}{v:10.0f}")
-    fast_sign, fast_verify = rows[0][1], rows[0][2]
-    print(f"speed-up over pyld: sign x{fast_sign / rows[1][1]:.1f}, "
-          f"verify x{fast_verify / rows[1][2]:.1f}")
+    print("fast and pyld paths give the same proofValue: yes")
+    print(f"load average before: {load_average()}")
+    names = ("badgeworks (fast path)", "pyld as shipped", "Ed25519 + SHA-256 floor")
+    samples: dict[str, list[tuple[Rate, Rate]]] = {name: [] for name in names}
+    # Rounds interleave the three rows, so a burst of load elsewhere hits all of them.
+    for _ in range(args.rounds):
+        samples[names[0]].append((Rate(sign, args.seconds), Rate(verify, args.seconds)))
+        with plain_canonicalizer():
+            samples[names[1]].append((Rate(sign, args.seconds), Rate(verify, args.seconds)))
+        samples[names[2]].append((Rate(floor_sign, 0.5), Rate(floor_verify, 0.5)))
+    print(f"load average after:  {load_average()}")
+
+    def median(name: str, op: int, clock: str) -> float:
+        return statistics.median(getattr(pair[op], clock) for pair in samples[name])
+
+    print(f"median of {args.rounds} rounds of {args.seconds:g} s each")
+    print(f"{'':26}{'sign/s':>10}{'verify/s':>10}{'sign ms':>10}{'verify ms':>10}  (wall clock)")
+    for name in names:
+        s, v = median(name, 0, "wall"), median(name, 1, "wall")
+        print(f"{name:26}{s:10.0f}{v:10.0f}{1000 / s:10.3f}{1000 / v:10.3f}")
+    print(f"{'':26}{'sign/s':>10}{'verify/s':>10}  (per second of CPU time)")
+    for name in names:
+        print(f"{name:26}{median(name, 0, 'cpu'):10.0f}{median(name, 1, 'cpu'):10.0f}")
+    fast_sign, fast_verify = median(names[0], 0, "wall"), median(names[0], 1, "wall")
+    print(
+        f"speed-up over pyld: sign x{fast_sign / median(names[1], 0, 'wall'):.1f}, "
+        f"verify x{fast_verify / median(names[1], 1, 'wall'):.1f}"
+    )
+    print(
+        f"share of the floor: sign {100 * fast_sign / median(names[2], 0, 'wall'):.0f}%, "
+        f"verify {100 * fast_verify / median(names[2], 1, 'wall'):.0f}%"
+    )
     ok = fast_sign >= 1000 and fast_verify >= 1000
-    print("target >= 1,000 sign/s and >= 1,000 verify/s:", "MET" if ok else "NOT MET")
+    print("target >= 1,000 sign/s and >= 1,000 verify/s (wall clock):", "MET" if ok else "NOT MET")
+    if not ok:
+        print(
+            "(the machine is shared: compare the floor row with an idle machine's "
+            "~25,000 sign/s, and see docs/performance.md)"
+        )
 
 
 if __name__ == "__main__":

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from badgeworks.core import jsonld
-from badgeworks.core.canonicalize import canonicalize, canonicalize_plain
+from badgeworks.core import jsonld, rdfc
+from badgeworks.core.canonicalize import canonicalize, canonicalize_fallback, canonicalize_plain
 from badgeworks.core.errors import ContextError, JsonLdError
 from badgeworks.core.loader import DocumentLoader
 
@@ -188,3 +188,119 @@ def test_numbers_booleans_and_languages_match_pyld(loader: DocumentLoader) -> No
     doc["ex:s"] = [{"@value": "hi", "@language": "EN-gb"}, {"@value": "1", "@type": "ex:t"}]
     doc["ex:l"] = {"@list": [1, {"@list": []}, "x"]}
     assert canonicalize(doc, loader) == canonicalize_plain(doc, loader)
+
+
+# -- the direct walk, the fallback and @direction ----------------------------------------
+
+
+def test_the_bench_credential_takes_the_direct_walk(loader: DocumentLoader) -> None:
+    # The speed target rests on the direct walk; a change that makes the benchmark
+    # credential fall through to the general path should fail here, not only in a bench.
+    doc = json.loads(BENCH.read_text("utf-8"))
+    quads = jsonld._Direct(loader).run(doc)
+    expected = rdfc.canonicalize(jsonld.to_quads_general(doc, loader))
+    assert rdfc.canonicalize(quads) == expected == canonicalize_plain(doc, loader)
+
+
+def test_fallback_escapes_control_characters_like_the_fast_path(
+    loader: DocumentLoader,
+) -> None:
+    # An @index container sends the document to the pyld fallback; the literal must
+    # still be written in canonical N-Quads form (RDFC-1.0), as Digital Bazaar does.
+    text = "bell\x07 back\b form\f del\x7f tab\t nul\x00"
+    doc = _credential(name=text)
+    doc["@context"] = [
+        VC2,
+        OB,
+        {"notes": {"@id": "https://example.org/v#notes", "@container": "@index"}},
+    ]
+    doc["notes"] = {"first": text}
+    with pytest.raises(jsonld.Unsupported):
+        jsonld.to_quads(doc, loader)
+    out = canonicalize(doc, loader)
+    escaped = '"bell\\u0007 back\\b form\\f del\\u007F tab\\t nul\\u0000"'
+    assert out.count(escaped) == 2
+    assert out == canonicalize_fallback(doc, loader)
+    # Without the @index term the fast path handles it, with the same literal.
+    assert escaped in canonicalize(_credential(name=text), loader)
+
+
+def test_fallback_matches_pyld_without_control_characters(loader: DocumentLoader) -> None:
+    doc = _credential()
+    doc["@context"] = [
+        VC2,
+        OB,
+        {"notes": {"@id": "https://example.org/v#notes", "@container": "@index"}},
+    ]
+    doc["notes"] = {"a": "x", "b": ["y", "z"]}
+    assert canonicalize(doc, loader) == canonicalize_plain(doc, loader)
+
+
+I18N_AR_RTL = "^^<https://www.w3.org/ns/i18n#ar_rtl>"
+
+
+def test_direction_becomes_an_i18n_datatype(loader: DocumentLoader) -> None:
+    # The value object of VC 2.0 "Language and Base Direction"; Digital Bazaar's
+    # eddsa-rdfc-2022 sets rdfDirection "i18n-datatype": language (lower-cased by
+    # expansion) + "_" + direction.
+    doc = _credential()
+    doc["@context"] = [VC2, OB, {"ex": "https://example.org/v#"}]
+    doc["ex:title"] = [
+        {"@value": "مرحبا", "@language": "AR", "@direction": "rtl"},
+        {"@value": "hello", "@direction": "ltr"},
+        {"@value": "hello", "@language": "en"},
+    ]
+    quads = jsonld.to_quads(doc, loader)  # the fast path, no fallback
+    out = rdfc.canonicalize(quads)
+    assert '"مرحبا"' + I18N_AR_RTL in out
+    assert '"hello"^^<https://www.w3.org/ns/i18n#_ltr>' in out
+    assert '"hello"@en' in out
+    assert out == canonicalize_plain(doc, loader) == canonicalize_fallback(doc, loader)
+
+
+def test_direction_in_a_term_definition_falls_back_with_the_same_datatype(
+    loader: DocumentLoader,
+) -> None:
+    # A term-level @direction is left to pyld, which gives what Digital Bazaar gives
+    # (checked against its harness; see docs/performance.md for a context-wide default
+    # @direction, where pyld and jsonld.js disagree with each other).
+    doc = _credential()
+    doc["@context"] = [
+        VC2,
+        OB,
+        {"title": {"@id": "https://example.org/v#title", "@language": "ar", "@direction": "rtl"}},
+    ]
+    doc["title"] = "مرحبا"
+    with pytest.raises(jsonld.Unsupported):
+        jsonld.to_quads(doc, loader)
+    out = canonicalize(doc, loader)
+    assert '"مرحبا"' + I18N_AR_RTL in out
+    assert out == canonicalize_plain(doc, loader)
+
+
+@pytest.mark.parametrize("direction", ["up", "", 1, None])
+def test_invalid_direction_is_rejected(loader: DocumentLoader, direction: Any) -> None:
+    doc = _credential()
+    doc["@context"] = [VC2, OB, {"ex": "https://example.org/v#"}]
+    doc["ex:title"] = {"@value": "x", "@direction": direction}
+    with pytest.raises(JsonLdError):
+        canonicalize(doc, loader)
+    with pytest.raises(JsonLdError):
+        canonicalize_plain(doc, loader)
+
+
+def test_contexts_never_reach_resolvers(loader: DocumentLoader) -> None:
+    # Contexts come only from the bundle (DocumentLoader.load_context), on the fast path
+    # as on pyld's: a resolver (did:web, HTTPS keys) is for verification methods only.
+    asked: list[str] = []
+
+    def resolver(url: str) -> dict[str, Any]:
+        asked.append(url)
+        return {"@context": {"x": "https://example.org/x"}}
+
+    doc = _credential()
+    doc["@context"] = [VC2, OB, "https://unlisted.example/context.jsonld"]
+    with pytest.raises(ContextError) as info:
+        jsonld.to_quads(doc, loader.with_resolver(resolver))
+    assert info.value.code == "context.not_allowed"
+    assert asked == []

@@ -327,17 +327,7 @@ CASE_IDS = sorted(CASES)
 #: Cases where badgeworks and Digital Bazaar are known to disagree (docs/interop.md,
 #: "Known disagreements"). Strict: when badgeworks is fixed these XPASS and fail, so the
 #: entry must then be deleted.
-KNOWN_DISAGREEMENTS = {
-    "text-controls-fallback": (
-        "canonical N-Quads escaping on the pyld fallback path: it writes U+0000-U+001F "
-        "(but TAB, LF, CR) and U+007F raw; RDFC-1.0 / rdf-canonize writes \\b, \\f and "
-        "\\uXXXX (badgeworks' fast path escapes them correctly)"
-    ),
-    "text-direction": (
-        "@direction: badgeworks drops it (plain @ar literal); Digital Bazaar uses "
-        "rdfDirection=i18n-datatype (^^<https://www.w3.org/ns/i18n#ar_rtl>)"
-    ),
-}
+KNOWN_DISAGREEMENTS: dict[str, str] = {}
 CASE_PARAMS = [
     pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_DISAGREEMENTS[n]))
     if n in KNOWN_DISAGREEMENTS

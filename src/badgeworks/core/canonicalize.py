@@ -5,11 +5,21 @@ loses data): a property term that expansion would drop raises ``jsonld.dropped_t
 and an IRI that is not absolute raises ``jsonld.relative_iri``.
 
 ``canonicalize`` takes the fast path (``jsonld.to_quads`` + ``rdfc.canonicalize``) and
-falls back to ``canonicalize_plain`` only when the fast path meets a JSON-LD feature it
-does not implement. ``canonicalize_plain`` is pyld as shipped (the reference path and
-the benchmark baseline). The two are byte-identical except for literals holding control
-characters other than tab, newline and carriage return, which the fast path escapes as
-RDFC-1.0's canonical N-Quads form requires and pyld does not.
+falls back to ``canonicalize_fallback`` only when the fast path meets a JSON-LD feature
+it does not implement: pyld expands the document and builds its RDF dataset, and our
+``rdfc`` canonicalizes and serializes it, so the fallback writes literals exactly as the
+fast path (and Digital Bazaar's rdf-canonize) do.
+
+``canonicalize_plain`` is pyld as shipped, end to end (the reference path of the
+differential tests and the benchmark baseline). It is byte-identical to the other two
+except for literals holding control characters other than tab, newline and carriage
+return: RDFC-1.0's canonical N-Quads form writes ``\\b``, ``\\f`` and ``\\uXXXX`` for them,
+pyld's serializer writes them raw.
+
+All three use the JSON-LD 1.1 toRdf option ``rdfDirection: "i18n-datatype"``, which
+Digital Bazaar's eddsa-rdfc-2022 cryptosuite sets (its ``lib/canonize.js``): a value
+object with ``@direction`` (the pattern of VC 2.0 "Language and Base Direction")
+becomes a literal typed ``https://www.w3.org/ns/i18n#<language>_<direction>``.
 """
 
 from __future__ import annotations
@@ -112,6 +122,10 @@ def _message(exc: Any) -> str:
     return str(getattr(exc, "msg", None) or exc).splitlines()[0][:300]
 
 
+#: How a value with ``@direction`` becomes RDF (see the module docstring).
+RDF_DIRECTION = "i18n-datatype"
+
+
 def canonicalize_plain(document: dict[str, Any], loader: DocumentLoader) -> str:
     """Canonical N-Quads via pyld as shipped, with our strict checks."""
     expanded = expand_strict(document, loader)
@@ -122,11 +136,63 @@ def canonicalize_plain(document: dict[str, Any], loader: DocumentLoader) -> str:
                 "algorithm": "URDNA2015",
                 "format": "application/n-quads",
                 "documentLoader": loader,
+                "rdfDirection": RDF_DIRECTION,
             },
         )
     except jsonld.JsonLdError as exc:
         raise JsonLdError(f"RDF canonicalization failed: {_message(exc)}") from None
     return str(result)
+
+
+def _pyld_term(term: dict[str, Any]) -> str:
+    value = str(term["value"])
+    if term["type"] == "IRI":
+        return "<" + value + ">"
+    if term["type"] == "blank node":
+        return value
+    return rdfc.literal(term["value"], term["datatype"], term.get("language"))
+
+
+def pyld_quads(document: dict[str, Any], loader: DocumentLoader) -> list[rdfc.Quad]:
+    """pyld's RDF dataset for ``document`` (strictly expanded) as ``rdfc`` quads."""
+    expanded = expand_strict(document, loader)
+    try:
+        dataset = jsonld.to_rdf(expanded, {"documentLoader": loader, "rdfDirection": RDF_DIRECTION})
+    except jsonld.JsonLdError as exc:
+        raise JsonLdError(f"RDF conversion failed: {_message(exc)}") from None
+    quads: list[rdfc.Quad] = []
+    for graph_name, triples in dataset.items():
+        if graph_name == "@default":
+            graph = ""
+        else:
+            graph = graph_name if graph_name.startswith("_:") else "<" + graph_name + ">"
+        for triple in triples:
+            quads.append(
+                (
+                    _pyld_term(triple["subject"]),
+                    _pyld_term(triple["predicate"]),
+                    _pyld_term(triple["object"]),
+                    graph,
+                )
+            )
+    return quads
+
+
+def canonicalize_fallback(
+    document: dict[str, Any], loader: DocumentLoader, *, max_work: int = rdfc.DEFAULT_MAX_WORK
+) -> str:
+    """Canonical N-Quads from pyld's dataset, canonicalized and escaped by ``rdfc``."""
+    return _rdfc(pyld_quads(document, loader), max_work)
+
+
+def _rdfc(quads: list[rdfc.Quad], max_work: int) -> str:
+    try:
+        return rdfc.canonicalize(quads, max_work=max_work)
+    except UnicodeEncodeError:
+        raise JsonLdError(
+            "the credential holds a string that is not valid Unicode (a lone surrogate)",
+            code="jsonld.invalid_string",
+        ) from None
 
 
 def canonicalize(
@@ -139,11 +205,5 @@ def canonicalize(
     try:
         quads = fast_jsonld.to_quads(document, loader)
     except fast_jsonld.Unsupported:
-        return canonicalize_plain(document, loader)
-    try:
-        return rdfc.canonicalize(quads, max_work=max_work)
-    except UnicodeEncodeError:
-        raise JsonLdError(
-            "the credential holds a string that is not valid Unicode (a lone surrogate)",
-            code="jsonld.invalid_string",
-        ) from None
+        return canonicalize_fallback(document, loader, max_work=max_work)
+    return _rdfc(quads, max_work)

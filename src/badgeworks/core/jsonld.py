@@ -12,10 +12,13 @@ reference path and the outputs must be byte-identical.
 Processed contexts are cached on the parent context object, keyed by the context URL
 or value, so the bundled contexts are processed once per loader and process.
 
-Anything else raises :class:`Unsupported` (``@reverse``, ``@nest``, ``@included``,
-``@import``, ``@direction``, non-null ``@base``, ``@index``/``@id``/``@type``
-containers, ``@type`` term definitions, non-finite numbers, non-integral numbers inside
-``@json`` values ...): ``canonicalize()`` then falls back to pyld.
+Value objects with ``@direction`` become ``i18n`` datatype literals (JSON-LD 1.1 API
+"Object to RDF Conversion" with ``rdfDirection: "i18n-datatype"``, the option Digital
+Bazaar's eddsa-rdfc-2022 cryptosuite sets). Anything else raises :class:`Unsupported`
+(``@reverse``, ``@nest``, ``@included``, ``@import``, ``@direction`` in a context or term
+definition, non-null ``@base``, ``@index``/``@id``/``@type`` containers, ``@type`` term
+definitions, non-finite numbers, non-integral numbers inside ``@json`` values ...):
+``canonicalize()`` then falls back to pyld.
 
 Strict mode is built in (see ``canonicalize.py``). Error codes raised here:
 
@@ -212,6 +215,7 @@ class Context:
         "language",
         "previous",
         "terms",
+        "type_memo",
         "vocab",
         "vocab_memo",
     )
@@ -227,6 +231,7 @@ class Context:
         self.key_info: dict[str, _KeyInfo] = {}
         self.vocab_memo: dict[str, Any] = {}
         self.id_memo: dict[str, Any] = {}
+        self.type_memo: dict[tuple[str, ...], tuple[Context, tuple[tuple[str, Any], ...]]] = {}
 
     def clone(self) -> Context:
         other = Context()
@@ -329,7 +334,7 @@ class _Processor:
             raise _invalid("context references nest too deeply (a cycle?)", "jsonld.too_deep")
         for item in _arrayify(local):
             if isinstance(item, str):
-                doc = self.loader.load(item)
+                doc = self.loader.load_context(item)
                 if not isinstance(doc, dict) or "@context" not in doc:
                     raise _invalid(f"the document {item!r:.120} is not a JSON-LD context")
                 inner = doc["@context"]
@@ -786,11 +791,16 @@ class _Expander(_Processor):
     ) -> Any:
         count = len(rval)
         if "@value" in rval:
-            if "@type" in rval and "@language" in rval:
+            if "@type" in rval and ("@language" in rval or "@direction" in rval):
                 raise _invalid(
-                    "a value object cannot have both @type and @language", "jsonld.invalid_value"
+                    "a value object cannot have both @type and @language or @direction",
+                    "jsonld.invalid_value",
                 )
-            extra = count - 1 - sum(1 for k in ("@type", "@index", "@language") if k in rval)
+            extra = (
+                count
+                - 1
+                - sum(1 for k in ("@type", "@index", "@language", "@direction") if k in rval)
+            )
             if extra != 0:
                 raise _invalid("a value object has extra entries", "jsonld.invalid_value")
             if "@type" in rval:
@@ -813,6 +823,8 @@ class _Expander(_Processor):
                 isinstance(t, str) and _pyld_absolute(t) and not t.startswith("_:") for t in types
             ):
                 raise _invalid("a typed value needs an absolute IRI type", "jsonld.invalid_value")
+        elif "@direction" in rval:
+            raise Unsupported("@direction outside a value object")
         elif "@type" in rval:
             if rval["@type"] is None:
                 raise _invalid("@type cannot be null", "jsonld.invalid_value")
@@ -896,7 +908,15 @@ class _Expander(_Processor):
                         False,
                     )
                     continue
-                if expanded_prop in ("@included", "@direction", "@reverse", "@nest"):
+                if expanded_prop == "@direction":
+                    # JSON-LD 1.1 §5.1.2 step 13.4.10: "ltr" or "rtl" only.
+                    if isinstance(value, list):
+                        raise Unsupported("@direction as an array")
+                    if value not in ("ltr", "rtl"):
+                        raise _invalid('@direction must be "ltr" or "rtl"', "jsonld.invalid_value")
+                    rval["@direction"] = value
+                    continue
+                if expanded_prop in ("@included", "@reverse", "@nest"):
                     raise Unsupported(expanded_prop)
                 if expanded_prop == "@graph" and not isinstance(value, dict | list):
                     raise _invalid("@graph must be an object or array", "jsonld.invalid_value")
@@ -1205,8 +1225,8 @@ def _literal(
         lexical = str(int(value))
         datatype = datatype or XSD_INTEGER
     elif direction is not None:
-        # VC 2.0 "Language and Base Direction" and Digital Bazaar's eddsa-rdfc-2022
-        # (rdfDirection "i18n-datatype"): the direction travels in the datatype IRI.
+        # JSON-LD 1.1 API "Object to RDF Conversion" with rdfDirection "i18n-datatype"
+        # (Digital Bazaar's eddsa-rdfc-2022 sets it): the direction goes in the datatype.
         if not isinstance(value, str):
             raise Unsupported("a non-string value with @direction")
         lexical = value
@@ -1243,8 +1263,11 @@ def _literal(
 
 _K_PROP, _K_ID, _K_TYPE, _K_CONTEXT, _K_BAIL = range(5)
 _KEY_INFO_LIMIT = 4096
-_SET_ONLY = frozenset({"@set"})
 _NO_CONTAINER: frozenset[str] = frozenset()
+_SET_ONLY = frozenset({"@set"})
+_LIST_ONLY = frozenset({"@list"})
+_GRAPH_CONTAINERS = (frozenset({"@graph"}), frozenset({"@graph", "@set"}))
+_DIRECT_CONTAINERS = (_NO_CONTAINER, _SET_ONLY, _LIST_ONLY, *_GRAPH_CONTAINERS)
 
 
 class _Bail(Exception):
@@ -1254,7 +1277,17 @@ class _Bail(Exception):
 class _KeyInfo:
     """What one key of a node object means in one processed context."""
 
-    __slots__ = ("coerce", "datatype", "kind", "language", "pred", "prop", "term_ctx")
+    __slots__ = (
+        "coerce",
+        "datatype",
+        "is_graph",
+        "is_list",
+        "kind",
+        "language",
+        "pred",
+        "prop",
+        "term_ctx",
+    )
 
     def __init__(self, kind: int) -> None:
         self.kind = kind
@@ -1265,15 +1298,19 @@ class _KeyInfo:
         self.coerce = 0
         self.datatype: str | None = None
         self.language: str | None = None
+        self.is_list = False
+        self.is_graph = False
 
 
 class _Direct(_Processor):
     def __init__(self, loader: DocumentLoader) -> None:
         super().__init__(loader)
         self.quads: list[rdfc.Quad] = []
-        self.seen: set[tuple[str, str, Any]] = set()
+        self.seen: set[tuple[str, str, str, Any]] = set()
         self.labels: dict[str, str] = {}
         self.counter = 0
+        # The graph being written: "" (default) or the blank node of an @graph container.
+        self.graph = ""
 
     def run(self, document: Any) -> list[rdfc.Quad]:
         if not isinstance(document, dict):
@@ -1294,10 +1331,10 @@ class _Direct(_Processor):
 
     def emit(self, s: str, p: str, o: str, key: Any) -> None:
         # pyld's node map keeps one copy of equal values of a subject's property.
-        slot = (s, p, key)
+        slot = (self.graph, s, p, key)
         if slot not in self.seen:
             self.seen.add(slot)
-            self.quads.append((s, p, o, ""))
+            self.quads.append((s, p, o, self.graph))
 
     def vocab_iri(self, active: Context, value: str) -> Any:
         memo = active.vocab_memo
@@ -1351,7 +1388,8 @@ class _Direct(_Processor):
             or not _strict_absolute(expanded)
         ):
             return _KeyInfo(_K_BAIL)
-        if td is not None and (td.container not in (_NO_CONTAINER, _SET_ONLY) or td.type == "@json"):
+        container = td.container if td is not None else _NO_CONTAINER
+        if container not in _DIRECT_CONTAINERS or (td is not None and td.type == "@json"):
             return _KeyInfo(_K_BAIL)
         term_ctx = active
         if td is not None and td.has_context:
@@ -1360,9 +1398,21 @@ class _Direct(_Processor):
         vtd = term_ctx.terms.get(key)
         if term_ctx is not active and self.expand_iri(term_ctx, key, vocab=True) != expanded:
             return _KeyInfo(_K_BAIL)
-        if vtd is not None and (vtd.container not in (_NO_CONTAINER, _SET_ONLY) or vtd.type == "@json"):
+        value_container = vtd.container if vtd is not None else _NO_CONTAINER
+        is_list = container == _LIST_ONLY
+        # A list needs @list in both the term and the scoped term (expand() checks one,
+        # expand_object the other); anything in between is left to the general path.
+        is_graph = container in _GRAPH_CONTAINERS
+        if (
+            (value_container == _LIST_ONLY) != is_list
+            or (value_container in _GRAPH_CONTAINERS) != is_graph
+            or value_container not in _DIRECT_CONTAINERS
+            or (vtd is not None and vtd.type == "@json")
+        ):
             return _KeyInfo(_K_BAIL)
         info = _KeyInfo(_K_PROP)
+        info.is_list = is_list
+        info.is_graph = is_graph
         info.prop = key
         info.pred = "<" + expanded + ">"
         info.term_ctx = term_ctx
@@ -1388,16 +1438,15 @@ class _Direct(_Processor):
             raise _Bail
         active = ctx
         if ctx.previous is not None:
-            # A type-scoped context does not propagate into node objects (§4.1.2 step 4).
+            # A type-scoped context does not propagate into node objects (§4.1.2 step 4),
+            # except into a value object or a lone node reference.
             revert = True
             if len(element) <= 2 and "@context" not in element:
-                for key in sorted(element):
+                for key in element:
                     expanded = self.vocab_iri(ctx, key)
                     if expanded == "@value":
                         raise _Bail
-                    if expanded == "@id" and len(element) == 1:
-                        revert = False
-                        break
+                    revert = not (expanded == "@id" and len(element) == 1)
             if revert:
                 active = ctx.previous
         if prop is not None:
@@ -1411,25 +1460,25 @@ class _Direct(_Processor):
             active = self.process(active, local, None, depth=depth)
         type_scoped = active
         type_key: str | None = None
+        memo = type_scoped.vocab_memo
         for key in element:
-            if self.key_info(type_scoped, key).kind == _K_TYPE:
+            expanded = memo.get(key, _MISSING)
+            if expanded is _MISSING:
+                expanded = self.vocab_iri(type_scoped, key)
+            if expanded == "@type":
                 if type_key is not None:
                     raise _Bail
                 type_key = key
-        types: list[str] = []
+        type_terms: tuple[tuple[str, Any], ...] = ()
         if type_key is not None:
-            raw = element[type_key]
-            types = [raw] if isinstance(raw, str) else raw
-            if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
-                raise _Bail
-            for t in sorted(types):
-                ttd = type_scoped.terms.get(t)
-                if ttd is not None and ttd.has_context and ttd.context is not None:
-                    active = self.process(active, ttd.context, ttd.context_key, propagate=False)
+            active, type_terms = self.types(type_scoped, element[type_key])
         subject: str | None = None
         props: list[tuple[_KeyInfo, Any]] = []
+        infos = active.key_info
         for key, value in element.items():
-            info = self.key_info(active, key)
+            info = infos.get(key)
+            if info is None:
+                info = self.key_info(active, key)
             kind = info.kind
             if kind == _K_PROP:
                 if value is not None:
@@ -1445,29 +1494,117 @@ class _Direct(_Processor):
                 raise _Bail
         if subject is None:
             subject = self.bnode()
-        for t in types:
+        seen = self.seen
+        quads = self.quads
+        graph = self.graph
+        for term, key in type_terms:
+            slot = (graph, subject, RDF_TYPE, key)
+            if slot not in seen:
+                seen.add(slot)
+                quads.append((subject, RDF_TYPE, term, graph))
+        for info, value in props:
+            if info.is_list:
+                self.list_value(subject, info, value, depth + 1)
+            elif info.is_graph:
+                self.graph_value(subject, info, value, depth + 1)
+            elif isinstance(value, list):
+                self.values(subject, info, value, depth + 1)
+            else:
+                term, key = self.value(info, value, depth + 1)
+                slot = (graph, subject, info.pred, key)
+                if slot not in seen:
+                    seen.add(slot)
+                    quads.append((subject, info.pred, term, graph))
+        return subject
+
+    def types(self, type_scoped: Context, raw: Any) -> tuple[Context, tuple[tuple[str, Any], ...]]:
+        """The context after the type-scoped contexts of ``raw``, and the type terms."""
+        if isinstance(raw, str):
+            raw = [raw]
+        elif not isinstance(raw, list) or not all(isinstance(t, str) for t in raw):
+            raise _Bail
+        memo_key = tuple(raw)
+        found = type_scoped.type_memo.get(memo_key)
+        if found is not None:
+            return found
+        active = type_scoped
+        for t in sorted(raw):
+            ttd = type_scoped.terms.get(t)
+            if ttd is not None and ttd.has_context and ttd.context is not None:
+                active = self.process(active, ttd.context, ttd.context_key, propagate=False)
+        terms = []
+        for t in raw:
             iri = self.vocab_iri(type_scoped, t)
             if not isinstance(iri, str) or iri[:2] == "_:" or not _strict_absolute(iri):
                 raise _Bail
-            self.emit(subject, RDF_TYPE, "<" + iri + ">", iri)
-        for info, value in props:
-            self.values(subject, info, value, depth + 1)
-        return subject
+            # The node map keeps @type apart from a property that happens to be
+            # rdf:type, so the type's identity is tagged.
+            terms.append(("<" + iri + ">", ("t", iri)))
+        result = (active, tuple(terms))
+        if len(type_scoped.type_memo) < _KEY_INFO_LIMIT:
+            type_scoped.type_memo[memo_key] = result
+        return result
 
-    def values(self, subject: str, info: _KeyInfo, value: Any, depth: int) -> None:
-        if isinstance(value, list):
-            if depth > MAX_DEPTH:
+    def values(self, subject: str, info: _KeyInfo, value: list[Any], depth: int) -> None:
+        if depth > MAX_DEPTH:
+            raise _Bail
+        # Nested arrays flatten (§5.1.2 step 5.2.3), and null items vanish.
+        for item in value:
+            if item is None:
+                continue
+            if isinstance(item, list):
+                self.values(subject, info, item, depth + 1)
+            else:
+                term, key = self.value(info, item, depth + 1)
+                self.emit(subject, info.pred, term, key)
+
+    def graph_value(self, subject: str, info: _KeyInfo, value: Any, depth: int) -> None:
+        # An @graph container (§5.1.2 step 13.8.4): each node object becomes a blank
+        # node named graph holding that node, and the property points at the graph.
+        for item in value if isinstance(value, list) else [value]:
+            if item is None:
+                continue
+            if not isinstance(item, dict):
                 raise _Bail
-            # Nested arrays flatten (§5.1.2 step 5.2.3), and null items vanish.
-            for item in value:
-                if item is not None:
-                    self.values(subject, info, item, depth + 1)
+            name = self.bnode()
+            self.emit(subject, info.pred, name, name)
+            assert info.term_ctx is not None
+            outer = self.graph
+            self.graph = name
+            try:
+                self.node(item, info.term_ctx, info.prop, depth + 1)
+            finally:
+                self.graph = outer
+
+    def list_value(self, subject: str, info: _KeyInfo, value: Any, depth: int) -> None:
+        # An @list container: an RDF collection (§8.1.3 "List Conversion"). pyld does
+        # not deduplicate lists, so neither the head nor the items go through emit().
+        terms = []
+        for item in value if isinstance(value, list) else [value]:
+            if item is None:
+                continue
+            if isinstance(item, list):
+                raise _Bail
+            terms.append(self.value(info, item, depth + 1)[0])
+        graph = self.graph
+        if not terms:
+            self.quads.append((subject, info.pred, RDF_NIL, graph))
             return
+        node = head = self.bnode()
+        last = len(terms) - 1
+        for i, term in enumerate(terms):
+            self.quads.append((node, RDF_FIRST, term, graph))
+            nxt = RDF_NIL if i == last else self.bnode()
+            self.quads.append((node, RDF_REST, nxt, graph))
+            node = nxt
+        self.quads.append((subject, info.pred, head, graph))
+
+    def value(self, info: _KeyInfo, value: Any, depth: int) -> tuple[str, Any]:
+        """The object term of one value and its node-map identity."""
         if isinstance(value, dict):
             assert info.term_ctx is not None
             term = self.node(value, info.term_ctx, info.prop, depth + 1)
-            self.emit(subject, info.pred, term, term)
-            return
+            return term, term
         if isinstance(value, str):
             if info.coerce:
                 assert info.term_ctx is not None
@@ -1476,27 +1613,20 @@ class _Direct(_Processor):
                 else:
                     iri = self.vocab_iri(info.term_ctx, value)
                 term = self.iri_term(iri)
-                self.emit(subject, info.pred, term, term)
-                return
+                return term, term
             if info.datatype is None:
                 language = info.language
                 if language is None:
                     term = '"' + rdfc.escape_literal(value) + '"'
                 else:
                     term = '"' + rdfc.escape_literal(value) + '"@' + language
-                self.emit(
-                    subject, info.pred, term, ("v", False, value, None, language, None, None)
-                )
-                return
-            term, key = _literal(value, info.datatype, None)
-            self.emit(subject, info.pred, term, key)
-            return
+                return term, ("v", False, value, None, language, None, None)
+            return _literal(value, info.datatype, None)
         if isinstance(value, float) and not math.isfinite(value):
             raise _Bail
         if not isinstance(value, bool | int | float):
             raise _Bail
-        term, key = _literal(value, info.datatype, None)
-        self.emit(subject, info.pred, term, key)
+        return _literal(value, info.datatype, None)
 
 
 def to_quads(document: Any, loader: DocumentLoader) -> list[rdfc.Quad]:

@@ -70,12 +70,6 @@ def literal(lexical: str, datatype: str, language: str | None = None) -> str:
     return text + "^^<" + datatype + ">"
 
 
-def _line(s: str, p: str, o: str, g: str) -> str:
-    if g:
-        return f"{s} {p} {o} {g} .\n"
-    return f"{s} {p} {o} .\n"
-
-
 class _Issuer:
     """RDFC-1.0 §4.3 identifier issuer; ``issued`` keeps issue order."""
 
@@ -110,15 +104,45 @@ class _Canonicalizer:
         self.bnode_quads: dict[str, list[Quad]] = {}
         self.first_hash: dict[str, str] = {}
         self.canonical = _Issuer("_:c14n")
+        # One pass: quads without blank nodes are serialized now, once (their lines do
+        # not depend on the labels); the others wait for the canonical labels.
+        self.fixed_lines: list[str] = []
+        self.blank_quads: list[Quad] = []
+        by_node = self.bnode_quads
+        fixed = self.fixed_lines
+        blank_quads = self.blank_quads
+        # Terms are N-Quads terms, so a blank node is the only one starting with "_".
+        # pyld appends the quad once per blank node occurrence (see module doc).
         for quad in quads:
-            s, _, o, g = quad
-            # pyld appends the quad once per blank node occurrence (see module doc).
-            if s[:2] == "_:":
-                self.bnode_quads.setdefault(s, []).append(quad)
-            if o[:2] == "_:":
-                self.bnode_quads.setdefault(o, []).append(quad)
-            if g[:2] == "_:":
-                self.bnode_quads.setdefault(g, []).append(quad)
+            s, p, o, g = quad
+            blank = False
+            if s[0] == "_":
+                blank = True
+                found = by_node.get(s)
+                if found is None:
+                    by_node[s] = [quad]
+                else:
+                    found.append(quad)
+            if o[0] == "_":
+                blank = True
+                found = by_node.get(o)
+                if found is None:
+                    by_node[o] = [quad]
+                else:
+                    found.append(quad)
+            if g and g[0] == "_":
+                blank = True
+                found = by_node.get(g)
+                if found is None:
+                    by_node[g] = [quad]
+                else:
+                    found.append(quad)
+            if blank:
+                blank_quads.append(quad)
+            elif g:
+                fixed.append(f"{s} {p} {o} {g} .\n")
+            else:
+                fixed.append(f"{s} {p} {o} .\n")
 
     def _spend(self) -> None:
         self.work += 1
@@ -140,9 +164,12 @@ class _Canonicalizer:
                 s = "_:a" if s == ref else "_:z"
             if o[:2] == "_:":
                 o = "_:a" if o == ref else "_:z"
-            if g[:2] == "_:":
-                g = "_:a" if g == ref else "_:z"
-            lines.append(_line(s, p, o, g))
+            if g:
+                if g[:2] == "_:":
+                    g = "_:a" if g == ref else "_:z"
+                lines.append(f"{s} {p} {o} {g} .\n")
+            else:
+                lines.append(f"{s} {p} {o} .\n")
         lines.sort()
         digest = hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
         self.first_hash[ref] = digest
@@ -209,6 +236,15 @@ class _Canonicalizer:
 
     # RDFC-1.0 §4.4 Canonicalization Algorithm.
     def run(self) -> str:
+        if not self.bnode_quads:
+            return self._serialize()
+        # The common case for credentials: every blank node has its own first-degree
+        # hash, so §4.4 step 5 issues them all in hash order in its first round.
+        first = {self.hash_first_degree(ref): ref for ref in self.bnode_quads}
+        if len(first) == len(self.bnode_quads):
+            for digest in sorted(first):
+                self.canonical.issue(first[digest])
+            return self._serialize()
         pending = set(self.bnode_quads)
         by_hash: dict[str, list[str]] = {}
         simple = True
@@ -237,18 +273,28 @@ class _Canonicalizer:
             for _, issuer in results:
                 for existing in issuer.issued:
                     self.canonical.issue(existing)
-        labels = self.canonical.issued
-        out = []
-        for s, p, o, g in self.quads:
-            if s[:2] == "_:":
-                s = labels[s]
-            if o[:2] == "_:":
-                o = labels[o]
+        return self._serialize()
+
+    def _serialize(self) -> str:
+        """RDFC-1.0 §4.4 step 7: relabel, serialize each quad, sort in code point order."""
+        return _serialize(self.blank_quads, self.canonical.issued, self.fixed_lines)
+
+
+def _serialize(quads: list[Quad], labels: dict[str, str], fixed: list[str]) -> str:
+    out = list(fixed)
+    for s, p, o, g in quads:
+        if s[:2] == "_:":
+            s = labels[s]
+        if o[:2] == "_:":
+            o = labels[o]
+        if g:
             if g[:2] == "_:":
                 g = labels[g]
-            out.append(_line(s, p, o, g))
-        out.sort()
-        return "".join(out)
+            out.append(f"{s} {p} {o} {g} .\n")
+        else:
+            out.append(f"{s} {p} {o} .\n")
+    out.sort()
+    return "".join(out)
 
 
 def canonicalize(quads: list[Quad], *, max_work: int = DEFAULT_MAX_WORK) -> str:
