@@ -20,6 +20,9 @@
 //                                                              -> {verified, error?, proofs,
 //                                                                  credentials}
 //   canonize             {document}                           -> {nquads} (RDFC-1.0)
+//   status-bit           {statusListCredential, index, now?}  -> {verified, error?, bit,
+//                                                                  entries} (Bitstring
+//                                                                  Status List v1.0 §3.4)
 // where key = {publicKeyMultibase, secretKeyMultibase, id, controller}.
 //
 // The document loader is strictly offline: it serves the repository's bundled contexts
@@ -35,6 +38,7 @@ import * as vc from '@digitalbazaar/vc';
 import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
 import {cryptosuite as eddsaRdfc2022} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
 import jsigs from 'jsonld-signatures';
+import {gunzipSync} from 'node:zlib';
 
 const {purposes: {AssertionProofPurpose, AuthenticationProofPurpose}} = jsigs;
 
@@ -214,6 +218,30 @@ const COMMANDS = {
       credentials: (result.credentialResults || []).map(r => ({
         verified: Boolean(r.verified), error: describeError(r.error)
       }))
+    };
+  },
+
+  async 'status-bit'({statusListCredential, index, now}) {
+    // Verify the list's own proof with the VC stack, then expand encodedList with Node's
+    // zlib (u + base64url-no-pad of GZIP) and read bit `index`, most significant first.
+    const result = await vc.verifyCredential({
+      credential: statusListCredential,
+      suite: verifierSuite(),
+      documentLoader,
+      checkStatus,
+      now: now ? new Date(now) : undefined
+    });
+    const encoded = statusListCredential.credentialSubject.encodedList;
+    if(typeof encoded !== 'string' || !encoded.startsWith('u')) {
+      throw new Error('encodedList is not a base64url multibase string');
+    }
+    const bits = gunzipSync(Buffer.from(encoded.slice(1), 'base64url'));
+    const bit = (bits[Math.floor(index / 8)] >> (7 - (index % 8))) & 1;
+    return {
+      verified: Boolean(result.verified),
+      error: describeError(result.error),
+      bit,
+      entries: bits.length * 8
     };
   },
 

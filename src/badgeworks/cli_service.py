@@ -57,21 +57,57 @@ def service_commands() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--demo", is_flag=True, help="Seed the demo first (dev secret if none is set).")
-def serve(host: str, port: int, demo: bool) -> None:
-    """Run the web service (migrations are applied on start)."""
+@click.option(
+    "--ssl-certfile",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="PEM certificate (chain): serve HTTPS directly (docs/https.md).",
+)
+@click.option(
+    "--ssl-keyfile",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="PEM private key of --ssl-certfile.",
+)
+def serve(
+    host: str, port: int, demo: bool, ssl_certfile: Path | None, ssl_keyfile: Path | None
+) -> None:
+    """Run the web service (migrations are applied on start).
+
+    Without BADGEWORKS_PUBLIC_BASE_URL the public base URL is http(s)://HOST:PORT, so the
+    URLs put into credentials (and printed by --demo) point at this server.
+    """
+    import os
+
     import uvicorn
 
     from badgeworks.web.app import create_app
 
     settings = get_settings()
+    certfile = ssl_certfile or settings.ssl_certfile
+    keyfile = ssl_keyfile or settings.ssl_keyfile
+    if (certfile is None) != (keyfile is None):
+        click.echo("error: --ssl-certfile and --ssl-keyfile go together", err=True)
+        sys.exit(2)
+    scheme = "https" if certfile else "http"
+    if not os.environ.get("BADGEWORKS_PUBLIC_BASE_URL"):
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        settings = settings.model_copy(update={"public_base_url": f"{scheme}://{shown}:{port}"})
     if demo:
         settings = _seed_and_print(settings)
     try:
         app = create_app(settings)
     except BadgeworksError as exc:
         _fail(exc)
-    click.echo(f"badgeworks listening on http://{host}:{port} (API docs at /docs)")
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    click.echo(f"badgeworks listening on {scheme}://{host}:{port} (API docs at /docs)")
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        ssl_certfile=str(certfile) if certfile else None,
+        ssl_keyfile=str(keyfile) if keyfile else None,
+    )
 
 
 @service_commands.group()
@@ -181,6 +217,58 @@ def issue_cmd(project_id: int, slug: str) -> None:
         click.echo(issuance.credential_url(ctx, row.id))
 
 
+def _lifecycle_command(action: str, summary: str) -> None:
+    @service_commands.command(action, help=summary)
+    @click.argument("credential_id")
+    @click.option("--issuer", "slug", required=True, help="The credential's issuer.")
+    @click.option("--reason", default="", help="Why (public: shown on the credential's page).")
+    @click.option(
+        "--at",
+        "at",
+        type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+        default=None,
+        help="expire only: when validity ends (UTC; default now).",
+        hidden=action != "expire",
+    )
+    def command(credential_id: str, slug: str, reason: str, at: Any) -> None:
+        from datetime import UTC
+
+        from badgeworks.services import lifecycle
+
+        with _services() as (session, ctx):
+            issuer = issuers.get_issuer(session, slug)
+            if action in ("reissue", "expire"):
+                when = at.replace(tzinfo=UTC) if at is not None else None
+                if action == "expire":
+                    new = lifecycle.expire(
+                        session, ctx, issuer, credential_id, reason=reason, actor=CLI_ACTOR, at=when
+                    )
+                else:
+                    new = lifecycle.reissue(
+                        session, ctx, issuer, credential_id, reason=reason, actor=CLI_ACTOR
+                    )
+                click.echo(issuance.credential_url(ctx, new.id))
+                return
+            operation = {
+                "revoke": lifecycle.revoke,
+                "suspend": lifecycle.suspend,
+                "unsuspend": lifecycle.unsuspend,
+            }[action]
+            row = operation(session, ctx, issuer, credential_id, reason=reason, actor=CLI_ACTOR)
+            label = lifecycle.state(session, ctx, row).label
+            click.echo(f"{issuance.credential_url(ctx, row.id)}: {label}")
+
+
+for _action, _summary in (
+    ("revoke", "Revoke CREDENTIAL_ID for good (its status list bit is set and re-signed)."),
+    ("suspend", "Suspend CREDENTIAL_ID (reversible with unsuspend)."),
+    ("unsuspend", "Lift the suspension of CREDENTIAL_ID."),
+    ("reissue", "Re-issue (correct) CREDENTIAL_ID; the old one is revoked as superseded."),
+    ("expire", "End CREDENTIAL_ID's validity (--at, default now) by re-issuing it."),
+):
+    _lifecycle_command(_action, _summary)
+
+
 @service_commands.command("issue-csv")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--issuer", "slug", required=True, help="The issuer of the cohort.")
@@ -220,7 +308,9 @@ def _seed_and_print(settings: Settings) -> Settings:
         click.echo(note, err=True)
     with _services(settings) as (session, ctx):
         result = seed_demo(session, ctx)
+        staff_login = _demo_staff(session, result.issuer_slug)
     lines: dict[str, Any] = {
+        "program console (demo owner)": staff_login,
         "credential (HTML or JSON)": result.credential_url,
         "credential JSON": result.json_url,
         "issuer DID document": result.did_document_url,
@@ -233,7 +323,163 @@ def _seed_and_print(settings: Settings) -> Settings:
     return settings
 
 
+def _demo_staff(session: Session, slug: str) -> str:
+    from badgeworks.services.staff import seed_demo_staff
+
+    email, password = seed_demo_staff(session, issuers.get_issuer(session, slug))
+    return f"/console/  email {email}  password {password}"
+
+
+@service_commands.group("staff")
+def staff_group() -> None:
+    """Manage program console staff (docs/console.md)."""
+
+
+@staff_group.command("create")
+@click.argument("email")
+@click.option("--issuer", "slug", required=True, help="The program (issuer) they work in.")
+@click.option(
+    "--role",
+    type=click.Choice(["viewer", "issuer", "owner"]),
+    default="viewer",
+    show_default=True,
+    help="owner: staff, keys, tokens; issuer: issues and revokes; viewer: reads.",
+)
+@click.option("--name", default="", help="Display name.")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from stdin (else one is generated)."
+)
+def staff_create(email: str, slug: str, role: str, name: str, password_stdin: bool) -> None:
+    """Create staff member EMAIL (or add them to another program) with a role and password."""
+    import secrets
+
+    from badgeworks.services import staff
+
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    with _services() as (session, _ctx):
+        issuer = issuers.get_issuer(session, slug)
+        existing = staff.find_staff(session, email)
+        generated = None
+        if password is None and existing is None:
+            generated = password = secrets.token_urlsafe(15)
+        member, membership = staff.create_or_add_staff(
+            session, issuer, email, role, password=password, name=name, actor=CLI_ACTOR
+        )
+        click.echo(f"{member.email} is {membership.role} of {slug}")
+        if generated:
+            click.echo(f"password (shown once): {generated}", err=True)
+
+
 @service_commands.command("seed-demo")
 def seed_demo_cmd() -> None:
     """Create a demo program, achievement, candidate and project; issue one credential."""
     _seed_and_print(get_settings())
+
+
+# ----------------------------------------------------------------------------- mentors (issue 6)
+
+
+@service_commands.group("mentors")
+def mentors_group() -> None:
+    """Invite mentors and host organisations to review and endorse (docs/endorsements.md)."""
+
+
+@mentors_group.command("invite")
+@click.argument("project_id", type=int)
+@click.option("--mentor", "email", required=True, help="The reviewer's email address.")
+@click.option("--name", default=None, help="Their name (default: the email's local part).")
+@click.option("--title", default=None, help="Their job title.")
+@click.option("--organization", default=None, help="Their organisation.")
+@click.option("--kind", type=click.Choice(["mentor", "host"]), default="mentor", show_default=True)
+@click.option(
+    "--subject",
+    type=click.Choice(["credential", "achievement"]),
+    default="credential",
+    show_default=True,
+    help="Endorse the candidate's credential or the achievement.",
+)
+@click.option("--did", default=None, help="The reviewer's own did:key/did:web (they upload).")
+@click.option("--days", type=int, default=None, help="Days the link stays valid.")
+def mentors_invite(
+    project_id: int,
+    email: str,
+    name: str | None,
+    title: str | None,
+    organization: str | None,
+    kind: str,
+    subject: str,
+    did: str | None,
+    days: int | None,
+) -> None:
+    """Invite a reviewer for PROJECT_ID; prints the single-use review link."""
+    from pydantic import ValidationError
+
+    from badgeworks.db.models import Project
+    from badgeworks.services import endorsements
+
+    try:
+        data = endorsements.ReviewCreate.model_validate(
+            {
+                "kind": kind,
+                "name": name or email.split("@", 1)[0],
+                "email": email,
+                "title": title,
+                "organization": organization,
+                "did": did,
+                "subject": subject,
+                "expires_in_days": days,
+            }
+        )
+    except ValidationError as exc:
+        for error in exc.errors():
+            click.echo(f"error: {'.'.join(map(str, error['loc']))}: {error['msg']}", err=True)
+        sys.exit(2)
+    with _services() as (session, ctx):
+        project = session.get(Project, project_id)
+        if project is None:
+            click.echo(f"error [project.not_found]: there is no project {project_id}", err=True)
+            sys.exit(1)
+        issuer = issuers.get_issuer_by_id(session, project.issuer_id)
+        row, endorser, link = endorsements.invite(
+            session, ctx, issuer, project_id, data, actor=CLI_ACTOR
+        )
+        click.echo(link)
+        click.echo(
+            f"invite {row.id} for {endorser.name} ({endorser.did}); expires "
+            f"{row.expires_at:%Y-%m-%d}; queued in the outbox: run 'badgeworks outbox send'",
+            err=True,
+        )
+
+
+@service_commands.group("outbox")
+def outbox_group() -> None:
+    """Messages waiting to be delivered (docs/outbox.md)."""
+
+
+@outbox_group.command("list")
+@click.option(
+    "--status", type=click.Choice(["pending", "sent", "failed"]), default=None, help="Filter."
+)
+def outbox_list(status: str | None) -> None:
+    """List messages: id, status, attempts, recipient, subject, last error."""
+    from badgeworks.services import outbox
+
+    with _services() as (session, _ctx):
+        for m in outbox.list_messages(session, status=status, limit=10000):
+            click.echo(
+                f"{m.id}\t{m.status}\t{m.attempts}\t{m.to}\t{m.subject}\t{m.last_error or ''}"
+            )
+
+
+@outbox_group.command("send")
+@click.option("--limit", type=int, default=100, show_default=True, help="At most this many.")
+def outbox_send(limit: int) -> None:
+    """Deliver pending messages over SMTP (BADGEWORKS_SMTP_*); exit 1 if any failed."""
+    from badgeworks.services import outbox
+
+    settings = get_settings()
+    with _services(settings) as (session, ctx):
+        sender = outbox.smtp_sender(settings)
+        result = outbox.send_pending(session, ctx, sender.send, limit=limit)
+    click.echo(f"sent {result.sent}, failed {result.failed}, gave up {result.gave_up}")
+    sys.exit(1 if result.failed or result.gave_up else 0)

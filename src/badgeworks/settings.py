@@ -7,7 +7,7 @@ different settings side by side. Every field is documented in docs/configuration
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,10 +41,79 @@ class Settings(BaseSettings):
     max_json_bytes: int = Field(
         default=2 * 1024 * 1024, description="Largest JSON request body accepted."
     )
+    fetch_allow_private: bool = Field(
+        default=False,
+        description="Let the verifier fetch keys and status lists from loopback and private "
+        "addresses. For tests and local development only: it turns off SSRF protection.",
+    )
+    fetch_timeout: float = Field(
+        default=5.0, gt=0, le=60, description="Seconds one outbound fetch may take in all."
+    )
+    fetch_max_bytes: int = Field(
+        default=1024 * 1024,
+        gt=0,
+        le=64 * 1024 * 1024,
+        description="Largest document (key, DID document, status list) the verifier fetches.",
+    )
+    ssl_certfile: Path | None = Field(
+        default=None, description="PEM certificate chain: serve HTTPS directly (small deployments)."
+    )
+    ssl_keyfile: Path | None = Field(default=None, description="PEM private key for ssl_certfile.")
     admin_token: SecretStr | None = Field(
         default=None,
         description="Operator token that may create issuers over the API "
         "(POST /api/v1/issuers). Unset: issuers are created with the CLI only.",
+    )
+    review_link_days: int = Field(
+        default=14, ge=1, le=365, description="Days a mentor's review link stays valid."
+    )
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server for 'outbox send'. Unset: nothing is sent."
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP server port.")
+    smtp_user: str | None = Field(default=None, description="SMTP login name, if needed.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_from: str = Field(
+        default="badgeworks@localhost", description="The From address of outgoing mail."
+    )
+    smtp_security: Literal["starttls", "ssl", "none"] = Field(
+        default="starttls",
+        description="starttls (upgrade a plain connection), ssl (TLS from the start, port "
+        "465) or none (local test servers only).",
+    )
+    smtp_timeout: float = Field(
+        default=10.0, gt=0, le=300, description="Seconds before an SMTP operation gives up."
+    )
+    verify_trust_registry: Path | None = Field(
+        default=None,
+        description="JSON file listing issuers the public verifier shows as known, besides "
+        "the issuers hosted here (docs/verifier.md). Re-read when it changes.",
+    )
+    verify_rate_per_minute: float = Field(
+        default=30.0,
+        ge=0,
+        description="Verifications each client address may make per minute on /verify and "
+        "POST /api/v1/verify (after the burst); 0 with verify_rate_burst 0 turns it off.",
+    )
+    verify_rate_burst: int = Field(
+        default=20, ge=0, description="Verifications a client may make at once before limiting."
+    )
+    verify_max_json_bytes: int = Field(
+        default=1024 * 1024, gt=0, description="Largest credential JSON or JWS the verifier reads."
+    )
+    verify_max_file_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        gt=0,
+        description="Largest upload (JSON or baked PNG/SVG) or fetched credential the verifier "
+        "reads; a larger request is refused with 413 before it is read.",
+    )
+    verify_max_json_depth: int = Field(
+        default=64, ge=8, le=256, description="Deepest JSON nesting the verifier reads."
+    )
+    verify_max_deliverable_bytes: int = Field(
+        default=25 * 1024 * 1024,
+        gt=0,
+        description="Largest deliverable file the verifier fetches to compare its digest.",
     )
 
     @property

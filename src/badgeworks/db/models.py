@@ -140,6 +140,9 @@ class AchievementVersion(SQLModel, table=True):
     result_descriptions: list[dict[str, Any]] = _json()
     tags: list[str] = _json()
     in_language: str | None = Field(default=None, max_length=35)
+    #: Credentials issued with this version get ``validUntil`` = ``validFrom`` + this many
+    #: days (None: they do not expire).
+    default_validity_days: int | None = None
     created_at: datetime = _ts()
 
 
@@ -197,8 +200,12 @@ class Credential(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=36)
     issuer_id: int = Field(foreign_key="issuer.id", index=True)
     project_id: int | None = Field(default=None, foreign_key="project.id", unique=True)
-    candidate_id: int = Field(foreign_key="candidate.id", index=True)
-    achievement_version_id: int = Field(foreign_key="achievement_version.id", index=True)
+    # Both are None for a credential issued through the VC-API (POST /credentials/issue),
+    # which signs whatever well-formed credential the issuer sends.
+    candidate_id: int | None = Field(default=None, foreign_key="candidate.id", index=True)
+    achievement_version_id: int | None = Field(
+        default=None, foreign_key="achievement_version.id", index=True
+    )
     document: str = Field(sa_column=Column(Text, nullable=False))
     issued_at: datetime = _ts()
 

@@ -1,11 +1,18 @@
 """Every table module, imported once so SQLModel's metadata knows them all.
 
 Each feature keeps its tables in its own module under ``db/`` (with its own Alembic
-revision) and adds one import here. Migrations and the schema-drift test import this.
+revision) and adds its name here. Migrations and the schema-drift test import this.
 """
 
 from __future__ import annotations
 
-from badgeworks.db import models
+from badgeworks.db import (
+    console,  # program console: staff, sessions, bulk jobs
+    endorsements,  # mentor and host endorsements
+    models,  # issuers, achievements, candidates, projects, credentials, audit
+    outbox,  # messages waiting to be delivered
+    portfolio,  # portfolio pages and what they show
+    status,  # status lists, entries, lifecycle changes
+)
 
-__all__ = ["models"]
+__all__ = ["console", "endorsements", "models", "outbox", "portfolio", "status"]

@@ -33,6 +33,9 @@ class ServiceContext:
     blobs: BlobStore
     loader: DocumentLoader
     clock: Callable[[], datetime] = utcnow
+    #: Opens database sessions; services that read outside the caller's session use it
+    #: (the verifier reads our own status lists straight from the database).
+    session_factory: SessionFactory | None = None
     # Decrypting a key runs scrypt; keep decrypted keys for the life of the process.
     _keys: dict[str, Ed25519KeyPair] = field(default_factory=dict, repr=False)
     _keys_lock: Lock = field(default_factory=Lock, repr=False)
@@ -77,4 +80,5 @@ def build_context(
         blobs=BlobStore(settings.data_dir / "blobs"),
         loader=loader,
         clock=clock,
+        session_factory=session_factory,
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -30,7 +30,7 @@ from badgeworks.db.models import (
     Project,
     Revocation,
 )
-from badgeworks.services import audit
+from badgeworks.services import audit, endorsements, status_lists
 from badgeworks.services.achievements import (
     achievement_json,
     achievement_url,
@@ -119,8 +119,14 @@ def build_credential(
     project: Project,
     files: list[Deliverable],
     now: datetime,
+    credential_status: dict[str, Any] | list[dict[str, Any]] | None = None,
+    valid_until: datetime | None = None,
 ) -> dict[str, Any]:
-    """The unsigned OpenBadgeCredential for a completed project."""
+    """The unsigned OpenBadgeCredential for a completed project.
+
+    ``valid_until`` defaults to ``now`` plus the achievement version's
+    ``default_validity_days`` (no expiry when that is unset).
+    """
     ach = achievement_json(ctx, issuer, version)
     ach_url = achievement_url(ctx, version.achievement_id, version.version)
     subject = ob.achievement_subject(
@@ -152,15 +158,19 @@ def build_credential(
                     id=deliverable_url(ctx, d), digest_multibase=digest, media_type=d.media_type
                 )
             )
+    if valid_until is None and version.default_validity_days:
+        valid_until = now + timedelta(days=version.default_validity_days)
     return ob.achievement_credential(
         id=credential_url(ctx, credential_id),
         issuer=profile(ctx, issuer),
         valid_from=ob.xsd_datetime(now),
+        valid_until=ob.xsd_datetime(valid_until) if valid_until is not None else None,
         subject=subject,
         name=version.name,
         description=_description(project),
         evidence=evidence,
         related_resource=related,
+        credential_status=credential_status,
     )
 
 
@@ -189,7 +199,8 @@ def complete_project(
     check_results(version, project.results)
     candidate = get_candidate(session, issuer_id, project.candidate_id)
     files = deliverables(session, project)
-    credential_id = str(uuid.uuid4())
+    # Reserved when a mentor was invited, so earlier endorsements name this id (issue 6).
+    credential_id = endorsements.reserved_credential_id(session, project)
     now = ctx.clock()
     unsigned = build_credential(
         ctx,
@@ -200,7 +211,14 @@ def complete_project(
         project=project,
         files=files,
         now=now,
+        # A revocation entry, claimed in this transaction. Only one: the OB 3.0 JSON Schema
+        # allows a single credentialStatus object (see docs/lifecycle.md).
+        credential_status=status_lists.allocate_entries(
+            session, ctx, issuer, credential_id, purposes=status_lists.OB_PURPOSES
+        )[0],
     )
+    # Endorsements made so far are embedded; endorsers' ratings become Results (issue 6).
+    unsigned = endorsements.attach(session, ctx, project, version, unsigned)
     key = signing_key(session, ctx, issuer)
     signed = issue(unsigned, key, ctx.loader, now=now, schemas=ctx.schemas())
     row = Credential(
@@ -238,6 +256,64 @@ def complete_project(
         ) from None
     session.refresh(row)
     return row
+
+
+def project_of(session: Session, row: Credential) -> int | None:
+    """The project a credential was issued for, following re-issues back to the original."""
+    from badgeworks.db.status import StatusChange
+
+    seen: set[str] = set()
+    current: Credential | None = row
+    while current is not None and current.id not in seen:
+        if current.project_id is not None:
+            return current.project_id
+        seen.add(current.id)
+        previous = session.exec(
+            select(StatusChange.credential_id).where(StatusChange.replaced_by == current.id)
+        ).first()
+        current = session.get(Credential, previous) if previous else None
+    return None
+
+
+def current_version_id(session: Session, row: Credential) -> int | None:
+    """The id of the current version of the achievement ``row`` was issued for."""
+    if row.achievement_version_id is None:
+        return None
+    used = session.get(AchievementVersion, row.achievement_version_id)
+    if used is None:
+        return None
+    achievement = get_achievement(session, row.issuer_id, used.achievement_id)
+    return current_version(session, achievement).id
+
+
+def rebuild_for_project(
+    session: Session,
+    ctx: ServiceContext,
+    issuer: Issuer,
+    project_id: int,
+    *,
+    credential_id: str,
+    valid_from: datetime,
+    valid_until: datetime | None,
+    purposes: tuple[str, ...],
+) -> dict[str, Any]:
+    """An unsigned replacement credential built from the project's current data."""
+    issuer_id = issuer.id or 0
+    project = get_project(session, issuer_id, project_id)
+    version = current_version(session, get_achievement(session, issuer_id, project.achievement_id))
+    entries = status_lists.allocate_entries(session, ctx, issuer, credential_id, purposes=purposes)
+    return build_credential(
+        ctx,
+        credential_id=credential_id,
+        issuer=issuer,
+        version=version,
+        candidate=get_candidate(session, issuer_id, project.candidate_id),
+        project=project,
+        files=deliverables(session, project),
+        now=valid_from,
+        credential_status=entries[0] if len(entries) == 1 else entries,
+        valid_until=valid_until,
+    )
 
 
 def get_credential(session: Session, credential_id: str) -> Credential:

@@ -1,4 +1,4 @@
-"""Serve the DID documents of the issuers this service hosts, from the database.
+"""Serve the DID documents of the issuers (and endorsers) this service hosts, from the DB.
 
 Our own verifier (and issuance self-checks) resolve our issuers' ``did:web`` DIDs through
 this resolver instead of over HTTP: no network, no dependency on the service being
@@ -25,10 +25,16 @@ class HostedDidResolver:
         self._session_factory = session_factory
         # Every hosted DID starts with this prefix; anything else is not ours.
         self._prefix = did_web_id(settings.base_url, "issuers", "x")[: -len("x")]
+        # Mentors' and host organisations' DIDs (``:mentors:<id>``, ``:hosts:<id>``).
+        from badgeworks.services.mentors import HostedEndorserResolver
+
+        self._endorsers = HostedEndorserResolver(session_factory, settings)
 
     def __call__(self, url: str) -> dict[str, Any] | None:
-        if not isinstance(url, str) or not url.startswith(self._prefix):
+        if not isinstance(url, str):
             return None
+        if not url.startswith(self._prefix):
+            return self._endorsers(url)
         did, _, fragment = url.partition("#")
         slug = did[len(self._prefix) :]
         if not slug or ":" in slug:

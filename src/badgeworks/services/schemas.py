@@ -411,8 +411,8 @@ class CredentialSummary(BaseModel):
     url: str
     issuer: str
     project_id: int | None
-    candidate_id: int
-    achievement_version_id: int
+    candidate_id: int | None
+    achievement_version_id: int | None
     issued_at: datetime
     revoked_at: datetime | None
 

@@ -35,6 +35,15 @@ from badgeworks.web.routes import (
     projects,
     public,
 )
+from badgeworks.web.routes import console as console_routes
+from badgeworks.web.routes import downloads as downloads_routes
+from badgeworks.web.routes import lifecycle as lifecycle_routes
+from badgeworks.web.routes import mentors as mentors_routes
+from badgeworks.web.routes import portfolio as portfolio_routes
+from badgeworks.web.routes import review as review_routes
+from badgeworks.web.routes import status as status_routes
+from badgeworks.web.routes import vcapi as vcapi_routes
+from badgeworks.web.routes import verifier as verifier_routes
 
 DESCRIPTION = """
 Issue signed Open Badges 3.0 credentials for finished micro-internship work.
@@ -88,6 +97,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         max_json_bytes=settings.max_json_bytes,
         max_upload_bytes=settings.max_upload_bytes,
     )
+    # Added last, so it runs first: the verifier's rate limit and body cap come before
+    # any body is read.
+    app.add_middleware(verifier_routes.VerifyGuard, settings=settings)
     for module in (
         issuers,
         achievements,
@@ -99,6 +111,16 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         public,
     ):
         app.include_router(module.router)
+
+    app.include_router(verifier_routes.router)
+    app.include_router(status_routes.router)
+    app.include_router(lifecycle_routes.router)
+    app.include_router(vcapi_routes.router)
+    app.include_router(downloads_routes.router)
+    app.include_router(portfolio_routes.router)
+    app.include_router(mentors_routes.router)
+    app.include_router(review_routes.router)
+    app.include_router(console_routes.router)
 
     @app.get("/api/v1/health", tags=["health"])
     def health() -> dict[str, bool]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from badgeworks.services import issuance
+from badgeworks.services import issuance, lifecycle
 from badgeworks.services.schemas import CredentialSummary, RevokeRequest
 from badgeworks.web.deps import ContextDep, PrincipalDep, SessionDep
 
@@ -36,9 +36,8 @@ def revoke_credential(
     ctx: ContextDep,
     who: PrincipalDep,
 ) -> CredentialSummary:
-    """Revoke a credential of the token's issuer (recorded; the stored JSON is untouched)."""
-    issuance.revoke_credential(
-        session, who.issuer, credential_id, reason=data.reason, actor=who.actor
-    )
+    """Revoke a credential of the token's issuer: its revocation bit is set and the status
+    list re-signed (the stored JSON is untouched). Revoking twice is ``409``."""
+    lifecycle.revoke(session, ctx, who.issuer, credential_id, reason=data.reason, actor=who.actor)
     row = issuance.get_credential(session, credential_id)
     return issuance.summary(session, ctx, who.issuer, row)

@@ -7,14 +7,15 @@ import re
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from sqlmodel import select
 
 from badgeworks.db.models import Achievement, AchievementVersion, Deliverable, Issuer
-from badgeworks.services import achievements, issuance, issuers
+from badgeworks.services import achievements, issuance, issuers, lifecycle
 from badgeworks.services.errors import NotFoundError
 from badgeworks.web.deps import ContextDep, Id, SessionDep
 from badgeworks.web.negotiation import JSON_TYPES, choose
+from badgeworks.web.routes.credential_page import credential_page
 
 router = APIRouter(tags=["public"])
 
@@ -54,12 +55,19 @@ def hosted_credential(
         return Response(row.document.encode("utf-8"), media_type=media_type, headers=headers)
     document = json.loads(row.document)
     rev = issuance.revocation(session, row.id)
-    html = request.app.state.templates.get_template("credential.html").render(
-        c=_page_view(document),
+    # The page itself (layout, checks, downloads, sharing) is built in credential_page;
+    # ``view`` and ``revoked`` are passed through for the status display.
+    return credential_page(
+        request,
+        session,
+        ctx,
+        row,
+        headers=headers,
+        view=_page_view(document),
         json_url=issuance.credential_url(ctx, row.id) + ".json",
         revoked=rev,
+        lifecycle=lifecycle.state(session, ctx, row).as_dict(),
     )
-    return HTMLResponse(html, headers=headers)
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -1,0 +1,100 @@
+"""Tables of the program console: staff, their roles per issuer, sessions, sign-in
+attempts and bulk issuance jobs.
+
+Secrets are never stored in clear: a password is kept as an scrypt hash and a session
+cookie as its SHA-256. The CSRF token of a session is stored as is, because the server
+must put it into every form it renders (it is worthless without the session cookie).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from badgeworks.db.models import _json, _ts
+
+#: Roles, weakest first: each role may do everything the ones before it may.
+ROLES = ("viewer", "issuer", "owner")
+
+
+class StaffMember(SQLModel, table=True):
+    """A person who signs in to the console. ``email`` is stored lower-case."""
+
+    __tablename__ = "staff_member"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, unique=True, index=True)
+    name: str = Field(default="", max_length=200)
+    password_hash: str | None = Field(default=None, max_length=300)
+    created_at: datetime = _ts()
+    disabled_at: datetime | None = _ts(nullable=True)
+
+
+class StaffMembership(SQLModel, table=True):
+    """A staff member's role in one issuer (program): ``viewer``, ``issuer`` or ``owner``."""
+
+    __tablename__ = "staff_membership"
+    __table_args__ = (UniqueConstraint("staff_id", "issuer_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(foreign_key="staff_member.id", index=True)
+    issuer_id: int = Field(foreign_key="issuer.id", index=True)
+    role: str = Field(max_length=16)
+    created_at: datetime = _ts()
+
+
+class StaffSession(SQLModel, table=True):
+    """A signed-in browser: the cookie's SHA-256, its CSRF token and its expiry."""
+
+    __tablename__ = "staff_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    staff_id: int = Field(foreign_key="staff_member.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = _ts()
+    last_seen_at: datetime = _ts()
+    expires_at: datetime = _ts()
+    ended_at: datetime | None = _ts(nullable=True)
+
+
+class StaffLoginAttempt(SQLModel, table=True):
+    """One sign-in attempt, for rate limiting by email and by client address."""
+
+    __tablename__ = "staff_login_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, index=True)
+    client: str = Field(max_length=100, index=True)
+    ok: bool = False
+    at: datetime = _ts()
+
+
+class BulkJob(SQLModel, table=True):
+    """A CSV upload: validated on upload, then issued row by row (the page polls it).
+
+    ``csv_text`` holds only the rows that passed validation (with the header);
+    ``line_map`` maps each of its rows back to its line in the uploaded file.
+    """
+
+    __tablename__ = "bulk_job"
+
+    id: int | None = Field(default=None, primary_key=True)
+    issuer_id: int = Field(foreign_key="issuer.id", index=True)
+    staff_id: int = Field(foreign_key="staff_member.id", index=True)
+    filename: str = Field(default="", max_length=300)
+    status: str = Field(default="validated", max_length=16)
+    csv_text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    line_map: list[int] = _json()
+    total_rows: int = 0
+    good_rows: int = 0
+    problems: list[dict[str, Any]] = _json()
+    done: int = 0
+    issued: list[dict[str, Any]] = _json()
+    rejected: list[dict[str, Any]] = _json()
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    finished_at: datetime | None = _ts(nullable=True)

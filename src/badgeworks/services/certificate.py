@@ -1,0 +1,75 @@
+"""The PDF certificate of a credential: who, what, by whom, when, and how to verify it.
+
+The certificate is a printable picture of the credential, not the credential: it carries
+a QR code and the URL of the credential page, where the signed original is and where
+anyone can verify it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from badgeworks.adapters import pdf, qr
+from badgeworks.db.models import Credential
+from badgeworks.services import badges
+from badgeworks.services.context import ServiceContext
+from badgeworks.services.portfolio import credential_page_data
+
+Translate = Callable[..., str]
+
+
+def _date(value: datetime | None, lang: str) -> str:
+    if value is None:
+        return ""
+    return value.strftime("%Y-%m-%d")
+
+
+def certificate_pdf(
+    session: Session,
+    ctx: ServiceContext,
+    row: Credential,
+    *,
+    t: Translate,
+    lang: str,
+    compress: bool = True,
+) -> bytes:
+    """The certificate for ``row`` in language ``lang`` (``t`` translates message keys)."""
+    data = credential_page_data(session, ctx, row, lang=lang)
+    c: dict[str, Any] = data["c"]
+    dates = []
+    if c["issued"] is not None:
+        dates.append(t("portfolio.pdf_issued", date=_date(c["issued"], lang)))
+    if c["start"] or c["end"]:
+        dates.append(t("portfolio.pdf_activity", start=c["start"], end=c["end"]))
+    if c["host"] and c["host"]["name"]:
+        dates.append(t("portfolio.pdf_host", host=c["host"]["name"]))
+    if c["expires"] is not None:
+        dates.append(t("portfolio.pdf_expires", date=_date(c["expires"], lang)))
+    state = c["status"].state
+    note = None if state == "valid" else t(f"portfolio.pdf_status_{state}")
+    content = pdf.CertificateContent(
+        heading=t("portfolio.pdf_heading"),
+        presented_to=t("portfolio.pdf_presented_to"),
+        recipient=c["candidate_name"] or t("portfolio.pdf_holder"),
+        achievement=c["achievement"]["name"],
+        issuer_line=t("portfolio.pdf_issued_by", issuer=c["issuer"]["name"]),
+        dates=dates,
+        description=c["achievement"]["description"],
+        credential_url=c["url"],
+        credential_id_label=t("portfolio.pdf_credential_id"),
+        credential_id=c["id"],
+        verify_label=t("portfolio.pdf_verify"),
+        verify_url=c["verify_url"],
+        qr_caption=t("portfolio.pdf_qr_caption"),
+        qr_modules=qr.matrix(c["url"]),
+        status_note=note,
+        title=f"{c['achievement']['name']} — {c['issuer']['name']}",
+        language=lang,
+        image_png=badges.og_image_png(session, ctx, row, c["name"]),
+        keywords=[c["url"], c["verify_url"]],
+    )
+    return pdf.certificate(content, compress=compress)

@@ -1,0 +1,225 @@
+"""Read-side views the program console needs: counts, project states, search, trails.
+
+Everything here reads; every change the console makes goes through the same service
+functions the API calls (achievements, projects, issuance, issuers, tokens, bulk), so it
+is validated and audited the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, func, or_, select
+
+from badgeworks.db.endorsements import CredentialReservation, ReviewInvite
+from badgeworks.db.models import (
+    Achievement,
+    AchievementVersion,
+    AuditEvent,
+    Candidate,
+    Credential,
+    Deliverable,
+    Issuer,
+    Project,
+    Revocation,
+    utcnow,
+)
+from badgeworks.services import achievements, candidates, endorsements, issuance, projects
+from badgeworks.services.context import ServiceContext
+
+#: The states a project moves through, in order.
+PROJECT_STATES = ("in_progress", "awaiting_mentor", "ready", "issued")
+#: The id shown in a preview when no credential id was reserved yet (one is drawn at signing).
+PREVIEW_ID = "00000000-0000-4000-8000-000000000000"
+
+
+def _count(session: Session, stmt: Any) -> int:
+    return int(session.exec(stmt).one())
+
+
+def counts(session: Session, issuer: Issuer) -> dict[str, int]:
+    """Dashboard numbers for one issuer."""
+    iid = issuer.id
+    issued = _count(
+        session, select(func.count()).select_from(Credential).where(Credential.issuer_id == iid)
+    )
+    revoked = _count(
+        session,
+        select(func.count())
+        .select_from(Revocation)
+        .where(Revocation.credential_id == Credential.id, Credential.issuer_id == iid),
+    )
+    states = {s: 0 for s in PROJECT_STATES}
+    for project in session.exec(select(Project).where(Project.issuer_id == iid)):
+        states[project_state(session, project)] += 1
+    return {
+        "achievements": _count(
+            session,
+            select(func.count()).select_from(Achievement).where(Achievement.issuer_id == iid),
+        ),
+        "candidates": _count(
+            session, select(func.count()).select_from(Candidate).where(Candidate.issuer_id == iid)
+        ),
+        "issued": issued,
+        "revoked": revoked,
+        **{f"projects_{k}": v for k, v in states.items()},
+    }
+
+
+def project_state(session: Session, project: Project) -> str:
+    """``in_progress`` (no deliverable yet) → ``awaiting_mentor`` → ``ready`` → ``issued``.
+
+    A project waits for its mentor while a review invite is open (not yet used).
+    """
+    if project.status != "draft":
+        return "issued"
+    has_work = (
+        session.exec(select(Deliverable.id).where(Deliverable.project_id == project.id)).first()
+        is not None
+    )
+    if not has_work:
+        return "in_progress"
+    if mentor_review_pending(session, project):
+        return "awaiting_mentor"
+    return "ready"
+
+
+def mentor_review_pending(session: Session, project: Project, now: datetime | None = None) -> bool:
+    """True while a review invite of the project is open (not used, revoked or expired)."""
+    moment = now or utcnow()
+    for invite in session.exec(select(ReviewInvite).where(ReviewInvite.project_id == project.id)):
+        if endorsements.invite_status(invite, moment) == "pending":
+            return True
+    return False
+
+
+def preview_credential(
+    session: Session, ctx: ServiceContext, issuer: Issuer, project: Project
+) -> dict[str, Any]:
+    """The unsigned credential ``complete_project`` would sign now, built by the same
+    functions (``build_credential`` and ``endorsements.attach``) without claiming anything.
+
+    Only the status-list entry (claimed at signing) and the proof are missing.
+    """
+    issuer_id = issuer.id or 0
+    achievement = achievements.get_achievement(session, issuer_id, project.achievement_id)
+    version = achievements.current_version(session, achievement)
+    projects.check_results(version, project.results)
+    candidate = candidates.get_candidate(session, issuer_id, project.candidate_id)
+    reservation = session.get(CredentialReservation, project.id)
+    unsigned = issuance.build_credential(
+        ctx,
+        credential_id=reservation.credential_id if reservation else PREVIEW_ID,
+        issuer=issuer,
+        version=version,
+        candidate=candidate,
+        project=project,
+        files=projects.deliverables(session, project),
+        now=ctx.clock(),
+    )
+    return endorsements.attach(session, ctx, project, version, unsigned)
+
+
+@dataclass
+class CredentialRow:
+    """One line of the credentials list."""
+
+    id: str
+    candidate: str
+    achievement: str
+    version: int
+    issued_at: Any
+    revoked_at: Any
+    project_id: int | None
+
+
+def search_credentials(
+    session: Session,
+    issuer: Issuer,
+    *,
+    query: str = "",
+    status: str = "",
+    achievement_id: int | None = None,
+    limit: int = 200,
+) -> list[CredentialRow]:
+    """The issuer's credentials matching a text query (candidate name or email, achievement
+    name, credential id), a status (``active``/``revoked``) and an achievement."""
+    stmt = (
+        select(Credential, Candidate, AchievementVersion, Revocation)
+        .join(Candidate, col(Candidate.id) == Credential.candidate_id)
+        .join(AchievementVersion, col(AchievementVersion.id) == Credential.achievement_version_id)
+        .join(Revocation, col(Revocation.credential_id) == Credential.id, isouter=True)
+        .where(Credential.issuer_id == issuer.id)
+        .order_by(col(Credential.issued_at).desc(), col(Credential.id))
+    )
+    if status == "revoked":
+        stmt = stmt.where(col(Revocation.id).is_not(None))
+    elif status == "active":
+        stmt = stmt.where(col(Revocation.id).is_(None))
+    if achievement_id is not None:
+        stmt = stmt.where(AchievementVersion.achievement_id == achievement_id)
+    text = query.strip().lower()[:200]
+    if text:
+        like = f"%{text}%"
+        # Emails are a JSON list; match them in Python rather than in dialect-specific SQL.
+        by_email = [
+            c.id
+            for c in session.exec(select(Candidate).where(Candidate.issuer_id == issuer.id))
+            if any(text in e for e in c.emails)
+        ]
+        stmt = stmt.where(
+            or_(
+                func.lower(Candidate.name).like(like),
+                func.lower(AchievementVersion.name).like(like),
+                col(Credential.id).like(like),
+                col(Credential.candidate_id).in_(by_email),
+            )
+        )
+    return [
+        CredentialRow(
+            id=cred.id,
+            candidate=cand.name,
+            achievement=version.name,
+            version=version.version,
+            issued_at=cred.issued_at,
+            revoked_at=rev.revoked_at if rev else None,
+            project_id=cred.project_id,
+        )
+        for cred, cand, version, rev in session.exec(stmt.limit(limit))
+    ]
+
+
+def trail(
+    session: Session, issuer: Issuer, targets: list[str], limit: int = 200
+) -> list[AuditEvent]:
+    """Audit events of ``issuer`` about any of ``targets`` (e.g. ``credential:<id>``), oldest
+    first."""
+    stmt = (
+        select(AuditEvent)
+        .where(AuditEvent.issuer_id == issuer.id, col(AuditEvent.target).in_(targets))
+        .order_by(col(AuditEvent.id))
+        .limit(limit)
+    )
+    return list(session.exec(stmt))
+
+
+def credential_document(row: Credential) -> dict[str, Any]:
+    """The stored credential, parsed (for display only; the text is what is served)."""
+    document: dict[str, Any] = json.loads(row.document)
+    return document
+
+
+def target_link(slug: str, target: str) -> str | None:
+    """The console page an audit event's target is about, if there is one."""
+    kind, _, ident = target.partition(":")
+    paths = {
+        "credential": "credentials",
+        "project": "projects",
+        "achievement": "achievements",
+    }
+    if kind in paths and ident:
+        return f"/console/{slug}/{paths[kind]}/{ident}"
+    return None

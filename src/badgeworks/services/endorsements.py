@@ -1,0 +1,1005 @@
+"""Mentor and host-company endorsements: invites, review links, signing, hosting, issuance.
+
+The flow (docs/endorsements.md):
+
+1. The program invites an endorser to review a project (``invite``). The review link
+   ``<base>/review/<token>`` carries 32 random bytes; only their SHA-256 is stored. The
+   link is single-use, expires (``review_link_days``) and can be revoked. It is mailed
+   through the outbox and returned once to the program.
+2. The endorser opens the link, rates the achievement's rubric criteria, comments and
+   picks the skills they vouch for, and signs (``submit``): an OB 3.0
+   ``EndorsementCredential`` is issued with *their* key, its ``issuer`` their Profile, its
+   subject the candidate's credential (whose id is reserved before it is signed) or the
+   achievement. An endorser with their own DID uploads an endorsement they signed
+   (``upload``); it is verified before it is accepted.
+3. At issuance (``attach``) the endorsements made so far are embedded in the badge and
+   the ratings become ``Result`` entries; later endorsements are hosted at
+   ``<base>/endorsements/<uuid>`` and listed per credential.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import Field
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from badgeworks.adapters.resources import schema, schema_documents
+from badgeworks.core import credential as ob
+from badgeworks.core.credential import OB3_ENDORSEMENT_SCHEMA_URL, issuer_id
+from badgeworks.core.errors import InputError
+from badgeworks.core.issue import issue
+from badgeworks.core.report import Report
+from badgeworks.core.verify import verify
+from badgeworks.db.endorsements import CredentialReservation, Endorsement, Endorser, ReviewInvite
+from badgeworks.db.models import AchievementVersion, Candidate, Credential, Issuer, Project
+from badgeworks.services import audit, mentors, outbox
+from badgeworks.services.achievements import (
+    achievement_url,
+    current_version,
+    get_achievement,
+    level_id,
+    result_description_id,
+)
+from badgeworks.services.context import ServiceContext
+from badgeworks.services.errors import ConflictError, NotFoundError, ValidationFailed
+from badgeworks.services.issuers import get_issuer_by_id
+from badgeworks.services.projects import deliverable_url, deliverables, get_project
+from badgeworks.services.schemas import Strict
+
+ENDORSEMENT_SCHEMA_FILE = "ob_v3p0_endorsementcredential_schema.json"
+#: The longest comment accepted (characters); a 10 MB comment is a clear 413.
+MAX_COMMENT = 10_000
+#: The largest uploaded signed endorsement (bytes).
+MAX_UPLOAD = 256 * 1024
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+STATUSES = ("Completed", "Enrolled", "Failed", "InProgress", "OnHold", "Provisional", "Withdrew")
+
+
+class ReviewLinkGone(ConflictError):
+    """The review link was used, has expired or was revoked (the pages answer 410)."""
+
+    code = "review.gone"
+
+
+class ReviewCreate(mentors.EndorserIn):
+    """``POST /api/v1/projects/{id}/reviews``: who reviews, and what they endorse."""
+
+    subject: Literal["credential", "achievement"] = Field(
+        default="credential",
+        description="What the endorsement is about: the candidate's credential (its id "
+        "is reserved now) or the achievement.",
+    )
+    expires_in_days: int | None = Field(default=None, ge=1, le=365)
+
+
+class WithdrawRequest(Strict):
+    reason: str = Field(default="", max_length=500)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a review token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def review_url(ctx: ServiceContext, token: str) -> str:
+    """The link the endorser opens."""
+    return f"{ctx.base_url}/review/{token}"
+
+
+def endorsement_url(ctx: ServiceContext, endorsement_id: str) -> str:
+    """The hosted URL (and ``id``) of an endorsement."""
+    return f"{ctx.base_url}/endorsements/{endorsement_id}"
+
+
+def form_nonce(ctx: ServiceContext, token: str) -> str:
+    """The per-form nonce bound to a review token (HMAC with the key secret)."""
+    key = hashlib.sha256(b"badgeworks review form\x00" + ctx.key_secret.encode()).digest()
+    return hmac.new(key, hash_token(token).encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def check_nonce(ctx: ServiceContext, token: str, nonce: str | None) -> None:
+    """Refuse a form post without the nonce of its own page (CSRF)."""
+    from badgeworks.services.errors import ForbiddenError
+
+    if not nonce:
+        raise InputError(
+            "the form is missing its nonce; open the review link again and resubmit",
+            code="review.nonce_missing",
+        )
+    if not hmac.compare_digest(nonce.encode()[:64], form_nonce(ctx, token).encode()):
+        raise ForbiddenError(
+            "the form's nonce does not belong to this review link; open the link again",
+            code="review.nonce_invalid",
+        )
+
+
+def _endorsement_id_for(ctx: ServiceContext, invite: ReviewInvite) -> str:
+    # One endorsement per invite, so its id can be known before it is signed (the upload
+    # template names it).
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{ctx.base_url}/review-invites/{invite.id}"))
+
+
+def reserve_credential_id(session: Session, project: Project) -> str:
+    """The id the project's credential has or will have; reserved on first call.
+
+    The caller commits. Issuance uses ``reserved_credential_id`` so the badge gets the id
+    endorsements already name.
+    """
+    issued = session.exec(select(Credential.id).where(Credential.project_id == project.id)).first()
+    if issued:
+        return issued
+    row = session.get(CredentialReservation, project.id)
+    if row is None:
+        row = CredentialReservation(project_id=project.id or 0, credential_id=str(uuid.uuid4()))
+        session.add(row)
+        session.flush()
+    return row.credential_id
+
+
+def reserved_credential_id(session: Session, project: Project) -> str:
+    """For issuance: the reserved credential id of ``project``, or a fresh one."""
+    row = session.get(CredentialReservation, project.id)
+    return row.credential_id if row else str(uuid.uuid4())
+
+
+def proof_as_list(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with ``proof`` as an array.
+
+    The OB 3.0 AchievementCredential JSON Schema accepts only an array of proofs on an
+    embedded EndorsementCredential. A one-element proof set is the same signature
+    (VC Data Integrity §2.1), so this changes nothing a verifier checks.
+    """
+    proof = document.get("proof")
+    if isinstance(proof, dict):
+        return {**document, "proof": [proof]}
+    return document
+
+
+def _credential_url(ctx: ServiceContext, credential_id: str) -> str:
+    return f"{ctx.base_url}/credentials/{credential_id}"
+
+
+# ----------------------------------------------------------------------------- invites
+
+
+def invite(
+    session: Session,
+    ctx: ServiceContext,
+    issuer: Issuer,
+    project_id: int,
+    data: ReviewCreate,
+    *,
+    actor: str,
+) -> tuple[ReviewInvite, Endorser, str]:
+    """Invite an endorser to review one of the issuer's projects; returns the link too."""
+    project = get_project(session, issuer.id or 0, project_id)
+    endorser = mentors.find_or_create(session, ctx, issuer, data)
+    session.flush()
+    credential_id = reserve_credential_id(session, project)
+    token = secrets.token_urlsafe(32)
+    now = ctx.clock()
+    days = data.expires_in_days or ctx.settings.review_link_days
+    row = ReviewInvite(
+        issuer_id=issuer.id or 0,
+        project_id=project.id or 0,
+        endorser_id=endorser.id,
+        token_hash=hash_token(token),
+        subject=data.subject,
+        created_at=now,
+        expires_at=now + timedelta(days=days),
+    )
+    session.add(row)
+    session.flush()
+    link = review_url(ctx, token)
+    if endorser.email:
+        text, html = _invite_mail(issuer, endorser, project, link, row.expires_at)
+        outbox.enqueue(
+            session,
+            to=endorser.email,
+            subject=f"{issuer.name} asks for your review of “{project.title}”",
+            text=text,
+            html=html,
+            issuer_id=issuer.id,
+            reference=f"review_invite:{row.id}",
+        )
+    audit.record(
+        session,
+        actor=actor,
+        action="review.invite",
+        issuer_id=issuer.id,
+        target=f"project:{project.id}",
+        detail={
+            "invite": row.id,
+            "endorser": endorser.id,
+            "kind": endorser.kind,
+            "subject": data.subject,
+            "credential": credential_id,
+        },
+    )
+    session.commit()
+    session.refresh(row)
+    return row, endorser, link
+
+
+def _invite_mail(
+    issuer: Issuer, endorser: Endorser, project: Project, link: str, expires: datetime
+) -> tuple[str, str]:
+    from html import escape
+
+    day = expires.date().isoformat()
+    text = (
+        f"Hello {endorser.name},\n\n"
+        f"{issuer.name} invites you to review the project “{project.title}” and, if you "
+        "wish, to endorse the candidate's work with your own signature.\n\n"
+        f"Open this link (it works once, until {day}):\n{link}\n\n"
+        "No account or password is needed. If you did not expect this message, ignore it.\n"
+    )
+    html = (
+        f"<p>Hello {escape(endorser.name)},</p>"
+        f"<p>{escape(issuer.name)} invites you to review the project "
+        f"“{escape(project.title)}” and, if you wish, to endorse the candidate's work with "
+        "your own signature.</p>"
+        f'<p><a href="{escape(link)}">Open the review</a> (it works once, until {day}).</p>'
+        "<p>No account or password is needed. If you did not expect this message, ignore "
+        "it.</p>"
+    )
+    return text, html
+
+
+def invite_status(invite: ReviewInvite, now: datetime) -> str:
+    """``pending``, ``used``, ``revoked`` or ``expired``."""
+    if invite.used_at is not None:
+        return "used"
+    if invite.revoked_at is not None:
+        return "revoked"
+    if now >= invite.expires_at:
+        return "expired"
+    return "pending"
+
+
+def invite_public(
+    session: Session, ctx: ServiceContext, invite: ReviewInvite, link: str | None = None
+) -> dict[str, Any]:
+    """The API view of an invite (the link only when it was just created)."""
+    endorser = session.get(Endorser, invite.endorser_id)
+    assert endorser is not None
+    done = session.exec(select(Endorsement.id).where(Endorsement.invite_id == invite.id)).first()
+    project = session.get(Project, invite.project_id)
+    credential_id = session.get(CredentialReservation, invite.project_id)
+    issued = session.exec(
+        select(Credential.id).where(Credential.project_id == invite.project_id)
+    ).first()
+    cid = issued or (credential_id.credential_id if credential_id else None)
+    return {
+        "id": invite.id,
+        "project_id": invite.project_id,
+        "endorser": mentors.public(ctx, endorser),
+        "subject": invite.subject,
+        "subject_id": (
+            _subject_id(session, ctx, invite, project) if project and not invite.withdraws else None
+        ),
+        "withdraws": endorsement_url(ctx, invite.withdraws) if invite.withdraws else None,
+        "credential_id": cid,
+        "status": invite_status(invite, ctx.clock()),
+        "created_at": invite.created_at,
+        "expires_at": invite.expires_at,
+        "used_at": invite.used_at,
+        "revoked_at": invite.revoked_at,
+        "review_url": link,
+        "endorsement_url": endorsement_url(ctx, done) if done else None,
+    }
+
+
+def list_invites(session: Session, issuer: Issuer, project_id: int) -> list[ReviewInvite]:
+    """The invites of one of the issuer's projects, oldest first."""
+    project = get_project(session, issuer.id or 0, project_id)
+    stmt = (
+        select(ReviewInvite)
+        .where(ReviewInvite.project_id == project.id)
+        .order_by(col(ReviewInvite.id))
+    )
+    return list(session.exec(stmt))
+
+
+def revoke_invite(
+    session: Session,
+    ctx: ServiceContext,
+    issuer: Issuer,
+    project_id: int,
+    invite_id: int,
+    *,
+    actor: str,
+) -> ReviewInvite:
+    """Revoke a pending invite; a used one is ``409 review.already_used``."""
+    project = get_project(session, issuer.id or 0, project_id)
+    row = session.get(ReviewInvite, invite_id)
+    if row is None or row.project_id != project.id:
+        raise NotFoundError(
+            f"project {project_id} has no review invite {invite_id}", code="review.not_found"
+        )
+    if row.used_at is not None:
+        raise ConflictError(
+            f"review invite {invite_id} was already used; withdraw its endorsement instead",
+            code="review.already_used",
+        )
+    if row.revoked_at is None:
+        row.revoked_at = ctx.clock()
+        session.add(row)
+        audit.record(
+            session,
+            actor=actor,
+            action="review.revoke",
+            issuer_id=issuer.id,
+            target=f"project:{project.id}",
+            detail={"invite": row.id},
+        )
+        session.commit()
+        session.refresh(row)
+    return row
+
+
+# ----------------------------------------------------------------------------- the link
+
+
+def open_invite(session: Session, ctx: ServiceContext, token: str) -> ReviewInvite:
+    """The invite behind a review token; ``ReviewLinkGone`` if used, expired or revoked."""
+    row = None
+    if _TOKEN.match(token):
+        row = session.exec(
+            select(ReviewInvite).where(ReviewInvite.token_hash == hash_token(token))
+        ).first()
+    if row is None:
+        raise NotFoundError(
+            "this review link is not valid: check that it was copied completely",
+            code="review.not_found",
+        )
+    status = invite_status(row, ctx.clock())
+    if status != "pending":
+        raise ReviewLinkGone(
+            {
+                "used": "this review link was already used: the review has been signed",
+                "revoked": "this review link was withdrawn by the program",
+                "expired": "this review link has expired; ask the program for a new one",
+            }[status],
+            code=f"review.{status}",
+        )
+    return row
+
+
+def _subject_id(
+    session: Session, ctx: ServiceContext, invite: ReviewInvite, project: Project
+) -> str:
+    if invite.subject == "achievement":
+        achievement = get_achievement(session, project.issuer_id, project.achievement_id)
+        version = current_version(session, achievement)
+        return achievement_url(ctx, version.achievement_id, version.version)
+    return _credential_url(ctx, reserve_credential_id(session, project))
+
+
+def review_view(session: Session, ctx: ServiceContext, invite: ReviewInvite) -> dict[str, Any]:
+    """Plain data for the review page (or, for a withdrawal link, the withdrawal page)."""
+    project = session.get(Project, invite.project_id)
+    endorser = session.get(Endorser, invite.endorser_id)
+    assert project is not None and endorser is not None
+    if invite.withdraws:
+        target = get_endorsement(session, invite.withdraws)
+        document = json.loads(target.document)
+        return {
+            "withdraw": True,
+            "project": {"title": project.title},
+            "endorser": mentors.public(ctx, endorser),
+            "endorsement": {
+                "url": endorsement_url(ctx, target.id),
+                "name": document.get("name"),
+                "signed": target.created_at.date().isoformat(),
+            },
+            "expires_at": invite.expires_at.date().isoformat(),
+        }
+    issuer = get_issuer_by_id(session, project.issuer_id)
+    candidate = session.get(Candidate, project.candidate_id)
+    achievement = get_achievement(session, project.issuer_id, project.achievement_id)
+    version = current_version(session, achievement)
+    subject_id = _subject_id(session, ctx, invite, project)
+    view = {
+        "issuer": {"name": issuer.name, "url": issuer.url},
+        "candidate": candidate.name if candidate else "",
+        "project": {
+            "title": project.title,
+            "summary": project.summary,
+            "role": project.role,
+            "host": project.host.get("name"),
+            "start": project.start_date.isoformat() if project.start_date else None,
+            "end": project.end_date.isoformat() if project.end_date else None,
+        },
+        "deliverables": [
+            {
+                "name": d.name,
+                "url": deliverable_url(ctx, d),
+                "genre": d.genre,
+                "description": d.description,
+            }
+            for d in deliverables(session, project)
+        ],
+        "achievement": {"name": version.name, "description": version.description},
+        "criteria": [
+            {
+                "key": rd["key"],
+                "name": rd["name"],
+                "type": rd.get("result_type", "RubricCriterionLevel"),
+                "levels": [
+                    {"key": lv["key"], "name": lv["name"], "description": lv.get("description")}
+                    for lv in rd.get("levels", [])
+                ],
+            }
+            for rd in version.result_descriptions
+        ],
+        "statuses": STATUSES,
+        "skills": [
+            {
+                "index": i,
+                "name": a["target_name"],
+                "framework": a.get("target_framework"),
+                "code": a.get("target_code"),
+            }
+            for i, a in enumerate(version.alignments)
+        ],
+        "endorser": mentors.public(ctx, endorser),
+        "subject": invite.subject,
+        "subject_id": subject_id,
+        "expires_at": invite.expires_at.date().isoformat(),
+        "own_key": endorser.key_custody == "own",
+    }
+    if endorser.key_custody == "own":
+        view["template"] = json.dumps(
+            _unsigned(ctx, invite, endorser, version, subject_id, "…", ctx.clock()),
+            indent=2,
+            ensure_ascii=False,
+        )
+    return view
+
+
+# ----------------------------------------------------------------------------- signing
+
+
+def _check_ratings(version: AchievementVersion, ratings: dict[str, str]) -> list[dict[str, str]]:
+    described = {rd["key"]: rd for rd in version.result_descriptions}
+    checked: list[dict[str, str]] = []
+    for key, value in ratings.items():
+        rd = described.get(key)
+        if rd is None:
+            raise ValidationFailed(
+                f"{key!r:.80} is not a criterion of this achievement "
+                f"({', '.join(sorted(described)) or 'none defined'})",
+                code="review.unknown_criterion",
+            )
+        levels = {lv["key"] for lv in rd.get("levels", [])}
+        if levels:
+            if value not in levels:
+                raise ValidationFailed(
+                    f"{value!r:.80} is not a level of {rd['name']!r} ({', '.join(sorted(levels))})",
+                    code="review.unknown_level",
+                )
+            checked.append({"result_description": key, "achieved_level": value})
+        elif rd.get("result_type") == "Status":
+            if value not in STATUSES:
+                raise ValidationFailed(
+                    f"{value!r:.80} is not a status ({', '.join(STATUSES)})",
+                    code="review.unknown_status",
+                )
+            checked.append({"result_description": key, "status": value})
+        else:
+            if len(value) > 100 or "\x00" in value:
+                raise ValidationFailed(
+                    f"the value for {rd['name']!r} must be at most 100 characters, without NUL",
+                    code="review.value_too_long",
+                )
+            checked.append({"result_description": key, "value": value})
+    return checked
+
+
+def _comment(comment: str, skills: list[dict[str, Any]]) -> str | None:
+    parts = [comment.strip()] if comment.strip() else []
+    if skills:
+        lines = []
+        for a in skills:
+            label = a["target_name"]
+            if a.get("target_framework"):
+                label += f" ({a['target_framework']}"
+                label += f" {a['target_code']})" if a.get("target_code") else ")"
+            lines.append(f"- {label}: {a['target_url']}")
+        parts.append("Skills I vouch for:\n\n" + "\n".join(lines))
+    return "\n\n".join(parts) or None
+
+
+def _unsigned(
+    ctx: ServiceContext,
+    invite: ReviewInvite,
+    endorser: Endorser,
+    version: AchievementVersion,
+    subject_id: str,
+    comment: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    what = "credential" if invite.subject == "credential" else "achievement"
+    return ob.endorsement_credential(
+        id=endorsement_url(ctx, _endorsement_id_for(ctx, invite)),
+        issuer=mentors.profile(ctx, endorser),
+        valid_from=ob.xsd_datetime(now),
+        subject_id=subject_id,
+        name=f"{endorser.name} endorses this {version.name} {what}",
+        endorsement_comment=comment,
+    )
+
+
+def _claim(session: Session, invite: ReviewInvite, now: datetime) -> None:
+    # Mark the link used in one conditional UPDATE, so two submissions racing for the
+    # same link cannot both sign (the unique invite_id on endorsement backs this up).
+    result = session.execute(
+        update(ReviewInvite)
+        .where(
+            col(ReviewInvite.id) == invite.id,
+            col(ReviewInvite.used_at).is_(None),
+            col(ReviewInvite.revoked_at).is_(None),
+        )
+        .values(used_at=now)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        session.rollback()
+        raise ReviewLinkGone("this review link was already used", code="review.used")
+
+
+def _store(
+    session: Session,
+    ctx: ServiceContext,
+    invite: ReviewInvite,
+    project: Project,
+    subject_id: str,
+    signed: dict[str, Any],
+    ratings: list[dict[str, Any]],
+    now: datetime,
+) -> Endorsement:
+    from badgeworks.services.issuance import serialize
+
+    _claim(session, invite, now)
+    row = Endorsement(
+        id=_endorsement_id_for(ctx, invite),
+        issuer_id=invite.issuer_id,
+        project_id=project.id or 0,
+        endorser_id=invite.endorser_id,
+        invite_id=invite.id or 0,
+        subject_id=subject_id,
+        credential_id=reserve_credential_id(session, project),
+        ratings=ratings,
+        document=serialize(signed),
+        created_at=now,
+    )
+    session.add(row)
+    audit.record(
+        session,
+        actor=f"endorser:{invite.endorser_id}",
+        action="endorsement.sign",
+        issuer_id=invite.issuer_id,
+        target=f"endorsement:{row.id}",
+        detail={"project": project.id, "invite": invite.id, "subject": subject_id},
+    )
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise ReviewLinkGone("this review link was already used", code="review.used") from None
+    session.refresh(row)
+    return row
+
+
+def _review_invite(session: Session, ctx: ServiceContext, token: str) -> ReviewInvite:
+    invite = open_invite(session, ctx, token)
+    if invite.withdraws:
+        raise ConflictError(
+            "this link withdraws an endorsement; it cannot sign a new one",
+            code="review.withdrawal_link",
+        )
+    return invite
+
+
+def submit(
+    session: Session,
+    ctx: ServiceContext,
+    token: str,
+    *,
+    ratings: dict[str, str],
+    comment: str,
+    skills: list[int],
+) -> Endorsement:
+    """Sign the endorser's review with their service-held key and store it verbatim."""
+    invite = _review_invite(session, ctx, token)
+    endorser = session.get(Endorser, invite.endorser_id)
+    project = session.get(Project, invite.project_id)
+    assert endorser is not None and project is not None
+    if endorser.key_custody != "service":
+        raise ConflictError(
+            "this reviewer signs with their own DID: upload the signed endorsement instead",
+            code="review.own_key",
+        )
+    if len(comment) > MAX_COMMENT:
+        raise InputError(
+            f"the comment is longer than {MAX_COMMENT} characters", code="input.too_large"
+        )
+    if "\x00" in comment:
+        raise ValidationFailed("the comment contains a NUL character", code="review.invalid")
+    achievement = get_achievement(session, project.issuer_id, project.achievement_id)
+    version = current_version(session, achievement)
+    checked = _check_ratings(version, ratings)
+    alignments = list(version.alignments)
+    if any(i < 0 or i >= len(alignments) for i in skills):
+        raise ValidationFailed(
+            "a chosen skill is not one of the achievement's", code="review.unknown_skill"
+        )
+    vouched = [alignments[i] for i in sorted(set(skills))]
+    subject_id = _subject_id(session, ctx, invite, project)
+    now = ctx.clock()
+    unsigned = _unsigned(
+        ctx, invite, endorser, version, subject_id, _comment(comment, vouched), now
+    )
+    key = mentors.signing_key(ctx, endorser)
+    signed = issue(
+        unsigned,
+        key,
+        ctx.loader,
+        now=now,
+        schemas={OB3_ENDORSEMENT_SCHEMA_URL: schema(ENDORSEMENT_SCHEMA_FILE)},
+    )
+    signed = proof_as_list(signed)
+    for rating in checked:
+        rating["version"] = str(version.version)
+    ratings_stored: list[dict[str, Any]] = [
+        *checked,
+        *({"skill": a["target_url"]} for a in vouched),
+    ]
+    return _store(session, ctx, invite, project, subject_id, signed, ratings_stored, now)
+
+
+def upload(session: Session, ctx: ServiceContext, token: str, text: str) -> Endorsement:
+    """Accept an endorsement the endorser signed with their own DID, after verifying it."""
+    invite = _review_invite(session, ctx, token)
+    endorser = session.get(Endorser, invite.endorser_id)
+    project = session.get(Project, invite.project_id)
+    assert endorser is not None and project is not None
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_UPLOAD:
+        raise InputError(
+            f"the endorsement is larger than {MAX_UPLOAD} bytes", code="input.too_large"
+        )
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError):
+        raise InputError("the endorsement is not valid JSON", code="input.not_json") from None
+    if not isinstance(document, dict):
+        raise ValidationFailed(
+            "the endorsement must be a JSON object (an EndorsementCredential)",
+            code="endorsement.malformed",
+        )
+    types = document.get("type")
+    if not isinstance(types, list) or "EndorsementCredential" not in types:
+        raise ValidationFailed(
+            "the document's type must include EndorsementCredential",
+            code="endorsement.wrong_type",
+        )
+    signer = issuer_id(document)
+    if signer != endorser.did:
+        raise ValidationFailed(
+            f"the endorsement is issued by {str(signer)!r:.160}, but this link was sent to "
+            f"{endorser.did!r:.160}",
+            code="endorsement.wrong_issuer",
+        )
+    subject_id = _subject_id(session, ctx, invite, project)
+    subject = document.get("credentialSubject")
+    got = subject.get("id") if isinstance(subject, dict) else None
+    if got != subject_id:
+        raise ValidationFailed(
+            f"the endorsement is about {str(got)!r:.160}, but this review is about "
+            f"{subject_id!r:.160}",
+            code="endorsement.wrong_subject",
+        )
+    now = ctx.clock()
+    report = _verify_upload(ctx, endorser, document, now)
+    if not report.verified:
+        first = report.failures()[0]
+        raise ValidationFailed(
+            f"the endorsement did not verify: {first.message}", code="endorsement.not_verified"
+        )
+    return _store(session, ctx, invite, project, subject_id, document, [], now)
+
+
+def _verify_upload(
+    ctx: ServiceContext, endorser: Endorser, document: dict[str, Any], now: datetime
+) -> Report:
+    # did:key and the DIDs we host resolve offline; a did:web of another host is fetched
+    # through the SSRF-safe resolver (docs/did-web.md), closed again afterwards.
+    own_host = mentors.endorser_did(ctx.base_url, "mentor", "x").split(":mentors:")[0] + ":"
+    if not endorser.did.startswith("did:web:") or endorser.did.startswith(own_host):
+        return verify(document, loader=ctx.loader, now=now, schemas=schema_documents())
+    from badgeworks.adapters.did_web import DidWebResolver
+
+    resolver = DidWebResolver()
+    try:
+        loader = ctx.loader.with_resolver(resolver)
+        return verify(document, loader=loader, now=now, schemas=schema_documents())
+    finally:
+        resolver.close()
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def get_endorsement(session: Session, endorsement_id: str) -> Endorsement:
+    """An endorsement by id (public)."""
+    row = session.get(Endorsement, endorsement_id) if _UUID.match(endorsement_id) else None
+    if row is None:
+        raise NotFoundError(
+            f"there is no endorsement {endorsement_id!r:.60}", code="endorsement.not_found"
+        )
+    return row
+
+
+def endorsement_public(
+    session: Session, ctx: ServiceContext, row: Endorsement, embedded: set[str] | None = None
+) -> dict[str, Any]:
+    """The API view of an endorsement (public)."""
+    endorser = session.get(Endorser, row.endorser_id)
+    assert endorser is not None
+    url = endorsement_url(ctx, row.id)
+    return {
+        "id": row.id,
+        "url": url,
+        "json_url": url + ".json",
+        "endorser": mentors.public(ctx, endorser),
+        "subject_id": row.subject_id,
+        "credential_id": row.credential_id,
+        "created_at": row.created_at,
+        "withdrawn_at": row.withdrawn_at,
+        "embedded": url in (embedded or set()),
+    }
+
+
+def for_credential(
+    session: Session, ctx: ServiceContext, credential_id: str
+) -> list[dict[str, Any]]:
+    """Every endorsement naming a credential (embedded ones and later ones), oldest first."""
+    if not _UUID.match(credential_id):
+        raise NotFoundError(
+            f"there is no credential {credential_id!r:.60}", code="credential.not_found"
+        )
+    credential = session.get(Credential, credential_id)
+    if credential is None:
+        raise NotFoundError(
+            f"there is no credential {credential_id!r:.60}", code="credential.not_found"
+        )
+    document = json.loads(credential.document)
+    embedded = {str(e.get("id")) for e in _embedded(document) if isinstance(e, dict)}
+    stmt = (
+        select(Endorsement)
+        .where(Endorsement.credential_id == credential_id)
+        .order_by(col(Endorsement.created_at), col(Endorsement.id))
+    )
+    return [endorsement_public(session, ctx, r, embedded) for r in session.exec(stmt)]
+
+
+def _embedded(document: dict[str, Any]) -> list[Any]:
+    found = list(document.get("endorsement") or [])
+    subject = document.get("credentialSubject")
+    if isinstance(subject, dict) and isinstance(subject.get("achievement"), dict):
+        found += list(subject["achievement"].get("endorsement") or [])
+    return found
+
+
+def withdraw(
+    session: Session,
+    ctx: ServiceContext,
+    issuer: Issuer,
+    endorsement_id: str,
+    *,
+    reason: str,
+    actor: str,
+) -> Endorsement:
+    """The program withdraws an endorsement: it is listed as withdrawn and no longer
+    embedded in badges issued afterwards (the stored document is untouched)."""
+    row = get_endorsement(session, endorsement_id)
+    if row.issuer_id != issuer.id:
+        raise NotFoundError(
+            f"there is no endorsement {endorsement_id!r:.60}", code="endorsement.not_found"
+        )
+    if row.withdrawn_at is None:
+        row.withdrawn_at = ctx.clock()
+        row.withdrawn_reason = reason
+        session.add(row)
+        audit.record(
+            session,
+            actor=actor,
+            action="endorsement.withdraw",
+            issuer_id=issuer.id,
+            target=f"endorsement:{row.id}",
+            detail={"reason": reason},
+        )
+        session.commit()
+        session.refresh(row)
+    return row
+
+
+def withdrawal_link(
+    session: Session,
+    ctx: ServiceContext,
+    issuer: Issuer,
+    endorsement_id: str,
+    *,
+    actor: str,
+) -> tuple[ReviewInvite, str]:
+    """A new single-use link with which the endorser can withdraw their endorsement.
+
+    Mailed through the outbox when the endorser has an email; returned once to the
+    program either way.
+    """
+    row = get_endorsement(session, endorsement_id)
+    if row.issuer_id != issuer.id:
+        raise NotFoundError(
+            f"there is no endorsement {endorsement_id!r:.60}", code="endorsement.not_found"
+        )
+    if row.withdrawn_at is not None:
+        raise ConflictError(
+            f"endorsement {row.id} is already withdrawn", code="endorsement.withdrawn"
+        )
+    endorser = session.get(Endorser, row.endorser_id)
+    assert endorser is not None
+    token = secrets.token_urlsafe(32)
+    now = ctx.clock()
+    invite = ReviewInvite(
+        issuer_id=row.issuer_id,
+        project_id=row.project_id,
+        endorser_id=row.endorser_id,
+        token_hash=hash_token(token),
+        subject="withdraw",
+        withdraws=row.id,
+        created_at=now,
+        expires_at=now + timedelta(days=ctx.settings.review_link_days),
+    )
+    session.add(invite)
+    session.flush()
+    link = review_url(ctx, token)
+    if endorser.email:
+        from html import escape
+
+        outbox.enqueue(
+            session,
+            to=endorser.email,
+            subject=f"{issuer.name}: withdraw your endorsement if you wish",
+            text=(
+                f"Hello {endorser.name},\n\nIf you want to withdraw the endorsement you "
+                f"signed ({endorsement_url(ctx, row.id)}), open this link (it works once, "
+                f"until {invite.expires_at.date().isoformat()}):\n{link}\n"
+            ),
+            html=(
+                f"<p>Hello {escape(endorser.name)},</p><p>If you want to withdraw the "
+                f'endorsement you signed, <a href="{escape(link)}">open this link</a> (it '
+                f"works once, until {invite.expires_at.date().isoformat()}).</p>"
+            ),
+            issuer_id=issuer.id,
+            reference=f"review_invite:{invite.id}",
+        )
+    audit.record(
+        session,
+        actor=actor,
+        action="endorsement.withdrawal_link",
+        issuer_id=issuer.id,
+        target=f"endorsement:{row.id}",
+        detail={"invite": invite.id},
+    )
+    session.commit()
+    session.refresh(invite)
+    return invite, link
+
+
+def withdraw_by_link(
+    session: Session, ctx: ServiceContext, token: str, *, reason: str
+) -> Endorsement:
+    """The endorser withdraws their endorsement through a withdrawal link (single use)."""
+    invite = open_invite(session, ctx, token)
+    if not invite.withdraws:
+        raise ConflictError(
+            "this is a review link, not a withdrawal link", code="review.not_withdrawal"
+        )
+    if len(reason) > 500 or "\x00" in reason:
+        raise ValidationFailed(
+            "the reason must be at most 500 characters, without NUL", code="review.invalid"
+        )
+    row = get_endorsement(session, invite.withdraws)
+    now = ctx.clock()
+    _claim(session, invite, now)
+    if row.withdrawn_at is None:
+        row.withdrawn_at = now
+        row.withdrawn_reason = reason.strip() or "withdrawn by the endorser"
+        session.add(row)
+    audit.record(
+        session,
+        actor=f"endorser:{invite.endorser_id}",
+        action="endorsement.withdraw",
+        issuer_id=invite.issuer_id,
+        target=f"endorsement:{row.id}",
+        detail={"invite": invite.id, "reason": reason[:500]},
+    )
+    session.commit()
+    session.refresh(row)
+    return row
+
+
+# ----------------------------------------------------------------------------- issuance
+
+
+def attach(
+    session: Session,
+    ctx: ServiceContext,
+    project: Project,
+    version: AchievementVersion,
+    unsigned: dict[str, Any],
+) -> dict[str, Any]:
+    """Embed the project's endorsements and the endorsers' ratings in an unsigned badge.
+
+    Endorsements of the credential go in its ``endorsement`` array; those of the
+    achievement version being issued go in the achievement's. Each rated criterion the
+    program did not assess itself becomes a ``Result`` (the earliest rating wins).
+    Withdrawn endorsements are left out. Returns ``unsigned`` (changed in place).
+    """
+    rows = list(
+        session.exec(
+            select(Endorsement)
+            .where(Endorsement.project_id == project.id, col(Endorsement.withdrawn_at).is_(None))
+            .order_by(col(Endorsement.created_at), col(Endorsement.id))
+        )
+    )
+    if not rows:
+        return unsigned
+    subject = unsigned["credentialSubject"]
+    achievement = subject["achievement"]
+    docs = [(r.subject_id, proof_as_list(json.loads(r.document))) for r in rows]
+    on_credential = [d for subject_id, d in docs if subject_id == unsigned["id"]]
+    on_achievement = [d for subject_id, d in docs if subject_id == achievement["id"]]
+    if on_credential:
+        unsigned["endorsement"] = [*unsigned.get("endorsement", []), *on_credential]
+    if on_achievement:
+        achievement["endorsement"] = [*achievement.get("endorsement", []), *on_achievement]
+    ach_url = achievement["id"]
+    described = {rd["key"]: rd for rd in version.result_descriptions}
+    assessed = {r["result_description"] for r in project.results}
+    results = list(subject.get("result", []))
+    for row in rows:
+        for rating in row.ratings:
+            key = str(rating.get("result_description"))
+            rd = described.get(key)
+            if rd is None or key in assessed:
+                continue
+            level = rating.get("achieved_level")
+            if level is not None and str(level) not in {lv["key"] for lv in rd.get("levels", [])}:
+                continue
+            assessed.add(key)
+            results.append(
+                ob.result(
+                    result_description=result_description_id(ach_url, key),
+                    achieved_level=level_id(ach_url, key, str(level)) if level else None,
+                    value=rating.get("value"),
+                    status=rating.get("status"),
+                )
+            )
+    if results:
+        subject["result"] = results
+    return unsigned

@@ -1,0 +1,439 @@
+"""Credential lifecycle: revoke, suspend, unsuspend, re-issue (correct) and expire.
+
+Signed credentials never change (STYLE rule 9); what changes is their status:
+
+- **revoke** sets the credential's bit in its issuer's revocation list (permanent);
+- **suspend** / **unsuspend** set and clear its bit in the suspension list;
+- **reissue** signs a replacement (a new id, new status entries) and revokes the old one
+  with reason ``superseded``; the old one's page links to the replacement;
+- **expire** is a re-issue whose replacement carries ``validUntil`` (default: now). Expiry
+  that is known at issuance comes from the achievement's ``default_validity_days``.
+
+Each operation takes a reason, which is public (the hosted page shows it), writes a
+``StatusChange`` row and an audit event, and flips the bit and re-signs the list in the
+same transaction (``status_lists.set_bit``).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from badgeworks.core import credential as ob
+from badgeworks.core.errors import CredentialError
+from badgeworks.db.models import Credential, Issuer, Revocation
+from badgeworks.db.status import StatusChange
+from badgeworks.services import audit, status_lists
+from badgeworks.services.context import ServiceContext
+from badgeworks.services.errors import ConflictError, NotFoundError, ValidationFailed
+
+SUPERSEDED = "superseded"
+
+
+@dataclass(frozen=True)
+class CredentialState:
+    """Where a credential stands now (read from the status bits and the history)."""
+
+    id: str
+    url: str
+    revoked: bool
+    revoked_at: datetime | None
+    revocation_reason: str | None
+    suspended: bool
+    suspension_reason: str | None
+    superseded_by: str | None
+    superseded_by_url: str | None
+    replaces: str | None
+    valid_until: str | None
+    expired: bool
+    status_entries: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON the API returns."""
+        return {
+            "id": self.id,
+            "url": self.url,
+            "status": self.label,
+            "revoked": self.revoked,
+            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+            "revocation_reason": self.revocation_reason,
+            "suspended": self.suspended,
+            "suspension_reason": self.suspension_reason,
+            "superseded_by": self.superseded_by_url,
+            "replaces": self.replaces,
+            "valid_until": self.valid_until,
+            "expired": self.expired,
+            "status_entries": self.status_entries,
+        }
+
+    @property
+    def label(self) -> str:
+        """One word: ``superseded``, ``revoked``, ``suspended``, ``expired`` or ``active``."""
+        if self.superseded_by:
+            return "superseded"
+        if self.revoked:
+            return "revoked"
+        if self.suspended:
+            return "suspended"
+        if self.expired:
+            return "expired"
+        return "active"
+
+
+def credential_url(ctx: ServiceContext, credential_id: str) -> str:
+    """The hosted URL of a credential."""
+    return f"{ctx.base_url}/credentials/{credential_id}"
+
+
+def own_credential(session: Session, issuer: Issuer, credential_id: str) -> Credential:
+    """``issuer``'s credential ``credential_id``; 404 for unknown and foreign ones alike."""
+    from badgeworks.services.issuance import get_credential
+
+    row = get_credential(session, credential_id)
+    if row.issuer_id != issuer.id:
+        raise NotFoundError(
+            f"there is no credential {credential_id!r:.60}", code="credential.not_found"
+        )
+    return row
+
+
+def _last(session: Session, credential_id: str, *actions: str) -> StatusChange | None:
+    return session.exec(
+        select(StatusChange)
+        .where(StatusChange.credential_id == credential_id, col(StatusChange.action).in_(actions))
+        .order_by(col(StatusChange.id).desc())
+    ).first()
+
+
+def state(session: Session, ctx: ServiceContext, row: Credential) -> CredentialState:
+    """The current state of a credential."""
+    document = json.loads(row.document)
+    rev = session.exec(select(Revocation).where(Revocation.credential_id == row.id)).first()
+    suspended = status_lists.current_value(session, row.id, "suspension") == 1
+    suspend_change = _last(session, row.id, "suspend") if suspended else None
+    replaced = session.exec(
+        select(StatusChange).where(
+            StatusChange.credential_id == row.id, col(StatusChange.replaced_by).is_not(None)
+        )
+    ).first()
+    replaces = session.exec(
+        select(StatusChange.credential_id).where(StatusChange.replaced_by == row.id)
+    ).first()
+    valid_until = document.get("validUntil", document.get("expirationDate"))
+    expired = False
+    if isinstance(valid_until, str):
+        try:
+            expired = ob.parse_xsd_datetime(valid_until) < ctx.clock()
+        except (ValueError, TypeError, CredentialError):
+            expired = False
+    entries = status_lists.entries_of(session, row.id)
+    revocation_reason = rev.reason if rev else None
+    if replaced is not None and replaced.reason:
+        revocation_reason = replaced.reason
+    return CredentialState(
+        id=row.id,
+        url=credential_url(ctx, row.id),
+        revoked=rev is not None,
+        revoked_at=rev.revoked_at if rev else None,
+        revocation_reason=revocation_reason,
+        suspended=suspended,
+        suspension_reason=suspend_change.reason if suspend_change else None,
+        superseded_by=replaced.replaced_by if replaced else None,
+        superseded_by_url=(
+            credential_url(ctx, replaced.replaced_by)
+            if replaced is not None and replaced.replaced_by
+            else None
+        ),
+        replaces=credential_url(ctx, replaces) if replaces else None,
+        valid_until=valid_until if isinstance(valid_until, str) else None,
+        expired=expired,
+        status_entries=entries,
+    )
+
+
+def _commit(session: Session, what: str) -> None:
+    status_lists.run_before_commit_hook()
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise ConflictError(
+            f"{what} clashed with a concurrent change; reload and retry",
+            code="status.concurrent_change",
+        ) from None
+
+
+def _record(
+    session: Session,
+    issuer: Issuer,
+    credential_id: str,
+    action: str,
+    reason: str,
+    actor: str,
+    replaced_by: str | None = None,
+) -> None:
+    session.add(
+        StatusChange(
+            credential_id=credential_id,
+            action=action,
+            reason=reason[:500],
+            actor=actor[:200],
+            replaced_by=replaced_by,
+        )
+    )
+    detail: dict[str, Any] = {"reason": reason}
+    if replaced_by:
+        detail["replaced_by"] = replaced_by
+    audit.record(
+        session,
+        actor=actor,
+        action=f"credential.{action}",
+        issuer_id=issuer.id,
+        target=f"credential:{credential_id}",
+        detail=detail,
+    )
+
+
+def _revoke_in_session(
+    session: Session,
+    ctx: ServiceContext,
+    issuer: Issuer,
+    row: Credential,
+    *,
+    reason: str,
+    actor: str,
+) -> None:
+    existing = session.exec(select(Revocation).where(Revocation.credential_id == row.id)).first()
+    if existing is not None:
+        raise ConflictError(
+            f"credential {row.id} is already revoked (revocation is permanent)",
+            code="status.already_revoked",
+        )
+    if status_lists.entry_for(session, row.id, "revocation") is not None:
+        status_lists.set_bit(session, ctx, issuer, row.id, "revocation", 1)
+    session.add(Revocation(credential_id=row.id, reason=reason[:500], actor=actor[:200]))
+
+
+def revoke(
+    session: Session,
+    ctx: ServiceContext,
+    issuer: Issuer,
+    credential_id: str,
+    *,
+    reason: str,
+    actor: str,
+) -> Credential:
+    """Revoke a credential for good: set its revocation bit and re-sign the list.
+
+    A credential issued before status lists existed has no entry; its revocation is
+    recorded (and shown on its page) but verifiers elsewhere cannot see it.
+    """
+    row = own_credential(session, issuer, credential_id)
+    _revoke_in_session(session, ctx, issuer, row, reason=reason, actor=actor)
+    _record(session, issuer, row.id, "revoke", reason, actor)
+    _commit(session, "the revocation")
+    return row
+
+
+def _is_revoked(session: Session, credential_id: str) -> bool:
+    return (
+        session.exec(select(Revocation.id).where(Revocation.credential_id == credential_id)).first()
+        is not None
+    )
+
+
+def _suspension(session: Session, row: Credential, action: str) -> None:
+    if _is_revoked(session, row.id):
+        raise ConflictError(
+            f"credential {row.id} is revoked; revocation is permanent, so it cannot be {action}ed",
+            code="status.revoked",
+        )
+    if status_lists.entry_for(session, row.id, "suspension") is None:
+        raise ConflictError(
+            f"credential {row.id} has no suspension status entry, so it cannot be {action}ed. "
+            "Open Badges 3.0 credentials carry one credentialStatus (revocation); revoke it "
+            "or re-issue it instead",
+            code="status.suspension_unsupported",
+        )
+
+
+def suspend(
+    session: Session,
+    ctx: ServiceContext,
+    issuer: Issuer,
+    credential_id: str,
+    *,
+    reason: str,
+    actor: str,
+) -> Credential:
+    """Suspend a credential (reversible with ``unsuspend``)."""
+    row = own_credential(session, issuer, credential_id)
+    _suspension(session, row, "suspend")
+    if status_lists.current_value(session, row.id, "suspension") == 1:
+        raise ConflictError(
+            f"credential {row.id} is already suspended", code="status.already_suspended"
+        )
+    status_lists.set_bit(session, ctx, issuer, row.id, "suspension", 1)
+    _record(session, issuer, row.id, "suspend", reason, actor)
+    _commit(session, "the suspension")
+    return row
+
+
+def unsuspend(
+    session: Session,
+    ctx: ServiceContext,
+    issuer: Issuer,
+    credential_id: str,
+    *,
+    reason: str,
+    actor: str,
+) -> Credential:
+    """Lift a suspension."""
+    row = own_credential(session, issuer, credential_id)
+    _suspension(session, row, "unsuspend")
+    if status_lists.current_value(session, row.id, "suspension") != 1:
+        raise ConflictError(f"credential {row.id} is not suspended", code="status.not_suspended")
+    status_lists.set_bit(session, ctx, issuer, row.id, "suspension", 0)
+    _record(session, issuer, row.id, "unsuspend", reason, actor)
+    _commit(session, "lifting the suspension")
+    return row
+
+
+def _replacement_document(
+    session: Session,
+    ctx: ServiceContext,
+    issuer: Issuer,
+    row: Credential,
+    new_id: str,
+    valid_until: datetime | None,
+) -> dict[str, Any]:
+    """The unsigned replacement: rebuilt from the project, or copied for VC-API ones."""
+    from badgeworks.services import issuance, vcapi
+
+    old = json.loads(row.document)
+    valid_from_text = old.get("validFrom")
+    project_id = issuance.project_of(session, row)
+    if project_id is not None and isinstance(valid_from_text, str):
+        # A correction reflects the current project, candidate and achievement, but keeps
+        # the date the achievement was earned.
+        valid_from = ob.parse_xsd_datetime(valid_from_text)
+        return issuance.rebuild_for_project(
+            session,
+            ctx,
+            issuer,
+            project_id,
+            credential_id=new_id,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            purposes=status_lists.OB_PURPOSES,
+        )
+    unsigned = {k: v for k, v in old.items() if k not in ("proof", "credentialStatus")}
+    if valid_until is not None:
+        name = "expirationDate" if "issuanceDate" in unsigned else "validUntil"
+        unsigned[name] = ob.xsd_datetime(valid_until)
+    return vcapi.prepare(session, ctx, issuer, unsigned, credential_id=new_id, keep_id=False)
+
+
+def reissue(
+    session: Session,
+    ctx: ServiceContext,
+    issuer: Issuer,
+    credential_id: str,
+    *,
+    reason: str,
+    actor: str,
+    valid_until: datetime | None = None,
+    action: str = "reissue",
+) -> Credential:
+    """Sign a replacement for a credential and revoke the old one as ``superseded``.
+
+    A project's credential is rebuilt from the project's current data (the way to correct
+    a name, a result or an achievement edited since); any other credential is copied.
+    Returns the new credential.
+    """
+    from badgeworks.services import issuance, vcapi
+
+    row = own_credential(session, issuer, credential_id)
+    if _is_revoked(session, row.id):
+        raise ConflictError(
+            f"credential {row.id} is revoked (or was already replaced); re-issue its "
+            "replacement instead",
+            code="status.revoked",
+        )
+    old = json.loads(row.document)
+    if valid_until is not None:
+        start = old.get("validFrom", old.get("issuanceDate"))
+        if isinstance(start, str) and ob.parse_xsd_datetime(start) >= valid_until:
+            raise ValidationFailed(
+                f"valid_until {valid_until.isoformat()} is not after the credential's "
+                f"validFrom {start}",
+                code="credential.validity_order",
+            )
+    new_id = str(uuid.uuid4())
+    unsigned = _replacement_document(session, ctx, issuer, row, new_id, valid_until)
+    signed = vcapi.sign(session, ctx, issuer, unsigned)
+    replacement = Credential(
+        id=new_id,
+        issuer_id=issuer.id or 0,
+        project_id=None,
+        candidate_id=row.candidate_id,
+        achievement_version_id=(
+            issuance.current_version_id(session, row) or row.achievement_version_id
+        ),
+        document=issuance.serialize(signed),
+        issued_at=ctx.clock(),
+    )
+    session.add(replacement)
+    _revoke_in_session(session, ctx, issuer, row, reason=SUPERSEDED, actor=actor)
+    _record(session, issuer, row.id, action, reason, actor, replaced_by=new_id)
+    audit.record(
+        session,
+        actor=actor,
+        action="credential.issue",
+        issuer_id=issuer.id,
+        target=f"credential:{new_id}",
+        detail={"replaces": row.id, "reason": reason},
+    )
+    _commit(session, "the re-issue")
+    session.refresh(replacement)
+    return replacement
+
+
+def expire(
+    session: Session,
+    ctx: ServiceContext,
+    issuer: Issuer,
+    credential_id: str,
+    *,
+    reason: str,
+    actor: str,
+    at: datetime | None = None,
+) -> Credential:
+    """End a credential's validity at ``at`` (default now): a re-issue with ``validUntil``."""
+    return reissue(
+        session,
+        ctx,
+        issuer,
+        credential_id,
+        reason=reason,
+        actor=actor,
+        valid_until=at or ctx.clock(),
+        action="expire",
+    )
+
+
+def history(session: Session, credential_id: str) -> list[StatusChange]:
+    """Every lifecycle change of a credential, oldest first."""
+    return list(
+        session.exec(
+            select(StatusChange)
+            .where(StatusChange.credential_id == credential_id)
+            .order_by(col(StatusChange.id))
+        )
+    )

@@ -1,0 +1,717 @@
+"""Portfolios: a candidate's permanent page (``/p/{handle}``) and what it shows.
+
+The candidate chooses a handle (or keeps the unguessable default), whether the page is
+``public`` (listed, indexable), ``unlisted`` (anyone with the link; ``noindex``) or
+``hidden`` (404), whether their name shows, and the visibility of each credential and
+deliverable. A credential left off the portfolio still verifies at its own URL: its
+page, JSON and downloads stay reachable for anyone the candidate gives the link to.
+
+A portfolio never expires on a timer. Credentials may (``validUntil``), and the pages say
+so about the credential, never about the link.
+
+Until candidates have accounts, the candidate's issuer edits these choices on their
+behalf through the API (``PATCH /api/v1/candidates/{id}/portfolio``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, StringConstraints
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from badgeworks.core.credential import check_digest_multibase, parse_xsd_datetime
+from badgeworks.core.errors import BadgeworksError
+from badgeworks.core.verify import verify
+from badgeworks.db.models import Candidate, Credential, Deliverable, Issuer, utcnow
+from badgeworks.db.portfolio import Portfolio, PortfolioItem
+from badgeworks.services import audit, issuance, sharing
+from badgeworks.services.context import ServiceContext
+from badgeworks.services.errors import ConflictError, NotFoundError, ValidationFailed
+from badgeworks.services.schemas import Strict
+
+Visibility = Literal["public", "unlisted", "hidden"]
+
+HANDLE_MIN, HANDLE_MAX = 3, 40
+# ASCII lowercase letters, digits and single hyphens, not at either end. Only ASCII, so a
+# handle cannot be a look-alike of another (Cyrillic "а" for Latin "a", Kelvin "K"…).
+_HANDLE = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?!-)){1,38}[a-z0-9]$")
+#: Handles that would read as ours, or clash with paths and roles.
+RESERVED_HANDLES = frozenset(
+    [
+        "about",
+        "admin",
+        "administrator",
+        "api",
+        "app",
+        "badge",
+        "badges",
+        "badgeworks",
+        "blob",
+        "blobs",
+        "contact",
+        "credential",
+        "credentials",
+        "docs",
+        "download",
+        "downloads",
+        "help",
+        "home",
+        "issuer",
+        "issuers",
+        "login",
+        "logout",
+        "me",
+        "mentor",
+        "moderator",
+        "null",
+        "official",
+        "p",
+        "portfolio",
+        "portfolios",
+        "privacy",
+        "root",
+        "security",
+        "settings",
+        "signin",
+        "signup",
+        "static",
+        "staff",
+        "status",
+        "support",
+        "system",
+        "terms",
+        "undefined",
+        "verify",
+        "verifier",
+        "www",
+    ]
+)
+#: A few words no one may put in a permanent URL on our domain (checked as substrings).
+_ABUSIVE = ("fuck", "shit", "cunt", "nigger", "faggot", "puta", "mierda", "nazi")
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/svg+xml"})
+
+
+class HandleError(ValidationFailed):
+    """A handle that is malformed, reserved or abusive."""
+
+    code = "portfolio.handle_invalid"
+
+
+def check_handle(value: Any) -> str:
+    """The handle in canonical (lowercase) form; ``HandleError`` if it cannot be one.
+
+    The ASCII check comes before lowercasing: ``"\\u212a".lower()`` is a Latin ``k``.
+    """
+    if not isinstance(value, str) or not value.isascii():
+        raise HandleError(
+            "a handle uses only the letters a-z, digits and hyphens (no other characters, "
+            "so no handle can imitate another)"
+        )
+    handle = value.strip().lower()
+    if not HANDLE_MIN <= len(handle) <= HANDLE_MAX:
+        raise HandleError(f"a handle is {HANDLE_MIN} to {HANDLE_MAX} characters long")
+    if not _HANDLE.match(handle):
+        raise HandleError(
+            f"the handle {handle!r} is not allowed: use a-z, 0-9 and single hyphens, "
+            "starting and ending with a letter or digit"
+        )
+    if handle in RESERVED_HANDLES:
+        raise HandleError(f"the handle {handle!r} is reserved", code="portfolio.handle_reserved")
+    squashed = handle.replace("-", "")
+    if any(word in squashed for word in _ABUSIVE):
+        raise HandleError(f"the handle {handle!r} is not allowed", code="portfolio.handle_abusive")
+    return handle
+
+
+def default_handle() -> str:
+    """An unguessable handle: 80 random bits in lowercase base32 (16 characters)."""
+    return base64.b32encode(secrets.token_bytes(10)).decode("ascii").lower()
+
+
+# ------------------------------------------------------------------------------ API models
+
+Headline = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+
+
+class PortfolioUpdate(Strict):
+    """The candidate's choices; every field optional, unknown fields refused."""
+
+    handle: Annotated[str, StringConstraints(max_length=200)] | None = None
+    visibility: Visibility | None = None
+    show_name: bool | None = None
+    headline: Headline | None = None
+    credentials: dict[Annotated[str, StringConstraints(max_length=64)], Visibility] | None = Field(
+        default=None, max_length=500
+    )
+    deliverables: dict[Annotated[str, StringConstraints(max_length=64)], Visibility] | None = Field(
+        default=None, max_length=2000
+    )
+
+
+class PortfolioPublic(BaseModel):
+    """What the API returns about a portfolio."""
+
+    candidate_id: int
+    handle: str
+    url: str
+    visibility: Visibility
+    show_name: bool
+    headline: str | None
+    credentials: dict[str, Visibility]
+    deliverables: dict[str, Visibility]
+
+
+# ------------------------------------------------------------------------------ storage
+
+
+def portfolio_url(ctx: ServiceContext, portfolio: Portfolio) -> str:
+    """The permanent URL of a portfolio."""
+    return f"{ctx.base_url}/p/{portfolio.handle}"
+
+
+def find_for_candidate(session: Session, candidate_id: int) -> Portfolio | None:
+    """The candidate's portfolio row, if one was made."""
+    return session.exec(select(Portfolio).where(Portfolio.candidate_id == candidate_id)).first()
+
+
+def get_or_create(session: Session, candidate: Candidate) -> Portfolio:
+    """The candidate's portfolio, made with an unguessable handle on first use."""
+    existing = find_for_candidate(session, candidate.id or 0)
+    if existing is not None:
+        return existing
+    for _ in range(5):
+        row = Portfolio(candidate_id=candidate.id or 0, handle=default_handle())
+        session.add(row)
+        try:
+            session.commit()
+        except IntegrityError:
+            # Another request made it at the same moment (or, astronomically rarely, the
+            # random handle is taken): take theirs, or try a new handle.
+            session.rollback()
+            existing = find_for_candidate(session, candidate.id or 0)
+            if existing is not None:
+                return existing
+            continue
+        session.refresh(row)
+        return row
+    raise ConflictError("could not allocate a portfolio handle; try again")  # pragma: no cover
+
+
+def find_by_handle(session: Session, handle: str) -> Portfolio:
+    """A visible portfolio by handle; unknown, malformed or hidden ones are all 404."""
+    try:
+        canonical = check_handle(handle)
+    except HandleError:
+        canonical = None
+    row = (
+        session.exec(select(Portfolio).where(Portfolio.handle == canonical)).first()
+        if canonical
+        else None
+    )
+    if row is None or row.visibility == "hidden":
+        raise NotFoundError(f"there is no portfolio {handle!r:.60}", code="portfolio.not_found")
+    return row
+
+
+def item_visibility(session: Session, candidate_id: int) -> dict[tuple[str, str], str]:
+    """Every explicit choice, keyed by ``(kind, ref)``; absent means ``public``."""
+    stmt = select(PortfolioItem).where(PortfolioItem.candidate_id == candidate_id)
+    return {(i.kind, i.ref): i.visibility for i in session.exec(stmt)}
+
+
+def candidate_credentials(session: Session, candidate_id: int) -> list[Credential]:
+    """The candidate's credentials, newest first."""
+    stmt = (
+        select(Credential)
+        .where(Credential.candidate_id == candidate_id)
+        .order_by(col(Credential.issued_at).desc(), col(Credential.id))
+    )
+    return list(session.exec(stmt))
+
+
+def _candidate_deliverable_ids(session: Session, candidate_id: int) -> set[str]:
+    from badgeworks.db.models import Project
+
+    stmt = (
+        select(Deliverable.id)
+        .join(Project, col(Project.id) == col(Deliverable.project_id))
+        .where(Project.candidate_id == candidate_id)
+    )
+    return {str(i) for i in session.exec(stmt)}
+
+
+def to_public(
+    session: Session, ctx: ServiceContext, candidate: Candidate, row: Portfolio
+) -> PortfolioPublic:
+    """The API view: the page settings and every credential's and deliverable's visibility."""
+    choices = item_visibility(session, candidate.id or 0)
+    creds = {
+        c.id: choices.get(("credential", c.id), "public")
+        for c in candidate_credentials(session, candidate.id or 0)
+    }
+    delivs = {
+        d: choices.get(("deliverable", d), "public")
+        for d in sorted(_candidate_deliverable_ids(session, candidate.id or 0), key=int)
+    }
+    return PortfolioPublic(
+        candidate_id=candidate.id or 0,
+        handle=row.handle,
+        url=portfolio_url(ctx, row),
+        visibility=row.visibility,  # type: ignore[arg-type]
+        show_name=row.show_name,
+        headline=row.headline,
+        credentials=creds,  # type: ignore[arg-type]
+        deliverables=delivs,  # type: ignore[arg-type]
+    )
+
+
+def update(
+    session: Session, candidate: Candidate, data: PortfolioUpdate, *, actor: str
+) -> Portfolio:
+    """Apply the candidate's choices; all or nothing."""
+    row = get_or_create(session, candidate)
+    cid = candidate.id or 0
+    changes = data.model_dump(exclude_unset=True)
+    if data.handle is not None:
+        handle = check_handle(data.handle)
+        taken = session.exec(
+            select(Portfolio.id).where(Portfolio.handle == handle, Portfolio.id != row.id)
+        ).first()
+        if taken is not None:
+            raise ConflictError(
+                f"the handle {handle!r} is taken; choose another", code="portfolio.handle_taken"
+            )
+        row.handle = handle
+    if data.visibility is not None:
+        row.visibility = data.visibility
+    if data.show_name is not None:
+        row.show_name = data.show_name
+    if "headline" in changes:
+        row.headline = data.headline or None
+    wanted: list[tuple[str, str, str]] = []
+    if data.credentials:
+        own = {c.id for c in candidate_credentials(session, cid)}
+        unknown = sorted(set(data.credentials) - own)
+        if unknown:
+            raise ValidationFailed(
+                f"credentials: {unknown[0]!r:.60} is not one of this candidate's credentials",
+                code="portfolio.unknown_item",
+            )
+        wanted += [("credential", k, v) for k, v in data.credentials.items()]
+    if data.deliverables:
+        own = _candidate_deliverable_ids(session, cid)
+        unknown = sorted(set(data.deliverables) - own)
+        if unknown:
+            raise ValidationFailed(
+                f"deliverables: {unknown[0]!r:.60} is not one of this candidate's deliverables",
+                code="portfolio.unknown_item",
+            )
+        wanted += [("deliverable", k, v) for k, v in data.deliverables.items()]
+    existing = {
+        (i.kind, i.ref): i
+        for i in session.exec(select(PortfolioItem).where(PortfolioItem.candidate_id == cid))
+    }
+    for kind, ref, vis in wanted:
+        item = existing.get((kind, ref)) or PortfolioItem(candidate_id=cid, kind=kind, ref=ref)
+        item.visibility = vis
+        session.add(item)
+    row.updated_at = utcnow()
+    session.add(row)
+    audit.record(
+        session,
+        actor=actor,
+        action="portfolio.update",
+        issuer_id=candidate.issuer_id,
+        target=f"candidate:{cid}",
+        detail={"fields": sorted(changes)},
+    )
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise ConflictError(
+            "the handle was taken by another request at the same time; choose another",
+            code="portfolio.handle_taken",
+        ) from None
+    session.refresh(row)
+    return row
+
+
+# ------------------------------------------------------------------------------ views
+
+
+def _list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def safe_href(value: Any) -> str | None:
+    """``value`` if it is an http(s) URL we may put in an ``href``, else None."""
+    if isinstance(value, str) and re.match(r"^https?://[^\s\"'<>]+$", value):
+        return value
+    return None
+
+
+def _when(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_xsd_datetime(value)
+    except (BadgeworksError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class Status:
+    """The server-side status summary shown next to a credential."""
+
+    state: str  # valid, revoked, expired, not_yet_valid, invalid
+    signature_ok: bool
+    revoked_at: datetime | None = None
+    reason: str | None = None
+    valid_until: datetime | None = None
+
+
+def credential_status(
+    session: Session, ctx: ServiceContext, row: Credential, doc: dict[str, Any]
+) -> Status:
+    """Check the stored credential now: its proof and structure, revocation and dates."""
+    now = ctx.clock()
+    report = verify(doc, loader=ctx.loader, now=now)
+    failed = {c.check for c in report.checks if c.outcome == "fail"}
+    # Dates and status are reported separately below; the rest must pass.
+    signature_ok = not (failed - {"validity", "status", "endorsement"})
+    rev = issuance.revocation(session, row.id)
+    valid_until = _when(doc.get("validUntil"))
+    valid_from = _when(doc.get("validFrom"))
+    if rev is not None:
+        state = "revoked"
+    elif not signature_ok:
+        state = "invalid"
+    elif valid_until is not None and valid_until < now:
+        state = "expired"
+    elif valid_from is not None and valid_from > now:
+        state = "not_yet_valid"
+    else:
+        state = "valid"
+    return Status(
+        state=state,
+        signature_ok=signature_ok,
+        revoked_at=rev.revoked_at if rev else None,
+        reason=(rev.reason or None) if rev else None,
+        valid_until=valid_until,
+    )
+
+
+def verify_url(ctx: ServiceContext, credential_url: str) -> str:
+    """The public verifier, pre-filled with the credential's URL."""
+    from urllib.parse import quote
+
+    return f"{ctx.base_url}/verify?url={quote(credential_url, safe='')}"
+
+
+def _deliverable_rows(session: Session, project_id: int | None) -> dict[str, Deliverable]:
+    if project_id is None:
+        return {}
+    stmt = select(Deliverable).where(Deliverable.project_id == project_id)
+    return {str(d.id): d for d in session.exec(stmt)}
+
+
+def _preview(media_type: str | None, url: str | None, sha256: str | None) -> str:
+    if sha256 and media_type in _IMAGE_TYPES:
+        return "image"
+    if media_type == "application/pdf":
+        return "pdf"
+    if sha256:
+        return "file"
+    return "link" if url else "none"
+
+
+def digest_check(ctx: ServiceContext, resource_id: str, digest: str | None) -> str:
+    """``ok`` / ``mismatch`` for a file we host, ``unavailable``, or ``none`` (no digest)."""
+    if not digest:
+        return "none"
+    prefix = f"{ctx.base_url}/blobs/"
+    sha = resource_id[len(prefix) :] if resource_id.startswith(prefix) else ""
+    if not _SHA256.match(sha) or not ctx.blobs.exists(sha):
+        return "unavailable"
+    try:
+        with ctx.blobs.open(sha) as fh:
+            data = fh.read()
+        return "ok" if check_digest_multibase(digest, data) else "mismatch"
+    except (BadgeworksError, ValueError, OSError):
+        return "mismatch"
+
+
+def endorsements(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Endorsements carried in the credential (OB 3.0 ``endorsement``), as plain data."""
+    out = []
+    for item in _list(doc.get("endorsement"))[:50]:
+        item = _dict(item)
+        subject = _dict(item.get("credentialSubject"))
+        issuer = item.get("issuer")
+        issuer = issuer if isinstance(issuer, dict) else {"id": issuer}
+        quote = _str(subject.get("endorsementComment"))
+        out.append(
+            {
+                "quote": quote,
+                "by": _str(issuer.get("name")) or _str(issuer.get("id")) or "",
+                "by_url": safe_href(issuer.get("url")),
+                "date": (_str(item.get("validFrom")) or "")[:10],
+                "name": _str(item.get("name")),
+            }
+        )
+    return out
+
+
+def _skills(ach: dict[str, Any]) -> list[dict[str, Any]]:
+    skills = []
+    for a in _list(ach.get("alignment"))[:100]:
+        a = _dict(a)
+        if _str(a.get("targetName")):
+            skills.append(
+                {
+                    "name": a["targetName"],
+                    "url": safe_href(a.get("targetUrl")),
+                    "framework": _str(a.get("targetFramework")),
+                    "code": _str(a.get("targetCode")),
+                    "description": _str(a.get("targetDescription")),
+                }
+            )
+    return skills
+
+
+def credential_card(
+    session: Session,
+    ctx: ServiceContext,
+    row: Credential,
+    *,
+    lang: str,
+    choices: dict[tuple[str, str], str] | None = None,
+    candidate_name: str | None = None,
+) -> dict[str, Any]:
+    """Everything a page shows about one credential, read from the stored JSON."""
+    doc = json.loads(row.document)
+    if choices is None:
+        choices = item_visibility(session, row.candidate_id) if row.candidate_id else {}
+    subject = _dict(doc.get("credentialSubject"))
+    ach = _dict(subject.get("achievement"))
+    issuer = doc.get("issuer") if isinstance(doc.get("issuer"), dict) else {"id": doc.get("issuer")}
+    source = _dict(subject.get("source"))
+    url = issuance.credential_url(ctx, row.id)
+    name = _str(doc.get("name")) or _str(ach.get("name")) or "Open Badge"
+    image = (
+        _dict(ach.get("image"))
+        if isinstance(ach.get("image"), dict)
+        else ({"id": ach.get("image")} if isinstance(ach.get("image"), str) else {})
+    )
+    issued = _when(doc.get("validFrom"))
+    expires = _when(doc.get("validUntil"))
+    status = credential_status(session, ctx, row, doc)
+    digests = {_dict(r).get("id"): _dict(r) for r in _list(doc.get("relatedResource")) if _dict(r)}
+    files = _deliverable_rows(session, row.project_id)
+    by_url = {
+        (f"{ctx.base_url}/blobs/{d.sha256}" if d.sha256 else d.url): d for d in files.values()
+    }
+    evidence = []
+    for e in _list(doc.get("evidence"))[:200]:
+        e = _dict(e)
+        eid = _str(e.get("id")) or ""
+        related = digests.get(eid, {})
+        d = by_url.get(eid)
+        visible = d is None or choices.get(("deliverable", str(d.id)), "public") == "public"
+        media_type = _str(related.get("mediaType")) or (d.media_type if d else None)
+        evidence.append(
+            {
+                "id": eid,
+                "href": safe_href(eid),
+                "name": _str(e.get("name")) or eid,
+                "description": _str(e.get("description")),
+                "genre": _str(e.get("genre")),
+                "media_type": media_type,
+                "digest": _str(related.get("digestMultibase")),
+                "digest_check": digest_check(ctx, eid, _str(related.get("digestMultibase"))),
+                "preview": _preview(media_type, eid, d.sha256 if d else None)
+                if visible
+                else "none",
+                "visible": visible,
+                "deliverable_id": d.id if d else None,
+            }
+        )
+    descriptions = {_dict(rd).get("id"): _dict(rd) for rd in _list(ach.get("resultDescription"))}
+    results = []
+    for r in _list(subject.get("result"))[:100]:
+        r = _dict(r)
+        rd = descriptions.get(r.get("resultDescription"), {})
+        levels = {_dict(lv).get("id"): _dict(lv) for lv in _list(rd.get("rubricCriterionLevel"))}
+        level = levels.get(r.get("achievedLevel"), {})
+        results.append(
+            {
+                "name": _str(rd.get("name")) or "",
+                "level": _str(level.get("name")),
+                "level_description": _str(level.get("description")),
+                "value": _str(r.get("value")) or _str(r.get("status")),
+            }
+        )
+    org = _str(issuer.get("name")) or _str(issuer.get("id")) or ""
+    in_language = _str(ach.get("inLanguage"))
+    other_languages = [
+        {"lang": _str(rel.get("inLanguage")), "href": safe_href(rel.get("id"))}
+        for rel in (_dict(x) for x in _list(ach.get("related")))
+        if _str(rel.get("inLanguage")) and safe_href(rel.get("id"))
+    ]
+    preferred = next((o for o in other_languages if o["lang"] and o["lang"][:2] == lang), None)
+    return {
+        "row_id": row.id,
+        "id": _str(doc.get("id")) or url,
+        "url": url,
+        "json_url": url + ".json",
+        "name": name,
+        "description": _str(doc.get("description")),
+        "achievement": {
+            "name": _str(ach.get("name")) or name,
+            "description": _str(ach.get("description")),
+            "criteria": _str(_dict(ach.get("criteria")).get("narrative")),
+            "type": _str(ach.get("achievementType")),
+            "lang": in_language,
+            "tags": [t for t in _list(ach.get("tag")) if isinstance(t, str)][:50],
+            "other_languages": other_languages,
+            "preferred_edition": preferred if in_language and in_language[:2] != lang else None,
+        },
+        "image": safe_href(image.get("id")),
+        "image_alt": _str(image.get("caption")) or name,
+        "issuer": {
+            "id": _str(issuer.get("id")),
+            "name": org,
+            "url": safe_href(issuer.get("url")),
+        },
+        "host": {"name": _str(source.get("name")), "url": safe_href(source.get("url"))}
+        if source
+        else None,
+        "role": _str(subject.get("role")),
+        "start": (_str(subject.get("activityStartDate")) or "")[:10],
+        "end": (_str(subject.get("activityEndDate")) or "")[:10],
+        "issued": issued,
+        "expires": expires,
+        "recipient_did": _str(subject.get("id")),
+        "hashed_identifiers": len(_list(subject.get("identifier"))),
+        "candidate_name": candidate_name,
+        "skills": _skills(ach),
+        "results": results,
+        "evidence": evidence,
+        "endorsements": endorsements(doc),
+        "proofs": [
+            {
+                "cryptosuite": _str(_dict(p).get("cryptosuite")) or _str(_dict(p).get("type")),
+                "method": _str(_dict(p).get("verificationMethod")),
+            }
+            for p in _list(doc.get("proof"))
+        ],
+        "status": status,
+        "verify_url": verify_url(ctx, url),
+        "linkedin": sharing.linkedin_add_to_profile(
+            name=name,
+            organization=org,
+            issued=issued,
+            expires=expires,
+            cert_url=url,
+            cert_id=row.id,
+        ),
+        "shares": sharing.share_links(url, f"{name} — {org}"),
+        "downloads": {
+            "json": url + ".json",
+            "png": f"{url}/badge.png",
+            "svg": f"{url}/badge.svg",
+            "pdf": f"{url}/certificate.pdf",
+            "qr_png": f"{url}/qr.png",
+            "qr_svg": f"{url}/qr.svg",
+            "qr_print": f"{url}/qr.png?scale=40",
+        },
+        "og_image": f"{url}/preview.png",
+    }
+
+
+def display_name(portfolio: Portfolio | None, candidate: Candidate) -> str | None:
+    """The candidate's name if they show it (no portfolio row yet: shown, the default)."""
+    if portfolio is not None and not portfolio.show_name:
+        return None
+    return candidate.name
+
+
+def credential_page_data(
+    session: Session, ctx: ServiceContext, row: Credential, *, lang: str
+) -> dict[str, Any]:
+    """The credential page's data: the card, plus the portfolio link and indexing choice."""
+    # A credential issued through the VC-API has no candidate row (and so no portfolio).
+    cid = row.candidate_id
+    candidate = session.get(Candidate, cid) if cid else None
+    portfolio = find_for_candidate(session, cid) if cid else None
+    choices = item_visibility(session, cid) if cid else {}
+    name = display_name(portfolio, candidate) if candidate else None
+    card = credential_card(session, ctx, row, lang=lang, choices=choices, candidate_name=name)
+    item = choices.get(("credential", row.id), "public")
+    listed = portfolio is not None and portfolio.visibility != "hidden" and item == "public"
+    return {
+        "c": card,
+        "portfolio_url": portfolio_url(ctx, portfolio) if listed and portfolio else None,
+        # Only a credential the candidate lists on a public portfolio may be indexed.
+        "noindex": not (listed and portfolio is not None and portfolio.visibility == "public"),
+    }
+
+
+def portfolio_page_data(
+    session: Session, ctx: ServiceContext, portfolio: Portfolio, *, lang: str
+) -> dict[str, Any]:
+    """The portfolio page's data: who, and the credentials the candidate shows."""
+    candidate = session.get(Candidate, portfolio.candidate_id)
+    if candidate is None:  # pragma: no cover - the foreign key prevents it
+        raise NotFoundError("there is no such portfolio", code="portfolio.not_found")
+    issuer = session.get(Issuer, candidate.issuer_id)
+    choices = item_visibility(session, portfolio.candidate_id)
+    name = display_name(portfolio, candidate)
+    cards = [
+        credential_card(session, ctx, row, lang=lang, choices=choices, candidate_name=name)
+        for row in candidate_credentials(session, portfolio.candidate_id)
+        if choices.get(("credential", row.id), "public") == "public"
+    ]
+    url = portfolio_url(ctx, portfolio)
+    hosts = sorted({c["host"]["name"] for c in cards if c["host"] and c["host"]["name"]})
+    programs = sorted({c["issuer"]["name"] for c in cards if c["issuer"]["name"]})
+    skills = sorted({s["name"] for c in cards for s in c["skills"]}, key=str.lower)
+    return {
+        "portfolio": {
+            "handle": portfolio.handle,
+            "url": url,
+            "name": name,
+            "headline": portfolio.headline,
+            "issuer_name": issuer.name if issuer else None,
+            "qr_png": f"{url}/qr.png",
+            "qr_svg": f"{url}/qr.svg",
+            "qr_print": f"{url}/qr.png?scale=40",
+            "shares": sharing.share_links(url, name or "Portfolio"),
+            "hosts": hosts,
+            "programs": programs,
+            "skills": skills,
+        },
+        "cards": cards,
+        "noindex": portfolio.visibility != "public",
+    }

@@ -1,0 +1,1011 @@
+"""The public verifier: read what an employer submits, decide who is known, add our checks.
+
+The shared verification service (``services.verification``) verifies one credential. This
+module is everything around it that belongs to the public, anonymous verifier:
+
+- **Reading input** (``read_text``, ``read_bytes``, ``read_url``, ``read_api_json``):
+  pasted JSON or a compact JWS, an uploaded ``.json``, a baked PNG or SVG
+  (``core.baking.extract``: first chunk wins), or the URL of a hosted credential, fetched
+  only through the one ``Fetcher``. Everything is size- and depth-capped, and every way
+  it can be unreadable is a ``VerifyInputError`` ("could not verify because…", HTTP 400).
+- **Who is known** (``TrustRegistry``, ``known_issuers``): the issuers this service hosts
+  plus the ones an operator lists in a JSON file (``verify_trust_registry``).
+- **Our own checks**: the recipient check (an email against the subject's hashed
+  ``IdentityObject``s; the email is never stored, logged or echoed) and the deliverable
+  digests (each ``relatedResource`` fetched and compared with its ``digestMultibase``).
+- **Rate limiting** (``RateLimiter``): an in-memory token bucket per client address.
+
+Nothing the employer submits is stored. See docs/verifier.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import json
+import math
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlmodel import Session, select
+
+from badgeworks.adapters.fetcher import Fetcher
+from badgeworks.adapters.remote import fetch_credential
+from badgeworks.core.baking import PNG_SIGNATURE, extract
+from badgeworks.core.credential import check_digest_multibase, decode_digest_multibase, issuer_id
+from badgeworks.core.document import parse_json_document
+from badgeworks.core.errors import BadgeworksError, ConfigError, InputError
+from badgeworks.core.identity import matches_identity
+from badgeworks.core.report import Check, Report
+from badgeworks.core.vc_jwt import REGISTERED_CLAIMS, is_compact_jws
+from badgeworks.db.models import Issuer
+from badgeworks.services import issuance, verification
+from badgeworks.services.context import ServiceContext
+from badgeworks.services.errors import NotFoundError
+from badgeworks.settings import Settings
+
+Json = dict[str, Any]
+Source = Literal["text", "file", "url"]
+
+#: A did, URL or name longer than this is shown cut short.
+_SHOW = 200
+#: The most deliverables whose digests one verification fetches.
+MAX_DELIVERABLES = 10
+#: The largest trust registry file we read.
+MAX_REGISTRY_BYTES = 4 * 1024 * 1024
+MAX_REGISTRY_ENTRIES = 10_000
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+_JWS_LIKE = re.compile(r"^eyJ[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*)*\.?$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class VerifyInputError(InputError):
+    """The submission cannot be verified at all (HTTP 400): the message says why."""
+
+    code = "verify.unreadable"
+
+
+# --------------------------------------------------------------------------- limits
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The caps on what one verification reads."""
+
+    max_json_bytes: int
+    max_file_bytes: int
+    max_depth: int
+    max_deliverable_bytes: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        """The verifier's limits from the service settings."""
+        return cls(
+            max_json_bytes=settings.verify_max_json_bytes,
+            max_file_bytes=settings.verify_max_file_bytes,
+            max_depth=settings.verify_max_json_depth,
+            max_deliverable_bytes=settings.verify_max_deliverable_bytes,
+        )
+
+
+# --------------------------------------------------------------------------- input
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One credential to verify: a JSON object, or a compact JWS (VC-JWT)."""
+
+    document: Json | str
+    source: Source
+    #: The file name or URL it came from (shown to the employer), or "".
+    label: str = ""
+
+    @property
+    def format(self) -> Literal["json", "jwt"]:
+        """``jwt`` for a compact JWS, ``json`` for a JSON credential."""
+        return "jwt" if isinstance(self.document, str) else "json"
+
+
+def _unreadable(message: str, code: str = "verify.unreadable", **details: Any) -> VerifyInputError:
+    return VerifyInputError(f"Could not verify because {message}", code=code, **details)
+
+
+def _from_value(value: Any, source: Source, label: str) -> Submission:
+    """A parsed JSON value as a submission (or why it is not one credential)."""
+    if isinstance(value, str):
+        if is_compact_jws(value):
+            return Submission(value.strip(), source, label)
+        raise _unreadable("this is a JSON string, not a credential.", "verify.not_credential")
+    if isinstance(value, list):
+        if len(value) > 1:
+            raise _unreadable(
+                f"this holds {len(value)} items; verify one credential at a time.",
+                "verify.multiple_credentials",
+            )
+        raise _unreadable(
+            "this is a JSON list, not a credential (a credential is a JSON object).",
+            "verify.not_credential",
+        )
+    if not isinstance(value, dict):
+        raise _unreadable(
+            f"this is a JSON {type(value).__name__}, not a credential (a credential is a "
+            "JSON object).",
+            "verify.not_credential",
+        )
+    types = value.get("type")
+    types = types if isinstance(types, list) else [types]
+    if "VerifiablePresentation" in types:
+        raise _unreadable(
+            "this is a verifiable presentation, not a credential; verify the credentials "
+            "inside it one at a time.",
+            "verify.presentation",
+        )
+    return Submission(value, source, label)
+
+
+def read_text(text: str, limits: Limits, *, source: Source = "text", label: str = "") -> Submission:
+    """Pasted (or decoded) text: a compact JWS, or a JSON credential."""
+    stripped = text.strip().removeprefix("\ufeff").strip()
+    if not stripped:
+        raise _unreadable("there was nothing to verify.", "verify.empty")
+    if len(stripped) <= limits.max_json_bytes and is_compact_jws(stripped):
+        return Submission(stripped, source, label)
+    if _JWS_LIKE.match(stripped[:100_000]):
+        raise _unreadable(
+            "this looks like a JSON Web Token that is incomplete or damaged: a compact JWS "
+            "has three parts separated by dots. Copy the whole token.",
+            "verify.jws_malformed",
+        )
+    try:
+        value = parse_json_document(
+            stripped, max_bytes=limits.max_json_bytes, max_depth=limits.max_depth
+        )
+    except InputError as exc:
+        if exc.code == "input.not_json" and "Extra data" in exc.message:
+            raise _unreadable(
+                "this holds more than one JSON document; verify one credential at a time.",
+                "verify.multiple_credentials",
+            ) from None
+        raise _unreadable(_lower_first(exc.message) + ".", exc.code) from None
+    return _from_value(value, source, label)
+
+
+def read_bytes(
+    data: bytes, limits: Limits, *, source: Source = "file", label: str = ""
+) -> Submission:
+    """An uploaded file (or fetched body): a baked PNG/SVG, JSON or a compact JWS."""
+    if len(data) > limits.max_file_bytes:
+        raise _unreadable(
+            f"the file is larger than the limit of {limits.max_file_bytes} bytes.",
+            "input.too_large",
+        )
+    if not data.strip():
+        raise _unreadable("the file is empty.", "verify.empty")
+    head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if data.startswith(PNG_SIGNATURE) or head.startswith(b"<"):
+        try:
+            text = extract(data)
+        except BadgeworksError as exc:
+            raise _unreadable(_baking_reason(exc), exc.code) from None
+        return read_text(text, limits, source=source, label=label)
+    try:
+        text = parse_text(data, limits)
+    except InputError as exc:
+        raise _unreadable(_lower_first(exc.message) + ".", exc.code) from None
+    return read_text(text, limits, source=source, label=label)
+
+
+def parse_text(data: bytes, limits: Limits) -> str:
+    """UTF-8 text from bytes, refusing binary data (``InputError``)."""
+    if len(data) > limits.max_json_bytes:
+        raise InputError(
+            f"the document is larger than the limit of {limits.max_json_bytes} bytes",
+            code="input.too_large",
+        )
+    try:
+        # parse_json_document refuses binary data and bad UTF-8 with a clear message; a
+        # compact JWS is not JSON, so only its errors about the bytes themselves count.
+        parse_json_document(data, max_bytes=limits.max_json_bytes, max_depth=limits.max_depth)
+    except InputError as exc:
+        if exc.code in ("input.binary", "input.not_utf8", "input.too_large"):
+            raise
+    return data.decode("utf-8", "replace").removeprefix("\ufeff")
+
+
+def _baking_reason(exc: BadgeworksError) -> str:
+    reasons = {
+        "baking.no_credential": "the image carries no Open Badges credential (it is not a "
+        "baked badge, or the credential was stripped, as iOS does when saving to Photos).",
+        "baking.unknown_format": "this file is neither a credential (JSON or JWS) nor a "
+        "baked PNG or SVG image.",
+        "baking.corrupt": "the image is damaged or truncated.",
+        "baking.unsafe_xml": "the SVG declares a DOCTYPE or entities, which we refuse to read.",
+        "baking.too_large": "the image or the credential in it is too large.",
+        "baking.not_svg": "the file is XML, but not an SVG image.",
+    }
+    return reasons.get(exc.code, f"the image could not be read: {exc.message}.")
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text else text
+
+
+#: A local source of hosted credentials: URL -> the stored bytes, None if not ours.
+LocalCredentials = Callable[[str], bytes | None]
+
+
+def read_url(
+    url: str, limits: Limits, fetcher: Fetcher, *, local: LocalCredentials | None = None
+) -> Submission:
+    """The credential at ``url``: ours from the database, others through the fetcher."""
+    url = url.strip()
+    if not url:
+        raise _unreadable("no URL was given.", "verify.empty")
+    if len(url) > 2048:
+        raise _unreadable("the URL is longer than 2,048 characters.", "fetch.bad_url")
+    stored = local(url) if local is not None else None
+    if stored is not None:
+        return read_bytes(stored, limits, source="url", label=url)
+    try:
+        body = fetch_credential(url, fetcher, max_bytes=limits.max_file_bytes)
+    except BadgeworksError as exc:
+        raise _unreadable(
+            f"we could not fetch {url!r:.{_SHOW}}: {_lower_first(exc.message)}.",
+            exc.code,
+        ) from None
+    return read_bytes(body, limits, source="url", label=url)
+
+
+#: Keys of the API's wrapper objects, ``{"credential": …}`` and friends.
+API_KEYS = frozenset({"credential", "jws", "url", "email"})
+
+
+def read_api_json(
+    body: bytes, limits: Limits, fetcher: Fetcher, *, local: LocalCredentials | None = None
+) -> tuple[Submission, str | None]:
+    """The JSON body of ``POST /api/v1/verify``: a credential, or a wrapper object.
+
+    Wrappers: ``{"credential": {…}}``, ``{"jws": "…"}`` or ``{"url": "…"}``, each with an
+    optional ``"email"`` for the recipient check. Returns the submission and the email.
+    """
+    try:
+        value = parse_json_document(
+            body, max_bytes=limits.max_json_bytes, max_depth=limits.max_depth
+        )
+    except InputError as exc:
+        if exc.code == "input.not_json" and "Extra data" in exc.message:
+            raise _unreadable(
+                "the body holds more than one JSON document; verify one credential at a time.",
+                "verify.multiple_credentials",
+            ) from None
+        raise _unreadable(_lower_first(exc.message) + ".", exc.code) from None
+    if not isinstance(value, dict) or "@context" in value or "type" in value:
+        return _from_value(value, "text", ""), None
+    unknown = sorted(set(value) - API_KEYS)
+    if unknown:
+        raise _unreadable(
+            f"the body has unknown field(s) {', '.join(repr(k)[:60] for k in unknown[:5])}; "
+            "send a credential, or one of 'credential', 'jws' or 'url' (and optionally 'email').",
+            "verify.bad_request",
+        )
+    email = value.get("email")
+    if email is not None and not isinstance(email, str):
+        raise _unreadable("'email' must be a string.", "verify.email_invalid")
+    given = [k for k in ("credential", "jws", "url") if k in value]
+    if len(given) != 1:
+        raise _unreadable(
+            "the body must hold exactly one of 'credential', 'jws' or 'url'"
+            + (f" (it has {', '.join(given)})." if given else "."),
+            "verify.bad_request",
+        )
+    key = given[0]
+    item = value[key]
+    if key == "url":
+        if not isinstance(item, str):
+            raise _unreadable("'url' must be a string.", "verify.bad_request")
+        return read_url(item, limits, fetcher, local=local), email
+    if key == "jws":
+        if not isinstance(item, str):
+            raise _unreadable("'jws' must be a string.", "verify.bad_request")
+        if not is_compact_jws(item):
+            raise _unreadable(
+                "'jws' is not a compact JWS (three base64url parts separated by dots).",
+                "verify.jws_malformed",
+            )
+        return Submission(item.strip(), "text"), email
+    if isinstance(item, str):
+        return read_text(item, limits), email
+    return _from_value(item, "text", ""), email
+
+
+def check_email(email: str | None) -> str | None:
+    """The email to check the recipient against, or None; ``VerifyInputError`` if malformed."""
+    if email is None or not email.strip():
+        return None
+    email = email.strip()
+    if len(email) > 320 or not _EMAIL.match(email):
+        # The message never repeats the address.
+        raise VerifyInputError(
+            "The email address is not valid: it should look like name@example.org.",
+            code="verify.email_invalid",
+        )
+    return email
+
+
+# --------------------------------------------------------------------------- trust
+
+
+@dataclass(frozen=True)
+class KnownIssuer:
+    """An issuer this verifier knows: hosted here, or listed in the trust registry."""
+
+    id: str
+    name: str | None = None
+    url: str | None = None
+    source: Literal["hosted", "registry"] = "registry"
+
+
+class TrustRegistry:
+    """The operator's list of known issuers: a JSON file, re-read when it changes.
+
+    Format: ``{"issuers": [{"id": "did:web:example.edu", "name": "Example University",
+    "url": "https://example.edu"}]}``; ``name`` and ``url`` are optional. A file that
+    cannot be read or does not have this shape is a ``ConfigError``
+    (``config.trust_registry``), so an operator's mistake is loud rather than silently
+    treating every issuer as unknown.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, int] | None = None
+        self._entries: dict[str, KnownIssuer] = {}
+
+    def entries(self) -> dict[str, KnownIssuer]:
+        """Issuer id → entry (empty when no registry is configured)."""
+        if self.path is None:
+            return {}
+        try:
+            stat = self.path.stat()
+        except OSError as exc:
+            raise _registry_error(self.path, f"it cannot be read ({exc.strerror})") from None
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        with self._lock:
+            if stamp != self._stamp:
+                self._entries = load_registry(self.path)
+                self._stamp = stamp
+            return self._entries
+
+
+def _registry_error(path: Path, why: str) -> ConfigError:
+    return ConfigError(
+        f"the trust registry {str(path)!r} is unusable: {why}", code="config.trust_registry"
+    )
+
+
+def load_registry(path: Path) -> dict[str, KnownIssuer]:
+    """Read and check a trust registry file (see ``TrustRegistry``)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise _registry_error(path, f"it cannot be read ({exc.strerror})") from None
+    try:
+        data = parse_json_document(raw, max_bytes=MAX_REGISTRY_BYTES, max_depth=8)
+    except InputError as exc:
+        raise _registry_error(path, exc.message) from None
+    issuers = data.get("issuers") if isinstance(data, dict) else None
+    if not isinstance(issuers, list):
+        raise _registry_error(path, "it must be a JSON object with an 'issuers' list")
+    if len(issuers) > MAX_REGISTRY_ENTRIES:
+        raise _registry_error(path, f"it lists more than {MAX_REGISTRY_ENTRIES} issuers")
+    out: dict[str, KnownIssuer] = {}
+    for index, entry in enumerate(issuers):
+        where = f"issuers[{index}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+            raise _registry_error(path, f"{where} must be an object with a string 'id'")
+        ident = entry["id"].strip()
+        if not ident or len(ident) > 2000 or ":" not in ident:
+            raise _registry_error(path, f"{where}.id must be a DID or URL")
+        for key in ("name", "url"):
+            if entry.get(key) is not None and not isinstance(entry[key], str):
+                raise _registry_error(path, f"{where}.{key} must be a string")
+        unknown = set(entry) - {"id", "name", "url", "note"}
+        if unknown:
+            raise _registry_error(path, f"{where} has unknown key(s) {sorted(unknown)}")
+        out[ident] = KnownIssuer(ident, entry.get("name"), entry.get("url"), "registry")
+    return out
+
+
+def known_issuers(session: Session, registry: TrustRegistry) -> dict[str, KnownIssuer]:
+    """The issuers this service hosts (their DIDs) plus the trust registry's."""
+    known = dict(registry.entries())
+    for did, name, url in session.exec(select(Issuer.did, Issuer.name, Issuer.url)).all():
+        known[did] = KnownIssuer(did, name, url, "hosted")
+    return known
+
+
+# --------------------------------------------------------------------------- rate limit
+
+
+class RateLimiter:
+    """A token bucket per client address, in memory (one per app instance).
+
+    Each client may make ``burst`` requests at once and then ``per_minute`` a minute.
+    IPv6 clients are grouped by /64 (one host usually holds a whole /64). At most
+    ``max_clients`` buckets are kept; the least recently used are forgotten first.
+    """
+
+    def __init__(
+        self,
+        *,
+        per_minute: float,
+        burst: int,
+        max_clients: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.rate = per_minute / 60.0
+        self.burst = float(burst)
+        self.disabled = per_minute <= 0 and burst <= 0
+        self.max_clients = max_clients
+        self._clock = clock
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def client_key(address: str | None) -> str:
+        """The bucket of a client address (IPv6 by /64)."""
+        if not address:
+            return "unknown"
+        try:
+            ip = ipaddress.ip_address(address.split("%", 1)[0])
+        except ValueError:
+            return address[:100]
+        if isinstance(ip, ipaddress.IPv6Address):
+            if ip.ipv4_mapped is not None:
+                return str(ip.ipv4_mapped)
+            return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+        return str(ip)
+
+    def take(self, address: str | None) -> float | None:
+        """Spend one token: None if allowed, else the seconds until the next one."""
+        if self.disabled:
+            return None
+        key = self.client_key(address)
+        now = self._clock()
+        with self._lock:
+            tokens, last = self._buckets.pop(key, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            if tokens >= 1.0:
+                self._buckets[key] = (tokens - 1.0, now)
+                wait = None
+            else:
+                self._buckets[key] = (tokens, now)
+                wait = (1.0 - tokens) / self.rate if self.rate > 0 else 3600.0
+            while len(self._buckets) > self.max_clients:
+                self._buckets.popitem(last=False)
+        return wait
+
+
+# --------------------------------------------------------------------------- our checks
+
+
+def jws_credential(token: str) -> Json | None:
+    """The credential inside a compact JWS, for display only (the report says if it verified)."""
+    try:
+        payload_part = token.split(".")[1]
+        raw = base64.urlsafe_b64decode(payload_part + "=" * (-len(payload_part) % 4))
+        payload = parse_json_document(raw)
+    except (BadgeworksError, ValueError, IndexError):
+        return None
+    if not isinstance(payload, dict):
+        return None
+    inner = payload.get("vc", payload)
+    if not isinstance(inner, dict):
+        return None
+    return {k: v for k, v in inner.items() if inner is not payload or k not in REGISTERED_CLAIMS}
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _subjects(credential: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [s for s in _as_list(credential.get("credentialSubject")) if isinstance(s, Mapping)]
+
+
+def recipient_check(credential: Mapping[str, Any] | None, email: str) -> Check:
+    """OB 3.0 "Verify the Recipient Using an Identifier", for an email the employer typed.
+
+    The address is compared as typed and lower-cased (we lower-case when we issue; others
+    may not), with salted SHA-256 or MD5 hashes or a plain value. The check never
+    contains the address.
+    """
+    if credential is None:
+        return Check(
+            "recipient",
+            "skipped",
+            "recipient.not_checked",
+            "The credential could not be read, so the email address was not checked.",
+        )
+    identities = [
+        ident
+        for subject in _subjects(credential)
+        for ident in _as_list(subject.get("identifier"))
+        if isinstance(ident, Mapping) and ident.get("identityType") == "emailAddress"
+    ]
+    if not identities:
+        return Check(
+            "recipient",
+            "warning",
+            "recipient.not_checkable",
+            "The credential names its recipient without an email address, so the email "
+            "address you entered could not be compared.",
+        )
+    candidates = {email, email.lower()}
+    if any(matches_identity(ident, c, "emailAddress") for ident in identities for c in candidates):
+        return Check(
+            "recipient",
+            "pass",
+            "recipient.match",
+            "The email address you entered matches the recipient of this credential.",
+        )
+    return Check(
+        "recipient",
+        "fail",
+        "recipient.no_match",
+        "The email address you entered does not match the recipient of this credential: "
+        "it may have been issued to someone else, or to another address of theirs.",
+    )
+
+
+FetchBytes = Callable[[str, int], bytes]
+
+
+def deliverable_checks(
+    credential: Mapping[str, Any], fetch_bytes: FetchBytes, *, max_bytes: int
+) -> list[Check]:
+    """One ``deliverable`` check per ``relatedResource`` with a ``digestMultibase``.
+
+    The file at the resource's ``id`` is fetched (``fetch_bytes``) and its digest compared.
+    A file that cannot be fetched is a warning (the credential itself is intact); a file
+    whose digest differs is a failure: it is not the file that was assessed.
+    """
+    resources = [
+        r
+        for r in _as_list(credential.get("relatedResource"))
+        if isinstance(r, Mapping) and "digestMultibase" in r
+    ]
+    # A relatedResource often has no name; its Evidence entry (same id) usually does.
+    names = {
+        e.get("id"): e.get("name")
+        for e in _as_list(credential.get("evidence"))
+        if isinstance(e, Mapping) and isinstance(e.get("name"), str)
+    }
+    checks: list[Check] = []
+    for index, resource in enumerate(resources):
+        url = resource.get("id")
+        name = resource.get("name") if isinstance(resource.get("name"), str) else None
+        name = name or (names.get(url) if isinstance(url, str) else None)
+        shown = f"{name or url!s:.{_SHOW}}"
+        detail = {"id": url, "digestMultibase": resource.get("digestMultibase")}
+        if index >= MAX_DELIVERABLES:
+            checks.append(
+                Check(
+                    "deliverable",
+                    "skipped",
+                    "deliverable.too_many",
+                    f"The credential lists more than {MAX_DELIVERABLES} files; the others, "
+                    f"such as {shown}, were not checked.",
+                    detail,
+                )
+            )
+            break
+        try:
+            decode_digest_multibase(resource["digestMultibase"])
+        except BadgeworksError:
+            checks.append(
+                Check(
+                    "deliverable",
+                    "fail",
+                    "deliverable.malformed",
+                    f"The fingerprint given for {shown} cannot be read.",
+                    detail,
+                )
+            )
+            continue
+        if not isinstance(url, str):
+            checks.append(
+                Check(
+                    "deliverable",
+                    "fail",
+                    "deliverable.malformed",
+                    "A deliverable has a fingerprint but no address to fetch it from.",
+                    detail,
+                )
+            )
+            continue
+        try:
+            data = fetch_bytes(url, max_bytes)
+        except BadgeworksError as exc:
+            checks.append(
+                Check(
+                    "deliverable",
+                    "warning",
+                    "deliverable.unavailable",
+                    f"We couldn't fetch the deliverable {shown} to compare its fingerprint "
+                    f"({exc.message[:_SHOW]}).",
+                    {**detail, "reason": exc.code},
+                )
+            )
+            continue
+        if check_digest_multibase(resource["digestMultibase"], data):
+            checks.append(
+                Check(
+                    "deliverable",
+                    "pass",
+                    "deliverable.match",
+                    f"The deliverable {shown} is the file that was assessed: its fingerprint "
+                    "matches the one in the credential.",
+                    detail,
+                )
+            )
+        else:
+            checks.append(
+                Check(
+                    "deliverable",
+                    "fail",
+                    "deliverable.mismatch",
+                    f"The file now at {url:.{_SHOW}} is not the one that was assessed: its "
+                    "fingerprint differs from the one in the credential.",
+                    detail,
+                )
+            )
+    return checks
+
+
+def make_fetch_bytes(ctx: ServiceContext, fetcher: Fetcher) -> FetchBytes:
+    """Fetch a deliverable: our own blobs from the blob store, others through ``fetcher``."""
+    blob_prefix = ctx.base_url + "/blobs/"
+
+    def fetch_bytes(url: str, max_bytes: int) -> bytes:
+        if url.startswith(blob_prefix):
+            digest = url[len(blob_prefix) :]
+            if _SHA256.match(digest) and ctx.blobs.exists(digest):
+                if ctx.blobs.size(digest) > max_bytes:
+                    raise InputError("the file is too large to check", code="fetch.too_large")
+                with ctx.blobs.open(digest) as handle:
+                    return handle.read()
+        return fetcher.fetch(url, accept="*/*", max_bytes=max_bytes).body
+
+    return fetch_bytes
+
+
+# --------------------------------------------------------------------------- the result
+
+
+@dataclass
+class Outcome:
+    """A finished verification: the report, the credential as read, and who we know."""
+
+    report: Report
+    credential: Json | None
+    submission: Submission
+    known: KnownIssuer | None = None
+    summary: Json = field(default_factory=dict)
+
+    @property
+    def verdict(self) -> str:
+        """``verified``, ``verified_with_warnings`` or ``not_verified``."""
+        return self.report.verdict
+
+    def as_dict(self) -> Json:
+        """The API's JSON: the report (``verified``, ``checks``) plus verdict and summary."""
+        out: Json = {"verified": self.report.verified, "verdict": self.report.verdict}
+        out["checks"] = [c.as_dict() for c in self.report.checks]
+        out["format"] = self.submission.format
+        out["credential"] = self.summary or None
+        return out
+
+
+def _known_message(check: Check, issuer: str, known: KnownIssuer) -> Check:
+    where = (
+        "it is hosted on this service"
+        if known.source == "hosted"
+        else "it is listed in this service's trust registry"
+    )
+    name = f" as {known.name!r:.120}" if known.name else ""
+    return Check(
+        check.check,
+        check.outcome,
+        check.code,
+        f"The issuer {issuer:.{_SHOW}} is known to us{name}: {where}.",
+        {**check.detail, "registry": known.source, "registryName": known.name},
+    )
+
+
+def finish(
+    report: Report,
+    submission: Submission,
+    *,
+    known: Mapping[str, KnownIssuer],
+    email: str | None,
+    fetch_bytes: FetchBytes | None,
+    max_deliverable_bytes: int,
+) -> Outcome:
+    """Add our checks to the shared service's report and build the summary."""
+    credential = (
+        submission.document
+        if isinstance(submission.document, dict)
+        else jws_credential(submission.document)
+    )
+    checks = list(report.checks)
+    issuer = issuer_id(credential) if credential is not None else None
+    entry = known.get(issuer) if issuer is not None else None
+    if entry is not None and issuer is not None:
+        # The registry's name for the issuer, not the one the credential claims.
+        checks = [
+            _known_message(c, issuer, entry) if c.code == "issuer.known" else c for c in checks
+        ]
+    signature_ok = any(c.check == "proof" and c.outcome == "pass" for c in checks) and not any(
+        c.check == "proof" and c.outcome == "fail" for c in checks
+    )
+    if credential is not None and fetch_bytes is not None:
+        if signature_ok:
+            checks.extend(
+                deliverable_checks(credential, fetch_bytes, max_bytes=max_deliverable_bytes)
+            )
+        elif any(
+            isinstance(r, Mapping) and "digestMultibase" in r
+            for r in _as_list(credential.get("relatedResource"))
+        ):
+            checks.append(
+                Check(
+                    "deliverable",
+                    "skipped",
+                    "deliverable.not_checked",
+                    "The signature did not verify, so the deliverables' fingerprints were not "
+                    "checked.",
+                )
+            )
+    if email is not None:
+        checks.append(recipient_check(credential, email))
+    final = Report(checks)
+    return Outcome(
+        report=final,
+        credential=credential,
+        submission=submission,
+        known=entry,
+        summary=summarize(credential, final) if credential is not None else {},
+    )
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def _text(value: Any, limit: int = 2000) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return value[:limit]
+    if isinstance(value, Mapping):
+        # A language map or a value object: the first string value.
+        for v in value.values():
+            if isinstance(v, str) and v.strip():
+                return v[:limit]
+    return None
+
+
+def safe_link(value: Any) -> str | None:
+    """``value`` if it is an http(s) URL we may put in an ``href``; else None."""
+    if isinstance(value, str) and len(value) <= 2048 and re.match(r"^https?://[^\s<>\"]+$", value):
+        return value
+    return None
+
+
+def safe_image(value: Any) -> str | None:
+    """An image source we may show: an https URL, or a data: URL of a raster image."""
+    if isinstance(value, Mapping):
+        value = value.get("id")
+    if not isinstance(value, str):
+        return None
+    if value.startswith("https://") and safe_link(value):
+        return value
+    if re.match(r"^data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=]+$", value[:3_000_000]):
+        return value
+    return None
+
+
+def _issuer_summary(credential: Mapping[str, Any]) -> Json:
+    raw = credential.get("issuer")
+    profile = raw if isinstance(raw, Mapping) else {}
+    return {
+        "id": issuer_id(credential),
+        "name": _text(profile.get("name"), 300),
+        "url": safe_link(profile.get("url")),
+    }
+
+
+def summarize(credential: Mapping[str, Any], report: Report | None = None) -> Json:
+    """What the credential says, as plain data for the page and the API (all of it claims)."""
+    subjects = _subjects(credential)
+    subject = subjects[0] if subjects else {}
+    ach_raw = subject.get("achievement")
+    ach: Mapping[str, Any] = ach_raw if isinstance(ach_raw, Mapping) else {}
+    criteria = ach.get("criteria")
+    levels = {
+        lv.get("id"): _text(lv.get("name"), 300)
+        for rd in _as_list(ach.get("resultDescription"))
+        if isinstance(rd, Mapping)
+        for lv in _as_list(rd.get("rubricCriterionLevel"))
+        if isinstance(lv, Mapping)
+    }
+    descriptions = {
+        rd.get("id"): _text(rd.get("name"), 300)
+        for rd in _as_list(ach.get("resultDescription"))
+        if isinstance(rd, Mapping)
+    }
+    digests = {
+        r.get("id"): r.get("digestMultibase")
+        for r in _as_list(credential.get("relatedResource"))
+        if isinstance(r, Mapping)
+    }
+    source = subject.get("source")
+    image = ach.get("image")
+    endorsements = []
+    if report is not None:
+        for check in report.checks:
+            if check.check == "endorsement":
+                endorsements.append(
+                    {
+                        "endorser": check.detail.get("endorser"),
+                        "endorses": check.detail.get("endorses"),
+                        "outcome": check.outcome,
+                        "message": check.message,
+                    }
+                )
+    types = [t for t in _as_list(credential.get("type")) if isinstance(t, str)]
+    return {
+        "id": credential.get("id") if isinstance(credential.get("id"), str) else None,
+        "type": types[:10],
+        "name": _text(credential.get("name"), 300) or _text(ach.get("name"), 300),
+        "description": _text(credential.get("description")),
+        "issuer": _issuer_summary(credential),
+        "validFrom": _text(credential.get("validFrom") or credential.get("issuanceDate"), 60),
+        "validUntil": _text(credential.get("validUntil") or credential.get("expirationDate"), 60),
+        "achievement": {
+            "id": ach.get("id") if isinstance(ach.get("id"), str) else None,
+            "name": _text(ach.get("name"), 300),
+            "description": _text(ach.get("description")),
+            "type": _text(ach.get("achievementType"), 100),
+            "criteria": _text(criteria.get("narrative")) if isinstance(criteria, Mapping) else None,
+            "criteriaUrl": safe_link(criteria.get("id")) if isinstance(criteria, Mapping) else None,
+            "image": safe_image(image),
+            "imageCaption": _text(image.get("caption"), 300)
+            if isinstance(image, Mapping)
+            else None,
+        },
+        "skills": [
+            {
+                "name": _text(a.get("targetName"), 300),
+                "url": safe_link(a.get("targetUrl")),
+                "framework": _text(a.get("targetFramework"), 200),
+                "code": _text(a.get("targetCode"), 100),
+            }
+            for a in _as_list(ach.get("alignment"))[:50]
+            if isinstance(a, Mapping)
+        ],
+        "recipient": {
+            "id": subject.get("id") if isinstance(subject.get("id"), str) else None,
+            "role": _text(subject.get("role"), 200),
+            "organisation": _text(source.get("name"), 300) if isinstance(source, Mapping) else None,
+            "organisationUrl": safe_link(source.get("url"))
+            if isinstance(source, Mapping)
+            else None,
+            "start": _text(subject.get("activityStartDate"), 60),
+            "end": _text(subject.get("activityEndDate"), 60),
+            "hashedIdentifiers": len(_as_list(subject.get("identifier"))),
+        },
+        "results": [
+            {
+                "name": descriptions.get(r.get("resultDescription")) or "Result",
+                "value": levels.get(r.get("achievedLevel"))
+                or _text(r.get("value"), 300)
+                or _text(r.get("status"), 100)
+                or "",
+            }
+            for r in _as_list(subject.get("result"))[:50]
+            if isinstance(r, Mapping)
+        ],
+        "deliverables": [
+            {
+                "id": e.get("id") if isinstance(e.get("id"), str) else None,
+                "url": safe_link(e.get("id")),
+                "name": _text(e.get("name"), 300),
+                "description": _text(e.get("description")),
+                "genre": _text(e.get("genre"), 100),
+                "digestMultibase": digests.get(e.get("id")),
+            }
+            for e in _as_list(credential.get("evidence"))[:50]
+            if isinstance(e, Mapping)
+        ],
+        "endorsements": endorsements,
+    }
+
+
+def verify_submission(
+    ctx: ServiceContext,
+    session: Session,
+    submission: Submission,
+    *,
+    registry: TrustRegistry,
+    email: str | None = None,
+) -> Outcome:
+    """Verify one submission with the shared service and add the verifier's own checks."""
+    known = known_issuers(session, registry)
+    report = verification.verify_credential(ctx, submission.document, known_issuers=set(known))
+    return finish(
+        report,
+        submission,
+        known=known,
+        email=email,
+        fetch_bytes=make_fetch_bytes(ctx, verification.fetcher(ctx)),
+        max_deliverable_bytes=ctx.settings.verify_max_deliverable_bytes,
+    )
+
+
+def local_credentials(ctx: ServiceContext) -> LocalCredentials:
+    """Our own hosted credentials, read from the database (the exact stored bytes).
+
+    A credential page or QR code links to ``/verify?url=<our credential>``; answering it
+    locally needs no network hop, also where our public host name resolves to a private
+    address the fetcher would refuse. Other URLs return None (fetch them).
+    """
+    prefix = ctx.base_url + "/credentials/"
+
+    def local(url: str) -> bytes | None:
+        if not url.startswith(prefix) or ctx.session_factory is None:
+            return None
+        credential_id = url[len(prefix) :].split("#", 1)[0].split("?", 1)[0].removesuffix(".json")
+        with ctx.session_factory() as session:
+            try:
+                row = issuance.get_credential(session, credential_id)
+            except NotFoundError:
+                raise _unreadable(
+                    f"this service hosts no credential at {url!r:.{_SHOW}}.", "verify.not_found"
+                ) from None
+            return row.document.encode("utf-8")
+
+    return local
+
+
+def shared_fetcher(ctx: ServiceContext) -> Fetcher:
+    """The service's one outbound fetcher (for a credential given by URL)."""
+    return verification.fetcher(ctx)
+
+
+def report_json(outcome: Outcome) -> str:
+    """The API JSON, pretty-printed (for the page's technical details)."""
+    return json.dumps(outcome.as_dict(), indent=2, ensure_ascii=False)
+
+
+def credential_json(outcome: Outcome) -> str | None:
+    """The credential as submitted (pretty-printed), or the decoded JWS payload."""
+    if outcome.credential is None:
+        return None
+    return json.dumps(outcome.credential, indent=2, ensure_ascii=False)[:500_000]
+
+
+def retry_after_header(seconds: float) -> str:
+    """A ``Retry-After`` value: whole seconds, at least 1."""
+    return str(max(1, math.ceil(seconds)))
+
+
+def first_failures(report: Report) -> Iterable[Check]:
+    """The failed checks, for the verdict's summary line."""
+    return report.failures()

@@ -1,0 +1,301 @@
+"""Console achievements: list, create and edit with a preview of the badge as an employer
+will see it, and an image upload with required alt text."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+from pydantic import ValidationError
+
+from badgeworks.core.errors import BadgeworksError
+from badgeworks.db.models import AchievementVersion
+from badgeworks.services import achievements
+from badgeworks.services.images import store_image
+from badgeworks.services.schemas import AchievementCreate, AchievementUpdate
+from badgeworks.web.deps import Id
+from badgeworks.web.routes.console.common import (
+    PREFIX,
+    ConsoleRoute,
+    ContextDep,
+    Csrf,
+    Program,
+    ProgramDep,
+    SessionDep,
+    back_to,
+    form_problems,
+    page,
+)
+from badgeworks.web.routes.console.forms import (
+    format_alignments,
+    format_rubric,
+    none_if_blank,
+    parse_alignments,
+    parse_rubric,
+    parse_tags,
+)
+
+router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
+
+Text = Annotated[str, Form(max_length=20000)]
+LANGUAGES = ("en", "es", "fr", "de", "pt", "it", "nl", "ca")
+
+
+def _form_values(version: AchievementVersion | None) -> dict[str, str]:
+    if version is None:
+        return {"achievement_type": "Fieldwork", "in_language": "en"}
+    return {
+        "name": version.name,
+        "description": version.description,
+        "criteria_narrative": version.criteria_narrative or "",
+        "achievement_type": version.achievement_type,
+        "in_language": version.in_language or "",
+        "tags": ", ".join(version.tags),
+        "alignments": format_alignments(version.alignments),
+        "rubric": format_rubric(version.result_descriptions),
+    }
+
+
+def _payload(values: dict[str, str]) -> dict[str, Any]:
+    return {
+        "name": values["name"],
+        "description": values["description"],
+        "criteria_narrative": none_if_blank(values["criteria_narrative"]),
+        "achievement_type": values["achievement_type"] or "Fieldwork",
+        "in_language": none_if_blank(values["in_language"]),
+        "tags": parse_tags(values["tags"]),
+        "alignments": parse_alignments(values["alignments"]),
+        "result_descriptions": parse_rubric(values["rubric"]),
+    }
+
+
+def _preview(
+    program: Program, ctx: Any, data: AchievementCreate, base: AchievementVersion | None
+) -> dict[str, Any]:
+    """The OB 3.0 Achievement the form describes, built by the same code as credentials."""
+    version = AchievementVersion(
+        achievement_id=base.achievement_id if base else 0,
+        version=base.version if base else 1,
+        image_sha256=base.image_sha256 if base else None,
+        image_caption=base.image_caption if base else None,
+        image_media_type=base.image_media_type if base else None,
+        **data.model_dump(mode="json"),
+    )
+    return achievements.achievement_json(ctx, program.issuer, version)
+
+
+def _editor(
+    request: Request,
+    program: Program,
+    *,
+    values: dict[str, str],
+    achievement_id: int | None = None,
+    version: AchievementVersion | None = None,
+    preview: dict[str, Any] | None = None,
+    error: str = "",
+    status_code: int = 200,
+    versions: list[AchievementVersion] | None = None,
+    issued: bool = False,
+    image_error: str = "",
+) -> Response:
+    return page(
+        request,
+        "console/achievement_form.html",
+        program,
+        section="achievements",
+        status_code=status_code,
+        values=values,
+        achievement_id=achievement_id,
+        version=version,
+        preview=preview,
+        error=error,
+        languages_list=LANGUAGES,
+        versions=versions or [],
+        issued=issued,
+        image_error=image_error,
+    )
+
+
+@router.get("/{slug}/achievements")
+def list_achievements(
+    request: Request, session: SessionDep, ctx: ContextDep, program: ProgramDep
+) -> Response:
+    """The program's achievements with their current version."""
+    rows = []
+    for a in achievements.list_achievements(session, program.issuer, limit=500):
+        v = achievements.current_version(session, a)
+        rows.append({"id": a.id, "version": v, "issued": achievements.is_issued(session, v)})
+    return page(request, "console/achievements.html", program, section="achievements", rows=rows)
+
+
+@router.get("/{slug}/achievements/new")
+def new_achievement(request: Request, program: ProgramDep) -> Response:
+    """The empty form."""
+    program.require("issuer")
+    return _editor(request, program, values=_form_values(None))
+
+
+@router.post("/{slug}/achievements/new", dependencies=[Csrf])
+def create_achievement(
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
+    program: ProgramDep,
+    name: Annotated[str, Form(max_length=200)] = "",
+    description: Text = "",
+    criteria_narrative: Text = "",
+    achievement_type: Annotated[str, Form(max_length=100)] = "Fieldwork",
+    in_language: Annotated[str, Form(max_length=35)] = "",
+    tags: Text = "",
+    alignments: Text = "",
+    rubric: Text = "",
+    action: Annotated[str, Form(max_length=20)] = "preview",
+) -> Response:
+    """Preview (nothing is saved) or save a new achievement."""
+    program.require("issuer")
+    values = {
+        "name": name,
+        "description": description,
+        "criteria_narrative": criteria_narrative,
+        "achievement_type": achievement_type,
+        "in_language": in_language,
+        "tags": tags,
+        "alignments": alignments,
+        "rubric": rubric,
+    }
+    try:
+        data = AchievementCreate.model_validate(_payload(values))
+    except ValidationError as exc:
+        return _editor(request, program, values=values, error=form_problems(exc), status_code=422)
+    if action != "save":
+        return _editor(request, program, values=values, preview=_preview(program, ctx, data, None))
+    achievement, _ = achievements.create_achievement(
+        session, program.issuer, data, actor=program.actor
+    )
+    return back_to(program, f"/achievements/{achievement.id}", "achievement_saved")
+
+
+@router.get("/{slug}/achievements/{achievement_id}")
+def edit_achievement(
+    request: Request,
+    achievement_id: Id,
+    session: SessionDep,
+    ctx: ContextDep,
+    program: ProgramDep,
+) -> Response:
+    """The achievement's current version, its preview and (for issuers) the edit form."""
+    achievement = achievements.get_achievement(session, program.issuer_id, achievement_id)
+    version = achievements.current_version(session, achievement)
+    return _editor(
+        request,
+        program,
+        values=_form_values(version),
+        achievement_id=achievement_id,
+        version=version,
+        preview=achievements.achievement_json(ctx, program.issuer, version),
+        versions=achievements.versions(session, achievement),
+        issued=achievements.is_issued(session, version),
+    )
+
+
+@router.post("/{slug}/achievements/{achievement_id}", dependencies=[Csrf])
+def update_achievement(
+    request: Request,
+    achievement_id: Id,
+    session: SessionDep,
+    ctx: ContextDep,
+    program: ProgramDep,
+    name: Annotated[str, Form(max_length=200)] = "",
+    description: Text = "",
+    criteria_narrative: Text = "",
+    achievement_type: Annotated[str, Form(max_length=100)] = "Fieldwork",
+    in_language: Annotated[str, Form(max_length=35)] = "",
+    tags: Text = "",
+    alignments: Text = "",
+    rubric: Text = "",
+    action: Annotated[str, Form(max_length=20)] = "preview",
+) -> Response:
+    """Preview or save an edit (a new version once a credential used the current one)."""
+    program.require("issuer")
+    achievement = achievements.get_achievement(session, program.issuer_id, achievement_id)
+    current = achievements.current_version(session, achievement)
+    values = {
+        "name": name,
+        "description": description,
+        "criteria_narrative": criteria_narrative,
+        "achievement_type": achievement_type,
+        "in_language": in_language,
+        "tags": tags,
+        "alignments": alignments,
+        "rubric": rubric,
+    }
+    common: dict[str, Any] = {
+        "achievement_id": achievement_id,
+        "version": current,
+        "versions": achievements.versions(session, achievement),
+        "issued": achievements.is_issued(session, current),
+    }
+    try:
+        data = AchievementCreate.model_validate(_payload(values))
+    except ValidationError as exc:
+        return _editor(
+            request, program, values=values, error=form_problems(exc), status_code=422, **common
+        )
+    if action != "save":
+        return _editor(
+            request,
+            program,
+            values=values,
+            preview=_preview(program, ctx, data, current),
+            **common,
+        )
+    update = AchievementUpdate.model_validate(data.model_dump())
+    achievements.update_achievement(session, achievement, update, actor=program.actor)
+    return back_to(program, f"/achievements/{achievement_id}", "achievement_saved")
+
+
+@router.post("/{slug}/achievements/{achievement_id}/image", dependencies=[Csrf])
+def upload_image(
+    request: Request,
+    achievement_id: Id,
+    session: SessionDep,
+    ctx: ContextDep,
+    program: ProgramDep,
+    file: Annotated[UploadFile, File()],
+    caption: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Set the badge image (PNG or SVG) with its alt text, which is required."""
+    program.require("issuer")
+    achievement = achievements.get_achievement(session, program.issuer_id, achievement_id)
+    version = achievements.current_version(session, achievement)
+    image_error = ""
+    if not caption.strip():
+        image_error = "alt_required"
+    else:
+        try:
+            data = file.file.read(ctx.settings.max_upload_bytes + 1)
+            sha256, media_type = store_image(ctx, data)
+        except BadgeworksError as exc:
+            image_error = exc.message
+    if image_error:
+        return _editor(
+            request,
+            program,
+            values=_form_values(version),
+            achievement_id=achievement_id,
+            version=version,
+            preview=achievements.achievement_json(ctx, program.issuer, version),
+            versions=achievements.versions(session, achievement),
+            issued=achievements.is_issued(session, version),
+            image_error=image_error,
+            status_code=422,
+        )
+    achievements.set_image(
+        session,
+        achievement,
+        sha256=sha256,
+        media_type=media_type,
+        caption=caption.strip(),
+        actor=program.actor,
+    )
+    return back_to(program, f"/achievements/{achievement_id}", "image_saved")

@@ -1,0 +1,117 @@
+"""Console bulk issuance: upload a cohort CSV, see every row validated, then issue with a
+progress page that survives a reload (it reads the job row; no JavaScript needed)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Request, Response, UploadFile
+
+from badgeworks.core.errors import BadgeworksError, InputError
+from badgeworks.services import bulk, bulk_jobs
+from badgeworks.web.deps import Id
+from badgeworks.web.routes.console.common import (
+    PREFIX,
+    ConsoleRoute,
+    ContextDep,
+    Csrf,
+    Program,
+    ProgramDep,
+    SessionDep,
+    back_to,
+    page,
+)
+
+router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
+
+
+def _upload_page(
+    request: Request, session: SessionDep, program: Program, *, error: str = "", status: int = 200
+) -> Response:
+    return page(
+        request,
+        "console/bulk.html",
+        program,
+        section="bulk",
+        status_code=status,
+        error=error,
+        jobs=bulk_jobs.list_jobs(session, program.issuer),
+        required=bulk.REQUIRED,
+        optional=bulk.OPTIONAL,
+    )
+
+
+@router.get("/{slug}/bulk")
+def bulk_form(request: Request, session: SessionDep, program: ProgramDep) -> Response:
+    """The upload form, the CSV format and the latest jobs."""
+    return _upload_page(request, session, program)
+
+
+@router.post("/{slug}/bulk", dependencies=[Csrf])
+def upload(
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
+    program: ProgramDep,
+    file: Annotated[UploadFile, File()],
+) -> Response:
+    """Validate every row of the file; nothing is issued yet."""
+    program.require("issuer")
+    data = file.file.read(ctx.settings.max_upload_bytes + 1)
+    if len(data) > ctx.settings.max_upload_bytes:
+        return _upload_page(
+            request, session, program, error="the file is larger than the upload limit", status=413
+        )
+    try:
+        job = bulk_jobs.create_job(
+            session,
+            program.issuer,
+            program.who.staff.id or 0,
+            file.filename or "",
+            data,
+            actor=program.actor,
+        )
+    except (InputError, BadgeworksError) as exc:
+        return _upload_page(request, session, program, error=exc.message, status=422)
+    return back_to(program, f"/bulk/{job.id}")
+
+
+@router.get("/{slug}/bulk/{job_id}")
+def show_job(request: Request, job_id: Id, session: SessionDep, program: ProgramDep) -> Response:
+    """The validation report, or the progress of issuing (refreshes itself while running)."""
+    job = bulk_jobs.get_job(session, program.issuer, job_id)
+    return page(
+        request,
+        "console/bulk_job.html",
+        program,
+        section="bulk",
+        job=job,
+        refresh=2 if job.status == "running" else None,
+        percent=int(100 * job.done / job.good_rows) if job.good_rows else 100,
+    )
+
+
+@router.get("/{slug}/bulk/{job_id}/problems.csv")
+def problems_csv(job_id: Id, session: SessionDep, program: ProgramDep) -> Response:
+    """The problems as a CSV (cells escaped so a spreadsheet never runs them)."""
+    job = bulk_jobs.get_job(session, program.issuer, job_id)
+    return Response(
+        bulk_jobs.problems_csv(job),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="bulk-{job.id}-problems.csv"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@router.post("/{slug}/bulk/{job_id}/issue", dependencies=[Csrf])
+def issue_job(
+    request: Request, job_id: Id, session: SessionDep, ctx: ContextDep, program: ProgramDep
+) -> Response:
+    """Start issuing the rows that passed validation, in the background."""
+    program.require("issuer")
+    job = bulk_jobs.claim(session, program.issuer, job_id)
+    bulk_jobs.start(request.app.state.session_factory, ctx, job.id or 0, actor=program.actor)
+    return back_to(program, f"/bulk/{job_id}")

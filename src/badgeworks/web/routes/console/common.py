@@ -1,0 +1,237 @@
+"""What every console route shares: who is signed in, which program, CSRF, HTML errors.
+
+Console routes use ``ConsoleRoute``, which turns errors into friendly HTML pages (the API's
+one JSON error shape is for API clients; a browser gets a page with a way back). A missing
+or expired session redirects to the sign-in page.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from pydantic import ValidationError
+from sqlmodel import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from badgeworks.core.errors import BadgeworksError, ConfigError, InputError
+from badgeworks.db.console import StaffMembership
+from badgeworks.db.models import Issuer
+from badgeworks.services import staff
+from badgeworks.services.context import ServiceContext
+from badgeworks.services.errors import (
+    AuthError,
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    UnsupportedMediaError,
+    ValidationFailed,
+)
+from badgeworks.web.deps import get_context, get_session
+from badgeworks.web.pages import render
+
+log = logging.getLogger("badgeworks.console")
+
+COOKIE = "bw_console"
+LOGIN_CSRF_COOKIE = "bw_login_csrf"
+PREFIX = "/console"
+
+
+class LoginRequired(Exception):
+    """No live session: the route class redirects to the sign-in page."""
+
+
+def _status_of(exc: BadgeworksError) -> int:
+    if isinstance(exc, staff.RateLimited):
+        return 429
+    if isinstance(exc, InputError) and exc.code == "input.too_large":
+        return 413
+    for cls, status in (
+        (NotFoundError, 404),
+        (AuthError, 401),
+        (ForbiddenError, 403),
+        (ConflictError, 409),
+        (UnsupportedMediaError, 415),
+        (ValidationFailed, 422),
+        (ConfigError, 503),
+    ):
+        if isinstance(exc, cls):
+            return status
+    return 400
+
+
+def error_page(request: Request, status: int, message: str, code: str = "") -> HTMLResponse:
+    """A friendly HTML error page (status, what happened, a way back)."""
+    return render(
+        request,
+        "console/error.html",
+        status_code=status,
+        status=status,
+        message=message,
+        code=code,
+        me=None,
+        program=None,
+    )
+
+
+class ConsoleRoute(APIRoute):
+    """An ``APIRoute`` whose errors are HTML pages and whose missing session redirects."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        original = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            try:
+                return await original(request)
+            except LoginRequired:
+                target = request.url.path
+                if request.method == "GET" and request.url.query:
+                    target += "?" + request.url.query
+                return RedirectResponse(
+                    f"{PREFIX}/login?next={quote(target, safe='')}", status_code=303
+                )
+            except BadgeworksError as exc:
+                status = _status_of(exc)
+                if status >= 500:
+                    log.error("console error %s on %s", exc.code, request.url.path)
+                return error_page(request, status, exc.message, exc.code)
+            except (RequestValidationError, ValidationError) as exc:
+                return error_page(request, 422, form_problems(exc), "request.invalid")
+            except StarletteHTTPException as exc:
+                return error_page(request, exc.status_code, str(exc.detail))
+
+        return handler
+
+
+def form_problems(exc: RequestValidationError | ValidationError) -> str:
+    """A readable list of what is wrong with a submitted form."""
+    parts = []
+    for error in exc.errors()[:10]:
+        loc = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "form"))
+        parts.append(f"{loc}: {error.get('msg', 'invalid value')}" if loc else error["msg"])
+    return "; ".join(parts) or "the form is invalid"
+
+
+# ----------------------------------------------------------------------------- dependencies
+
+
+def now(request: Request) -> Any:
+    """The app's clock (tests fix it)."""
+    ctx: ServiceContext = request.app.state.ctx
+    return ctx.clock()
+
+
+def get_signed_in(
+    request: Request, session: Annotated[Session, Depends(get_session)]
+) -> staff.SignedIn:
+    """The signed-in staff member, or ``LoginRequired``."""
+    who = staff.resume_session(session, request.cookies.get(COOKIE), now=now(request))
+    if who is None:
+        raise LoginRequired()
+    return who
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+ContextDep = Annotated[ServiceContext, Depends(get_context)]
+SignedInDep = Annotated[staff.SignedIn, Depends(get_signed_in)]
+
+
+@dataclass
+class Program:
+    """The program (issuer) a console page is about, and the signed-in member's role in it."""
+
+    who: staff.SignedIn
+    issuer: Issuer
+    membership: StaffMembership
+
+    @property
+    def issuer_id(self) -> int:
+        """The issuer's database id."""
+        return self.issuer.id or 0
+
+    @property
+    def actor(self) -> str:
+        """The audit actor: the staff member."""
+        return self.who.actor
+
+    def require(self, role: str) -> None:
+        """``ForbiddenError`` unless the member has ``role`` or a stronger one here."""
+        staff.require_role(self.membership, role)
+
+    def can(self, role: str) -> bool:
+        """True if the member has ``role`` or a stronger one here."""
+        return staff.has_role(self.membership, role)
+
+
+def get_program(slug: str, session: SessionDep, who: SignedInDep) -> Program:
+    """The program ``slug`` if the member belongs to it; another program is a 404."""
+    membership, issuer = staff.membership_for(session, who.staff.id or 0, slug)
+    return Program(who=who, issuer=issuer, membership=membership)
+
+
+ProgramDep = Annotated[Program, Depends(get_program)]
+
+
+async def _csrf_form(request: Request) -> str | None:
+    form = await request.form()
+    value = form.get("csrf_token")
+    return value if isinstance(value, str) else None
+
+
+async def check_csrf(request: Request, who: SignedInDep) -> None:
+    """Every console form carries the session's CSRF token; anything else is refused."""
+    staff.check_csrf(who, await _csrf_form(request))
+
+
+Csrf = Depends(check_csrf)
+
+
+def page(
+    request: Request,
+    template: str,
+    program: Program | None,
+    *,
+    section: str = "",
+    status_code: int = 200,
+    **data: Any,
+) -> HTMLResponse:
+    """Render a console page with the shared context (member, program, role, CSRF token)."""
+    flash_key = request.query_params.get("done", "")
+    who = program.who if program else data.pop("who", None)
+    response = render(
+        request,
+        template,
+        status_code=status_code,
+        me=who.staff if who else None,
+        csrf=who.csrf_token if who else "",
+        program=program.issuer if program else None,
+        role=program.membership.role if program else None,
+        can_issue=program.can("issuer") if program else False,
+        is_owner=program.can("owner") if program else False,
+        section=section,
+        flash=flash_key if flash_key.replace("_", "").isalnum() else "",
+        **data,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def back_to(program: Program, path: str, done: str = "") -> RedirectResponse:
+    """A 303 redirect to a page of this program, with an optional flash message key."""
+    url = f"{PREFIX}/{program.issuer.slug}{path}"
+    if done:
+        url += ("&" if "?" in url else "?") + f"done={done}"
+    return RedirectResponse(url, status_code=303)
+
+
+def cookie_secure(request: Request) -> bool:
+    """Cookies are ``Secure`` when the service is reached over HTTPS."""
+    base: str = request.app.state.settings.base_url
+    return base.startswith("https://")

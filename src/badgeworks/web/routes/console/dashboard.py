@@ -1,0 +1,33 @@
+"""The console dashboard: counts and recent activity, with links."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from badgeworks.services import audit, console
+from badgeworks.web.routes.console.common import (
+    PREFIX,
+    ConsoleRoute,
+    ProgramDep,
+    SessionDep,
+    page,
+)
+
+router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
+
+
+@router.get("/{slug}/")
+def dashboard(request: Request, session: SessionDep, program: ProgramDep) -> Response:
+    """Counts of achievements, projects by state, credentials issued and revoked; the
+    latest audit events."""
+    events = audit.list_events(session, program.issuer_id, limit=15)
+    return page(
+        request,
+        "console/dashboard.html",
+        program,
+        section="dashboard",
+        counts=console.counts(session, program.issuer),
+        events=[
+            {"event": e, "link": console.target_link(program.issuer.slug, e.target)} for e in events
+        ],
+    )

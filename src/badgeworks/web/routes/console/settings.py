@@ -1,0 +1,294 @@
+"""Console settings: the issuer profile, its DID and key rotation, API tokens (created and
+shown once), staff and roles, the outbox configuration and the trust registry."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+from pydantic import ValidationError
+
+from badgeworks.core.errors import BadgeworksError
+from badgeworks.db.console import ROLES
+from badgeworks.services import issuers, staff, tokens
+from badgeworks.services.images import store_image
+from badgeworks.services.schemas import IssuerUpdate
+from badgeworks.web.deps import Id
+from badgeworks.web.routes.console.common import (
+    PREFIX,
+    ConsoleRoute,
+    ContextDep,
+    Csrf,
+    Program,
+    ProgramDep,
+    SessionDep,
+    back_to,
+    form_problems,
+    page,
+)
+from badgeworks.web.routes.console.forms import none_if_blank
+
+router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
+
+
+def _outbox(settings: Any) -> dict[str, Any]:
+    # Shown, never the password: whether one is set is all staff need to know.
+    host = getattr(settings, "smtp_host", None)
+    return {
+        "configured": bool(host),
+        "host": host or "",
+        "port": getattr(settings, "smtp_port", ""),
+        "sender": getattr(settings, "smtp_from", ""),
+        "security": getattr(settings, "smtp_security", ""),
+        "user": getattr(settings, "smtp_user", None) or "",
+        "password_set": bool(getattr(settings, "smtp_password", None)),
+    }
+
+
+def _settings_page(
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
+    program: Program,
+    *,
+    error: str = "",
+    new_token: str = "",
+    status_code: int = 200,
+) -> Response:
+    owner = program.can("owner")
+    return page(
+        request,
+        "console/settings.html",
+        program,
+        section="settings",
+        status_code=status_code,
+        error=error,
+        new_token=new_token,
+        public=issuers.to_public(session, ctx, program.issuer),
+        tokens=tokens.list_tokens(session, program.issuer) if owner else [],
+        staff_rows=staff.issuer_staff(session, program.issuer) if owner else [],
+        roles=ROLES,
+        outbox=_outbox(ctx.settings),
+    )
+
+
+@router.get("/{slug}/settings")
+def settings_page(
+    request: Request, session: SessionDep, ctx: ContextDep, program: ProgramDep
+) -> Response:
+    """Everything about the program itself."""
+    return _settings_page(request, session, ctx, program)
+
+
+@router.post("/{slug}/settings/profile", dependencies=[Csrf])
+def update_profile(
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
+    program: ProgramDep,
+    name: Annotated[str, Form(max_length=200)] = "",
+    url: Annotated[str, Form(max_length=2000)] = "",
+    email: Annotated[str, Form(max_length=320)] = "",
+    description: Annotated[str, Form(max_length=20000)] = "",
+) -> Response:
+    """Edit the issuer's profile (credentials already issued keep the old one)."""
+    program.require("owner")
+    try:
+        data = IssuerUpdate(
+            name=name,
+            url=none_if_blank(url),
+            email=none_if_blank(email),
+            description=none_if_blank(description),
+        )
+    except ValidationError as exc:
+        return _settings_page(
+            request, session, ctx, program, error=form_problems(exc), status_code=422
+        )
+    issuers.update_issuer(session, program.issuer, data, actor=program.actor)
+    return back_to(program, "/settings", "profile_saved")
+
+
+@router.post("/{slug}/settings/image", dependencies=[Csrf])
+def update_image(
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
+    program: ProgramDep,
+    file: Annotated[UploadFile, File()],
+    caption: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """The issuer's image (PNG or SVG) with its required alt text."""
+    program.require("owner")
+    if not caption.strip():
+        return _settings_page(request, session, ctx, program, error="alt_required", status_code=422)
+    try:
+        sha256, _ = store_image(ctx, file.file.read(ctx.settings.max_upload_bytes + 1))
+    except BadgeworksError as exc:
+        return _settings_page(request, session, ctx, program, error=exc.message, status_code=422)
+    issuers.set_image(session, program.issuer, sha256, caption.strip(), actor=program.actor)
+    return back_to(program, "/settings", "image_saved")
+
+
+@router.get("/{slug}/settings/keys/rotate")
+def confirm_rotate(request: Request, program: ProgramDep) -> Response:
+    """Explain key rotation before doing it."""
+    program.require("owner")
+    return page(
+        request,
+        "console/confirm.html",
+        program,
+        section="settings",
+        action=f"/console/{program.issuer.slug}/settings/keys/rotate",
+        cancel=f"/console/{program.issuer.slug}/settings",
+        heading="console.confirm.rotate",
+        explain="console.confirm.rotate_explain",
+        subject=program.issuer.did,
+        button="console.confirm.rotate_button",
+        reason=False,
+    )
+
+
+@router.post("/{slug}/settings/keys/rotate", dependencies=[Csrf])
+def rotate(session: SessionDep, ctx: ContextDep, program: ProgramDep) -> Response:
+    """Rotate the signing key (old keys stay in the DID document)."""
+    program.require("owner")
+    issuers.rotate_key(session, ctx, program.issuer, actor=program.actor)
+    return back_to(program, "/settings", "key_rotated")
+
+
+@router.post("/{slug}/settings/tokens", dependencies=[Csrf])
+def create_token(
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
+    program: ProgramDep,
+    label: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Create an API token; this response is the only place it is ever shown."""
+    program.require("owner")
+    _, token = tokens.create_token(
+        session, program.issuer, label=label.strip(), actor=program.actor
+    )
+    return _settings_page(request, session, ctx, program, new_token=token)
+
+
+@router.get("/{slug}/settings/tokens/{token_id}/revoke")
+def confirm_revoke_token(
+    request: Request, token_id: Id, session: SessionDep, program: ProgramDep
+) -> Response:
+    """Ask before revoking a token."""
+    program.require("owner")
+    found = [t for t in tokens.list_tokens(session, program.issuer) if t.id == token_id]
+    if not found:
+        tokens.revoke_token(session, program.issuer, token_id, actor=program.actor)  # 404
+    return page(
+        request,
+        "console/confirm.html",
+        program,
+        section="settings",
+        action=f"/console/{program.issuer.slug}/settings/tokens/{token_id}/revoke",
+        cancel=f"/console/{program.issuer.slug}/settings",
+        heading="console.confirm.revoke_token",
+        explain="console.confirm.revoke_token_explain",
+        subject=f"#{token_id} {found[0].label}",
+        button="console.confirm.revoke_token_button",
+        reason=False,
+    )
+
+
+@router.post("/{slug}/settings/tokens/{token_id}/revoke", dependencies=[Csrf])
+def revoke_token(token_id: Id, session: SessionDep, program: ProgramDep) -> Response:
+    """Revoke a token (it stops working at once)."""
+    program.require("owner")
+    tokens.revoke_token(session, program.issuer, token_id, actor=program.actor)
+    return back_to(program, "/settings", "token_revoked")
+
+
+@router.post("/{slug}/settings/staff", dependencies=[Csrf])
+def add_staff(
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
+    program: ProgramDep,
+    email: Annotated[str, Form(max_length=320)] = "",
+    role: Annotated[str, Form(max_length=16)] = "viewer",
+    password: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Give someone a role in this program (a new account needs a first password)."""
+    program.require("owner")
+    try:
+        existing = staff.find_staff(session, email)
+        if existing is None and not password:
+            return _settings_page(
+                request, session, ctx, program, error="password_required", status_code=422
+            )
+        staff.create_or_add_staff(
+            session,
+            program.issuer,
+            email,
+            role,
+            password=password if existing is None else None,
+            actor=program.actor,
+        )
+    except BadgeworksError as exc:
+        return _settings_page(request, session, ctx, program, error=exc.message, status_code=422)
+    return back_to(program, "/settings", "staff_saved")
+
+
+@router.post("/{slug}/settings/staff/{staff_id}", dependencies=[Csrf])
+def change_staff(
+    request: Request,
+    staff_id: Id,
+    session: SessionDep,
+    ctx: ContextDep,
+    program: ProgramDep,
+    role: Annotated[str, Form(max_length=16)] = "",
+) -> Response:
+    """Change someone's role in this program."""
+    program.require("owner")
+    try:
+        staff.change_role(session, program.issuer, staff_id, role, actor=program.actor)
+    except BadgeworksError as exc:
+        if exc.code == "staff.not_found":
+            raise
+        return _settings_page(request, session, ctx, program, error=exc.message, status_code=409)
+    return back_to(program, "/settings", "staff_saved")
+
+
+@router.get("/{slug}/settings/staff/{staff_id}/remove")
+def confirm_remove_staff(
+    request: Request, staff_id: Id, session: SessionDep, program: ProgramDep
+) -> Response:
+    """Ask before removing someone from the program."""
+    program.require("owner")
+    found = [s for m, s in staff.issuer_staff(session, program.issuer) if s.id == staff_id]
+    if not found:
+        staff.change_role(session, program.issuer, staff_id, None, actor=program.actor)  # 404
+    return page(
+        request,
+        "console/confirm.html",
+        program,
+        section="settings",
+        action=f"/console/{program.issuer.slug}/settings/staff/{staff_id}/remove",
+        cancel=f"/console/{program.issuer.slug}/settings",
+        heading="console.confirm.remove_staff",
+        explain="console.confirm.remove_staff_explain",
+        subject=found[0].email,
+        button="console.confirm.remove_staff_button",
+        reason=False,
+    )
+
+
+@router.post("/{slug}/settings/staff/{staff_id}/remove", dependencies=[Csrf])
+def remove_staff(
+    request: Request, staff_id: Id, session: SessionDep, ctx: ContextDep, program: ProgramDep
+) -> Response:
+    """Remove someone from the program (their account stays, for other programs)."""
+    program.require("owner")
+    try:
+        staff.change_role(session, program.issuer, staff_id, None, actor=program.actor)
+    except BadgeworksError as exc:
+        if exc.code == "staff.not_found":
+            raise
+        return _settings_page(request, session, ctx, program, error=exc.message, status_code=409)
+    return back_to(program, "/settings", "staff_removed")

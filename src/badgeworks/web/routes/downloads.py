@@ -1,0 +1,163 @@
+"""Downloads of a credential: baked PNG/SVG badges, the PDF certificate, QR codes.
+
+All are public, like the credential's own URL: anyone the candidate gives the link to
+can download and verify. Each download is derived from the stored, signed text; none
+changes it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from badgeworks.adapters import qr
+from badgeworks.services import badges, certificate, issuance
+from badgeworks.services.portfolio import verify_url
+from badgeworks.web.deps import ContextDep, SessionDep
+from badgeworks.web.i18n import Translator
+from badgeworks.web.pages import page_language
+
+router = APIRouter(tags=["public"])
+
+Scale = Annotated[int | None, Query(ge=1, le=qr.MAX_SCALE, description="Pixels per module.")]
+Target = Annotated[
+    Literal["page", "verify"],
+    Query(description="Where the code points: the credential page or the public verifier."),
+]
+
+_CACHE = {"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"}
+
+
+def _file_name(name: str) -> str:
+    """A safe ASCII file name stem from the achievement name."""
+    stem = "".join(ch if ch.isascii() and ch.isalnum() else "-" for ch in name.lower())
+    return "-".join(part for part in stem.split("-") if part)[:60] or "badge"
+
+
+def _attachment(filename: str) -> dict[str, str]:
+    return {**_CACHE, "Content-Disposition": f'attachment; filename="{filename}"'}
+
+
+def _name(document: str) -> str:
+    doc = json.loads(document)
+    ach = (doc.get("credentialSubject") or {}).get("achievement") or {}
+    name = doc.get("name") or ach.get("name") or "Open Badge"
+    return name if isinstance(name, str) else "Open Badge"
+
+
+@router.get("/credentials/{credential_id}/badge.png", response_class=Response)
+def baked_png(credential_id: str, session: SessionDep, ctx: ContextDep) -> Response:
+    """The badge image (PNG) with the signed credential baked in (OB 3.0 baking)."""
+    row = issuance.get_credential(session, credential_id)
+    name = _name(row.document)
+    return Response(
+        badges.baked_png(session, ctx, row, name),
+        media_type="image/png",
+        headers=_attachment(f"{_file_name(name)}-{row.id[:8]}.png"),
+    )
+
+
+@router.get("/credentials/{credential_id}/badge.svg", response_class=Response)
+def baked_svg(credential_id: str, session: SessionDep, ctx: ContextDep) -> Response:
+    """The badge image (SVG) with the signed credential baked in (OB 3.0 baking)."""
+    row = issuance.get_credential(session, credential_id)
+    name = _name(row.document)
+    return Response(
+        badges.baked_svg(session, ctx, row, name).encode("utf-8"),
+        media_type="image/svg+xml",
+        headers={
+            **_attachment(f"{_file_name(name)}-{row.id[:8]}.svg"),
+            # Served from our origin: an SVG must never run script here.
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+            "img-src data:; sandbox",
+        },
+    )
+
+
+@router.get("/credentials/{credential_id}/preview.png", response_class=Response)
+def preview_png(credential_id: str, session: SessionDep, ctx: ContextDep) -> Response:
+    """The image link previews show (Open Graph / Twitter card); not baked."""
+    row = issuance.get_credential(session, credential_id)
+    return Response(
+        badges.og_image_png(session, ctx, row, _name(row.document)),
+        media_type="image/png",
+        headers=_CACHE,
+    )
+
+
+@router.get("/credentials/{credential_id}/certificate.pdf", response_class=Response)
+def certificate_pdf(
+    credential_id: str, request: Request, session: SessionDep, ctx: ContextDep
+) -> Response:
+    """A printable PDF certificate (in the page language) with a QR code to the credential."""
+    row = issuance.get_credential(session, credential_id)
+    lang = page_language(request)
+    data = certificate.certificate_pdf(session, ctx, row, t=Translator(lang), lang=lang)
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={
+            **_attachment(f"{_file_name(_name(row.document))}-{row.id[:8]}-{lang}.pdf"),
+            "Vary": "Accept-Language, Cookie",
+        },
+    )
+
+
+def qr_response(data: str, kind: str, scale: int | None, title: str, stem: str) -> Response:
+    """A QR code download (PNG or SVG) at ``scale`` pixels per module."""
+    if kind == "svg":
+        return Response(
+            qr.svg(data, scale=scale, title=title).encode("utf-8"),
+            media_type="image/svg+xml",
+            headers={
+                **_CACHE,
+                "Content-Disposition": f'inline; filename="{stem}.svg"',
+                "Content-Security-Policy": "default-src 'none'; sandbox",
+            },
+        )
+    return Response(
+        qr.png(data, scale=scale),
+        media_type="image/png",
+        headers={**_CACHE, "Content-Disposition": f'inline; filename="{stem}.png"'},
+    )
+
+
+@router.get("/credentials/{credential_id}/qr.png", response_class=Response)
+def credential_qr_png(
+    credential_id: str,
+    session: SessionDep,
+    ctx: ContextDep,
+    scale: Scale = None,
+    target: Target = "page",
+) -> Response:
+    """A QR code to the credential page (or ``target=verify``: the verifier), PNG."""
+    return _credential_qr(credential_id, session, ctx, scale, target, "png")
+
+
+@router.get("/credentials/{credential_id}/qr.svg", response_class=Response)
+def credential_qr_svg(
+    credential_id: str,
+    session: SessionDep,
+    ctx: ContextDep,
+    scale: Scale = None,
+    target: Target = "page",
+) -> Response:
+    """A QR code to the credential page (or ``target=verify``: the verifier), SVG."""
+    return _credential_qr(credential_id, session, ctx, scale, target, "svg")
+
+
+def _credential_qr(
+    credential_id: str,
+    session: SessionDep,
+    ctx: ContextDep,
+    scale: int | None,
+    target: str,
+    kind: str,
+) -> Response:
+    row = issuance.get_credential(session, credential_id)
+    url = issuance.credential_url(ctx, row.id)
+    data = verify_url(ctx, url) if target == "verify" else url
+    return qr_response(data, kind, scale, data, f"qr-{row.id[:8]}")

@@ -1,0 +1,129 @@
+"""The W3C CCG Verifiable Credentials API: ``/credentials/issue``, ``/credentials/verify``,
+``/presentations/verify`` and ``/credentials/status`` (docs/vc-api.md).
+
+Writes (issue, status) need the issuer's API token; verifying is public. Malformed
+requests get the one error shape (400/422); a verification that fails is ``422`` with the
+same report a success returns with ``200``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import Field, StringConstraints
+
+from badgeworks.core.report import Report
+from badgeworks.services import lifecycle, vcapi, verification
+from badgeworks.services.errors import NotFoundError
+from badgeworks.services.schemas import Strict
+from badgeworks.web.deps import ContextDep, PrincipalDep, SessionDep
+
+router = APIRouter(tags=["vc-api"])
+
+Text = Annotated[str, StringConstraints(max_length=2000)]
+
+
+class IssueRequest(Strict):
+    credential: dict[str, Any]
+    options: dict[str, Any] | None = None
+
+
+class VerifyOptions(Strict):
+    challenge: Text | None = None
+    domain: Text | None = None
+
+
+class VerifyCredentialRequest(Strict):
+    verifiableCredential: dict[str, Any] | str
+    options: VerifyOptions | None = None
+
+
+class VerifyPresentationRequest(Strict):
+    verifiablePresentation: dict[str, Any]
+    options: VerifyOptions | None = None
+
+
+class StatusItem(Strict):
+    type: Literal["BitstringStatusListEntry", "BitstringStatusListCredential"] | None = None
+    status: Literal["revoked", "suspended", "unsuspended"]
+
+
+class StatusRequest(Strict):
+    credentialId: Text
+    credentialStatus: list[StatusItem] = Field(min_length=1, max_length=2)
+    reason: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+def _verification_body(report: Report) -> dict[str, Any]:
+    body = report.as_dict()
+    body["errors"] = [
+        {"code": c.code, "message": c.message} for c in report.checks if c.outcome == "fail"
+    ]
+    body["warnings"] = [
+        {"code": c.code, "message": c.message} for c in report.checks if c.outcome == "warning"
+    ]
+    return body
+
+
+@router.post("/credentials/issue", status_code=201)
+def issue_credential(
+    data: IssueRequest, session: SessionDep, ctx: ContextDep, who: PrincipalDep
+) -> JSONResponse:
+    """Sign ``credential`` for the token's issuer (eddsa-rdfc-2022), add status entries,
+    store and host it; ``201 {"verifiableCredential": …}``."""
+    _row, signed = vcapi.issue_credential(
+        session, ctx, who.issuer, data.credential, data.options, actor=who.actor
+    )
+    return JSONResponse({"verifiableCredential": signed}, status_code=201)
+
+
+@router.post("/credentials/verify")
+def verify_credential(data: VerifyCredentialRequest, ctx: ContextDep) -> JSONResponse:
+    """Verify a credential (object or VC-JWT): 200 with the report when it verifies, 422
+    with the same report when it does not."""
+    options = data.options or VerifyOptions()
+    report = verification.verify_credential(
+        ctx,
+        data.verifiableCredential,
+        known_issuers=verification.hosted_issuers(ctx),
+        challenge=options.challenge,
+        domain=options.domain,
+    )
+    return JSONResponse(_verification_body(report), status_code=200 if report.verified else 422)
+
+
+@router.post("/presentations/verify")
+def verify_presentation(data: VerifyPresentationRequest, ctx: ContextDep) -> JSONResponse:
+    """Verify a presentation (signed or not) and every credential in it."""
+    options = data.options or VerifyOptions()
+    result = verification.verify_presentation(
+        ctx,
+        data.verifiablePresentation,
+        challenge=options.challenge,
+        domain=options.domain,
+        known_issuers=verification.hosted_issuers(ctx),
+    )
+    return JSONResponse(result, status_code=200 if result["verified"] else 422)
+
+
+@router.post("/credentials/status")
+def update_status(
+    data: StatusRequest, session: SessionDep, ctx: ContextDep, who: PrincipalDep
+) -> dict[str, Any]:
+    """Set a credential's status: ``revoked`` (permanent), ``suspended`` or ``unsuspended``."""
+    row_id = vcapi.row_id_of(ctx, {"id": data.credentialId})
+    row = lifecycle.own_credential(session, who.issuer, row_id)
+    for item in data.credentialStatus:
+        if item.status == "revoked":
+            lifecycle.revoke(session, ctx, who.issuer, row.id, reason=data.reason, actor=who.actor)
+        elif item.status == "suspended":
+            lifecycle.suspend(session, ctx, who.issuer, row.id, reason=data.reason, actor=who.actor)
+        elif item.status == "unsuspended":
+            lifecycle.unsuspend(
+                session, ctx, who.issuer, row.id, reason=data.reason, actor=who.actor
+            )
+        else:  # pragma: no cover - the model allows nothing else
+            raise NotFoundError(f"unknown status {item.status!r}")
+    return {"credentialId": data.credentialId, **lifecycle.state(session, ctx, row).as_dict()}

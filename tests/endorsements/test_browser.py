@@ -1,0 +1,87 @@
+"""The mentor's review page in headless Chromium (Playwright): rate, comment, vouch, sign;
+every page passes axe. Skipped, loudly, only when /usr/bin/chromium is missing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from badgeworks.web.app import create_app
+from tests.verifier.conftest import free_port, serve
+from tests.web.conftest import NOW, TEST_SECRET, draft_project, make_issuer
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+
+if not CHROMIUM.exists():  # pragma: no cover - depends on the machine
+    pytest.skip(
+        "!!! /usr/bin/chromium not found: the mentor BROWSER TEST IS SKIPPED (run `make test`)",
+        allow_module_level=True,
+    )
+
+from axe_playwright_python.sync_playwright import Axe  # noqa: E402
+from playwright.sync_api import Page, sync_playwright  # noqa: E402
+
+from badgeworks.settings import get_settings  # noqa: E402
+
+
+def _accessible(page: Page) -> None:
+    results = Axe().run(page)
+    assert results.violations_count == 0, results.generate_report()
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[tuple[str, FastAPI]]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = get_settings(
+        data_dir=tmp_path / "data",
+        database_url=f"sqlite:///{tmp_path / 'bw.db'}",
+        key_secret=TEST_SECRET,
+        public_base_url=base,
+    )
+    application = create_app(settings, clock=lambda: NOW)
+    try:
+        with serve(application, port):
+            yield base, application
+    finally:
+        application.state.engine.dispose()
+
+
+def test_mentor_completes_the_review_in_chromium(site: tuple[str, FastAPI]) -> None:
+    base, application = site
+    client = TestClient(application)
+    who = make_issuer(application, "acme")
+    ids = draft_project(client, who)
+    r = client.post(
+        f"/api/v1/projects/{ids['project']}/reviews",
+        json={"name": "Grace Hopper", "title": "Lead analyst", "organization": "Northwind"},
+        headers=who.auth,
+    )
+    link = r.json()["review_url"]
+    assert link.startswith(base)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        try:
+            page = browser.new_context().new_page()
+            page.goto(link)
+            _accessible(page)
+            page.get_by_label("Exceeds expectations").check()
+            page.get_by_label("Your comment").fill("Ada's **analysis** was excellent.")
+            page.get_by_label("Data analysis (ESCO S1.2)").check()
+            page.get_by_role("button", name="Sign my review").click()
+            page.wait_for_url(f"{base}/endorsements/**")
+            assert "Thank you" in page.content()
+            assert page.locator(".comment strong").inner_text() == "analysis"
+            _accessible(page)
+            page.goto(link)
+            assert "already used" in page.content()
+            _accessible(page)
+            page.goto(link + "?lang=es")
+            assert "ya se usó" in page.content()
+        finally:
+            browser.close()

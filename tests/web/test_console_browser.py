@@ -1,0 +1,303 @@
+"""The program console in a real browser (headless Debian Chromium through Playwright).
+
+A staff member signs in, creates an achievement, creates a project with a deliverable,
+invites a mentor who endorses it, issues and revokes; a CSV with good and bad rows is
+validated and issued; a viewer is refused an issue action; axe-core finds no violations on
+the main screens. Set ``BADGEWORKS_SCREENSHOTS=<dir>`` to keep screenshots (docs/console.md
+uses the ones in ``docs/console/``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from badgeworks.services import staff
+from badgeworks.settings import get_settings
+from badgeworks.web.app import create_app
+from tests.web.conftest import TEST_SECRET, make_issuer
+from tests.web.console_helpers import PASSWORD, add_staff
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists() and shutil.which("chromium") is None,
+    reason="!!! Debian Chromium is not installed: console browser tests SKIPPED "
+    "(make test installs it)",
+)
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00"
+    b"\x90wS\xde\x00\x00\x00\x0cIDATx\x9cc\xf8\xcf\xc0\x00\x00\x03\x01\x01\x00\xc9\xfe\x92\xef"
+    b"\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+@dataclass
+class Server:
+    base: str
+    app: Any
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    original = staff._SCRYPT_N
+    staff._SCRYPT_N = 2**10  # cheap hashes; the format and the checks are the real ones
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    data = tmp_path_factory.mktemp("console-browser")
+    settings = get_settings(
+        data_dir=data, key_secret=TEST_SECRET, public_base_url=base, database_url=None
+    )
+    app = create_app(settings)
+    make_issuer(app, "acme")
+    add_staff(app, "acme", "owner@acme.example", "owner")
+    add_staff(app, "acme", "viewer@acme.example", "viewer")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert uv.started, "uvicorn did not start"
+    yield Server(base=base, app=app)
+    uv.should_exit = True
+    thread.join(timeout=10)
+    app.state.engine.dispose()
+    staff._SCRYPT_N = original
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _shot(page: Any, name: str) -> None:
+    target = os.environ.get("BADGEWORKS_SCREENSHOTS")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(target) / f"{name}.png"), full_page=True)
+
+
+def _axe(page: Any) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"]})
+    assert results.violations_count == 0, f"{page.url}\n{results.generate_report()}"
+
+
+def _sign_in(page: Any, base: str, email: str) -> None:
+    page.goto(f"{base}/console/login")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/console/acme/$"))
+
+
+def test_staff_issue_flow_with_mentor_endorsement_then_revoke(server: Server, browser: Any) -> None:
+    base = server.base
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{base}/console/login")
+    _axe(page)
+    _shot(page, "01-sign-in")
+    _sign_in(page, base, "owner@acme.example")
+    _axe(page)
+
+    page.get_by_role("link", name="New achievement").first.click()
+    page.get_by_label("Name", exact=True).fill("Data Analysis Micro-internship")
+    page.get_by_label("Description").fill("Completed a mentored data analysis project.")
+    page.get_by_label("Criteria").fill("Delivered a cleaned dataset and a written report.")
+    page.get_by_label("Tags").fill("data, python")
+    page.get_by_label("Skills alignments").fill(
+        "Data analysis | https://esco.example/skill/data-analysis | ESCO | S1.2"
+    )
+    page.get_by_label("Rubric").fill(
+        "quality | Quality of work | meets=Meets expectations; exceeds=Exceeds expectations"
+    )
+    page.get_by_role("button", name="Preview").click()
+    assert page.get_by_role(
+        "heading", name="Preview: the badge as an employer sees it"
+    ).is_visible()
+    _axe(page)
+    _shot(page, "02-achievement-preview")
+    page.get_by_role("button", name="Save achievement").click()
+    page.get_by_text("The achievement was saved.").wait_for()
+    page.get_by_label("Image file (PNG or SVG)").set_input_files(
+        {"name": "badge.png", "mimeType": "image/png", "buffer": PNG}
+    )
+    page.get_by_label("Alternative text").fill("A teal disc with a chart")
+    page.get_by_role("button", name="Upload image").click()
+    page.get_by_text("The image was saved.").wait_for()
+
+    page.get_by_role("link", name="Projects", exact=True).click()
+    page.get_by_role("link", name="New project").click()
+    page.get_by_label("New candidate's name").fill("Ada Lovelace")
+    page.get_by_label("New candidate's email address").fill("ada@example.org")
+    page.get_by_label("Project title").fill("Churn analysis for Northwind")
+    page.locator("#host_name").fill("Northwind Traders")
+    page.locator("#host_url").fill("https://northwind.example")
+    page.get_by_label("Start date").fill("2025-03-03")
+    page.get_by_label("End date").fill("2025-03-28")
+    page.get_by_label("Mentors").fill("Grace Hopper | grace@example.org | Lead analyst")
+    _axe(page)
+    page.get_by_role("button", name="Create project").click()
+    page.get_by_text("The project was created.").wait_for()
+    project_url = page.url.split("?")[0]
+    page.get_by_label("File", exact=True).set_input_files(
+        {"name": "report.txt", "mimeType": "text/plain", "buffer": b"The churn report."}
+    )
+    page.locator("#d-name").fill("Final report")
+    page.get_by_role("button", name="Upload deliverable").click()
+    page.get_by_text("The deliverable was added.").wait_for()
+    page.get_by_label("Quality of work").select_option("exceeds")
+    page.get_by_role("button", name="Save assessment").click()
+    page.get_by_text("The assessment was saved.").wait_for()
+
+    # Invite the mentor; the link goes through the outbox and is shown once.
+    page.get_by_role("button", name="Send invitation").click()
+    link = page.get_by_label("Review link").input_value()
+    assert "/review/" in link
+    assert page.locator("[aria-current=step]").inner_text() == "Awaiting mentor"
+    _axe(page)
+    _shot(page, "03-project")
+
+    mentor = browser.new_context().new_page()
+    mentor.goto(link)
+    mentor.locator("input[name='rating.quality'][value='exceeds']").check()
+    mentor.locator("#comment").fill("Careful, well-documented work.")
+    mentor.locator("form.review-form button[type=submit]").click()
+    mentor.wait_for_load_state()
+    assert mentor.get_by_text("your review is signed").is_visible()
+    mentor.context.close()
+
+    # (Not reload: the invitation page answered a POST; the project page is a GET.)
+    page.goto(project_url)
+    assert page.locator("[aria-current=step]").inner_text() == "Ready to issue"
+    assert page.get_by_role("cell", name="Reviewed").is_visible()
+    page.get_by_role("link", name="Preview and issue").click()
+    assert "EndorsementCredential" in page.locator("pre").inner_text()
+    _axe(page)
+    _shot(page, "04-issue-preview")
+    page.get_by_role("button", name="Sign and issue").click()
+    page.get_by_text("The credential was signed and issued.").wait_for()
+    credential_url = page.url.split("?")[0]
+    _axe(page)
+
+    page.get_by_role("link", name="Revoke…").click()
+    assert page.get_by_text("cannot be undone").is_visible()
+    _axe(page)
+    _shot(page, "05-revoke-confirm")
+    page.get_by_label("Reason").fill("Issued to the wrong cohort")
+    page.get_by_role("button", name="Revoke credential").click()
+    page.get_by_text("The credential was revoked.").wait_for()
+    assert page.url.split("?")[0] == credential_url
+    assert page.get_by_text("Issued to the wrong cohort").first.is_visible()
+
+    page.get_by_role("link", name="Credentials", exact=True).click()
+    _axe(page)
+    page.get_by_role("link", name="Dashboard").click()
+    _axe(page)
+    _shot(page, "06-dashboard")
+    page.get_by_role("link", name="Settings").click()
+    _axe(page)
+    _shot(page, "07-settings")
+
+    # Tablet width, in Spanish.
+    page.set_viewport_size({"width": 768, "height": 1024})
+    page.goto(f"{base}/console/acme/?lang=es")
+    assert page.get_by_role("heading", name="Panel").is_visible()
+    _axe(page)
+    context.close()
+
+
+def test_bulk_csv_is_validated_then_issued_with_progress(server: Server, browser: Any) -> None:
+    base = server.base
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    _sign_in(page, base, "owner@acme.example")
+    with server.app.state.session_factory() as session:
+        from badgeworks.services import achievements, issuers
+
+        issuer = issuers.get_issuer(session, "acme")
+        achievement_id = achievements.list_achievements(session, issuer)[0].id
+    csv = (
+        "achievement_id,candidate_name,candidate_email,project_title,host_name\n"
+        f"{achievement_id},Bo Good,bo@example.org,Cohort project,Northwind\n"
+        f"{achievement_id},Cy Bad,not-an-email,Cohort project,Northwind\n"
+        f"{achievement_id},=cmd|' /C calc'!A0,cy@example.org,Cohort project,Northwind\n"
+        f"{achievement_id},Di Good,di@example.org,Cohort project,Northwind\n"
+    )
+    page.get_by_role("link", name="Bulk issue", exact=True).click()
+    page.get_by_label("CSV file").set_input_files(
+        {"name": "cohort.csv", "mimeType": "text/csv", "buffer": csv.encode()}
+    )
+    page.get_by_role("button", name="Check the file").click()
+    page.get_by_text("4 rows: 2 ready, 2 with problems.").wait_for()
+    problems = page.locator("table.problems tbody tr")
+    assert problems.count() == 2
+    assert "candidate_email" in problems.nth(0).inner_text()
+    assert "formula" in problems.nth(1).inner_text()
+    _axe(page)
+    _shot(page, "08-bulk-validated")
+    page.get_by_role("button", name="Issue 2 credentials").click()
+    # The progress page refreshes itself (meta refresh) until the job row says it is done.
+    page.get_by_text("Finished", exact=True).wait_for(timeout=60_000)
+    assert page.get_by_text("2 of 2 issued.").is_visible(), page.locator("main").inner_text()
+    page.reload()  # the job is a row: reloading shows the same result
+    assert page.get_by_text("2 of 2 issued.").is_visible()
+    _axe(page)
+    _shot(page, "09-bulk-done")
+    page.context.close()
+
+
+def test_viewer_is_refused_an_issue_action(server: Server, browser: Any) -> None:
+    base = server.base
+    with server.app.state.session_factory() as session:
+        from badgeworks.services import issuers, projects
+
+        issuer = issuers.get_issuer(session, "acme")
+        draft = [p for p in projects.list_projects(session, issuer) if p.status == "draft"]
+    page = browser.new_context().new_page()
+    _sign_in(page, base, "viewer@acme.example")
+    if draft:
+        page.goto(f"{base}/console/acme/projects/{draft[0].id}")
+        assert page.get_by_role("link", name="Preview and issue").count() == 0
+        response = page.goto(f"{base}/console/acme/projects/{draft[0].id}/issue")
+    else:
+        response = page.goto(f"{base}/console/acme/projects/1/issue")
+    assert response is not None and response.status == 403
+    assert page.get_by_role("heading", name="You are not allowed to do this").is_visible()
+    _axe(page)
+    page.goto(f"{base}/console/acme/bulk")
+    assert page.get_by_role("button", name="Check the file").count() == 0
+    page.context.close()
