@@ -25,9 +25,18 @@
 //                                                                  Status List v1.0 §3.4)
 // where key = {publicKeyMultibase, secretKeyMultibase, id, controller}.
 //
+// Every item may also carry, for keys that are not did:key (a mentor's did:web, say):
+//   didDocuments         [DID document, ...]  each served at its id, and each of its
+//                                             verificationMethod entries at its own id
+//                                             (with the Multikey context), as a did:web
+//                                             resolver would;
+//   verificationMethods  [method, ...]        each served at its id (an https key URL).
+// These are served to that item only; they cannot replace a bundled context.
+//
 // The document loader is strictly offline: it serves the repository's bundled contexts
-// (contexts/index.json), the test-only VC 2.0 examples context, and did:key Ed25519
-// keys built in code. Any other URL throws, so a test can never pass by fetching.
+// (contexts/index.json), the test-only VC 2.0 examples context, did:key Ed25519 keys
+// built in code, and the item's own didDocuments/verificationMethods. Any other URL
+// throws, so a test can never pass by fetching.
 
 import {readFileSync} from 'node:fs';
 import {dirname, join} from 'node:path';
@@ -100,16 +109,50 @@ async function resolveDidKey(url) {
   };
 }
 
-async function documentLoader(url) {
-  let document;
-  if(DOCUMENTS.has(url)) {
-    document = structuredClone(DOCUMENTS.get(url));
-  } else if(typeof url === 'string' && url.startsWith('did:key:z6Mk')) {
-    document = await resolveDidKey(url);
-  } else {
-    throw new Error(`interop harness: refusing to load ${url} (offline loader)`);
+// The extra documents of one request item, by URL (see the header comment).
+function extraDocuments({didDocuments = [], verificationMethods = []} = {}) {
+  const extra = new Map();
+  const add = (url, document) => {
+    if(typeof url !== 'string' || DOCUMENTS.has(url) || url.startsWith('did:key:') ||
+      extra.has(url)) {
+      throw new Error(`interop harness: cannot serve an extra document at ${url}`);
+    }
+    extra.set(url, document);
+  };
+  for(const did of didDocuments) {
+    if(typeof did?.id !== 'string' || !did.id.startsWith('did:')) {
+      throw new Error('interop harness: a DID document needs an "id" that is a DID');
+    }
+    add(did.id, did);
+    for(const method of did.verificationMethod || []) {
+      // A relative "#key-1" is relative to the DID (DID Core §5.2).
+      const id = method.id.startsWith('#') ? did.id + method.id : method.id;
+      if(!id.startsWith(`${did.id}#`)) {
+        throw new Error(`interop harness: ${id} is not a method of ${did.id}`);
+      }
+      add(id, {'@context': MULTIKEY_CONTEXT, ...method, id});
+    }
   }
-  return {contextUrl: null, documentUrl: url, document};
+  for(const method of verificationMethods) {
+    add(method.id, {'@context': MULTIKEY_CONTEXT, ...method});
+  }
+  return extra;
+}
+
+function makeDocumentLoader(extra = new Map()) {
+  return async function documentLoader(url) {
+    let document;
+    if(DOCUMENTS.has(url)) {
+      document = structuredClone(DOCUMENTS.get(url));
+    } else if(extra.has(url)) {
+      document = structuredClone(extra.get(url));
+    } else if(typeof url === 'string' && url.startsWith('did:key:z6Mk')) {
+      document = await resolveDidKey(url);
+    } else {
+      throw new Error(`interop harness: refusing to load ${url} (offline loader)`);
+    }
+    return {contextUrl: null, documentUrl: url, document};
+  };
 }
 
 // Status is out of scope for proof interop; vc.verifyCredential demands a checker when
@@ -161,7 +204,7 @@ function proofResults(result) {
 }
 
 const COMMANDS = {
-  async sign({credential, key, created}) {
+  async sign({credential, key, created}, {documentLoader}) {
     return vc.issue({
       credential: structuredClone(credential),
       suite: await suiteFor({key, created}),
@@ -169,7 +212,7 @@ const COMMANDS = {
     });
   },
 
-  async verify({verifiableCredential, now, checkIssuer = true}) {
+  async verify({verifiableCredential, now, checkIssuer = true}, {documentLoader}) {
     const options = {
       credential: verifiableCredential,
       suite: verifierSuite(),
@@ -191,7 +234,7 @@ const COMMANDS = {
     };
   },
 
-  async 'sign-presentation'({presentation, key, created, challenge, domain}) {
+  async 'sign-presentation'({presentation, key, created, challenge, domain}, {documentLoader}) {
     return vc.signPresentation({
       presentation: structuredClone(presentation),
       suite: await suiteFor({key, created}),
@@ -201,7 +244,7 @@ const COMMANDS = {
     });
   },
 
-  async 'verify-presentation'({verifiablePresentation, challenge, domain, now}) {
+  async 'verify-presentation'({verifiablePresentation, challenge, domain, now}, {documentLoader}) {
     const result = await vc.verify({
       presentation: verifiablePresentation,
       suite: verifierSuite(),
@@ -221,7 +264,7 @@ const COMMANDS = {
     };
   },
 
-  async 'status-bit'({statusListCredential, index, now}) {
+  async 'status-bit'({statusListCredential, index, now}, {documentLoader}) {
     // Verify the list's own proof with the VC stack, then expand encodedList with Node's
     // zlib (u + base64url-no-pad of GZIP) and read bit `index`, most significant first.
     const result = await vc.verifyCredential({
@@ -245,7 +288,7 @@ const COMMANDS = {
     };
   },
 
-  async canonize({document}) {
+  async canonize({document}, {documentLoader}) {
     // The cryptosuite's own canonize: JSON-LD safe mode + RDFC-1.0, as used for proofs.
     return {nquads: await eddsaRdfc2022.canonize(document, {documentLoader})};
   }
@@ -274,7 +317,8 @@ async function main() {
   const results = [];
   for(const item of items) {
     try {
-      results.push(await handler(item));
+      const documentLoader = makeDocumentLoader(extraDocuments(item));
+      results.push(await handler(item, {documentLoader}));
     } catch(error) {
       results.push({error: describeError(error) || 'unknown error'});
     }

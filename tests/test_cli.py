@@ -197,6 +197,48 @@ def test_status_list_option(key: Ed25519KeyPair, key_file: Path, tmp_path: Path)
     assert "status.not_checked" in result.stdout
 
 
+def test_trust_email_and_vc_jwt(key: Ed25519KeyPair, signed_file: Path, tmp_path: Path) -> None:
+    from badgeworks.core.vc_jwt import sign_vc_jwt
+
+    trust = tmp_path / "trust.json"
+    trust.write_text(json.dumps({"issuers": [{"id": key.controller, "name": "Northwind (ours)"}]}))
+    result = run("verify", str(signed_file), "--json", "--now", NOW, "--trust", str(trust))
+    assert result.exit_code == 0, result.output
+    known = [c for c in json.loads(result.stdout)["checks"] if c["code"] == "issuer.known"]
+    assert len(known) == 1 and "Northwind (ours)" in known[0]["message"]
+    assert known[0]["detail"]["registry"] == "registry"
+
+    result = run("verify", str(signed_file), "--json", "--now", NOW, "--email", "A@example.com")
+    assert result.exit_code == 0
+    recipient = [c for c in json.loads(result.stdout)["checks"] if c["check"] == "recipient"]
+    assert [(c["code"], c["outcome"]) for c in recipient] == [("recipient.match", "pass")]
+    assert "example.com" not in result.stdout
+    result = run("verify", str(signed_file), "--now", NOW, "--email", "eve@example.com")
+    assert result.exit_code == 1
+    assert "recipient.no_match" in result.stdout and "eve@" not in result.stdout
+
+    # A VC-JWT given as plain text goes through the same pipeline.
+    token = tmp_path / "badge.jwt"
+    token.write_text(sign_vc_jwt(unsigned_badge(key), key) + "\n")
+    result = run("verify", str(token), "--json", "--now", NOW)
+    assert result.exit_code == 0, result.output
+    assert "jwt.verified" in {c["code"] for c in json.loads(result.stdout)["checks"]}
+
+
+def test_verify_option_errors_are_exit_2(signed_file: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "trust.json"
+    bad.write_text('{"issuers": [{"name": "no id"}]}')
+    result = run("verify", str(signed_file), "--trust", str(bad))
+    assert result.exit_code == 2
+    assert "--trust" in one_error_line(result)
+    result = run("verify", str(signed_file), "--trust", str(tmp_path / "missing.json"))
+    assert result.exit_code == 2
+    assert "--trust" in one_error_line(result)
+    result = run("verify", str(signed_file), "--email", "not-an-email")
+    assert result.exit_code == 2
+    assert "not-an-email" not in one_error_line(result)
+
+
 # --- bad input: exit 2 and one line --------------------------------------------------------
 
 

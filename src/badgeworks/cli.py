@@ -19,15 +19,17 @@ from typing import Any, BinaryIO, NoReturn
 import click
 
 from badgeworks.adapters.resources import default_loader
+from badgeworks.core.checks import KnownIssuer, verify_credential
 from badgeworks.core.credential import parse_xsd_datetime, xsd_datetime
 from badgeworks.core.crypto import Ed25519KeyPair
 from badgeworks.core.document import DEFAULT_MAX_BYTES, parse_json_document
-from badgeworks.core.errors import BadgeworksError, StatusError
+from badgeworks.core.errors import BadgeworksError
 from badgeworks.core.keys import key_pair_from_json, key_pair_to_json
 from badgeworks.core.proof import add_proof
 from badgeworks.core.report import VERDICT_TEXT, Report
-from badgeworks.core.status import StatusResolver
+from badgeworks.core.vc_jwt import is_compact_jws
 from badgeworks.core.verify import verify
+from badgeworks.settings import Settings, get_settings
 
 EXIT_OK = 0
 EXIT_NOT_VERIFIED = 1
@@ -206,24 +208,63 @@ def _parse_created(value: str | None) -> datetime:
         _fail(f"--created: {exc}")
 
 
-def _status_resolver(paths: Sequence[str]) -> StatusResolver | None:
-    if not paths:
-        return None
-    lists: dict[str, Any] = {}
+def _status_lists(paths: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The ``--status-list`` files by their ``id`` (what ``statusListCredential`` names)."""
+    lists: dict[str, dict[str, Any]] = {}
     for path in paths:
         document = _read_json(path, "status list")
         url = document.get("id") if isinstance(document, dict) else None
         if not isinstance(url, str):
             _fail(f"status list {path} has no 'id', so no credential can point at it")
         lists[url] = document
+    return lists
 
-    def resolve(url: str) -> Any:
-        if url in lists:
-            return lists[url]
-        # The CLI never fetches: a list the user did not supply is "not checked".
-        raise StatusError(f"no --status-list file has the id {url}", code="status.not_checked")
 
-    return resolve
+def _read_credential(path: str) -> Any:
+    """A JSON document, or a compact JWS (a VC-JWT) given as plain text."""
+    data = _read_bytes(path, "input")
+    try:
+        return parse_json_document(data)
+    except BadgeworksError as exc:
+        text = data[:DEFAULT_MAX_BYTES].decode("utf-8", "replace").strip()
+        if is_compact_jws(text):
+            return text
+        name = "stdin" if path == "-" else path
+        _fail(f"input {name}: {exc}")
+
+
+def _trust(path: str | None) -> dict[str, KnownIssuer]:
+    """The ``--trust`` registry (the format of ``BADGEWORKS_VERIFY_TRUST_REGISTRY``)."""
+    if path is None:
+        return {}
+    from badgeworks.services.verifier import load_registry
+
+    try:
+        return load_registry(Path(path))
+    except BadgeworksError as exc:
+        _fail(f"--trust: {exc}")
+
+
+def _email(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from badgeworks.services.verifier import check_email
+
+    try:
+        checked = check_email(value)
+    except BadgeworksError as exc:
+        _fail(f"--email: {exc}")
+    if checked is None:
+        _fail("--email: the email address is empty")
+    return checked
+
+
+def _online_settings() -> Settings:
+    """The fetcher's settings (``BADGEWORKS_FETCH_*``, docs/configuration.md)."""
+    try:
+        return get_settings()
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        _fail(f"--online: the BADGEWORKS_* settings are invalid: {str(exc).splitlines()[0]}")
 
 
 def _print_report(report: Report) -> None:
@@ -243,21 +284,42 @@ def _print_report(report: Report) -> None:
     metavar="FILE",
     help="A BitstringStatusListCredential to check status against (repeatable).",
 )
+@click.option(
+    "--online",
+    is_flag=True,
+    help="Fetch did:web documents, HTTPS keys, status lists and deliverables "
+    "(through the SSRF-safe fetcher).",
+)
+@click.option("--email", metavar="ADDRESS", help="Check the recipient against this email.")
+@click.option(
+    "--trust",
+    "trust_file",
+    metavar="FILE",
+    help="A trust registry of known issuers (the BADGEWORKS_VERIFY_TRUST_REGISTRY format).",
+)
 @click.pass_context
 def verify_command(
-    ctx: click.Context, file: str, as_json: bool, now: str | None, status_lists: tuple[str, ...]
+    ctx: click.Context,
+    file: str,
+    as_json: bool,
+    now: str | None,
+    status_lists: tuple[str, ...],
+    online: bool,
+    email: str | None,
+    trust_file: str | None,
 ) -> None:
     """Verify the credential in FILE ('-' for stdin). Exit 0 verified, 1 not, 2 bad input."""
+    from badgeworks.services.verification import standalone
+
     moment = _parse_now(now)
-    resolver = _status_resolver(status_lists)
-    document = _read_json(file)
-    report = verify(
-        document,
-        loader=default_loader(),
-        now=moment,
-        status_resolver=resolver,
-        schemas=_schemas(),
-    )
+    lists = _status_lists(status_lists)
+    known = _trust(trust_file)
+    address = _email(email)
+    settings = _online_settings() if online else None
+    document = _read_credential(file)
+    # The same pipeline as the API and the VC-API; only the capabilities differ.
+    with standalone(settings, status_lists=lists, known=known) as caps:
+        report = verify_credential(document, caps, now=moment, email=address).report
     if as_json:
         click.echo(_dumps(report.as_dict()))
     else:

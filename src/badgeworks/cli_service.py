@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from sqlmodel import Session
@@ -21,8 +21,11 @@ from badgeworks.db.migrate import current_revision, upgrade
 from badgeworks.services import bulk, issuance, issuers, tokens
 from badgeworks.services.context import ServiceContext, build_context
 from badgeworks.services.schemas import IssuerCreate
-from badgeworks.services.secrets import ensure_dev_key_secret
+from badgeworks.services.secrets import check_key_secret, ensure_dev_key_secret
 from badgeworks.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from badgeworks.services.demo import DemoResult
 
 CLI_ACTOR = "cli"
 
@@ -41,6 +44,9 @@ def _services(settings: Settings | None = None) -> Iterator[tuple[Session, Servi
         factory = make_session_factory(engine)
         ctx = build_context(settings, factory)
         with factory() as session:
+            # A changed key secret is reported here, before any command needs a key.
+            if settings.key_secret is not None:
+                check_key_secret(session, settings.key_secret.get_secret_value())
             yield session, ctx
     except BadgeworksError as exc:
         _fail(exc)
@@ -302,32 +308,51 @@ def issue_csv(file: Path, slug: str, as_json: bool) -> None:
 
 def _seed_and_print(settings: Settings) -> Settings:
     from badgeworks.services.demo import seed_demo
+    from badgeworks.services.secrets import check_key_secret
 
     settings, note = ensure_dev_key_secret(settings)
     if note:
         click.echo(note, err=True)
     with _services(settings) as (session, ctx):
+        # Refuse a changed secret before touching the demo (create_app checks it again).
+        check_key_secret(session, ctx.key_secret)
         result = seed_demo(session, ctx)
-        staff_login = _demo_staff(session, result.issuer_slug)
-    lines: dict[str, Any] = {
-        "program console (demo owner)": staff_login,
-        "credential (HTML or JSON)": result.credential_url,
-        "credential JSON": result.json_url,
-        "issuer DID document": result.did_document_url,
-        "deliverables": ", ".join(result.blob_urls),
-        f"API token for {result.issuer_slug}": result.token,
-    }
-    click.echo("Demo issued one credential:")
-    for label, value in lines.items():
-        click.echo(f"  {label}: {value}")
+    for line in demo_lines(result):
+        click.echo(line)
     return settings
 
 
-def _demo_staff(session: Session, slug: str) -> str:
-    from badgeworks.services.staff import seed_demo_staff
-
-    email, password = seed_demo_staff(session, issuers.get_issuer(session, slug))
-    return f"/console/  email {email}  password {password}"
+def demo_lines(result: DemoResult) -> list[str]:
+    """What ``seed-demo`` and ``serve --demo`` print: absolute URLs, the token, the login."""
+    if result.created:
+        first = "Demo ready: one program, achievement, candidate and completed project, issued."
+    else:
+        first = (
+            "Demo already present: reusing it (nothing was created again); "
+            "only the token and the console password below are new."
+        )
+    urls = [
+        ("credential page", result.credential_url),
+        ("credential JSON", result.json_url),
+        ("verify it", result.verify_url),
+        ("candidate's portfolio", result.portfolio_url),
+        ("program console", result.console_url),
+        ("API docs", result.docs_url),
+        ("issuer DID document", result.did_document_url),
+    ]
+    width = max(len(label) for label, _ in urls) + 1
+    lines = [first, "Open:"]
+    lines += [f"  {label + ':':<{width}} {url}" for label, url in urls]
+    lines.append("  deliverables:")
+    lines += [f"    {name}: {url}" for name, url in result.deliverables]
+    lines += [
+        "Program console sign-in (demo owner; the password is reset on every run):",
+        f"  email {result.console_email}  password {result.console_password}",
+        f"API token for {result.issuer_slug} (new on every run and shown only now; "
+        "earlier ones stay valid until revoked):",
+        f"  {result.token}",
+    ]
+    return lines
 
 
 @service_commands.group("staff")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from badgeworks.web.markdown import render
+from badgeworks.services.markdown import render
 
 
 @pytest.mark.parametrize(

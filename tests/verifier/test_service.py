@@ -221,6 +221,7 @@ def test_every_verifier_code_is_documented() -> None:
     )
     used: set[str] = set()
     for path in (
+        root / "src" / "badgeworks" / "core" / "checks.py",
         root / "src" / "badgeworks" / "services" / "verifier.py",
         root / "src" / "badgeworks" / "web" / "routes" / "verifier.py",
     ):

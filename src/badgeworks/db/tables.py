@@ -12,7 +12,8 @@ from badgeworks.db import (
     models,  # issuers, achievements, candidates, projects, credentials, audit
     outbox,  # messages waiting to be delivered
     portfolio,  # portfolio pages and what they show
+    service_meta,  # facts about the service itself: the key secret's fingerprint
     status,  # status lists, entries, lifecycle changes
 )
 
-__all__ = ["console", "endorsements", "models", "outbox", "portfolio", "status"]
+__all__ = ["console", "endorsements", "models", "outbox", "portfolio", "service_meta", "status"]

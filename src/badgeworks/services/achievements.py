@@ -27,6 +27,9 @@ _CONTENT_FIELDS = (
     "result_descriptions",
     "tags",
     "in_language",
+    # Part of the content: a version's credentials get validUntil from it, so changing it
+    # after issuance makes a new version like any other edit.
+    "default_validity_days",
 )
 
 
@@ -279,6 +282,7 @@ def to_public(
         result_descriptions=list(version.result_descriptions),
         tags=list(version.tags),
         in_language=version.in_language,
+        default_validity_days=version.default_validity_days,
         issued=is_issued(session, version),
         created_at=version.created_at,
     )

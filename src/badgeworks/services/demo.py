@@ -2,6 +2,10 @@
 
 The deliverables are generated in code (a small PDF report, a CSV dataset and a PNG
 diagram), so the demo needs no files and shows the whole flow offline.
+
+Seeding is idempotent: run again on the same database (``make run`` twice), it finds the
+demo it made before, piece by piece, and creates only what is missing. What is shown once
+is new on every run: an API token, and the console password, which is reset.
 """
 
 from __future__ import annotations
@@ -11,11 +15,28 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from badgeworks.db.models import Issuer
-from badgeworks.services import achievements, candidates, issuance, issuers, projects, tokens
+from badgeworks.db.models import (
+    Achievement,
+    AchievementVersion,
+    Candidate,
+    Credential,
+    Issuer,
+    Project,
+)
+from badgeworks.services import (
+    achievements,
+    candidates,
+    issuance,
+    issuers,
+    portfolio,
+    projects,
+    staff,
+    tokens,
+)
 from badgeworks.services.context import ServiceContext
+from badgeworks.services.errors import ConflictError
 from badgeworks.services.images import store_image
 from badgeworks.services.schemas import (
     AchievementCreate,
@@ -26,18 +47,40 @@ from badgeworks.services.schemas import (
 
 DEMO_SLUG = "demo-academy"
 ACTOR = "cli:seed-demo"
+ACHIEVEMENT_NAME = "Data Analysis Micro-internship"
+CANDIDATE_NAME = "Ada Example"
+CANDIDATE_EMAIL = "ada@example.org"
+PROJECT_TITLE = "Customer churn analysis"
+#: The demo candidate's portfolio handle, when no one else has it.
+PORTFOLIO_HANDLE = "demo-candidate"
 
 
 @dataclass
 class DemoResult:
-    """What the demo made, for printing."""
+    """What the demo made (or found), for printing. Every URL is absolute."""
 
     issuer_slug: str
+    #: False when the demo was already there and was reused as it was.
+    created: bool
+    #: A new API token on every run (shown once; earlier demo tokens stay valid).
     token: str
+    #: The demo owner's console sign-in; the password is reset on every run.
+    console_email: str
+    console_password: str
     credential_url: str
     json_url: str
+    verify_url: str
+    portfolio_url: str
+    console_url: str
+    docs_url: str
     did_document_url: str
-    blob_urls: list[str]
+    #: ``(name, url)`` of each deliverable.
+    deliverables: list[tuple[str, str]]
+
+    @property
+    def blob_urls(self) -> list[str]:
+        """The deliverables' URLs."""
+        return [url for _, url in self.deliverables]
 
 
 def png(width: int, height: int, pixel: Callable[[int, int], tuple[int, int, int]]) -> bytes:
@@ -119,29 +162,49 @@ def diagram() -> bytes:
     return png(120, 60, pixel)
 
 
-def seed_demo(session: Session, ctx: ServiceContext) -> DemoResult:
-    """Create (or reuse) the demo issuer, then issue one fresh demo credential."""
-    issuer = session.exec(select(Issuer).where(Issuer.slug == DEMO_SLUG)).first()
-    if issuer is None:
-        issuer = issuers.create_issuer(
-            session,
-            ctx,
-            IssuerCreate(
-                slug=DEMO_SLUG,
-                name="Demo Academy",
-                url="https://demo-academy.example",
-                email="badges@demo-academy.example",
-                description="A demonstration micro-internship program.",
-            ),
-            actor=ACTOR,
+def _find_achievement(session: Session, issuer: Issuer) -> Achievement | None:
+    stmt = (
+        select(Achievement)
+        .join(
+            AchievementVersion,
+            (col(AchievementVersion.achievement_id) == col(Achievement.id))
+            & (col(AchievementVersion.version) == col(Achievement.current_version)),
         )
-    _, token = tokens.create_token(session, issuer, label="seed-demo", actor=ACTOR)
+        .where(Achievement.issuer_id == issuer.id, AchievementVersion.name == ACHIEVEMENT_NAME)
+        .order_by(col(Achievement.id))
+    )
+    return session.exec(stmt).first()
+
+
+def _find_candidate(session: Session, issuer: Issuer) -> Candidate | None:
+    stmt = (
+        select(Candidate)
+        .where(Candidate.issuer_id == issuer.id, Candidate.name == CANDIDATE_NAME)
+        .order_by(col(Candidate.id))
+    )
+    return next((c for c in session.exec(stmt) if CANDIDATE_EMAIL in c.emails), None)
+
+
+def _find_project(session: Session, issuer: Issuer, candidate: Candidate) -> Project | None:
+    stmt = (
+        select(Project)
+        .where(
+            Project.issuer_id == issuer.id,
+            Project.candidate_id == candidate.id,
+            Project.title == PROJECT_TITLE,
+        )
+        .order_by(col(Project.id))
+    )
+    return session.exec(stmt).first()
+
+
+def _new_achievement(session: Session, ctx: ServiceContext, issuer: Issuer) -> Achievement:
     achievement, _ = achievements.create_achievement(
         session,
         issuer,
         AchievementCreate.model_validate(
             {
-                "name": "Data Analysis Micro-internship",
+                "name": ACHIEVEMENT_NAME,
                 "description": "Completed a four-week, mentored data analysis project for a "
                 "real host organisation.",
                 "criteria_narrative": "Cleaned a real dataset, analysed churn and presented "
@@ -186,20 +249,20 @@ def seed_demo(session: Session, ctx: ServiceContext) -> DemoResult:
         caption="A teal disc: the Data Analysis badge",
         actor=ACTOR,
     )
-    candidate = candidates.create_candidate(
-        session,
-        issuer,
-        CandidateCreate(name="Ada Example", emails=["ada@example.org"]),
-        actor=ACTOR,
-    )
-    project = projects.create_project(
+    return achievement
+
+
+def _new_project(
+    session: Session, issuer: Issuer, achievement: Achievement, candidate: Candidate
+) -> Project:
+    return projects.create_project(
         session,
         issuer,
         ProjectCreate.model_validate(
             {
                 "achievement_id": achievement.id,
                 "candidate_id": candidate.id,
-                "title": "Customer churn analysis",
+                "title": PROJECT_TITLE,
                 "summary": "Cleaned twelve months of customer data and identified the main "
                 "churn drivers.",
                 "host": {"name": "Northwind Traders", "url": "https://northwind.example"},
@@ -218,6 +281,11 @@ def seed_demo(session: Session, ctx: ServiceContext) -> DemoResult:
         ),
         actor=ACTOR,
     )
+
+
+def _add_missing_files(session: Session, ctx: ServiceContext, project: Project) -> None:
+    # A run that stopped half-way may have left a draft with some of the files.
+    have = {d.name for d in projects.deliverables(session, project)}
     files = [
         (
             "Final report",
@@ -230,6 +298,8 @@ def seed_demo(session: Session, ctx: ServiceContext) -> DemoResult:
         ("Pipeline diagram", "diagram", "pipeline.png", "image/png", diagram()),
     ]
     for name, genre, filename, media, data in files:
+        if name in have:
+            continue
         projects.add_file(
             session,
             ctx,
@@ -241,13 +311,86 @@ def seed_demo(session: Session, ctx: ServiceContext) -> DemoResult:
             genre=genre,
             actor=ACTOR,
         )
-    row = issuance.complete_project(session, ctx, issuer, project.id or 0, actor=ACTOR)
+
+
+def _portfolio_url(session: Session, ctx: ServiceContext, candidate: Candidate) -> str:
+    row = portfolio.get_or_create(session, candidate)
+    if row.handle != PORTFOLIO_HANDLE:
+        try:
+            row = portfolio.update(
+                session, candidate, portfolio.PortfolioUpdate(handle=PORTFOLIO_HANDLE), actor=ACTOR
+            )
+        except ConflictError:
+            # Someone else's portfolio has the handle: keep the random one.
+            session.rollback()
+    return portfolio.portfolio_url(ctx, row)
+
+
+def seed_demo(session: Session, ctx: ServiceContext) -> DemoResult:
+    """Create the demo, or find the one made before; either way mint a token and password.
+
+    Each piece (issuer, achievement, candidate, project, deliverables, credential,
+    portfolio) is looked up first and created only if missing, so running this twice
+    never duplicates anything.
+    """
+    created = False
+    issuer = session.exec(select(Issuer).where(Issuer.slug == DEMO_SLUG)).first()
+    if issuer is None:
+        created = True
+        issuer = issuers.create_issuer(
+            session,
+            ctx,
+            IssuerCreate(
+                slug=DEMO_SLUG,
+                name="Demo Academy",
+                url="https://demo-academy.example",
+                email="badges@demo-academy.example",
+                description="A demonstration micro-internship program.",
+            ),
+            actor=ACTOR,
+        )
+    achievement = _find_achievement(session, issuer)
+    if achievement is None:
+        created = True
+        achievement = _new_achievement(session, ctx, issuer)
+    candidate = _find_candidate(session, issuer)
+    if candidate is None:
+        created = True
+        candidate = candidates.create_candidate(
+            session,
+            issuer,
+            CandidateCreate(name=CANDIDATE_NAME, emails=[CANDIDATE_EMAIL]),
+            actor=ACTOR,
+        )
+    project = _find_project(session, issuer, candidate)
+    if project is None:
+        created = True
+        project = _new_project(session, issuer, achievement, candidate)
+    row = session.exec(select(Credential).where(Credential.project_id == project.id)).first()
+    if row is None:
+        created = True
+        _add_missing_files(session, ctx, project)
+        row = issuance.complete_project(session, ctx, issuer, project.id or 0, actor=ACTOR)
     issued = issuance.issued(ctx, row)
+    portfolio_url = _portfolio_url(session, ctx, candidate)
+    _, token = tokens.create_token(session, issuer, label="seed-demo", actor=ACTOR)
+    email, password = staff.seed_demo_staff(session, issuer)
+    base = ctx.base_url
     return DemoResult(
         issuer_slug=issuer.slug,
+        created=created,
         token=token,
+        console_email=email,
+        console_password=password,
         credential_url=issued.url,
         json_url=issued.json_url,
-        did_document_url=f"{ctx.base_url}/issuers/{issuer.slug}/did.json",
-        blob_urls=issued.blob_urls,
+        verify_url=portfolio.verify_url(ctx, issued.url),
+        portfolio_url=portfolio_url,
+        console_url=f"{base}/console/",
+        docs_url=f"{base}/docs",
+        did_document_url=f"{base}/issuers/{issuer.slug}/did.json",
+        deliverables=[
+            (d.name, projects.deliverable_url(ctx, d))
+            for d in projects.deliverables(session, project)
+        ],
     )

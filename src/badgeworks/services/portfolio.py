@@ -29,12 +29,15 @@ from sqlmodel import Session, col, select
 
 from badgeworks.core.credential import check_digest_multibase, parse_xsd_datetime
 from badgeworks.core.errors import BadgeworksError
+from badgeworks.core.report import Check, Report
 from badgeworks.core.verify import verify
 from badgeworks.db.models import Candidate, Credential, Deliverable, Issuer, utcnow
 from badgeworks.db.portfolio import Portfolio, PortfolioItem
-from badgeworks.services import audit, issuance, sharing
+from badgeworks.services import audit, issuance, sharing, verification
+from badgeworks.services import endorsements as endorsement_service
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ConflictError, NotFoundError, ValidationFailed
+from badgeworks.services.markdown import render as render_markdown
 from badgeworks.services.schemas import Strict
 
 Visibility = Literal["public", "unlisted", "hidden"]
@@ -395,8 +398,16 @@ def credential_status(
     session: Session, ctx: ServiceContext, row: Credential, doc: dict[str, Any]
 ) -> Status:
     """Check the stored credential now: its proof and structure, revocation and dates."""
+    report = verify(doc, loader=ctx.loader, now=ctx.clock())
+    return _status_from_report(session, ctx, row, doc, report)
+
+
+def _status_from_report(
+    session: Session, ctx: ServiceContext, row: Credential, doc: dict[str, Any], report: Report
+) -> Status:
+    # The report also carries one check per embedded endorsement, which the credential
+    # card shows next to each endorsement, so the card verifies the credential only once.
     now = ctx.clock()
-    report = verify(doc, loader=ctx.loader, now=now)
     failed = {c.check for c in report.checks if c.outcome == "fail"}
     # Dates and status are reported separately below; the rest must pass.
     signature_ok = not (failed - {"validity", "status", "endorsement"})
@@ -462,25 +473,115 @@ def digest_check(ctx: ServiceContext, resource_id: str, digest: str | None) -> s
         return "mismatch"
 
 
-def endorsements(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """Endorsements carried in the credential (OB 3.0 ``endorsement``), as plain data."""
-    out = []
-    for item in _list(doc.get("endorsement"))[:50]:
-        item = _dict(item)
-        subject = _dict(item.get("credentialSubject"))
-        issuer = item.get("issuer")
-        issuer = issuer if isinstance(issuer, dict) else {"id": issuer}
-        quote = _str(subject.get("endorsementComment"))
+#: The most endorsements a page shows per credential (embedded and later together).
+MAX_ENDORSEMENTS = 50
+
+
+def _endorsement_view(
+    item: dict[str, Any], *, embedded: bool, verified: bool, message: str | None
+) -> dict[str, Any]:
+    """One endorsement as the pages show it, read from its signed JSON.
+
+    The endorser's name, title (``description``) and organisation (``parentOrg``) are the
+    ones they signed, so the page says exactly what a verifier sees.
+    """
+    subject = _dict(item.get("credentialSubject"))
+    issuer = item.get("issuer")
+    issuer = issuer if isinstance(issuer, dict) else {"id": issuer}
+    parent = _dict(issuer.get("parentOrg"))
+    quote = _str(subject.get("endorsementComment"))
+    return {
+        "id": _str(item.get("id")),
+        # Our hosted endorsements (and any other http(s) id) are linked; a urn: is not.
+        "href": safe_href(item.get("id")),
+        "embedded": embedded,
+        "verified": verified,
+        "message": message,
+        "quote": quote,
+        "quote_html": render_markdown(quote),
+        "by": _str(issuer.get("name")) or _str(issuer.get("id")) or "",
+        "by_url": safe_href(issuer.get("url")),
+        "title": _str(issuer.get("description")),
+        "organization": _str(parent.get("name")),
+        "organization_url": safe_href(parent.get("url")),
+        "date": (_str(item.get("validFrom")) or "")[:10],
+        "name": _str(item.get("name")),
+    }
+
+
+def _embedded_endorsements(doc: dict[str, Any]) -> list[Any]:
+    # The order core.verify checks them in (credential, then achievement; the issuer's
+    # own endorsements are about the program, not this badge, and are not shown).
+    found = list(_list(doc.get("endorsement")))
+    ach = _dict(_dict(doc.get("credentialSubject")).get("achievement"))
+    return found + list(_list(ach.get("endorsement")))
+
+
+def endorsements(
+    session: Session,
+    ctx: ServiceContext,
+    row: Credential,
+    doc: dict[str, Any],
+    report: Report,
+) -> list[dict[str, Any]]:
+    """The endorsements a credential's pages show, as plain data, oldest kind first.
+
+    - **Embedded** (``embedded: True``): signed into the badge at issuance. Each one's
+      result is its ``endorsement`` check in ``report`` (the badge's own verification,
+      which checks every embedded endorsement like a credential, and its subject).
+    - **Later** (``embedded: False``): made after issuance, hosted at
+      ``<base>/endorsements/<uuid>`` and listed by ``endorsements.for_credential``; each is
+      verified on its own with the service's verifier, and must name this credential or
+      its achievement.
+
+    Withdrawn endorsements are left out, embedded ones included: the badge keeps its
+    signed copy, but our pages respect the endorser's withdrawal.
+    """
+    try:
+        listed = endorsement_service.for_credential(session, ctx, row.id)
+    except NotFoundError:  # an id that is not a UUID (VC-API) has no endorsement rows
+        listed = []
+    withdrawn = {e["url"] for e in listed if e["withdrawn_at"] is not None}
+    items = _embedded_endorsements(doc)
+    checks: list[Check] = [
+        c
+        for c in report.checks
+        if c.check == "endorsement" and c.code != "endorsement.jwt_unsupported"
+    ]
+    out: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict) or item.get("id") in withdrawn:
+            continue
+        # One check per embedded endorsement, in order; if the stage could not run (an
+        # internal error), the counts differ and none is claimed verified.
+        check = checks[index] if len(checks) >= len(items) else None
         out.append(
-            {
-                "quote": quote,
-                "by": _str(issuer.get("name")) or _str(issuer.get("id")) or "",
-                "by_url": safe_href(issuer.get("url")),
-                "date": (_str(item.get("validFrom")) or "")[:10],
-                "name": _str(item.get("name")),
-            }
+            _endorsement_view(
+                item,
+                embedded=True,
+                verified=check is not None and check.outcome == "pass",
+                message=check.message if check is not None else None,
+            )
         )
-    return out
+    subjects = {
+        doc.get("id"),
+        _dict(_dict(doc.get("credentialSubject")).get("achievement")).get("id"),
+    }
+    for entry in listed:
+        if entry["embedded"] or entry["withdrawn_at"] is not None:
+            continue
+        if len(out) >= MAX_ENDORSEMENTS:
+            break
+        stored = endorsement_service.get_endorsement(session, entry["id"])
+        document = json.loads(stored.document)
+        result = verification.verify_credential(ctx, document)
+        subject_id = _dict(document.get("credentialSubject")).get("id")
+        verified = result.verified and subject_id in subjects
+        first = result.failures()[0].message if result.failures() else None
+        if result.verified and not verified:
+            first = f"The endorsement is genuine, but it endorses {str(subject_id)!r:.200}."
+        out.append(_endorsement_view(document, embedded=False, verified=verified, message=first))
+    return out[:MAX_ENDORSEMENTS]
 
 
 def _skills(ach: dict[str, Any]) -> list[dict[str, Any]]:
@@ -526,7 +627,8 @@ def credential_card(
     )
     issued = _when(doc.get("validFrom"))
     expires = _when(doc.get("validUntil"))
-    status = credential_status(session, ctx, row, doc)
+    report = verify(doc, loader=ctx.loader, now=ctx.clock())
+    status = _status_from_report(session, ctx, row, doc, report)
     digests = {_dict(r).get("id"): _dict(r) for r in _list(doc.get("relatedResource")) if _dict(r)}
     files = _deliverable_rows(session, row.project_id)
     by_url = {
@@ -618,7 +720,7 @@ def credential_card(
         "skills": _skills(ach),
         "results": results,
         "evidence": evidence,
-        "endorsements": endorsements(doc),
+        "endorsements": endorsements(session, ctx, row, doc, report),
         "proofs": [
             {
                 "cryptosuite": _str(_dict(p).get("cryptosuite")) or _str(_dict(p).get("type")),

@@ -178,6 +178,20 @@ class ResultDescriptionIn(Strict):
     levels: list[RubricLevelIn] = Field(default_factory=list, max_length=20)
 
 
+#: The longest default validity an achievement may set (about a hundred years).
+MAX_VALIDITY_DAYS = 36500
+ValidityDays = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=MAX_VALIDITY_DAYS,
+        strict=True,
+        description="Credentials issued with this achievement get validUntil = validFrom + "
+        "this many days (for example 730 for two years); null: they do not expire.",
+    ),
+]
+
+
 class AchievementCreate(Strict):
     name: Name
     description: Text
@@ -191,6 +205,7 @@ class AchievementCreate(Strict):
     in_language: (
         Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")] | None
     ) = None
+    default_validity_days: ValidityDays | None = None
 
     model_config = ConfigDict(
         extra="forbid",
@@ -220,6 +235,7 @@ class AchievementCreate(Strict):
                     ],
                     "tags": ["data"],
                     "in_language": "en",
+                    "default_validity_days": 730,
                 }
             ]
         },
@@ -240,6 +256,8 @@ class AchievementUpdate(Strict):
     in_language: (
         Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")] | None
     ) = None
+    #: ``null`` removes the default validity; leaving the field out keeps it.
+    default_validity_days: ValidityDays | None = None
 
 
 class AchievementPublic(BaseModel):
@@ -257,6 +275,10 @@ class AchievementPublic(BaseModel):
     result_descriptions: list[dict[str, Any]]
     tags: list[str]
     in_language: str | None
+    default_validity_days: int | None = Field(
+        description="Days from validFrom to validUntil in credentials issued with this "
+        "version; null: they do not expire."
+    )
     issued: bool = Field(description="True once a credential used this version.")
     created_at: datetime
 

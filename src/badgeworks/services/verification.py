@@ -2,8 +2,10 @@
 
 Every place the service verifies something uses these functions: the VC-API
 (``POST /credentials/verify``, ``POST /presentations/verify``), the public verifier pages
-and API, and internal checks. They wrap ``badgeworks.core.verify.verify`` and
-``badgeworks.core.presentation.verify_presentation`` with the service's collaborators:
+and API, and internal checks. ``verify`` runs the one pipeline,
+``badgeworks.core.checks.verify_credential`` (which the CLI runs too, with
+``standalone`` capabilities), and ``verify_presentation`` wraps
+``badgeworks.core.presentation.verify_presentation``, with the service's collaborators:
 
 - ``verifier_loader(ctx)``: the bundled contexts, the issuers we host (from the database,
   through ``ctx.loader``'s ``HostedDidResolver``), ``did:key`` offline, and other
@@ -12,6 +14,8 @@ and API, and internal checks. They wrap ``badgeworks.core.verify.verify`` and
   fetched.
 - ``status_resolver(ctx)``: our own status lists straight from the database (no network
   hop, so a revocation shows at once), others through the same fetcher.
+- ``make_fetch_bytes(ctx, fetcher)``: deliverables for the digest checks, our own blobs
+  from the blob store, others through the same fetcher.
 
 The fetcher, loader and resolver are built once per ``ServiceContext`` and shared, so the
 fetcher's short cache and connection pool serve every request.
@@ -19,9 +23,11 @@ fetcher's short cache and connection pool serve every request.
 
 from __future__ import annotations
 
+import re
 import threading
 import weakref
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,15 +36,17 @@ from sqlmodel import select
 
 from badgeworks.adapters.fetcher import Fetcher
 from badgeworks.adapters.remote import StatusListFetcher, remote_loader
-from badgeworks.adapters.resources import schema_documents
+from badgeworks.adapters.resources import default_loader, schema_documents
+from badgeworks.core.checks import Capabilities, FetchBytes, KnownIssuer, Verification
+from badgeworks.core.checks import verify_credential as verify_with
+from badgeworks.core.errors import InputError, StatusError
 from badgeworks.core.loader import DocumentLoader
 from badgeworks.core.presentation import verify_presentation as core_verify_presentation
 from badgeworks.core.report import Check, Report
 from badgeworks.core.status import StatusResolver
-from badgeworks.core.vc_jwt import is_compact_jws, verify_vc_jwt
-from badgeworks.core.verify import verify
 from badgeworks.db.models import Issuer
 from badgeworks.services.context import ServiceContext
+from badgeworks.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -108,68 +116,78 @@ def hosted_issuers(ctx: ServiceContext) -> set[str]:
         return set(session.exec(select(Issuer.did)).all())
 
 
-def _jwt_report(
-    ctx: ServiceContext,
-    token: str,
-    *,
-    now: datetime,
-    known_issuers: Collection[str],
-    schemas: Mapping[str, Any],
-) -> Report:
-    loader = verifier_loader(ctx)
-    credential, jwt_checks = verify_vc_jwt(token, key_resolver=loader.load, now=now)
-    if credential is None:
-        return Report(jwt_checks)
-    report = verify(
-        credential,
-        loader=loader,
-        now=now,
+#: Our own blobs (deliverables) are named by their SHA-256 under ``<base>/blobs/``.
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def remote_fetch_bytes(fetcher: Fetcher) -> FetchBytes:
+    """Fetch a deliverable's bytes through ``fetcher`` (any media type)."""
+
+    def fetch_bytes(url: str, max_bytes: int) -> bytes:
+        return fetcher.fetch(url, accept="*/*", max_bytes=max_bytes).body
+
+    return fetch_bytes
+
+
+def make_fetch_bytes(ctx: ServiceContext, fetcher: Fetcher) -> FetchBytes:
+    """Fetch a deliverable: our own blobs from the blob store, others through ``fetcher``."""
+    blob_prefix = ctx.base_url + "/blobs/"
+    remote = remote_fetch_bytes(fetcher)
+
+    def fetch_bytes(url: str, max_bytes: int) -> bytes:
+        if url.startswith(blob_prefix):
+            digest = url[len(blob_prefix) :]
+            if _SHA256.match(digest) and ctx.blobs.exists(digest):
+                if ctx.blobs.size(digest) > max_bytes:
+                    raise InputError("the file is too large to check", code="fetch.too_large")
+                with ctx.blobs.open(digest) as handle:
+                    return handle.read()
+        return remote(url, max_bytes)
+
+    return fetch_bytes
+
+
+def hosted_known(ctx: ServiceContext) -> dict[str, KnownIssuer]:
+    """The issuers this service hosts, with the names we hold for them."""
+    if ctx.session_factory is None:
+        return {}
+    with ctx.session_factory() as session:
+        rows = session.exec(select(Issuer.did, Issuer.name, Issuer.url)).all()
+    return {did: KnownIssuer(did, name, url, "hosted") for did, name, url in rows}
+
+
+def capabilities(ctx: ServiceContext, known: Mapping[str, KnownIssuer]) -> Capabilities:
+    """The service's capabilities: its loader, status lists, blobs and fetcher (shared)."""
+    return Capabilities(
+        loader=verifier_loader(ctx),
         status_resolver=status_resolver(ctx),
-        schemas=schemas,
-        known_issuers=known_issuers,
+        schemas=schema_documents(),
+        known=known,
+        fetch_bytes=make_fetch_bytes(ctx, fetcher(ctx)),
+        max_deliverable_bytes=ctx.settings.verify_max_deliverable_bytes,
     )
-    checks: list[Check] = list(jwt_checks)
-    signed_inside = "proof" in credential
-    for check in report.checks:
-        # The JWT is this credential's proof; without an embedded Data Integrity proof,
-        # verify()'s "not signed" findings are about a proof that was never meant to be.
-        if not signed_inside and (check.check == "proof" or check.code == "issuer.not_checked"):
-            continue
-        checks.append(check)
-    return Report(checks)
 
 
-def verify_credential(
+def verify(
     ctx: ServiceContext,
     document: Any,
     *,
+    known: Mapping[str, KnownIssuer] | None = None,
+    email: str | None = None,
     now: datetime | None = None,
-    known_issuers: Collection[str] = (),
     challenge: str | None = None,
     domain: str | None = None,
-) -> Report:
-    """Verify a credential object or a compact VC-JWT string; never raises.
+) -> Verification:
+    """The one pipeline (``core.checks.verify_credential``) with the service's capabilities.
 
-    ``now`` defaults to the context's clock. ``challenge``/``domain`` are checked on the
-    credential's proofs when given (VC-API verify options).
+    ``known`` defaults to the issuers this service hosts; the public verifier and the
+    VC-API pass those plus the trust registry's (``services.verifier.known_issuers``).
+    Never raises.
     """
-    now = now or ctx.clock()
-    schemas = schema_documents()
     try:
-        if isinstance(document, str) and is_compact_jws(document):
-            return _jwt_report(ctx, document, now=now, known_issuers=known_issuers, schemas=schemas)
-        return verify(
-            document,
-            loader=verifier_loader(ctx),
-            now=now,
-            status_resolver=status_resolver(ctx),
-            schemas=schemas,
-            known_issuers=known_issuers,
-            challenge=challenge,
-            domain=domain,
-        )
+        caps = capabilities(ctx, hosted_known(ctx) if known is None else known)
     except Exception as exc:  # never raise: building the verifier itself could fail
-        return Report(
+        report = Report(
             [
                 Check(
                     "internal",
@@ -179,6 +197,76 @@ def verify_credential(
                     f"({type(exc).__name__}).",
                 )
             ]
+        )
+        return Verification(report, document if isinstance(document, dict) else None)
+    return verify_with(
+        document, caps, now=now or ctx.clock(), email=email, challenge=challenge, domain=domain
+    )
+
+
+def verify_credential(
+    ctx: ServiceContext,
+    document: Any,
+    *,
+    now: datetime | None = None,
+    known: Mapping[str, KnownIssuer] | None = None,
+    challenge: str | None = None,
+    domain: str | None = None,
+) -> Report:
+    """``verify(…).report``: a credential object or a compact VC-JWT string; never raises."""
+    return verify(ctx, document, known=known, now=now, challenge=challenge, domain=domain).report
+
+
+@contextmanager
+def standalone(
+    settings: Settings | None,
+    *,
+    status_lists: Mapping[str, dict[str, Any]],
+    known: Mapping[str, KnownIssuer],
+) -> Iterator[Capabilities]:
+    """Capabilities without a service (the CLI): offline, or online with ``settings``.
+
+    Offline (``settings`` None): bundled contexts and ``did:key`` only, the given status
+    list credentials (by id) and no deliverable fetching. Online: the same SSRF-safe
+    ``Fetcher`` the service uses, built from ``settings`` (``fetch_allow_private``,
+    timeout, size cap), for did:web documents, HTTPS keys, status lists the caller did
+    not give, and deliverables.
+    """
+    lists = dict(status_lists)
+
+    def given(url: str) -> dict[str, Any] | None:
+        return lists.get(url)
+
+    def offline_status(url: str) -> dict[str, Any]:
+        found = given(url)
+        if found is None:
+            # Offline, a list the caller did not supply is "not checked", not a failure.
+            raise StatusError(
+                f"no status list was given with the id {url}", code="status.not_checked"
+            )
+        return found
+
+    base = default_loader()
+    if settings is None:
+        yield Capabilities(
+            loader=base,
+            status_resolver=offline_status if lists else None,
+            schemas=schema_documents(),
+            known=known,
+        )
+        return
+    with Fetcher(
+        allow_private=settings.fetch_allow_private,
+        timeout=settings.fetch_timeout,
+        max_bytes=settings.fetch_max_bytes,
+    ) as outbound:
+        yield Capabilities(
+            loader=remote_loader(base, outbound),
+            status_resolver=StatusListFetcher(outbound, local=given),
+            schemas=schema_documents(),
+            known=known,
+            fetch_bytes=remote_fetch_bytes(outbound),
+            max_deliverable_bytes=settings.verify_max_deliverable_bytes,
         )
 
 

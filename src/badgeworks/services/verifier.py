@@ -10,9 +10,10 @@ module is everything around it that belongs to the public, anonymous verifier:
   it can be unreadable is a ``VerifyInputError`` ("could not verify because…", HTTP 400).
 - **Who is known** (``TrustRegistry``, ``known_issuers``): the issuers this service hosts
   plus the ones an operator lists in a JSON file (``verify_trust_registry``).
-- **Our own checks**: the recipient check (an email against the subject's hashed
-  ``IdentityObject``s; the email is never stored, logged or echoed) and the deliverable
-  digests (each ``relatedResource`` fetched and compared with its ``digestMultibase``).
+- **The report** comes from the one pipeline (``core.checks.verify_credential`` through
+  ``services.verification.verify``), which the VC-API and the CLI run too: the recipient
+  check (an email against the subject's hashed ``IdentityObject``s; the email is never
+  stored, logged or echoed) and the deliverable digests are part of it.
 - **Rate limiting** (``RateLimiter``): an in-memory token bucket per client address.
 
 Nothing the employer submits is stored. See docs/verifier.md.
@@ -20,7 +21,6 @@ Nothing the employer submits is stored. See docs/verifier.md.
 
 from __future__ import annotations
 
-import base64
 import ipaddress
 import json
 import math
@@ -38,12 +38,20 @@ from sqlmodel import Session, select
 from badgeworks.adapters.fetcher import Fetcher
 from badgeworks.adapters.remote import fetch_credential
 from badgeworks.core.baking import PNG_SIGNATURE, extract
-from badgeworks.core.credential import check_digest_multibase, decode_digest_multibase, issuer_id
+
+# The checks moved to the pure core; their names stay importable from here.
+from badgeworks.core.checks import MAX_DELIVERABLES as MAX_DELIVERABLES
+from badgeworks.core.checks import FetchBytes as FetchBytes
+from badgeworks.core.checks import KnownIssuer as KnownIssuer
+from badgeworks.core.checks import deliverable_checks as deliverable_checks
+from badgeworks.core.checks import jws_credential as jws_credential
+from badgeworks.core.checks import parse_trust_registry
+from badgeworks.core.checks import recipient_check as recipient_check
+from badgeworks.core.credential import issuer_id
 from badgeworks.core.document import parse_json_document
 from badgeworks.core.errors import BadgeworksError, ConfigError, InputError
-from badgeworks.core.identity import matches_identity
 from badgeworks.core.report import Check, Report
-from badgeworks.core.vc_jwt import REGISTERED_CLAIMS, is_compact_jws
+from badgeworks.core.vc_jwt import is_compact_jws
 from badgeworks.db.models import Issuer
 from badgeworks.services import issuance, verification
 from badgeworks.services.context import ServiceContext
@@ -55,14 +63,10 @@ Source = Literal["text", "file", "url"]
 
 #: A did, URL or name longer than this is shown cut short.
 _SHOW = 200
-#: The most deliverables whose digests one verification fetches.
-MAX_DELIVERABLES = 10
 #: The largest trust registry file we read.
 MAX_REGISTRY_BYTES = 4 * 1024 * 1024
-MAX_REGISTRY_ENTRIES = 10_000
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 _JWS_LIKE = re.compile(r"^eyJ[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*)*\.?$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 class VerifyInputError(InputError):
@@ -341,16 +345,6 @@ def check_email(email: str | None) -> str | None:
 # --------------------------------------------------------------------------- trust
 
 
-@dataclass(frozen=True)
-class KnownIssuer:
-    """An issuer this verifier knows: hosted here, or listed in the trust registry."""
-
-    id: str
-    name: str | None = None
-    url: str | None = None
-    source: Literal["hosted", "registry"] = "registry"
-
-
 class TrustRegistry:
     """The operator's list of known issuers: a JSON file, re-read when it changes.
 
@@ -397,29 +391,9 @@ def load_registry(path: Path) -> dict[str, KnownIssuer]:
         raise _registry_error(path, f"it cannot be read ({exc.strerror})") from None
     try:
         data = parse_json_document(raw, max_bytes=MAX_REGISTRY_BYTES, max_depth=8)
-    except InputError as exc:
+        return parse_trust_registry(data)
+    except (InputError, ConfigError) as exc:
         raise _registry_error(path, exc.message) from None
-    issuers = data.get("issuers") if isinstance(data, dict) else None
-    if not isinstance(issuers, list):
-        raise _registry_error(path, "it must be a JSON object with an 'issuers' list")
-    if len(issuers) > MAX_REGISTRY_ENTRIES:
-        raise _registry_error(path, f"it lists more than {MAX_REGISTRY_ENTRIES} issuers")
-    out: dict[str, KnownIssuer] = {}
-    for index, entry in enumerate(issuers):
-        where = f"issuers[{index}]"
-        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
-            raise _registry_error(path, f"{where} must be an object with a string 'id'")
-        ident = entry["id"].strip()
-        if not ident or len(ident) > 2000 or ":" not in ident:
-            raise _registry_error(path, f"{where}.id must be a DID or URL")
-        for key in ("name", "url"):
-            if entry.get(key) is not None and not isinstance(entry[key], str):
-                raise _registry_error(path, f"{where}.{key} must be a string")
-        unknown = set(entry) - {"id", "name", "url", "note"}
-        if unknown:
-            raise _registry_error(path, f"{where} has unknown key(s) {sorted(unknown)}")
-        out[ident] = KnownIssuer(ident, entry.get("name"), entry.get("url"), "registry")
-    return out
 
 
 def known_issuers(session: Session, registry: TrustRegistry) -> dict[str, KnownIssuer]:
@@ -492,23 +466,7 @@ class RateLimiter:
         return wait
 
 
-# --------------------------------------------------------------------------- our checks
-
-
-def jws_credential(token: str) -> Json | None:
-    """The credential inside a compact JWS, for display only (the report says if it verified)."""
-    try:
-        payload_part = token.split(".")[1]
-        raw = base64.urlsafe_b64decode(payload_part + "=" * (-len(payload_part) % 4))
-        payload = parse_json_document(raw)
-    except (BadgeworksError, ValueError, IndexError):
-        return None
-    if not isinstance(payload, dict):
-        return None
-    inner = payload.get("vc", payload)
-    if not isinstance(inner, dict):
-        return None
-    return {k: v for k, v in inner.items() if inner is not payload or k not in REGISTERED_CLAIMS}
+# --------------------------------------------------------------------------- helpers
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -519,173 +477,6 @@ def _as_list(value: Any) -> list[Any]:
 
 def _subjects(credential: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [s for s in _as_list(credential.get("credentialSubject")) if isinstance(s, Mapping)]
-
-
-def recipient_check(credential: Mapping[str, Any] | None, email: str) -> Check:
-    """OB 3.0 "Verify the Recipient Using an Identifier", for an email the employer typed.
-
-    The address is compared as typed and lower-cased (we lower-case when we issue; others
-    may not), with salted SHA-256 or MD5 hashes or a plain value. The check never
-    contains the address.
-    """
-    if credential is None:
-        return Check(
-            "recipient",
-            "skipped",
-            "recipient.not_checked",
-            "The credential could not be read, so the email address was not checked.",
-        )
-    identities = [
-        ident
-        for subject in _subjects(credential)
-        for ident in _as_list(subject.get("identifier"))
-        if isinstance(ident, Mapping) and ident.get("identityType") == "emailAddress"
-    ]
-    if not identities:
-        return Check(
-            "recipient",
-            "warning",
-            "recipient.not_checkable",
-            "The credential names its recipient without an email address, so the email "
-            "address you entered could not be compared.",
-        )
-    candidates = {email, email.lower()}
-    if any(matches_identity(ident, c, "emailAddress") for ident in identities for c in candidates):
-        return Check(
-            "recipient",
-            "pass",
-            "recipient.match",
-            "The email address you entered matches the recipient of this credential.",
-        )
-    return Check(
-        "recipient",
-        "fail",
-        "recipient.no_match",
-        "The email address you entered does not match the recipient of this credential: "
-        "it may have been issued to someone else, or to another address of theirs.",
-    )
-
-
-FetchBytes = Callable[[str, int], bytes]
-
-
-def deliverable_checks(
-    credential: Mapping[str, Any], fetch_bytes: FetchBytes, *, max_bytes: int
-) -> list[Check]:
-    """One ``deliverable`` check per ``relatedResource`` with a ``digestMultibase``.
-
-    The file at the resource's ``id`` is fetched (``fetch_bytes``) and its digest compared.
-    A file that cannot be fetched is a warning (the credential itself is intact); a file
-    whose digest differs is a failure: it is not the file that was assessed.
-    """
-    resources = [
-        r
-        for r in _as_list(credential.get("relatedResource"))
-        if isinstance(r, Mapping) and "digestMultibase" in r
-    ]
-    # A relatedResource often has no name; its Evidence entry (same id) usually does.
-    names = {
-        e.get("id"): e.get("name")
-        for e in _as_list(credential.get("evidence"))
-        if isinstance(e, Mapping) and isinstance(e.get("name"), str)
-    }
-    checks: list[Check] = []
-    for index, resource in enumerate(resources):
-        url = resource.get("id")
-        name = resource.get("name") if isinstance(resource.get("name"), str) else None
-        name = name or (names.get(url) if isinstance(url, str) else None)
-        shown = f"{name or url!s:.{_SHOW}}"
-        detail = {"id": url, "digestMultibase": resource.get("digestMultibase")}
-        if index >= MAX_DELIVERABLES:
-            checks.append(
-                Check(
-                    "deliverable",
-                    "skipped",
-                    "deliverable.too_many",
-                    f"The credential lists more than {MAX_DELIVERABLES} files; the others, "
-                    f"such as {shown}, were not checked.",
-                    detail,
-                )
-            )
-            break
-        try:
-            decode_digest_multibase(resource["digestMultibase"])
-        except BadgeworksError:
-            checks.append(
-                Check(
-                    "deliverable",
-                    "fail",
-                    "deliverable.malformed",
-                    f"The fingerprint given for {shown} cannot be read.",
-                    detail,
-                )
-            )
-            continue
-        if not isinstance(url, str):
-            checks.append(
-                Check(
-                    "deliverable",
-                    "fail",
-                    "deliverable.malformed",
-                    "A deliverable has a fingerprint but no address to fetch it from.",
-                    detail,
-                )
-            )
-            continue
-        try:
-            data = fetch_bytes(url, max_bytes)
-        except BadgeworksError as exc:
-            checks.append(
-                Check(
-                    "deliverable",
-                    "warning",
-                    "deliverable.unavailable",
-                    f"We couldn't fetch the deliverable {shown} to compare its fingerprint "
-                    f"({exc.message[:_SHOW]}).",
-                    {**detail, "reason": exc.code},
-                )
-            )
-            continue
-        if check_digest_multibase(resource["digestMultibase"], data):
-            checks.append(
-                Check(
-                    "deliverable",
-                    "pass",
-                    "deliverable.match",
-                    f"The deliverable {shown} is the file that was assessed: its fingerprint "
-                    "matches the one in the credential.",
-                    detail,
-                )
-            )
-        else:
-            checks.append(
-                Check(
-                    "deliverable",
-                    "fail",
-                    "deliverable.mismatch",
-                    f"The file now at {url:.{_SHOW}} is not the one that was assessed: its "
-                    "fingerprint differs from the one in the credential.",
-                    detail,
-                )
-            )
-    return checks
-
-
-def make_fetch_bytes(ctx: ServiceContext, fetcher: Fetcher) -> FetchBytes:
-    """Fetch a deliverable: our own blobs from the blob store, others through ``fetcher``."""
-    blob_prefix = ctx.base_url + "/blobs/"
-
-    def fetch_bytes(url: str, max_bytes: int) -> bytes:
-        if url.startswith(blob_prefix):
-            digest = url[len(blob_prefix) :]
-            if _SHA256.match(digest) and ctx.blobs.exists(digest):
-                if ctx.blobs.size(digest) > max_bytes:
-                    raise InputError("the file is too large to check", code="fetch.too_large")
-                with ctx.blobs.open(digest) as handle:
-                    return handle.read()
-        return fetcher.fetch(url, accept="*/*", max_bytes=max_bytes).body
-
-    return fetch_bytes
 
 
 # --------------------------------------------------------------------------- the result
@@ -713,78 +504,6 @@ class Outcome:
         out["format"] = self.submission.format
         out["credential"] = self.summary or None
         return out
-
-
-def _known_message(check: Check, issuer: str, known: KnownIssuer) -> Check:
-    where = (
-        "it is hosted on this service"
-        if known.source == "hosted"
-        else "it is listed in this service's trust registry"
-    )
-    name = f" as {known.name!r:.120}" if known.name else ""
-    return Check(
-        check.check,
-        check.outcome,
-        check.code,
-        f"The issuer {issuer:.{_SHOW}} is known to us{name}: {where}.",
-        {**check.detail, "registry": known.source, "registryName": known.name},
-    )
-
-
-def finish(
-    report: Report,
-    submission: Submission,
-    *,
-    known: Mapping[str, KnownIssuer],
-    email: str | None,
-    fetch_bytes: FetchBytes | None,
-    max_deliverable_bytes: int,
-) -> Outcome:
-    """Add our checks to the shared service's report and build the summary."""
-    credential = (
-        submission.document
-        if isinstance(submission.document, dict)
-        else jws_credential(submission.document)
-    )
-    checks = list(report.checks)
-    issuer = issuer_id(credential) if credential is not None else None
-    entry = known.get(issuer) if issuer is not None else None
-    if entry is not None and issuer is not None:
-        # The registry's name for the issuer, not the one the credential claims.
-        checks = [
-            _known_message(c, issuer, entry) if c.code == "issuer.known" else c for c in checks
-        ]
-    signature_ok = any(c.check == "proof" and c.outcome == "pass" for c in checks) and not any(
-        c.check == "proof" and c.outcome == "fail" for c in checks
-    )
-    if credential is not None and fetch_bytes is not None:
-        if signature_ok:
-            checks.extend(
-                deliverable_checks(credential, fetch_bytes, max_bytes=max_deliverable_bytes)
-            )
-        elif any(
-            isinstance(r, Mapping) and "digestMultibase" in r
-            for r in _as_list(credential.get("relatedResource"))
-        ):
-            checks.append(
-                Check(
-                    "deliverable",
-                    "skipped",
-                    "deliverable.not_checked",
-                    "The signature did not verify, so the deliverables' fingerprints were not "
-                    "checked.",
-                )
-            )
-    if email is not None:
-        checks.append(recipient_check(credential, email))
-    final = Report(checks)
-    return Outcome(
-        report=final,
-        credential=credential,
-        submission=submission,
-        known=entry,
-        summary=summarize(credential, final) if credential is not None else {},
-    )
 
 
 # --------------------------------------------------------------------------- summary
@@ -946,16 +665,22 @@ def verify_submission(
     registry: TrustRegistry,
     email: str | None = None,
 ) -> Outcome:
-    """Verify one submission with the shared service and add the verifier's own checks."""
+    """Verify one submission with the one pipeline and build the page's summary.
+
+    The report is ``services.verification.verify``'s, with the issuers this service hosts
+    and the trust registry's as known issuers: the VC-API and ``badgeworks verify --json``
+    (given the same capabilities) show the same checks.
+    """
     known = known_issuers(session, registry)
-    report = verification.verify_credential(ctx, submission.document, known_issuers=set(known))
-    return finish(
-        report,
-        submission,
-        known=known,
-        email=email,
-        fetch_bytes=make_fetch_bytes(ctx, verification.fetcher(ctx)),
-        max_deliverable_bytes=ctx.settings.verify_max_deliverable_bytes,
+    result = verification.verify(ctx, submission.document, known=known, email=email)
+    credential = result.credential
+    issuer = issuer_id(credential) if credential is not None else None
+    return Outcome(
+        report=result.report,
+        credential=credential,
+        submission=submission,
+        known=known.get(issuer) if issuer is not None else None,
+        summary=summarize(credential, result.report) if credential is not None else {},
     )
 
 

@@ -1,7 +1,8 @@
 """``create_app(settings)``: the one way to build the web service.
 
 Start-up applies the database migrations and refuses to start (``ConfigError``) without a
-usable key-encryption secret or while any issuer signs with a published example key.
+usable key-encryption secret, with a secret other than the one the stored keys were
+encrypted with, or while any issuer signs with a published example key.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from badgeworks.db.engine import make_engine, make_session_factory
 from badgeworks.db.migrate import upgrade
 from badgeworks.services.context import build_context, utcnow
 from badgeworks.services.issuers import example_key_holders
+from badgeworks.services.secrets import check_key_secret
 from badgeworks.settings import Settings
 from badgeworks.web.errors import handle_error
 from badgeworks.web.limits import BodyLimitMiddleware
@@ -56,12 +58,16 @@ Writes need `Authorization: Bearer <token>`; a token belongs to one issuer
 
 def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
     """Build the app: check the secret, migrate the database, wire routes and errors."""
-    secret = settings.key_secret.get_secret_value() if settings.key_secret else None
-    check_secret(secret)
+    secret = check_secret(settings.key_secret.get_secret_value() if settings.key_secret else None)
     engine = make_engine(settings)
     upgrade(engine)
     session_factory = make_session_factory(engine)
     with session_factory() as session:
+        try:
+            check_key_secret(session, secret)
+        except ConfigError:
+            engine.dispose()
+            raise
         holders = example_key_holders(session)
     if holders:
         engine.dispose()

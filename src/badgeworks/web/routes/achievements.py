@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 
-from badgeworks.services import achievements
+from badgeworks.db.models import Achievement
+from badgeworks.services import achievements, pagination
 from badgeworks.services.images import store_image
 from badgeworks.services.schemas import AchievementCreate, AchievementPublic, AchievementUpdate
 from badgeworks.web.deps import ContextDep, Id, PrincipalDep, SessionDep
+from badgeworks.web.pagination import set_page_headers
 
 router = APIRouter(prefix="/api/v1", tags=["achievements"])
 
@@ -27,6 +29,8 @@ def create_achievement(
 @router.get("/issuers/{slug}/achievements", response_model=list[AchievementPublic])
 def list_achievements(
     slug: str,
+    request: Request,
+    response: Response,
     session: SessionDep,
     ctx: ContextDep,
     who: PrincipalDep,
@@ -35,9 +39,10 @@ def list_achievements(
 ) -> list[AchievementPublic]:
     """The issuer's achievements, each at its current version."""
     issuer = who.issuer_for(slug)
-    rows = achievements.list_achievements(
-        session, issuer, limit=max(1, min(limit, 500)), offset=max(0, offset)
-    )
+    limit, offset = pagination.window(limit, offset)
+    total = pagination.count(session, Achievement, Achievement.issuer_id == issuer.id)
+    set_page_headers(request, response, total=total, limit=limit, offset=offset)
+    rows = achievements.list_achievements(session, issuer, limit=limit, offset=offset)
     return [achievements.to_public(session, ctx, issuer, a) for a in rows]
 
 

@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 
-from badgeworks.services import audit
+from badgeworks.db.models import AuditEvent
+from badgeworks.services import audit, pagination
 from badgeworks.services.schemas import AuditEventPublic
 from badgeworks.web.deps import PrincipalDep, SessionDep
+from badgeworks.web.pagination import set_page_headers
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
 
 @router.get("/issuers/{slug}/audit", response_model=list[AuditEventPublic])
 def list_audit(
-    slug: str, session: SessionDep, who: PrincipalDep, limit: int = 100, offset: int = 0
+    slug: str,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    who: PrincipalDep,
+    limit: int = 100,
+    offset: int = 0,
 ) -> list[AuditEventPublic]:
     """The issuer's audit log, newest first."""
     issuer = who.issuer_for(slug)
-    events = audit.list_events(
-        session, issuer.id or 0, limit=max(1, min(limit, 500)), offset=max(0, offset)
-    )
+    limit, offset = pagination.window(limit, offset)
+    total = pagination.count(session, AuditEvent, AuditEvent.issuer_id == issuer.id)
+    set_page_headers(request, response, total=total, limit=limit, offset=offset)
+    events = audit.list_events(session, issuer.id or 0, limit=limit, offset=offset)
     return [
         AuditEventPublic(
             id=e.id or 0,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 
-from badgeworks.services import candidates
+from badgeworks.db.models import Candidate
+from badgeworks.services import candidates, pagination
 from badgeworks.services.schemas import CandidateCreate, CandidatePublic, CandidateUpdate
 from badgeworks.web.deps import Id, PrincipalDep, SessionDep
+from badgeworks.web.pagination import set_page_headers
 
 router = APIRouter(prefix="/api/v1", tags=["candidates"])
 
@@ -24,13 +26,20 @@ def create_candidate(
 
 @router.get("/issuers/{slug}/candidates", response_model=list[CandidatePublic])
 def list_candidates(
-    slug: str, session: SessionDep, who: PrincipalDep, limit: int = 100, offset: int = 0
+    slug: str,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    who: PrincipalDep,
+    limit: int = 100,
+    offset: int = 0,
 ) -> list[CandidatePublic]:
     """The issuer's candidates."""
     issuer = who.issuer_for(slug)
-    rows = candidates.list_candidates(
-        session, issuer, limit=max(1, min(limit, 500)), offset=max(0, offset)
-    )
+    limit, offset = pagination.window(limit, offset)
+    total = pagination.count(session, Candidate, Candidate.issuer_id == issuer.id)
+    set_page_headers(request, response, total=total, limit=limit, offset=offset)
+    rows = candidates.list_candidates(session, issuer, limit=limit, offset=offset)
     return [candidates.to_public(issuer, c) for c in rows]
 
 

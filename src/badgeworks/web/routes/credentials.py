@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 
-from badgeworks.services import issuance, lifecycle
+from badgeworks.db.models import Credential
+from badgeworks.services import issuance, lifecycle, pagination
 from badgeworks.services.schemas import CredentialSummary, RevokeRequest
 from badgeworks.web.deps import ContextDep, PrincipalDep, SessionDep
+from badgeworks.web.pagination import set_page_headers
 
 router = APIRouter(prefix="/api/v1", tags=["credentials"])
 
@@ -14,6 +16,8 @@ router = APIRouter(prefix="/api/v1", tags=["credentials"])
 @router.get("/issuers/{slug}/credentials", response_model=list[CredentialSummary])
 def list_credentials(
     slug: str,
+    request: Request,
+    response: Response,
     session: SessionDep,
     ctx: ContextDep,
     who: PrincipalDep,
@@ -22,9 +26,10 @@ def list_credentials(
 ) -> list[CredentialSummary]:
     """The issuer's credentials, newest first."""
     issuer = who.issuer_for(slug)
-    rows = issuance.list_credentials(
-        session, issuer, limit=max(1, min(limit, 500)), offset=max(0, offset)
-    )
+    limit, offset = pagination.window(limit, offset)
+    total = pagination.count(session, Credential, Credential.issuer_id == issuer.id)
+    set_page_headers(request, response, total=total, limit=limit, offset=offset)
+    rows = issuance.list_credentials(session, issuer, limit=limit, offset=offset)
     return [issuance.summary(session, ctx, issuer, r) for r in rows]
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Header, UploadFile
+from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile
 
-from badgeworks.db.models import ApiToken
-from badgeworks.services import issuers, tokens
+from badgeworks.db.models import ApiToken, Issuer
+from badgeworks.services import issuers, pagination, tokens
 from badgeworks.services.errors import AuthError, ForbiddenError
 from badgeworks.services.images import store_image
 from badgeworks.services.schemas import (
@@ -21,19 +21,27 @@ from badgeworks.services.schemas import (
     TokenPublic,
 )
 from badgeworks.web.deps import ContextDep, Id, PrincipalDep, SessionDep, SettingsDep
+from badgeworks.web.pagination import set_page_headers
 
 router = APIRouter(prefix="/api/v1/issuers", tags=["issuers"])
 
 
 @router.get("", response_model=list[IssuerPublic])
 def list_issuers(
-    session: SessionDep, ctx: ContextDep, limit: int = 100, offset: int = 0
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    ctx: ContextDep,
+    limit: int = 100,
+    offset: int = 0,
 ) -> list[IssuerPublic]:
     """Every issuer's public profile (no token needed)."""
-    limit = max(1, min(limit, 500))
+    limit, offset = pagination.window(limit, offset)
+    total = pagination.count(session, Issuer)
+    set_page_headers(request, response, total=total, limit=limit, offset=offset)
     return [
         issuers.to_public(session, ctx, i)
-        for i in issuers.list_issuers(session, limit=limit, offset=max(0, offset))
+        for i in issuers.list_issuers(session, limit=limit, offset=offset)
     ]
 
 

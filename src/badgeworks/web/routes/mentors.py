@@ -19,8 +19,8 @@ from fastapi.responses import JSONResponse
 
 from badgeworks.services import endorsements, mentors
 from badgeworks.services.endorsements import ReviewCreate, WithdrawRequest
+from badgeworks.services.markdown import render as render_markdown
 from badgeworks.web.deps import ContextDep, Id, PrincipalDep, SessionDep
-from badgeworks.web.markdown import render as render_markdown
 from badgeworks.web.negotiation import JSON_TYPES, choose
 from badgeworks.web.pages import render
 

@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile
 
-from badgeworks.services import idempotency, issuance, projects
+from badgeworks.db.models import Project
+from badgeworks.services import idempotency, issuance, pagination, projects
 from badgeworks.services.schemas import (
     DeliverableLinkCreate,
     DeliverablePublic,
@@ -17,6 +18,8 @@ from badgeworks.services.schemas import (
     ProjectUpdate,
 )
 from badgeworks.web.deps import ContextDep, Id, PrincipalDep, SessionDep
+from badgeworks.web.errors import error_response
+from badgeworks.web.pagination import set_page_headers
 
 router = APIRouter(prefix="/api/v1", tags=["projects"])
 
@@ -43,6 +46,8 @@ def create_project(
 @router.get("/issuers/{slug}/projects", response_model=list[ProjectPublic])
 def list_projects(
     slug: str,
+    request: Request,
+    response: Response,
     session: SessionDep,
     ctx: ContextDep,
     who: PrincipalDep,
@@ -51,9 +56,10 @@ def list_projects(
 ) -> list[ProjectPublic]:
     """The issuer's projects (drafts included: only the issuer's own tokens see them)."""
     issuer = who.issuer_for(slug)
-    rows = projects.list_projects(
-        session, issuer, limit=max(1, min(limit, 500)), offset=max(0, offset)
-    )
+    limit, offset = pagination.window(limit, offset)
+    total = pagination.count(session, Project, Project.issuer_id == issuer.id)
+    set_page_headers(request, response, total=total, limit=limit, offset=offset)
+    rows = projects.list_projects(session, issuer, limit=limit, offset=offset)
     return [projects.to_public(session, ctx, issuer, p) for p in rows]
 
 
@@ -142,7 +148,12 @@ def remove_deliverable(
     "/projects/{project_id}/complete",
     response_model=IssuedCredential,
     status_code=201,
-    responses={409: {"description": "The project was already completed."}},
+    responses={
+        409: {
+            "description": "The project was already completed, or a request with the same "
+            "Idempotency-Key is still running (idempotency.in_progress, with Retry-After)."
+        }
+    },
 )
 def complete_project(
     project_id: Id,
@@ -153,20 +164,22 @@ def complete_project(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Complete the project: build, sign and store its OB 3.0 credential, and return it."""
-    fingerprint = ""
-    if idempotency_key is not None:
-        idempotency.check_key(idempotency_key)
-        fingerprint = idempotency.fingerprint("POST", request.url.path, b"")
-        seen = idempotency.replay(session, who.issuer_id, idempotency_key, fingerprint)
-        if seen is not None:
-            return Response(
-                seen.response,
-                status_code=seen.status_code,
-                media_type="application/json",
-                headers={"Idempotent-Replayed": "true"},
-            )
-    row = issuance.complete_project(session, ctx, who.issuer, project_id, actor=who.actor)
-    body = issuance.issued(ctx, row).model_dump_json()
-    if idempotency_key is not None:
-        idempotency.remember(session, who.issuer_id, idempotency_key, fingerprint, 201, body)
+    fingerprint = idempotency.fingerprint("POST", request.url.path, b"")
+    factory = ctx.session_factory or request.app.state.session_factory
+    try:
+        with idempotency.once(factory, who.issuer_id, idempotency_key, fingerprint) as slot:
+            if slot.replay is not None:
+                return Response(
+                    slot.replay.response,
+                    status_code=slot.replay.status_code,
+                    media_type="application/json",
+                    headers={"Idempotent-Replayed": "true"},
+                )
+            row = issuance.complete_project(session, ctx, who.issuer, project_id, actor=who.actor)
+            body = issuance.issued(ctx, row).model_dump_json()
+            slot.store(201, body)
+    except idempotency.InProgress as exc:
+        return error_response(
+            409, exc.code, exc.message, headers={"Retry-After": str(exc.retry_after)}
+        )
     return Response(body, status_code=201, media_type="application/json")

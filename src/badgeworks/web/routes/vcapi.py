@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field, StringConstraints
 
@@ -18,7 +18,9 @@ from badgeworks.core.report import Report
 from badgeworks.services import lifecycle, vcapi, verification
 from badgeworks.services.errors import NotFoundError
 from badgeworks.services.schemas import Strict
+from badgeworks.services.verifier import known_issuers
 from badgeworks.web.deps import ContextDep, PrincipalDep, SessionDep
+from badgeworks.web.routes.verifier import trust_registry
 
 router = APIRouter(tags=["vc-api"])
 
@@ -80,17 +82,24 @@ def issue_credential(
 
 
 @router.post("/credentials/verify")
-def verify_credential(data: VerifyCredentialRequest, ctx: ContextDep) -> JSONResponse:
+def verify_credential(
+    data: VerifyCredentialRequest, request: Request, session: SessionDep, ctx: ContextDep
+) -> JSONResponse:
     """Verify a credential (object or VC-JWT): 200 with the report when it verifies, 422
-    with the same report when it does not."""
+    with the same report when it does not.
+
+    The report is the public verifier's (``POST /api/v1/verify``): the same pipeline, the
+    same known issuers (hosted and the trust registry's), deliverable digests included.
+    """
     options = data.options or VerifyOptions()
-    report = verification.verify_credential(
+    known = known_issuers(session, trust_registry(request))
+    report = verification.verify(
         ctx,
         data.verifiableCredential,
-        known_issuers=verification.hosted_issuers(ctx),
+        known=known,
         challenge=options.challenge,
         domain=options.domain,
-    )
+    ).report
     return JSONResponse(_verification_body(report), status_code=200 if report.verified else 422)
 
 

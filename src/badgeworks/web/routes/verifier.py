@@ -179,8 +179,8 @@ class VerifyGuard:
 # --------------------------------------------------------------------------- shared
 
 
-def _registry(request: Request) -> TrustRegistry:
-    """The app's trust registry (one per app, built on first use)."""
+def trust_registry(request: Request) -> TrustRegistry:
+    """The app's trust registry (one per app, built on first use; the VC-API uses it too)."""
     registry = getattr(request.app.state, "trust_registry", None)
     if registry is None:
         settings: Settings = request.app.state.settings
@@ -285,7 +285,7 @@ async def verify_api(request: Request, session: SessionDep, ctx: ContextDep) -> 
     200 when verified, 422 when not, 400 when the input cannot be read.
     """
     limits = Limits.from_settings(ctx.settings)
-    registry = _registry(request)
+    registry = trust_registry(request)
     media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     fetcher = shared_fetcher(ctx)
     local = local_credentials(ctx)
@@ -416,7 +416,7 @@ async def verify_page(
         return _page(request, **_page_data())
     limits = Limits.from_settings(ctx.settings)
     fetcher = shared_fetcher(ctx)
-    registry = _registry(request)
+    registry = trust_registry(request)
     try:
         outcome = await run_in_threadpool(
             _verify,
@@ -481,7 +481,7 @@ async def verify_form(request: Request, session: SessionDep, ctx: ContextDep) ->
     if errors:
         return _page(request, status_code=400, **_page_data(errors=errors, url=url))
     fetcher = shared_fetcher(ctx)
-    registry = _registry(request)
+    registry = trust_registry(request)
 
     def read() -> tuple[Submission, str | None]:
         if data is not None:

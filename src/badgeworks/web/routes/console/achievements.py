@@ -43,7 +43,7 @@ LANGUAGES = ("en", "es", "fr", "de", "pt", "it", "nl", "ca")
 
 def _form_values(version: AchievementVersion | None) -> dict[str, str]:
     if version is None:
-        return {"achievement_type": "Fieldwork", "in_language": "en"}
+        return {"achievement_type": "Fieldwork", "in_language": "en", "default_validity_days": ""}
     return {
         "name": version.name,
         "description": version.description,
@@ -53,6 +53,7 @@ def _form_values(version: AchievementVersion | None) -> dict[str, str]:
         "tags": ", ".join(version.tags),
         "alignments": format_alignments(version.alignments),
         "rubric": format_rubric(version.result_descriptions),
+        "default_validity_days": str(version.default_validity_days or ""),
     }
 
 
@@ -66,7 +67,17 @@ def _payload(values: dict[str, str]) -> dict[str, Any]:
         "tags": parse_tags(values["tags"]),
         "alignments": parse_alignments(values["alignments"]),
         "result_descriptions": parse_rubric(values["rubric"]),
+        "default_validity_days": _validity(values["default_validity_days"]),
     }
+
+
+def _validity(text: str) -> int | str | None:
+    """Blank: no expiry; digits: a number of days. Anything else is passed on as text, so
+    the model refuses it with a message that names the field."""
+    text = text.strip()
+    if not text:
+        return None
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else text
 
 
 def _preview(
@@ -149,6 +160,7 @@ def create_achievement(
     tags: Text = "",
     alignments: Text = "",
     rubric: Text = "",
+    default_validity_days: Annotated[str, Form(max_length=20)] = "",
     action: Annotated[str, Form(max_length=20)] = "preview",
 ) -> Response:
     """Preview (nothing is saved) or save a new achievement."""
@@ -162,6 +174,7 @@ def create_achievement(
         "tags": tags,
         "alignments": alignments,
         "rubric": rubric,
+        "default_validity_days": default_validity_days,
     }
     try:
         data = AchievementCreate.model_validate(_payload(values))
@@ -213,6 +226,7 @@ def update_achievement(
     tags: Text = "",
     alignments: Text = "",
     rubric: Text = "",
+    default_validity_days: Annotated[str, Form(max_length=20)] = "",
     action: Annotated[str, Form(max_length=20)] = "preview",
 ) -> Response:
     """Preview or save an edit (a new version once a credential used the current one)."""
@@ -228,6 +242,7 @@ def update_achievement(
         "tags": tags,
         "alignments": alignments,
         "rubric": rubric,
+        "default_validity_days": default_validity_days,
     }
     common: dict[str, Any] = {
         "achievement_id": achievement_id,

@@ -20,7 +20,7 @@ from badgeworks.services import (
     issuance,
     projects,
 )
-from badgeworks.services.errors import NotFoundError
+from badgeworks.services.errors import ConflictError, NotFoundError
 from badgeworks.services.schemas import (
     CandidateCreate,
     DeliverableLinkCreate,
@@ -461,3 +461,59 @@ def invite_reviewer(
     except BadgeworksError as exc:
         return _detail(request, session, ctx, program, project, error=exc.message, status_code=409)
     return _detail(request, session, ctx, program, project, review_link=link)
+
+
+@router.get("/{slug}/projects/{project_id}/reviews/{invite_id}/revoke")
+def confirm_revoke_review(
+    request: Request,
+    project_id: Id,
+    invite_id: Id,
+    session: SessionDep,
+    ctx: ContextDep,
+    program: ProgramDep,
+) -> Response:
+    """Ask before revoking a mentor's pending review invitation."""
+    program.require("issuer")
+    found = [
+        i
+        for i in endorsements.list_invites(session, program.issuer, project_id)
+        if i.id == invite_id
+    ]
+    if not found:
+        raise NotFoundError(
+            f"project {project_id} has no review invite {invite_id}", code="review.not_found"
+        )
+    invite = endorsements.invite_public(session, ctx, found[0])
+    if invite["status"] != "pending":
+        raise ConflictError(
+            f"review invite {invite_id} is {invite['status']}; only a pending invitation can "
+            "be revoked",
+            code="review.not_pending",
+        )
+    endorser = invite["endorser"]
+    return page(
+        request,
+        "console/confirm.html",
+        program,
+        section="projects",
+        action=f"/console/{program.issuer.slug}/projects/{project_id}/reviews/{invite_id}/revoke",
+        cancel=f"/console/{program.issuer.slug}/projects/{project_id}",
+        heading="console.confirm.revoke_review",
+        explain="console.confirm.revoke_review_explain",
+        subject=endorser.get("name") or "",
+        button="console.confirm.revoke_review_button",
+        reason=False,
+    )
+
+
+@router.post("/{slug}/projects/{project_id}/reviews/{invite_id}/revoke", dependencies=[Csrf])
+def revoke_review(
+    project_id: Id, invite_id: Id, session: SessionDep, ctx: ContextDep, program: ProgramDep
+) -> Response:
+    """Revoke a pending review link (the same ``endorsements.revoke_invite`` as the API's
+    ``DELETE /api/v1/projects/{id}/reviews/{invite}``); a used one is a 409 page."""
+    program.require("issuer")
+    endorsements.revoke_invite(
+        session, ctx, program.issuer, project_id, invite_id, actor=program.actor
+    )
+    return back_to(program, f"/projects/{project_id}", "review_revoked")

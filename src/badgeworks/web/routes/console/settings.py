@@ -3,16 +3,18 @@ shown once), staff and roles, the outbox configuration and the trust registry.""
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from pydantic import ValidationError
 
-from badgeworks.core.errors import BadgeworksError
+from badgeworks.core.errors import BadgeworksError, ConfigError
 from badgeworks.db.console import ROLES
 from badgeworks.services import issuers, staff, tokens
 from badgeworks.services.images import store_image
 from badgeworks.services.schemas import IssuerUpdate
+from badgeworks.services.verifier import load_registry
 from badgeworks.web.deps import Id
 from badgeworks.web.routes.console.common import (
     PREFIX,
@@ -29,6 +31,10 @@ from badgeworks.web.routes.console.common import (
 from badgeworks.web.routes.console.forms import none_if_blank
 
 router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
+log = logging.getLogger("badgeworks.console")
+
+#: The most trust registry entries the settings page lists (a registry may hold 10,000).
+MAX_REGISTRY_SHOWN = 500
 
 
 def _outbox(settings: Any) -> dict[str, Any]:
@@ -42,6 +48,30 @@ def _outbox(settings: Any) -> dict[str, Any]:
         "security": getattr(settings, "smtp_security", ""),
         "user": getattr(settings, "smtp_user", None) or "",
         "password_set": bool(getattr(settings, "smtp_password", None)),
+    }
+
+
+def _trust_registry(settings: Any) -> dict[str, Any]:
+    """The operator's trust registry as the public verifier reads it, for reading only.
+
+    The file is read with the verifier's own loader, so the page shows exactly what the
+    verifier accepts. A file it refuses is reported without its path or the reason (those
+    are for the operator, in the log): staff of every role can read this page.
+    """
+    path = getattr(settings, "verify_trust_registry", None)
+    if path is None:
+        return {"configured": False, "entries": [], "total": 0, "unusable": False}
+    try:
+        known = load_registry(path)
+    except ConfigError as exc:
+        log.warning("settings page: %s", exc.message)
+        return {"configured": True, "entries": [], "total": 0, "unusable": True}
+    entries = sorted(known.values(), key=lambda k: ((k.name or "").casefold(), k.id))
+    return {
+        "configured": True,
+        "entries": entries[:MAX_REGISTRY_SHOWN],
+        "total": len(entries),
+        "unusable": False,
     }
 
 
@@ -69,6 +99,7 @@ def _settings_page(
         staff_rows=staff.issuer_staff(session, program.issuer) if owner else [],
         roles=ROLES,
         outbox=_outbox(ctx.settings),
+        trust=_trust_registry(ctx.settings),
     )
 
 

@@ -1,0 +1,451 @@
+"""The one verification pipeline: ``verify()`` plus the checks that need a capability.
+
+``core.verify.verify`` checks what a credential proves on its own. Every front end (the
+CLI's ``verify --json``, ``POST /api/v1/verify`` and the ``/verify`` page, the VC-API's
+``POST /credentials/verify``) shows one report built here by ``verify_credential``, so
+for the same input and the same ``Capabilities`` they show the same checks in the same
+order:
+
+1. a VC-JWT's ``proof`` checks (``core.vc_jwt``), when the input is a compact JWS;
+2. ``core.verify.verify``'s checks (structure, schema, proof, issuer, validity, status,
+   endorsement), the issuer naming the registry's name (``issuer.known``);
+3. ``deliverable`` checks: each ``relatedResource`` ``digestMultibase`` compared with the
+   bytes at its ``id`` (OB 3.0 / VC 2.0 "Integrity of Related Resources"), fetched by an
+   injected ``FetchBytes``; without one they are ``deliverable.not_checked``;
+4. the ``recipient`` check, when an email is given (OB 3.0 "Verify the Recipient Using an
+   Identifier").
+
+This module is pure: it fetches nothing, reads no file and no clock. The caller injects
+the loader, the status resolver, the byte fetcher, the known issuers and ``now``.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from .credential import check_digest_multibase, decode_digest_multibase, issuer_id
+from .document import parse_json_document
+from .errors import BadgeworksError, ConfigError
+from .identity import matches_identity
+from .loader import DocumentLoader
+from .report import Check, Report
+from .status import StatusResolver
+from .vc_jwt import REGISTERED_CLAIMS, is_compact_jws, verify_vc_jwt
+from .verify import verify
+
+Json = dict[str, Any]
+
+#: A did, URL or name longer than this is shown cut short.
+_SHOW = 200
+#: The most deliverables whose digests one verification fetches.
+MAX_DELIVERABLES = 10
+#: The largest deliverable fetched by default (``Settings.verify_max_deliverable_bytes``).
+DEFAULT_MAX_DELIVERABLE_BYTES = 25 * 1024 * 1024
+MAX_REGISTRY_ENTRIES = 10_000
+
+#: Fetch the bytes at a URL, at most ``max_bytes``; raises ``BadgeworksError`` on failure.
+FetchBytes = Callable[[str, int], bytes]
+
+
+# --------------------------------------------------------------------------- known issuers
+
+
+@dataclass(frozen=True)
+class KnownIssuer:
+    """An issuer a verifier knows: hosted on the service, or listed in a trust registry."""
+
+    id: str
+    name: str | None = None
+    url: str | None = None
+    source: Literal["hosted", "registry"] = "registry"
+
+
+def parse_trust_registry(data: Any) -> dict[str, KnownIssuer]:
+    """Check a parsed trust registry document and return issuer id → entry.
+
+    Format: ``{"issuers": [{"id": "did:web:example.edu", "name": "Example University",
+    "url": "https://example.edu", "note": "…"}]}``; only ``id`` is required. Anything else
+    raises ``ConfigError`` (``config.trust_registry``) saying what is wrong.
+    """
+
+    def bad(why: str) -> ConfigError:
+        return ConfigError(why, code="config.trust_registry")
+
+    issuers = data.get("issuers") if isinstance(data, dict) else None
+    if not isinstance(issuers, list):
+        raise bad("it must be a JSON object with an 'issuers' list")
+    if len(issuers) > MAX_REGISTRY_ENTRIES:
+        raise bad(f"it lists more than {MAX_REGISTRY_ENTRIES} issuers")
+    out: dict[str, KnownIssuer] = {}
+    for index, entry in enumerate(issuers):
+        where = f"issuers[{index}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+            raise bad(f"{where} must be an object with a string 'id'")
+        ident = entry["id"].strip()
+        if not ident or len(ident) > 2000 or ":" not in ident:
+            raise bad(f"{where}.id must be a DID or URL")
+        for key in ("name", "url"):
+            if entry.get(key) is not None and not isinstance(entry[key], str):
+                raise bad(f"{where}.{key} must be a string")
+        unknown = set(entry) - {"id", "name", "url", "note"}
+        if unknown:
+            raise bad(f"{where} has unknown key(s) {sorted(unknown)}")
+        out[ident] = KnownIssuer(ident, entry.get("name"), entry.get("url"), "registry")
+    return out
+
+
+def named_issuer(check: Check, issuer: str, known: KnownIssuer) -> Check:
+    """``issuer.known`` with the registry's name for the issuer, not the one it claims."""
+    where = (
+        "it is hosted on this service"
+        if known.source == "hosted"
+        else "it is listed in this service's trust registry"
+    )
+    name = f" as {known.name!r:.120}" if known.name else ""
+    return Check(
+        check.check,
+        check.outcome,
+        check.code,
+        f"The issuer {issuer:.{_SHOW}} is known to us{name}: {where}.",
+        {**check.detail, "registry": known.source, "registryName": known.name},
+    )
+
+
+# --------------------------------------------------------------------------- recipient
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _subjects(credential: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [s for s in _as_list(credential.get("credentialSubject")) if isinstance(s, Mapping)]
+
+
+def recipient_check(credential: Mapping[str, Any] | None, email: str) -> Check:
+    """OB 3.0 "Verify the Recipient Using an Identifier", for an email a verifier typed.
+
+    The address is compared as typed and lower-cased (we lower-case when we issue; others
+    may not), with salted SHA-256 or MD5 hashes or a plain value. The check never
+    contains the address.
+    """
+    if credential is None:
+        return Check(
+            "recipient",
+            "skipped",
+            "recipient.not_checked",
+            "The credential could not be read, so the email address was not checked.",
+        )
+    identities = [
+        ident
+        for subject in _subjects(credential)
+        for ident in _as_list(subject.get("identifier"))
+        if isinstance(ident, Mapping) and ident.get("identityType") == "emailAddress"
+    ]
+    if not identities:
+        return Check(
+            "recipient",
+            "warning",
+            "recipient.not_checkable",
+            "The credential names its recipient without an email address, so the email "
+            "address you entered could not be compared.",
+        )
+    candidates = {email, email.lower()}
+    if any(matches_identity(ident, c, "emailAddress") for ident in identities for c in candidates):
+        return Check(
+            "recipient",
+            "pass",
+            "recipient.match",
+            "The email address you entered matches the recipient of this credential.",
+        )
+    return Check(
+        "recipient",
+        "fail",
+        "recipient.no_match",
+        "The email address you entered does not match the recipient of this credential: "
+        "it may have been issued to someone else, or to another address of theirs.",
+    )
+
+
+# --------------------------------------------------------------------------- deliverables
+
+
+def _fingerprinted(credential: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [
+        r
+        for r in _as_list(credential.get("relatedResource"))
+        if isinstance(r, Mapping) and "digestMultibase" in r
+    ]
+
+
+def deliverable_checks(
+    credential: Mapping[str, Any], fetch_bytes: FetchBytes, *, max_bytes: int
+) -> list[Check]:
+    """One ``deliverable`` check per ``relatedResource`` with a ``digestMultibase``.
+
+    The file at the resource's ``id`` is fetched (``fetch_bytes``) and its digest compared.
+    A file that cannot be fetched is a warning (the credential itself is intact); a file
+    whose digest differs is a failure: it is not the file that was assessed.
+    """
+    # A relatedResource often has no name; its Evidence entry (same id) usually does.
+    names = {
+        e.get("id"): e.get("name")
+        for e in _as_list(credential.get("evidence"))
+        if isinstance(e, Mapping) and isinstance(e.get("name"), str)
+    }
+    checks: list[Check] = []
+    for index, resource in enumerate(_fingerprinted(credential)):
+        url = resource.get("id")
+        name = resource.get("name") if isinstance(resource.get("name"), str) else None
+        name = name or (names.get(url) if isinstance(url, str) else None)
+        shown = f"{name or url!s:.{_SHOW}}"
+        detail = {"id": url, "digestMultibase": resource.get("digestMultibase")}
+        if index >= MAX_DELIVERABLES:
+            checks.append(
+                Check(
+                    "deliverable",
+                    "skipped",
+                    "deliverable.too_many",
+                    f"The credential lists more than {MAX_DELIVERABLES} files; the others, "
+                    f"such as {shown}, were not checked.",
+                    detail,
+                )
+            )
+            break
+        try:
+            decode_digest_multibase(resource["digestMultibase"])
+        except BadgeworksError:
+            checks.append(
+                Check(
+                    "deliverable",
+                    "fail",
+                    "deliverable.malformed",
+                    f"The fingerprint given for {shown} cannot be read.",
+                    detail,
+                )
+            )
+            continue
+        if not isinstance(url, str):
+            checks.append(
+                Check(
+                    "deliverable",
+                    "fail",
+                    "deliverable.malformed",
+                    "A deliverable has a fingerprint but no address to fetch it from.",
+                    detail,
+                )
+            )
+            continue
+        try:
+            data = fetch_bytes(url, max_bytes)
+        except BadgeworksError as exc:
+            checks.append(
+                Check(
+                    "deliverable",
+                    "warning",
+                    "deliverable.unavailable",
+                    f"We couldn't fetch the deliverable {shown} to compare its fingerprint "
+                    f"({exc.message[:_SHOW]}).",
+                    {**detail, "reason": exc.code},
+                )
+            )
+            continue
+        if check_digest_multibase(resource["digestMultibase"], data):
+            checks.append(
+                Check(
+                    "deliverable",
+                    "pass",
+                    "deliverable.match",
+                    f"The deliverable {shown} is the file that was assessed: its fingerprint "
+                    "matches the one in the credential.",
+                    detail,
+                )
+            )
+        else:
+            checks.append(
+                Check(
+                    "deliverable",
+                    "fail",
+                    "deliverable.mismatch",
+                    f"The file now at {url:.{_SHOW}} is not the one that was assessed: its "
+                    "fingerprint differs from the one in the credential.",
+                    detail,
+                )
+            )
+    return checks
+
+
+def _deliverables(
+    credential: Mapping[str, Any], checks: list[Check], caps: Capabilities
+) -> list[Check]:
+    """The deliverable checks, or why there are none."""
+    if not _fingerprinted(credential):
+        return []
+    proofs = [c.outcome for c in checks if c.check == "proof"]
+    if "pass" not in proofs or "fail" in proofs:
+        # Fetching what an unverified credential names would let anyone steer our fetches.
+        return [
+            Check(
+                "deliverable",
+                "skipped",
+                "deliverable.not_checked",
+                "The signature did not verify, so the deliverables' fingerprints were not checked.",
+            )
+        ]
+    if caps.fetch_bytes is None:
+        return [
+            Check(
+                "deliverable",
+                "warning",
+                "deliverable.not_checked",
+                "The credential fingerprints its deliverables, but this verifier was not "
+                "allowed to fetch them, so the files were not compared.",
+            )
+        ]
+    return deliverable_checks(credential, caps.fetch_bytes, max_bytes=caps.max_deliverable_bytes)
+
+
+# --------------------------------------------------------------------------- VC-JWT
+
+
+def jws_credential(token: str) -> Json | None:
+    """The credential inside a compact JWS, unverified (for display and the recipient check)."""
+    try:
+        payload_part = token.split(".")[1]
+        raw = base64.urlsafe_b64decode(payload_part + "=" * (-len(payload_part) % 4))
+        payload = parse_json_document(raw)
+    except (BadgeworksError, ValueError, IndexError):
+        return None
+    if not isinstance(payload, dict):
+        return None
+    inner = payload.get("vc", payload)
+    if not isinstance(inner, dict):
+        return None
+    return {k: v for k, v in inner.items() if inner is not payload or k not in REGISTERED_CLAIMS}
+
+
+# --------------------------------------------------------------------------- the pipeline
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a verifier may use besides the credential: everything else is offline.
+
+    ``loader`` resolves contexts and keys (offline: bundled contexts and ``did:key``);
+    ``status_resolver`` gives status list credentials (None: ``status.not_checked``);
+    ``fetch_bytes`` fetches deliverables (None: ``deliverable.not_checked``); ``known``
+    is the registry of known issuers (hosted ones and the trust registry's).
+    """
+
+    loader: DocumentLoader
+    status_resolver: StatusResolver | None = None
+    schemas: Mapping[str, Any] | None = None
+    known: Mapping[str, KnownIssuer] = field(default_factory=dict)
+    fetch_bytes: FetchBytes | None = None
+    max_deliverable_bytes: int = DEFAULT_MAX_DELIVERABLE_BYTES
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The report, and the credential as read (a VC-JWT's payload), for display."""
+
+    report: Report
+    credential: Json | None
+
+
+def _internal(stage: str, exc: Exception) -> Check:
+    return Check(
+        "internal",
+        "fail",
+        "internal.error",
+        f"The {stage} check could not be completed because of an internal error "
+        f"({type(exc).__name__}).",
+        {"stage": stage},
+    )
+
+
+def _core_checks(
+    document: Any,
+    caps: Capabilities,
+    *,
+    now: datetime,
+    challenge: str | None,
+    domain: str | None,
+) -> list[Check]:
+    known = set(caps.known)
+    if not (isinstance(document, str) and is_compact_jws(document)):
+        report = verify(
+            document,
+            loader=caps.loader,
+            now=now,
+            status_resolver=caps.status_resolver,
+            schemas=caps.schemas,
+            known_issuers=known,
+            challenge=challenge,
+            domain=domain,
+        )
+        return list(report.checks)
+    credential, checks = verify_vc_jwt(document, key_resolver=caps.loader.load, now=now)
+    if credential is None:
+        return list(checks)
+    report = verify(
+        credential,
+        loader=caps.loader,
+        now=now,
+        status_resolver=caps.status_resolver,
+        schemas=caps.schemas,
+        known_issuers=known,
+    )
+    signed_inside = "proof" in credential
+    for check in report.checks:
+        # The JWT is this credential's proof; without an embedded Data Integrity proof,
+        # verify()'s "not signed" findings are about a proof that was never meant to be.
+        if not signed_inside and (check.check == "proof" or check.code == "issuer.not_checked"):
+            continue
+        checks.append(check)
+    return list(checks)
+
+
+def verify_credential(
+    document: Any,
+    caps: Capabilities,
+    *,
+    now: datetime,
+    email: str | None = None,
+    challenge: str | None = None,
+    domain: str | None = None,
+) -> Verification:
+    """Verify a credential object or a compact VC-JWT string with ``caps``; never raises.
+
+    ``email`` (already checked to look like an address) adds the recipient check;
+    ``challenge``/``domain`` are required on the credential's Data Integrity proofs.
+    """
+    credential: Json | None
+    if isinstance(document, dict):
+        credential = document
+    elif isinstance(document, str) and is_compact_jws(document):
+        credential = jws_credential(document)
+    else:
+        credential = None
+    try:
+        checks = _core_checks(document, caps, now=now, challenge=challenge, domain=domain)
+    except Exception as exc:  # never raise: a broken capability is one failed check
+        checks = [_internal("verification", exc)]
+    issuer = issuer_id(credential) if credential is not None else None
+    entry = caps.known.get(issuer) if issuer is not None else None
+    if entry is not None and issuer is not None:
+        checks = [named_issuer(c, issuer, entry) if c.code == "issuer.known" else c for c in checks]
+    if credential is not None:
+        try:
+            checks.extend(_deliverables(credential, checks, caps))
+        except Exception as exc:  # a fetcher that fails oddly must not hide the report
+            checks.append(_internal("deliverable", exc))
+    if email is not None:
+        checks.append(recipient_check(credential, email))
+    return Verification(Report(checks), credential)
