@@ -7,6 +7,7 @@ revision) and adds its name here. Migrations and the schema-drift test import th
 from __future__ import annotations
 
 from badgeworks.db import (
+    candidate_access,  # candidate sign-in: magic links and sessions
     console,  # program console: staff, sessions, bulk jobs
     endorsements,  # mentor and host endorsements
     models,  # issuers, achievements, candidates, projects, credentials, audit
@@ -16,4 +17,13 @@ from badgeworks.db import (
     status,  # status lists, entries, lifecycle changes
 )
 
-__all__ = ["console", "endorsements", "models", "outbox", "portfolio", "service_meta", "status"]
+__all__ = [
+    "candidate_access",
+    "console",
+    "endorsements",
+    "models",
+    "outbox",
+    "portfolio",
+    "service_meta",
+    "status",
+]

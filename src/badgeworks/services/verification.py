@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 
 from sqlmodel import select
 
@@ -296,3 +297,80 @@ def verify_presentation(
         known_issuers=known_issuers,
         key_resolver=loader.load,
     )
+
+
+#: The most credentials the public verifier checks in one presentation (each runs the
+#: whole pipeline, so this bounds the work one request can cause).
+MAX_PRESENTED_CREDENTIALS = 50
+_ENVELOPED = "EnvelopedVerifiableCredential"
+_JWT_DATA_PREFIXES = ("data:application/vc+jwt,", "data:application/jwt,")
+
+
+def presented_credentials(vp: Mapping[str, Any]) -> list[Any]:
+    """The entries of a presentation's ``verifiableCredential`` (a list, maybe empty)."""
+    items = vp.get("verifiableCredential")
+    if items is None:
+        return []
+    return list(items) if isinstance(items, list) else [items]
+
+
+def _presented_document(item: Any) -> Any:
+    """What the pipeline verifies for one entry: the object, or an enveloped VC-JWT."""
+    if isinstance(item, Mapping):
+        types = item.get("type")
+        types = types if isinstance(types, list) else [types]
+        ref = item.get("id")
+        if _ENVELOPED in types and isinstance(ref, str):
+            for prefix in _JWT_DATA_PREFIXES:
+                if ref.startswith(prefix):
+                    return unquote(ref[len(prefix) :])
+    return item
+
+
+@dataclass(frozen=True)
+class PresentationVerification:
+    """A presentation's own checks and each credential's ``Verification``, in order."""
+
+    report: Report
+    signed: bool
+    credentials: list[Verification]
+    #: What each credential was checked as: the object, or the VC-JWT it envelops.
+    documents: list[Any]
+
+    @property
+    def verified(self) -> bool:
+        """True iff no presentation check failed and every credential verified."""
+        return self.report.verified and all(c.report.verified for c in self.credentials)
+
+
+def verify_presented(
+    ctx: ServiceContext,
+    vp: dict[str, Any],
+    *,
+    known: Mapping[str, KnownIssuer] | None = None,
+    email: str | None = None,
+    now: datetime | None = None,
+) -> PresentationVerification:
+    """A presentation for the public verifier; never raises.
+
+    The presentation's own checks (structure, the holder's proof; unsigned is a warning)
+    come from ``verify_presentation`` above, with the same loader, status resolver and
+    known issuers; each credential is then checked with ``verify`` — the one pipeline
+    single credentials go through (named issuers, deliverable digests, the recipient
+    check). The caller caps the number of credentials (``MAX_PRESENTED_CREDENTIALS``).
+    """
+    when = now or ctx.clock()
+    try:
+        known = hosted_known(ctx) if known is None else known
+    except Exception:  # the per-credential pipeline reports the internal error itself
+        known = {}
+    result = verify_presentation(
+        ctx, vp, challenge=None, domain=None, now=when, known_issuers=set(known)
+    )
+    checks = [
+        Check(c["check"], c["outcome"], c["code"], c["message"], dict(c.get("detail") or {}))
+        for c in result["checks"]
+    ]
+    documents = [_presented_document(item) for item in presented_credentials(vp)]
+    credentials = [verify(ctx, doc, known=known, email=email, now=when) for doc in documents]
+    return PresentationVerification(Report(checks), "proof" in vp, credentials, documents)

@@ -111,9 +111,19 @@ class Submission:
     label: str = ""
 
     @property
-    def format(self) -> Literal["json", "jwt"]:
-        """``jwt`` for a compact JWS, ``json`` for a JSON credential."""
-        return "jwt" if isinstance(self.document, str) else "json"
+    def format(self) -> Literal["json", "jwt", "presentation"]:
+        """``jwt`` for a compact JWS, ``presentation`` for a VP, ``json`` for a credential."""
+        if isinstance(self.document, str):
+            return "jwt"
+        return "presentation" if is_presentation(self.document) else "json"
+
+
+def is_presentation(value: Any) -> bool:
+    """True for a JSON object whose ``type`` includes ``VerifiablePresentation``."""
+    if not isinstance(value, dict):
+        return False
+    types = value.get("type")
+    return "VerifiablePresentation" in (types if isinstance(types, list) else [types])
 
 
 def _unreadable(message: str, code: str = "verify.unreadable", **details: Any) -> VerifyInputError:
@@ -142,14 +152,21 @@ def _from_value(value: Any, source: Source, label: str) -> Submission:
             "JSON object).",
             "verify.not_credential",
         )
-    types = value.get("type")
-    types = types if isinstance(types, list) else [types]
-    if "VerifiablePresentation" in types:
-        raise _unreadable(
-            "this is a verifiable presentation, not a credential; verify the credentials "
-            "inside it one at a time.",
-            "verify.presentation",
-        )
+    if is_presentation(value):
+        count = len(verification.presented_credentials(value))
+        if count == 0:
+            raise _unreadable(
+                "this verifiable presentation carries no credentials to verify.",
+                "verify.presentation",
+            )
+        if count > verification.MAX_PRESENTED_CREDENTIALS:
+            raise _unreadable(
+                f"this presentation carries {count} credentials; the verifier checks at most "
+                f"{verification.MAX_PRESENTED_CREDENTIALS} at a time.",
+                "verify.too_many_credentials",
+                count=count,
+                limit=verification.MAX_PRESENTED_CREDENTIALS,
+            )
     return Submission(value, source, label)
 
 
@@ -682,6 +699,105 @@ def verify_submission(
         known=known.get(issuer) if issuer is not None else None,
         summary=summarize(credential, result.report) if credential is not None else {},
     )
+
+
+@dataclass
+class PresentationOutcome:
+    """A finished presentation: its own checks and one ``Outcome`` per credential."""
+
+    report: Report
+    signed: bool
+    credentials: list[Outcome]
+    submission: Submission
+
+    @property
+    def verified(self) -> bool:
+        """True iff no presentation check failed and every credential verified."""
+        return self.report.verified and all(o.report.verified for o in self.credentials)
+
+    @property
+    def verdict(self) -> str:
+        """The presentation's one verdict: its own checks and every credential's."""
+        verdicts = {self.report.verdict, *(o.verdict for o in self.credentials)}
+        for worst in ("not_verified", "verified_with_warnings"):
+            if worst in verdicts:
+                return worst
+        return "verified"
+
+    def as_dict(self) -> Json:
+        """The API's JSON: one verdict, the presentation's checks, each credential's report."""
+        results = []
+        for index, outcome in enumerate(self.credentials):
+            item = outcome.as_dict()
+            item["index"] = index
+            item["credentialId"] = (
+                outcome.credential.get("id")
+                if outcome.credential is not None and isinstance(outcome.credential.get("id"), str)
+                else None
+            )
+            results.append(item)
+        return {
+            "verified": self.verified,
+            "verdict": self.verdict,
+            "format": "presentation",
+            "presentationResult": {
+                "verified": self.report.verified,
+                "verdict": self.report.verdict,
+                "signed": self.signed,
+                "checks": [c.as_dict() for c in self.report.checks],
+            },
+            "credentialResults": results,
+        }
+
+
+def verify_presentation_submission(
+    ctx: ServiceContext,
+    session: Session,
+    submission: Submission,
+    *,
+    registry: TrustRegistry,
+    email: str | None = None,
+) -> PresentationOutcome:
+    """Verify a presentation and then each credential in it with the one pipeline.
+
+    ``services.verification.verify_presented`` does the work, with the same known issuers
+    as a single credential (hosted plus the trust registry); each credential gets the
+    summary a single credential's page shows.
+    """
+    assert isinstance(submission.document, dict)
+    known = known_issuers(session, registry)
+    result = verification.verify_presented(ctx, submission.document, known=known, email=email)
+    outcomes = []
+    for item, document in zip(result.credentials, result.documents, strict=True):
+        credential = item.credential
+        issuer = issuer_id(credential) if credential is not None else None
+        shown: Json | str = document if isinstance(document, dict | str) else {}
+        outcomes.append(
+            Outcome(
+                report=item.report,
+                credential=credential,
+                submission=Submission(shown, submission.source, submission.label),
+                known=known.get(issuer) if issuer is not None else None,
+                summary=summarize(credential, item.report) if credential is not None else {},
+            )
+        )
+    return PresentationOutcome(result.report, result.signed, outcomes, submission)
+
+
+def verify_any(
+    ctx: ServiceContext,
+    session: Session,
+    submission: Submission,
+    *,
+    registry: TrustRegistry,
+    email: str | None = None,
+) -> Outcome | PresentationOutcome:
+    """A credential or a presentation, whichever the submission is."""
+    if submission.format == "presentation":
+        return verify_presentation_submission(
+            ctx, session, submission, registry=registry, email=email
+        )
+    return verify_submission(ctx, session, submission, registry=registry, email=email)
 
 
 def local_credentials(ctx: ServiceContext) -> LocalCredentials:

@@ -40,6 +40,7 @@ from badgeworks.web.routes import (
 from badgeworks.web.routes import console as console_routes
 from badgeworks.web.routes import downloads as downloads_routes
 from badgeworks.web.routes import lifecycle as lifecycle_routes
+from badgeworks.web.routes import me as me_routes
 from badgeworks.web.routes import mentors as mentors_routes
 from badgeworks.web.routes import portfolio as portfolio_routes
 from badgeworks.web.routes import review as review_routes
@@ -124,6 +125,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     app.include_router(vcapi_routes.router)
     app.include_router(downloads_routes.router)
     app.include_router(portfolio_routes.router)
+    app.include_router(me_routes.router)
     app.include_router(mentors_routes.router)
     app.include_router(review_routes.router)
     app.include_router(console_routes.router)

@@ -6,13 +6,18 @@ with the issuer's token (``GET``/``PATCH /api/v1/candidates/{id}/portfolio``).
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from badgeworks.core.presentation import create_presentation
+from badgeworks.db.models import Candidate
 from badgeworks.services import candidates, portfolio, sharing
+from badgeworks.services.errors import NotFoundError
 from badgeworks.services.portfolio import PortfolioPublic, PortfolioUpdate
+from badgeworks.services.verification import MAX_PRESENTED_CREDENTIALS
 from badgeworks.web.deps import ContextDep, Id, PrincipalDep, SessionDep
 from badgeworks.web.i18n import Translator
 from badgeworks.web.pages import page_language, render
@@ -73,6 +78,51 @@ def portfolio_qr_svg(
     row = portfolio.find_by_handle(session, handle)
     url = portfolio.portfolio_url(ctx, row)
     return qr_response(url, "svg", scale, url, f"qr-{row.handle}")
+
+
+@router.get("/p/{handle}/presentation.json", response_class=Response, include_in_schema=False)
+def portfolio_presentation(
+    handle: Handle,
+    session: SessionDep,
+    credential: Annotated[
+        list[Annotated[str, Query(max_length=64)]] | None,
+        Query(max_length=MAX_PRESENTED_CREDENTIALS),
+    ] = None,
+) -> Response:
+    """The portfolio's listed credentials as one unsigned Verifiable Presentation.
+
+    ``?credential=<id>`` (repeatable) picks a subset of the listed credentials; an id the
+    portfolio does not list is 404. The documents are the stored signed JSON, unchanged;
+    ``holder`` is the candidate's DID when they have one. The public verifier accepts it.
+    """
+    row = portfolio.find_by_handle(session, handle)
+    choices = portfolio.item_visibility(session, row.candidate_id)
+    listed = [
+        c
+        for c in portfolio.candidate_credentials(session, row.candidate_id)
+        if choices.get(("credential", c.id), "public") == "public"
+    ]
+    if credential:
+        by_id = {c.id: c for c in listed}
+        missing = [i for i in credential if i not in by_id]
+        if missing:
+            raise NotFoundError(
+                f"this portfolio shows no credential {missing[0]!r:.80}",
+                code="credential.not_found",
+            )
+        listed = [by_id[i] for i in dict.fromkeys(credential)]
+    documents: list[Any] = [json.loads(c.document) for c in listed]
+    candidate = session.get(Candidate, row.candidate_id)
+    vp = create_presentation(documents, holder=candidate.did if candidate else None)
+    return Response(
+        json.dumps(vp, ensure_ascii=False, indent=2),
+        media_type="application/vp+ld+json",
+        headers={
+            "Content-Disposition": f'attachment; filename="portfolio-{row.handle}.json"',
+            "Cache-Control": "no-cache",
+            "X-Robots-Tag": "noindex",
+        },
+    )
 
 
 @router.get("/api/v1/candidates/{candidate_id}/portfolio", response_model=PortfolioPublic)

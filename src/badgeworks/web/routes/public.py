@@ -20,6 +20,18 @@ from badgeworks.web.routes.credential_page import credential_page
 router = APIRouter(tags=["public"])
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+#: Types shown inline; every other blob (HTML, SVG, XHTML, scripts…) is an attachment.
+_INERT_TYPES = frozenset(
+    {
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "application/pdf",
+        "text/csv",
+        "text/plain",
+    }
+)
 
 
 @router.get(
@@ -152,16 +164,21 @@ def blob(sha256: str, session: SessionDep, ctx: ContextDep) -> FileResponse:
         and session.exec(select(Issuer.id).where(Issuer.image_sha256 == sha256)).first()
     ):
         media_type = "image/png"
+    headers = {
+        "Cache-Control": "public, max-age=31536000, immutable",
+        "X-Content-Type-Options": "nosniff",
+        # Uploaded files are someone else's content: never let them run as our origin.
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+        "Access-Control-Allow-Origin": "*",
+    }
+    base_type = (media_type or "").split(";")[0].strip().lower()
+    if base_type not in _INERT_TYPES:
+        # HTML, SVG, scripts and anything unknown: a download, never a page of our origin.
+        headers["Content-Disposition"] = f'attachment; filename="{sha256[:16]}"'
     return FileResponse(
         ctx.blobs.path(sha256),
         media_type=media_type or "application/octet-stream",
-        headers={
-            "Cache-Control": "public, max-age=31536000, immutable",
-            "X-Content-Type-Options": "nosniff",
-            # Uploaded files are someone else's content: never let them run as our origin.
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-            "Access-Control-Allow-Origin": "*",
-        },
+        headers=headers,
     )
 
 

@@ -14,6 +14,7 @@ never echoed back.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs
@@ -30,6 +31,7 @@ from badgeworks.services.errors import UnsupportedMediaError
 from badgeworks.services.verifier import (
     Limits,
     Outcome,
+    PresentationOutcome,
     RateLimiter,
     Submission,
     TrustRegistry,
@@ -44,7 +46,7 @@ from badgeworks.services.verifier import (
     report_json,
     retry_after_header,
     shared_fetcher,
-    verify_submission,
+    verify_any,
 )
 from badgeworks.settings import Settings
 from badgeworks.web.deps import ContextDep, SessionDep
@@ -195,9 +197,15 @@ def _verify(
     session: Session,
     registry: TrustRegistry,
     read: Callable[[], tuple[Submission, str | None]],
-) -> Outcome:
+) -> Outcome | PresentationOutcome:
     submission, email = read()
-    return verify_submission(ctx, session, submission, registry=registry, email=email)
+    return verify_any(ctx, session, submission, registry=registry, email=email)
+
+
+def _verified(outcome: Outcome | PresentationOutcome) -> bool:
+    if isinstance(outcome, PresentationOutcome):
+        return outcome.verified
+    return outcome.report.verified
 
 
 async def _file_bytes(upload: UploadFile, limit: int) -> bytes:
@@ -334,7 +342,7 @@ async def verify_api(request: Request, session: SessionDep, ctx: ContextDep) -> 
     outcome = await run_in_threadpool(_verify, ctx, session, registry, read)
     return JSONResponse(
         outcome.as_dict(),
-        status_code=200 if outcome.report.verified else 422,
+        status_code=200 if _verified(outcome) else 422,
         headers={"Cache-Control": "no-store"},
     )
 
@@ -379,16 +387,44 @@ def _result_view(outcome: Outcome) -> dict[str, Any]:
     }
 
 
+def _presentation_view(outcome: PresentationOutcome) -> dict[str, Any]:
+    checks = [c.as_dict() for c in outcome.report.checks]
+    failures = [c.message for c in outcome.report.failures()]
+    for index, item in enumerate(outcome.credentials, start=1):
+        if not item.report.verified:
+            name = (item.summary or {}).get("name") or str(index)
+            failures.append(f"{name}: {next(iter(item.report.failures())).message}")
+    return {
+        "verdict": outcome.verdict,
+        "verdict_class": _OUTCOME_CLASS[outcome.verdict],
+        "failures": failures[:5],
+        "warnings": [c.message for c in outcome.report.warnings()][:5],
+        "checks": checks,
+        "signed": outcome.signed,
+        "source": outcome.submission.source,
+        "label": outcome.submission.label,
+        "count": len(outcome.credentials),
+        "credentials": [
+            {**_result_view(item), "index": index}
+            for index, item in enumerate(outcome.credentials, start=1)
+        ],
+        "report_json": json.dumps(outcome.as_dict(), indent=2, ensure_ascii=False),
+    }
+
+
 def _page_data(
     *,
-    outcome: Outcome | None = None,
+    outcome: Outcome | PresentationOutcome | None = None,
     errors: dict[str, str] | None = None,
     url: str = "",
     refusal: str | None = None,
     refusal_message: str | None = None,
 ) -> dict[str, Any]:
     return {
-        "result": _result_view(outcome) if outcome is not None else None,
+        "result": _result_view(outcome) if isinstance(outcome, Outcome) else None,
+        "presentation": _presentation_view(outcome)
+        if isinstance(outcome, PresentationOutcome)
+        else None,
         "errors": errors or {},
         "form_url": url,
         "refusal": refusal,
@@ -429,7 +465,7 @@ async def verify_page(
         return _page(request, status_code=400, **_page_data(errors={"url": exc.message}, url=url))
     return _page(
         request,
-        status_code=200 if outcome.report.verified else 422,
+        status_code=200 if _verified(outcome) else 422,
         **_page_data(outcome=outcome, url=url),
     )
 
@@ -497,6 +533,6 @@ async def verify_form(request: Request, session: SessionDep, ctx: ContextDep) ->
         return _page(request, status_code=400, **_page_data(errors={field: exc.message}, url=url))
     return _page(
         request,
-        status_code=200 if outcome.report.verified else 422,
+        status_code=200 if _verified(outcome) else 422,
         **_page_data(outcome=outcome, url=url),
     )

@@ -1,0 +1,308 @@
+"""Candidates' own access: magic-link sign-in, sessions, and the export of what they hold.
+
+A candidate types their email address; if any program has a candidate with that address,
+a single-use link (``/me/link/<token>``, valid 30 minutes, stored only as its SHA-256) is
+queued in the outbox in the same transaction. The answer never says whether the address
+is known. Opening the link and confirming starts a server-side session tied to the email
+address; the session reaches every candidate row with that address, and only those.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import json
+import re
+import secrets
+import zipfile
+from dataclasses import dataclass
+from datetime import timedelta
+from html import escape
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from badgeworks.db.candidate_access import CandidateLink, CandidateSession
+from badgeworks.db.models import Candidate, Credential, Deliverable, Issuer, Project
+from badgeworks.services import outbox
+from badgeworks.services.context import ServiceContext
+from badgeworks.services.errors import ForbiddenError, NotFoundError, ValidationFailed
+
+LINK_LIFETIME = timedelta(minutes=30)
+SESSION_LIFETIME = timedelta(hours=8)
+#: At most this many links per address are live at once (no mail-bombing someone).
+MAX_LIVE_LINKS = 3
+#: The largest export (uncompressed) built in memory.
+MAX_EXPORT_BYTES = 200 * 1024 * 1024
+_EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[^@\s<>\"']{1,255}$")
+
+
+class LinkGone(ValidationFailed):
+    """A sign-in link that was used, has expired, or never existed."""
+
+    code = "candidate.link_gone"
+
+
+class ExportTooLarge(ValidationFailed):
+    """The export would exceed ``MAX_EXPORT_BYTES``."""
+
+    code = "candidate.export_too_large"
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a link or session token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def normalise_email(value: str) -> str | None:
+    """The address in the form candidates are stored with, or None if it is not one."""
+    email = value.strip().lower()
+    return email if len(email) <= 320 and _EMAIL.match(email) else None
+
+
+def candidates_for(session: Session, email: str) -> list[Candidate]:
+    """Every candidate row (of any program) with this address, oldest first."""
+    rows = session.exec(select(Candidate).order_by(col(Candidate.id)))
+    return [c for c in rows if email in (c.emails or [])]
+
+
+def link_url(ctx: ServiceContext, token: str) -> str:
+    """The magic link for ``token``."""
+    return f"{ctx.base_url}/me/link/{token}"
+
+
+def request_link(session: Session, ctx: ServiceContext, raw_email: str) -> bool:
+    """Queue a sign-in link if the address belongs to a candidate; True if one was queued.
+
+    The caller must answer the same way either way (no account enumeration).
+    """
+    email = normalise_email(raw_email)
+    if email is None or not candidates_for(session, email):
+        return False
+    now = ctx.clock()
+    live = session.exec(
+        select(CandidateLink).where(
+            CandidateLink.email == email,
+            col(CandidateLink.used_at).is_(None),
+            CandidateLink.expires_at > now,
+        )
+    ).all()
+    if len(live) >= MAX_LIVE_LINKS:
+        return False
+    token = secrets.token_urlsafe(32)
+    row = CandidateLink(
+        email=email, token_hash=hash_token(token), created_at=now, expires_at=now + LINK_LIFETIME
+    )
+    session.add(row)
+    session.flush()
+    url = link_url(ctx, token)
+    text = (
+        "Someone (we hope you) asked to sign in to badgeworks to manage your portfolio.\n\n"
+        f"Open this link within 30 minutes to sign in:\n{url}\n\n"
+        "It works once. If you did not ask for it, ignore this message."
+    )
+    html = (
+        "<p>Someone (we hope you) asked to sign in to badgeworks to manage your portfolio.</p>"
+        f'<p><a href="{escape(url)}">Sign in</a> (within 30 minutes; the link works once).</p>'
+        "<p>If you did not ask for it, ignore this message.</p>"
+    )
+    outbox.enqueue(
+        session,
+        to=email,
+        subject="Your badgeworks sign-in link",
+        text=text,
+        html=html,
+        reference=f"candidate_link:{row.id}",
+    )
+    session.commit()
+    return True
+
+
+def _live_link(session: Session, ctx: ServiceContext, token: str) -> CandidateLink:
+    row = (
+        session.exec(
+            select(CandidateLink).where(CandidateLink.token_hash == hash_token(token))
+        ).first()
+        if token and len(token) <= 200
+        else None
+    )
+    if row is None:
+        raise LinkGone("this sign-in link is not valid", code="candidate.link_unknown")
+    if row.used_at is not None:
+        raise LinkGone("this sign-in link was already used", code="candidate.link_used")
+    if ctx.clock() >= row.expires_at:
+        raise LinkGone("this sign-in link has expired", code="candidate.link_expired")
+    return row
+
+
+def check_link(session: Session, ctx: ServiceContext, token: str) -> None:
+    """``LinkGone`` unless ``token`` is a live link (nothing is changed)."""
+    _live_link(session, ctx, token)
+
+
+def link_nonce(ctx: ServiceContext, token: str) -> str:
+    """The confirm form's nonce, bound to the link (CSRF)."""
+    key = hashlib.sha256(b"badgeworks candidate link\x00" + ctx.key_secret.encode()).digest()
+    return hmac.new(key, hash_token(token).encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def redeem_link(
+    session: Session, ctx: ServiceContext, token: str, nonce: str | None
+) -> tuple[str, str]:
+    """Use the link once and start a session; returns ``(cookie value, CSRF token)``."""
+    if not nonce or not hmac.compare_digest(nonce.encode()[:64], link_nonce(ctx, token).encode()):
+        raise ForbiddenError("the form does not belong to this link", code="candidate.csrf")
+    row = _live_link(session, ctx, token)
+    now = ctx.clock()
+    # Mark used with a conditional UPDATE, so two clicks at once cannot both succeed.
+
+    result = session.execute(
+        update(CandidateLink)
+        .where(col(CandidateLink.id) == row.id, col(CandidateLink.used_at).is_(None))
+        .values(used_at=now)
+    )
+    if getattr(result, "rowcount", 1) != 1:
+        session.rollback()
+        raise LinkGone("this sign-in link was already used", code="candidate.link_used")
+    cookie = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    session.add(
+        CandidateSession(
+            email=row.email,
+            token_hash=hash_token(cookie),
+            csrf_token=csrf,
+            created_at=now,
+            expires_at=now + SESSION_LIFETIME,
+        )
+    )
+    session.commit()
+    return cookie, csrf
+
+
+@dataclass(frozen=True)
+class SignedInCandidate:
+    """The person behind a ``/me`` request."""
+
+    email: str
+    session_id: int
+    csrf_token: str
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names the candidate."""
+        return f"candidate:{self.email}"
+
+
+def resume(session: Session, ctx: ServiceContext, cookie: str | None) -> SignedInCandidate | None:
+    """The live session for a cookie value, or None."""
+    if not cookie or len(cookie) > 200:
+        return None
+    row = session.exec(
+        select(CandidateSession).where(CandidateSession.token_hash == hash_token(cookie))
+    ).first()
+    if row is None or row.ended_at is not None or ctx.clock() >= row.expires_at:
+        return None
+    return SignedInCandidate(email=row.email, session_id=row.id or 0, csrf_token=row.csrf_token)
+
+
+def end(session: Session, ctx: ServiceContext, who: SignedInCandidate) -> None:
+    """Sign out: the session row is ended."""
+    row = session.get(CandidateSession, who.session_id)
+    if row is not None and row.ended_at is None:
+        row.ended_at = ctx.clock()
+        session.add(row)
+        session.commit()
+
+
+def check_csrf(who: SignedInCandidate, given: str | None) -> None:
+    """``ForbiddenError`` unless ``given`` is the session's CSRF token."""
+    if not given or not hmac.compare_digest(given.encode()[:200], who.csrf_token.encode()):
+        raise ForbiddenError(
+            "the form was stale or did not come from this page; reload and try again",
+            code="candidate.csrf",
+        )
+
+
+def own_candidate(session: Session, who: SignedInCandidate, candidate_id: int) -> Candidate:
+    """One of the signed-in person's candidate rows; ``NotFoundError`` for anyone else's."""
+    row = session.get(Candidate, candidate_id)
+    if row is None or who.email not in (row.emails or []):
+        raise NotFoundError(f"candidate {candidate_id} is not yours", code="candidate.not_yours")
+    return row
+
+
+def issuer_name(session: Session, candidate: Candidate) -> str:
+    """The program's name, for headings."""
+    issuer = session.get(Issuer, candidate.issuer_id)
+    return issuer.name if issuer else ""
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _safe_name(value: str) -> str:
+    return _UNSAFE.sub("_", value).strip("._")[:80] or "file"
+
+
+def export_zip(
+    session: Session, ctx: ServiceContext, who: SignedInCandidate, *, limit: int | None = None
+) -> bytes:
+    """Every credential (the exact stored JSON) and deliverable file, as a zip in memory."""
+    limit = MAX_EXPORT_BYTES if limit is None else limit
+    buffer = io.BytesIO()
+    total = 0
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for candidate in candidates_for(session, who.email):
+            cid = candidate.id or 0
+            for cred in session.exec(
+                select(Credential)
+                .where(Credential.candidate_id == cid)
+                .order_by(col(Credential.id))
+            ):
+                data = cred.document.encode("utf-8")
+                total += len(data)
+                if total > limit:
+                    raise ExportTooLarge("the export is too large to build at once")
+                archive.writestr(f"credentials/{cred.id}.json", data)
+            stmt = (
+                select(Deliverable)
+                .join(Project, col(Project.id) == col(Deliverable.project_id))
+                .where(Project.candidate_id == cid)
+                .order_by(col(Deliverable.id))
+            )
+            for d in session.exec(stmt):
+                if not d.sha256 or not ctx.blobs.exists(d.sha256):
+                    continue
+                total += ctx.blobs.size(d.sha256)
+                if total > limit:
+                    raise ExportTooLarge("the export is too large to build at once")
+                name = _safe_name(d.filename or d.name)
+                archive.write(
+                    ctx.blobs.path(d.sha256), f"deliverables/{d.project_id}-{d.id}-{name}"
+                )
+    return buffer.getvalue()
+
+
+def credential_names(session: Session, candidate_id: int) -> dict[str, str]:
+    """Each of the candidate's credentials' display names (from the stored JSON)."""
+    out: dict[str, str] = {}
+    for cred in session.exec(select(Credential).where(Credential.candidate_id == candidate_id)):
+        try:
+            doc = json.loads(cred.document)
+        except ValueError:
+            doc = {}
+        ach = (doc.get("credentialSubject") or {}).get("achievement") or {}
+        name = doc.get("name") or (ach.get("name") if isinstance(ach, dict) else None)
+        out[cred.id] = name if isinstance(name, str) and name else cred.id
+    return out
+
+
+def deliverable_names(session: Session, candidate_id: int) -> dict[str, str]:
+    """Each of the candidate's deliverables' names, by id (as a string)."""
+    stmt = (
+        select(Deliverable)
+        .join(Project, col(Project.id) == col(Deliverable.project_id))
+        .where(Project.candidate_id == candidate_id)
+    )
+    return {str(d.id): d.name for d in session.exec(stmt)}

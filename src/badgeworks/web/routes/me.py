@@ -1,0 +1,326 @@
+"""The candidate's own pages under ``/me``: magic-link sign-in, portfolio choices, export.
+
+- ``GET``/``POST /me/sign-in``: the email form. The answer is the same whether or not the
+  address has credentials here (no account enumeration).
+- ``GET /me/link/<token>``: a confirm page (so mail scanners that prefetch links do not
+  use them up); its ``POST`` uses the single-use link and starts a session. A used,
+  expired or unknown link gets a 410 page.
+- ``GET /me``: the candidate's choices; ``POST /me/portfolio`` saves them through the same
+  ``services.portfolio.update`` the issuer API uses; ``POST /me/sign-out``.
+- ``GET /me/export.zip``: every credential (exact stored JSON) and deliverable file.
+
+The session cookie is HttpOnly, SameSite=Lax, path ``/me``, Secure over HTTPS. Every form
+carries a CSRF token.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Path, Request, Response
+from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
+
+from badgeworks.core.errors import BadgeworksError
+from badgeworks.services import candidate_access as access
+from badgeworks.services import portfolio
+from badgeworks.services.candidate_access import SignedInCandidate
+from badgeworks.services.errors import ConflictError, NotFoundError
+from badgeworks.services.portfolio import PortfolioUpdate
+from badgeworks.web.deps import ContextDep, SessionDep
+from badgeworks.web.pages import render
+
+router = APIRouter(tags=["candidate"], include_in_schema=False)
+
+PREFIX = "/me"
+COOKIE = "me_session"
+SIGNIN_CSRF_COOKIE = "me_signin_csrf"
+PRIVATE = {
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'; form-action 'self'",
+    "X-Robots-Tag": "noindex",
+}
+_GONE = {
+    "candidate.link_used": "candidate.gone_used",
+    "candidate.link_expired": "candidate.gone_expired",
+    "candidate.link_unknown": "candidate.gone_unknown",
+}
+VISIBILITIES = ("public", "unlisted", "hidden")
+
+
+def _secure(request: Request) -> bool:
+    base: str = request.app.state.settings.base_url
+    return base.startswith("https://") or request.url.scheme == "https"
+
+
+def _set_cookie(request: Request, response: Response, name: str, value: str, age: int) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=age,
+        path=PREFIX,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+    )
+
+
+def _signed_in(request: Request, session: SessionDep, ctx: ContextDep) -> SignedInCandidate | None:
+    return access.resume(session, ctx, request.cookies.get(COOKIE))
+
+
+MaybeSignedIn = Annotated[SignedInCandidate | None, Depends(_signed_in)]
+
+
+def _to_sign_in() -> Response:
+    return RedirectResponse(f"{PREFIX}/sign-in", status_code=303, headers=PRIVATE)
+
+
+# ------------------------------------------------------------------------------ sign-in
+
+
+def _sign_in_page(request: Request, *, sent: bool = False, status_code: int = 200) -> Response:
+    token = request.cookies.get(SIGNIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
+    response = render(
+        request,
+        "me_sign_in.html",
+        status_code=status_code,
+        headers=PRIVATE,
+        csrf_token=token,
+        sent=sent,
+    )
+    _set_cookie(request, response, SIGNIN_CSRF_COOKIE, token, 3600)
+    return response
+
+
+@router.get("/me/sign-in")
+def sign_in_form(request: Request) -> Response:
+    """The email form."""
+    return _sign_in_page(request)
+
+
+@router.post("/me/sign-in")
+def sign_in(
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
+    email: Annotated[str, Form(max_length=320)] = "",
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Queue a link if the address is known; the answer is the same either way."""
+    expected = request.cookies.get(SIGNIN_CSRF_COOKIE) or ""
+    if not expected or not secrets.compare_digest(csrf_token.encode(), expected.encode()):
+        return _error(request, "candidate.csrf", 403)
+    access.request_link(session, ctx, email)
+    return _sign_in_page(request, sent=True)
+
+
+def _error(request: Request, code: str, status_code: int) -> Response:
+    key = _GONE.get(code, "candidate.error")
+    return render(
+        request,
+        "me_gone.html",
+        status_code=status_code,
+        headers=PRIVATE,
+        message_key=key,
+        code=code,
+    )
+
+
+@router.get("/me/link/{token}")
+def link_page(
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
+    token: Annotated[str, Path(max_length=200)],
+) -> Response:
+    """Confirm before using the single-use link."""
+    try:
+        access.check_link(session, ctx, token)
+    except access.LinkGone as exc:
+        return _error(request, exc.code, 410)
+    return render(
+        request,
+        "me_link.html",
+        headers=PRIVATE,
+        action=f"{PREFIX}/link/{token}",
+        nonce=access.link_nonce(ctx, token),
+    )
+
+
+@router.post("/me/link/{token}")
+def use_link(
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
+    token: Annotated[str, Path(max_length=200)],
+    nonce: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Use the link once, start a session and go to ``/me``."""
+    try:
+        cookie, _csrf = access.redeem_link(session, ctx, token, nonce)
+    except access.LinkGone as exc:
+        return _error(request, exc.code, 410)
+    except BadgeworksError as exc:
+        return _error(request, exc.code, 403)
+    response = RedirectResponse(PREFIX, status_code=303, headers=PRIVATE)
+    _set_cookie(request, response, COOKIE, cookie, int(access.SESSION_LIFETIME.total_seconds()))
+    response.delete_cookie(SIGNIN_CSRF_COOKIE, path=PREFIX)
+    return response
+
+
+@router.post("/me/sign-out")
+def sign_out(
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
+    who: MaybeSignedIn,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """End the session server-side and clear the cookie."""
+    if who is not None:
+        try:
+            access.check_csrf(who, csrf_token)
+        except BadgeworksError as exc:
+            return _error(request, exc.code, 403)
+        access.end(session, ctx, who)
+    response = _to_sign_in()
+    response.delete_cookie(COOKIE, path=PREFIX)
+    return response
+
+
+# ------------------------------------------------------------------------------ choices
+
+
+def _portfolios(
+    session: SessionDep, ctx: ContextDep, who: SignedInCandidate
+) -> list[dict[str, Any]]:
+    out = []
+    for candidate in access.candidates_for(session, who.email):
+        row = portfolio.get_or_create(session, candidate)
+        public = portfolio.to_public(session, ctx, candidate, row)
+        out.append(
+            {
+                "candidate_id": candidate.id,
+                "name": candidate.name,
+                "program": access.issuer_name(session, candidate),
+                "p": public,
+                "credential_names": access.credential_names(session, candidate.id or 0),
+                "deliverable_names": access.deliverable_names(session, candidate.id or 0),
+            }
+        )
+    return out
+
+
+def _me_page(
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
+    who: SignedInCandidate,
+    *,
+    errors: dict[int, str] | None = None,
+    saved: int | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "me.html",
+        status_code=status_code,
+        headers=PRIVATE,
+        email=who.email,
+        csrf_token=who.csrf_token,
+        portfolios=_portfolios(session, ctx, who),
+        visibilities=VISIBILITIES,
+        errors=errors or {},
+        saved=saved,
+    )
+
+
+@router.get("/me")
+def me(request: Request, session: SessionDep, ctx: ContextDep, who: MaybeSignedIn) -> Response:
+    """The candidate's choices for each of their portfolios."""
+    if who is None:
+        return _to_sign_in()
+    return _me_page(request, session, ctx, who, saved=_int(request.query_params.get("saved")))
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() and len(value) < 10 else None
+
+
+@router.post("/me/portfolio")
+async def save_portfolio(
+    request: Request, session: SessionDep, ctx: ContextDep, who: MaybeSignedIn
+) -> Response:
+    """Save one portfolio's choices (only one of the signed-in candidate's own)."""
+    if who is None:
+        return _to_sign_in()
+    form = await request.form(max_files=0, max_fields=5000)
+    values = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+    try:
+        access.check_csrf(who, values.get("csrf_token"))
+    except BadgeworksError as exc:
+        return _error(request, exc.code, 403)
+    candidate_id = _int(values.get("candidate_id"))
+    try:
+        if candidate_id is None:
+            raise NotFoundError("no candidate chosen", code="candidate.not_yours")
+        candidate = access.own_candidate(session, who, candidate_id)
+    except NotFoundError as exc:
+        return _error(request, exc.code, 404)
+    data: dict[str, Any] = {
+        "handle": values.get("handle", "").strip() or None,
+        "visibility": values.get("visibility") or None,
+        "show_name": values.get("show_name") == "on",
+        "headline": values.get("headline", ""),
+        "credentials": {
+            k.removeprefix("credential:"): v
+            for k, v in values.items()
+            if k.startswith("credential:")
+        },
+        "deliverables": {
+            k.removeprefix("deliverable:"): v
+            for k, v in values.items()
+            if k.startswith("deliverable:")
+        },
+    }
+    try:
+        update = PortfolioUpdate.model_validate({k: v for k, v in data.items() if v is not None})
+        portfolio.update(session, candidate, update, actor=who.actor)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        message = f"{where}: {first.get('msg', 'invalid')}"
+        return _me_page(request, session, ctx, who, errors={candidate_id: message}, status_code=422)
+    except BadgeworksError as exc:
+        session.rollback()
+        status = 409 if isinstance(exc, ConflictError) else 422
+        return _me_page(
+            request, session, ctx, who, errors={candidate_id: exc.message}, status_code=status
+        )
+    return RedirectResponse(f"{PREFIX}?saved={candidate_id}", status_code=303, headers=PRIVATE)
+
+
+# ------------------------------------------------------------------------------ export
+
+
+@router.get("/me/export.zip")
+def export(request: Request, session: SessionDep, ctx: ContextDep, who: MaybeSignedIn) -> Response:
+    """Everything the candidate holds: credentials (exact JSON) and deliverable files."""
+    if who is None:
+        return _to_sign_in()
+    try:
+        data = access.export_zip(session, ctx, who)
+    except access.ExportTooLarge as exc:
+        return _error(request, exc.code, 413)
+    return Response(
+        data,
+        media_type="application/zip",
+        headers={
+            **PRIVATE,
+            "Content-Disposition": 'attachment; filename="badgeworks-export.zip"',
+        },
+    )
