@@ -18,20 +18,11 @@ import os
 import re
 from pathlib import Path
 
-# The three cryptography imports belong to the crypto block below.
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-
 from badgeworks.adapters.resources import resource_dir
+from badgeworks.core.crypto import aes_gcm_open, aes_gcm_seal, scrypt_key
 from badgeworks.core.errors import ConfigError, KeyFormatError
 
-# --- Crypto primitives --------------------------------------------------------------------
-# Project rule: one module imports ``cryptography`` (core/crypto.py). ``_derive_key``,
-# ``_seal`` and ``_open`` are the only crypto in this module, kept together so the lead
-# can move them into core/crypto.py unchanged; nothing below this block touches the
-# library.
-
+#: scrypt cost for deriving the AES-256-GCM key from the key-encryption secret.
 SCRYPT_N = 2**14
 SCRYPT_R = 8
 SCRYPT_P = 1
@@ -39,30 +30,27 @@ SCRYPT_P = 1
 
 def _derive_key(secret: str, salt: bytes) -> bytes:
     """A 32-byte key from ``secret`` with scrypt (n=2**14, r=8, p=1)."""
-    kdf = Scrypt(salt=salt, length=32, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P)
-    return kdf.derive(secret.encode("utf-8"))
+    return scrypt_key(secret.encode("utf-8"), salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P)
 
 
 def _seal(plaintext: bytes, secret: str, salt: bytes, nonce: bytes, aad: bytes) -> bytes:
     """AES-256-GCM encryption under the scrypt key of ``secret`` (ciphertext + 16-byte tag)."""
-    return AESGCM(_derive_key(secret, salt)).encrypt(nonce, plaintext, aad)
+    return aes_gcm_seal(_derive_key(secret, salt), nonce, plaintext, aad)
 
 
 def _open(ciphertext: bytes, secret: str, salt: bytes, nonce: bytes, aad: bytes) -> bytes:
     """Inverse of ``_seal``. ``KeyFormatError`` (``key.decrypt_failed``) if the tag is wrong."""
-    try:
-        return AESGCM(_derive_key(secret, salt)).decrypt(nonce, ciphertext, aad)
-    except InvalidTag:
+    opened = aes_gcm_open(_derive_key(secret, salt), nonce, ciphertext, aad)
+    if opened is None:
         # The message must not echo the secret, the derived key or the ciphertext.
         raise KeyFormatError(
             "the stored private key could not be decrypted: the key-encryption secret "
             "(BADGEWORKS_KEY_SECRET) is not the one it was encrypted with, or the record "
             "is corrupted",
             code="key.decrypt_failed",
-        ) from None
+        )
+    return opened
 
-
-# --- End of crypto primitives -------------------------------------------------------------
 
 TOKEN_VERSION = "bw1"
 SALT_BYTES = 16

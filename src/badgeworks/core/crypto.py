@@ -408,3 +408,27 @@ def jws_sign(alg: str, private_jwk: Mapping[str, Any], signing_input: bytes) -> 
         num("p"), num("q"), int.from_bytes(d, "big"), num("dp"), num("dq"), num("qi"), public
     ).private_key()
     return private.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+
+
+# --- Secret-key primitives (keys encrypted at rest) ------------------------------------------
+from cryptography.exceptions import InvalidTag  # noqa: E402
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: E402
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt  # noqa: E402
+
+
+def scrypt_key(secret: bytes, salt: bytes, *, n: int, r: int, p: int, length: int = 32) -> bytes:
+    """Derive ``length`` bytes from ``secret`` with scrypt (RFC 7914)."""
+    return Scrypt(salt=salt, length=length, n=n, r=r, p=p).derive(secret)
+
+
+def aes_gcm_seal(key: bytes, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    """AES-GCM encryption: ciphertext followed by the 16-byte tag."""
+    return AESGCM(key).encrypt(nonce, plaintext, aad)
+
+
+def aes_gcm_open(key: bytes, nonce: bytes, ciphertext: bytes, aad: bytes) -> bytes | None:
+    """AES-GCM decryption; ``None`` when the tag does not verify (wrong key or tampering)."""
+    try:
+        return AESGCM(key).decrypt(nonce, ciphertext, aad)
+    except InvalidTag:
+        return None
