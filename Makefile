@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench demo clean interop-deps browser-deps
+.PHONY: run test lint bench demo clean interop-deps browser-deps screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ run: $(STAMP)
 
 test: $(STAMP) interop-deps browser-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Browser tests always take their screenshots; this target writes them into docs/.
+BROWSER_TESTS := tests/portfolio/test_browser.py tests/candidate/test_browser.py \
+	tests/web/test_console_browser.py tests/verifier/test_browser.py tests/endorsements/test_browser.py
+screenshots: $(STAMP) interop-deps browser-deps
+	BADGEWORKS_SCREENSHOTS=1 $(BIN)/python -m pytest -q $(BROWSER_TESTS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -115,6 +115,25 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest deliverable file the verifier fetches to compare its digest.",
     )
+    candidate_sign_in_rate_per_minute: float = Field(
+        default=2.0,
+        ge=0,
+        description="Sign-in links each client address may ask for per minute at /me/sign-in "
+        "(after the burst); 0 with candidate_sign_in_rate_burst 0 turns it off.",
+    )
+    candidate_sign_in_rate_burst: int = Field(
+        default=10, ge=0, description="Sign-in links a client may ask for at once."
+    )
+    candidate_link_rate_per_minute: float = Field(
+        default=10.0,
+        ge=0,
+        description="Sign-in links each client address may open or use per minute at "
+        "/me/link/<token> (after the burst; guessing links); 0 with "
+        "candidate_link_rate_burst 0 turns it off.",
+    )
+    candidate_link_rate_burst: int = Field(
+        default=20, ge=0, description="Sign-in links a client may open or use at once."
+    )
 
     @property
     def resolved_database_url(self) -> str:

@@ -60,3 +60,36 @@ def test_credential_rows_cannot_be_updated(database_url: str) -> None:
             assert session.get(models.Credential, "c1").document == '{"signed": true}'  # type: ignore[union-attr]
     finally:
         engine.dispose()
+
+
+def test_portfolio_backfill_gives_each_candidate_one_portfolio(database_url: str) -> None:
+    """0011: candidates made before portfolios were created eagerly get one (once)."""
+    import importlib
+
+    from alembic.operations import Operations
+    from sqlmodel import select
+
+    from badgeworks.db.portfolio import Portfolio
+
+    backfill = importlib.import_module("badgeworks.db.migrations.versions.0011_portfolio_backfill")
+    engine = create_engine(database_url)
+    try:
+        upgrade(engine)
+        with Session(engine) as session:
+            issuer = models.Issuer(slug="a", name="A", did="did:web:x:issuers:a")
+            session.add(issuer)
+            session.flush()
+            for name in ("Ada", "Bo"):  # rows as an older version wrote them: no portfolio
+                session.add(models.Candidate(issuer_id=issuer.id or 0, name=name, salt="00"))
+            session.commit()
+        for _ in range(2):  # a second run adds nothing
+            with engine.begin() as conn, Operations.context(MigrationContext.configure(conn)):
+                backfill.upgrade()
+        with Session(engine) as session:
+            rows = session.exec(select(Portfolio)).all()
+            assert len(rows) == 2
+            assert {r.visibility for r in rows} == {"unlisted"}
+            assert all(len(r.handle) == 16 and r.handle.isalnum() for r in rows)
+            assert rows[0].created_at.tzinfo is not None
+    finally:
+        engine.dispose()

@@ -52,7 +52,8 @@ def make_bundle(client: TestClient, who: IssuerHandle) -> Bundle:
     """Two credentials for one candidate, and the candidate's portfolio."""
     first = issue_with_deliverables(client, who, with_image=False)
     second = second_credential(client, who, first.candidate)
-    r = client.get(f"/api/v1/candidates/{first.candidate}/portfolio", headers=who.auth)
+    # The first PATCH makes the portfolio (a GET writes nothing).
+    r = client.patch(f"/api/v1/candidates/{first.candidate}/portfolio", json={}, headers=who.auth)
     assert r.status_code == 200, r.text
     return Bundle(first.candidate, r.json()["handle"], [first.credential, second])
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -20,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from badgeworks.core.baking import bake_png
 from badgeworks.web.app import create_app
+from tests.browser_support import ARGS, CHROMIUM, HAVE_CHROMIUM, assert_accessible
 from tests.verifier.conftest import (
     NOW,
     PNG_1X1,
@@ -30,25 +30,14 @@ from tests.verifier.conftest import (
     verifier_settings,
 )
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-if not CHROMIUM.exists():  # pragma: no cover - depends on the machine
+if not HAVE_CHROMIUM:  # pragma: no cover - depends on the machine
     pytest.skip(
         "!!! /usr/bin/chromium not found: the verifier's BROWSER TESTS ARE SKIPPED "
         "(run `make test`, which installs Debian's chromium)",
         allow_module_level=True,
     )
 
-from axe_playwright_python.sync_playwright import Axe  # noqa: E402
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, sync_playwright
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +61,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Instan
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         yield launched
         launched.close()
 
@@ -87,11 +76,6 @@ def page(browser: Browser) -> Iterator[Page]:
 
 def verdict(page: Page) -> str:
     return page.locator("#verdict-title").inner_text().strip().lstrip("✓!✗ ").strip()
-
-
-def assert_accessible(page: Page) -> None:
-    results = Axe().run(page)
-    assert results.violations_count == 0, results.generate_report()
 
 
 def test_paste_json_and_read_the_verdict(page: Page, site: tuple[str, Instance]) -> None:
@@ -110,6 +94,31 @@ def test_paste_json_and_read_the_verdict(page: Page, site: tuple[str, Instance])
     details.locator("summary").click()
     assert page.get_by_text('"proof.verified"').first.is_visible()
     assert_accessible(page)
+
+
+def test_spanish_verifier_pages_pass_axe(browser: Browser, site: tuple[str, Instance]) -> None:
+    base, instance = site
+    context = browser.new_context(locale="es-MX")
+    page = context.new_page()
+    try:
+        page.goto(f"{base}/verify")  # Accept-Language picks Spanish
+        assert page.locator("html").get_attribute("lang") == "es"
+        assert_accessible(page)
+        page.locator("textarea").first.fill(instance.text)
+        page.locator("form button[type=submit]").first.click()
+        page.wait_for_load_state()
+        assert page.locator("#verdict-title").count() == 1
+        assert page.locator("html").get_attribute("lang") == "es"
+        assert_accessible(page)
+        # An error page in Spanish too: not JSON at all.
+        page.goto(f"{base}/verify")
+        page.locator("textarea").first.fill("{not json")
+        page.locator("form button[type=submit]").first.click()
+        page.wait_for_load_state()
+        assert page.get_by_role("alert").count() >= 1
+        assert_accessible(page)
+    finally:
+        context.close()
 
 
 def test_upload_a_baked_png(page: Page, site: tuple[str, Instance]) -> None:

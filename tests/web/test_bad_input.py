@@ -17,7 +17,7 @@ import sqlalchemy
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.web.conftest import IssuerHandle, draft_project
+from tests.web.conftest import IssuerHandle, draft_project, make_issuer
 
 SHAPE_KEYS = {"ok", "status", "code", "error"}
 
@@ -246,21 +246,29 @@ def test_every_endpoint_with_malformed_input(
                         done = len(writes)
                         r = await call_asgi(app, method, path, request_headers, body)
                         assert_shape(r, context)
+                        if method == "GET":
+                            # A read writes nothing, whoever asks and whatever it answers.
+                            assert writes[done:] == [], ("a GET wrote", context)
+                        elif method != "DELETE":
+                            # Every body above is malformed: accepting one means it was
+                            # ignored (or worse), even on a route that reads no body.
+                            assert r.status_code >= 400, ("a malformed body was accepted", context)
                         if r.status_code < 400:
                             accepted = True
                         else:
                             assert writes[done:] == [], ("a rejected request wrote", context)
             # The same, without trusting the statement log: rows and files are unchanged.
-            # (Some requests are accepted: a GET, or a POST that takes no body, such as
-            # rotating a key or completing a project; those routes may change things.)
+            # (Only GETs and DELETEs are accepted here; a DELETE may change things.)
             after = database_state(app, tables)
-            if not accepted:
+            if not accepted or method == "GET":
                 assert after == before, ("the database changed", method, template)
             before = after
 
     with committed_writes(app.state.engine) as writes:
         asyncio.run(sweep(writes))
-    # The accepted POSTs above did write, so the statement log was listening.
+    # The statement log does hear this engine's writes.
+    with committed_writes(app.state.engine) as writes:
+        make_issuer(app, "listener")
     assert writes
 
 

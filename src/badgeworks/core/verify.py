@@ -380,6 +380,19 @@ def _one_endorsement(ctx: _Context, where: str, endorsed_id: Any, endorsement: A
         _depth=ctx.depth + 1,
     )
     detail = {"endorser": issuer_id(endorsement), "endorses": where, "report": sub.as_dict()}
+    if not sub.verified and all(c.code == "status.revoked" for c in sub.failures()):
+        # Genuine, but its endorser has since revoked it (a withdrawn endorsement). That
+        # is the endorser's word about their endorsement, not about this credential, so
+        # it is a warning: the credential stands, this endorsement no longer counts.
+        return Check(
+            "endorsement",
+            "warning",
+            "endorsement.withdrawn",
+            f"The endorsement of {where} by {endorser} was withdrawn: it was signed by "
+            f"{endorser}, but has since been revoked, so it no longer counts. This does not "
+            "affect the credential itself.",
+            detail,
+        )
     if not sub.verified:
         first = sub.failures()[0].message
         return Check(

@@ -146,6 +146,31 @@ class AchievementVersion(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
+class AchievementEdition(SQLModel, table=True):
+    """A language edition of one achievement version (OB 3.0 ``inLanguage`` + ``related``).
+
+    Unlike the version itself, an edition may be added or changed after credentials were
+    issued with the version: it is not part of any signed credential (those carry the
+    version's own text, in its ``in_language``, and only a ``related`` link to the
+    edition). ``lang`` is a canonical BCP 47 tag that differs from the version's.
+    ``result_names`` translates the rubric: ``{rd_key: {"name": …, "levels": {key: …}}}``.
+    """
+
+    __tablename__ = "achievement_edition"
+    __table_args__ = (UniqueConstraint("achievement_version_id", "lang"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    achievement_version_id: int = Field(foreign_key="achievement_version.id", index=True)
+    lang: str = Field(max_length=35)
+    name: str = Field(max_length=200)
+    description: str = Field(sa_column=Column(Text, nullable=False))
+    criteria_narrative: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    image_caption: str | None = Field(default=None, max_length=500)
+    result_names: dict[str, Any] = _json(dict)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
 class Candidate(SQLModel, table=True):
     """A recipient. ``salt`` is random per candidate and salts the email hashes."""
 
@@ -258,3 +283,45 @@ def _credential_is_immutable(_mapper: Any, _connection: Any, target: Credential)
 @event.listens_for(AuditEvent, "before_update")
 def _audit_is_append_only(_mapper: Any, _connection: Any, target: AuditEvent) -> None:
     raise ImmutableRowError("audit events are append-only")
+
+
+class EndorserStatusList(SQLModel, table=True):
+    """A Bitstring Status List of one endorser whose key we hold (docs/endorsements.md).
+
+    The same shape as ``db.status.StatusList`` (an issuer's list), but owned by an
+    ``Endorser``: an endorsement's status list must be issued and signed by the endorser,
+    its issuer, so each endorser has lists of their own. ``bits``, ``version`` and
+    ``document`` always change together, in one transaction.
+    """
+
+    __tablename__ = "endorser_status_list"
+    __table_args__ = (UniqueConstraint("endorser_id", "purpose", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    endorser_id: str = Field(foreign_key="endorser.id", index=True, max_length=36)
+    purpose: str = Field(max_length=16)
+    number: int
+    entries: int
+    bits: bytes
+    version: int = Field(default=1)
+    document: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class EndorserStatusEntry(SQLModel, table=True):
+    """Index ``index`` of endorser list ``list_id`` belongs to endorsement ``credential_id``."""
+
+    __tablename__ = "endorser_status_entry"
+    __table_args__ = (
+        UniqueConstraint("list_id", "index"),
+        UniqueConstraint("credential_id", "purpose"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    list_id: int = Field(foreign_key="endorser_status_list.id")
+    index: int
+    purpose: str = Field(max_length=16)
+    # No foreign key: the entry is claimed before the endorsement row exists, in the same
+    # transaction (as for credentials).
+    credential_id: str = Field(max_length=36)

@@ -8,12 +8,20 @@ a credential needs no portfolio code.
 
 from __future__ import annotations
 
+import base64
+import secrets
 from datetime import datetime
 
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from badgeworks.db.models import _ts
+
+
+def default_handle() -> str:
+    """An unguessable handle: 80 random bits in lowercase base32 (16 characters)."""
+    return base64.b32encode(secrets.token_bytes(10)).decode("ascii").lower()
+
 
 #: ``public``: listed and indexable; ``unlisted``: anyone with the link, ``noindex``;
 #: ``hidden``: the portfolio page is 404 (an item is simply not shown).

@@ -2,21 +2,44 @@
 
 The OB Achievement ``id`` of version *n* is ``<base>/achievements/<id>/versions/<n>``, so
 two credentials that name the same id describe exactly the same achievement.
+
+A version may have **language editions** (OB 3.0 ``inLanguage`` and ``related``): its
+name, description, criteria, image alt text and rubric names in another language, each
+at ``<base>/achievements/<id>/versions/<n>/<lang>``. Editions are not part of any signed
+credential, so they may be added, changed or deleted after the version was issued; a
+credential carries the version's own text (in its ``in_language``) and a ``related``
+entry per edition that existed when it was signed.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy.orm import object_session
 from sqlmodel import Session, col, select
 
 from badgeworks.core import credential as ob
-from badgeworks.db.models import Achievement, AchievementVersion, Credential, Issuer, utcnow
+from badgeworks.db.models import (
+    Achievement,
+    AchievementEdition,
+    AchievementVersion,
+    Credential,
+    Issuer,
+    utcnow,
+)
 from badgeworks.services import audit
 from badgeworks.services.context import ServiceContext
-from badgeworks.services.errors import NotFoundError
+from badgeworks.services.errors import ConflictError, NotFoundError, ValidationFailed
 from badgeworks.services.issuers import image_url, profile
-from badgeworks.services.schemas import AchievementCreate, AchievementPublic, AchievementUpdate
+from badgeworks.services.schemas import (
+    AchievementCreate,
+    AchievementEditionPublic,
+    AchievementEditionPut,
+    AchievementPublic,
+    AchievementUpdate,
+)
 
 _CONTENT_FIELDS = (
     "name",
@@ -146,6 +169,19 @@ def _writable_version(
         },
     )
     session.add(copy)
+    session.flush()
+    # Translations carry over, so an edit in one language does not silently drop the
+    # others; the issuer updates them with PUT .../editions/{lang} when the text changed.
+    for edition in editions_of(session, current):
+        session.add(
+            AchievementEdition(
+                achievement_version_id=copy.id or 0,
+                **{name: getattr(edition, name) for name in _EDITION_FIELDS},
+                lang=edition.lang,
+                created_at=utcnow(),
+                updated_at=utcnow(),
+            )
+        )
     achievement.current_version = copy.version
     session.add(achievement)
     return copy, True
@@ -159,6 +195,8 @@ def update_achievement(
     changes = _content(data)
     for name, value in changes.items():
         setattr(version, name, value)
+    if "in_language" in changes:
+        _check_editions_still_fit(session, version)
     session.add(version)
     audit.record(
         session,
@@ -212,18 +250,60 @@ def level_id(ach_url: str, rd_key: str, level_key: str) -> str:
 
 
 def achievement_json(
-    ctx: ServiceContext, issuer: Issuer, version: AchievementVersion
+    ctx: ServiceContext,
+    issuer: Issuer,
+    version: AchievementVersion,
+    editions: Sequence[AchievementEdition] | None = None,
 ) -> dict[str, Any]:
-    """The OB 3.0 Achievement for one version, as it goes into credentials."""
+    """The OB 3.0 Achievement for one version, as it goes into credentials.
+
+    ``related`` names each language edition (``editions``; by default the version's
+    editions as stored now, read through the session the version was loaded with).
+    """
+    if editions is None:
+        editions = _stored_editions(version)
     url = achievement_url(ctx, version.achievement_id, version.version)
-    img = image_url(ctx, version.image_sha256)
-    return ob.achievement(
+    return _achievement_doc(
+        ctx,
+        issuer,
+        version,
         id=url,
         name=version.name,
         description=version.description,
-        criteria_narrative=version.criteria_narrative or version.description,
+        criteria_narrative=version.criteria_narrative,
+        image_caption=version.image_caption,
+        result_names={},
+        in_language=version.in_language,
+        related=[related_entry(ctx, version, e.lang) for e in editions],
+    )
+
+
+def _achievement_doc(
+    ctx: ServiceContext,
+    issuer: Issuer,
+    version: AchievementVersion,
+    *,
+    id: str,
+    name: str,
+    description: str,
+    criteria_narrative: str | None,
+    image_caption: str | None,
+    result_names: dict[str, Any],
+    in_language: str | None,
+    related: list[dict[str, Any]],
+) -> dict[str, Any]:
+    # One builder for the version and its editions, so an edition differs from the
+    # original only in its translated text, its id, inLanguage and related.
+    url = id
+    img = image_url(ctx, version.image_sha256)
+    names = {k: v for k, v in result_names.items() if isinstance(v, dict)}
+    return ob.achievement(
+        id=url,
+        name=name,
+        description=description,
+        criteria_narrative=criteria_narrative or description,
         achievement_type=version.achievement_type,
-        image=ob.image(id=img, caption=version.image_caption) if img else None,
+        image=ob.image(id=img, caption=image_caption or version.image_caption) if img else None,
         alignment=[
             ob.alignment(
                 target_name=a["target_name"],
@@ -236,12 +316,13 @@ def achievement_json(
         result_description=[
             ob.result_description(
                 id=result_description_id(url, rd["key"]),
-                name=rd["name"],
+                name=names.get(rd["key"], {}).get("name") or rd["name"],
                 result_type=rd["result_type"],
                 rubric_criterion_level=[
                     ob.rubric_criterion_level(
                         id=level_id(url, rd["key"], lv["key"]),
-                        name=lv["name"],
+                        name=names.get(rd["key"], {}).get("levels", {}).get(lv["key"])
+                        or lv["name"],
                         description=lv.get("description"),
                         level=lv.get("level"),
                         points=lv.get("points"),
@@ -252,9 +333,10 @@ def achievement_json(
             for rd in version.result_descriptions
         ],
         tag=list(version.tags),
-        in_language=version.in_language,
+        in_language=in_language,
         version=str(version.version),
         creator=profile(ctx, issuer),
+        related=related,
     )
 
 
@@ -285,4 +367,394 @@ def to_public(
         default_validity_days=version.default_validity_days,
         issued=is_issued(session, version),
         created_at=version.created_at,
+        editions=[e.lang for e in editions_of(session, version)],
     )
+
+
+# ----------------------------------------------------------------------------- editions
+
+_EDITION_FIELDS = ("name", "description", "criteria_narrative", "image_caption", "result_names")
+#: BCP 47 as ``in_language`` accepts it (``services/schemas.py``)…
+_LANG_SYNTAX = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+#: …in the shape the OB 3.0 JSON Schema allows for ``inLanguage`` (Achievement and Related):
+#: a language, an optional script and an optional region, in canonical case.
+_OB_LANG = re.compile(r"^[a-z]{2,4}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$")
+#: The path of a version's OB id under our base URL.
+_VERSION_PATH = re.compile(r"^/achievements/([1-9][0-9]{0,9})/versions/([1-9][0-9]{0,9})$")
+
+
+class EditionError(ValidationFailed):
+    """A language edition that cannot be stored: bad tag, same language, no original language."""
+
+    code = "edition.invalid"
+
+
+def canonical_lang(value: str) -> str:
+    """``value`` as a canonical BCP 47 tag (``es``, ``es-MX``, ``zh-Hant-TW``).
+
+    Case is normalised as BCP 47 recommends (language lower, script title, region upper),
+    and the tag must have the form the OB 3.0 JSON Schema accepts in ``inLanguage``, so
+    every credential naming the edition still validates.
+    """
+    if len(value) > 35 or not _LANG_SYNTAX.match(value):
+        raise EditionError(
+            f"lang: {value!r:.60} is not a BCP 47 language tag (for example es or es-MX)",
+            code="edition.lang_invalid",
+        )
+    parts = value.split("-")
+    tag = "-".join(
+        [parts[0].lower()]
+        + [
+            p.title() if len(p) == 4 and p.isalpha() else p.upper() if len(p) == 2 else p.lower()
+            for p in parts[1:]
+        ]
+    )
+    if not _OB_LANG.match(tag):
+        raise EditionError(
+            f"lang: {value!r} is not a form Open Badges 3.0 accepts: use a language with an "
+            "optional script and region, such as es, es-MX, es-419 or zh-Hant-TW",
+            code="edition.lang_invalid",
+        )
+    return tag
+
+
+def primary_subtag(tag: str | None) -> str:
+    """The language part of a BCP 47 tag, lowercase (``es-MX`` → ``es``); ``""`` for None."""
+    return (tag or "").split("-")[0].lower()
+
+
+def edition_url(ctx: ServiceContext, achievement_id: int, version: int, lang: str) -> str:
+    """The IRI of a language edition: its OB Achievement JSON, and its ``related`` id."""
+    return f"{achievement_url(ctx, achievement_id, version)}/{lang}"
+
+
+def related_entry(ctx: ServiceContext, version: AchievementVersion, lang: str) -> dict[str, Any]:
+    """The OB 3.0 ``Related`` object naming the ``lang`` edition of ``version``."""
+    return {
+        "id": edition_url(ctx, version.achievement_id, version.version, lang),
+        "type": ["Related"],
+        "inLanguage": lang,
+        "version": str(version.version),
+    }
+
+
+def editions_of(session: Session, version: AchievementVersion) -> list[AchievementEdition]:
+    """The language editions of one version, by language tag."""
+    stmt = (
+        select(AchievementEdition)
+        .where(AchievementEdition.achievement_version_id == version.id)
+        .order_by(col(AchievementEdition.lang))
+    )
+    return list(session.exec(stmt))
+
+
+def _stored_editions(version: AchievementVersion) -> list[AchievementEdition]:
+    # The session the version was loaded with, so every caller that builds an
+    # Achievement (issuing, re-issuing, the console's preview) names the same editions.
+    session = object_session(version)
+    if session is None or version.id is None:
+        return []
+    stmt = (
+        select(AchievementEdition)
+        .where(AchievementEdition.achievement_version_id == version.id)
+        .order_by(col(AchievementEdition.lang))
+    )
+    return list(session.scalars(stmt))
+
+
+def _find_edition(
+    session: Session, version: AchievementVersion, lang: str
+) -> AchievementEdition | None:
+    return session.exec(
+        select(AchievementEdition).where(
+            AchievementEdition.achievement_version_id == version.id,
+            AchievementEdition.lang == lang,
+        )
+    ).first()
+
+
+def _target_version(
+    session: Session, achievement: Achievement, version: int | None
+) -> AchievementVersion:
+    if version is None:
+        return current_version(session, achievement)
+    return get_version(session, achievement.id or 0, version)
+
+
+def list_editions(
+    session: Session, achievement: Achievement, *, version: int | None = None
+) -> tuple[AchievementVersion, list[AchievementEdition]]:
+    """The editions of a version (the current one unless ``version`` is given)."""
+    row = _target_version(session, achievement, version)
+    return row, editions_of(session, row)
+
+
+def _check_result_names(version: AchievementVersion, names: dict[str, Any]) -> None:
+    rubric = {
+        rd["key"]: {lv["key"] for lv in rd.get("levels", [])} for rd in version.result_descriptions
+    }
+    for rd_key, entry in names.items():
+        if rd_key not in rubric:
+            raise EditionError(
+                f"result_names: {rd_key!r} is not a result description of version "
+                f"{version.version} (its keys: {', '.join(sorted(rubric)) or 'none'})",
+                code="edition.unknown_result",
+            )
+        for level_key in entry.get("levels", {}):
+            if level_key not in rubric[rd_key]:
+                raise EditionError(
+                    f"result_names.{rd_key}.levels: {level_key!r} is not a level of "
+                    f"{rd_key!r} (its levels: {', '.join(sorted(rubric[rd_key])) or 'none'})",
+                    code="edition.unknown_result",
+                )
+
+
+def put_edition(
+    session: Session,
+    achievement: Achievement,
+    lang: str,
+    data: AchievementEditionPut,
+    *,
+    actor: str,
+    version: int | None = None,
+) -> tuple[AchievementVersion, AchievementEdition, bool]:
+    """Create or replace the ``lang`` edition of a version (the current one by default).
+
+    Allowed after the version was issued: editions are not signed. Returns the version,
+    the edition and whether it was created.
+    """
+    tag = canonical_lang(lang)
+    row = _target_version(session, achievement, version)
+    if not row.in_language:
+        raise EditionError(
+            f"achievement {achievement.id} version {row.version} has no in_language: set the "
+            "language of its own text first (PATCH in_language), then add editions",
+            code="edition.no_original_language",
+        )
+    if tag.lower() == row.in_language.lower():
+        raise EditionError(
+            f"lang: {tag!r} is the language of the achievement's own text (in_language); an "
+            "edition is in another language",
+            code="edition.same_language",
+        )
+    names = {k: v.model_dump(exclude_none=True) for k, v in data.result_names.items()}
+    _check_result_names(row, names)
+    edition = _find_edition(session, row, tag)
+    created = edition is None
+    if edition is None:
+        edition = AchievementEdition(
+            achievement_version_id=row.id or 0, lang=tag, name=data.name, description=""
+        )
+    edition.name = data.name
+    edition.description = data.description
+    edition.criteria_narrative = data.criteria_narrative
+    edition.image_caption = data.image_caption
+    edition.result_names = names
+    edition.updated_at = utcnow()
+    session.add(edition)
+    audit.record(
+        session,
+        actor=actor,
+        action="achievement.edition.put",
+        issuer_id=achievement.issuer_id,
+        target=f"achievement:{achievement.id}",
+        detail={"version": row.version, "lang": tag, "created": created},
+    )
+    session.commit()
+    session.refresh(edition)
+    return row, edition, created
+
+
+def delete_edition(
+    session: Session,
+    achievement: Achievement,
+    lang: str,
+    *,
+    actor: str,
+    version: int | None = None,
+) -> None:
+    """Delete the ``lang`` edition of a version (credentials that name it keep the link)."""
+    tag = canonical_lang(lang)
+    row = _target_version(session, achievement, version)
+    edition = _find_edition(session, row, tag)
+    if edition is None:
+        raise NotFoundError(
+            f"achievement {achievement.id} version {row.version} has no {tag!r} edition",
+            code="edition.not_found",
+        )
+    session.delete(edition)
+    audit.record(
+        session,
+        actor=actor,
+        action="achievement.edition.delete",
+        issuer_id=achievement.issuer_id,
+        target=f"achievement:{achievement.id}",
+        detail={"version": row.version, "lang": tag},
+    )
+    session.commit()
+
+
+def _check_editions_still_fit(session: Session, version: AchievementVersion) -> None:
+    # Editions need an original language other than theirs; an edit that breaks that is
+    # refused (nothing of it is kept) rather than dropping translations silently.
+    langs = [e.lang for e in editions_of(session, version)]
+    if not langs:
+        return
+    if not version.in_language:
+        session.rollback()
+        raise ConflictError(
+            f"in_language: cannot be removed while the achievement has language editions "
+            f"({', '.join(langs)}); delete them first",
+            code="achievement.editions_conflict",
+        )
+    clash = [lang for lang in langs if lang.lower() == version.in_language.lower()]
+    if clash:
+        session.rollback()
+        raise ConflictError(
+            f"in_language: {version.in_language!r} is the language of an edition; delete the "
+            f"{clash[0]!r} edition first",
+            code="achievement.editions_conflict",
+        )
+
+
+def edition_to_public(
+    ctx: ServiceContext, version: AchievementVersion, edition: AchievementEdition
+) -> AchievementEditionPublic:
+    """The API view of one edition."""
+    return AchievementEditionPublic(
+        achievement_id=version.achievement_id,
+        version=version.version,
+        lang=edition.lang,
+        url=edition_url(ctx, version.achievement_id, version.version, edition.lang),
+        original_lang=version.in_language,
+        name=edition.name,
+        description=edition.description,
+        criteria_narrative=edition.criteria_narrative,
+        image_caption=edition.image_caption,
+        result_names=dict(edition.result_names),
+        created_at=edition.created_at,
+        updated_at=edition.updated_at,
+    )
+
+
+def edition_json(
+    ctx: ServiceContext,
+    issuer: Issuer,
+    version: AchievementVersion,
+    edition: AchievementEdition,
+    editions: Sequence[AchievementEdition],
+) -> dict[str, Any]:
+    """The OB 3.0 Achievement of one language edition.
+
+    Its ``id`` is the edition's IRI and ``inLanguage`` its language; ``related`` names the
+    original (the version's own id and language) and every other edition. Everything not
+    translated (alignments, tags, type, image, creator) is the original's.
+    """
+    original: dict[str, Any] = {
+        "id": achievement_url(ctx, version.achievement_id, version.version),
+        "type": ["Related"],
+        "inLanguage": version.in_language,
+        "version": str(version.version),
+    }
+    return _achievement_doc(
+        ctx,
+        issuer,
+        version,
+        id=edition_url(ctx, version.achievement_id, version.version, edition.lang),
+        name=edition.name,
+        description=edition.description,
+        criteria_narrative=edition.criteria_narrative,
+        image_caption=edition.image_caption,
+        result_names=dict(edition.result_names),
+        in_language=edition.lang,
+        related=[{k: v for k, v in original.items() if v is not None}]
+        + [related_entry(ctx, version, e.lang) for e in editions if e.lang != edition.lang],
+    )
+
+
+def public_edition_json(
+    session: Session, ctx: ServiceContext, achievement_id: int, version: int, lang: str
+) -> dict[str, Any]:
+    """The edition at its public IRI; like the version, only once the version was issued."""
+    row = get_version(session, achievement_id, version)
+    try:
+        tag = canonical_lang(lang)
+    except EditionError:
+        tag = ""
+    edition = _find_edition(session, row, tag) if tag and is_issued(session, row) else None
+    if edition is None:
+        raise NotFoundError(
+            f"achievement {achievement_id} version {version} has no public {lang!r:.40} edition",
+            code="edition.not_found",
+        )
+    achievement = session.get(Achievement, achievement_id)
+    issuer = session.get(Issuer, achievement.issuer_id) if achievement else None
+    if issuer is None:  # pragma: no cover - the foreign keys prevent it
+        raise NotFoundError(f"there is no achievement {achievement_id}", code="edition.not_found")
+    return edition_json(ctx, issuer, row, edition, editions_of(session, row))
+
+
+# ----------------------------------------------------------------------------- pages
+
+
+def hosted_version(
+    session: Session, ctx: ServiceContext, row: Credential, achievement_id: str | None
+) -> AchievementVersion | None:
+    """The version of ours a stored credential's achievement is, if any; never fetches.
+
+    A credential we issued from a project records its version. Otherwise (the VC-API
+    signs what the issuer sends) its achievement ``id`` must be one of our version URLs
+    and that achievement must belong to the credential's own issuer, so one issuer's
+    credential never shows another issuer's text.
+    """
+    if row.achievement_version_id is not None:
+        return session.get(AchievementVersion, row.achievement_version_id)
+    prefix = ctx.base_url
+    if not achievement_id or not achievement_id.startswith(prefix):
+        return None
+    match = _VERSION_PATH.match(achievement_id[len(prefix) :])
+    if match is None:
+        return None
+    achievement = session.get(Achievement, int(match.group(1)))
+    if achievement is None or achievement.issuer_id != row.issuer_id:
+        return None
+    try:
+        return get_version(session, achievement.id or 0, int(match.group(2)))
+    except NotFoundError:
+        return None
+
+
+def pick_edition(editions: Sequence[AchievementEdition], lang: str) -> AchievementEdition | None:
+    """The edition to show a visitor reading ``lang``, matched by primary subtag.
+
+    An exact tag wins, then the bare language (``es``), then the first regional one.
+    """
+    want = lang.lower()
+    same = [e for e in editions if primary_subtag(e.lang) == primary_subtag(want)]
+    for edition in same:
+        if edition.lang.lower() == want:
+            return edition
+    for edition in same:
+        if edition.lang.lower() == primary_subtag(want):
+            return edition
+    return same[0] if same else None
+
+
+def edition_rubric_names(
+    achievement_id: str, version: AchievementVersion, edition: AchievementEdition
+) -> dict[str, str]:
+    """Translated rubric names by the ids a credential's results use (``<id>#result-…``)."""
+    out: dict[str, str] = {}
+    for rd in version.result_descriptions:
+        entry = edition.result_names.get(rd["key"])
+        if not isinstance(entry, dict):
+            continue
+        if isinstance(entry.get("name"), str):
+            out[result_description_id(achievement_id, rd["key"])] = entry["name"]
+        levels = entry.get("levels")
+        if not isinstance(levels, dict):
+            continue
+        for lv in rd.get("levels", []):
+            if isinstance(levels.get(lv["key"]), str):
+                out[level_id(achievement_id, rd["key"], lv["key"])] = levels[lv["key"]]
+    return out

@@ -5,6 +5,10 @@ a single-use link (``/me/link/<token>``, valid 30 minutes, stored only as its SH
 queued in the outbox in the same transaction. The answer never says whether the address
 is known. Opening the link and confirming starts a server-side session tied to the email
 address; the session reaches every candidate row with that address, and only those.
+
+Besides the cap on live links per address, each client address may ask for only so many
+links, and open or use only so many, per minute (``SignInLimits``): the first stops one
+place from mailing many addresses, the second from guessing links.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from badgeworks.db.models import Candidate, Credential, Deliverable, Issuer, Pro
 from badgeworks.services import outbox
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ForbiddenError, NotFoundError, ValidationFailed
+from badgeworks.services.verifier import RateLimiter
+from badgeworks.settings import Settings
 
 LINK_LIFETIME = timedelta(minutes=30)
 SESSION_LIFETIME = timedelta(hours=8)
@@ -36,6 +42,34 @@ MAX_LIVE_LINKS = 3
 #: The largest export (uncompressed) built in memory.
 MAX_EXPORT_BYTES = 200 * 1024 * 1024
 _EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[^@\s<>\"']{1,255}$")
+
+
+@dataclass(frozen=True)
+class SignInLimits:
+    """The per-client rate limits on signing in (one set per app instance, in memory).
+
+    ``links`` is spent by asking for a link, ``redeem`` by opening or using one. Both are
+    the public verifier's token buckets (``services.verifier.RateLimiter``), keyed by the
+    client address (IPv6 by /64). The caller checks them before anything else, so a
+    refused request reads and writes nothing and cannot tell whether an address is known.
+    """
+
+    links: RateLimiter
+    redeem: RateLimiter
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SignInLimits:
+        """The limits configured by ``candidate_sign_in_rate_*`` and ``candidate_link_rate_*``."""
+        return cls(
+            links=RateLimiter(
+                per_minute=settings.candidate_sign_in_rate_per_minute,
+                burst=settings.candidate_sign_in_rate_burst,
+            ),
+            redeem=RateLimiter(
+                per_minute=settings.candidate_link_rate_per_minute,
+                burst=settings.candidate_link_rate_burst,
+            ),
+        )
 
 
 class LinkGone(ValidationFailed):

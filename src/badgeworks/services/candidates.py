@@ -8,6 +8,7 @@ import secrets
 from sqlmodel import Session, col, select
 
 from badgeworks.db.models import Candidate, Issuer, utcnow
+from badgeworks.db.portfolio import Portfolio, default_handle
 from badgeworks.services import audit
 from badgeworks.services.errors import NotFoundError, ValidationFailed
 from badgeworks.services.schemas import CandidateCreate, CandidatePublic, CandidateUpdate
@@ -38,6 +39,9 @@ def create_candidate(
     )
     session.add(candidate)
     session.flush()
+    # The portfolio exists from the start (unlisted, unguessable handle), so its link is
+    # stable from the first time anyone reads it.
+    session.add(Portfolio(candidate_id=candidate.id or 0, handle=default_handle()))
     audit.record(
         session,
         actor=actor,

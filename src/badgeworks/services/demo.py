@@ -14,6 +14,7 @@ import struct
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -40,6 +41,7 @@ from badgeworks.services.errors import ConflictError
 from badgeworks.services.images import store_image
 from badgeworks.services.schemas import (
     AchievementCreate,
+    AchievementEditionPut,
     CandidateCreate,
     IssuerCreate,
     ProjectCreate,
@@ -252,6 +254,44 @@ def _new_achievement(session: Session, ctx: ServiceContext, issuer: Issuer) -> A
     return achievement
 
 
+#: The demo achievement's Spanish edition: ``?lang=es`` on its pages shows it.
+SPANISH_EDITION: dict[str, Any] = {
+    "name": "Micropasantía en análisis de datos",
+    "description": "Completó un proyecto de análisis de datos de cuatro semanas, con mentoría, "
+    "para una organización anfitriona real.",
+    "criteria_narrative": "Depuró un conjunto de datos real, analizó la pérdida de clientes y "
+    "presentó sus conclusiones en un informe escrito, evaluado por su mentora según la rúbrica.",
+    "image_caption": "Un disco verde azulado: la insignia de análisis de datos",
+    "result_names": {
+        "analysis": {
+            "name": "Calidad del análisis",
+            "levels": {
+                "developing": "En desarrollo",
+                "proficient": "Competente",
+                "exemplary": "Ejemplar",
+            },
+        }
+    },
+}
+
+
+def _ensure_spanish_edition(
+    session: Session, achievement: Achievement, version: int | None = None
+) -> None:
+    # A demo made before editions existed gets one too, on the version it issued with.
+    row, editions = achievements.list_editions(session, achievement, version=version)
+    if row.in_language != "en" or any(e.lang == "es" for e in editions):
+        return
+    achievements.put_edition(
+        session,
+        achievement,
+        "es",
+        AchievementEditionPut.model_validate(SPANISH_EDITION),
+        actor=ACTOR,
+        version=row.version,
+    )
+
+
 def _new_project(
     session: Session, issuer: Issuer, achievement: Achievement, candidate: Candidate
 ) -> Project:
@@ -353,6 +393,7 @@ def seed_demo(session: Session, ctx: ServiceContext) -> DemoResult:
     if achievement is None:
         created = True
         achievement = _new_achievement(session, ctx, issuer)
+    _ensure_spanish_edition(session, achievement)
     candidate = _find_candidate(session, issuer)
     if candidate is None:
         created = True
@@ -371,6 +412,9 @@ def seed_demo(session: Session, ctx: ServiceContext) -> DemoResult:
         created = True
         _add_missing_files(session, ctx, project)
         row = issuance.complete_project(session, ctx, issuer, project.id or 0, actor=ACTOR)
+    used = session.get(AchievementVersion, row.achievement_version_id)
+    if used is not None:
+        _ensure_spanish_edition(session, achievement, used.version)
     issued = issuance.issued(ctx, row)
     portfolio_url = _portfolio_url(session, ctx, candidate)
     _, token = tokens.create_token(session, issuer, label="seed-demo", actor=ACTOR)

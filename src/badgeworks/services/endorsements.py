@@ -15,6 +15,12 @@ The flow (docs/endorsements.md):
 3. At issuance (``attach``) the endorsements made so far are embedded in the badge and
    the ratings become ``Result`` entries; later endorsements are hosted at
    ``<base>/endorsements/<uuid>`` and listed per credential.
+4. An endorsement is withdrawn by the program (``withdraw``) or by the endorser through a
+   withdrawal link (``withdraw_by_link``). One the service signed carries a Bitstring
+   Status List ``credentialStatus`` (purpose ``revocation``) in a list issued and signed
+   by the endorser's own DID (``services.status_lists``); withdrawing sets its bit and
+   re-signs the list in the same transaction, so verifiers elsewhere see it. Uploaded
+   endorsements (signed with the endorser's own DID) have no entry of ours.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ from badgeworks.core.report import Report
 from badgeworks.core.verify import verify
 from badgeworks.db.endorsements import CredentialReservation, Endorsement, Endorser, ReviewInvite
 from badgeworks.db.models import AchievementVersion, Candidate, Credential, Issuer, Project
-from badgeworks.services import audit, mentors, outbox
+from badgeworks.services import audit, mentors, outbox, status_lists
 from badgeworks.services.achievements import (
     achievement_url,
     current_version,
@@ -51,7 +57,12 @@ from badgeworks.services.achievements import (
     result_description_id,
 )
 from badgeworks.services.context import ServiceContext
-from badgeworks.services.errors import ConflictError, NotFoundError, ValidationFailed
+from badgeworks.services.errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    ValidationFailed,
+)
 from badgeworks.services.issuers import get_issuer_by_id
 from badgeworks.services.projects import deliverable_url, deliverables, get_project
 from badgeworks.services.schemas import Strict
@@ -113,8 +124,6 @@ def form_nonce(ctx: ServiceContext, token: str) -> str:
 
 def check_nonce(ctx: ServiceContext, token: str, nonce: str | None) -> None:
     """Refuse a form post without the nonce of its own page (CSRF)."""
-    from badgeworks.services.errors import ForbiddenError
-
     if not nonce:
         raise InputError(
             "the form is missing its nonce; open the review link again and resubmit",
@@ -533,6 +542,7 @@ def _unsigned(
     subject_id: str,
     comment: str | None,
     now: datetime,
+    credential_status: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     what = "credential" if invite.subject == "credential" else "achievement"
     return ob.endorsement_credential(
@@ -542,6 +552,7 @@ def _unsigned(
         subject_id=subject_id,
         name=f"{endorser.name} endorses this {version.name} {what}",
         endorsement_comment=comment,
+        credential_status=credential_status,
     )
 
 
@@ -571,10 +582,13 @@ def _store(
     signed: dict[str, Any],
     ratings: list[dict[str, Any]],
     now: datetime,
+    *,
+    claimed: bool = False,
 ) -> Endorsement:
     from badgeworks.services.issuance import serialize
 
-    _claim(session, invite, now)
+    if not claimed:
+        _claim(session, invite, now)
     row = Endorsement(
         id=_endorsement_id_for(ctx, invite),
         issuer_id=invite.issuer_id,
@@ -651,8 +665,20 @@ def submit(
     vouched = [alignments[i] for i in sorted(set(skills))]
     subject_id = _subject_id(session, ctx, invite, project)
     now = ctx.clock()
+    # Claim the link first: a second submission racing for it stops here, before it
+    # could try to claim a status entry for the same endorsement id.
+    _claim(session, invite, now)
+    # One revocation entry (the OB 3.0 schema allows a single credentialStatus), in the
+    # endorser's own list, claimed in this transaction: withdrawing sets its bit.
+    (status,) = status_lists.allocate_entries(
+        session,
+        ctx,
+        endorser,
+        _endorsement_id_for(ctx, invite),
+        purposes=status_lists.OB_PURPOSES,
+    )
     unsigned = _unsigned(
-        ctx, invite, endorser, version, subject_id, _comment(comment, vouched), now
+        ctx, invite, endorser, version, subject_id, _comment(comment, vouched), now, status
     )
     key = mentors.signing_key(ctx, endorser)
     signed = issue(
@@ -669,7 +695,9 @@ def submit(
         *checked,
         *({"skill": a["target_url"]} for a in vouched),
     ]
-    return _store(session, ctx, invite, project, subject_id, signed, ratings_stored, now)
+    return _store(
+        session, ctx, invite, project, subject_id, signed, ratings_stored, now, claimed=True
+    )
 
 
 def upload(session: Session, ctx: ServiceContext, token: str, text: str) -> Endorsement:
@@ -805,6 +833,43 @@ def _embedded(document: dict[str, Any]) -> list[Any]:
     return found
 
 
+def status_value(session: Session, row: Endorsement) -> int | None:
+    """The endorsement's revocation bit in its endorser's list (None: it has no entry)."""
+    endorser = session.get(Endorser, row.endorser_id)
+    if endorser is None or endorser.key_custody != "service":
+        return None
+    return status_lists.current_value(session, row.id, "revocation", owner=endorser)
+
+
+def _mark_withdrawn(
+    session: Session, ctx: ServiceContext, row: Endorsement, reason: str, now: datetime
+) -> Endorsement | None:
+    """Record the withdrawal and set the revocation bit; no commit. None if already done.
+
+    The endorsement row is locked first (``SELECT … FOR UPDATE`` on PostgreSQL), so two
+    withdrawals at once serialise and the second finds the first's. The bit is set in
+    the endorser's own list and the list re-signed with their key, in the caller's
+    transaction (``status_lists.set_bit``), so the served list and the database agree.
+    Endorsements without an entry (uploaded, or signed before endorsements had status
+    lists) are only recorded as withdrawn.
+    """
+    locked = session.exec(
+        select(Endorsement)
+        .where(Endorsement.id == row.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if locked.withdrawn_at is not None:
+        return None
+    locked.withdrawn_at = now
+    locked.withdrawn_reason = reason
+    session.add(locked)
+    endorser = session.get(Endorser, locked.endorser_id)
+    if endorser is not None and status_value(session, locked) == 0:
+        status_lists.set_bit(session, ctx, endorser, locked.id, "revocation", 1)
+    return locked
+
+
 def withdraw(
     session: Session,
     ctx: ServiceContext,
@@ -814,17 +879,20 @@ def withdraw(
     reason: str,
     actor: str,
 ) -> Endorsement:
-    """The program withdraws an endorsement: it is listed as withdrawn and no longer
-    embedded in badges issued afterwards (the stored document is untouched)."""
+    """The program withdraws an endorsement: it is listed as withdrawn, no longer
+    embedded in badges issued afterwards, and its bit in the endorser's status list is
+    set (the stored document is untouched). Withdrawing again changes nothing."""
     row = get_endorsement(session, endorsement_id)
     if row.issuer_id != issuer.id:
         raise NotFoundError(
             f"there is no endorsement {endorsement_id!r:.60}", code="endorsement.not_found"
         )
-    if row.withdrawn_at is None:
-        row.withdrawn_at = ctx.clock()
-        row.withdrawn_reason = reason
-        session.add(row)
+    withdrawn = (
+        _mark_withdrawn(session, ctx, row, reason, ctx.clock())
+        if row.withdrawn_at is None
+        else None
+    )
+    if withdrawn is not None:
         audit.record(
             session,
             actor=actor,
@@ -833,8 +901,9 @@ def withdraw(
             target=f"endorsement:{row.id}",
             detail={"reason": reason},
         )
+        status_lists.run_before_commit_hook()
         session.commit()
-        session.refresh(row)
+    session.refresh(row)
     return row
 
 
@@ -924,12 +993,16 @@ def withdraw_by_link(
             "the reason must be at most 500 characters, without NUL", code="review.invalid"
         )
     row = get_endorsement(session, invite.withdraws)
+    if row.endorser_id != invite.endorser_id:
+        # Withdrawal links are made for the endorsement's own endorser; one that names
+        # someone else's endorsement must not withdraw it.
+        raise ForbiddenError(
+            "this withdrawal link was not sent to the endorser of that endorsement",
+            code="endorsement.not_yours",
+        )
     now = ctx.clock()
     _claim(session, invite, now)
-    if row.withdrawn_at is None:
-        row.withdrawn_at = now
-        row.withdrawn_reason = reason.strip() or "withdrawn by the endorser"
-        session.add(row)
+    _mark_withdrawn(session, ctx, row, reason.strip() or "withdrawn by the endorser", now)
     audit.record(
         session,
         actor=f"endorser:{invite.endorser_id}",
@@ -938,6 +1011,7 @@ def withdraw_by_link(
         target=f"endorsement:{row.id}",
         detail={"invite": invite.id, "reason": reason[:500]},
     )
+    status_lists.run_before_commit_hook()
     session.commit()
     session.refresh(row)
     return row

@@ -127,6 +127,8 @@ def build_credential(
     ``valid_until`` defaults to ``now`` plus the achievement version's
     ``default_validity_days`` (no expiry when that is unset).
     """
+    # The version's own text, in its inLanguage, plus a ``related`` entry for each of its
+    # language editions (OB 3.0): the signed text is always the original language.
     ach = achievement_json(ctx, issuer, version)
     ach_url = achievement_url(ctx, version.achievement_id, version.version)
     subject = ob.achievement_subject(

@@ -15,10 +15,8 @@ behalf through the API (``PATCH /api/v1/candidates/{id}/portfolio``).
 
 from __future__ import annotations
 
-import base64
 import json
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -31,9 +29,17 @@ from badgeworks.core.credential import check_digest_multibase, parse_xsd_datetim
 from badgeworks.core.errors import BadgeworksError
 from badgeworks.core.report import Check, Report
 from badgeworks.core.verify import verify
-from badgeworks.db.models import Candidate, Credential, Deliverable, Issuer, utcnow
-from badgeworks.db.portfolio import Portfolio, PortfolioItem
-from badgeworks.services import audit, issuance, sharing, verification
+from badgeworks.db.models import (
+    AchievementEdition,
+    AchievementVersion,
+    Candidate,
+    Credential,
+    Deliverable,
+    Issuer,
+    utcnow,
+)
+from badgeworks.db.portfolio import Portfolio, PortfolioItem, default_handle
+from badgeworks.services import achievements, audit, issuance, sharing, verification
 from badgeworks.services import endorsements as endorsement_service
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ConflictError, NotFoundError, ValidationFailed
@@ -136,11 +142,6 @@ def check_handle(value: Any) -> str:
     return handle
 
 
-def default_handle() -> str:
-    """An unguessable handle: 80 random bits in lowercase base32 (16 characters)."""
-    return base64.b32encode(secrets.token_bytes(10)).decode("ascii").lower()
-
-
 # ------------------------------------------------------------------------------ API models
 
 Headline = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
@@ -187,11 +188,18 @@ def find_for_candidate(session: Session, candidate_id: int) -> Portfolio | None:
     return session.exec(select(Portfolio).where(Portfolio.candidate_id == candidate_id)).first()
 
 
-def get_or_create(session: Session, candidate: Candidate) -> Portfolio:
-    """The candidate's portfolio, made with an unguessable handle on first use."""
+def get_or_create(session: Session, candidate: Candidate, *, create: bool = True) -> Portfolio:
+    """The candidate's portfolio (made with the candidate since migration 0011).
+
+    Kept as "get or create" for safety: a row missing anyway is made with an unguessable
+    handle. With ``create=False`` (a read, which must not write) such a row is returned
+    unsaved, with the defaults.
+    """
     existing = find_for_candidate(session, candidate.id or 0)
     if existing is not None:
         return existing
+    if not create:
+        return Portfolio(candidate_id=candidate.id or 0, handle=default_handle())
     for _ in range(5):
         row = Portfolio(candidate_id=candidate.id or 0, handle=default_handle())
         session.add(row)
@@ -601,6 +609,28 @@ def _skills(ach: dict[str, Any]) -> list[dict[str, Any]]:
     return skills
 
 
+def language_edition(
+    session: Session, ctx: ServiceContext, row: Credential, ach: dict[str, Any], lang: str
+) -> tuple[AchievementVersion, AchievementEdition] | None:
+    """The issuer's edition of the credential's achievement in the visitor's language.
+
+    Only when the visitor reads another language than the signed ``inLanguage`` (compared
+    by primary subtag: an ``es-MX`` visitor reads ``es``) and the achievement is one this
+    service hosts for the credential's issuer; editions are read from our database, so a
+    credential issued before the edition existed shows it too. Nothing is ever fetched.
+    """
+    in_language = _str(ach.get("inLanguage"))
+    if not in_language or achievements.primary_subtag(in_language) == (
+        achievements.primary_subtag(lang)
+    ):
+        return None
+    version = achievements.hosted_version(session, ctx, row, _str(ach.get("id")))
+    if version is None:
+        return None
+    edition = achievements.pick_edition(achievements.editions_of(session, version), lang)
+    return (version, edition) if edition is not None else None
+
+
 def credential_card(
     session: Session,
     ctx: ServiceContext,
@@ -609,8 +639,16 @@ def credential_card(
     lang: str,
     choices: dict[tuple[str, str], str] | None = None,
     candidate_name: str | None = None,
+    original: bool = False,
 ) -> dict[str, Any]:
-    """Everything a page shows about one credential, read from the stored JSON."""
+    """Everything a page shows about one credential, read from the stored JSON.
+
+    When the issuer has an edition of the achievement in the visitor's language
+    (``language_edition``), its name, description, criteria, image alt text and rubric
+    names are shown instead of the signed ones, unless ``original`` asks for the signed
+    text; ``edition`` then says which languages are involved, for the page's note. Every
+    other line is the signed credential's.
+    """
     doc = json.loads(row.document)
     if choices is None:
         choices = item_visibility(session, row.candidate_id) if row.candidate_id else {}
@@ -625,6 +663,24 @@ def credential_card(
         if isinstance(ach.get("image"), dict)
         else ({"id": ach.get("image")} if isinstance(ach.get("image"), str) else {})
     )
+    in_language = _str(ach.get("inLanguage"))
+    found = language_edition(session, ctx, row, ach, lang)
+    edition = found[1] if found is not None and not original else None
+    signed_name = name
+    name_lang = in_language if name == _str(ach.get("name")) else None
+    image_alt = _str(image.get("caption")) or name
+    image_alt_lang = in_language if _str(image.get("caption")) else name_lang
+    rubric_names: dict[str, str] = {}
+    if edition is not None and found is not None:
+        if name == _str(ach.get("name")):
+            name, name_lang = edition.name, edition.lang
+        if edition.image_caption:
+            image_alt, image_alt_lang = edition.image_caption, edition.lang
+        elif not _str(image.get("caption")):
+            image_alt, image_alt_lang = name, name_lang
+        rubric_names = achievements.edition_rubric_names(
+            _str(ach.get("id")) or "", found[0], edition
+        )
     issued = _when(doc.get("validFrom"))
     expires = _when(doc.get("validUntil"))
     report = verify(doc, loader=ctx.loader, now=ctx.clock())
@@ -666,22 +722,45 @@ def credential_card(
         rd = descriptions.get(r.get("resultDescription"), {})
         levels = {_dict(lv).get("id"): _dict(lv) for lv in _list(rd.get("rubricCriterionLevel"))}
         level = levels.get(r.get("achievedLevel"), {})
+        rd_name = rubric_names.get(str(r.get("resultDescription")))
+        level_name = rubric_names.get(str(r.get("achievedLevel")))
         results.append(
             {
-                "name": _str(rd.get("name")) or "",
-                "level": _str(level.get("name")),
+                "name": rd_name or _str(rd.get("name")) or "",
+                "name_lang": edition.lang if edition and rd_name else in_language,
+                "level": level_name or _str(level.get("name")),
+                "level_lang": edition.lang if edition and level_name else in_language,
                 "level_description": _str(level.get("description")),
+                "level_description_lang": in_language,
                 "value": _str(r.get("value")) or _str(r.get("status")),
             }
         )
     org = _str(issuer.get("name")) or _str(issuer.get("id")) or ""
-    in_language = _str(ach.get("inLanguage"))
     other_languages = [
         {"lang": _str(rel.get("inLanguage")), "href": safe_href(rel.get("id"))}
         for rel in (_dict(x) for x in _list(ach.get("related")))
         if _str(rel.get("inLanguage")) and safe_href(rel.get("id"))
     ]
     preferred = next((o for o in other_languages if o["lang"] and o["lang"][:2] == lang), None)
+    if found is not None:
+        # Our own edition is shown on the page itself (or offered as a toggle), so the
+        # link to another service's edition is not needed.
+        preferred = None
+    ach_view: dict[str, Any] = {
+        "name": _str(ach.get("name")) or signed_name,
+        "description": _str(ach.get("description")),
+        "criteria": _str(_dict(ach.get("criteria")).get("narrative")),
+        "lang": in_language,
+        "criteria_lang": in_language,
+    }
+    if edition is not None:
+        ach_view = {
+            "name": edition.name,
+            "description": edition.description,
+            "criteria": edition.criteria_narrative or ach_view["criteria"],
+            "lang": edition.lang,
+            "criteria_lang": edition.lang if edition.criteria_narrative else in_language,
+        }
     return {
         "row_id": row.id,
         "id": _str(doc.get("id")) or url,
@@ -689,18 +768,29 @@ def credential_card(
         "json_url": url + ".json",
         "name": name,
         "description": _str(doc.get("description")),
+        "name_lang": name_lang,
         "achievement": {
-            "name": _str(ach.get("name")) or name,
-            "description": _str(ach.get("description")),
-            "criteria": _str(_dict(ach.get("criteria")).get("narrative")),
+            **ach_view,
             "type": _str(ach.get("achievementType")),
-            "lang": in_language,
             "tags": [t for t in _list(ach.get("tag")) if isinstance(t, str)][:50],
             "other_languages": other_languages,
             "preferred_edition": preferred if in_language and in_language[:2] != lang else None,
         },
+        # Which text is shown: an edition (``shown``) or, with ``original``, the signed text
+        # while an edition exists. None when there is no edition for this visitor.
+        "edition": {
+            "shown": edition is not None,
+            "lang": found[1].lang,
+            "original_lang": in_language,
+            "url": achievements.edition_url(
+                ctx, found[0].achievement_id, found[0].version, found[1].lang
+            ),
+        }
+        if found is not None
+        else None,
         "image": safe_href(image.get("id")),
-        "image_alt": _str(image.get("caption")) or name,
+        "image_alt": image_alt,
+        "image_alt_lang": image_alt_lang,
         "issuer": {
             "id": _str(issuer.get("id")),
             "name": org,
@@ -730,8 +820,9 @@ def credential_card(
         ],
         "status": status,
         "verify_url": verify_url(ctx, url),
+        # The certification record on LinkedIn names the credential as signed.
         "linkedin": sharing.linkedin_add_to_profile(
-            name=name,
+            name=signed_name,
             organization=org,
             issued=issued,
             expires=expires,
@@ -760,16 +851,22 @@ def display_name(portfolio: Portfolio | None, candidate: Candidate) -> str | Non
 
 
 def credential_page_data(
-    session: Session, ctx: ServiceContext, row: Credential, *, lang: str
+    session: Session, ctx: ServiceContext, row: Credential, *, lang: str, original: bool = False
 ) -> dict[str, Any]:
-    """The credential page's data: the card, plus the portfolio link and indexing choice."""
+    """The credential page's data: the card, plus the portfolio link and indexing choice.
+
+    ``original`` shows the signed achievement text even when the issuer has an edition in
+    the visitor's language (the page's "see the original" link).
+    """
     # A credential issued through the VC-API has no candidate row (and so no portfolio).
     cid = row.candidate_id
     candidate = session.get(Candidate, cid) if cid else None
     portfolio = find_for_candidate(session, cid) if cid else None
     choices = item_visibility(session, cid) if cid else {}
     name = display_name(portfolio, candidate) if candidate else None
-    card = credential_card(session, ctx, row, lang=lang, choices=choices, candidate_name=name)
+    card = credential_card(
+        session, ctx, row, lang=lang, choices=choices, candidate_name=name, original=original
+    )
     item = choices.get(("credential", row.id), "public")
     listed = portfolio is not None and portfolio.visibility != "hidden" and item == "public"
     return {

@@ -281,6 +281,83 @@ class AchievementPublic(BaseModel):
     )
     issued: bool = Field(description="True once a credential used this version.")
     created_at: datetime
+    editions: list[str] = Field(
+        default_factory=list,
+        description="The languages (BCP 47) of this version's language editions; see "
+        "PUT /api/v1/achievements/{id}/editions/{lang}.",
+    )
+
+
+# ----------------------------------------------------------------------------- editions
+
+#: A BCP 47 language tag as ``in_language`` accepts it (the service canonicalises its case).
+LanguageTag = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$", max_length=35)
+]
+Caption = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class EditionResultNames(Strict):
+    """The translated name of one rubric criterion and of its levels (by their keys)."""
+
+    name: Name | None = None
+    levels: dict[Key, Name] = Field(default_factory=dict, max_length=20)
+
+
+class AchievementEditionPut(Strict):
+    """A language edition of an achievement version: its text in another language.
+
+    ``result_names`` is keyed by the ``key`` of each result description (and, inside,
+    of each level); keys the version does not have are refused.
+    """
+
+    name: Name
+    description: Text
+    criteria_narrative: Text | None = None
+    image_caption: Caption | None = None
+    result_names: dict[Key, EditionResultNames] = Field(default_factory=dict, max_length=20)
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Micropasantía de análisis de datos",
+                    "description": "Completó un proyecto de análisis de datos de cuatro "
+                    "semanas con mentoría.",
+                    "criteria_narrative": "Entregó un conjunto de datos depurado y un informe.",
+                    "image_caption": "Un disco verde azulado: la insignia de análisis de datos",
+                    "result_names": {
+                        "quality": {
+                            "name": "Calidad del trabajo",
+                            "levels": {
+                                "meets": "Cumple las expectativas",
+                                "exceeds": "Supera las expectativas",
+                            },
+                        }
+                    },
+                }
+            ]
+        },
+    )
+
+
+class AchievementEditionPublic(BaseModel):
+    achievement_id: int
+    version: int = Field(description="The achievement version this edition translates.")
+    lang: str = Field(description="BCP 47 language tag (canonical case).")
+    url: str = Field(
+        description="The edition's IRI: its OB 3.0 Achievement JSON once the version was "
+        "issued, and the id of the Related entry credentials carry."
+    )
+    original_lang: str | None = Field(description="The version's own inLanguage.")
+    name: str
+    description: str
+    criteria_narrative: str | None
+    image_caption: str | None
+    result_names: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
 
 
 # ----------------------------------------------------------------------------- candidates

@@ -14,25 +14,33 @@ issuer with eddsa-rdfc-2022, and stores and hosts it like a project's credential
   allocate those);
 - anything the signature could not secure faithfully is refused: unknown contexts,
   undefined terms, relative IRIs (strict canonicalization), and structural MUSTs.
+
+``verify_presentation`` checks a presentation and then every credential in it with the
+one pipeline ``POST /credentials/verify`` runs (``services.verification.verify``: named
+issuers, status, deliverable digests), so a credential gets the same checks inside a
+presentation as on its own; ``report_body`` gives each report the VC-API's shape.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from sqlmodel import Session
 
 from badgeworks.adapters.resources import schema_documents
+from badgeworks.core.checks import KnownIssuer, Verification
 from badgeworks.core.credential import issuer_id as credential_issuer_id
 from badgeworks.core.credential import xsd_datetime
-from badgeworks.core.errors import CredentialError
+from badgeworks.core.errors import CredentialError, InputError
 from badgeworks.core.issue import issue
+from badgeworks.core.report import Report
 from badgeworks.core.status import ENTRY_TYPE
 from badgeworks.core.structure import check_credential, is_url
 from badgeworks.db.models import Credential, Issuer
-from badgeworks.services import audit, status_lists
+from badgeworks.services import audit, status_lists, verification
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ValidationFailed
 from badgeworks.services.issuers import signing_key
@@ -233,3 +241,73 @@ def issue_credential(
     )
     session.commit()
     return row, signed
+
+
+# --------------------------------------------------------------------------- verifying
+
+
+def report_body(report: Report) -> dict[str, Any]:
+    """A report in the VC-API's shape: ``verified`` and ``checks``, with the failed checks
+    repeated as ``errors`` and the warnings as ``warnings`` (docs/vc-api.md)."""
+    body = report.as_dict()
+    body["errors"] = [
+        {"code": c.code, "message": c.message} for c in report.checks if c.outcome == "fail"
+    ]
+    body["warnings"] = [
+        {"code": c.code, "message": c.message} for c in report.checks if c.outcome == "warning"
+    ]
+    return body
+
+
+def _credential_result(result: Verification, document: Any) -> dict[str, Any]:
+    credential_id = result.credential.get("id") if result.credential is not None else None
+    return {
+        **report_body(result.report),
+        "credentialId": credential_id if isinstance(credential_id, str) else None,
+        "format": "jwt" if isinstance(document, str) else "json",
+    }
+
+
+def verify_presentation(
+    ctx: ServiceContext,
+    vp: dict[str, Any],
+    *,
+    known: Mapping[str, KnownIssuer],
+    challenge: str | None = None,
+    domain: str | None = None,
+) -> dict[str, Any]:
+    """``POST /presentations/verify``: the presentation's own checks, then each credential
+    through the one pipeline (``services.verification.verify_presented``); never fails
+    on what it verifies.
+
+    Returns ``{"verified", "presentationResult", "credentialResults", "checks", "errors",
+    "warnings"}``: the top-level ``checks`` are the presentation's own, and each
+    credential result carries its own ``checks``, ``errors`` and ``warnings``, identical
+    to ``POST /credentials/verify``'s for that credential. ``InputError`` (before any
+    work) for more than ``MAX_PRESENTED_CREDENTIALS`` credentials: each one may fetch
+    its status list and deliverables, so the number bounds one request's work.
+    """
+    count = len(verification.presented_credentials(vp))
+    if count > verification.MAX_PRESENTED_CREDENTIALS:
+        raise InputError(
+            f"the presentation carries {count} credentials; this service verifies at most "
+            f"{verification.MAX_PRESENTED_CREDENTIALS} in one request",
+            code="vcapi.too_many_credentials",
+        )
+    result = verification.verify_presented(ctx, vp, known=known, challenge=challenge, domain=domain)
+    # As in core.presentation: a signed presentation's result is its proof and holder
+    # checks; an unsigned one has none.
+    presentation_result = (
+        Report([c for c in result.report.checks if c.check in ("proof", "holder")]).as_dict()
+        if result.signed
+        else None
+    )
+    return {
+        **report_body(result.report),
+        "verified": result.verified,
+        "presentationResult": presentation_result,
+        "credentialResults": [
+            _credential_result(item, document)
+            for item, document in zip(result.credentials, result.documents, strict=True)
+        ],
+    }

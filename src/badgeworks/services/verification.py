@@ -350,14 +350,17 @@ def verify_presented(
     known: Mapping[str, KnownIssuer] | None = None,
     email: str | None = None,
     now: datetime | None = None,
+    challenge: str | None = None,
+    domain: str | None = None,
 ) -> PresentationVerification:
-    """A presentation for the public verifier; never raises.
+    """A presentation for the public verifier and the VC-API; never raises.
 
-    The presentation's own checks (structure, the holder's proof; unsigned is a warning)
-    come from ``verify_presentation`` above, with the same loader, status resolver and
-    known issuers; each credential is then checked with ``verify`` — the one pipeline
-    single credentials go through (named issuers, deliverable digests, the recipient
-    check). The caller caps the number of credentials (``MAX_PRESENTED_CREDENTIALS``).
+    The presentation's own checks (structure, the holder's proof, with ``challenge`` and
+    ``domain`` when given; unsigned is a warning) come from ``verify_presentation`` above,
+    with the same loader, status resolver and known issuers; each credential is then
+    checked with ``verify`` — the one pipeline single credentials go through (named
+    issuers, deliverable digests, the recipient check). The caller caps the number of
+    credentials (``MAX_PRESENTED_CREDENTIALS``).
     """
     when = now or ctx.clock()
     try:
@@ -365,7 +368,7 @@ def verify_presented(
     except Exception:  # the per-credential pipeline reports the internal error itself
         known = {}
     result = verify_presentation(
-        ctx, vp, challenge=None, domain=None, now=when, known_issuers=set(known)
+        ctx, vp, challenge=challenge, domain=domain, now=when, known_issuers=set(known)
     )
     checks = [
         Check(c["check"], c["outcome"], c["code"], c["message"], dict(c.get("detail") or {}))

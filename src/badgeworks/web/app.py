@@ -39,6 +39,7 @@ from badgeworks.web.routes import (
 )
 from badgeworks.web.routes import console as console_routes
 from badgeworks.web.routes import downloads as downloads_routes
+from badgeworks.web.routes import home as home_routes
 from badgeworks.web.routes import lifecycle as lifecycle_routes
 from badgeworks.web.routes import me as me_routes
 from badgeworks.web.routes import mentors as mentors_routes
@@ -129,6 +130,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     app.include_router(mentors_routes.router)
     app.include_router(review_routes.router)
     app.include_router(console_routes.router)
+    app.include_router(home_routes.router)
 
     @app.get("/api/v1/health", tags=["health"])
     def health() -> dict[str, bool]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -9,10 +10,16 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from sqlmodel import Session
 
+from badgeworks.core.errors import InputError
 from badgeworks.db.models import Issuer
 from badgeworks.services import tokens
 from badgeworks.services.context import ServiceContext
-from badgeworks.services.errors import AuthError, ForbiddenError
+from badgeworks.services.errors import (
+    AuthError,
+    ForbiddenError,
+    UnsupportedMediaError,
+    ValidationFailed,
+)
 from badgeworks.services.issuers import get_issuer_by_id
 from badgeworks.settings import Settings
 
@@ -92,3 +99,39 @@ def get_principal(request: Request, session: SessionDep) -> Principal:
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+async def no_body(request: Request) -> None:
+    """Refuse a body on an endpoint that reads none, instead of ignoring it.
+
+    A client that sends options to such an endpoint (or a body that is not even JSON)
+    must learn that they were not read before anything is done. No body, or an empty
+    JSON object or ``null`` (what many clients send by default), is fine.
+    """
+    body = await request.body()
+    if not body.strip():
+        return
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        what = repr(media_type[:100]) if media_type else "a body without a Content-Type"
+        raise UnsupportedMediaError(
+            f"this endpoint takes no request body, and {what} is not JSON; send no body "
+            "(or the JSON object {})",
+            code="input.unsupported_media_type",
+        )
+    try:
+        value = json.loads(body)
+    except ValueError as exc:
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
+        raise InputError(
+            f"the request body is not valid JSON: {reason}", code="input.not_json"
+        ) from None
+    if value not in ({}, None):
+        raise ValidationFailed(
+            "this endpoint takes no request body: send none (or the JSON object {}); see /docs",
+            code="request.invalid",
+        )
+
+
+#: ``dependencies=[NoBody]`` on a POST that reads no body (see ``no_body``).
+NoBody = Depends(no_body)

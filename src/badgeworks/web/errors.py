@@ -2,18 +2,23 @@
 
 ``{"ok": false, "status": <int>, "code": "<machine code>", "error": "<what to fix>"}``
 
+A browser navigating to a page (``Accept`` prefers ``text/html``, outside ``/api/``) gets
+the same status and code as a page in its language instead, so a person never lands on
+raw JSON.
+
 Domain code raises ``BadgeworksError`` subclasses and never builds HTTP errors; this module
 is the only place that decides which status each one becomes.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from badgeworks.core.errors import (
@@ -35,6 +40,8 @@ from badgeworks.services.errors import (
     UnsupportedMediaError,
     ValidationFailed,
 )
+from badgeworks.web.negotiation import choose
+from badgeworks.web.pages import render
 
 log = logging.getLogger("badgeworks.web")
 
@@ -111,8 +118,44 @@ def _validation_message(exc: RequestValidationError) -> tuple[int, str, str]:
     return 422, "request.invalid", "; ".join(problems) or "the request is invalid"
 
 
-async def handle_error(request: Request, exc: Exception) -> JSONResponse:
-    """The single exception handler: every error becomes the one JSON shape."""
+async def handle_error(request: Request, exc: Exception) -> Response:
+    """The single exception handler: every error becomes the one shape (or its page)."""
+    response = _error_json(request, exc)
+    if _wants_page(request):
+        return _error_page(request, response)
+    return response
+
+
+def _wants_page(request: Request) -> bool:
+    if request.url.path.startswith(("/api/", "/static/")) or request.url.path.endswith(".json"):
+        return False
+    accept = request.headers.get("accept")
+    return bool(accept) and choose(accept, ("application/json", "text/html")) == "text/html"
+
+
+def _error_page(request: Request, response: JSONResponse) -> Response:
+    body = json.loads(bytes(response.body))
+    status: int = body["status"]
+    known = (401, 403, 404, 410, 413, 429)
+    kind = str(status) if status in known else ("5xx" if status >= 500 else "4xx")
+    headers = {k: v for k, v in response.headers.items() if k.lower() in ("retry-after", "allow")}
+    headers["Cache-Control"] = "no-store"
+    # 404 says nothing more than "not here", so hidden and unknown things look the same.
+    detail = None if status in (404, 410) or status >= 500 else body["error"]
+    return render(
+        request,
+        "error.html",
+        status_code=status,
+        headers=headers,
+        status=status,
+        code=body["code"],
+        title_key=f"error.title_{kind}",
+        body_key=f"error.body_{kind}",
+        detail=detail,
+    )
+
+
+def _error_json(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, BadgeworksError):
         status = _status_of(exc)
         if status >= 500:

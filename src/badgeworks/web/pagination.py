@@ -1,4 +1,4 @@
-"""Paging headers on list endpoints: ``X-Total-Count`` and ``Link``.
+"""Paging of list endpoints: the window, ``X-Total-Count`` and ``Link`` (``paginate``).
 
 Open Badges 3.0 API, "Pagination" (docs/OB3_CHECKLIST.md §8): the total in
 ``X-Total-Count``; a ``Link`` header (RFC 8288) with ``first`` and ``last``, ``next`` when
@@ -8,9 +8,13 @@ page, so a client need not know whether the list is complete to find its way.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request, Response
+from sqlmodel import Session
+
+from badgeworks.services.pagination import count, window
 
 
 def page_url(base_url: str, request: Request, *, limit: int, offset: int) -> str:
@@ -38,3 +42,24 @@ def set_page_headers(
     response.headers["Link"] = ", ".join(
         f'<{page_url(base_url, request, limit=limit, offset=at)}>; rel="{rel}"' for rel, at in links
     )
+
+
+def paginate(
+    request: Request,
+    response: Response,
+    session: Session,
+    model: Any,
+    *where: Any,
+    limit: int,
+    offset: int,
+) -> tuple[int, int]:
+    """The one paging step of every list endpoint; returns the ``(limit, offset)`` to read.
+
+    ``limit``/``offset`` are brought into range (``services.pagination.window``), the rows
+    of ``model`` matching ``where`` are counted, and the page's ``X-Total-Count`` and
+    ``Link`` headers are set on ``response``.
+    """
+    limit, offset = window(limit, offset)
+    total = count(session, model, *where)
+    set_page_headers(request, response, total=total, limit=limit, offset=offset)
+    return limit, offset

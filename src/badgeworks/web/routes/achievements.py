@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 
 from badgeworks.db.models import Achievement
-from badgeworks.services import achievements, pagination
+from badgeworks.services import achievements
 from badgeworks.services.images import store_image
-from badgeworks.services.schemas import AchievementCreate, AchievementPublic, AchievementUpdate
+from badgeworks.services.schemas import (
+    AchievementCreate,
+    AchievementEditionPublic,
+    AchievementEditionPut,
+    AchievementPublic,
+    AchievementUpdate,
+)
 from badgeworks.web.deps import ContextDep, Id, PrincipalDep, SessionDep
-from badgeworks.web.pagination import set_page_headers
+from badgeworks.web.pagination import paginate
 
 router = APIRouter(prefix="/api/v1", tags=["achievements"])
 
@@ -39,9 +45,15 @@ def list_achievements(
 ) -> list[AchievementPublic]:
     """The issuer's achievements, each at its current version."""
     issuer = who.issuer_for(slug)
-    limit, offset = pagination.window(limit, offset)
-    total = pagination.count(session, Achievement, Achievement.issuer_id == issuer.id)
-    set_page_headers(request, response, total=total, limit=limit, offset=offset)
+    limit, offset = paginate(
+        request,
+        response,
+        session,
+        Achievement,
+        Achievement.issuer_id == issuer.id,
+        limit=limit,
+        offset=offset,
+    )
     rows = achievements.list_achievements(session, issuer, limit=limit, offset=offset)
     return [achievements.to_public(session, ctx, issuer, a) for a in rows]
 
@@ -98,3 +110,69 @@ def set_achievement_image(
         session, achievement, sha256=sha256, media_type=media_type, caption=caption, actor=who.actor
     )
     return achievements.to_public(session, ctx, who.issuer, achievement, version)
+
+
+# A language tag is short; anything longer is refused before the database is touched.
+Lang = Annotated[str, Path(max_length=35, description="BCP 47 language tag, e.g. es or es-MX.")]
+VersionQuery = Annotated[
+    int | None,
+    Query(ge=1, le=2_147_483_647, description="The version to translate (default: current)."),
+]
+
+
+@router.get(
+    "/achievements/{achievement_id}/editions", response_model=list[AchievementEditionPublic]
+)
+def list_editions(
+    achievement_id: Id,
+    session: SessionDep,
+    ctx: ContextDep,
+    who: PrincipalDep,
+    version: VersionQuery = None,
+) -> list[AchievementEditionPublic]:
+    """The language editions of an achievement version (the current one by default)."""
+    achievement = achievements.get_achievement(session, who.issuer_id, achievement_id)
+    row, editions = achievements.list_editions(session, achievement, version=version)
+    return [achievements.edition_to_public(ctx, row, e) for e in editions]
+
+
+@router.put(
+    "/achievements/{achievement_id}/editions/{lang}",
+    response_model=AchievementEditionPublic,
+    responses={201: {"model": AchievementEditionPublic, "description": "Created."}},
+)
+def put_edition(
+    achievement_id: Id,
+    lang: Lang,
+    data: AchievementEditionPut,
+    response: Response,
+    session: SessionDep,
+    ctx: ContextDep,
+    who: PrincipalDep,
+    version: VersionQuery = None,
+) -> AchievementEditionPublic:
+    """Add or replace the achievement's text in another language (201 when new).
+
+    Allowed after credentials were issued: editions are not signed. Credentials issued
+    from now on name the edition in ``related``; pages show it to visitors in its language.
+    """
+    achievement = achievements.get_achievement(session, who.issuer_id, achievement_id)
+    row, edition, created = achievements.put_edition(
+        session, achievement, lang, data, actor=who.actor, version=version
+    )
+    response.status_code = 201 if created else 200
+    return achievements.edition_to_public(ctx, row, edition)
+
+
+@router.delete("/achievements/{achievement_id}/editions/{lang}", status_code=204)
+def delete_edition(
+    achievement_id: Id,
+    lang: Lang,
+    session: SessionDep,
+    who: PrincipalDep,
+    version: VersionQuery = None,
+) -> Response:
+    """Delete a language edition."""
+    achievement = achievements.get_achievement(session, who.issuer_id, achievement_id)
+    achievements.delete_edition(session, achievement, lang, actor=who.actor, version=version)
+    return Response(status_code=204)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from badgeworks.db.models import AuditEvent
-from badgeworks.services import audit, pagination
+from badgeworks.services import audit
 from badgeworks.services.schemas import AuditEventPublic
 from badgeworks.web.deps import PrincipalDep, SessionDep
-from badgeworks.web.pagination import set_page_headers
+from badgeworks.web.pagination import paginate
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
@@ -25,9 +25,15 @@ def list_audit(
 ) -> list[AuditEventPublic]:
     """The issuer's audit log, newest first."""
     issuer = who.issuer_for(slug)
-    limit, offset = pagination.window(limit, offset)
-    total = pagination.count(session, AuditEvent, AuditEvent.issuer_id == issuer.id)
-    set_page_headers(request, response, total=total, limit=limit, offset=offset)
+    limit, offset = paginate(
+        request,
+        response,
+        session,
+        AuditEvent,
+        AuditEvent.issuer_id == issuer.id,
+        limit=limit,
+        offset=offset,
+    )
     events = audit.list_events(session, issuer.id or 0, limit=limit, offset=offset)
     return [
         AuditEventPublic(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from badgeworks.db.models import Candidate
-from badgeworks.services import candidates, pagination
+from badgeworks.services import candidates
 from badgeworks.services.schemas import CandidateCreate, CandidatePublic, CandidateUpdate
 from badgeworks.web.deps import Id, PrincipalDep, SessionDep
-from badgeworks.web.pagination import set_page_headers
+from badgeworks.web.pagination import paginate
 
 router = APIRouter(prefix="/api/v1", tags=["candidates"])
 
@@ -36,9 +36,15 @@ def list_candidates(
 ) -> list[CandidatePublic]:
     """The issuer's candidates."""
     issuer = who.issuer_for(slug)
-    limit, offset = pagination.window(limit, offset)
-    total = pagination.count(session, Candidate, Candidate.issuer_id == issuer.id)
-    set_page_headers(request, response, total=total, limit=limit, offset=offset)
+    limit, offset = paginate(
+        request,
+        response,
+        session,
+        Candidate,
+        Candidate.issuer_id == issuer.id,
+        limit=limit,
+        offset=offset,
+    )
     rows = candidates.list_candidates(session, issuer, limit=limit, offset=offset)
     return [candidates.to_public(issuer, c) for c in rows]
 

@@ -48,7 +48,9 @@ def credential_page(
 ) -> HTMLResponse:
     """Render the credential page; ``extra`` passes other features' data (e.g. status)."""
     lang = page_language(request)
-    data = portfolio.credential_page_data(session, ctx, row, lang=lang)
+    # ``?original=1``: the signed achievement text even if there is an edition in ``lang``.
+    original = request.query_params.get("original") == "1"
+    data = portfolio.credential_page_data(session, ctx, row, lang=lang, original=original)
     out = {**(headers or {}), "Vary": "Accept, Accept-Language, Cookie"}
     if data["noindex"]:
         out["X-Robots-Tag"] = "noindex"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from badgeworks.db.models import Credential
-from badgeworks.services import issuance, lifecycle, pagination
+from badgeworks.services import issuance, lifecycle
 from badgeworks.services.schemas import CredentialSummary, RevokeRequest
 from badgeworks.web.deps import ContextDep, PrincipalDep, SessionDep
-from badgeworks.web.pagination import set_page_headers
+from badgeworks.web.pagination import paginate
 
 router = APIRouter(prefix="/api/v1", tags=["credentials"])
 
@@ -26,9 +26,15 @@ def list_credentials(
 ) -> list[CredentialSummary]:
     """The issuer's credentials, newest first."""
     issuer = who.issuer_for(slug)
-    limit, offset = pagination.window(limit, offset)
-    total = pagination.count(session, Credential, Credential.issuer_id == issuer.id)
-    set_page_headers(request, response, total=total, limit=limit, offset=offset)
+    limit, offset = paginate(
+        request,
+        response,
+        session,
+        Credential,
+        Credential.issuer_id == issuer.id,
+        limit=limit,
+        offset=offset,
+    )
     rows = issuance.list_credentials(session, issuer, limit=limit, offset=offset)
     return [issuance.summary(session, ctx, issuer, r) for r in rows]
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile
 
 from badgeworks.db.models import ApiToken, Issuer
-from badgeworks.services import issuers, pagination, tokens
+from badgeworks.services import issuers, tokens
 from badgeworks.services.errors import AuthError, ForbiddenError
 from badgeworks.services.images import store_image
 from badgeworks.services.schemas import (
@@ -20,8 +20,15 @@ from badgeworks.services.schemas import (
     TokenCreated,
     TokenPublic,
 )
-from badgeworks.web.deps import ContextDep, Id, PrincipalDep, SessionDep, SettingsDep
-from badgeworks.web.pagination import set_page_headers
+from badgeworks.web.deps import (
+    ContextDep,
+    Id,
+    NoBody,
+    PrincipalDep,
+    SessionDep,
+    SettingsDep,
+)
+from badgeworks.web.pagination import paginate
 
 router = APIRouter(prefix="/api/v1/issuers", tags=["issuers"])
 
@@ -36,9 +43,7 @@ def list_issuers(
     offset: int = 0,
 ) -> list[IssuerPublic]:
     """Every issuer's public profile (no token needed)."""
-    limit, offset = pagination.window(limit, offset)
-    total = pagination.count(session, Issuer)
-    set_page_headers(request, response, total=total, limit=limit, offset=offset)
+    limit, offset = paginate(request, response, session, Issuer, limit=limit, offset=offset)
     return [
         issuers.to_public(session, ctx, i)
         for i in issuers.list_issuers(session, limit=limit, offset=offset)
@@ -100,7 +105,7 @@ def set_issuer_image(
     return issuers.to_public(session, ctx, issuer)
 
 
-@router.post("/{slug}/keys", response_model=KeyPublic, status_code=201)
+@router.post("/{slug}/keys", response_model=KeyPublic, status_code=201, dependencies=[NoBody])
 def rotate_key(slug: str, session: SessionDep, ctx: ContextDep, who: PrincipalDep) -> KeyPublic:
     """Rotate the signing key: a new key signs from now on, old ones stay published."""
     key = issuers.rotate_key(session, ctx, who.issuer_for(slug), actor=who.actor)

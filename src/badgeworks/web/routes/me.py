@@ -11,11 +11,19 @@
 
 The session cookie is HttpOnly, SameSite=Lax, path ``/me``, Secure over HTTPS. Every form
 carries a CSRF token.
+
+Asking for a link, and opening or using one, are rate limited per client address
+(``services.candidate_access.SignInLimits``): beyond the limit a 429 page with
+``Retry-After``, checked before anything else, so nothing is sent or written and the page
+is the same whether or not the address is known. The client address is the connection's
+(behind a proxy, uvicorn's ``--proxy-headers`` makes it the real one), as for the public
+verifier and the console sign-in.
 """
 
 from __future__ import annotations
 
 import secrets
+import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Request, Response
@@ -28,6 +36,7 @@ from badgeworks.services import portfolio
 from badgeworks.services.candidate_access import SignedInCandidate
 from badgeworks.services.errors import ConflictError, NotFoundError
 from badgeworks.services.portfolio import PortfolioUpdate
+from badgeworks.services.verifier import RateLimiter, retry_after_header
 from badgeworks.web.deps import ContextDep, SessionDep
 from badgeworks.web.pages import render
 
@@ -79,6 +88,42 @@ def _to_sign_in() -> Response:
     return RedirectResponse(f"{PREFIX}/sign-in", status_code=303, headers=PRIVATE)
 
 
+# ------------------------------------------------------------------------------ rate limits
+
+_LIMITS_LOCK = threading.Lock()
+
+
+def _limits(request: Request) -> access.SignInLimits:
+    """The app's sign-in rate limits, built from its settings on first use."""
+    state = request.app.state
+    with _LIMITS_LOCK:
+        limits = getattr(state, "candidate_limits", None)
+        if limits is None:
+            limits = access.SignInLimits.from_settings(state.settings)
+            state.candidate_limits = limits
+    assert isinstance(limits, access.SignInLimits)
+    return limits
+
+
+def _limited(
+    request: Request, bucket: RateLimiter, message_key: str, retry: str
+) -> Response | None:
+    """Spend one of the client's tokens in ``bucket``: None if allowed, else the 429 page."""
+    wait = bucket.take(request.client.host if request.client else None)
+    if wait is None:
+        return None
+    seconds = retry_after_header(wait)
+    return render(
+        request,
+        "me_limited.html",
+        status_code=429,
+        headers={**PRIVATE, "Retry-After": seconds},
+        message_key=message_key,
+        wait_seconds=int(seconds),
+        retry_href=retry,
+    )
+
+
 # ------------------------------------------------------------------------------ sign-in
 
 
@@ -111,6 +156,11 @@ def sign_in(
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Queue a link if the address is known; the answer is the same either way."""
+    limited = _limited(
+        request, _limits(request).links, "candidate.limited_sign_in", f"{PREFIX}/sign-in"
+    )
+    if limited is not None:
+        return limited
     expected = request.cookies.get(SIGNIN_CSRF_COOKIE) or ""
     if not expected or not secrets.compare_digest(csrf_token.encode(), expected.encode()):
         return _error(request, "candidate.csrf", 403)
@@ -138,6 +188,11 @@ def link_page(
     token: Annotated[str, Path(max_length=200)],
 ) -> Response:
     """Confirm before using the single-use link."""
+    limited = _limited(
+        request, _limits(request).redeem, "candidate.limited_link", f"{PREFIX}/link/{token}"
+    )
+    if limited is not None:
+        return limited
     try:
         access.check_link(session, ctx, token)
     except access.LinkGone as exc:
@@ -160,6 +215,11 @@ def use_link(
     nonce: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Use the link once, start a session and go to ``/me``."""
+    limited = _limited(
+        request, _limits(request).redeem, "candidate.limited_link", f"{PREFIX}/link/{token}"
+    )
+    if limited is not None:
+        return limited
     try:
         cookie, _csrf = access.redeem_link(session, ctx, token, nonce)
     except access.LinkGone as exc:

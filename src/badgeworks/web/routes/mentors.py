@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from badgeworks.services import endorsements, mentors
 from badgeworks.services.endorsements import ReviewCreate, WithdrawRequest
 from badgeworks.services.markdown import render as render_markdown
-from badgeworks.web.deps import ContextDep, Id, PrincipalDep, SessionDep
+from badgeworks.web.deps import ContextDep, Id, NoBody, PrincipalDep, SessionDep
 from badgeworks.web.negotiation import JSON_TYPES, choose
 from badgeworks.web.pages import render
 
@@ -75,7 +75,11 @@ def withdraw_endorsement(
     return endorsements.endorsement_public(session, ctx, row)
 
 
-@router.post("/api/v1/endorsements/{endorsement_id}/withdrawal-links", status_code=201)
+@router.post(
+    "/api/v1/endorsements/{endorsement_id}/withdrawal-links",
+    status_code=201,
+    dependencies=[NoBody],
+)
 def withdrawal_link(
     endorsement_id: str, session: SessionDep, ctx: ContextDep, who: PrincipalDep
 ) -> dict[str, Any]:

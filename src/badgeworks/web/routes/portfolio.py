@@ -129,9 +129,10 @@ def portfolio_presentation(
 def get_portfolio(
     candidate_id: Id, session: SessionDep, ctx: ContextDep, who: PrincipalDep
 ) -> PortfolioPublic:
-    """The candidate's portfolio settings (made with an unguessable handle on first use)."""
+    """The candidate's portfolio settings. A read writes nothing: until the first ``PATCH``
+    makes the portfolio, these are the defaults, and the handle shown is not reserved."""
     candidate = candidates.get_candidate(session, who.issuer_id, candidate_id)
-    row = portfolio.get_or_create(session, candidate)
+    row = portfolio.get_or_create(session, candidate, create=False)
     return portfolio.to_public(session, ctx, candidate, row)
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile
 
 from badgeworks.db.models import Project
-from badgeworks.services import idempotency, issuance, pagination, projects
+from badgeworks.services import idempotency, issuance, projects
 from badgeworks.services.schemas import (
     DeliverableLinkCreate,
     DeliverablePublic,
@@ -17,9 +17,9 @@ from badgeworks.services.schemas import (
     ProjectPublic,
     ProjectUpdate,
 )
-from badgeworks.web.deps import ContextDep, Id, PrincipalDep, SessionDep
+from badgeworks.web.deps import ContextDep, Id, NoBody, PrincipalDep, SessionDep
 from badgeworks.web.errors import error_response
-from badgeworks.web.pagination import set_page_headers
+from badgeworks.web.pagination import paginate
 
 router = APIRouter(prefix="/api/v1", tags=["projects"])
 
@@ -56,9 +56,15 @@ def list_projects(
 ) -> list[ProjectPublic]:
     """The issuer's projects (drafts included: only the issuer's own tokens see them)."""
     issuer = who.issuer_for(slug)
-    limit, offset = pagination.window(limit, offset)
-    total = pagination.count(session, Project, Project.issuer_id == issuer.id)
-    set_page_headers(request, response, total=total, limit=limit, offset=offset)
+    limit, offset = paginate(
+        request,
+        response,
+        session,
+        Project,
+        Project.issuer_id == issuer.id,
+        limit=limit,
+        offset=offset,
+    )
     rows = projects.list_projects(session, issuer, limit=limit, offset=offset)
     return [projects.to_public(session, ctx, issuer, p) for p in rows]
 
@@ -148,6 +154,7 @@ def remove_deliverable(
     "/projects/{project_id}/complete",
     response_model=IssuedCredential,
     status_code=201,
+    dependencies=[NoBody],
     responses={
         409: {
             "description": "The project was already completed, or a request with the same "

@@ -65,6 +65,9 @@ def hosted_credential(
     headers = {"Vary": "Accept", "Cache-Control": "public, max-age=300"}
     if media_type != "text/html":
         return Response(row.document.encode("utf-8"), media_type=media_type, headers=headers)
+    # The page shows live status and the candidate's current privacy choices: browsers and
+    # shared caches must revalidate it every time (the signed bytes above never change).
+    headers["Cache-Control"] = "no-cache"
     document = json.loads(row.document)
     rev = issuance.revocation(session, row.id)
     # The page itself (layout, checks, downloads, sharing) is built in credential_page;
@@ -197,3 +200,13 @@ def achievement_version(
     assert achievement is not None
     issuer = issuers.get_issuer_by_id(session, achievement.issuer_id)
     return JSONResponse(achievements.achievement_json(ctx, issuer, row))
+
+
+@router.get("/achievements/{achievement_id}/versions/{version}/{lang}")
+def achievement_edition(
+    achievement_id: Id, version: Id, lang: str, session: SessionDep, ctx: ContextDep
+) -> JSONResponse:
+    """A language edition of an issued achievement version, as OB 3.0 JSON."""
+    return JSONResponse(
+        achievements.public_edition_json(session, ctx, achievement_id, version, lang)
+    )

@@ -1,7 +1,12 @@
-"""``GET /status/{slug}/{purpose}/{n}``: an issuer's signed Bitstring Status List credential.
+"""Signed Bitstring Status List credentials, public:
 
-Public, served with an ``ETag`` (``If-None-Match`` gets 304) and a short
-``Cache-Control``, so verifiers see a revocation within about a minute.
+- ``GET /status/{slug}/{purpose}/{n}``: an issuer's list (its credentials' status);
+- ``GET /mentors/{id}/status/{purpose}/{n}`` and ``GET /hosts/{id}/status/{purpose}/{n}``:
+  an endorser's list (their endorsements' status), issued and signed by the endorser's
+  did:web, next to its DID document.
+
+Each is served with an ``ETag`` (``If-None-Match`` gets 304) and a short
+``Cache-Control``, so verifiers see a revocation or a withdrawal within about a minute.
 """
 
 from __future__ import annotations
@@ -12,26 +17,21 @@ from typing import Literal
 from fastapi import APIRouter, Request, Response
 
 from badgeworks.services import status_lists
+from badgeworks.services.status_lists import ListRow
 from badgeworks.web.deps import Id, SessionDep
 
 router = APIRouter(tags=["status"])
 
 MAX_AGE = 60
+Purpose = Literal["revocation", "suspension"]
+_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"content": {"application/vc+ld+json": {}}},
+    304: {},
+}
 
 
-@router.get(
-    "/status/{slug}/{purpose}/{number}",
-    responses={200: {"content": {"application/vc+ld+json": {}}}, 304: {}},
-)
-def status_list(
-    slug: str,
-    purpose: Literal["revocation", "suspension"],
-    number: Id,
-    request: Request,
-    session: SessionDep,
-) -> Response:
-    """The current signed ``BitstringStatusListCredential`` (the exact stored bytes)."""
-    row = status_lists.get_list(session, slug, purpose, number)
+def _served(row: ListRow, request: Request) -> Response:
+    """The exact stored bytes of a list, with its ETag (or 304 when the client has them)."""
     body = row.document.encode("utf-8")
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = {
@@ -43,3 +43,30 @@ def status_list(
     if etag in [tag.strip().removeprefix("W/") for tag in wanted.split(",")]:
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/vc+ld+json", headers=headers)
+
+
+@router.get("/status/{slug}/{purpose}/{number}", responses=_RESPONSES)
+def status_list(
+    slug: str, purpose: Purpose, number: Id, request: Request, session: SessionDep
+) -> Response:
+    """An issuer's current signed ``BitstringStatusListCredential`` (the exact stored bytes)."""
+    return _served(status_lists.get_list(session, slug, purpose, number), request)
+
+
+@router.get("/mentors/{endorser_id}/status/{purpose}/{number}", responses=_RESPONSES)
+def mentor_status_list(
+    endorser_id: str, purpose: Purpose, number: Id, request: Request, session: SessionDep
+) -> Response:
+    """A mentor's current signed ``BitstringStatusListCredential``: their endorsements'
+    status (a withdrawn endorsement has its bit set)."""
+    row = status_lists.get_endorser_list(session, "mentor", endorser_id, purpose, number)
+    return _served(row, request)
+
+
+@router.get("/hosts/{endorser_id}/status/{purpose}/{number}", responses=_RESPONSES)
+def host_status_list(
+    endorser_id: str, purpose: Purpose, number: Id, request: Request, session: SessionDep
+) -> Response:
+    """A host organisation's current signed ``BitstringStatusListCredential``."""
+    row = status_lists.get_endorser_list(session, "host", endorser_id, purpose, number)
+    return _served(row, request)

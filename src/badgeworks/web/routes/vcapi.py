@@ -14,7 +14,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field, StringConstraints
 
-from badgeworks.core.report import Report
 from badgeworks.services import lifecycle, vcapi, verification
 from badgeworks.services.errors import NotFoundError
 from badgeworks.services.schemas import Strict
@@ -58,17 +57,6 @@ class StatusRequest(Strict):
     reason: Annotated[str, StringConstraints(max_length=500)] = ""
 
 
-def _verification_body(report: Report) -> dict[str, Any]:
-    body = report.as_dict()
-    body["errors"] = [
-        {"code": c.code, "message": c.message} for c in report.checks if c.outcome == "fail"
-    ]
-    body["warnings"] = [
-        {"code": c.code, "message": c.message} for c in report.checks if c.outcome == "warning"
-    ]
-    return body
-
-
 @router.post("/credentials/issue", status_code=201)
 def issue_credential(
     data: IssueRequest, session: SessionDep, ctx: ContextDep, who: PrincipalDep
@@ -100,19 +88,26 @@ def verify_credential(
         challenge=options.challenge,
         domain=options.domain,
     ).report
-    return JSONResponse(_verification_body(report), status_code=200 if report.verified else 422)
+    return JSONResponse(vcapi.report_body(report), status_code=200 if report.verified else 422)
 
 
 @router.post("/presentations/verify")
-def verify_presentation(data: VerifyPresentationRequest, ctx: ContextDep) -> JSONResponse:
-    """Verify a presentation (signed or not) and every credential in it."""
+def verify_presentation(
+    data: VerifyPresentationRequest, request: Request, session: SessionDep, ctx: ContextDep
+) -> JSONResponse:
+    """Verify a presentation (signed or not) and every credential in it: 200 when it all
+    verifies, 422 with the same answer when not.
+
+    Each credential gets exactly the checks ``POST /credentials/verify`` gives it (the
+    same pipeline and known issuers, deliverable digests included).
+    """
     options = data.options or VerifyOptions()
-    result = verification.verify_presentation(
+    result = vcapi.verify_presentation(
         ctx,
         data.verifiablePresentation,
+        known=known_issuers(session, trust_registry(request)),
         challenge=options.challenge,
         domain=options.domain,
-        known_issuers=verification.hosted_issuers(ctx),
     )
     return JSONResponse(result, status_code=200 if result["verified"] else 422)
 

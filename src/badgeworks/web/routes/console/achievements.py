@@ -5,14 +5,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Path, Request, Response, UploadFile
 from pydantic import ValidationError
 
 from badgeworks.core.errors import BadgeworksError
-from badgeworks.db.models import AchievementVersion
+from badgeworks.db.models import AchievementEdition, AchievementVersion
 from badgeworks.services import achievements
 from badgeworks.services.images import store_image
-from badgeworks.services.schemas import AchievementCreate, AchievementUpdate
+from badgeworks.services.schemas import (
+    AchievementCreate,
+    AchievementEditionPut,
+    AchievementUpdate,
+)
 from badgeworks.web.deps import Id
 from badgeworks.web.routes.console.common import (
     PREFIX,
@@ -108,6 +112,9 @@ def _editor(
     versions: list[AchievementVersion] | None = None,
     issued: bool = False,
     image_error: str = "",
+    editions: list[AchievementEdition] | None = None,
+    edition_values: dict[str, str] | None = None,
+    edition_error: str = "",
 ) -> Response:
     return page(
         request,
@@ -124,6 +131,9 @@ def _editor(
         versions=versions or [],
         issued=issued,
         image_error=image_error,
+        editions=editions or [],
+        edition_values=edition_values or {"lang": ""},
+        edition_error=edition_error,
     )
 
 
@@ -199,6 +209,9 @@ def edit_achievement(
     """The achievement's current version, its preview and (for issuers) the edit form."""
     achievement = achievements.get_achievement(session, program.issuer_id, achievement_id)
     version = achievements.current_version(session, achievement)
+    editions = achievements.editions_of(session, version)
+    # ``?edition=es`` fills the language edition form with that edition, to change it.
+    chosen = next((e for e in editions if e.lang == request.query_params.get("edition")), None)
     return _editor(
         request,
         program,
@@ -208,6 +221,8 @@ def edit_achievement(
         preview=achievements.achievement_json(ctx, program.issuer, version),
         versions=achievements.versions(session, achievement),
         issued=achievements.is_issued(session, version),
+        editions=editions,
+        edition_values=_edition_values(chosen),
     )
 
 
@@ -249,6 +264,7 @@ def update_achievement(
         "version": current,
         "versions": achievements.versions(session, achievement),
         "issued": achievements.is_issued(session, current),
+        "editions": achievements.editions_of(session, current),
     }
     try:
         data = AchievementCreate.model_validate(_payload(values))
@@ -303,6 +319,7 @@ def upload_image(
             versions=achievements.versions(session, achievement),
             issued=achievements.is_issued(session, version),
             image_error=image_error,
+            editions=achievements.editions_of(session, version),
             status_code=422,
         )
     achievements.set_image(
@@ -314,3 +331,93 @@ def upload_image(
         actor=program.actor,
     )
     return back_to(program, f"/achievements/{achievement_id}", "image_saved")
+
+
+def _edition_values(edition: AchievementEdition | None) -> dict[str, str]:
+    if edition is None:
+        return {"lang": ""}
+    return {
+        "lang": edition.lang,
+        "name": edition.name,
+        "description": edition.description,
+        "criteria_narrative": edition.criteria_narrative or "",
+        "image_caption": edition.image_caption or "",
+    }
+
+
+@router.post("/{slug}/achievements/{achievement_id}/editions", dependencies=[Csrf])
+def save_edition(
+    request: Request,
+    achievement_id: Id,
+    session: SessionDep,
+    ctx: ContextDep,
+    program: ProgramDep,
+    lang: Annotated[str, Form(max_length=35)] = "",
+    name: Annotated[str, Form(max_length=200)] = "",
+    description: Text = "",
+    criteria_narrative: Text = "",
+    image_caption: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Add or change a language edition of the current version (allowed after issuance).
+
+    The rubric's translated names are kept as they are (the API sets them).
+    """
+    program.require("issuer")
+    achievement = achievements.get_achievement(session, program.issuer_id, achievement_id)
+    version = achievements.current_version(session, achievement)
+    editions = achievements.editions_of(session, version)
+    values = {
+        "lang": lang.strip(),
+        "name": name,
+        "description": description,
+        "criteria_narrative": criteria_narrative,
+        "image_caption": image_caption,
+    }
+    existing = next((e for e in editions if e.lang.lower() == values["lang"].lower()), None)
+    error = ""
+    try:
+        data = AchievementEditionPut.model_validate(
+            {
+                "name": name,
+                "description": description,
+                "criteria_narrative": none_if_blank(criteria_narrative),
+                "image_caption": none_if_blank(image_caption),
+                "result_names": dict(existing.result_names) if existing else {},
+            }
+        )
+        achievements.put_edition(session, achievement, values["lang"], data, actor=program.actor)
+    except ValidationError as exc:
+        error = form_problems(exc)
+    except BadgeworksError as exc:
+        session.rollback()
+        error = exc.message
+    if error:
+        return _editor(
+            request,
+            program,
+            values=_form_values(version),
+            achievement_id=achievement_id,
+            version=version,
+            preview=achievements.achievement_json(ctx, program.issuer, version),
+            versions=achievements.versions(session, achievement),
+            issued=achievements.is_issued(session, version),
+            editions=editions,
+            edition_values=values,
+            edition_error=error,
+            status_code=422,
+        )
+    return back_to(program, f"/achievements/{achievement_id}", "edition_saved")
+
+
+@router.post("/{slug}/achievements/{achievement_id}/editions/{lang}/delete", dependencies=[Csrf])
+def remove_edition(
+    achievement_id: Id,
+    lang: Annotated[str, Path(max_length=35)],
+    session: SessionDep,
+    program: ProgramDep,
+) -> Response:
+    """Delete a language edition of the current version."""
+    program.require("issuer")
+    achievement = achievements.get_achievement(session, program.issuer_id, achievement_id)
+    achievements.delete_edition(session, achievement, lang, actor=program.actor)
+    return back_to(program, f"/achievements/{achievement_id}", "edition_deleted")

@@ -1,0 +1,100 @@
+"""What every browser test shares: Debian's Chromium, axe-core from the npm registry, screenshots.
+
+* Chromium is Debian's package (``make browser-deps`` installs it); Playwright drives that
+  executable and never downloads a browser.
+* axe-core is the npm package pinned in ``interop/package.json`` (``make interop-deps``
+  installs it with ``npm ci``). It is injected with ``page.evaluate``, which runs outside the
+  page's Content-Security-Policy, so our strict CSP stays on while axe inspects the page.
+* Screenshots are always taken (so a broken page fails here, not in the docs). They go to a
+  temporary folder, or into ``docs/`` when ``BADGEWORKS_SCREENSHOTS=1`` (``make screenshots``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+AXE_PACKAGE = ROOT / "interop" / "node_modules" / "axe-core"
+#: The WCAG 2.2 AA rule set (axe tags include the A and AA rules of each WCAG version).
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+HAVE_CHROMIUM = Path(CHROMIUM).exists()
+requires_chromium = pytest.mark.skipif(
+    not HAVE_CHROMIUM,
+    reason="!!! Debian's chromium is not installed (make browser-deps): browser tests SKIPPED",
+)
+
+
+@cache
+def axe_source() -> str:
+    """axe.min.js from the pinned npm package; skips loudly when npm has not installed it."""
+    script = AXE_PACKAGE / "axe.min.js"
+    if not script.exists():
+        pytest.skip("!!! axe-core is not installed (make interop-deps needs npm): SKIPPED")
+    pinned = json.loads((ROOT / "interop" / "package.json").read_text())["dependencies"]
+    installed = json.loads((AXE_PACKAGE / "package.json").read_text())["version"]
+    assert installed == pinned["axe-core"], (
+        f"interop/node_modules has axe-core {installed}, package.json pins "
+        f"{pinned['axe-core']}: run make interop-deps"
+    )
+    return script.read_text(encoding="utf-8")
+
+
+def axe_violations(page: Any, tags: list[str] | None = None) -> list[dict[str, Any]]:
+    """Run axe-core on the page as it is now and return its violations."""
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(axe_source())
+    options = {"runOnly": {"type": "tag", "values": tags or WCAG_AA}, "resultTypes": ["violations"]}
+    result: dict[str, Any] = page.evaluate("options => axe.run(document, options)", options)
+    violations: list[dict[str, Any]] = result["violations"]
+    return violations
+
+
+def assert_accessible(page: Any, tags: list[str] | None = None) -> None:
+    """No axe-core violations on the page, with a readable report when there are some."""
+    violations = axe_violations(page, tags)
+    report = [
+        {
+            "rule": v["id"],
+            "impact": v.get("impact"),
+            "help": v.get("help"),
+            "nodes": [n["target"] for n in v["nodes"]][:5],
+        }
+        for v in violations
+    ]
+    assert violations == [], f"{page.url}\n{json.dumps(report, indent=1)}"
+
+
+def screenshot_path(name: str) -> Path:
+    """Where screenshot ``name`` (a path under docs/, e.g. ``images/me.png``) is written."""
+    if os.environ.get("BADGEWORKS_SCREENSHOTS") == "1":
+        target = ROOT / "docs" / name
+    else:
+        target = Path(tempfile.gettempdir()) / "badgeworks-screenshots" / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def screenshot(page: Any, name: str, *, full_page: bool = True) -> Path:
+    """Take a screenshot for the docs and check it is a real, non-empty PNG."""
+    target = screenshot_path(name)
+    data: bytes = page.screenshot(path=str(target), full_page=full_page)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 1000, name
+    return target
