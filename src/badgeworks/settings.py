@@ -92,8 +92,9 @@ class Settings(BaseSettings):
     verify_rate_per_minute: float = Field(
         default=30.0,
         ge=0,
-        description="Verifications each client address may make per minute on /verify and "
-        "POST /api/v1/verify (after the burst); 0 with verify_rate_burst 0 turns it off.",
+        description="Verifications each client address may make per minute on /verify, "
+        "POST /api/v1/verify and anonymous VC-API /credentials/verify and "
+        "/presentations/verify calls (after the burst); 0 with verify_rate_burst 0 turns it off.",
     )
     verify_rate_burst: int = Field(
         default=20, ge=0, description="Verifications a client may make at once before limiting."

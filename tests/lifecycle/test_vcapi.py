@@ -38,6 +38,10 @@ def vapp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
         key_secret=TEST_SECRET,
         public_base_url="http://127.0.0.1:8000",
         max_json_bytes=64 * 1024,
+        # Dozens of anonymous verify calls from one test client; the shared per-client
+        # limit is tested in tests/verifier/test_bad_input.py::test_rate_limit.
+        verify_rate_per_minute=0,
+        verify_rate_burst=0,
     )
     application = create_app(settings, clock=lambda: NOW)
     yield application

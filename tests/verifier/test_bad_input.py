@@ -282,5 +282,18 @@ def test_rate_limit(tmp_path: Path) -> None:
         assert first.get("/verify").status_code == 200
         other = TestClient(application, raise_server_exceptions=False, client=("203.0.113.9", 1))
         assert other.post("/api/v1/verify", json=credential).status_code == 200
+        # The VC-API's verify endpoints share the buckets (a presentation is up to 50
+        # credentials' worth of work).
+        for path, body in (
+            ("/credentials/verify", {"verifiableCredential": credential}),
+            ("/presentations/verify", {"verifiablePresentation": {}}),
+        ):
+            r = first.post(path, json=body)
+            assert_error(r, 429, "rate.limited")
+            assert int(r.headers["Retry-After"]) >= 1
+        assert (
+            other.post("/credentials/verify", json={"verifiableCredential": credential}).status_code
+            == 200
+        )
     finally:
         application.state.engine.dispose()

@@ -32,7 +32,7 @@ from badgeworks.db.models import Candidate, Credential, Deliverable, Issuer, Pro
 from badgeworks.services import outbox
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ForbiddenError, NotFoundError, ValidationFailed
-from badgeworks.services.verifier import RateLimiter
+from badgeworks.services.rate_limit import RateLimiter
 from badgeworks.settings import Settings
 
 LINK_LIFETIME = timedelta(minutes=30)
@@ -49,7 +49,7 @@ class SignInLimits:
     """The per-client rate limits on signing in (one set per app instance, in memory).
 
     ``links`` is spent by asking for a link, ``redeem`` by opening or using one. Both are
-    the public verifier's token buckets (``services.verifier.RateLimiter``), keyed by the
+    the public verifier's token buckets (``services.rate_limit.RateLimiter``), keyed by the
     client address (IPv6 by /64). The caller checks them before anything else, so a
     refused request reads and writes nothing and cannot tell whether an address is known.
     """

@@ -109,14 +109,6 @@ def fetcher(ctx: ServiceContext) -> Fetcher:
     return _verifier(ctx).fetcher
 
 
-def hosted_issuers(ctx: ServiceContext) -> set[str]:
-    """The DIDs of the issuers this service hosts (a verifier's "known issuers")."""
-    if ctx.session_factory is None:
-        return set()
-    with ctx.session_factory() as session:
-        return set(session.exec(select(Issuer.did)).all())
-
-
 #: Our own blobs (deliverables) are named by their SHA-256 under ``<base>/blobs/``.
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 

@@ -101,6 +101,17 @@ def get_principal(request: Request, session: SessionDep) -> Principal:
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
+def get_optional_principal(request: Request, session: SessionDep) -> Principal | None:
+    """No ``Authorization`` header: an anonymous caller (None). A header: it must be a
+    valid token (401 otherwise), so sending one cannot be used to skip a rate limit."""
+    if not request.headers.get("authorization"):
+        return None
+    return get_principal(request, session)
+
+
+OptionalPrincipalDep = Annotated[Principal | None, Depends(get_optional_principal)]
+
+
 async def no_body(request: Request) -> None:
     """Refuse a body on an endpoint that reads none, instead of ignoring it.
 

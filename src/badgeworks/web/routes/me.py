@@ -36,7 +36,7 @@ from badgeworks.services import portfolio
 from badgeworks.services.candidate_access import SignedInCandidate
 from badgeworks.services.errors import ConflictError, NotFoundError
 from badgeworks.services.portfolio import PortfolioUpdate
-from badgeworks.services.verifier import RateLimiter, retry_after_header
+from badgeworks.services.rate_limit import RateLimiter, retry_after_header
 from badgeworks.web.deps import ContextDep, SessionDep
 from badgeworks.web.pages import render
 

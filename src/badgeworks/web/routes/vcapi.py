@@ -18,7 +18,7 @@ from badgeworks.services import lifecycle, vcapi, verification
 from badgeworks.services.errors import NotFoundError
 from badgeworks.services.schemas import Strict
 from badgeworks.services.verifier import known_issuers
-from badgeworks.web.deps import ContextDep, PrincipalDep, SessionDep
+from badgeworks.web.deps import ContextDep, OptionalPrincipalDep, PrincipalDep, SessionDep
 from badgeworks.web.routes.verifier import trust_registry
 
 router = APIRouter(tags=["vc-api"])
@@ -71,7 +71,11 @@ def issue_credential(
 
 @router.post("/credentials/verify")
 def verify_credential(
-    data: VerifyCredentialRequest, request: Request, session: SessionDep, ctx: ContextDep
+    data: VerifyCredentialRequest,
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
+    _caller: OptionalPrincipalDep,
 ) -> JSONResponse:
     """Verify a credential (object or VC-JWT): 200 with the report when it verifies, 422
     with the same report when it does not.
@@ -93,7 +97,11 @@ def verify_credential(
 
 @router.post("/presentations/verify")
 def verify_presentation(
-    data: VerifyPresentationRequest, request: Request, session: SessionDep, ctx: ContextDep
+    data: VerifyPresentationRequest,
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
+    _caller: OptionalPrincipalDep,
 ) -> JSONResponse:
     """Verify a presentation (signed or not) and every credential in it: 200 when it all
     verifies, 422 with the same answer when not.

@@ -28,11 +28,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import UnsupportedMediaError
+from badgeworks.services.rate_limit import RateLimiter, retry_after_header
 from badgeworks.services.verifier import (
     Limits,
     Outcome,
     PresentationOutcome,
-    RateLimiter,
     Submission,
     TrustRegistry,
     VerifyInputError,
@@ -44,7 +44,6 @@ from badgeworks.services.verifier import (
     read_text,
     read_url,
     report_json,
-    retry_after_header,
     shared_fetcher,
     verify_any,
 )
@@ -57,6 +56,11 @@ router = APIRouter(tags=["verify"])
 
 PAGE = "/verify"
 API = "/api/v1/verify"
+#: The VC-API's verify endpoints do the same work (a presentation: up to 50 credentials,
+#: each with its deliverables), so anonymous calls share the verifier's per-client
+#: buckets; calls with an API token (checked by the route: a bad one is 401) are not
+#: limited, so an integrator's server is not throttled by its own address.
+VCAPI_VERIFY = ("/credentials/verify", "/presentations/verify")
 #: Room for the multipart framing and the small text fields around an upload.
 _MULTIPART_SLACK = 64 * 1024
 #: The page's content security policy: no scripts at all; images from https or data: only.
@@ -77,7 +81,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class VerifyGuard:
-    """Rate limit and body cap for the verifier's paths, before the body is read."""
+    """Rate limit and body cap for the verifier's paths (and the VC-API's verify
+    endpoints), before the body is read."""
 
     def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
         self.app = app
@@ -89,12 +94,17 @@ class VerifyGuard:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] not in (PAGE, API):
+        if scope["type"] != "http" or scope["path"] not in (PAGE, API, *VCAPI_VERIFY):
             await self.app(scope, receive, send)
             return
         method = scope["method"]
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         if not (method == "POST" or (method == "GET" and "url" in query)):
+            await self.app(scope, receive, send)
+            return
+        if scope["path"] in VCAPI_VERIFY and any(
+            k == b"authorization" for k, _ in scope["headers"]
+        ):
             await self.app(scope, receive, send)
             return
         client = scope.get("client")
