@@ -15,6 +15,8 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,19 @@ requires_chromium = pytest.mark.skipif(
     not HAVE_CHROMIUM,
     reason="!!! Debian's chromium is not installed (make browser-deps): browser tests SKIPPED",
 )
+
+
+@contextmanager
+def launch_chromium() -> Iterator[Any]:
+    """Debian's Chromium, headless, through Playwright (the ``browser`` fixture uses this)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 @cache

@@ -128,3 +128,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     url: str = request.getfixturevalue("_pg_test_database")
     _reset_pg_database(url)
     yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless Chromium per test module (tests/browser_support.py)."""
+    from tests.browser_support import HAVE_CHROMIUM, launch_chromium
+
+    if not HAVE_CHROMIUM:
+        pytest.skip("!!! Debian's chromium is not installed (make browser-deps): SKIPPED")
+    with launch_chromium() as launched:
+        yield launched

@@ -24,7 +24,7 @@ from sqlmodel import col, select
 from badgeworks.db.outbox import OutboxMessage
 from badgeworks.settings import get_settings
 from badgeworks.web.app import create_app
-from tests.browser_support import ARGS, CHROMIUM, assert_accessible, requires_chromium, screenshot
+from tests.browser_support import assert_accessible, requires_chromium, screenshot
 from tests.portfolio.conftest import Issued, issue_with_deliverables
 from tests.verifier.conftest import free_port, serve
 from tests.web.conftest import NOW, TEST_SECRET, make_issuer
@@ -59,18 +59,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             yield Site(base, application, issued)
     finally:
         application.state.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def _magic_link(site: Site) -> str:

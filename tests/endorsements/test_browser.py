@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from badgeworks.web.app import create_app
-from tests.browser_support import ARGS, CHROMIUM, HAVE_CHROMIUM, assert_accessible
+from tests.browser_support import HAVE_CHROMIUM, assert_accessible
 from tests.verifier.conftest import free_port, serve
 from tests.web.conftest import NOW, TEST_SECRET, draft_project, make_issuer
 
@@ -21,7 +22,6 @@ if not HAVE_CHROMIUM:  # pragma: no cover - depends on the machine
         allow_module_level=True,
     )
 
-from playwright.sync_api import sync_playwright
 
 from badgeworks.settings import get_settings
 
@@ -46,7 +46,7 @@ def site(tmp_path: Path) -> Iterator[tuple[str, FastAPI]]:
         application.state.engine.dispose()
 
 
-def test_mentor_completes_the_review_in_chromium(site: tuple[str, FastAPI]) -> None:
+def test_mentor_completes_the_review_in_chromium(site: tuple[str, FastAPI], browser: Any) -> None:
     base, application = site
     client = TestClient(application)
     who = make_issuer(application, "acme")
@@ -58,51 +58,48 @@ def test_mentor_completes_the_review_in_chromium(site: tuple[str, FastAPI]) -> N
     )
     link = r.json()["review_url"]
     assert link.startswith(base)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        try:
-            page = browser.new_context().new_page()
-            page.goto(link + "?lang=es")
-            assert page.locator("html").get_attribute("lang") == "es"
-            _accessible(page)
-            page.goto(link + "?lang=en")
-            _accessible(page)
-            page.get_by_label("Exceeds expectations").check()
-            page.get_by_label("Your comment").fill("Ada's **analysis** was excellent.")
-            page.get_by_label("Data analysis (ESCO S1.2)").check()
-            page.get_by_role("button", name="Sign my review").click()
-            page.wait_for_url(f"{base}/endorsements/**")
-            endorsement_page = page.url.split("?")[0]
-            endorsement_id = endorsement_page.rsplit("/", 1)[1]
-            assert "Thank you" in page.content()
-            assert page.locator(".comment strong").inner_text() == "analysis"
-            _accessible(page)
-            page.goto(link + "?lang=en")
-            assert "already used" in page.content()
-            _accessible(page)
-            page.goto(link + "?lang=es")
-            assert "ya se usó" in page.content()
-            _accessible(page)
-            page.goto(endorsement_page + "?lang=es")
-            assert page.locator("html").get_attribute("lang") == "es"
-            _accessible(page)
-            # The endorser withdraws it through a new single-use link, in Spanish.
-            r = client.post(
-                f"/api/v1/endorsements/{endorsement_id}/withdrawal-links", headers=who.auth
-            )
-            assert r.status_code == 201, r.text
-            withdraw = r.json()["review_url"]
-            page.goto(withdraw + "?lang=es")
-            assert page.locator("html").get_attribute("lang") == "es"
-            _accessible(page)
-            page.goto(withdraw + "?lang=en")
-            _accessible(page)
-            page.get_by_label("Reason (optional)").fill("Wrong project")
-            page.get_by_role("button", name="Withdraw my endorsement").click()
-            page.wait_for_load_state()
-            assert "withdrawn" in page.content()
-            _accessible(page)
-            page.goto(endorsement_page + "?lang=es")
-            _accessible(page)
-        finally:
-            browser.close()
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(link + "?lang=es")
+        assert page.locator("html").get_attribute("lang") == "es"
+        _accessible(page)
+        page.goto(link + "?lang=en")
+        _accessible(page)
+        page.get_by_label("Exceeds expectations").check()
+        page.get_by_label("Your comment").fill("Ada's **analysis** was excellent.")
+        page.get_by_label("Data analysis (ESCO S1.2)").check()
+        page.get_by_role("button", name="Sign my review").click()
+        page.wait_for_url(f"{base}/endorsements/**")
+        endorsement_page = page.url.split("?")[0]
+        endorsement_id = endorsement_page.rsplit("/", 1)[1]
+        assert "Thank you" in page.content()
+        assert page.locator(".comment strong").inner_text() == "analysis"
+        _accessible(page)
+        page.goto(link + "?lang=en")
+        assert "already used" in page.content()
+        _accessible(page)
+        page.goto(link + "?lang=es")
+        assert "ya se usó" in page.content()
+        _accessible(page)
+        page.goto(endorsement_page + "?lang=es")
+        assert page.locator("html").get_attribute("lang") == "es"
+        _accessible(page)
+        # The endorser withdraws it through a new single-use link, in Spanish.
+        r = client.post(f"/api/v1/endorsements/{endorsement_id}/withdrawal-links", headers=who.auth)
+        assert r.status_code == 201, r.text
+        withdraw = r.json()["review_url"]
+        page.goto(withdraw + "?lang=es")
+        assert page.locator("html").get_attribute("lang") == "es"
+        _accessible(page)
+        page.goto(withdraw + "?lang=en")
+        _accessible(page)
+        page.get_by_label("Reason (optional)").fill("Wrong project")
+        page.get_by_role("button", name="Withdraw my endorsement").click()
+        page.wait_for_load_state()
+        assert "withdrawn" in page.content()
+        _accessible(page)
+        page.goto(endorsement_page + "?lang=es")
+        _accessible(page)
+    finally:
+        context.close()

@@ -25,8 +25,6 @@ from badgeworks.core.verify import verify
 from badgeworks.settings import get_settings
 from badgeworks.web.app import create_app
 from tests.browser_support import (
-    ARGS,
-    CHROMIUM,
     assert_accessible,
     axe_violations,
     requires_chromium,
@@ -100,18 +98,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         server.should_exit = True
         thread.join(timeout=10)
         app.state.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])

@@ -24,7 +24,7 @@ from badgeworks.core.baking import extract
 from badgeworks.services.demo import DemoResult, seed_demo
 from badgeworks.settings import get_settings
 from badgeworks.web.app import create_app
-from tests.browser_support import ARGS, CHROMIUM, assert_accessible, requires_chromium
+from tests.browser_support import assert_accessible, requires_chromium
 from tests.verifier.conftest import free_port, serve
 from tests.web.conftest import TEST_SECRET
 
@@ -59,18 +59,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             yield Demo(base, application, result)
     finally:
         application.state.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def decode_qr(png: bytes) -> str:

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from badgeworks.core.baking import bake_png
 from badgeworks.web.app import create_app
-from tests.browser_support import ARGS, CHROMIUM, HAVE_CHROMIUM, assert_accessible
+from tests.browser_support import HAVE_CHROMIUM, assert_accessible
 from tests.verifier.conftest import (
     NOW,
     PNG_1X1,
@@ -37,7 +37,7 @@ if not HAVE_CHROMIUM:  # pragma: no cover - depends on the machine
         allow_module_level=True,
     )
 
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 
 @pytest.fixture(scope="module")
@@ -56,14 +56,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Instan
             yield base, instance
     finally:
         application.state.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")

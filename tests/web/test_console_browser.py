@@ -23,7 +23,7 @@ import uvicorn
 from badgeworks.services import staff
 from badgeworks.settings import get_settings
 from badgeworks.web.app import create_app
-from tests.browser_support import ARGS, CHROMIUM, assert_accessible, requires_chromium, screenshot
+from tests.browser_support import assert_accessible, requires_chromium, screenshot
 from tests.web.conftest import TEST_SECRET, make_issuer
 from tests.web.console_helpers import PASSWORD, add_staff
 
@@ -75,15 +75,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     thread.join(timeout=10)
     app.state.engine.dispose()
     staff._SCRYPT_N = original
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _shot(page: Any, name: str) -> None:
