@@ -242,6 +242,18 @@ def _vc11(did: str) -> Json:
     }
 
 
+def _with_language_editions(document: Json) -> Json:
+    """An achievement in English with Spanish and French editions (OB 3.0 ``related``),
+    the shape badgeworks issues when an achievement has language editions."""
+    achievement = document["credentialSubject"]["achievement"]
+    achievement["inLanguage"] = "en"
+    achievement["related"] = [
+        {"id": f"{achievement['id']}/{lang}", "type": ["Related"], "inLanguage": lang}
+        for lang in ("es", "fr-CA")
+    ]
+    return document
+
+
 def build_cases(did: str) -> dict[str, Json]:
     """Every unsigned credential of the suite, by name."""
     spec = VECTORS / "ob3-spec"
@@ -257,6 +269,7 @@ def build_cases(did: str) -> dict[str, Json]:
                 endorsement_comment="Outstanding work on the ETL runbook.",
             )
         ),
+        "ob3-language-editions": _with_language_editions(_micro_internship(did)),
         "ob3-spec-basic": _issued_by(read_json(spec / "basicOpenBadgeCredential.json"), did),
         "ob3-spec-full": _issued_by(read_json(spec / "fullOpenBadge.json"), did),
         "ob3-spec-endorsement": _issued_by(read_json(spec / "endorsement.json"), did),
