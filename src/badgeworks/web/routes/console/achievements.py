@@ -7,10 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Path, Request, Response, UploadFile
 from pydantic import ValidationError
+from sqlmodel import Session
 
 from badgeworks.core.errors import BadgeworksError
-from badgeworks.db.models import AchievementEdition, AchievementVersion
+from badgeworks.db.models import Achievement, AchievementEdition, AchievementVersion
 from badgeworks.services import achievements
+from badgeworks.services.context import ServiceContext
 from badgeworks.services.images import store_image
 from badgeworks.services.schemas import (
     AchievementCreate,
@@ -137,6 +139,30 @@ def _editor(
     )
 
 
+def _saved_editor(
+    request: Request,
+    program: Program,
+    session: Session,
+    ctx: ServiceContext,
+    achievement: Achievement,
+    version: AchievementVersion,
+    **extra: Any,
+) -> Response:
+    """The editor for a saved achievement's ``version``, as stored (plus ``extra``)."""
+    extra.setdefault("editions", achievements.editions_of(session, version))
+    return _editor(
+        request,
+        program,
+        values=_form_values(version),
+        achievement_id=achievement.id,
+        version=version,
+        preview=achievements.achievement_json(ctx, program.issuer, version),
+        versions=achievements.versions(session, achievement),
+        issued=achievements.is_issued(session, version),
+        **extra,
+    )
+
+
 @router.get("/{slug}/achievements")
 def list_achievements(
     request: Request, session: SessionDep, ctx: ContextDep, program: ProgramDep
@@ -212,15 +238,13 @@ def edit_achievement(
     editions = achievements.editions_of(session, version)
     # ``?edition=es`` fills the language edition form with that edition, to change it.
     chosen = next((e for e in editions if e.lang == request.query_params.get("edition")), None)
-    return _editor(
+    return _saved_editor(
         request,
         program,
-        values=_form_values(version),
-        achievement_id=achievement_id,
-        version=version,
-        preview=achievements.achievement_json(ctx, program.issuer, version),
-        versions=achievements.versions(session, achievement),
-        issued=achievements.is_issued(session, version),
+        session,
+        ctx,
+        achievement,
+        version,
         editions=editions,
         edition_values=_edition_values(chosen),
     )
@@ -309,17 +333,14 @@ def upload_image(
         except BadgeworksError as exc:
             image_error = exc.message
     if image_error:
-        return _editor(
+        return _saved_editor(
             request,
             program,
-            values=_form_values(version),
-            achievement_id=achievement_id,
-            version=version,
-            preview=achievements.achievement_json(ctx, program.issuer, version),
-            versions=achievements.versions(session, achievement),
-            issued=achievements.is_issued(session, version),
+            session,
+            ctx,
+            achievement,
+            version,
             image_error=image_error,
-            editions=achievements.editions_of(session, version),
             status_code=422,
         )
     achievements.set_image(
@@ -392,15 +413,13 @@ def save_edition(
         session.rollback()
         error = exc.message
     if error:
-        return _editor(
+        return _saved_editor(
             request,
             program,
-            values=_form_values(version),
-            achievement_id=achievement_id,
-            version=version,
-            preview=achievements.achievement_json(ctx, program.issuer, version),
-            versions=achievements.versions(session, achievement),
-            issued=achievements.is_issued(session, version),
+            session,
+            ctx,
+            achievement,
+            version,
             editions=editions,
             edition_values=values,
             edition_error=error,
