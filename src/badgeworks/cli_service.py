@@ -81,12 +81,15 @@ def serve(
     """Run the web service (migrations are applied on start).
 
     Without BADGEWORKS_PUBLIC_BASE_URL the public base URL is http(s)://HOST:PORT, so the
-    URLs put into credentials (and printed by --demo) point at this server.
+    URLs put into credentials (and printed by --demo) point at this server. With
+    BADGEWORKS_OUTBOX_INTERVAL_SECONDS it also delivers the outbox; --demo without an SMTP
+    server prints the mail in this terminal (docs/outbox.md).
     """
     import os
 
     import uvicorn
 
+    from badgeworks.services import outbox
     from badgeworks.web.app import create_app
 
     settings = get_settings()
@@ -99,12 +102,15 @@ def serve(
     if not os.environ.get("BADGEWORKS_PUBLIC_BASE_URL"):
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         settings = settings.model_copy(update={"public_base_url": f"{scheme}://{shown}:{port}"})
+    mail_note = None
     if demo:
-        settings = _seed_and_print(settings)
+        settings, mail_note = demo_mail_settings(settings)
+        settings = _seed_and_print(settings, serving=True)
     try:
         app = create_app(settings)
     except BadgeworksError as exc:
         _fail(exc)
+    click.echo(mail_note or outbox.delivery_summary(settings))
     click.echo(f"badgeworks listening on {scheme}://{host}:{port} (API docs at /docs)")
     uvicorn.run(
         app,
@@ -306,7 +312,34 @@ def issue_csv(file: Path, slug: str, as_json: bool) -> None:
     sys.exit(1 if result.rejected else 0)
 
 
-def _seed_and_print(settings: Settings) -> Settings:
+#: How often ``serve --demo`` delivers the outbox when no interval is configured.
+DEMO_OUTBOX_INTERVAL = 2.0
+
+
+def demo_mail_settings(settings: Settings) -> tuple[Settings, str | None]:
+    """``serve --demo``'s mail: without an SMTP server, console mail every 2 s.
+
+    Returns the settings to serve with and the line to print about mail (None: the usual
+    ``delivery_summary``). An SMTP host, or BADGEWORKS_MAIL_CONSOLE set to false
+    explicitly, is left as configured.
+    """
+    if settings.smtp_host:
+        return settings, None
+    if not settings.mail_console and "mail_console" in settings.model_fields_set:
+        return settings, None
+    interval = settings.outbox_interval_seconds or DEMO_OUTBOX_INTERVAL
+    settings = settings.model_copy(
+        update={"mail_console": True, "outbox_interval_seconds": interval}
+    )
+    note = (
+        "mail: no SMTP server is configured (BADGEWORKS_SMTP_HOST), so this demo prints each "
+        "message (the candidate's sign-in link, mentors' review links) in this terminal, "
+        f"checked every {interval:g} s (BADGEWORKS_MAIL_CONSOLE: local development only)"
+    )
+    return settings, note
+
+
+def _seed_and_print(settings: Settings, *, serving: bool = False) -> Settings:
     from badgeworks.services.demo import seed_demo
     from badgeworks.services.secrets import check_key_secret
 
@@ -317,13 +350,17 @@ def _seed_and_print(settings: Settings) -> Settings:
         # Refuse a changed secret before touching the demo (create_app checks it again).
         check_key_secret(session, ctx.key_secret)
         result = seed_demo(session, ctx)
-    for line in demo_lines(result):
+    for line in demo_lines(result, console_mail=serving and settings.mail_console):
         click.echo(line)
     return settings
 
 
-def demo_lines(result: DemoResult) -> list[str]:
-    """What ``seed-demo`` and ``serve --demo`` print: absolute URLs, the token, the login."""
+def demo_lines(result: DemoResult, *, console_mail: bool = False) -> list[str]:
+    """What ``seed-demo`` and ``serve --demo`` print: absolute URLs, the token, the login.
+
+    ``console_mail``: this process prints the outbox's mail (``serve --demo`` without an
+    SMTP server), so the candidate's sign-in link will appear in this terminal.
+    """
     if result.created:
         first = "Demo ready: one program, achievement, candidate and completed project, issued."
     else:
@@ -332,10 +369,12 @@ def demo_lines(result: DemoResult) -> list[str]:
             "only the token and the console password below are new."
         )
     urls = [
+        ("start page", result.home_url),
         ("credential page", result.credential_url),
         ("credential JSON", result.json_url),
         ("verify it", result.verify_url),
         ("candidate's portfolio", result.portfolio_url),
+        ("candidate sign-in", result.sign_in_url),
         ("program console", result.console_url),
         ("API docs", result.docs_url),
         ("issuer DID document", result.did_document_url),
@@ -345,6 +384,14 @@ def demo_lines(result: DemoResult) -> list[str]:
     lines += [f"  {label + ':':<{width}} {url}" for label, url in urls]
     lines.append("  deliverables:")
     lines += [f"    {name}: {url}" for name, url in result.deliverables]
+    if console_mail:
+        where = "the sign-in link appears in this terminal a few seconds later"
+    else:
+        where = "the sign-in link is queued in the outbox (docs/outbox.md)"
+    lines += [
+        "Candidate sign-in (the candidate's own controls at /me):",
+        f"  enter {result.candidate_email} on the candidate sign-in page; {where}",
+    ]
     lines += [
         "Program console sign-in (demo owner; the password is reset on every run):",
         f"  email {result.console_email}  password {result.console_password}",
@@ -471,7 +518,8 @@ def mentors_invite(
         click.echo(link)
         click.echo(
             f"invite {row.id} for {endorser.name} ({endorser.did}); expires "
-            f"{row.expires_at:%Y-%m-%d}; queued in the outbox: run 'badgeworks outbox send'",
+            f"{row.expires_at:%Y-%m-%d}; queued in the outbox (delivered by a server with "
+            "BADGEWORKS_OUTBOX_INTERVAL_SECONDS, or by 'badgeworks outbox send')",
             err=True,
         )
 
@@ -483,7 +531,10 @@ def outbox_group() -> None:
 
 @outbox_group.command("list")
 @click.option(
-    "--status", type=click.Choice(["pending", "sent", "failed"]), default=None, help="Filter."
+    "--status",
+    type=click.Choice(["pending", "sending", "sent", "failed"]),
+    default=None,
+    help="Filter.",
 )
 def outbox_list(status: str | None) -> None:
     """List messages: id, status, attempts, recipient, subject, last error."""
@@ -499,12 +550,13 @@ def outbox_list(status: str | None) -> None:
 @outbox_group.command("send")
 @click.option("--limit", type=int, default=100, show_default=True, help="At most this many.")
 def outbox_send(limit: int) -> None:
-    """Deliver pending messages over SMTP (BADGEWORKS_SMTP_*); exit 1 if any failed."""
+    """Deliver pending messages over SMTP (BADGEWORKS_SMTP_*), or print them with
+    BADGEWORKS_MAIL_CONSOLE; exit 1 if any failed. Safe alongside servers that deliver."""
     from badgeworks.services import outbox
 
     settings = get_settings()
     with _services(settings) as (session, ctx):
-        sender = outbox.smtp_sender(settings)
-        result = outbox.send_pending(session, ctx, sender.send, limit=limit)
+        sender = outbox.require_sender(settings)
+        result = outbox.send_pending(session, ctx, sender, limit=limit)
     click.echo(f"sent {result.sent}, failed {result.failed}, gave up {result.gave_up}")
     sys.exit(1 if result.failed or result.gave_up else 0)

@@ -68,7 +68,9 @@ class Settings(BaseSettings):
         default=14, ge=1, le=365, description="Days a mentor's review link stays valid."
     )
     smtp_host: str | None = Field(
-        default=None, description="SMTP server for 'outbox send'. Unset: nothing is sent."
+        default=None,
+        description="SMTP server outbox messages are delivered through. Unset (and no "
+        "mail_console): nothing is sent.",
     )
     smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP server port.")
     smtp_user: str | None = Field(default=None, description="SMTP login name, if needed.")
@@ -83,6 +85,18 @@ class Settings(BaseSettings):
     )
     smtp_timeout: float = Field(
         default=10.0, gt=0, le=300, description="Seconds before an SMTP operation gives up."
+    )
+    mail_console: bool = Field(
+        default=False,
+        description="Print each outgoing message in the server's terminal instead of sending "
+        "it over SMTP. Local development only: messages hold single-use sign-in links.",
+    )
+    outbox_interval_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        le=86400,
+        description="When > 0, 'badgeworks serve' delivers pending outbox messages itself "
+        "every this many seconds; 0 leaves delivery to 'badgeworks outbox send'.",
     )
     verify_trust_registry: Path | None = Field(
         default=None,

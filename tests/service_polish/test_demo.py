@@ -66,6 +66,7 @@ def counts(session: Session) -> dict[str, int]:
 
 def urls_of(result: DemoResult) -> list[str]:
     return [
+        result.home_url,
         result.credential_url,
         result.json_url,
         result.verify_url,
@@ -73,6 +74,7 @@ def urls_of(result: DemoResult) -> list[str]:
         result.console_url,
         result.docs_url,
         result.did_document_url,
+        result.sign_in_url,
         *result.blob_urls,
     ]
 
@@ -142,6 +144,8 @@ def test_printed_urls_answer_and_a_second_run_prints_the_same(demo_settings: Set
     assert urls == PRINTED_URL.findall(second)
     for needed in ("/credentials/", "/verify?url=", "/p/demo-candidate", "/console/", "/docs"):
         assert any(needed in u for u in urls), needed
+    assert f"{BASE}/" in urls and f"{BASE}/me/sign-in" in urls
+    assert "ada@example.org" in first
     assert "did.json" in first and "/blobs/" in first
     assert "password is reset on every run" in second and "shown only now" in second
     token = re.search(r"\b(bwt_\S+)", second)

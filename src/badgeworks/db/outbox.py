@@ -1,8 +1,8 @@
 """The outbox: messages the service wants delivered (review links today), sent later.
 
 Writing a message is part of the same transaction as the thing it announces, so a link
-is never mailed for an invite that was rolled back. ``badgeworks outbox send`` delivers
-pending messages over SMTP and records each attempt.
+is never mailed for an invite that was rolled back. ``badgeworks outbox send`` (or the
+server's own worker) delivers pending messages and records each attempt.
 """
 
 from __future__ import annotations
@@ -24,7 +24,12 @@ def _ts(nullable: bool = False) -> Any:
 
 
 class OutboxMessage(SQLModel, table=True):
-    """One email: ``status`` is ``pending``, ``sent``, ``failed`` (gave up) or ``cancelled``."""
+    """One email: ``status`` is ``pending``, ``sending`` (claimed by a sender), ``sent``,
+    ``failed`` (gave up) or ``cancelled``.
+
+    ``attempted_at`` is when the last delivery attempt started: while ``sending``, when the
+    message was claimed (a claim older than the timeout is taken back).
+    """
 
     __tablename__ = "outbox_message"
 
@@ -40,3 +45,4 @@ class OutboxMessage(SQLModel, table=True):
     reference: str = Field(default="", max_length=100)
     created_at: datetime = _ts()
     sent_at: datetime | None = _ts(nullable=True)
+    attempted_at: datetime | None = _ts(nullable=True)

@@ -69,6 +69,8 @@ class DemoResult:
     #: The demo owner's console sign-in; the password is reset on every run.
     console_email: str
     console_password: str
+    #: The start page (``<base>/``), which links everything else.
+    home_url: str
     credential_url: str
     json_url: str
     verify_url: str
@@ -76,6 +78,10 @@ class DemoResult:
     console_url: str
     docs_url: str
     did_document_url: str
+    #: Where the demo candidate asks for a sign-in link (``<base>/me/sign-in``), and the
+    #: address to enter there.
+    sign_in_url: str
+    candidate_email: str
     #: ``(name, url)`` of each deliverable.
     deliverables: list[tuple[str, str]]
 
@@ -426,6 +432,7 @@ def seed_demo(session: Session, ctx: ServiceContext) -> DemoResult:
         token=token,
         console_email=email,
         console_password=password,
+        home_url=f"{base}/",
         credential_url=issued.url,
         json_url=issued.json_url,
         verify_url=portfolio.verify_url(ctx, issued.url),
@@ -433,6 +440,8 @@ def seed_demo(session: Session, ctx: ServiceContext) -> DemoResult:
         console_url=f"{base}/console/",
         docs_url=f"{base}/docs",
         did_document_url=f"{base}/issuers/{issuer.slug}/did.json",
+        sign_in_url=f"{base}/me/sign-in",
+        candidate_email=CANDIDATE_EMAIL,
         deliverables=[
             (d.name, projects.deliverable_url(ctx, d))
             for d in projects.deliverables(session, project)

@@ -20,6 +20,7 @@ from badgeworks.adapters.keystore import check_secret
 from badgeworks.core.errors import BadgeworksError, ConfigError
 from badgeworks.db.engine import make_engine, make_session_factory
 from badgeworks.db.migrate import upgrade
+from badgeworks.services import outbox
 from badgeworks.services.context import build_context, utcnow
 from badgeworks.services.issuers import example_key_holders
 from badgeworks.services.secrets import check_key_secret
@@ -79,10 +80,22 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
             code="config.example_key",
         )
 
+    ctx = build_context(settings, session_factory, clock=clock or utcnow)
+
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        engine.dispose()
+    async def lifespan(application: FastAPI) -> AsyncIterator[None]:
+        # With BADGEWORKS_OUTBOX_INTERVAL_SECONDS > 0 and a sender, this process also
+        # delivers the outbox (docs/outbox.md); several processes may, safely.
+        worker = outbox.worker_for(settings, session_factory, ctx)
+        application.state.outbox_worker = worker
+        if worker is not None:
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+            engine.dispose()
 
     app = FastAPI(
         title="badgeworks",
@@ -95,7 +108,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = session_factory
-    app.state.ctx = build_context(settings, session_factory, clock=clock or utcnow)
+    app.state.ctx = ctx
+    app.state.outbox_worker = None  # set on start-up (lifespan)
     app.state.templates = make_environment()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for exc_class in (BadgeworksError, RequestValidationError, StarletteHTTPException, Exception):

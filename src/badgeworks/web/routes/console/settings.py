@@ -42,6 +42,8 @@ def _outbox(settings: Any) -> dict[str, Any]:
     host = getattr(settings, "smtp_host", None)
     return {
         "configured": bool(host),
+        "console": bool(getattr(settings, "mail_console", False)),
+        "interval": getattr(settings, "outbox_interval_seconds", 0) or 0,
         "host": host or "",
         "port": getattr(settings, "smtp_port", ""),
         "sender": getattr(settings, "smtp_from", ""),
