@@ -170,6 +170,22 @@ def test_tampered_credential_in_an_unsigned_presentation(
     assert result["credentialResults"][0]["verified"] is False
 
 
+def test_presentation_checks_only_leave_credentials_to_the_caller(
+    credential: dict[str, Any], loader: DocumentLoader
+) -> None:
+    """``check_credentials=False``: the presentation's own checks, no credential results
+    (the service verifies each credential through its own pipeline instead)."""
+    forged = copy.deepcopy(credential)
+    forged["credentialSubject"]["role"] = "Lead Engineer"
+    vp = create_presentation([forged])
+    only = verify_presentation(vp, loader=loader, now=NOW, check_credentials=False)
+    assert only["credentialResults"] == []
+    assert only["verified"] is True  # unsigned is only a warning; the forgery is not looked at
+    assert "presentation.unsigned" in [c["code"] for c in only["checks"]]
+    full = verify_presentation(vp, loader=loader, now=NOW)
+    assert full["checks"] == only["checks"] and full["verified"] is False
+
+
 def test_unsigned_presentation_warns(credential: dict[str, Any], loader: DocumentLoader) -> None:
     vp = create_presentation([credential], holder="did:example:someone")
     result = verify_presentation(vp, loader=loader, now=NOW)

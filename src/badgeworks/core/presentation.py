@@ -402,6 +402,7 @@ def verify_presentation(
     schemas: Mapping[str, Any] | None = None,
     known_issuers: Collection[str] = (),
     key_resolver: KeyResolver | None = None,
+    check_credentials: bool = True,
 ) -> dict[str, Any]:
     """Verify a presentation and every credential in it; never raises.
 
@@ -413,6 +414,8 @@ def verify_presentation(
     (``presentation.proof_required``). Each credential is checked with ``verify()``; a
     VC-JWT (a string, or an ``EnvelopedVerifiableCredential``) with ``verify_vc_jwt``,
     looking its key up with ``key_resolver`` (default: ``loader.load``).
+    ``check_credentials=False`` checks only the presentation itself (``credentialResults``
+    is then empty), for a caller that verifies each credential its own way.
     """
     if not isinstance(vp, dict):
         kind = {list: "a list", str: "a string", type(None): "null"}.get(
@@ -444,7 +447,7 @@ def verify_presentation(
         checks.append(_internal(exc))
         items = []
     resolver: Callable[[str], Any] = key_resolver or loader.load
-    for index, item in enumerate(items):
+    for index, item in enumerate(items if check_credentials else []):
         try:
             credential_results.append(
                 _verify_credential(

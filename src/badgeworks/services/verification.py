@@ -271,8 +271,10 @@ def verify_presentation(
     domain: str | None,
     now: datetime | None = None,
     known_issuers: Collection[str] = (),
+    check_credentials: bool = True,
 ) -> dict[str, Any]:
-    """Verify a presentation and every credential in it; never raises.
+    """Verify a presentation and every credential in it (or, with
+    ``check_credentials=False``, only the presentation); never raises.
 
     The result is ``core.presentation.verify_presentation``'s:
     ``{"verified", "presentationResult", "credentialResults", "checks"}``.
@@ -288,6 +290,7 @@ def verify_presentation(
         schemas=schema_documents(),
         known_issuers=known_issuers,
         key_resolver=loader.load,
+        check_credentials=check_credentials,
     )
 
 
@@ -359,8 +362,16 @@ def verify_presented(
         known = hosted_known(ctx) if known is None else known
     except Exception:  # the per-credential pipeline reports the internal error itself
         known = {}
+    # The presentation's own checks only: each credential goes through ``verify`` below
+    # (checking them here too would verify every credential twice).
     result = verify_presentation(
-        ctx, vp, challenge=challenge, domain=domain, now=when, known_issuers=set(known)
+        ctx,
+        vp,
+        challenge=challenge,
+        domain=domain,
+        now=when,
+        known_issuers=set(known),
+        check_credentials=False,
     )
     checks = [
         Check(c["check"], c["outcome"], c["code"], c["message"], dict(c.get("detail") or {}))
