@@ -255,6 +255,13 @@ def test_ok_revoked_and_suspended(key: Ed25519KeyPair, loader: DocumentLoader) -
     assert (check.outcome, check.code) == ("fail", "status.revoked")
     assert "revoked" in check.message
 
+    # An endorser's revoked endorsement reads as a withdrawal (same code).
+    endorsement = {**_credential(key.controller, _entry(43)), "type": ["EndorsementCredential"]}
+    check = _one(check_status(endorsement, {LIST_URL: lst}.__getitem__, loader, now=NOW))
+    assert (check.outcome, check.code) == ("fail", "status.revoked")
+    assert check.message.startswith("This endorsement was withdrawn by its endorser")
+    assert check.detail["status"] == 1
+
     suspended = _signed_list(key, loader, set_bits={43: 1}, purpose="suspension")
     cred = _credential(key.controller, _entry(43, "suspension"))
     check = _one(check_status(cred, lambda url: suspended, loader, now=NOW))

@@ -531,7 +531,16 @@ def _check_entry(
     except StatusError as exc:
         return _fail(exc.code, f"We could not read the issuer's status list: {exc}.", detail)
     message = messages.get(value) if messages else None
-    return _outcome(purpose, value, message, url, {**detail, "status": value})
+    check = _outcome(purpose, value, message, url, {**detail, "status": value})
+    if check.code == "status.revoked" and "EndorsementCredential" in _types(credential):
+        # An endorser revoking their own endorsement is a withdrawal: say it that way.
+        said = f' The endorser\'s note: "{message:.200}".' if message else ""
+        return _fail(
+            "status.revoked",
+            f"This endorsement was withdrawn by its endorser (its revocation list says so).{said}",
+            check.detail,
+        )
+    return check
 
 
 def _not_checked(url: str, detail: dict[str, Any]) -> Check:
