@@ -97,6 +97,15 @@ def assert_accessible(page: Any, tags: list[str] | None = None) -> None:
     assert violations == [], f"{page.url}\n{json.dumps(report, indent=1)}"
 
 
+def assert_reflows(page: Any) -> None:
+    """Nothing makes the page scroll sideways at the current viewport (WCAG 1.4.10 at
+    320 px); a wide block that scrolls inside itself (``pre``) is allowed."""
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px"
+
+
 def screenshot_path(name: str) -> Path:
     """Where screenshot ``name`` (a path under docs/, e.g. ``images/me.png``) is written."""
     if os.environ.get("BADGEWORKS_SCREENSHOTS") == "1":

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from badgeworks.web.app import create_app
-from tests.browser_support import HAVE_CHROMIUM, assert_accessible
+from tests.browser_support import HAVE_CHROMIUM, assert_accessible, assert_reflows
 from tests.verifier.conftest import free_port, serve
 from tests.web.conftest import NOW, TEST_SECRET, draft_project, make_issuer
 
@@ -66,6 +66,9 @@ def test_mentor_completes_the_review_in_chromium(site: tuple[str, FastAPI], brow
         _accessible(page)
         page.goto(link + "?lang=en")
         _accessible(page)
+        page.set_viewport_size({"width": 320, "height": 640})  # a phone: no sideways scroll
+        assert_reflows(page)
+        page.set_viewport_size({"width": 1280, "height": 900})
         page.get_by_label("Exceeds expectations").check()
         page.get_by_label("Your comment").fill("Ada's **analysis** was excellent.")
         page.get_by_label("Data analysis (ESCO S1.2)").check()

@@ -23,7 +23,7 @@ import uvicorn
 from badgeworks.services import staff
 from badgeworks.settings import get_settings
 from badgeworks.web.app import create_app
-from tests.browser_support import assert_accessible, requires_chromium, screenshot
+from tests.browser_support import assert_accessible, assert_reflows, requires_chromium, screenshot
 from tests.web.conftest import TEST_SECRET, make_issuer
 from tests.web.console_helpers import PASSWORD, add_staff
 
@@ -297,3 +297,25 @@ def test_every_console_page_in_spanish_passes_axe(server: Server, browser: Any) 
         checked.append(url)
     assert len(checked) >= 8, checked
     page.context.close()
+
+
+def test_every_console_page_reflows_on_a_phone(server: Server, browser: Any) -> None:
+    """At 320 CSS px (a phone, or 1280 px at 400 % zoom) no console page scrolls sideways."""
+    assert VISITED, "the flows above ran first"
+    context = browser.new_context(viewport={"width": 320, "height": 640})
+    page = context.new_page()
+    _sign_in(page, server.base, "owner@acme.example")
+    checked = 0
+    for url in [
+        *VISITED,
+        f"{server.base}/console/acme/bulk",
+        f"{server.base}/console/acme/settings",
+    ]:
+        response = page.goto(url)
+        assert response is not None
+        if response.status in (404, 405):  # the answer to a form POST (see above)
+            continue
+        assert_reflows(page)
+        checked += 1
+    assert checked >= 8
+    context.close()
