@@ -490,10 +490,17 @@ def test_console_adds_and_edits_an_edition(
     page = Page(client.get(base).text)
     assert page.all("section", id="editions") and page.all("span", lang="es")
 
-    # Change the Spanish edition from the console: the rubric names set by the API stay.
+    # Change the Spanish edition from the console. The form shows the rubric names the API
+    # set (criterion 0 and its levels 0 and 1), and saves what the fields then hold.
     form = Page(client.get(f"{base}?edition=es").text)
     (lang_input,) = form.all("input", id="edition-lang")
     assert lang_input["value"] == "es"
+    fields = {f: form.all("input", id=f)[0]["value"] for f in ("rn_0", "rn_0_0", "rn_0_1")}
+    assert fields == {
+        "rn_0": "Calidad del trabajo",
+        "rn_0_0": "Cumple las expectativas",
+        "rn_0_1": "Supera las expectativas",
+    }
     r = client.post(
         f"{base}/editions",
         data={
@@ -501,12 +508,17 @@ def test_console_adds_and_edits_an_edition(
             "lang": "es",
             "name": "Análisis de datos",
             "description": "Un proyecto <b>real</b>.",
+            "rn_0": "Calidad",
+            "rn_0_0": "Cumple las expectativas",
+            "rn_0_1": "",  # emptied: the original level name shows
         },
     )
     assert r.status_code == 200 and "The language edition was saved." in r.text
     (edition,) = client.get(_editions(aid), headers=acme.auth).json()
     assert edition["name"] == "Análisis de datos" and edition["criteria_narrative"] is None
-    assert edition["result_names"] == SPANISH["result_names"]
+    assert edition["result_names"] == {
+        "quality": {"name": "Calidad", "levels": {"meets": "Cumple las expectativas"}}
+    }
 
     # Bad input is shown on the form and changes nothing.
     for bad in ({"lang": "en"}, {"lang": "e$"}, {"lang": "fr", "name": ""}):

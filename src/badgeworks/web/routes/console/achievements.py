@@ -354,20 +354,39 @@ def upload_image(
     return back_to(program, f"/achievements/{achievement_id}", "image_saved")
 
 
-def _edition_values(edition: AchievementEdition | None) -> dict[str, str]:
+def _edition_values(edition: AchievementEdition | None) -> dict[str, Any]:
     if edition is None:
-        return {"lang": ""}
+        return {"lang": "", "result_names": {}}
     return {
         "lang": edition.lang,
         "name": edition.name,
         "description": edition.description,
         "criteria_narrative": edition.criteria_narrative or "",
         "image_caption": edition.image_caption or "",
+        "result_names": dict(edition.result_names or {}),
     }
 
 
+def _result_names(form: Any, version: AchievementVersion) -> dict[str, Any]:
+    """Translated rubric names from the edition form: ``rn_<i>`` names criterion ``i`` of
+    the version, ``rn_<i>_<j>`` its level ``j`` (indexes, since keys may hold any of
+    ``._-``). Empty fields are left out, so the original name shows."""
+    names: dict[str, Any] = {}
+    for i, rd in enumerate(version.result_descriptions):
+        field = form.get(f"rn_{i}")
+        name = field.strip() if isinstance(field, str) else ""
+        levels = {}
+        for j, level in enumerate(rd.get("levels", [])):
+            value = form.get(f"rn_{i}_{j}")
+            if isinstance(value, str) and value.strip():
+                levels[level["key"]] = value.strip()
+        if name or levels:
+            names[rd["key"]] = {"name": name or None, "levels": levels}
+    return names
+
+
 @router.post("/{slug}/achievements/{achievement_id}/editions", dependencies=[Csrf])
-def save_edition(
+async def save_edition(
     request: Request,
     achievement_id: Id,
     session: SessionDep,
@@ -379,22 +398,21 @@ def save_edition(
     criteria_narrative: Text = "",
     image_caption: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
-    """Add or change a language edition of the current version (allowed after issuance).
-
-    The rubric's translated names are kept as they are (the API sets them).
-    """
+    """Add or change a language edition of the current version (allowed after issuance),
+    with the rubric's criterion and level names in that language."""
     program.require("issuer")
+    form = await request.form()
     achievement = achievements.get_achievement(session, program.issuer_id, achievement_id)
     version = achievements.current_version(session, achievement)
     editions = achievements.editions_of(session, version)
-    values = {
+    values: dict[str, Any] = {
         "lang": lang.strip(),
         "name": name,
         "description": description,
         "criteria_narrative": criteria_narrative,
         "image_caption": image_caption,
+        "result_names": _result_names(form, version),
     }
-    existing = next((e for e in editions if e.lang.lower() == values["lang"].lower()), None)
     error = ""
     try:
         data = AchievementEditionPut.model_validate(
@@ -403,7 +421,7 @@ def save_edition(
                 "description": description,
                 "criteria_narrative": none_if_blank(criteria_narrative),
                 "image_caption": none_if_blank(image_caption),
-                "result_names": dict(existing.result_names) if existing else {},
+                "result_names": values["result_names"],
             }
         )
         achievements.put_edition(session, achievement, values["lang"], data, actor=program.actor)
