@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     max_json_bytes: int = Field(
         default=2 * 1024 * 1024, description="Largest JSON request body accepted."
     )
+    portfolio_photo_max_bytes: int = Field(
+        default=5 * 1024 * 1024,
+        gt=0,
+        description="Largest portfolio photo upload accepted (also capped by max_upload_bytes).",
+    )
     fetch_allow_private: bool = Field(
         default=False,
         description="Let the verifier fetch keys and status lists from loopback and private "

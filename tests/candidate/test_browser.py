@@ -116,10 +116,29 @@ def _save(page: Any, site: Site, **choices: str | bool) -> None:
             page.locator(f"#d-{cid}-{did}").select_option(str(value))
         else:  # pragma: no cover - a typo in a test
             raise AssertionError(key)
-    page.locator(f"section[aria-labelledby='pf-{cid}'] button[type=submit]").click()
+    page.locator(f"section[aria-labelledby='pf-{cid}'] form[action='/me/portfolio'] button").click()
     page.wait_for_load_state()
     saved = page.locator(f"section[aria-labelledby='pf-{cid}'] [role=status]")
     assert saved.count() == 1, page.content()
+
+
+def _upload_photo(page: Any, site: Site, caption: str) -> None:
+    """Choose a photo and describe it in the photo form at /me, and save."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (120, 160), (40, 90, 160)).save(buffer, "JPEG")
+    cid = site.issued.candidate
+    page.locator(f"#photo-file-{cid}").set_input_files(
+        {"name": "me.jpg", "mimeType": "image/jpeg", "buffer": buffer.getvalue()}
+    )
+    page.locator(f"#photo-alt-{cid}").fill(caption)
+    page.locator(f"form[action='/me/photo/{cid}'] button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.locator(f"section[aria-labelledby='pf-{cid}'] [role=status]").count() == 1
+    assert page.locator(f"img[src='/me/photo/{cid}']").get_attribute("alt") == caption
 
 
 @pytest.fixture(scope="module")
@@ -221,6 +240,17 @@ def test_candidate_controls_what_visitors_see(
         _save(page, site, handle="ada-lovelace", visibility="public", credential="public")
         assert look.goto(f"{site.base}/p/ada-lovelace").status == 200  # type: ignore[union-attr]
         assert look.goto(portfolio).status == 404  # type: ignore[union-attr]
+
+        # 6. A photo, chosen with the file picker and described: /me (now showing the
+        #    photo and its form) and the portfolio still pass axe.
+        _save(page, site, show_name=True)
+        _upload_photo(page, site, "Ada at her desk, smiling")
+        assert_accessible(page)
+        look.goto(f"{site.base}/p/ada-lovelace")
+        photo = look.locator("img.portfolio-photo")
+        assert photo.get_attribute("alt") == "Ada at her desk, smiling"
+        assert photo.evaluate("img => img.complete && img.naturalWidth > 0")
+        assert_accessible(look)
     finally:
         owner.close()
         visitor.close()

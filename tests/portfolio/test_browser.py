@@ -244,6 +244,24 @@ def test_text_at_200_percent_and_reduced_motion(site: dict[str, Any], browser: A
         context.close()
 
 
+def test_pdf_deliverable_shows_its_first_page(site: dict[str, Any], browser: Any) -> None:
+    page = browser.new_page()
+    try:
+        page.goto(site["credential"])
+        preview = page.locator("a.pdf-preview img")
+        assert preview.count() == 1
+        assert preview.get_attribute("alt") == "First page of Final report (opens the PDF)"
+        preview.scroll_into_view_if_needed()
+        page.wait_for_function(
+            "img => img.complete && img.naturalWidth > 0", arg=preview.element_handle()
+        )
+        assert preview.evaluate("img => img.naturalWidth") == 480
+        link = page.locator("a.pdf-preview").get_attribute("href")
+        assert link and page.request.get(link).headers["content-type"] == "application/pdf"
+    finally:
+        page.close()
+
+
 def test_keyboard_focus_is_visible(site: dict[str, Any], browser: Any) -> None:
     page = browser.new_page()
     try:

@@ -4,7 +4,8 @@ A blob is stored once under its sha256: ``root/ab/cd/abcd…`` (the first two by
 the hex digest make two directory levels, so no directory grows past 65,536 entries).
 Blobs are written to a temporary file under ``root/.incoming``, fsynced, made read-only
 (0o444) and then published with a single link/rename, so a reader sees either no blob or
-the whole blob. An existing blob is never overwritten. See docs/storage.md.
+the whole blob. An existing blob is never overwritten. The one deletion is of a
+candidate's portfolio photo that was replaced or removed (``delete``). See docs/storage.md.
 """
 
 from __future__ import annotations
@@ -69,6 +70,17 @@ class BlobStore:
     def open(self, sha256: str) -> BinaryIO:
         """The blob opened for binary reading; ``FileNotFoundError`` if it is not stored."""
         return self.path(sha256).open("rb")
+
+    def delete(self, sha256: str) -> bool:
+        """Remove the blob; True if it was there. Only for blobs no row refers to (the
+        caller checks): a candidate's replaced or removed portfolio photo."""
+        path = self.path(sha256)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        _fsync_dir(path.parent)
+        return True
 
     def put(self, data: bytes) -> str:
         """Store ``data``; return its sha256 hex digest. Storing it again is a no-op."""

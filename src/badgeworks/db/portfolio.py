@@ -1,9 +1,9 @@
 """Portfolio tables: the candidate's public page and what it shows.
 
 A ``Portfolio`` row holds the candidate's handle (``/p/{handle}``) and their choices
-about the page as a whole; a ``PortfolioItem`` row holds the visibility of one
-credential or deliverable. Items without a row use the default (``public``), so issuing
-a credential needs no portfolio code.
+about the page as a whole (name, headline, photo, profile links); a ``PortfolioItem``
+row holds the visibility of one credential or deliverable. Items without a row use the
+default (``public``), so issuing a credential needs no portfolio code.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from __future__ import annotations
 import base64
 import secrets
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from badgeworks.db.models import _ts
@@ -37,8 +38,13 @@ class Portfolio(SQLModel, table=True):
     visibility: str = Field(default="unlisted", max_length=16)
     show_name: bool = Field(default=True)
     headline: str | None = Field(default=None, max_length=200)
+    #: The re-encoded photo (a JPEG without metadata, in the blob store) and its alt text.
     photo_sha256: str | None = Field(default=None, max_length=64)
     photo_caption: str | None = Field(default=None, max_length=300)
+    #: Up to 5 profile links, ``[{"label": …, "url": …}]`` (https: or mailto:); None: none.
+    links: list[dict[str, Any]] | None = Field(
+        default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)
+    )
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
 

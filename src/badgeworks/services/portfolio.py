@@ -2,8 +2,10 @@
 
 The candidate chooses a handle (or keeps the unguessable default), whether the page is
 ``public`` (listed, indexable), ``unlisted`` (anyone with the link; ``noindex``) or
-``hidden`` (404), whether their name shows, and the visibility of each credential and
-deliverable. A credential left off the portfolio still verifies at its own URL: its
+``hidden`` (404), whether their name shows, a headline, an optional photo (with its alt
+text) and up to 5 profile links, and the visibility of each credential and deliverable.
+The photo and the links are personal details, like the name: they show only while the
+name does. A credential left off the portfolio still verifies at its own URL: its
 page, JSON and downloads stay reachable for anyone the candidate gives the link to.
 
 A portfolio never expires on a timer. Credentials may (``validUntil``), and the pages say
@@ -20,8 +22,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -39,7 +42,7 @@ from badgeworks.db.models import (
     utcnow,
 )
 from badgeworks.db.portfolio import Portfolio, PortfolioItem, default_handle
-from badgeworks.services import achievements, audit, issuance, sharing, verification
+from badgeworks.services import achievements, audit, issuance, photos, sharing, verification
 from badgeworks.services import endorsements as endorsement_service
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ConflictError, NotFoundError, ValidationFailed
@@ -142,6 +145,72 @@ def check_handle(value: Any) -> str:
     return handle
 
 
+# ------------------------------------------------------------------------------ profile links
+
+MAX_LINKS = 5
+LINK_LABEL_MAX = 60
+LINK_URL_MAX = 300
+PHOTO_CAPTION_MAX = 300
+# No whitespace, control characters, quotes or angle brackets anywhere in an address.
+_URL_CHARS = re.compile(r"^[^\s\x00-\x1f\x7f\"'<>\\`]+$")
+_MAILTO = re.compile(r"^mailto:[^@\s?#/]+@[^@\s?#/]+\.[^@\s?#/]+$", re.IGNORECASE)
+_HOSTNAME = re.compile(r"^[^\s@:/?#]+$")
+
+
+def check_link_url(value: str) -> str:
+    """``value`` if it is an ``https://`` address with a host, or ``mailto:`` an address.
+
+    Anything else is refused (``javascript:``, ``data:``, plain ``http:``, relative paths,
+    addresses with a user name before the host, which can disguise where a link goes).
+    """
+    if not _URL_CHARS.match(value):
+        raise ValueError("a link's address may not contain spaces, quotes or control characters")
+    scheme = value.split(":", 1)[0].lower() if ":" in value else ""
+    if scheme == "mailto":
+        if not _MAILTO.match(value):
+            raise ValueError("a mailto: link is mailto: and one email address, nothing else")
+        return "mailto:" + value[len("mailto:") :]
+    if scheme != "https":
+        raise ValueError("a link's address must start with https:// (or be mailto:)")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (raises ValueError for a bad port)
+    except ValueError as exc:
+        raise ValueError("the link's address is not a valid URL") from exc
+    if not value.lower().startswith("https://") or not parts.hostname:
+        raise ValueError("a link's address must be https:// and a host name")
+    if "@" in parts.netloc:
+        raise ValueError("a link's address may not have a user name before the host")
+    if not _HOSTNAME.match(parts.hostname):
+        raise ValueError("a link's address must name its host (no IP version 6 address)")
+    return "https://" + value[len("https://") :]
+
+
+def _check_label(value: str) -> str:
+    if not value.isprintable():
+        raise ValueError("a link's label may not contain control characters")
+    return value
+
+
+LinkLabel = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=LINK_LABEL_MAX),
+    AfterValidator(_check_label),
+]
+LinkUrl = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=LINK_URL_MAX),
+    AfterValidator(check_link_url),
+]
+
+
+class ProfileLink(Strict):
+    """One profile link: a label (``GitHub``) and an https: or mailto: address."""
+
+    label: LinkLabel
+    url: LinkUrl
+
+
 # ------------------------------------------------------------------------------ API models
 
 Headline = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
@@ -160,6 +229,8 @@ class PortfolioUpdate(Strict):
     deliverables: dict[Annotated[str, StringConstraints(max_length=64)], Visibility] | None = Field(
         default=None, max_length=2000
     )
+    #: Replaces every profile link; ``[]`` or ``null`` removes them all.
+    links: list[ProfileLink] | None = Field(default=None, max_length=MAX_LINKS)
 
 
 class PortfolioPublic(BaseModel):
@@ -171,6 +242,10 @@ class PortfolioPublic(BaseModel):
     visibility: Visibility
     show_name: bool
     headline: str | None
+    #: Where the photo is served (``/p/{handle}/photo``) while the name shows; None: no photo.
+    photo_url: str | None = None
+    photo_caption: str | None = None
+    links: list[ProfileLink] = []
     credentials: dict[str, Visibility]
     deliverables: dict[str, Visibility]
 
@@ -281,6 +356,9 @@ def to_public(
         visibility=row.visibility,  # type: ignore[arg-type]
         show_name=row.show_name,
         headline=row.headline,
+        photo_url=f"{portfolio_url(ctx, row)}/photo" if row.photo_sha256 else None,
+        photo_caption=row.photo_caption if row.photo_sha256 else None,
+        links=[ProfileLink.model_validate(link) for link in stored_links(row)],
         credentials=creds,  # type: ignore[arg-type]
         deliverables=delivs,  # type: ignore[arg-type]
     )
@@ -309,6 +387,8 @@ def update(
         row.show_name = data.show_name
     if "headline" in changes:
         row.headline = data.headline or None
+    if "links" in changes:
+        row.links = [link.model_dump() for link in data.links or []] or None
     wanted: list[tuple[str, str, str]] = []
     if data.credentials:
         own = {c.id for c in candidate_credentials(session, cid)}
@@ -356,6 +436,178 @@ def update(
         ) from None
     session.refresh(row)
     return row
+
+
+def stored_links(row: Portfolio) -> list[dict[str, str]]:
+    """The row's profile links, re-checked (a stored value that no longer passes is left out)."""
+    out: list[dict[str, str]] = []
+    for item in (row.links or [])[:MAX_LINKS]:
+        try:
+            link = ProfileLink.model_validate(item)
+        except ValueError:
+            continue
+        out.append({"label": link.label, "url": link.url})
+    return out
+
+
+# ------------------------------------------------------------------------------ photo
+
+
+def photo_max_bytes(ctx: ServiceContext) -> int:
+    """The largest photo upload accepted (the smaller of the two size settings)."""
+    return min(ctx.settings.portfolio_photo_max_bytes, ctx.settings.max_upload_bytes)
+
+
+def check_caption(value: Any) -> str:
+    """The photo's alt text, stripped; required (like an achievement image's)."""
+    caption = value.strip() if isinstance(value, str) else ""
+    if not caption:
+        raise ValidationFailed(
+            "describe the photo for people who cannot see it (alt text): it is required",
+            code="portfolio.photo_alt_required",
+        )
+    if len(caption) > PHOTO_CAPTION_MAX:
+        raise ValidationFailed(
+            f"the photo's alt text is at most {PHOTO_CAPTION_MAX} characters",
+            code="portfolio.photo_alt_too_long",
+        )
+    if not caption.isprintable():
+        raise ValidationFailed(
+            "the photo's alt text may not contain control characters",
+            code="portfolio.photo_alt_invalid",
+        )
+    return caption
+
+
+def _photo_in_use(session: Session, sha256: str) -> bool:
+    """True if any row refers to the blob (another portfolio, a deliverable, an image)."""
+    return any(
+        session.exec(stmt).first() is not None
+        for stmt in (
+            select(Portfolio.id).where(Portfolio.photo_sha256 == sha256),
+            select(Deliverable.id).where(Deliverable.sha256 == sha256),
+            select(AchievementVersion.id).where(AchievementVersion.image_sha256 == sha256),
+            select(Issuer.id).where(Issuer.image_sha256 == sha256),
+        )
+    )
+
+
+def _release_photo(session: Session, ctx: ServiceContext, sha256: str | None) -> None:
+    """Delete a replaced or removed photo's file, unless something else still uses it."""
+    if sha256 and not _photo_in_use(session, sha256):
+        ctx.blobs.delete(sha256)
+
+
+def set_photo(
+    session: Session,
+    ctx: ServiceContext,
+    candidate: Candidate,
+    data: bytes,
+    caption: Any,
+    *,
+    actor: str,
+) -> Portfolio:
+    """Store the candidate's photo, re-encoded without metadata (``services.photos``).
+
+    The alt text is checked first and the image fully processed before anything is
+    written, so a refused upload stores nothing. The previous photo's file is deleted.
+    """
+    text = check_caption(caption)
+    clean = photos.process(data, max_bytes=photo_max_bytes(ctx))
+    row = get_or_create(session, candidate)
+    old = row.photo_sha256
+    row.photo_sha256 = ctx.blobs.put(clean)
+    row.photo_caption = text
+    row.updated_at = utcnow()
+    session.add(row)
+    audit.record(
+        session,
+        actor=actor,
+        action="portfolio.photo_set",
+        issuer_id=candidate.issuer_id,
+        target=f"candidate:{candidate.id or 0}",
+        detail={"bytes": len(clean)},
+    )
+    session.commit()
+    session.refresh(row)
+    if old != row.photo_sha256:
+        _release_photo(session, ctx, old)
+    return row
+
+
+def set_photo_caption(
+    session: Session, candidate: Candidate, caption: Any, *, actor: str
+) -> Portfolio:
+    """Change the alt text of the photo already there (``portfolio.no_photo`` if none)."""
+    text = check_caption(caption)
+    row = get_or_create(session, candidate)
+    if not row.photo_sha256:
+        raise ValidationFailed(
+            "there is no photo to describe; choose one", code="portfolio.no_photo"
+        )
+    if row.photo_caption != text:
+        row.photo_caption = text
+        row.updated_at = utcnow()
+        session.add(row)
+        audit.record(
+            session,
+            actor=actor,
+            action="portfolio.photo_caption",
+            issuer_id=candidate.issuer_id,
+            target=f"candidate:{candidate.id or 0}",
+        )
+        session.commit()
+        session.refresh(row)
+    return row
+
+
+def remove_photo(
+    session: Session, ctx: ServiceContext, candidate: Candidate, *, actor: str
+) -> Portfolio:
+    """Remove the photo and delete its file; with no photo, nothing is written."""
+    row = get_or_create(session, candidate, create=False)
+    old = row.photo_sha256
+    if row.id is None or not old:
+        return row
+    row.photo_sha256 = None
+    row.photo_caption = None
+    row.updated_at = utcnow()
+    session.add(row)
+    audit.record(
+        session,
+        actor=actor,
+        action="portfolio.photo_removed",
+        issuer_id=candidate.issuer_id,
+        target=f"candidate:{candidate.id or 0}",
+    )
+    session.commit()
+    session.refresh(row)
+    _release_photo(session, ctx, old)
+    return row
+
+
+def photo_bytes(ctx: ServiceContext, row: Portfolio) -> bytes | None:
+    """The stored photo's bytes, or None (no photo, or its file is missing)."""
+    sha = row.photo_sha256
+    if not sha or not _SHA256.match(sha):
+        return None
+    try:
+        with ctx.blobs.open(sha) as fh:
+            return fh.read()
+    except (FileNotFoundError, BadgeworksError):
+        return None
+
+
+def public_photo(ctx: ServiceContext, row: Portfolio) -> bytes | None:
+    """The photo visitors may see: only while the name shows (the page's visibility is the
+    caller's ``find_by_handle``)."""
+    return photo_bytes(ctx, row) if row.show_name else None
+
+
+def is_portfolio_photo(session: Session, sha256: str) -> bool:
+    """True if the blob is someone's portfolio photo (served only at ``/p/{handle}/photo``)."""
+    stmt = select(Portfolio.id).where(Portfolio.photo_sha256 == sha256)
+    return session.exec(stmt).first() is not None
 
 
 # ------------------------------------------------------------------------------ views
@@ -893,6 +1145,18 @@ def portfolio_page_data(
         if choices.get(("credential", row.id), "public") == "public"
     ]
     url = portfolio_url(ctx, portfolio)
+    # The photo and the links are personal details, like the name: shown only with it.
+    photo = None
+    if portfolio.show_name:
+        data = public_photo(ctx, portfolio)
+        size = photos.dimensions(data) if data else None
+        if size is not None:
+            photo = {
+                "url": f"{url}/photo",
+                "alt": portfolio.photo_caption or "",
+                "width": size[0],
+                "height": size[1],
+            }
     hosts = sorted({c["host"]["name"] for c in cards if c["host"] and c["host"]["name"]})
     programs = sorted({c["issuer"]["name"] for c in cards if c["issuer"]["name"]})
     skills = sorted({s["name"] for c in cards for s in c["skills"]}, key=str.lower)
@@ -902,6 +1166,8 @@ def portfolio_page_data(
             "url": url,
             "name": name,
             "headline": portfolio.headline,
+            "photo": photo,
+            "links": stored_links(portfolio) if portfolio.show_name else [],
             "issuer_name": issuer.name if issuer else None,
             "qr_png": f"{url}/qr.png",
             "qr_svg": f"{url}/qr.svg",

@@ -5,8 +5,13 @@
 - ``GET /me/link/<token>``: a confirm page (so mail scanners that prefetch links do not
   use them up); its ``POST`` uses the single-use link and starts a session. A used,
   expired or unknown link gets a 410 page.
-- ``GET /me``: the candidate's choices; ``POST /me/portfolio`` saves them through the same
-  ``services.portfolio.update`` the issuer API uses; ``POST /me/sign-out``.
+- ``GET /me``: the candidate's choices; ``POST /me/portfolio`` saves them (profile links
+  included) through the same ``services.portfolio.update`` the issuer API uses;
+  ``POST /me/sign-out``.
+- ``POST /me/photo/<candidate id>`` (multipart: ``file``, ``caption``) sets the photo, or
+  only its alt text when no file is chosen; ``POST /me/photo/<candidate id>/delete``
+  removes it; ``GET /me/photo/<candidate id>`` shows the candidate their own photo,
+  whatever visitors may see.
 - ``GET /me/export.zip``: every credential (exact stored JSON) and deliverable file.
 
 The session cookie is HttpOnly, SameSite=Lax, path ``/me``, Secure over HTTPS. Every form
@@ -29,16 +34,21 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Path, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
+from starlette.datastructures import UploadFile
 
-from badgeworks.core.errors import BadgeworksError
+from badgeworks.core.errors import BadgeworksError, InputError
+from badgeworks.db.models import Candidate
+from badgeworks.db.portfolio import Portfolio
 from badgeworks.services import candidate_access as access
-from badgeworks.services import portfolio
+from badgeworks.services import photos, portfolio
 from badgeworks.services.candidate_access import SignedInCandidate
-from badgeworks.services.errors import ConflictError, NotFoundError
+from badgeworks.services.errors import ConflictError, NotFoundError, UnsupportedMediaError
 from badgeworks.services.portfolio import PortfolioUpdate
 from badgeworks.services.rate_limit import RateLimiter, retry_after_header
-from badgeworks.web.deps import ContextDep, SessionDep
-from badgeworks.web.pages import render
+from badgeworks.web.deps import ContextDep, Id, SessionDep
+from badgeworks.web.i18n import Translator
+from badgeworks.web.limits import _size
+from badgeworks.web.pages import page_language, render
 
 router = APIRouter(tags=["candidate"], include_in_schema=False)
 
@@ -255,11 +265,55 @@ def sign_out(
 # ------------------------------------------------------------------------------ choices
 
 
+#: The size of the photo preview at /me, in CSS pixels (its longer side).
+PREVIEW_SIDE = 96
+#: What the "saved" note says, by ``?what=`` after a redirect.
+_SAVED = {"photo": "candidate.photo_saved", "photo_removed": "candidate.photo_removed"}
+#: Localised messages for the photo's error codes (the service's English otherwise).
+_PHOTO_ERRORS = {
+    "portfolio.photo_type": "candidate.photo_error_type",
+    "input.too_large": "candidate.photo_error_too_large",
+    "portfolio.photo_too_many_pixels": "candidate.photo_error_pixels",
+    "portfolio.photo_unreadable": "candidate.photo_error_unreadable",
+    "portfolio.photo_alt_required": "candidate.photo_error_alt",
+    "portfolio.photo_alt_too_long": "candidate.photo_error_alt_long",
+    "portfolio.photo_alt_invalid": "candidate.photo_error_alt_invalid",
+    "portfolio.no_photo": "candidate.photo_error_missing",
+    "input.empty": "candidate.photo_error_missing",
+}
+
+
+def _link_rows(links: list[dict[str, str]] | None) -> list[dict[str, str]]:
+    """Exactly ``MAX_LINKS`` rows for the form: the links, then empty rows."""
+    rows = [{"label": x.get("label", ""), "url": x.get("url", "")} for x in links or []]
+    rows = rows[: portfolio.MAX_LINKS]
+    return rows + [{"label": "", "url": ""}] * (portfolio.MAX_LINKS - len(rows))
+
+
+def _preview(ctx: ContextDep, row: Portfolio, candidate_id: int) -> dict[str, Any] | None:
+    """The candidate's own photo as /me shows it (whatever visitors may see)."""
+    data = portfolio.photo_bytes(ctx, row)
+    size = photos.dimensions(data) if data else None
+    if size is None:
+        return None
+    scale = PREVIEW_SIDE / max(size)
+    return {
+        "url": f"{PREFIX}/photo/{candidate_id}",
+        "alt": row.photo_caption or "",
+        "width": max(1, round(size[0] * scale)),
+        "height": max(1, round(size[1] * scale)),
+    }
+
+
 def _portfolios(
-    session: SessionDep, ctx: ContextDep, who: SignedInCandidate
+    session: SessionDep,
+    ctx: ContextDep,
+    who: SignedInCandidate,
+    drafts: dict[int, list[dict[str, str]]] | None = None,
 ) -> list[dict[str, Any]]:
     out = []
     for candidate in access.candidates_for(session, who.email):
+        cid = candidate.id or 0
         row = portfolio.get_or_create(session, candidate)
         public = portfolio.to_public(session, ctx, candidate, row)
         out.append(
@@ -268,8 +322,13 @@ def _portfolios(
                 "name": candidate.name,
                 "program": access.issuer_name(session, candidate),
                 "p": public,
-                "credential_names": access.credential_names(session, candidate.id or 0),
-                "deliverable_names": access.deliverable_names(session, candidate.id or 0),
+                "photo": _preview(ctx, row, cid),
+                # After a refused save, the rows as typed (so nothing has to be typed again).
+                "link_rows": _link_rows(
+                    (drafts or {}).get(cid) or [link.model_dump() for link in public.links]
+                ),
+                "credential_names": access.credential_names(session, cid),
+                "deliverable_names": access.deliverable_names(session, cid),
             }
         )
     return out
@@ -283,6 +342,8 @@ def _me_page(
     *,
     errors: dict[int, str] | None = None,
     saved: int | None = None,
+    saved_key: str = "candidate.saved",
+    drafts: dict[int, list[dict[str, str]]] | None = None,
     status_code: int = 200,
 ) -> Response:
     return render(
@@ -292,10 +353,15 @@ def _me_page(
         headers=PRIVATE,
         email=who.email,
         csrf_token=who.csrf_token,
-        portfolios=_portfolios(session, ctx, who),
+        portfolios=_portfolios(session, ctx, who, drafts),
         visibilities=VISIBILITIES,
         errors=errors or {},
         saved=saved,
+        saved_key=saved_key,
+        photo_limit=_size(portfolio.photo_max_bytes(ctx), page_language(request)),
+        link_label_max=portfolio.LINK_LABEL_MAX,
+        link_url_max=portfolio.LINK_URL_MAX,
+        caption_max=portfolio.PHOTO_CAPTION_MAX,
     )
 
 
@@ -304,7 +370,15 @@ def me(request: Request, session: SessionDep, ctx: ContextDep, who: MaybeSignedI
     """The candidate's choices for each of their portfolios."""
     if who is None:
         return _to_sign_in()
-    return _me_page(request, session, ctx, who, saved=_int(request.query_params.get("saved")))
+    what = request.query_params.get("what") or ""
+    return _me_page(
+        request,
+        session,
+        ctx,
+        who,
+        saved=_int(request.query_params.get("saved")),
+        saved_key=_SAVED.get(what, "candidate.saved"),
+    )
 
 
 def _int(value: str | None) -> int | None:
@@ -331,6 +405,7 @@ async def save_portfolio(
         candidate = access.own_candidate(session, who, candidate_id)
     except NotFoundError as exc:
         return _error(request, exc.code, 404)
+    rows, row_numbers = _submitted_links(values)
     data: dict[str, Any] = {
         "handle": values.get("handle", "").strip() or None,
         "visibility": values.get("visibility") or None,
@@ -347,21 +422,203 @@ async def save_portfolio(
             if k.startswith("deliverable:")
         },
     }
+    if any(k.startswith(("link_label_", "link_url_")) for k in values):
+        # Only a form with link rows changes the links (empty rows remove them).
+        data["links"] = rows
+    drafts = {candidate_id: rows}
     try:
         update = PortfolioUpdate.model_validate({k: v for k, v in data.items() if v is not None})
         portfolio.update(session, candidate, update, actor=who.actor)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
+        loc = first.get("loc", ())
+        where = ".".join(str(p) for p in loc)
         message = f"{where}: {first.get('msg', 'invalid')}"
-        return _me_page(request, session, ctx, who, errors={candidate_id: message}, status_code=422)
+        if loc and loc[0] == "links":
+            message = _link_error(request, loc, row_numbers, first.get("msg", ""))
+        return _me_page(
+            request,
+            session,
+            ctx,
+            who,
+            errors={candidate_id: message},
+            drafts=drafts,
+            status_code=422,
+        )
     except BadgeworksError as exc:
         session.rollback()
         status = 409 if isinstance(exc, ConflictError) else 422
         return _me_page(
-            request, session, ctx, who, errors={candidate_id: exc.message}, status_code=status
+            request,
+            session,
+            ctx,
+            who,
+            errors={candidate_id: exc.message},
+            drafts=drafts,
+            status_code=status,
         )
     return RedirectResponse(f"{PREFIX}?saved={candidate_id}", status_code=303, headers=PRIVATE)
+
+
+def _submitted_links(values: dict[str, str]) -> tuple[list[dict[str, str]], list[int]]:
+    """The link rows of the form (``link_label_<n>``, ``link_url_<n>``), empty ones left out,
+    in row order; and each kept row's number (1-based), for error messages."""
+    numbers = sorted(
+        {
+            int(k.rsplit("_", 1)[1])
+            for k in values
+            if k.startswith(("link_label_", "link_url_"))
+            and k.rsplit("_", 1)[1].isdigit()
+            and len(k.rsplit("_", 1)[1]) < 4
+        }
+    )
+    rows: list[dict[str, str]] = []
+    kept: list[int] = []
+    for n in numbers:
+        label = values.get(f"link_label_{n}", "").strip()
+        url = values.get(f"link_url_{n}", "").strip()
+        if label or url:
+            rows.append({"label": label, "url": url})
+            kept.append(n + 1)
+    return rows, kept
+
+
+def _link_error(
+    request: Request, loc: tuple[Any, ...], row_numbers: list[int], problem: str
+) -> str:
+    """A refused link, said in the page's language: which row, and which field."""
+    t = Translator(page_language(request))
+    if len(loc) < 3 or not isinstance(loc[1], int) or loc[1] >= len(row_numbers):
+        return t("candidate.link_error_count", max=portfolio.MAX_LINKS)
+    n = row_numbers[loc[1]]
+    if loc[2] == "label":
+        return t("candidate.link_error_label", n=n, max=portfolio.LINK_LABEL_MAX)
+    detail = problem.removeprefix("Value error, ")
+    return t("candidate.link_error_url", n=n, max=portfolio.LINK_URL_MAX, detail=detail)
+
+
+# ------------------------------------------------------------------------------ photo
+
+
+def _photo_status(exc: BadgeworksError) -> int:
+    if isinstance(exc, UnsupportedMediaError):
+        return 415
+    if isinstance(exc, InputError) and exc.code == "input.too_large":
+        return 413
+    return 409 if isinstance(exc, ConflictError) else 422
+
+
+def _own(
+    request: Request,
+    session: SessionDep,
+    who: SignedInCandidate,
+    candidate_id: int,
+    values: dict[str, str],
+) -> Candidate | Response:
+    """The signed-in candidate's own row ``candidate_id``, or the error page to answer."""
+    try:
+        access.check_csrf(who, values.get("csrf_token"))
+    except BadgeworksError as exc:
+        return _error(request, exc.code, 403)
+    try:
+        return access.own_candidate(session, who, candidate_id)
+    except NotFoundError as exc:
+        return _error(request, exc.code, 404)
+
+
+@router.post("/me/photo/{candidate_id}")
+async def save_photo(
+    request: Request, session: SessionDep, ctx: ContextDep, who: MaybeSignedIn, candidate_id: Id
+) -> Response:
+    """Set the photo and its alt text, or only the alt text when no file is chosen."""
+    if who is None:
+        return _to_sign_in()
+    form = await request.form(max_files=1, max_fields=10)
+    try:
+        values = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+        candidate = _own(request, session, who, candidate_id, values)
+        if isinstance(candidate, Response):
+            return candidate
+        cid = candidate.id or 0
+        upload = form.get("file")
+        data = b""
+        if isinstance(upload, UploadFile):
+            data = await upload.read(portfolio.photo_max_bytes(ctx) + 1)
+        caption = values.get("caption", "")
+        try:
+            if data:
+                portfolio.set_photo(session, ctx, candidate, data, caption, actor=who.actor)
+            else:
+                portfolio.set_photo_caption(session, candidate, caption, actor=who.actor)
+        except BadgeworksError as exc:
+            session.rollback()
+            return _me_page(
+                request,
+                session,
+                ctx,
+                who,
+                errors={cid: _photo_message(request, ctx, exc)},
+                status_code=_photo_status(exc),
+            )
+        return RedirectResponse(
+            f"{PREFIX}?saved={cid}&what=photo", status_code=303, headers=PRIVATE
+        )
+    finally:
+        await form.close()
+
+
+def _photo_message(request: Request, ctx: ContextDep, exc: BadgeworksError) -> str:
+    """The refused photo's reason in the page's language (the service's words otherwise)."""
+    key = _PHOTO_ERRORS.get(exc.code)
+    if key is None:
+        return exc.message
+    lang = page_language(request)
+    return Translator(lang)(
+        key,
+        size=_size(portfolio.photo_max_bytes(ctx), lang),
+        megapixels=photos.MAX_PIXELS // 1_000_000,
+        max=portfolio.PHOTO_CAPTION_MAX,
+    )
+
+
+@router.post("/me/photo/{candidate_id}/delete")
+async def delete_photo(
+    request: Request, session: SessionDep, ctx: ContextDep, who: MaybeSignedIn, candidate_id: Id
+) -> Response:
+    """Remove the photo (its file is deleted)."""
+    if who is None:
+        return _to_sign_in()
+    form = await request.form(max_files=0, max_fields=10)
+    values = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+    candidate = _own(request, session, who, candidate_id, values)
+    if isinstance(candidate, Response):
+        return candidate
+    portfolio.remove_photo(session, ctx, candidate, actor=who.actor)
+    return RedirectResponse(
+        f"{PREFIX}?saved={candidate.id}&what=photo_removed", status_code=303, headers=PRIVATE
+    )
+
+
+@router.get("/me/photo/{candidate_id}")
+def own_photo(
+    request: Request, session: SessionDep, ctx: ContextDep, who: MaybeSignedIn, candidate_id: Id
+) -> Response:
+    """The signed-in candidate's own photo, shown at /me even while visitors cannot see it."""
+    if who is None:
+        return _to_sign_in()
+    try:
+        candidate = access.own_candidate(session, who, candidate_id)
+    except NotFoundError as exc:
+        return _error(request, exc.code, 404)
+    row = portfolio.get_or_create(session, candidate, create=False)
+    data = portfolio.photo_bytes(ctx, row)
+    if data is None:
+        return _error(request, "portfolio.photo_not_found", 404)
+    return Response(
+        data,
+        media_type=photos.MEDIA_TYPE,  # only our own re-encoded JPEGs are stored
+        headers={**PRIVATE, "X-Content-Type-Options": "nosniff"},
+    )
 
 
 # ------------------------------------------------------------------------------ export

@@ -1,7 +1,8 @@
-"""Portfolio pages (``/p/{handle}``), their QR codes, and the API to set them up.
+"""Portfolio pages (``/p/{handle}``), their QR codes and photo, and the API to set them up.
 
-Candidates have no accounts yet, so their issuer sets the portfolio up on their behalf
-with the issuer's token (``GET``/``PATCH /api/v1/candidates/{id}/portfolio``).
+The issuer sets the portfolio up on the candidate's behalf with the issuer's token
+(``GET``/``PATCH /api/v1/candidates/{id}/portfolio``, ``PUT``/``DELETE …/portfolio/photo``);
+candidates do the same at ``/me``.
 """
 
 from __future__ import annotations
@@ -9,12 +10,13 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
+from badgeworks.core.errors import BadgeworksError
 from badgeworks.core.presentation import create_presentation
 from badgeworks.db.models import Candidate
-from badgeworks.services import candidates, portfolio, sharing
+from badgeworks.services import candidates, photos, portfolio, sharing
 from badgeworks.services.errors import NotFoundError
 from badgeworks.services.portfolio import PortfolioPublic, PortfolioUpdate
 from badgeworks.services.verification import MAX_PRESENTED_CREDENTIALS
@@ -45,19 +47,50 @@ def portfolio_page(
         if p["name"]
         else t("portfolio.og_portfolio_title_anonymous")
     )
+    # The candidate's photo previews the link when the page shows it; else the first badge.
+    photo = p["photo"]
     meta = sharing.open_graph(
         title=title,
         description=p["headline"]
         or t("portfolio.og_portfolio_description", count=len(data["cards"])),
         url=p["url"],
-        image=first["og_image"] if first else None,
-        image_alt=first["image_alt"] if first else None,
+        image=photo["url"] if photo else first["og_image"] if first else None,
+        image_alt=photo["alt"] if photo else first["image_alt"] if first else None,
         locale=lang,
     )
     headers = {"Cache-Control": "no-cache"}
     if data["noindex"]:
         headers["X-Robots-Tag"] = "noindex"
     return render(request, "portfolio.html", headers=headers, meta=meta, page_title=title, **data)
+
+
+@router.get("/p/{handle}/photo", response_class=Response, include_in_schema=False)
+def portfolio_photo(handle: Handle, session: SessionDep, ctx: ContextDep) -> Response:
+    """The candidate's photo (a JPEG without metadata), only while the page shows it.
+
+    A hidden portfolio, a portfolio that does not show the name (the photo is a personal
+    detail too) and one without a photo all answer 404. Never cached without asking again,
+    so a removed photo disappears at once.
+    """
+    row = portfolio.find_by_handle(session, handle)
+    data = portfolio.public_photo(ctx, row)
+    if data is None:
+        raise NotFoundError("this portfolio shows no photo", code="portfolio.photo_not_found")
+    try:
+        media_type = photos.sniff(data)
+    except BadgeworksError:  # pragma: no cover - only our own re-encoded JPEGs are stored
+        raise NotFoundError(
+            "this portfolio shows no photo", code="portfolio.photo_not_found"
+        ) from None
+    headers = {
+        "Cache-Control": "no-cache",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+        "Content-Disposition": f'inline; filename="{row.handle}.jpg"',
+    }
+    if row.visibility != "public":
+        headers["X-Robots-Tag"] = "noindex"
+    return Response(data, media_type=media_type, headers=headers)
 
 
 @router.get("/p/{handle}/qr.png", response_class=Response, include_in_schema=False)
@@ -144,7 +177,40 @@ def update_portfolio(
     ctx: ContextDep,
     who: PrincipalDep,
 ) -> PortfolioPublic:
-    """Set the handle, the page's visibility, name and headline, and each item's visibility."""
+    """Set the handle, the page's visibility, name, headline and profile links (``links``,
+    up to 5 ``{label, url}``: https: or mailto:), and each item's visibility."""
     candidate = candidates.get_candidate(session, who.issuer_id, candidate_id)
     row = portfolio.update(session, candidate, data, actor=who.actor)
+    return portfolio.to_public(session, ctx, candidate, row)
+
+
+@router.put("/api/v1/candidates/{candidate_id}/portfolio/photo", response_model=PortfolioPublic)
+def set_portfolio_photo(
+    candidate_id: Id,
+    file: Annotated[UploadFile, File(description="A PNG, JPEG or WebP image.")],
+    session: SessionDep,
+    ctx: ContextDep,
+    who: PrincipalDep,
+    caption: Annotated[
+        str, Form(max_length=portfolio.PHOTO_CAPTION_MAX, description="Alt text (required).")
+    ] = "",
+) -> PortfolioPublic:
+    """Set the candidate's photo with its required alt text (``caption``).
+
+    The image is re-encoded (at most 512 × 512, JPEG, no metadata: no EXIF, GPS, ICC
+    profile or text) before it is stored; shown only while the portfolio shows the name.
+    """
+    candidate = candidates.get_candidate(session, who.issuer_id, candidate_id)
+    data = file.file.read(portfolio.photo_max_bytes(ctx) + 1)
+    row = portfolio.set_photo(session, ctx, candidate, data, caption, actor=who.actor)
+    return portfolio.to_public(session, ctx, candidate, row)
+
+
+@router.delete("/api/v1/candidates/{candidate_id}/portfolio/photo", response_model=PortfolioPublic)
+def delete_portfolio_photo(
+    candidate_id: Id, session: SessionDep, ctx: ContextDep, who: PrincipalDep
+) -> PortfolioPublic:
+    """Remove the candidate's photo (and its file). Without a photo, nothing changes."""
+    candidate = candidates.get_candidate(session, who.issuer_id, candidate_id)
+    row = portfolio.remove_photo(session, ctx, candidate, actor=who.actor)
     return portfolio.to_public(session, ctx, candidate, row)

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from sqlmodel import select
 
+from badgeworks.adapters.pdf_preview import PreviewCache
 from badgeworks.db.models import Achievement, AchievementVersion, Deliverable, Issuer
-from badgeworks.services import achievements, issuance, issuers, lifecycle
+from badgeworks.services import achievements, issuance, issuers, lifecycle, portfolio
 from badgeworks.services.errors import NotFoundError
 from badgeworks.web.deps import ContextDep, Id, SessionDep
 from badgeworks.web.negotiation import JSON_TYPES, choose
@@ -149,6 +150,40 @@ def did_document(slug: str, session: SessionDep) -> JSONResponse:
     )
 
 
+@router.get("/blobs/{sha256}/preview.png", include_in_schema=False)
+def pdf_preview(sha256: str, session: SessionDep, ctx: ContextDep) -> Response:
+    """A picture of an uploaded PDF deliverable's first page (rendered once, in an
+    isolated process: ``adapters.pdf_preview``); 404 when there is none to show."""
+    is_pdf = (
+        _SHA256.match(sha256)
+        and session.exec(
+            select(Deliverable.id).where(
+                Deliverable.sha256 == sha256, Deliverable.media_type == "application/pdf"
+            )
+        ).first()
+    )
+    if not is_pdf or not ctx.blobs.exists(sha256):
+        raise NotFoundError(f"there is no PDF {sha256!r:.80} to preview", code="preview.not_found")
+
+    def load() -> bytes:
+        with ctx.blobs.open(sha256) as fh:
+            return fh.read(ctx.settings.max_upload_bytes + 1)
+
+    png = PreviewCache(ctx.settings.data_dir / "previews").get(sha256, load)
+    if png is None:
+        raise NotFoundError(
+            "this PDF could not be pictured; download it instead", code="preview.unavailable"
+        )
+    return Response(
+        png,
+        media_type="image/png",
+        headers={
+            "Cache-Control": "public, max-age=31536000, immutable",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
 @router.get("/blobs/{sha256}")
 def blob(sha256: str, session: SessionDep, ctx: ContextDep) -> FileResponse:
     """An uploaded file by its SHA-256: immutable, so cached forever."""
@@ -167,6 +202,10 @@ def blob(sha256: str, session: SessionDep, ctx: ContextDep) -> FileResponse:
         and session.exec(select(Issuer.id).where(Issuer.image_sha256 == sha256)).first()
     ):
         media_type = "image/png"
+    if media_type is None and portfolio.is_portfolio_photo(session, sha256):
+        # A candidate's photo is served only at /p/{handle}/photo, which respects their
+        # choices (a hidden portfolio, a hidden name); never by its digest.
+        raise NotFoundError(f"there is no file {sha256!r:.80}", code="blob.not_found")
     headers = {
         "Cache-Control": "public, max-age=31536000, immutable",
         "X-Content-Type-Options": "nosniff",
