@@ -634,3 +634,31 @@ def test_signed_out_photo_routes_go_to_sign_in(client: TestClient, known: int) -
     ):
         r = client.request(method, path, follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"] == "/me/sign-in", (method, path)
+
+
+def test_export_holds_the_portfolio_choices_and_the_stored_photo(
+    app: FastAPI, client: TestClient, acme: IssuerHandle, known: int
+) -> None:
+    """ "Download everything": the zip has the portfolio settings and the photo as stored
+    (the re-encoded JPEG, without the uploaded file's metadata)."""
+    import json
+    import zipfile
+
+    public_portfolio(client, acme, known)
+    r = patch(client, acme, known, links=[{"label": "GitHub", "url": "https://github.com/ada"}])
+    assert r.status_code == 200, r.text
+    assert put_photo(client, acme, known, jpeg_with_gps()).status_code == 200
+    served = client.get("/p/ada/photo").content
+    sign_in(app, client)
+    archive = zipfile.ZipFile(io.BytesIO(client.get("/me/export.zip").content))
+    settings = json.loads(archive.read(f"portfolio/{known}/settings.json"))
+    assert settings == {
+        "handle": "ada",
+        "visibility": "public",
+        "show_name": True,
+        "headline": None,
+        "links": [{"label": "GitHub", "url": "https://github.com/ada"}],
+        "photo_caption": "Ada smiling in front of a bookshelf",
+    }
+    assert archive.read(f"portfolio/{known}/photo.jpg") == served
+    assert_clean(served)

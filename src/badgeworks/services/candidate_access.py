@@ -29,6 +29,7 @@ from sqlmodel import Session, col, select
 
 from badgeworks.db.candidate_access import CandidateLink, CandidateSession
 from badgeworks.db.models import Candidate, Credential, Deliverable, Issuer, Project
+from badgeworks.db.portfolio import Portfolio
 from badgeworks.services import outbox
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ForbiddenError, NotFoundError, ValidationFailed
@@ -315,6 +316,25 @@ def export_zip(
                 archive.write(
                     ctx.blobs.path(d.sha256), f"deliverables/{d.project_id}-{d.id}-{name}"
                 )
+            page = session.exec(select(Portfolio).where(Portfolio.candidate_id == cid)).first()
+            if page is not None:
+                # The portfolio choices and photo are theirs too.
+                choices = {
+                    "handle": page.handle,
+                    "visibility": page.visibility,
+                    "show_name": page.show_name,
+                    "headline": page.headline,
+                    "links": page.links or [],
+                    "photo_caption": page.photo_caption if page.photo_sha256 else None,
+                }
+                archive.writestr(
+                    f"portfolio/{cid}/settings.json", json.dumps(choices, indent=2) + "\n"
+                )
+                if page.photo_sha256 and ctx.blobs.exists(page.photo_sha256):
+                    total += ctx.blobs.size(page.photo_sha256)
+                    if total > limit:
+                        raise ExportTooLarge("the export is too large to build at once")
+                    archive.write(ctx.blobs.path(page.photo_sha256), f"portfolio/{cid}/photo.jpg")
     return buffer.getvalue()
 
 
