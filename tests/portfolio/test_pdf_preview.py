@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import subprocess
+import sys
 
 import pytest
 from fastapi import FastAPI
@@ -89,3 +92,17 @@ def test_renderer_refuses_non_pdfs_and_gives_up_on_time() -> None:
     with pytest.raises(PreviewError) as broken:
         render_first_page(b"%PDF-1.4\n1 0 obj << /Type /Catalog >>\ntrailer\n%%EOF")
     assert broken.value.code == "preview.failed"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="resource limits are POSIX")
+def test_the_renderer_caps_its_own_cpu_and_memory() -> None:
+    """The child sets its limits itself (``preexec_fn`` is unsafe in a threaded server)."""
+    probe = (
+        "import resource\n"
+        "from badgeworks.adapters.pdf_preview import MEMORY_LIMIT, _limit_child\n"
+        "_limit_child()\n"
+        "print(resource.getrlimit(resource.RLIMIT_AS)[0] == MEMORY_LIMIT,"
+        " resource.getrlimit(resource.RLIMIT_CPU)[0] > 0)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, check=True)
+    assert done.stdout.split() == [b"True", b"True"]

@@ -48,7 +48,6 @@ def render_first_page(pdf: bytes, *, timeout: float = TIMEOUT_SECONDS) -> bytes:
             capture_output=True,
             timeout=timeout,
             check=False,
-            preexec_fn=_limit_child if os.name == "posix" else None,
             env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.pathsep.join(sys.path)},
         )
     except subprocess.TimeoutExpired as exc:
@@ -64,6 +63,10 @@ def render_first_page(pdf: bytes, *, timeout: float = TIMEOUT_SECONDS) -> bytes:
 
 
 def _limit_child() -> None:  # pragma: no cover - runs in the child process
+    """Cap this (child) process's CPU time and memory before it reads the PDF. Done by the
+    child itself: ``preexec_fn`` is not safe in a threaded server."""
+    if os.name != "posix":
+        return
     import resource
 
     cpu = int(TIMEOUT_SECONDS) + 1
@@ -103,6 +106,7 @@ def _write_atomically(target: Path, data: bytes) -> None:
 
 
 def _render_stdin_to_stdout() -> int:  # pragma: no cover - runs in the child process
+    _limit_child()
     import pypdfium2
     from PIL import Image
 
