@@ -15,8 +15,9 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,36 @@ requires_chromium = pytest.mark.skipif(
     not HAVE_CHROMIUM,
     reason="!!! Debian's chromium is not installed (make browser-deps): browser tests SKIPPED",
 )
+
+
+@contextmanager
+def served_app(
+    tmp: Path, *, clock: Callable[[], datetime] | None = None, **overrides: Any
+) -> Iterator[tuple[str, Any]]:
+    """A real app (SQLite under ``tmp``) served by uvicorn on a free loopback port, its
+    public URL that address; yields ``(base, app)``. Set it up inside the ``with``."""
+    from badgeworks.settings import get_settings
+    from badgeworks.web.app import create_app
+    from tests.verifier.conftest import free_port, serve
+    from tests.web.conftest import TEST_SECRET
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = get_settings(
+        **{
+            "data_dir": tmp / "data",
+            "database_url": f"sqlite:///{tmp / 'app.db'}",
+            "key_secret": TEST_SECRET,
+            "public_base_url": base,
+            **overrides,
+        }
+    )
+    application = create_app(settings, clock=clock)
+    try:
+        with serve(application, port):
+            yield base, application
+    finally:
+        application.state.engine.dispose()
 
 
 @contextmanager

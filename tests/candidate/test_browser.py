@@ -22,12 +22,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
 from badgeworks.db.outbox import OutboxMessage
-from badgeworks.settings import get_settings
-from badgeworks.web.app import create_app
-from tests.browser_support import assert_accessible, requires_chromium, screenshot
+from tests.browser_support import assert_accessible, requires_chromium, screenshot, served_app
 from tests.portfolio.conftest import Issued, issue_with_deliverables
-from tests.verifier.conftest import free_port, serve
-from tests.web.conftest import NOW, TEST_SECRET, make_issuer
+from tests.web.conftest import NOW, make_issuer
 
 pytestmark = requires_chromium
 
@@ -44,21 +41,11 @@ class Site:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     tmp = tmp_path_factory.mktemp("candidate-browser")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    settings = get_settings(
-        data_dir=tmp / "data",
-        database_url=f"sqlite:///{tmp / 'c.db'}",
-        key_secret=TEST_SECRET,
-        public_base_url=base,
-    )
-    application = create_app(settings, clock=lambda: NOW)
-    issued = issue_with_deliverables(TestClient(application), make_issuer(application, "acme"))
-    try:
-        with serve(application, port):
-            yield Site(base, application, issued)
-    finally:
-        application.state.engine.dispose()
+    with served_app(tmp, clock=lambda: NOW) as (base, application):
+        client = TestClient(application)
+        yield Site(
+            base, application, issue_with_deliverables(client, make_issuer(application, "acme"))
+        )
 
 
 def _magic_link(site: Site) -> str:

@@ -11,10 +11,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from badgeworks.web.app import create_app
-from tests.browser_support import HAVE_CHROMIUM, assert_accessible, assert_reflows
-from tests.verifier.conftest import free_port, serve
-from tests.web.conftest import NOW, TEST_SECRET, draft_project, make_issuer
+from tests.browser_support import HAVE_CHROMIUM, assert_accessible, assert_reflows, served_app
+from tests.web.conftest import NOW, draft_project, make_issuer
 
 if not HAVE_CHROMIUM:  # pragma: no cover - depends on the machine
     pytest.skip(
@@ -23,27 +21,13 @@ if not HAVE_CHROMIUM:  # pragma: no cover - depends on the machine
     )
 
 
-from badgeworks.settings import get_settings
-
 _accessible = assert_accessible
 
 
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[tuple[str, FastAPI]]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    settings = get_settings(
-        data_dir=tmp_path / "data",
-        database_url=f"sqlite:///{tmp_path / 'bw.db'}",
-        key_secret=TEST_SECRET,
-        public_base_url=base,
-    )
-    application = create_app(settings, clock=lambda: NOW)
-    try:
-        with serve(application, port):
-            yield base, application
-    finally:
-        application.state.engine.dispose()
+    with served_app(tmp_path, clock=lambda: NOW) as site:
+        yield site
 
 
 def test_mentor_completes_the_review_in_chromium(site: tuple[str, FastAPI], browser: Any) -> None:

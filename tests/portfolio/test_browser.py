@@ -8,85 +8,56 @@ from __future__ import annotations
 
 import io
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from badgeworks.core.baking import extract
 from badgeworks.core.verify import verify
-from badgeworks.settings import get_settings
-from badgeworks.web.app import create_app
 from tests.browser_support import (
     assert_accessible,
     axe_violations,
     requires_chromium,
     screenshot,
+    served_app,
 )
 from tests.portfolio.conftest import issue_with_deliverables
-from tests.web.conftest import NOW, TEST_SECRET, make_issuer
+from tests.web.conftest import NOW, make_issuer
 
 pytestmark = requires_chromium
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A served app with one issued credential and a public portfolio."""
-    tmp = tmp_path_factory.mktemp("browser")
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    settings = get_settings(
-        data_dir=tmp / "data",
-        database_url=f"sqlite:///{tmp / 'b.db'}",
-        key_secret=TEST_SECRET,
-        public_base_url=base,
-    )
-    app = create_app(settings, clock=lambda: NOW)
-    client = TestClient(app)
-    acme = make_issuer(app, "acme")
-    issued = issue_with_deliverables(client, acme)
-    r = client.patch(
-        f"/api/v1/candidates/{issued.candidate}/portfolio",
-        json={"handle": "ada", "visibility": "public", "headline": "Junior data analyst"},
-        headers=acme.auth,
-    )
-    assert r.status_code == 200, r.text
-    # A Spanish edition of the achievement: Spanish visitors read it (the signed text is
-    # English).
-    achievement = issued.credential["credentialSubject"]["achievement"]["id"]  # type: ignore[index]
-    achievement_id = int(str(achievement).split("/achievements/")[1].split("/")[0])
-    r = client.put(
-        f"/api/v1/achievements/{achievement_id}/editions/es",
-        json={
-            "name": "Micropasantía de análisis de datos",
-            "description": "Completó un proyecto de análisis de datos con mentoría.",
-            "image_caption": "Un disco verde azulado: la insignia de análisis de datos",
-        },
-        headers=acme.auth,
-    )
-    assert r.status_code == 201, r.text
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
+    with served_app(tmp_path_factory.mktemp("browser"), clock=lambda: NOW) as (base, app):
+        client = TestClient(app)
+        acme = make_issuer(app, "acme")
+        issued = issue_with_deliverables(client, acme)
+        r = client.patch(
+            f"/api/v1/candidates/{issued.candidate}/portfolio",
+            json={"handle": "ada", "visibility": "public", "headline": "Junior data analyst"},
+            headers=acme.auth,
+        )
+        assert r.status_code == 200, r.text
+        # A Spanish edition of the achievement: Spanish visitors read it (the signed text
+        # is English).
+        achievement = issued.credential["credentialSubject"]["achievement"]["id"]  # type: ignore[index]
+        achievement_id = int(str(achievement).split("/achievements/")[1].split("/")[0])
+        r = client.put(
+            f"/api/v1/achievements/{achievement_id}/editions/es",
+            json={
+                "name": "Micropasantía de análisis de datos",
+                "description": "Completó un proyecto de análisis de datos con mentoría.",
+                "image_caption": "Un disco verde azulado: la insignia de análisis de datos",
+            },
+            headers=acme.auth,
+        )
+        assert r.status_code == 201, r.text
         yield {
             "base": base,
             "credential": issued.url,
@@ -94,10 +65,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             "portfolio": f"{base}/p/ada",
             "loader": app.state.ctx.loader,
         }
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        app.state.engine.dispose()
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])

@@ -22,11 +22,7 @@ from fastapi import FastAPI
 
 from badgeworks.core.baking import extract
 from badgeworks.services.demo import DemoResult, seed_demo
-from badgeworks.settings import get_settings
-from badgeworks.web.app import create_app
-from tests.browser_support import assert_accessible, requires_chromium
-from tests.verifier.conftest import free_port, serve
-from tests.web.conftest import TEST_SECRET
+from tests.browser_support import assert_accessible, requires_chromium, served_app
 
 pytestmark = requires_chromium
 
@@ -40,25 +36,14 @@ class Demo:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    tmp = tmp_path_factory.mktemp("walkthrough")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    settings = get_settings(
-        data_dir=tmp / "data",
-        database_url=f"sqlite:///{tmp / 'demo.db'}",
-        key_secret=TEST_SECRET,
-        public_base_url=base,
-        # The verifier fetches the credential's deliverables from this loopback server.
-        fetch_allow_private=True,
-    )
-    application = create_app(settings)
-    with application.state.session_factory() as session:
-        result = seed_demo(session, application.state.ctx)
-    try:
-        with serve(application, port):
-            yield Demo(base, application, result)
-    finally:
-        application.state.engine.dispose()
+    # The verifier fetches the credential's deliverables from this loopback server.
+    with served_app(tmp_path_factory.mktemp("walkthrough"), fetch_allow_private=True) as (
+        base,
+        application,
+    ):
+        with application.state.session_factory() as session:
+            result = seed_demo(session, application.state.ctx)
+        yield Demo(base, application, result)
 
 
 def decode_qr(png: bytes) -> str:

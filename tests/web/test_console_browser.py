@@ -10,21 +10,21 @@ screenshots in ``docs/console/`` that docs/console.md shows.
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import uvicorn
 
 from badgeworks.services import staff
-from badgeworks.settings import get_settings
-from badgeworks.web.app import create_app
-from tests.browser_support import assert_accessible, assert_reflows, requires_chromium, screenshot
-from tests.web.conftest import TEST_SECRET, make_issuer
+from tests.browser_support import (
+    assert_accessible,
+    assert_reflows,
+    requires_chromium,
+    screenshot,
+    served_app,
+)
+from tests.web.conftest import make_issuer
 from tests.web.console_helpers import PASSWORD, add_staff
 
 pytestmark = requires_chromium
@@ -42,39 +42,18 @@ class Server:
     app: Any
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     original = staff._SCRYPT_N
     staff._SCRYPT_N = 2**10  # cheap hashes; the format and the checks are the real ones
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    data = tmp_path_factory.mktemp("console-browser")
-    settings = get_settings(
-        data_dir=data, key_secret=TEST_SECRET, public_base_url=base, database_url=None
-    )
-    app = create_app(settings)
-    make_issuer(app, "acme")
-    add_staff(app, "acme", "owner@acme.example", "owner")
-    add_staff(app, "acme", "viewer@acme.example", "viewer")
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert uv.started, "uvicorn did not start"
-    yield Server(base=base, app=app)
-    uv.should_exit = True
-    thread.join(timeout=10)
-    app.state.engine.dispose()
-    staff._SCRYPT_N = original
+    try:
+        with served_app(tmp_path_factory.mktemp("console-browser")) as (base, app):
+            make_issuer(app, "acme")
+            add_staff(app, "acme", "owner@acme.example", "owner")
+            add_staff(app, "acme", "viewer@acme.example", "viewer")
+            yield Server(base=base, app=app)
+    finally:
+        staff._SCRYPT_N = original
 
 
 def _shot(page: Any, name: str) -> None:
