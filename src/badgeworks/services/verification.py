@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 import threading
 import weakref
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -263,37 +263,6 @@ def standalone(
         )
 
 
-def verify_presentation(
-    ctx: ServiceContext,
-    vp: Any,
-    *,
-    challenge: str | None,
-    domain: str | None,
-    now: datetime | None = None,
-    known_issuers: Collection[str] = (),
-    check_credentials: bool = True,
-) -> dict[str, Any]:
-    """Verify a presentation and every credential in it (or, with
-    ``check_credentials=False``, only the presentation); never raises.
-
-    The result is ``core.presentation.verify_presentation``'s:
-    ``{"verified", "presentationResult", "credentialResults", "checks"}``.
-    """
-    loader = verifier_loader(ctx)
-    return core_verify_presentation(
-        vp,
-        loader=loader,
-        now=now or ctx.clock(),
-        challenge=challenge,
-        domain=domain,
-        status_resolver=status_resolver(ctx),
-        schemas=schema_documents(),
-        known_issuers=known_issuers,
-        key_resolver=loader.load,
-        check_credentials=check_credentials,
-    )
-
-
 #: The most credentials the public verifier checks in one presentation (each runs the
 #: whole pipeline, so this bounds the work one request can cause).
 MAX_PRESENTED_CREDENTIALS = 50
@@ -351,8 +320,8 @@ def verify_presented(
     """A presentation for the public verifier and the VC-API; never raises.
 
     The presentation's own checks (structure, the holder's proof, with ``challenge`` and
-    ``domain`` when given; unsigned is a warning) come from ``verify_presentation`` above,
-    with the same loader, status resolver and known issuers; each credential is then
+    ``domain`` when given; unsigned is a warning) come from the core's
+    ``verify_presentation`` with the verifier's loader; each credential is then
     checked with ``verify`` — the one pipeline single credentials go through (named
     issuers, deliverable digests, the recipient check). The caller caps the number of
     credentials (``MAX_PRESENTED_CREDENTIALS``).
@@ -364,13 +333,12 @@ def verify_presented(
         known = {}
     # The presentation's own checks only: each credential goes through ``verify`` below
     # (checking them here too would verify every credential twice).
-    result = verify_presentation(
-        ctx,
+    result = core_verify_presentation(
         vp,
+        loader=verifier_loader(ctx),
+        now=when,
         challenge=challenge,
         domain=domain,
-        now=when,
-        known_issuers=set(known),
         check_credentials=False,
     )
     checks = [
