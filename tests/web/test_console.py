@@ -223,6 +223,13 @@ def test_issue_flow_uses_the_same_services_and_audits_the_staff_member(
         "/console/acme/achievements/new", data={**ACH_FORM, "action": "preview", "csrf_token": csrf}
     )
     assert r.status_code == 200 and "Exceeds" in r.text and "ESCO" in r.text
+    # The form's field limits hold (one form class serves new and edit): refused, unsaved.
+    r = client.post(
+        "/console/acme/achievements/new",
+        data={**ACH_FORM, "name": "x" * 201, "action": "save", "csrf_token": csrf},
+    )
+    assert r.status_code == 422, r.text
+    assert client.get("/api/v1/issuers/acme/achievements", headers=acme.auth).json() == []
     r = client.post(
         "/console/acme/achievements/new", data={**ACH_FORM, "action": "save", "csrf_token": csrf}
     )

@@ -3,9 +3,10 @@ will see it, and an image upload with required alt text."""
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Path, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Request, Response, UploadFile
 from pydantic import ValidationError
 from sqlmodel import Session
 
@@ -175,6 +176,30 @@ def list_achievements(
     return page(request, "console/achievements.html", program, section="achievements", rows=rows)
 
 
+@dataclass
+class AchievementForm:
+    """The achievement form's fields (the same for a new achievement and an edit)."""
+
+    name: Annotated[str, Form(max_length=200)] = ""
+    description: Text = ""
+    criteria_narrative: Text = ""
+    achievement_type: Annotated[str, Form(max_length=100)] = "Fieldwork"
+    in_language: Annotated[str, Form(max_length=35)] = ""
+    tags: Text = ""
+    alignments: Text = ""
+    rubric: Text = ""
+    default_validity_days: Annotated[str, Form(max_length=20)] = ""
+    #: ``save``, or anything else to preview without saving.
+    action: Annotated[str, Form(max_length=20)] = "preview"
+
+    def values(self) -> dict[str, str]:
+        """The typed text, to fill the form again."""
+        return {k: v for k, v in asdict(self).items() if k != "action"}
+
+
+AchievementFormDep = Annotated[AchievementForm, Depends()]
+
+
 @router.get("/{slug}/achievements/new")
 def new_achievement(request: Request, program: ProgramDep) -> Response:
     """The empty form."""
@@ -188,35 +213,16 @@ def create_achievement(
     session: SessionDep,
     ctx: ContextDep,
     program: ProgramDep,
-    name: Annotated[str, Form(max_length=200)] = "",
-    description: Text = "",
-    criteria_narrative: Text = "",
-    achievement_type: Annotated[str, Form(max_length=100)] = "Fieldwork",
-    in_language: Annotated[str, Form(max_length=35)] = "",
-    tags: Text = "",
-    alignments: Text = "",
-    rubric: Text = "",
-    default_validity_days: Annotated[str, Form(max_length=20)] = "",
-    action: Annotated[str, Form(max_length=20)] = "preview",
+    form: AchievementFormDep,
 ) -> Response:
     """Preview (nothing is saved) or save a new achievement."""
     program.require("issuer")
-    values = {
-        "name": name,
-        "description": description,
-        "criteria_narrative": criteria_narrative,
-        "achievement_type": achievement_type,
-        "in_language": in_language,
-        "tags": tags,
-        "alignments": alignments,
-        "rubric": rubric,
-        "default_validity_days": default_validity_days,
-    }
+    values = form.values()
     try:
         data = AchievementCreate.model_validate(_payload(values))
     except ValidationError as exc:
         return _editor(request, program, values=values, error=form_problems(exc), status_code=422)
-    if action != "save":
+    if form.action != "save":
         return _editor(request, program, values=values, preview=_preview(program, ctx, data, None))
     achievement, _ = achievements.create_achievement(
         session, program.issuer, data, actor=program.actor
@@ -257,32 +263,13 @@ def update_achievement(
     session: SessionDep,
     ctx: ContextDep,
     program: ProgramDep,
-    name: Annotated[str, Form(max_length=200)] = "",
-    description: Text = "",
-    criteria_narrative: Text = "",
-    achievement_type: Annotated[str, Form(max_length=100)] = "Fieldwork",
-    in_language: Annotated[str, Form(max_length=35)] = "",
-    tags: Text = "",
-    alignments: Text = "",
-    rubric: Text = "",
-    default_validity_days: Annotated[str, Form(max_length=20)] = "",
-    action: Annotated[str, Form(max_length=20)] = "preview",
+    form: AchievementFormDep,
 ) -> Response:
     """Preview or save an edit (a new version once a credential used the current one)."""
     program.require("issuer")
     achievement = achievements.get_achievement(session, program.issuer_id, achievement_id)
     current = achievements.current_version(session, achievement)
-    values = {
-        "name": name,
-        "description": description,
-        "criteria_narrative": criteria_narrative,
-        "achievement_type": achievement_type,
-        "in_language": in_language,
-        "tags": tags,
-        "alignments": alignments,
-        "rubric": rubric,
-        "default_validity_days": default_validity_days,
-    }
+    values = form.values()
     common: dict[str, Any] = {
         "achievement_id": achievement_id,
         "version": current,
@@ -296,7 +283,7 @@ def update_achievement(
         return _editor(
             request, program, values=values, error=form_problems(exc), status_code=422, **common
         )
-    if action != "save":
+    if form.action != "save":
         return _editor(
             request,
             program,
