@@ -60,6 +60,25 @@ class Settings(BaseSettings):
         le=64 * 1024 * 1024,
         description="Largest document (key, DID document, status list) the verifier fetches.",
     )
+    fetch_request_max_fetches: int = Field(
+        default=50,
+        ge=0,
+        le=10_000,
+        description="Most outbound requests one verification request (a credential or a "
+        "whole presentation) may send; cached answers are free. Checks beyond it are not run.",
+    )
+    fetch_request_max_bytes: int = Field(
+        default=48 * 1024 * 1024,
+        ge=0,
+        le=1024 * 1024 * 1024,
+        description="Most bytes one verification request may download in all.",
+    )
+    fetch_request_deadline: float = Field(
+        default=20.0,
+        gt=0,
+        le=600,
+        description="Seconds all of one verification request's fetches may take together.",
+    )
     ssl_certfile: Path | None = Field(
         default=None, description="PEM certificate chain: serve HTTPS directly (small deployments)."
     )

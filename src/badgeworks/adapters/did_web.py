@@ -48,6 +48,8 @@ _FETCH_CODES = {
     "fetch.unreachable": "did.web_unreachable",
     "fetch.timeout": "did.web_unreachable",
     "fetch.http_error": "did.web_unreachable",
+    # The request's fetch budget ran out: not the DID's fault; the report says so.
+    "fetch.budget_exceeded": "fetch.budget_exceeded",
 }
 
 
@@ -56,6 +58,14 @@ def _invalid(message: str) -> DidError:
 
 
 def _check_segment(segment: str, what: str) -> str:
+    if isinstance(segment, str) and "%" in segment:
+        # A percent-encoded segment could decode to "/", "." or ".." and move the document
+        # URL to another path on the host (did:web:example.com:%2E%2E → /../did.json).
+        decoded = unquote(segment)
+        raise _invalid(
+            f"the {what} {segment!r:.80} is percent-encoded (it decodes to {decoded!r:.80}); "
+            "did:web path segments may hold only letters, digits, '-', '.', '_' and '~'"
+        )
     if (
         not isinstance(segment, str)
         or not segment
@@ -129,6 +139,17 @@ def _parse_did(did: str) -> tuple[str, int | None, list[str]]:
         port = int(port_text)
     host = _check_host(host, port)
     return host, port, [_check_segment(s, "DID path segment") for s in segments]
+
+
+def check_did_web(did: str) -> None:
+    """Raise ``DidError`` (``did.invalid``) unless ``did`` is a did:web DID we can resolve.
+
+    For DIDs a person hands us to keep (a mentor's own did:web): refused here, they are
+    never stored. The host must be a domain name or IPv4 address, the port a number, and
+    every path segment plain unreserved characters: no percent-encoding (``%2F`` would
+    decode to ``/``), and never ``.`` or ``..``.
+    """
+    _parse_did(did)
 
 
 def did_web_url(did: str, *, allow_http_hosts: Collection[str] = LOCAL_HTTP_HOSTS) -> str:
@@ -304,6 +325,7 @@ class DidWebResolver:
                 f"could not fetch the DID document: {exc}",
                 code=_FETCH_CODES.get(exc.code, "did.web_unreachable"),
                 fetch_code=exc.code,
+                **{k: v for k, v in exc.details.items() if k in ("limit", "reason")},
             ) from None
         try:
             return parse_json_document(result.body, max_bytes=self.max_bytes)

@@ -13,8 +13,12 @@ the credential's URL). Fetching whatever a stranger names is server-side request
   the ``Host`` header and the TLS server name, so a DNS answer that changes between the
   check and the connection (DNS rebinding) cannot move it;
 - each redirect is checked the same way, and there are at most ``max_redirects``;
-- the body is capped while streaming and again after gzip decoding, and the whole fetch
-  (redirects included) has one deadline;
+- the body is capped while streaming and again after gzip decoding;
+- one wall-clock deadline covers the whole fetch: name lookup, connect, TLS, response
+  headers and body, redirects included (a server that trickles its headers one line at a
+  time is cut off at the deadline like one that trickles its body);
+- a ``FetchBudget`` (count, bytes, deadline) shared by every fetch one verification
+  request makes bounds what one request can cause, however many URLs it names;
 - no proxies from the environment, no cookies;
 - successful responses are cached by URL and ``Accept`` for a short time.
 
@@ -24,18 +28,24 @@ only. See docs/fetching.md.
 
 from __future__ import annotations
 
+import contextvars
 import http.cookiejar
 import ipaddress
 import socket
+import ssl
 import threading
 import time
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any
 
+import httpcore
 import httpx
 
 from badgeworks.core.errors import BadgeworksError
@@ -46,6 +56,13 @@ DEFAULT_MAX_BYTES = MiB
 DEFAULT_MAX_REDIRECTS = 3
 DEFAULT_CACHE_TTL = 60.0
 DEFAULT_CACHE_SIZE = 256
+#: What one verification request may fetch in all (``FetchBudget``; see docs/fetching.md).
+DEFAULT_REQUEST_MAX_FETCHES = 50
+DEFAULT_REQUEST_MAX_BYTES = 48 * MiB
+DEFAULT_REQUEST_DEADLINE = 20.0
+#: Name lookups run on this many threads per fetcher, so a slow resolver can hold at most
+#: these (each lookup is abandoned at its fetch's deadline, its thread is not).
+DNS_THREADS = 4
 #: Longer URLs are refused outright; no credential needs one.
 MAX_URL_LENGTH = 2048
 USER_AGENT = "badgeworks-verifier (+https://github.com/badgeworks)"
@@ -53,6 +70,9 @@ USER_AGENT = "badgeworks-verifier (+https://github.com/badgeworks)"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # NAT64 "well-known prefix" (RFC 6052 section 2.1): the last 32 bits are an IPv4 address.
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# Site-local unicast (RFC 3879 deprecated it, so Python calls it global): still routed
+# inside many networks, so it is private in practice.
+_SITE_LOCAL = ipaddress.ip_network("fec0::/10")
 
 GetAddrInfo = Callable[..., Sequence[tuple[Any, ...]]]
 Clock = Callable[[], float]
@@ -63,12 +83,159 @@ class FetchError(BadgeworksError):
 
     Codes: ``fetch.bad_url``, ``fetch.forbidden_address``, ``fetch.redirect_refused``,
     ``fetch.too_many_redirects``, ``fetch.unreachable``, ``fetch.timeout``,
-    ``fetch.too_large``, ``fetch.http_error`` and ``fetch.bad_content``. Messages name the
-    URL that was asked for (or a redirect target the server sent), never an address the
-    host name resolved to.
+    ``fetch.too_large``, ``fetch.http_error``, ``fetch.bad_content`` and (a
+    ``FetchBudgetError``) ``fetch.budget_exceeded``. Messages name the URL that was asked
+    for (or a redirect target the server sent), never an address the host name resolved to.
     """
 
     code = "fetch.unreachable"
+
+
+#: The code of ``FetchBudgetError``; the verification report names checks skipped with it.
+BUDGET_EXCEEDED = "fetch.budget_exceeded"
+
+
+class FetchBudgetError(FetchError):
+    """The request this fetch belongs to has spent its ``FetchBudget``.
+
+    Nothing is wrong with the URL or the credential: the check that needed the fetch was
+    not run. ``details``: ``limit`` (``fetches``, ``bytes`` or ``time``), ``reason`` (a
+    clause such as "this request reached its limit of 50 fetches") and ``url``.
+    """
+
+    code = BUDGET_EXCEEDED
+
+
+def _mib(count: int) -> str:
+    return f"{count / MiB:.1f}".removesuffix(".0") + " MiB"
+
+
+class FetchBudget:
+    """What one verification request may fetch in all: requests, bytes and time.
+
+    One credential or presentation names its own URLs (DID documents, keys, revocation
+    lists, deliverables), so without a shared bound one small request can make hundreds
+    of fetches or download hundreds of megabytes. A budget is made per request and
+    shared by every fetch the request makes (``activate()``, or ``Fetcher.fetch(budget=)``).
+    Each HTTP request sent (every redirect hop) costs one fetch; every byte received on
+    the wire counts, also of a response that is then refused; a cached answer is free.
+    Once any limit is reached every further fetch raises ``FetchBudgetError`` at once, so
+    the remaining checks are reported as not run. Safe to share between threads.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_fetches: int = DEFAULT_REQUEST_MAX_FETCHES,
+        max_bytes: int = DEFAULT_REQUEST_MAX_BYTES,
+        seconds: float = DEFAULT_REQUEST_DEADLINE,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        if max_fetches < 0 or max_bytes < 0 or seconds <= 0:
+            raise ValueError("max_fetches and max_bytes must be >= 0, seconds positive")
+        self.max_fetches = max_fetches
+        self.max_bytes = max_bytes
+        self.seconds = seconds
+        self._clock = clock
+        self.deadline = clock() + seconds
+        self.fetches = 0
+        self.received = 0
+        #: The first limit reached (``fetches``, ``bytes``, ``time``), or None.
+        self.exhausted: str | None = None
+        #: URLs that were not fetched (or were cut off) because the budget ran out.
+        self.refused: list[str] = []
+        self._lock = threading.Lock()
+
+    def remaining(self) -> float:
+        """Seconds left before this request's fetch deadline (may be negative)."""
+        return self.deadline - self._clock()
+
+    def reason(self, limit: str | None = None) -> str:
+        """Why checks were skipped, as a clause: "this request reached its limit of …"."""
+        limit = limit or self.exhausted or "fetches"
+        if limit == "bytes":
+            return f"this request reached its limit of {_mib(self.max_bytes)} of downloads"
+        if limit == "time":
+            return f"this request reached its time limit of {self.seconds:g} s for fetching"
+        return f"this request reached its limit of {self.max_fetches} fetches"
+
+    def _exceeded(self, limit: str, url: str) -> FetchBudgetError:
+        # Called with the lock held.
+        if self.exhausted is None:
+            self.exhausted = limit
+        self.refused.append(url)
+        reason = self.reason(limit)
+        return FetchBudgetError(
+            f"{url:.200} was not fetched because {reason}",
+            limit=limit,
+            reason=reason,
+            url=url,
+            max_fetches=self.max_fetches,
+            max_bytes=self.max_bytes,
+            seconds=self.seconds,
+        )
+
+    def spend_fetch(self, url: str) -> None:
+        """Account for one request about to be sent, or raise ``FetchBudgetError``."""
+        with self._lock:
+            if self.exhausted is not None:
+                raise self._exceeded(self.exhausted, url)
+            if self.remaining() <= 0:
+                raise self._exceeded("time", url)
+            if self.fetches >= self.max_fetches:
+                raise self._exceeded("fetches", url)
+            if self.received >= self.max_bytes:
+                raise self._exceeded("bytes", url)
+            self.fetches += 1
+
+    def spend_bytes(self, url: str, count: int) -> None:
+        """Account for ``count`` bytes received; raise once the total passes the cap."""
+        with self._lock:
+            self.received += count
+            if self.received > self.max_bytes:
+                raise self._exceeded("bytes", url)
+
+    def out_of_time(self, url: str) -> FetchBudgetError:
+        """The error for a fetch cut off by this request's deadline."""
+        with self._lock:
+            return self._exceeded("time", url)
+
+    @contextmanager
+    def activate(self) -> Iterator[FetchBudget]:
+        """Make this the budget of every fetch made in this context (thread or task)."""
+        token = _BUDGET.set(self)
+        try:
+            yield self
+        finally:
+            _BUDGET.reset(token)
+
+
+# The budget of the request being served. A context variable, because the fetcher is
+# shared and is reached through protocols that carry only a URL (the document loader's
+# resolvers, the status resolver, the deliverable fetcher).
+_BUDGET: contextvars.ContextVar[FetchBudget | None] = contextvars.ContextVar(
+    "badgeworks_fetch_budget", default=None
+)
+
+
+def current_budget() -> FetchBudget | None:
+    """The budget activated in this context, if any."""
+    return _BUDGET.get()
+
+
+@contextmanager
+def request_budget(make: Callable[[], FetchBudget]) -> Iterator[FetchBudget]:
+    """The active budget, or a new one from ``make()`` activated for this block.
+
+    A presentation's credentials are verified one by one inside the presentation's
+    request; they share its budget rather than each getting a fresh one.
+    """
+    active = _BUDGET.get()
+    if active is not None:
+        yield active
+        return
+    with make().activate() as budget:
+        yield budget
 
 
 @dataclass(frozen=True)
@@ -102,6 +269,7 @@ def _forbidden_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     # special-purpose registries; the other flags are belt and braces.
     return (
         not ip.is_global
+        or (isinstance(ip, ipaddress.IPv6Address) and ip in _SITE_LOCAL)
         or ip.is_private
         or ip.is_loopback
         or ip.is_link_local
@@ -158,6 +326,14 @@ class _TooLarge(Exception):
     pass
 
 
+class _Expired(Exception):
+    """The fetch's deadline passed; ``_fetch`` says whose (the fetch's or the request's)."""
+
+
+# A fetch cut off within this many seconds of its request's deadline was cut off by it.
+_SLACK = 0.05
+
+
 class _Decoder:
     """Undoes ``Content-Encoding`` with a bound on the output of every step.
 
@@ -202,6 +378,113 @@ class _Decoder:
         return rest
 
 
+# The wall-clock deadline (``time.monotonic()``) of the fetch running in this context, for
+# the network backend below: httpx's timeouts apply to each socket operation, so a server
+# sending one byte a second would never trip them.
+_WIRE_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "badgeworks_fetch_deadline", default=None
+)
+
+
+def _within(deadline: float | None, timeout: float | None, error: type[Exception]) -> float | None:
+    """``timeout`` shortened to what is left before ``deadline``; raise once none is left."""
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise error("the fetch deadline passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read, write and TLS handshake ends by one deadline.
+
+    Each socket operation gets at most the time left, so the sum of them (a response
+    head trickled line by line, a body byte by byte) cannot outlast the fetch. CPython
+    bounds a whole TLS handshake by the socket timeout set before it.
+    """
+
+    def __init__(self, inner: httpcore.NetworkStream, deadline: float | None) -> None:
+        self._inner = inner
+        self._deadline = deadline
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _within(self._deadline, timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _within(self._deadline, timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        inner = self._inner.start_tls(
+            ssl_context,
+            server_hostname,
+            _within(self._deadline, timeout, httpcore.ConnectTimeout),
+        )
+        return _DeadlineStream(inner, self._deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's socket backend, with the fetch's deadline on every connection."""
+
+    def __init__(self) -> None:
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        deadline = _WIRE_DEADLINE.get()
+        stream = self._inner.connect_tcp(
+            host,
+            port,
+            _within(deadline, timeout, httpcore.ConnectTimeout),
+            local_address,
+            socket_options,
+        )
+        return _DeadlineStream(stream, deadline)
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        raise httpcore.ConnectError("the fetcher does not use unix sockets")
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class _DeadlineTransport(httpx.HTTPTransport):
+    """httpx's transport on ``_DeadlineBackend``; no proxies, certificates verified."""
+
+    def __init__(self) -> None:
+        super().__init__(trust_env=False)
+        # HTTPTransport takes no network backend, so its pool is rebuilt with ours.
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            network_backend=_DeadlineBackend(),
+            max_connections=100,
+            max_keepalive_connections=20,
+            keepalive_expiry=5.0,
+        )
+
+
 class Fetcher:
     """Fetches http(s) URLs for the verifier, refusing anything that could be SSRF.
 
@@ -243,10 +526,11 @@ class Fetcher:
         self._clock = clock
         self._cache: OrderedDict[tuple[str, str], tuple[float, FetchResult]] = OrderedDict()
         self._lock = threading.Lock()
+        self._dns = ThreadPoolExecutor(DNS_THREADS, thread_name_prefix="badgeworks-dns")
         # trust_env=False: an environment proxy would connect on our behalf and make the
         # address check meaningless. Redirects are followed by hand, one checked hop at a time.
         self._client = client or httpx.Client(
-            transport=transport,
+            transport=transport or _DeadlineTransport(),
             timeout=timeout,
             follow_redirects=False,
             trust_env=False,
@@ -255,8 +539,9 @@ class Fetcher:
         )
 
     def close(self) -> None:
-        """Close the HTTP client (also when it was injected)."""
+        """Close the HTTP client (also when it was injected) and the lookup threads."""
         self._client.close()
+        self._dns.shutdown(wait=False, cancel_futures=True)
 
     def __enter__(self) -> Fetcher:
         return self
@@ -283,13 +568,16 @@ class Fetcher:
         accept: str = "application/json",
         max_bytes: int | None = None,
         same_host_redirects: bool = False,
+        budget: FetchBudget | None = None,
     ) -> FetchResult:
         """GET ``url`` and return its 2xx response, or raise ``FetchError``.
 
         ``accept`` is sent as the ``Accept`` header and also checked against the response's
         ``Content-Type`` (``*/*`` accepts any). ``max_bytes`` lowers or raises the size cap
         for this call. ``same_host_redirects`` refuses redirects to another host or port
-        (did:web documents must be served by their own host).
+        (did:web documents must be served by their own host). ``budget`` (default: the
+        one activated in this context, if any) is charged for what the fetch sends and
+        receives; a cached answer costs nothing.
         """
         limit = self.max_bytes if max_bytes is None else max_bytes
         target = self._parse(url, url)
@@ -297,7 +585,8 @@ class Fetcher:
         cached = self._cached(key, limit)
         if cached is not None:
             return replace(cached, url=url)
-        result = self._fetch(url, target, accept, limit, same_host_redirects)
+        budget = budget if budget is not None else _BUDGET.get()
+        result = self._fetch(url, target, accept, limit, same_host_redirects, budget)
         self._store(key, result)
         return result
 
@@ -376,7 +665,21 @@ class Fetcher:
             )
         return parsed.copy_with(fragment=None)
 
-    def _checked_addresses(self, url: httpx.URL) -> list[str]:
+    def _lookup(self, host: str, port: int, deadline: float) -> Sequence[tuple[Any, ...]]:
+        """``getaddrinfo`` on a lookup thread, given up at ``deadline`` (``_Expired``)."""
+        try:
+            future: Future[Sequence[tuple[Any, ...]]] = self._dns.submit(
+                self._getaddrinfo, host, port, type=socket.SOCK_STREAM
+            )
+        except RuntimeError:  # the fetcher was closed
+            raise FetchError("the fetcher is closed", code="fetch.unreachable") from None
+        try:
+            return future.result(timeout=max(0.0, deadline - self._clock()))
+        except FutureTimeout:
+            future.cancel()
+            raise _Expired from None
+
+    def _checked_addresses(self, url: httpx.URL, deadline: float) -> list[str]:
         """Resolve the URL's host once; return its addresses if none is forbidden."""
         host = url.raw_host.decode("ascii")
         port = url.port or (443 if url.scheme == "https" else 80)
@@ -385,7 +688,7 @@ class Fetcher:
             addresses = [str(ipaddress.ip_address(host))]
         except ValueError:
             try:
-                infos = self._getaddrinfo(host, port, type=socket.SOCK_STREAM)
+                infos = self._lookup(host, port, deadline)
             except (OSError, UnicodeError):
                 raise FetchError(
                     f"the host {host!r:.120} does not resolve", code="fetch.unreachable"
@@ -405,12 +708,43 @@ class Fetcher:
     # --- one fetch, redirects included -----------------------------------------------
 
     def _fetch(
-        self, given: str, target: httpx.URL, accept: str, limit: int, same_host: bool
+        self,
+        given: str,
+        target: httpx.URL,
+        accept: str,
+        limit: int,
+        same_host: bool,
+        budget: FetchBudget | None,
     ) -> FetchResult:
-        deadline = self._clock() + self.timeout
+        allowed = self.timeout
+        if budget is not None:
+            allowed = min(allowed, budget.remaining())
+        deadline = self._clock() + allowed
+        token = _WIRE_DEADLINE.set(time.monotonic() + allowed)
+        try:
+            return self._hops(given, target, accept, limit, same_host, budget, deadline)
+        except _Expired:
+            if budget is not None and budget.remaining() <= _SLACK:
+                raise budget.out_of_time(given) from None
+            raise self._timed_out(given) from None
+        finally:
+            _WIRE_DEADLINE.reset(token)
+
+    def _hops(
+        self,
+        given: str,
+        target: httpx.URL,
+        accept: str,
+        limit: int,
+        same_host: bool,
+        budget: FetchBudget | None,
+        deadline: float,
+    ) -> FetchResult:
         accepted = _media_types(accept)
         first = target
         for hop in range(self.max_redirects + 1):
+            if budget is not None:
+                budget.spend_fetch(given)
             response = self._send(given, target, accept, deadline)
             try:
                 if response.status_code in _REDIRECTS and "Location" in response.headers:
@@ -434,7 +768,7 @@ class Fetcher:
                         code="fetch.bad_content",
                         content_type=content_type,
                     )
-                body = self._read(given, response, limit, deadline)
+                body = self._read(given, response, limit, deadline, budget)
                 return FetchResult(given, str(target), response.status_code, content_type, body)
             finally:
                 response.close()
@@ -483,16 +817,16 @@ class Fetcher:
         }
         addresses: list[str | None] = [None]
         if not self.allow_private:
-            addresses = list(self._checked_addresses(url))
+            addresses = list(self._checked_addresses(url, deadline))
         for attempt, address in enumerate(addresses):
             remaining = deadline - self._clock()
             if remaining <= 0:
-                raise self._timed_out(given)
+                raise _Expired
             request = self._build(url, address, headers, min(remaining, self.timeout))
             try:
                 return self._client.send(request, stream=True, follow_redirects=False)
             except httpx.TimeoutException:
-                raise self._timed_out(given) from None
+                raise _Expired from None
             except httpx.ConnectError:
                 # Every address was checked; a dual-stack host may be reachable on only one.
                 if attempt + 1 < len(addresses):
@@ -523,7 +857,14 @@ class Fetcher:
             timeout=timeout,
         )
 
-    def _read(self, given: str, response: httpx.Response, limit: int, deadline: float) -> bytes:
+    def _read(
+        self,
+        given: str,
+        response: httpx.Response,
+        limit: int,
+        deadline: float,
+        budget: FetchBudget | None,
+    ) -> bytes:
         declared = response.headers.get("Content-Length", "").strip()
         if declared.isdigit() and int(declared) > limit:
             raise self._too_large(given, limit)
@@ -546,11 +887,13 @@ class Fetcher:
             # test transport built already read.
             for chunk in stream:
                 received += len(chunk)
+                if budget is not None:
+                    budget.spend_bytes(given, len(chunk))
                 if received > limit:
                     raise _TooLarge
                 body += decoder.feed(chunk, limit - len(body))
                 if self._clock() > deadline:
-                    raise self._timed_out(given)
+                    raise _Expired
             body += decoder.finish(limit - len(body))
         except _TooLarge:
             raise self._too_large(given, limit) from None
@@ -559,7 +902,7 @@ class Fetcher:
                 f"{given:.200} sent a body that is not valid gzip", code="fetch.bad_content"
             ) from None
         except httpx.TimeoutException:
-            raise self._timed_out(given) from None
+            raise _Expired from None
         except httpx.HTTPError as exc:
             raise FetchError(
                 f"could not read {given:.200} ({type(exc).__name__})", code="fetch.unreachable"

@@ -5,7 +5,9 @@
 - ``HttpsKeyResolver``: a document-loader resolver for HTTP(S) verification-method URLs
   (OB 3.0 section 8.3, "Dereferencing the Public Key": verifiers MUST support them);
 - ``remote_loader``: a loader that adds did:web and HTTPS keys to a strict offline one;
-- ``fetch_credential``: the bytes of a credential an employer gives by URL.
+- ``fetch_credential``: the bytes of a credential an employer gives by URL;
+- ``budget_skipped``: a report whose checks a spent ``FetchBudget`` stopped, restated as
+  not run "because this request reached its limit of …".
 
 JSON-LD contexts are never fetched. The loader answers from its bundled contexts before
 it asks any resolver, and ``HttpsKeyResolver`` refuses the URLs in ``never_fetch`` (the
@@ -19,10 +21,11 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from badgeworks.adapters.did_web import MULTIKEY_CONTEXT, DidWebResolver
-from badgeworks.adapters.fetcher import Fetcher, FetchError
+from badgeworks.adapters.fetcher import BUDGET_EXCEEDED, FetchBudget, Fetcher, FetchError
 from badgeworks.core.document import parse_json_document
 from badgeworks.core.errors import BadgeworksError, ContextError, DidError, StatusError
 from badgeworks.core.loader import DocumentLoader
+from badgeworks.core.report import Check, Report
 
 STATUS_LIST_ACCEPT = "application/vc+ld+json, application/json"
 KEY_ACCEPT = "application/did+ld+json, application/ld+json, application/jwk+json, application/json"
@@ -226,3 +229,58 @@ def fetch_credential(url: str, fetcher: Fetcher, *, max_bytes: int | None = None
             code="fetch.bad_url",
         )
     return fetcher.fetch(url, accept=CREDENTIAL_ACCEPT, max_bytes=max_bytes).body
+
+
+_NOTHING_AGAINST = "This says nothing against the credential: verify it on its own to check it."
+
+
+def _restated(check: Check, limit: str, reason: str, refused: set[str]) -> Check:
+    detail = check.detail
+    status_url = detail.get("statusListCredential") if check.check == "status" else None
+    if not (
+        check.code == BUDGET_EXCEEDED
+        or detail.get("reason") == BUDGET_EXCEEDED
+        or (check.outcome != "pass" and status_url in refused)
+    ):
+        return check
+    if check.check == "proof":
+        message = (
+            f"The signature was not checked, because {reason} before the signing key "
+            f"could be fetched. {_NOTHING_AGAINST}"
+        )
+    elif check.check == "status":
+        message = (
+            f"Whether this credential was revoked was not checked, because {reason} before "
+            f"its revocation list ({status_url!s:.200}) could be fetched. {_NOTHING_AGAINST}"
+        )
+    elif check.check == "deliverable":
+        message = (
+            f"The deliverable {detail.get('id')!s:.200} was not compared with its "
+            f"fingerprint, because {reason}."
+        )
+    else:
+        message = f"This check was not run, because {reason}. {_NOTHING_AGAINST}"
+    # The outcome stays as the pipeline judged a fetch that did not happen ("could not
+    # check", or a warning for a deliverable); only the words change.
+    return Check(
+        check.check,
+        check.outcome,
+        BUDGET_EXCEEDED,
+        message,
+        {**detail, "reason": BUDGET_EXCEEDED, "limit": limit},
+    )
+
+
+def budget_skipped(report: Report, budget: FetchBudget) -> Report:
+    """``report`` with every check that ``budget`` stopped restated as not run.
+
+    Such a check failed only because this request had spent its fetches, bytes or time
+    (``FetchBudgetError``); the restated check has the code ``fetch.budget_exceeded``, a
+    message naming the limit ("because this request reached its limit of 50 fetches")
+    and ``detail.limit`` (``fetches``, ``bytes`` or ``time``). A report the budget did not
+    touch is returned as it is.
+    """
+    if budget.exhausted is None:
+        return report
+    limit, reason, refused = budget.exhausted, budget.reason(), set(budget.refused)
+    return Report(_restated(check, limit, reason, refused) for check in report.checks)

@@ -17,7 +17,12 @@ from typing import Any, Literal
 from pydantic import Field
 from sqlmodel import Session, col, select
 
-from badgeworks.adapters.did_web import MULTIKEY_CONTEXT, did_document, did_web_id
+from badgeworks.adapters.did_web import (
+    MULTIKEY_CONTEXT,
+    check_did_web,
+    did_document,
+    did_web_id,
+)
 from badgeworks.adapters.keystore import decrypt_seed, encrypt_seed
 from badgeworks.core import credential as ob
 from badgeworks.core.crypto import Ed25519KeyPair
@@ -74,6 +79,9 @@ def _check_own_did(did: str) -> None:
             "with it, so verifiers must be able to resolve it",
             code="endorser.did_unsupported",
         )
+    if did.startswith("did:web:"):
+        # A path segment decoding to "/" or ".." would point verifiers elsewhere on the host.
+        check_did_web(did)
 
 
 def find_or_create(

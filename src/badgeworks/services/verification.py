@@ -28,15 +28,15 @@ import threading
 import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
 from sqlmodel import select
 
-from badgeworks.adapters.fetcher import Fetcher
-from badgeworks.adapters.remote import StatusListFetcher, remote_loader
+from badgeworks.adapters.fetcher import FetchBudget, Fetcher, request_budget
+from badgeworks.adapters.remote import StatusListFetcher, budget_skipped, remote_loader
 from badgeworks.adapters.resources import default_loader, schema_documents
 from badgeworks.core.checks import Capabilities, FetchBytes, KnownIssuer, Verification
 from badgeworks.core.checks import verify_credential as verify_with
@@ -192,8 +192,19 @@ def verify(
             ]
         )
         return Verification(report, document if isinstance(document, dict) else None)
-    return verify_with(
-        document, caps, now=now or ctx.clock(), email=email, challenge=challenge, domain=domain
+    with request_budget(lambda: fetch_budget(ctx.settings)) as budget:
+        result = verify_with(
+            document, caps, now=now or ctx.clock(), email=email, challenge=challenge, domain=domain
+        )
+    return replace(result, report=budget_skipped(result.report, budget))
+
+
+def fetch_budget(settings: Settings) -> FetchBudget:
+    """A new budget for one verification request (docs/fetching.md, "Budgets")."""
+    return FetchBudget(
+        max_fetches=settings.fetch_request_max_fetches,
+        max_bytes=settings.fetch_request_max_bytes,
+        seconds=settings.fetch_request_deadline,
     )
 
 
@@ -331,20 +342,23 @@ def verify_presented(
         known = hosted_known(ctx) if known is None else known
     except Exception:  # the per-credential pipeline reports the internal error itself
         known = {}
-    # The presentation's own checks only: each credential goes through ``verify`` below
-    # (checking them here too would verify every credential twice).
-    result = core_verify_presentation(
-        vp,
-        loader=verifier_loader(ctx),
-        now=when,
-        challenge=challenge,
-        domain=domain,
-        check_credentials=False,
-    )
-    checks = [
-        Check(c["check"], c["outcome"], c["code"], c["message"], dict(c.get("detail") or {}))
-        for c in result["checks"]
-    ]
-    documents = [_presented_document(item) for item in presented_credentials(vp)]
-    credentials = [verify(ctx, doc, known=known, email=email, now=when) for doc in documents]
-    return PresentationVerification(Report(checks), "proof" in vp, credentials, documents)
+    # One fetch budget for the whole presentation: its credentials share it.
+    with request_budget(lambda: fetch_budget(ctx.settings)) as budget:
+        # The presentation's own checks only: each credential goes through ``verify``
+        # below (checking them here too would verify every credential twice).
+        result = core_verify_presentation(
+            vp,
+            loader=verifier_loader(ctx),
+            now=when,
+            challenge=challenge,
+            domain=domain,
+            check_credentials=False,
+        )
+        checks = [
+            Check(c["check"], c["outcome"], c["code"], c["message"], dict(c.get("detail") or {}))
+            for c in result["checks"]
+        ]
+        documents = [_presented_document(item) for item in presented_credentials(vp)]
+        credentials = [verify(ctx, doc, known=known, email=email, now=when) for doc in documents]
+    report = budget_skipped(Report(checks), budget)
+    return PresentationVerification(report, "proof" in vp, credentials, documents)
