@@ -520,3 +520,42 @@ def test_real_http_fetch_goes_to_the_pinned_address(
     finally:
         resolver.close()
     assert requests == [{"path": "/issuers/acme/did.json", "host": f"issuer.test:{port}"}]
+
+
+# --- odd path segments and the request's fetch budget ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "did",
+    [
+        "did:web:issuer.example:%2F",
+        "did:web:issuer.example:%2E%2E",
+        "did:web:issuer.example:issuers:a%2Fb",
+        "did:web:issuer.example:..",
+        "did:web:issuer.example:.",
+    ],
+)
+def test_percent_encoded_and_dot_segments_are_refused_without_a_fetch(did: str) -> None:
+    with pytest.raises(DidError) as info:
+        did_web.check_did_web(did)
+    assert info.value.code == "did.invalid"
+    resolver = _resolver(lambda request: pytest.fail(f"fetched {request.url}"))
+    with pytest.raises(DidError) as info:
+        resolver.resolve(did)
+    assert info.value.code == "did.invalid"
+
+
+def test_percent_encoding_is_named_in_the_message() -> None:
+    with pytest.raises(DidError) as info:
+        did_web.check_did_web("did:web:issuer.example:%2F")
+    assert "decodes to '/'" in info.value.message
+
+
+def test_a_spent_budget_keeps_its_code() -> None:
+    resolver = _resolver(_serve(_doc()))
+    budget = fetcher.FetchBudget(max_fetches=0)
+    with budget.activate(), pytest.raises(DidError) as info:
+        resolver.resolve(DID)
+    assert info.value.code == "fetch.budget_exceeded"
+    assert info.value.details["limit"] == "fetches"
+    assert "reached its limit of 0 fetches" in info.value.details["reason"]

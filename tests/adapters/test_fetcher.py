@@ -18,7 +18,15 @@ import httpx
 import pytest
 
 from badgeworks.adapters import fetcher as fetcher_module
-from badgeworks.adapters.fetcher import Fetcher, FetchError, forbidden_address
+from badgeworks.adapters.fetcher import (
+    FetchBudget,
+    FetchBudgetError,
+    Fetcher,
+    FetchError,
+    current_budget,
+    forbidden_address,
+    request_budget,
+)
 
 PUBLIC_IP = "93.184.215.14"
 OTHER_PUBLIC_IP = "93.184.215.15"
@@ -703,6 +711,144 @@ def test_constructor_checks() -> None:
         Fetcher(transport=httpx.MockTransport(_never), client=httpx.Client())
     with pytest.raises(ValueError):
         Fetcher(max_bytes=0)
+
+
+# --- the per-request budget --------------------------------------------------------------
+
+
+def _budget_error(call: Callable[[], Any]) -> FetchBudgetError:
+    with pytest.raises(FetchBudgetError) as info:
+        call()
+    return info.value
+
+
+def test_budget_counts_requests_and_refuses_past_its_limit() -> None:
+    handler, seen = _counting()
+    fetcher = _fetcher(handler)
+    budget = FetchBudget(max_fetches=2)
+    fetcher.fetch("https://a.example/1", budget=budget)
+    fetcher.fetch("https://a.example/2", budget=budget)
+    error = _budget_error(lambda: fetcher.fetch("https://a.example/3", budget=budget))
+    assert seen == ["/1", "/2"]
+    assert error.code == "fetch.budget_exceeded"
+    assert error.details["limit"] == "fetches"
+    assert "reached its limit of 2 fetches" in error.message
+    assert budget.exhausted == "fetches" and budget.refused == ["https://a.example/3"]
+    # Once spent, even what is left of another limit is not used.
+    assert _code(lambda: fetcher.fetch("https://a.example/4", budget=budget)) == (
+        "fetch.budget_exceeded"
+    )
+
+
+def test_a_cache_hit_is_free() -> None:
+    handler, seen = _counting()
+    fetcher = _fetcher(handler, clock=FakeClock())
+    budget = FetchBudget(max_fetches=1)
+    for _ in range(5):
+        fetcher.fetch("https://a.example/list", budget=budget)
+    assert seen == ["/list"] and budget.fetches == 1
+
+
+def test_every_redirect_hop_costs_a_fetch() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/end":
+            return httpx.Response(200, json={})
+        return httpx.Response(302, headers={"Location": "/end"})
+
+    fetcher = _fetcher(handler)
+    budget = FetchBudget(max_fetches=1)
+    error = _budget_error(lambda: fetcher.fetch("https://a.example/start", budget=budget))
+    assert error.details["limit"] == "fetches" and budget.fetches == 1
+
+
+def test_budget_bytes_cut_a_body_off_while_it_streams() -> None:
+    chunks: list[int] = []
+
+    def stream() -> Iterator[bytes]:
+        for _ in range(64):
+            chunks.append(1)
+            yield b" " * 1024
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers=JSON_HEADERS, content=stream())
+
+    fetcher = _fetcher(handler)
+    budget = FetchBudget(max_bytes=10 * 1024)
+    error = _budget_error(lambda: fetcher.fetch("https://a.example/big", budget=budget))
+    assert error.details["limit"] == "bytes"
+    assert "was cut off because this request reached its limit of 10 KiB of downloads" in (
+        error.message
+    )
+    assert len(chunks) == 11
+    # Nothing more is sent once the bytes are spent.
+    assert _code(lambda: fetcher.fetch("https://a.example/next", budget=budget)) == (
+        "fetch.budget_exceeded"
+    )
+
+
+def test_the_request_deadline_shortens_each_fetch() -> None:
+    clock = FakeClock()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        def slow() -> Iterator[bytes]:
+            for _ in range(10):
+                clock.now += 1.0
+                yield b" "
+
+        return httpx.Response(200, headers=JSON_HEADERS, content=slow())
+
+    fetcher = _fetcher(handler, timeout=5.0, clock=clock)
+    budget = FetchBudget(seconds=2.5, clock=clock)
+    error = _budget_error(lambda: fetcher.fetch("https://a.example/", budget=budget))
+    assert error.details["limit"] == "time"
+    assert "time limit of 2.5 s" in error.message
+    # Without a budget the same fetch is cut off by its own deadline, as a timeout.
+    clock.now = 1000.0
+    plain = _fetcher(handler, timeout=5.0, clock=clock)
+    assert _code(lambda: plain.fetch("https://a.example/")) == "fetch.timeout"
+
+
+def test_the_active_budget_is_used_and_shared_by_nested_requests() -> None:
+    handler, seen = _counting()
+    fetcher = _fetcher(handler)
+    assert current_budget() is None
+    with request_budget(lambda: FetchBudget(max_fetches=1)) as outer:
+        with request_budget(lambda: FetchBudget(max_fetches=100)) as inner:
+            assert inner is outer
+            fetcher.fetch("https://a.example/1")
+        assert _code(lambda: fetcher.fetch("https://a.example/2")) == "fetch.budget_exceeded"
+    assert current_budget() is None
+    fetcher.fetch("https://a.example/3")
+    assert seen == ["/1", "/3"]
+
+
+def test_budgets_are_shared_safely_between_threads() -> None:
+    handler, seen = _counting()
+    fetcher = _fetcher(handler, cache_ttl=0)
+    budget = FetchBudget(max_fetches=10)
+    outcomes: list[str] = []
+
+    def work(n: int) -> None:
+        try:
+            fetcher.fetch(f"https://a.example/{n}", budget=budget)
+            outcomes.append("ok")
+        except FetchBudgetError:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count("ok") == 10 == len(seen)
+    assert outcomes.count("refused") == 30
+
+
+def test_budget_constructor_checks() -> None:
+    with pytest.raises(ValueError):
+        FetchBudget(max_fetches=-1)
+    with pytest.raises(ValueError):
+        FetchBudget(seconds=0)
 
 
 # --- a real HTTP server on loopback ------------------------------------------------------------

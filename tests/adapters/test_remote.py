@@ -12,10 +12,11 @@ import httpx
 import pytest
 
 from badgeworks.adapters.did_web import DidWebResolver, did_document
-from badgeworks.adapters.fetcher import Fetcher, FetchError
+from badgeworks.adapters.fetcher import FetchBudget, Fetcher, FetchError
 from badgeworks.adapters.remote import (
     HttpsKeyResolver,
     StatusListFetcher,
+    budget_skipped,
     fetch_credential,
     remote_loader,
 )
@@ -23,6 +24,7 @@ from badgeworks.core.crypto import Ed25519KeyPair
 from badgeworks.core.errors import ContextError, DidError, StatusError
 from badgeworks.core.loader import DocumentLoader
 from badgeworks.core.proof import add_proof, verify_proofs
+from badgeworks.core.report import Check, Report
 from badgeworks.core.status import (
     check_status,
     encode_list,
@@ -435,3 +437,53 @@ def test_fetch_credential_refuses_images() -> None:
     with pytest.raises(FetchError) as info:
         fetch_credential("https://issuer.example/c/1", _fetcher(lambda r: png))
     assert info.value.code == "fetch.bad_content"
+
+
+# --- budget_skipped ------------------------------------------------------------------------
+
+
+def test_checks_stopped_by_the_budget_are_restated_as_not_run(
+    issuer_key: Ed25519KeyPair, loader: DocumentLoader
+) -> None:
+    signed = _signed_list(issuer_key, loader, revoked=7)
+    other = "https://issuer.example/status/2"
+    fetcher = _fetcher(_routes({LIST_URL: signed, other: signed}))
+    status = StatusListFetcher(fetcher)
+    credential = _credential(issuer_key.controller, 6)
+    second = dict(credential["credentialStatus"], statusListCredential=other, id=other + "#6")
+    credential["credentialStatus"] = [credential["credentialStatus"], second]
+    budget = FetchBudget(max_fetches=1)
+    with budget.activate():
+        checks = check_status(credential, status, loader, now=NOW)
+        keys = HttpsKeyResolver(fetcher)
+        with pytest.raises(FetchError) as info:
+            keys(KEY_URL)
+    assert info.value.code == "fetch.budget_exceeded"
+    untouched = Check("proof", "fail", "proof.invalid", "The signature is wrong.")
+    proof = Check("proof", "indeterminate", "fetch.budget_exceeded", str(info.value))
+    deliverable = Check(
+        "deliverable",
+        "warning",
+        "deliverable.unavailable",
+        "We couldn't fetch it.",
+        {"id": "https://files.example/report.pdf", "reason": "fetch.budget_exceeded"},
+    )
+    report = budget_skipped(Report([*checks, untouched, proof, deliverable]), budget)
+    ok, skipped, same, key, file = report.checks
+    assert (ok.outcome, ok.code) == ("pass", "status.ok")
+    assert skipped.code == "fetch.budget_exceeded"
+    assert skipped.outcome == checks[1].outcome
+    assert skipped.detail["limit"] == "fetches"
+    assert skipped.detail["statusListCredential"] == other
+    assert skipped.message.startswith("Whether this credential was revoked was not checked")
+    assert "because this request reached its limit of 1 fetch" in skipped.message
+    assert "nothing against the credential" in skipped.message
+    assert same == untouched
+    assert key.outcome == "indeterminate" and key.message.startswith("The signature was not")
+    assert file.outcome == "warning" and file.code == "fetch.budget_exceeded"
+    assert "report.pdf was not compared" in file.message
+
+
+def test_an_unspent_budget_leaves_the_report_alone() -> None:
+    report = Report([Check("status", "fail", "status.unavailable", "Could not fetch.")])
+    assert budget_skipped(report, FetchBudget()) is report

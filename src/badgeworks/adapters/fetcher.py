@@ -106,8 +106,10 @@ class FetchBudgetError(FetchError):
     code = BUDGET_EXCEEDED
 
 
-def _mib(count: int) -> str:
-    return f"{count / MiB:.1f}".removesuffix(".0") + " MiB"
+def _size(count: int) -> str:
+    if count >= MiB:
+        return f"{count / MiB:.1f}".removesuffix(".0") + " MiB"
+    return f"{count // 1024} KiB" if count >= 1024 else f"{count} bytes"
 
 
 class FetchBudget:
@@ -154,19 +156,21 @@ class FetchBudget:
         """Why checks were skipped, as a clause: "this request reached its limit of …"."""
         limit = limit or self.exhausted or "fetches"
         if limit == "bytes":
-            return f"this request reached its limit of {_mib(self.max_bytes)} of downloads"
+            return f"this request reached its limit of {_size(self.max_bytes)} of downloads"
         if limit == "time":
             return f"this request reached its time limit of {self.seconds:g} s for fetching"
-        return f"this request reached its limit of {self.max_fetches} fetches"
+        plural = "fetch" if self.max_fetches == 1 else "fetches"
+        return f"this request reached its limit of {self.max_fetches} {plural}"
 
-    def _exceeded(self, limit: str, url: str) -> FetchBudgetError:
+    def _exceeded(self, limit: str, url: str, *, cut: bool = False) -> FetchBudgetError:
         # Called with the lock held.
         if self.exhausted is None:
             self.exhausted = limit
         self.refused.append(url)
         reason = self.reason(limit)
+        done = "was cut off" if cut else "was not fetched"
         return FetchBudgetError(
-            f"{url:.200} was not fetched because {reason}",
+            f"{url:.200} {done} because {reason}",
             limit=limit,
             reason=reason,
             url=url,
@@ -193,12 +197,12 @@ class FetchBudget:
         with self._lock:
             self.received += count
             if self.received > self.max_bytes:
-                raise self._exceeded("bytes", url)
+                raise self._exceeded("bytes", url, cut=True)
 
     def out_of_time(self, url: str) -> FetchBudgetError:
         """The error for a fetch cut off by this request's deadline."""
         with self._lock:
-            return self._exceeded("time", url)
+            return self._exceeded("time", url, cut=True)
 
     @contextmanager
     def activate(self) -> Iterator[FetchBudget]:
