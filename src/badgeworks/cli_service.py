@@ -39,6 +39,11 @@ def _fail(exc: BadgeworksError) -> None:
 def _services(settings: Settings | None = None) -> Iterator[tuple[Session, ServiceContext]]:
     settings = settings or get_settings()
     engine = make_engine(settings)
+    if settings.key_secret is not None and settings.key_secret.get_secret_value().strip():
+        from badgeworks.services import outbox
+
+        # The server's key: what it queued sealed can be sent from here, and vice versa.
+        outbox.seal_outbox(engine, settings.key_secret.get_secret_value())
     try:
         upgrade(engine)
         factory = make_session_factory(engine)

@@ -39,9 +39,11 @@ def test_put_returns_sha256_and_uses_the_two_level_layout(store: BlobStore) -> N
     assert _leftovers(store) == []
 
 
-def test_blobs_are_read_only(store: BlobStore) -> None:
+def test_blobs_are_read_only_and_owner_only(store: BlobStore) -> None:
     store.put(DATA)
-    assert stat.S_IMODE(store.path(DIGEST).stat().st_mode) == 0o444
+    assert stat.S_IMODE(store.path(DIGEST).stat().st_mode) == 0o400
+    for directory in (store.root, store.path(DIGEST).parent, store.root / ".incoming"):
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700, directory
 
 
 def test_putting_again_never_overwrites(store: BlobStore) -> None:
@@ -124,5 +126,5 @@ def test_publish_without_hard_links_falls_back_to_replace(
     monkeypatch.setattr(os, "link", no_links)
     assert store.put(DATA) == DIGEST
     assert store.path(DIGEST).read_bytes() == DATA
-    assert stat.S_IMODE(store.path(DIGEST).stat().st_mode) == 0o444
+    assert stat.S_IMODE(store.path(DIGEST).stat().st_mode) == 0o400
     assert _leftovers(store) == []

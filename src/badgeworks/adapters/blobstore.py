@@ -3,9 +3,10 @@
 A blob is stored once under its sha256: ``root/ab/cd/abcd…`` (the first two bytes of
 the hex digest make two directory levels, so no directory grows past 65,536 entries).
 Blobs are written to a temporary file under ``root/.incoming``, fsynced, made read-only
-(0o444) and then published with a single link/rename, so a reader sees either no blob or
-the whole blob. An existing blob is never overwritten. The one deletion is of a
-candidate's portfolio photo that was replaced or removed (``delete``). See docs/storage.md.
+and owner-only (0o400, in 0700 directories) and then published with a single link/rename,
+so a reader sees either no blob or the whole blob. An existing blob is never overwritten.
+The one deletion is of a candidate's portfolio photo that was replaced or removed
+(``delete``). See docs/storage.md.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
+from badgeworks.adapters.private_files import private_dir
 from badgeworks.core.errors import InputError
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 _INCOMING = ".incoming"
-_READ_ONLY = 0o444
+#: Read-only and owner-only: deliverables and photos are nobody else's business.
+_READ_ONLY = 0o400
 
 
 def _check_digest(sha256: str) -> str:
@@ -125,9 +128,7 @@ class BlobStore:
     def _incoming_dir(self) -> Path:
         # Temporary files live on the same file system as the blobs, so publishing is one
         # atomic link or rename, never a copy.
-        incoming = self.root / _INCOMING
-        incoming.mkdir(parents=True, exist_ok=True)
-        return incoming
+        return private_dir(self.root / _INCOMING)
 
     def _write_and_publish(self, digest: str, chunks: Iterable[bytes]) -> None:
         fd, tmp_name = tempfile.mkstemp(dir=self._incoming_dir(), prefix="blob-")
@@ -148,7 +149,7 @@ class BlobStore:
         if final.exists():
             return
         os.chmod(tmp, _READ_ONLY)
-        final.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(final.parent)
         try:
             # A hard link fails if the name exists, so two concurrent writers of the same
             # blob cannot replace each other's file; the temporary name is removed after.

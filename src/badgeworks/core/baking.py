@@ -131,6 +131,13 @@ def _png_chunks(png: Any) -> list[_Chunk]:
             return chunks
 
 
+def check_png(png: bytes) -> None:
+    """Raise ``BakingError`` unless ``png`` is a whole PNG: signature, IHDR first, every
+    chunk complete with a right CRC, up to IEND (``baking.not_png``, ``baking.corrupt``,
+    ``baking.too_large``). A truncated file fails here even where a decoder would not."""
+    _png_chunks(png)
+
+
 def _keyword(chunk: _Chunk) -> str | None:
     if chunk.type not in _TEXT_CHUNKS:
         return None

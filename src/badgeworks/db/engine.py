@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
+from badgeworks.adapters.private_files import private_dir, private_sqlite_file
 from badgeworks.settings import Settings
 
 SessionFactory = Callable[[], Session]
@@ -35,13 +36,17 @@ def make_engine(settings: Settings) -> Engine:
                 url, connect_args={"check_same_thread": False}, poolclass=StaticPool
             )
         else:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(settings.data_dir)
             path = url.split(":///", 1)[-1]
             if path:
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                # Owner-only: the directory if we make it, the file (and so SQLite's
+                # -wal and -shm, which take its mode) always; see adapters/private_files.
+                Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                private_sqlite_file(Path(path))
             engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    private_dir(settings.data_dir)  # blobs live there whatever the database
     return create_engine(url, pool_pre_ping=True)
 
 

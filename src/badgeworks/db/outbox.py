@@ -3,17 +3,94 @@
 Writing a message is part of the same transaction as the thing it announces, so a link
 is never mailed for an invite that was rolled back. ``badgeworks outbox send`` (or the
 server's own worker) delivers pending messages and records each attempt.
+
+The bodies hold live sign-in and review links, so they are **sealed at rest**: the
+``SealedText`` column type encrypts each body with AES-256-GCM as it is written and
+decrypts it as it is read, under a key derived (scrypt) from the service's key secret
+and bound to the engine with ``bind_seal_key``. The database (its file, a backup, a
+PostgreSQL dump) then holds ``bwseal1:…`` instead of the link. Code reading
+``OutboxMessage.body_text`` sees the plain text, as before. A body written in clear (by
+an older release, or through an engine with no key) is read as it is; one sealed under
+another secret stays sealed, which ``is_sealed`` tells.
 """
 
 from __future__ import annotations
 
+import base64
+import os
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Column, Text
+from sqlalchemy import Column, Dialect, Text
+from sqlalchemy.engine import Engine
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from badgeworks.core.crypto import aes_gcm_open, aes_gcm_seal, scrypt_key
 from badgeworks.db.models import UTCDateTime, utcnow
+
+SEAL_PREFIX = "bwseal1:"
+#: Domain separation: this key can never equal the key that protects issuer keys (those
+#: use a random salt per record) or the secret's fingerprint.
+_SEAL_SALT = b"badgeworks/outbox-body/v1"
+_SEAL_AAD = b"badgeworks outbox body"
+_NONCE_BYTES = 12
+#: Where an engine's dialect carries its sealing key (see ``bind_seal_key``).
+_KEY_ATTRIBUTE = "badgeworks_outbox_key"
+
+
+@lru_cache(maxsize=8)
+def derive_seal_key(secret: str) -> bytes:
+    """The 32-byte outbox key for ``secret`` (scrypt n=2**14, r=8, p=1; cached)."""
+    return scrypt_key(secret.encode("utf-8"), _SEAL_SALT, n=2**14, r=8, p=1)
+
+
+def bind_seal_key(engine: Engine, secret: str) -> None:
+    """Seal outbox bodies written through ``engine`` under ``secret``'s outbox key."""
+    setattr(engine.dialect, _KEY_ATTRIBUTE, derive_seal_key(secret))
+
+
+def seal(key: bytes, text: str) -> str:
+    """``text`` encrypted: ``bwseal1:`` + base64url(nonce ‖ ciphertext ‖ tag)."""
+    nonce = os.urandom(_NONCE_BYTES)
+    sealed = aes_gcm_seal(key, nonce, text.encode("utf-8"), _SEAL_AAD)
+    return SEAL_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+
+
+def unseal(key: bytes, value: str) -> str | None:
+    """The text ``seal`` sealed, or None if ``value`` is not one sealed under ``key``."""
+    try:
+        raw = base64.urlsafe_b64decode(value[len(SEAL_PREFIX) :].encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        return None
+    opened = aes_gcm_open(key, raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], _SEAL_AAD)
+    return opened.decode("utf-8") if opened is not None else None
+
+
+def is_sealed(value: str | None) -> bool:
+    """True if ``value`` (as read) is still sealed: no key, or another secret's key."""
+    return bool(value) and str(value).startswith(SEAL_PREFIX)
+
+
+class SealedText(TypeDecorator[str]):
+    """Text sealed with the engine's outbox key on the way in, opened on the way out."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        key: bytes | None = getattr(dialect, _KEY_ATTRIBUTE, None)
+        if value is None or key is None:
+            return value
+        return seal(key, value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is None or not value.startswith(SEAL_PREFIX):
+            return value
+        key: bytes | None = getattr(dialect, _KEY_ATTRIBUTE, None)
+        opened = unseal(key, value) if key is not None else None
+        return value if opened is None else opened
 
 
 def _ts(nullable: bool = False) -> Any:
@@ -37,8 +114,8 @@ class OutboxMessage(SQLModel, table=True):
     issuer_id: int | None = Field(default=None, foreign_key="issuer.id", index=True)
     to: str = Field(max_length=320)
     subject: str = Field(max_length=300)
-    body_text: str = Field(sa_column=Column(Text, nullable=False))
-    body_html: str = Field(sa_column=Column(Text, nullable=False))
+    body_text: str = Field(sa_column=Column(SealedText, nullable=False))
+    body_html: str = Field(sa_column=Column(SealedText, nullable=False))
     status: str = Field(default="pending", max_length=16, index=True)
     attempts: int = Field(default=0)
     last_error: str | None = Field(default=None, max_length=1000)

@@ -3,6 +3,11 @@
 The OB Achievement ``id`` of version *n* is ``<base>/achievements/<id>/versions/<n>``, so
 two credentials that name the same id describe exactly the same achievement.
 
+Every version is checked as it will be issued before it is stored: the credential a
+project would get from it is built by issuance's own builder and must pass the VC / OB 3.0
+structural checks, the OB 3.0 JSON Schema and strict JSON-LD canonicalization, so an edit
+can never leave an achievement that no credential can be issued with.
+
 A version may have **language editions** (OB 3.0 ``inLanguage`` and ``related``): its
 name, description, criteria, image alt text and rubric names in another language, each
 at ``<base>/achievements/<id>/versions/<n>/<lang>``. Editions are not part of any signed
@@ -14,6 +19,7 @@ entry per edition that existed when it was signed.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,12 +27,18 @@ from sqlalchemy.orm import object_session
 from sqlmodel import Session, col, select
 
 from badgeworks.core import credential as ob
+from badgeworks.core.canonicalize import canonicalize
+from badgeworks.core.errors import BadgeworksError
+from badgeworks.core.schema import schema_problems
+from badgeworks.core.structure import check_credential
 from badgeworks.db.models import (
     Achievement,
     AchievementEdition,
     AchievementVersion,
+    Candidate,
     Credential,
     Issuer,
+    Project,
     utcnow,
 )
 from badgeworks.services import audit
@@ -56,22 +68,97 @@ _CONTENT_FIELDS = (
 )
 
 
+#: OB 3.0 ``AchievementType``, an extensible enumeration: one of these, or ``ext:`` and a
+#: name (``tests`` check the list against the bundled JSON Schema).
+ACHIEVEMENT_TYPES = frozenset(
+    {
+        "Achievement",
+        "ApprenticeshipCertificate",
+        "Assessment",
+        "Assignment",
+        "AssociateDegree",
+        "Award",
+        "Badge",
+        "BachelorDegree",
+        "Certificate",
+        "CertificateOfCompletion",
+        "Certification",
+        "CommunityService",
+        "Competency",
+        "Course",
+        "CoCurricular",
+        "Degree",
+        "Diploma",
+        "DoctoralDegree",
+        "Fieldwork",
+        "GeneralEducationDevelopment",
+        "JourneymanCertificate",
+        "LearningProgram",
+        "License",
+        "Membership",
+        "ProfessionalDoctorate",
+        "QualityAssuranceCredential",
+        "MasterCertificate",
+        "MasterDegree",
+        "MicroCredential",
+        "ResearchDoctorate",
+        "SecondarySchoolDiploma",
+    }
+)
+_EXT_TYPE = re.compile(r"^ext:[A-Za-z0-9._-]{1,96}$")
+#: Fields every version has: ``null`` in an edit is refused (leave the field out to keep it).
+_REQUIRED_FIELDS = ("name", "description", "achievement_type")
+#: List fields: ``null`` in an edit means "none" and stores an empty list.
+_LIST_FIELDS = ("alignments", "result_descriptions", "tags")
+#: The Achievement property a JSON Schema or structural problem names → our field.
+_OB_FIELDS = {
+    "name": "name",
+    "description": "description",
+    "criteria": "criteria_narrative",
+    "achievementType": "achievement_type",
+    "alignment": "alignments",
+    "resultDescription": "result_descriptions",
+    "tag": "tags",
+    "inLanguage": "in_language",
+    "image": "image",
+    "validUntil": "default_validity_days",
+}
+
+
+class AchievementInvalid(ValidationFailed):
+    """A version no credential could be issued with; refused before anything is stored."""
+
+    code = "achievement.invalid"
+
+
 def achievement_url(ctx: ServiceContext, achievement_id: int, version: int) -> str:
     """The OB Achievement id of one version."""
     return f"{ctx.base_url}/achievements/{achievement_id}/versions/{version}"
 
 
 def create_achievement(
-    session: Session, issuer: Issuer, data: AchievementCreate, *, actor: str
+    session: Session,
+    issuer: Issuer,
+    data: AchievementCreate,
+    *,
+    actor: str,
+    ctx: ServiceContext | None = None,
 ) -> tuple[Achievement, AchievementVersion]:
-    """Create an achievement with its first version."""
+    """Create an achievement with its first version.
+
+    With ``ctx`` the version is also checked as it will be issued (``check_issuable``).
+    """
+    content = checked_content(data)
     achievement = Achievement(issuer_id=issuer.id or 0, current_version=1, created_at=utcnow())
     session.add(achievement)
     session.flush()
     version = AchievementVersion(
-        achievement_id=achievement.id or 0, version=1, created_at=utcnow(), **_content(data)
+        achievement_id=achievement.id or 0, version=1, created_at=utcnow(), **content
     )
     session.add(version)
+    if ctx is not None:
+        session.flush()
+        check_issuable(session, ctx, issuer, version)
     audit.record(
         session,
         actor=actor,
@@ -86,9 +173,110 @@ def create_achievement(
     return achievement, version
 
 
-def _content(data: AchievementCreate | AchievementUpdate) -> dict[str, Any]:
+def checked_content(data: AchievementCreate | AchievementUpdate) -> dict[str, Any]:
+    """The version fields ``data`` sets, checked and normalised; ``AchievementInvalid``.
+
+    ``null`` for a required field is refused; for a list it stores an empty list; for
+    ``criteria_narrative``, ``in_language`` and ``default_validity_days`` it removes the
+    value. ``achievement_type`` must be OB 3.0's; ``in_language`` is put in canonical case.
+    """
     dumped = data.model_dump(exclude_unset=isinstance(data, AchievementUpdate))
-    return {k: v for k, v in dumped.items() if k in _CONTENT_FIELDS}
+    content = {k: v for k, v in dumped.items() if k in _CONTENT_FIELDS}
+    for name in _REQUIRED_FIELDS:
+        if name in content and content[name] is None:
+            raise AchievementInvalid(
+                f"{name}: must not be null; send a value, or leave the field out to keep the "
+                "current one",
+                code=f"achievement.{name}_required",
+                field=name,
+            )
+    for name in _LIST_FIELDS:
+        if name in content and content[name] is None:
+            content[name] = []
+    if content.get("achievement_type") is not None:
+        content["achievement_type"] = check_achievement_type(content["achievement_type"])
+    if content.get("in_language") is not None:
+        try:
+            content["in_language"] = canonical_lang(content["in_language"])
+        except EditionError as exc:
+            raise AchievementInvalid(
+                "in_language: " + exc.message.removeprefix("lang: "),
+                code="achievement.in_language_invalid",
+                field="in_language",
+            ) from None
+    return content
+
+
+def check_achievement_type(value: str) -> str:
+    """``value`` if OB 3.0 allows it as ``achievementType``; else ``AchievementInvalid``."""
+    if value in ACHIEVEMENT_TYPES or _EXT_TYPE.match(value):
+        return value
+    close = [t for t in sorted(ACHIEVEMENT_TYPES) if t.lower() == value.lower()]
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise AchievementInvalid(
+        f"achievement_type: {value!r:.100} is not an Open Badges 3.0 achievement type; {hint}"
+        "use one of the OB 3.0 types (such as Fieldwork, Badge, Certificate or "
+        "MicroCredential) or an extension written ext:Name",
+        code="achievement.achievement_type_invalid",
+        field="achievement_type",
+    )
+
+
+def check_issuable(
+    session: Session | None, ctx: ServiceContext, issuer: Issuer, version: AchievementVersion
+) -> None:
+    """Refuse (and roll back ``session``) a version no credential could be issued with.
+
+    Builds the credential a project would get from ``version`` with issuance's own
+    builder, and runs what issuing runs before signing: the VC / OB 3.0 structural checks,
+    the OB 3.0 JSON Schema and strict canonicalization. ``AchievementInvalid`` names the
+    field at fault (``achievement.<field>_invalid``) or ``achievement.not_issuable``.
+    """
+    # issuance imports this module (for achievement_json), so it is imported here.
+    from badgeworks.services.issuance import build_credential
+
+    candidate = Candidate(
+        issuer_id=issuer.id or 0, name="Example", emails=["candidate@example.org"], salt="0" * 32
+    )
+    project = Project(
+        issuer_id=issuer.id or 0,
+        achievement_id=version.achievement_id,
+        candidate_id=0,
+        title="Example",
+    )
+    try:
+        document = build_credential(
+            ctx,
+            credential_id=str(uuid.UUID(int=0)),
+            issuer=issuer,
+            version=version,
+            candidate=candidate,
+            project=project,
+            files=[],
+            now=ctx.clock(),
+        )
+        check_credential(document)
+        problems = schema_problems(document, ctx.schemas())
+        if problems:
+            raise problems[0]
+        canonicalize(document, ctx.loader)
+    except BadgeworksError as exc:
+        if session is not None:
+            session.rollback()
+        field = _field_of(exc)
+        raise AchievementInvalid(
+            f"{field or 'achievement'}: credentials issued with this version would be refused "
+            f"({exc.message}); nothing was saved",
+            code=f"achievement.{field}_invalid" if field else "achievement.not_issuable",
+            field=field,
+        ) from None
+
+
+def _field_of(exc: BadgeworksError) -> str | None:
+    """Our field for the Achievement property a problem's JSON path or message names."""
+    where = str(exc.details.get("path") or exc.message)
+    match = re.search(r"\.achievement\.([A-Za-z]+)", where)
+    return _OB_FIELDS.get(match.group(1)) if match else None
 
 
 def get_achievement(session: Session, issuer_id: int, achievement_id: int) -> Achievement:
@@ -188,16 +376,32 @@ def _writable_version(
 
 
 def update_achievement(
-    session: Session, achievement: Achievement, data: AchievementUpdate, *, actor: str
+    session: Session,
+    ctx: ServiceContext,
+    achievement: Achievement,
+    data: AchievementUpdate,
+    *,
+    actor: str,
 ) -> AchievementVersion:
-    """Apply an edit; creates a new version if the current one was already issued."""
+    """Apply an edit; creates a new version if the current one was already issued.
+
+    The edited version is checked as it will be issued (``check_issuable``); a refused
+    edit stores nothing, not even the new version.
+    """
+    changes = checked_content(data)
     version, new = _writable_version(session, achievement)
-    changes = _content(data)
     for name, value in changes.items():
         setattr(version, name, value)
     if "in_language" in changes:
         _check_editions_still_fit(session, version)
     session.add(version)
+    session.flush()
+    issuer = session.get(Issuer, achievement.issuer_id)
+    if issuer is None:  # pragma: no cover - the foreign key prevents it
+        raise NotFoundError(
+            f"there is no achievement {achievement.id}", code="achievement.not_found"
+        )
+    check_issuable(session, ctx, issuer, version)
     audit.record(
         session,
         actor=actor,

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 from html import escape
 
 from PIL import Image, ImageDraw, ImageFont
 from sqlmodel import Session
 
-from badgeworks.core.baking import bake_png, bake_svg
+from badgeworks.core.baking import BakingError, bake_png, bake_svg
+from badgeworks.core.svg import SvgError, sanitize_svg
 from badgeworks.db.models import AchievementVersion, Credential
 from badgeworks.services.context import ServiceContext
+
+log = logging.getLogger("badgeworks.badges")
 
 ACCENT = (11, 92, 173)
 SIZE = 512
@@ -78,19 +82,35 @@ def _achievement_image(
 
 
 def baked_png(session: Session, ctx: ServiceContext, row: Credential, name: str) -> bytes:
-    """The achievement's PNG (or a drawn one) with the stored credential baked in."""
+    """The achievement's PNG (or a drawn one) with the stored credential baked in.
+
+    A stored PNG that is not whole (saved before uploads were checked) is replaced by the
+    drawn one rather than failing the download.
+    """
     _, data, media_type = _achievement_image(session, ctx, row)
-    base = data if data is not None and media_type == "image/png" else generated_png(name)
-    return bake_png(base, row.document)
+    if data is not None and media_type == "image/png":
+        try:
+            return bake_png(data, row.document)
+        except BakingError:
+            log.warning("credential %s: the achievement's PNG is damaged; drawing one", row.id)
+    return bake_png(generated_png(name), row.document)
 
 
 def baked_svg(session: Session, ctx: ServiceContext, row: Credential, name: str) -> str:
-    """The achievement's SVG (or one made from its PNG, or a drawn one), credential baked in."""
+    """The achievement's SVG (or one made from its PNG, or a drawn one), credential baked in.
+
+    The stored SVG is rebuilt by ``sanitize_svg`` every time, so an image stored before
+    uploads were sanitised never carries a script or an external reference into a badge;
+    one that cannot be rebuilt is replaced by the drawn badge.
+    """
     _, data, media_type = _achievement_image(session, ctx, row)
     if data is not None and media_type == "image/svg+xml":
-        base = data.decode("utf-8")
-    else:
-        base = generated_svg(name, png=data if media_type == "image/png" else None)
+        try:
+            return bake_svg(sanitize_svg(data), row.document)
+        except SvgError:
+            log.warning("credential %s: the achievement's SVG is unusable; drawing one", row.id)
+        data = None
+    base = generated_svg(name, png=data if media_type == "image/png" else None)
     return bake_svg(base, row.document)
 
 

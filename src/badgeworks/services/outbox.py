@@ -11,6 +11,9 @@ processes at once: each message is *claimed* before it is delivered (see
 
 Review links are secrets (whoever holds one can sign as the mentor), so once a message is
 delivered its bodies are replaced by a note: the database keeps only the link's hash.
+Until then the bodies are sealed at rest (``db.outbox.SealedText``) under a key derived
+from the key secret, bound to the engine by ``seal_outbox``; they are opened only to be
+sent.
 """
 
 from __future__ import annotations
@@ -24,10 +27,11 @@ from datetime import datetime, timedelta
 from typing import Any, TextIO
 
 from sqlalchemy import ColumnElement, or_, update
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from badgeworks.adapters.smtp import Mail, SmtpError, SmtpSender
-from badgeworks.db.outbox import OutboxMessage
+from badgeworks.db.outbox import OutboxMessage, bind_seal_key, is_sealed
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ConflictError
 from badgeworks.settings import Settings
@@ -44,8 +48,18 @@ CLAIM_TIMEOUT = timedelta(minutes=15)
 #: is down for a few minutes does not use up a message's attempts at every short interval.
 RETRY_DELAY = timedelta(seconds=60)
 INTERRUPTED = "a delivery attempt was interrupted (its sender stopped before recording it)"
+SEALED_ELSEWHERE = (
+    "outbox.sealed: the message was sealed under another key secret and cannot be read; "
+    "run with the BADGEWORKS_KEY_SECRET it was queued with"
+)
 
 Sender = Callable[[Mail], None]
+
+
+def seal_outbox(engine: Engine, secret: str) -> None:
+    """Seal the bodies of messages written through ``engine`` (and open them when read)
+    with a key derived from the key secret ``secret``."""
+    bind_seal_key(engine, secret)
 
 
 def enqueue(
@@ -338,6 +352,9 @@ def send_pending(
         row = _claim(session, message_id, ctx.clock(), retry_delay)
         if row is None:
             continue  # another sender claimed it first
+        if is_sealed(row.body_text) or is_sealed(row.body_html):
+            _record_failure(session, row, SEALED_ELSEWHERE, result)
+            continue
         mail = Mail(to=row.to, subject=row.subject, text=row.body_text, html=row.body_html)
         try:
             send(mail)

@@ -17,6 +17,7 @@ import io
 
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
+from badgeworks.core.baking import BakingError, check_png
 from badgeworks.core.errors import InputError
 from badgeworks.services.errors import UnsupportedMediaError, ValidationFailed
 
@@ -76,11 +77,34 @@ def _to_srgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+def _truncated() -> PhotoError:
+    return PhotoError(
+        "the photo is truncated (the file ends early, as after an interrupted upload or "
+        "copy); upload the whole file again",
+        code="portfolio.photo_truncated",
+    )
+
+
+def _check_whole_png(data: bytes) -> None:
+    """Refuse a PNG that is not whole: Pillow decodes one that lost its end (IEND, or
+    the last bytes of image data past the end of the zlib stream) without a word, so
+    every chunk is checked to IEND, CRCs included."""
+    try:
+        check_png(data)
+    except BakingError as exc:
+        if exc.code == "baking.corrupt" and "truncated" in exc.message:
+            raise _truncated() from None
+        raise PhotoError(
+            f"the photo could not be read: {exc.message}", code="portfolio.photo_unreadable"
+        ) from None
+
+
 def process(data: bytes, *, max_bytes: int) -> bytes:
     """The photo to store: a new JPEG of at most ``MAX_SIDE`` px a side, with no metadata.
 
     Raises ``InputError`` (empty, or over ``max_bytes``: 413), ``UnsupportedMediaError``
-    (not PNG, JPEG or WebP: 415) or ``PhotoError`` (unreadable, or over ``MAX_PIXELS``).
+    (not PNG, JPEG or WebP: 415) or ``PhotoError`` (unreadable, truncated, or over
+    ``MAX_PIXELS``).
     """
     if not data:
         raise InputError("the photo is empty", code="input.empty")
@@ -91,6 +115,8 @@ def process(data: bytes, *, max_bytes: int) -> bytes:
             max_bytes=max_bytes,
         )
     fmt = _FORMATS[sniff(data)]
+    if fmt == "PNG":
+        _check_whole_png(data)
     try:
         # ``open`` reads only the header; Pillow itself refuses (DecompressionBombError)
         # images far over its own limit, and the check below refuses ours before ``load``.
@@ -118,6 +144,8 @@ def process(data: bytes, *, max_bytes: int) -> bytes:
             code="portfolio.photo_too_many_pixels",
         ) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        if "truncated" in str(exc):
+            raise _truncated() from exc
         raise PhotoError(
             "the photo could not be read: the file is damaged or not really an image"
         ) from exc

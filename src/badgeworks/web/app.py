@@ -63,6 +63,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     """Build the app: check the secret, migrate the database, wire routes and errors."""
     secret = check_secret(settings.key_secret.get_secret_value() if settings.key_secret else None)
     engine = make_engine(settings)
+    outbox.seal_outbox(engine, secret)  # queued mail is encrypted at rest (docs/outbox.md)
     upgrade(engine)
     session_factory = make_session_factory(engine)
     with session_factory() as session:

@@ -28,7 +28,9 @@ def create_achievement(
 ) -> AchievementPublic:
     """Create an achievement (version 1)."""
     issuer = who.issuer_for(slug)
-    achievement, version = achievements.create_achievement(session, issuer, data, actor=who.actor)
+    achievement, version = achievements.create_achievement(
+        session, issuer, data, actor=who.actor, ctx=ctx
+    )
     return achievements.to_public(session, ctx, issuer, achievement, version)
 
 
@@ -89,7 +91,7 @@ def update_achievement(
 ) -> AchievementPublic:
     """Edit an achievement; if a credential used its current version, a new version is made."""
     achievement = achievements.get_achievement(session, who.issuer_id, achievement_id)
-    version = achievements.update_achievement(session, achievement, data, actor=who.actor)
+    version = achievements.update_achievement(session, ctx, achievement, data, actor=who.actor)
     return achievements.to_public(session, ctx, who.issuer, achievement, version)
 
 

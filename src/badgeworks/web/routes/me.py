@@ -275,6 +275,7 @@ _PHOTO_ERRORS = {
     "input.too_large": "candidate.photo_error_too_large",
     "portfolio.photo_too_many_pixels": "candidate.photo_error_pixels",
     "portfolio.photo_unreadable": "candidate.photo_error_unreadable",
+    "portfolio.photo_truncated": "candidate.photo_error_truncated",
     "portfolio.photo_alt_required": "candidate.photo_error_alt",
     "portfolio.photo_alt_too_long": "candidate.photo_error_alt_long",
     "portfolio.photo_alt_invalid": "candidate.photo_error_alt_invalid",

@@ -90,15 +90,18 @@ def _validity(text: str) -> int | str | None:
 def _preview(
     program: Program, ctx: Any, data: AchievementCreate, base: AchievementVersion | None
 ) -> dict[str, Any]:
-    """The OB 3.0 Achievement the form describes, built by the same code as credentials."""
+    """The OB 3.0 Achievement the form describes, built by the same code as credentials
+    and checked as saving would check it (``AchievementInvalid``)."""
+    content = achievements.checked_content(data)
     version = AchievementVersion(
         achievement_id=base.achievement_id if base else 0,
         version=base.version if base else 1,
         image_sha256=base.image_sha256 if base else None,
         image_caption=base.image_caption if base else None,
         image_media_type=base.image_media_type if base else None,
-        **data.model_dump(mode="json"),
+        **{**data.model_dump(mode="json"), "in_language": content["in_language"]},
     )
+    achievements.check_issuable(None, ctx, program.issuer, version)
     return achievements.achievement_json(ctx, program.issuer, version)
 
 
@@ -222,11 +225,15 @@ def create_achievement(
         data = AchievementCreate.model_validate(_payload(values))
     except ValidationError as exc:
         return _editor(request, program, values=values, error=form_problems(exc), status_code=422)
-    if form.action != "save":
-        return _editor(request, program, values=values, preview=_preview(program, ctx, data, None))
-    achievement, _ = achievements.create_achievement(
-        session, program.issuer, data, actor=program.actor
-    )
+    try:
+        if form.action != "save":
+            preview = _preview(program, ctx, data, None)
+            return _editor(request, program, values=values, preview=preview)
+        achievement, _ = achievements.create_achievement(
+            session, program.issuer, data, actor=program.actor, ctx=ctx
+        )
+    except achievements.AchievementInvalid as exc:
+        return _editor(request, program, values=values, error=exc.message, status_code=422)
     return back_to(program, f"/achievements/{achievement.id}", "achievement_saved")
 
 
@@ -283,16 +290,16 @@ def update_achievement(
         return _editor(
             request, program, values=values, error=form_problems(exc), status_code=422, **common
         )
-    if form.action != "save":
+    try:
+        if form.action != "save":
+            preview = _preview(program, ctx, data, current)
+            return _editor(request, program, values=values, preview=preview, **common)
+        update = AchievementUpdate.model_validate(data.model_dump())
+        achievements.update_achievement(session, ctx, achievement, update, actor=program.actor)
+    except achievements.AchievementInvalid as exc:
         return _editor(
-            request,
-            program,
-            values=values,
-            preview=_preview(program, ctx, data, current),
-            **common,
+            request, program, values=values, error=exc.message, status_code=422, **common
         )
-    update = AchievementUpdate.model_validate(data.model_dump())
-    achievements.update_achievement(session, achievement, update, actor=program.actor)
     return back_to(program, f"/achievements/{achievement_id}", "achievement_saved")
 
 

@@ -1,0 +1,223 @@
+"""SVG images from strangers, made safe to store, serve and bake: an allow-list rewrite.
+
+An issuer's badge SVG is shown by browsers on our origin and travels inside every baked
+badge, so anything that can run or fetch is removed, and the image is rebuilt from what
+remains rather than edited in place:
+
+- Parsing is expat's with any DOCTYPE, entity declaration or external entity refused
+  outright (``svg.unsafe_xml``): no entity can expand, none can read a file.
+- Only drawing elements of the SVG namespace are kept (shapes, text, gradients, patterns,
+  clip paths, masks, filters). ``script``, ``style``, ``foreignObject``, animation
+  (``set``, ``animate*``, which can rewrite ``href``), ``feImage``, elements of other
+  namespaces (XHTML, editors' metadata, old ``openbadges:credential`` elements) and
+  everything inside them are dropped. ``a`` is unwrapped: its children stay, the link goes.
+- Only presentation and geometry attributes are kept, so no ``on*`` event handler
+  survives. ``href`` (or ``xlink:href``) is kept only as a reference inside the document
+  (``#id``), or on ``image`` as a ``data:`` PNG, JPEG, GIF or WebP; any ``url(…)`` must
+  point inside the document too, so nothing is fetched from elsewhere.
+- Comments and processing instructions (``xml-stylesheet``) are dropped.
+
+The output is a new, well-formed SVG document (UTF-8 text, no XML declaration).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, NoReturn
+from xml.parsers import expat
+from xml.sax.saxutils import escape, quoteattr
+
+from .errors import BadgeworksError
+
+SVG_NAMESPACE = "http://www.w3.org/2000/svg"
+XLINK_NAMESPACE = "http://www.w3.org/1999/xlink"
+XML_NAMESPACE = "http://www.w3.org/XML/1998/namespace"
+
+#: The largest SVG read at all.
+MAX_SVG_BYTES = 32 * 1024 * 1024
+#: More elements than any badge needs; bounds the work and the output.
+MAX_ELEMENTS = 100_000
+
+
+def _names(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_KEEP = _names(
+    """svg g defs title desc symbol use path rect circle ellipse line polyline polygon text
+    tspan textPath linearGradient radialGradient stop clipPath mask pattern marker image
+    filter feBlend feColorMatrix feComponentTransfer feComposite feConvolveMatrix
+    feDiffuseLighting feDisplacementMap feDistantLight feDropShadow feFlood feFuncA feFuncB
+    feFuncG feFuncR feGaussianBlur feMerge feMergeNode feMorphology feOffset fePointLight
+    feSpecularLighting feSpotLight feTile feTurbulence switch"""
+)
+#: Unwrapped: the element goes, its children stay.
+_UNWRAP = frozenset({"a"})
+
+_ATTRIBUTES = _names(
+    """id class x y x1 y1 x2 y2 cx cy r rx ry fx fy fr width height d points transform
+    viewBox preserveAspectRatio version fill fill-opacity fill-rule stroke stroke-width
+    stroke-linecap stroke-linejoin stroke-miterlimit stroke-dasharray stroke-dashoffset
+    stroke-opacity opacity style color display visibility overflow font-family font-size
+    font-size-adjust font-stretch font-weight font-style font-variant text-anchor
+    dominant-baseline alignment-baseline baseline-shift letter-spacing word-spacing
+    text-decoration writing-mode direction unicode-bidi dx dy rotate textLength lengthAdjust
+    startOffset method spacing side pathLength offset stop-color stop-opacity gradientUnits
+    gradientTransform spreadMethod patternUnits patternContentUnits patternTransform
+    clip-path clipPathUnits clip-rule mask maskUnits maskContentUnits mask-type filter
+    filterUnits primitiveUnits in in2 result stdDeviation mode operator k1 k2 k3 k4 values
+    type tableValues slope intercept amplitude exponent flood-color flood-opacity
+    baseFrequency numOctaves seed stitchTiles scale xChannelSelector yChannelSelector
+    radius order kernelMatrix divisor bias targetX targetY edgeMode preserveAlpha
+    kernelUnitLength surfaceScale specularConstant specularExponent diffuseConstant
+    lighting-color azimuth elevation z pointsAtX pointsAtY pointsAtZ limitingConeAngle
+    marker-start marker-mid marker-end markerWidth markerHeight markerUnits refX refY
+    orient shape-rendering text-rendering image-rendering color-interpolation
+    color-interpolation-filters vector-effect paint-order isolation mix-blend-mode role
+    aria-label aria-labelledby aria-describedby aria-hidden lang"""
+)
+_XML_ATTRIBUTES = frozenset({"space", "lang"})
+_LOCAL_REF = re.compile(r"^#[A-Za-z_][\w.:-]*$")
+_DATA_IMAGE = re.compile(r"^data:image/(?:png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]*$")
+_URL = re.compile(r"url\(\s*(['\"]?)\s*([^'\")\s]*)", re.IGNORECASE)
+# What no attribute value or style may hold: script URLs, imports, old IE/Gecko hooks,
+# CSS escapes (which could spell any of these) and anything that is not plain text.
+_FORBIDDEN = re.compile(
+    r"javascript:|vbscript:|data:text|@import|expression\s*\(|-moz-binding|behavior\s*:|\\|<",
+    re.IGNORECASE,
+)
+_CONTROL = re.compile(r"[\x00-\x20\x7f]+")
+
+
+class SvgError(BadgeworksError):
+    """An SVG that cannot be made safe: not well-formed, not SVG, or unsafe XML."""
+
+    code = "svg.invalid"
+
+
+class _Unsafe(Exception):
+    pass
+
+
+def _split(name: str) -> tuple[str, str]:
+    namespace, _, local = name.rpartition(" ")
+    return namespace, local
+
+
+def _safe_value(value: str) -> bool:
+    # Browsers ignore whitespace and control characters inside a URL scheme
+    # ("java\tscript:"), so they are removed before looking.
+    squeezed = _CONTROL.sub("", value)
+    if _FORBIDDEN.search(squeezed):
+        return False
+    return all(_LOCAL_REF.match(target or "#x") for _, target in _URL.findall(value))
+
+
+def _href(element: str, value: str) -> str | None:
+    value = value.strip()
+    if _LOCAL_REF.match(value):
+        return value
+    if element == "image" and _DATA_IMAGE.match(value):
+        return re.sub(r"\s+", "", value)
+    return None
+
+
+def _attributes(element: str, attrs: dict[str, str]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for name, value in attrs.items():
+        namespace, local = _split(name)
+        if local == "href" and namespace in ("", XLINK_NAMESPACE):
+            href = _href(element, value)
+            if href is not None:
+                out.append(("xlink:href", href))
+            continue
+        if namespace == XML_NAMESPACE and local in _XML_ATTRIBUTES:
+            if _safe_value(value):
+                out.append((f"xml:{local}", value))
+            continue
+        if namespace or local not in _ATTRIBUTES or not _safe_value(value):
+            continue
+        out.append((local, value))
+    # One of each name (href and xlink:href both given: the first one kept wins).
+    unique: dict[str, str] = {}
+    for name, value in out:
+        unique.setdefault(name, value)
+    return list(unique.items())
+
+
+def sanitize_svg(data: bytes | str) -> str:
+    """``data`` rebuilt with only safe SVG elements and attributes (see the module).
+
+    Raises ``SvgError``: ``svg.unsafe_xml`` (DOCTYPE or entities), ``svg.corrupt`` (not
+    well-formed XML), ``svg.not_svg`` (the root is not an SVG ``svg`` element),
+    ``svg.too_large`` (over ``MAX_SVG_BYTES`` or ``MAX_ELEMENTS``).
+    """
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
+    if len(raw) > MAX_SVG_BYTES:
+        raise SvgError(
+            f"the SVG is larger than {MAX_SVG_BYTES // (1024 * 1024)} MiB", code="svg.too_large"
+        )
+    out: list[str] = []
+    # Per open element: "keep" (written), "unwrap" (children kept) or "drop" (all dropped).
+    stack: list[str] = []
+    count = 0
+    parser = expat.ParserCreate("utf-8" if isinstance(data, str) else None, " ")
+
+    def refuse(*_: Any) -> NoReturn:
+        raise _Unsafe
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        nonlocal count
+        count += 1
+        if count > MAX_ELEMENTS:
+            raise SvgError(f"the SVG has more than {MAX_ELEMENTS} elements", code="svg.too_large")
+        namespace, local = _split(name)
+        if not stack:
+            if namespace not in ("", SVG_NAMESPACE) or local != "svg":
+                raise SvgError("this is XML, but not an SVG image", code="svg.not_svg")
+            kept = _attributes(local, attrs)
+            head = f'<svg xmlns="{SVG_NAMESPACE}" xmlns:xlink="{XLINK_NAMESPACE}"'
+            out.append(head + "".join(f" {n}={quoteattr(v)}" for n, v in kept) + ">")
+            stack.append("keep")
+            return
+        if stack[-1] == "drop" or namespace not in ("", SVG_NAMESPACE):
+            stack.append("drop")
+        elif local in _UNWRAP:
+            stack.append("unwrap")
+        elif local in _KEEP:
+            kept = _attributes(local, attrs)
+            out.append(f"<{local}" + "".join(f" {n}={quoteattr(v)}" for n, v in kept) + ">")
+            stack.append("keep")
+        else:
+            stack.append("drop")
+
+    def end(name: str) -> None:
+        kind = stack.pop()
+        if kind == "keep":
+            out.append(f"</{_split(name)[1]}>")
+
+    def text(value: str) -> None:
+        if stack and stack[-1] != "drop":
+            out.append(escape(value))
+
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    parser.UnparsedEntityDeclHandler = refuse
+    parser.ExternalEntityRefHandler = refuse
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = text
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    try:
+        parser.Parse(raw, True)
+    except _Unsafe:
+        raise SvgError(
+            "the SVG declares a DOCTYPE or entities, which we refuse to read (they can "
+            "expand without bound or read local files); save it again without them",
+            code="svg.unsafe_xml",
+        ) from None
+    except expat.ExpatError as exc:
+        raise SvgError(f"the SVG is not well-formed XML: {exc}", code="svg.corrupt") from None
+    if not out:
+        raise SvgError("this is not an SVG image", code="svg.not_svg")
+    return "".join(out) + "\n"
