@@ -64,9 +64,11 @@ class RawServer:
     client has gone (a write fails) and the whole server stops in ``close()``.
     """
 
-    def __init__(self, respond: Callable[[socket.socket, str, Seen], None]) -> None:
+    def __init__(self, respond: Callable[[socket.socket, str, Seen], None], raw: bool) -> None:
         self.seen = Seen()
         self.stopped = threading.Event()
+        #: Not HTTP: answer after the client's first bytes (a TLS client hello).
+        self.raw = raw
         self._respond = respond
         self._sock = socket.create_server(("127.0.0.1", 0))
         self._sock.settimeout(0.1)
@@ -90,6 +92,10 @@ class RawServer:
             conn.settimeout(5)
             request = b""
             try:
+                if self.raw:
+                    conn.recv(4096)
+                    self._respond(conn, "", self.seen)
+                    return
                 while b"\r\n\r\n" not in request and len(request) < 65536:
                     chunk = conn.recv(4096)
                     if not chunk:
@@ -155,8 +161,8 @@ def bodies(size: int, content: Callable[[str], bytes] | None = None) -> Callable
 def raw_server() -> Iterator[Callable[[Callable[..., None]], RawServer]]:
     servers: list[RawServer] = []
 
-    def start(respond: Callable[..., None]) -> RawServer:
-        server = RawServer(respond)
+    def start(respond: Callable[..., None], raw: bool = False) -> RawServer:
+        server = RawServer(respond, raw)
         servers.append(server)
         return server
 
@@ -182,6 +188,29 @@ def test_a_trickled_response_head_hits_the_fetch_deadline(
     server = raw_server(respond)
     with Fetcher(allow_private=True, timeout=0.8) as fetcher:
         code, took = _failure(lambda: fetcher.fetch(server.base + "/did.json"))
+    assert code == "fetch.timeout"
+    assert 0.7 <= took < 1.5, took
+
+
+def trickle_tls(interval: float = 0.2) -> Callable[..., None]:
+    """After the client's hello, a TLS record header and then one byte per ``interval``."""
+
+    def respond(conn: socket.socket, path: str, seen: Seen) -> None:
+        conn.sendall(b"\x16\x03\x03\x40\x00")
+        for _ in range(25):
+            time.sleep(interval)
+            conn.sendall(b"\x02")
+
+    return respond
+
+
+def test_a_trickled_tls_handshake_hits_the_fetch_deadline(
+    raw_server: Callable[..., RawServer],
+) -> None:
+    server = raw_server(trickle_tls(), raw=True)
+    with Fetcher(allow_private=True, timeout=0.8) as fetcher:
+        url = server.base.replace("http://", "https://") + "/did.json"
+        code, took = _failure(lambda: fetcher.fetch(url))
     assert code == "fetch.timeout"
     assert 0.7 <= took < 1.5, took
 
