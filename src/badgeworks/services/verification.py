@@ -18,7 +18,10 @@ and API, and internal checks. ``verify`` runs the one pipeline,
   from the blob store, others through the same fetcher.
 
 The fetcher, loader and resolver are built once per ``ServiceContext`` and shared, so the
-fetcher's short cache and connection pool serve every request.
+fetcher's short cache and connection pool serve every request. What one request may fetch
+is bounded per request instead: ``verify`` and ``verify_presented`` open one
+``FetchBudget`` (``fetch_budget``: count, bytes, deadline) that every fetch they cause
+shares, and the report names the checks it stopped (docs/fetching.md, "Budgets").
 """
 
 from __future__ import annotations
