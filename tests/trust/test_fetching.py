@@ -376,6 +376,38 @@ def test_deliverables_skipped_for_the_budget_are_named(
     assert body["verified"] is True
 
 
+def test_a_signature_skipped_for_the_budget_is_could_not_check_never_forged(
+    database_url: str,
+    tmp_path: Path,
+    loader: DocumentLoader,
+    raw_server: Callable[..., RawServer],
+) -> None:
+    server = raw_server(bodies(64))
+    credentials = []
+    for i in range(3):
+        did = f"did:web:127.0.0.1%3A{server.port}:c{i}"
+        credential = signed(loader)
+        credential["issuer"]["id"] = did
+        credential["proof"]["verificationMethod"] = f"{did}#key-1"
+        credentials.append(credential)
+    application = _app(tmp_path, database_url, fetch_request_max_fetches=1)
+    try:
+        with serve(application) as base:
+            body, _ = _post(base, _presentation(credentials))
+    finally:
+        application.state.engine.dispose()
+    assert server.seen.paths == ["/c0/did.json"]
+    for result in body["credentialResults"][1:]:
+        (proof,) = [c for c in result["checks"] if c["check"] == "proof"]
+        assert proof["code"] == "fetch.budget_exceeded"
+        assert proof["outcome"] == "indeterminate"
+        assert proof["message"].startswith(
+            "The signature was not checked, because this request reached its limit of 1 fetch"
+        )
+        assert "altered" not in proof["message"] and "forged" not in proof["message"]
+        assert result["verdict"] == "could_not_verify"
+
+
 def test_one_slow_server_cannot_hold_a_verification(
     database_url: str, tmp_path: Path, raw_server: Callable[..., RawServer]
 ) -> None:
