@@ -144,6 +144,31 @@ def db_upgrade() -> None:
         engine.dispose()
 
 
+@service_commands.group("status")
+def status_group() -> None:
+    """Status lists: compare them with the database and repair them."""
+
+
+@status_group.command("repair")
+@click.option("--check", "check_only", is_flag=True, help="Only report drift (exit 1 if any).")
+def status_repair(check_only: bool) -> None:
+    """Re-derive every status list's bits from the database and re-sign the lists that
+    drifted (docs/operations.md). With --check nothing is changed."""
+    from badgeworks.services import status_lists
+
+    with _services() as (session, ctx):
+        drifted = status_lists.check(session) if check_only else status_lists.repair(session, ctx)
+        for drift in drifted:
+            click.echo(f"{'drift' if check_only else 'repaired'}: {drift.describe()}")
+        if not drifted:
+            click.echo("no drift: every status list matches the database")
+        elif check_only:
+            click.echo(f"{len(drifted)} list(s) drifted; run `badgeworks status repair`")
+            sys.exit(1)
+        else:
+            click.echo(f"{len(drifted)} list(s) repaired and re-signed")
+
+
 @service_commands.group("issuers")
 def issuers_group() -> None:
     """Manage issuers."""

@@ -86,7 +86,8 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = Field(
         default=None,
         description="Operator token that may create issuers over the API "
-        "(POST /api/v1/issuers). Unset: issuers are created with the CLI only.",
+        "(POST /api/v1/issuers); at least 32 characters, or the service refuses to start. "
+        "Unset: issuers are created with the CLI only.",
     )
     review_link_days: int = Field(
         default=14, ge=1, le=365, description="Days a mentor's review link stays valid."

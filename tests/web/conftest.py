@@ -29,7 +29,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         public_base_url="http://127.0.0.1:8000",
         max_upload_bytes=64 * 1024,
         max_json_bytes=16 * 1024,
-        admin_token="admin-test-token-0123456789",
+        admin_token="admin-test-token-0123456789-abcdefghij",
     )
 
 

@@ -94,7 +94,7 @@ def test_issuer_creation_needs_admin_token(client: TestClient) -> None:
     r = client.post(
         "/api/v1/issuers",
         json=body,
-        headers={"Authorization": "Bearer admin-test-token-0123456789"},
+        headers={"Authorization": "Bearer admin-test-token-0123456789-abcdefghij"},
     )
     assert r.status_code == 201, r.text
     assert r.json()["did"] == "did:web:127.0.0.1%3A8000:issuers:initech"

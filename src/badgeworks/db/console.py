@@ -31,6 +31,10 @@ class StaffMember(SQLModel, table=True):
     password_hash: str | None = Field(default=None, max_length=300)
     created_at: datetime = _ts()
     disabled_at: datetime | None = _ts(nullable=True)
+    #: The program whose owner chose the current password, or None when the person chose
+    #: it through a link sent to the address (or the operator set it). A password a
+    #: program chose opens that program only: knowing it proves nothing about the mailbox.
+    password_issuer_id: int | None = Field(default=None, foreign_key="issuer.id")
 
 
 class StaffMembership(SQLModel, table=True):
@@ -71,6 +75,41 @@ class StaffLoginAttempt(SQLModel, table=True):
     client: str = Field(max_length=100, index=True)
     ok: bool = False
     at: datetime = _ts()
+
+
+class StaffLoginLimit(SQLModel, table=True):
+    """A sign-in counter: ``pair:<client>|<email>`` or ``client:<client>``.
+
+    Attempts are claimed with one conditional UPDATE each (``failures < limit``), so
+    parallel requests cannot all pass a read-then-write check. A key that runs out is
+    locked until ``locked_until``; each lock doubles the next one (``strikes``).
+    """
+
+    __tablename__ = "staff_login_limit"
+
+    key: str = Field(primary_key=True, max_length=500)
+    failures: int = 0
+    strikes: int = 0
+    locked_until: datetime | None = _ts(nullable=True)
+    updated_at: datetime = _ts()
+
+
+class StaffPasswordLink(SQLModel, table=True):
+    """A single-use link, sent to a staff member's address, to choose their own password.
+
+    Only the SHA-256 of the token is stored. Using it proves control of the mailbox, so
+    the password it sets opens every program the account belongs to.
+    """
+
+    __tablename__ = "staff_password_link"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    staff_id: int = Field(foreign_key="staff_member.id", index=True)
+    issuer_id: int | None = Field(default=None, foreign_key="issuer.id")
+    created_at: datetime = _ts()
+    expires_at: datetime = _ts()
+    used_at: datetime | None = _ts(nullable=True)
 
 
 class BulkJob(SQLModel, table=True):

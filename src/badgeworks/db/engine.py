@@ -50,6 +50,27 @@ def make_engine(settings: Settings) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def begin_write(session: Session) -> None:
+    """Hold the database's write lock for the rest of ``session``'s transaction (SQLite).
+
+    pysqlite opens a transaction only at the first INSERT, UPDATE or DELETE, and SQLite
+    ignores ``SELECT … FOR UPDATE``: a read-modify-write of a shared row (a status list's
+    bits) read before that point would overwrite a change committed meanwhile by another
+    thread or process. ``BEGIN IMMEDIATE`` takes the write lock first (waiting up to
+    ``busy_timeout``), so what is read afterwards stays current until the commit.
+
+    Only transactions that change shared rows call this; read-only requests never take
+    the lock. A no-op on PostgreSQL (row locks do the job there) and when the transaction
+    has already written (it holds the lock since that write).
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    raw: Any = connection.connection.driver_connection
+    if raw is not None and not raw.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def make_session_factory(engine: Engine) -> SessionFactory:
     """A callable returning a new ``Session`` bound to ``engine``."""
 

@@ -11,7 +11,9 @@ Signed credentials never change (STYLE rule 9); what changes is their status:
 
 Each operation takes a reason, which is public (the hosted page shows it), writes a
 ``StatusChange`` row and an audit event, and flips the bit and re-signs the list in the
-same transaction (``status_lists.set_bit``).
+same transaction (``status_lists.set_bit``). Each first locks the lists it changes
+(``status_lists.lock_for_change``), before it reads the state it decides on, so
+simultaneous changes serialise: each lands in the signed list or fails, none is lost.
 """
 
 from __future__ import annotations
@@ -235,6 +237,7 @@ def revoke(
     recorded (and shown on its page) but verifiers elsewhere cannot see it.
     """
     row = own_credential(session, issuer, credential_id)
+    status_lists.lock_for_change(session, None, [row.id], ("revocation",))
     _revoke_in_session(session, ctx, issuer, row, reason=reason, actor=actor)
     _record(session, issuer, row.id, "revoke", reason, actor)
     _commit(session, "the revocation")
@@ -274,6 +277,7 @@ def suspend(
 ) -> Credential:
     """Suspend a credential (reversible with ``unsuspend``)."""
     row = own_credential(session, issuer, credential_id)
+    status_lists.lock_for_change(session, None, [row.id], ("suspension",))
     _suspension(session, row, "suspend")
     if status_lists.current_value(session, row.id, "suspension") == 1:
         raise ConflictError(
@@ -296,6 +300,7 @@ def unsuspend(
 ) -> Credential:
     """Lift a suspension."""
     row = own_credential(session, issuer, credential_id)
+    status_lists.lock_for_change(session, None, [row.id], ("suspension",))
     _suspension(session, row, "unsuspend")
     if status_lists.current_value(session, row.id, "suspension") != 1:
         raise ConflictError(f"credential {row.id} is not suspended", code="status.not_suspended")
@@ -360,6 +365,9 @@ def reissue(
     from badgeworks.services import issuance, vcapi
 
     row = own_credential(session, issuer, credential_id)
+    # The old credential's revocation list is locked before the replacement claims its
+    # entries (which, on PostgreSQL, share-lock the lists it claims in).
+    status_lists.lock_for_change(session, None, [row.id], ("revocation",))
     if _is_revoked(session, row.id):
         raise ConflictError(
             f"credential {row.id} is revoked (or was already replaced); re-issue its "

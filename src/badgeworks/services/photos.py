@@ -115,8 +115,6 @@ def process(data: bytes, *, max_bytes: int) -> bytes:
             max_bytes=max_bytes,
         )
     fmt = _FORMATS[sniff(data)]
-    if fmt == "PNG":
-        _check_whole_png(data)
     try:
         # ``open`` reads only the header; Pillow itself refuses (DecompressionBombError)
         # images far over its own limit, and the check below refuses ours before ``load``.
@@ -149,6 +147,9 @@ def process(data: bytes, *, max_bytes: int) -> bytes:
         raise PhotoError(
             "the photo could not be read: the file is damaged or not really an image"
         ) from exc
+    if fmt == "PNG":
+        # After decoding, so an image that is not a PNG at all stays "unreadable".
+        _check_whole_png(data)
     image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
     # A fresh image holds only pixels: no EXIF, XMP, ICC profile, comment or text chunk
     # of the upload can reach the encoder.

@@ -20,15 +20,26 @@ the loser draws again. When a list is full, list ``n + 1`` starts.
 
 A list's ``bits``, ``version`` and signed ``document`` change together, in the caller's
 transaction (``set_bit`` never commits), so a crash before the commit leaves the old,
-consistent list, and a crash after it the new one.
+consistent list, and a crash after it the new one. A status change first takes the lock
+on the lists it touches (``lock_for_change``: ``BEGIN IMMEDIATE`` on SQLite, ``SELECT …
+FOR UPDATE`` in list order on PostgreSQL), so concurrent changes to one list serialise
+instead of overwriting each other's bit.
+
+The database's rows are the truth the bits must equal: a ``Revocation`` row sets a
+credential's revocation bit, its last ``suspend``/``unsuspend`` change decides its
+suspension bit, and a withdrawn endorsement has its bit set in its endorser's list.
+``check`` compares every list with the rows in one pass; ``repair`` re-derives and
+re-signs the lists that drifted (``badgeworks status repair``).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import secrets
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -43,15 +54,17 @@ from badgeworks.core.errors import StatusError
 from badgeworks.core.issue import issue
 from badgeworks.core.status import (
     MIN_ENTRIES,
+    decode_list,
     encode_list,
     get_status,
     new_bitstring,
     set_status,
     status_list_credential,
 )
-from badgeworks.db.endorsements import Endorser
-from badgeworks.db.models import EndorserStatusEntry, EndorserStatusList, Issuer
-from badgeworks.db.status import StatusEntry, StatusList
+from badgeworks.db.endorsements import Endorsement, Endorser
+from badgeworks.db.engine import begin_write
+from badgeworks.db.models import EndorserStatusEntry, EndorserStatusList, Issuer, Revocation
+from badgeworks.db.status import StatusChange, StatusEntry, StatusList
 from badgeworks.services import mentors
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ConflictError, NotFoundError
@@ -71,6 +84,10 @@ _ENDORSER_LIST_PATH = re.compile(
     rf"^/(mentors|hosts)/({_UUID})/status/(revocation|suspension)/([0-9]{{1,9}})$"
 )
 _ENDORSER_LISTS = re.compile(r"^/(mentors|hosts)/[^/?#]+/status/")
+#: How many ids go into one ``IN (…)`` (SQLite allows 32,766 parameters; keep it small).
+_CHUNK = 500
+
+log = logging.getLogger("badgeworks.status")
 
 #: Who publishes and signs a status list: an issuer we host, or an endorser whose key
 #: we hold.
@@ -361,11 +378,15 @@ def set_bit(
     """Set the credential's ``purpose`` bit to ``value`` and re-sign the list; no commit.
 
     Only ``owner``'s own lists are looked at, so nobody can flip a bit in another owner's
-    list. The list row is locked (``SELECT … FOR UPDATE`` on PostgreSQL) so that two
-    changes to the same list serialise and neither overwrites the other's bit. Raises
-    ``ConflictError`` (``status.unchanged``) when the bit already has ``value`` and
-    ``NotFoundError`` (``status.no_entry``) when the credential has no such entry.
+    list. The list is locked before its bits are read (``BEGIN IMMEDIATE`` on SQLite,
+    ``SELECT … FOR UPDATE`` on PostgreSQL) so that two changes to the same list
+    serialise and neither overwrites the other's bit; callers that read status before
+    calling this take the lock first with ``lock_for_change``. Raises ``ConflictError``
+    (``status.unchanged``) when the bit already has ``value`` and ``NotFoundError``
+    (``status.no_entry``) when the credential has no such entry.
     """
+    # An entry never changes once claimed, so it is looked up before taking the lock: a
+    # refused change then leaves no transaction open.
     entry = entry_for(session, credential_id, purpose, owner=owner)
     if entry is None:
         raise NotFoundError(
@@ -373,6 +394,7 @@ def set_bit(
             f"{owner.did} (it was issued before status lists existed, or by someone else)",
             code="status.no_entry",
         )
+    begin_write(session)
     lists, _ = _tables(owner)
     row: ListRow = session.exec(
         select(lists)
@@ -395,6 +417,39 @@ def set_bit(
     session.add(row)
     session.flush()
     return row
+
+
+def lock_for_change(
+    session: Session,
+    owner: Owner | None,
+    credential_ids: Iterable[str],
+    purposes: tuple[str, ...] = PURPOSES,
+) -> None:
+    """Lock the lists holding ``credential_ids``' entries for ``purposes``; no commit.
+
+    Call it first in a transaction that changes a status, before reading anything the
+    change depends on. SQLite: ``BEGIN IMMEDIATE`` (one writer at a time, and what is
+    read afterwards is current). PostgreSQL: ``SELECT … FOR UPDATE`` of the list rows in
+    id order, so two changes that touch several lists (a re-issue claims entries in lists
+    it does not flip) cannot deadlock by locking them in opposite orders.
+    """
+    begin_write(session)
+    lists, entries = _tables(owner)
+    ids = sorted(set(credential_ids))
+    if not ids:
+        return
+    list_ids = session.exec(
+        select(entries.list_id)
+        .where(col(entries.credential_id).in_(ids), col(entries.purpose).in_(purposes))
+        .distinct()
+    ).all()
+    if list_ids:
+        session.exec(
+            select(lists.id)
+            .where(col(lists.id).in_(sorted(list_ids)))
+            .order_by(col(lists.id))
+            .with_for_update()
+        ).all()
 
 
 def run_before_commit_hook() -> None:
@@ -488,3 +543,205 @@ def lists_of(session: Session, owner: Owner) -> list[ListRow]:
             select(lists).where(_owned_by(owner)).order_by(col(lists.purpose), col(lists.number))
         )
     )
+
+
+# --- drift: the lists against the rows ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Drift:
+    """A list whose bits differ from what the rows say, or whose signed document does not
+    carry its bits."""
+
+    table: str
+    list_id: int
+    url: str
+    version: int
+    #: Bits the rows say are set but the list has clear (lost changes).
+    missing: int
+    #: Bits set in the list that no row accounts for.
+    extra: int
+    #: The served, signed document does not encode the list's ``bits``.
+    document_stale: bool
+
+    def describe(self) -> str:
+        """One line for an operator."""
+        parts = []
+        if self.missing or self.extra:
+            parts.append(
+                f"{self.missing + self.extra} bit(s) differ from the database "
+                f"({self.missing} missing, {self.extra} extra)"
+            )
+        if self.document_stale:
+            parts.append("the signed document does not carry the list's bits")
+        return f"{self.url} (version {self.version}): {'; '.join(parts)}"
+
+
+_TABLES: dict[str, tuple[Any, Any]] = {
+    "status_list": (StatusList, StatusEntry),
+    "endorser_status_list": (EndorserStatusList, EndorserStatusEntry),
+}
+
+
+def _in_chunks(session: Session, stmt: Any, column: Any, ids: list[int]) -> list[Any]:
+    found: list[Any] = []
+    for start in range(0, len(ids), _CHUNK):
+        found += session.exec(stmt.where(col(column).in_(ids[start : start + _CHUNK]))).all()
+    return found
+
+
+def _expected(session: Session, table: str, list_ids: list[int]) -> dict[int, set[int]]:
+    """For each list, the indexes whose bit the rows say must be set (three queries)."""
+    out: dict[int, set[int]] = defaultdict(set)
+    if table == "status_list":
+        revoked = (
+            select(StatusEntry.list_id, StatusEntry.index)
+            .join(Revocation, col(Revocation.credential_id) == col(StatusEntry.credential_id))
+            .where(StatusEntry.purpose == "revocation")
+        )
+        # The last suspend/unsuspend of a credential decides its suspension bit.
+        last = (
+            select(func.max(StatusChange.id).label("id"))
+            .where(col(StatusChange.action).in_(("suspend", "unsuspend")))
+            .group_by(col(StatusChange.credential_id))
+            .subquery()
+        )
+        suspended = (
+            select(StatusEntry.list_id, StatusEntry.index)
+            .join(StatusChange, col(StatusChange.credential_id) == col(StatusEntry.credential_id))
+            .join(last, last.c.id == StatusChange.id)
+            .where(StatusChange.action == "suspend", StatusEntry.purpose == "suspension")
+        )
+        rows = _in_chunks(session, revoked, StatusEntry.list_id, list_ids)
+        rows += _in_chunks(session, suspended, StatusEntry.list_id, list_ids)
+    else:
+        withdrawn = (
+            select(EndorserStatusEntry.list_id, EndorserStatusEntry.index)
+            .join(Endorsement, col(Endorsement.id) == col(EndorserStatusEntry.credential_id))
+            .where(
+                col(Endorsement.withdrawn_at).is_not(None),
+                EndorserStatusEntry.purpose == "revocation",
+            )
+        )
+        rows = _in_chunks(session, withdrawn, EndorserStatusEntry.list_id, list_ids)
+    for list_id, index in rows:
+        out[list_id].add(index)
+    return out
+
+
+def _document_bits(document: str) -> bytes | None:
+    try:
+        encoded = json.loads(document)["credentialSubject"]["encodedList"]
+        return decode_list(encoded)
+    except (ValueError, KeyError, TypeError, StatusError):
+        return None
+
+
+def _derived_bits(row: ListRow, indexes: set[int]) -> bytes:
+    bits = new_bitstring(row.entries)
+    for index in indexes:
+        if 0 <= index < row.entries:
+            set_status(bits, index, 1)
+    return bytes(bits)
+
+
+def _drift_of(table: str, row: ListRow, expected: bytes) -> Drift | None:
+    missing = extra = 0
+    for have, want in zip(row.bits, expected, strict=False):
+        if have != want:
+            missing += bin(want & ~have & 0xFF).count("1")
+            extra += bin(have & ~want & 0xFF).count("1")
+    if len(row.bits) != len(expected):
+        extra += 1
+    stale = _document_bits(row.document) != row.bits
+    if not (missing or extra or stale):
+        return None
+    url = ""
+    try:
+        url = str(json.loads(row.document)["id"])
+    except (ValueError, KeyError, TypeError):
+        url = f"{table} {row.id}"
+    return Drift(table, row.id or 0, url, row.version, missing, extra, stale)
+
+
+def check(session: Session) -> list[Drift]:
+    """Every list whose bits differ from the rows, or whose document from its bits.
+
+    Read-only: one pass over the lists, three queries for what the rows say.
+    """
+    drifted: list[Drift] = []
+    for table, (lists, _) in _TABLES.items():
+        rows: list[ListRow] = list(session.exec(select(lists).order_by(col(lists.id))))
+        expected = _expected(session, table, [r.id or 0 for r in rows])
+        for row in rows:
+            drift = _drift_of(table, row, _derived_bits(row, expected.get(row.id or 0, set())))
+            if drift is not None:
+                drifted.append(drift)
+    return drifted
+
+
+def _owner_of(session: Session, row: ListRow) -> Owner:
+    owner: Owner | None
+    if isinstance(row, EndorserStatusList):
+        owner = session.get(Endorser, row.endorser_id)
+    else:
+        owner = session.get(Issuer, row.issuer_id)
+    assert owner is not None  # a foreign key holds it
+    return owner
+
+
+def signed_document(session: Session, ctx: ServiceContext, row: ListRow, bits: bytes) -> str:
+    """The list's credential for ``bits``, signed now by its owner (not stored)."""
+    owner = _owner_of(session, row)
+    return _signed_list(session, ctx, owner, row.purpose, row.number, bits, ctx.clock())
+
+
+def repair(session: Session, ctx: ServiceContext) -> list[Drift]:
+    """Re-derive the bits of every drifted list from the rows and re-sign it.
+
+    Each list is fixed in its own transaction, under the same lock a status change
+    takes, and only if it still drifts once locked; its ``version`` goes up by one.
+    Lists that match are not touched. Returns what was repaired.
+    """
+    repaired: list[Drift] = []
+    for found in check(session):
+        session.rollback()
+        lists, _ = _TABLES[found.table]
+        begin_write(session)
+        row: ListRow = session.exec(
+            select(lists)
+            .where(lists.id == found.list_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one()
+        expected = _derived_bits(
+            row, _expected(session, found.table, [found.list_id]).get(found.list_id, set())
+        )
+        drift = _drift_of(found.table, row, expected)
+        if drift is None:
+            session.rollback()
+            continue
+        row.bits = expected
+        row.version += 1
+        row.document = signed_document(session, ctx, row, expected)
+        row.updated_at = ctx.clock()
+        session.add(row)
+        session.commit()
+        repaired.append(drift)
+    return repaired
+
+
+def warn_on_drift(session: Session) -> list[Drift]:
+    """Log a warning (``badgeworks.status``) when any list differs from the rows."""
+    drifted = check(session)
+    if drifted:
+        shown = "; ".join(d.describe() for d in drifted[:5])
+        more = f" and {len(drifted) - 5} more" if len(drifted) > 5 else ""
+        log.warning(
+            "%d status list(s) disagree with the database: %s%s. Verifiers see the lists; "
+            "run `badgeworks status repair` to re-derive and re-sign them",
+            len(drifted),
+            shown,
+            more,
+        )
+    return drifted

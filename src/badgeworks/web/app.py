@@ -20,7 +20,7 @@ from badgeworks.adapters.keystore import check_secret
 from badgeworks.core.errors import BadgeworksError, ConfigError
 from badgeworks.db.engine import make_engine, make_session_factory
 from badgeworks.db.migrate import upgrade
-from badgeworks.services import outbox
+from badgeworks.services import outbox, status_lists
 from badgeworks.services.context import build_context, utcnow
 from badgeworks.services.issuers import example_key_holders
 from badgeworks.services.secrets import check_key_secret
@@ -73,6 +73,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
             engine.dispose()
             raise
         holders = example_key_holders(session)
+        # A status list that disagrees with the rows is reported, not refused: verifiers
+        # keep getting the signed lists until `badgeworks status repair` re-signs them.
+        status_lists.warn_on_drift(session)
     if holders:
         engine.dispose()
         raise ConfigError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -9,10 +10,11 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from sqlmodel import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from badgeworks.core.errors import InputError
+from badgeworks.core.errors import ConfigError, InputError
 from badgeworks.db.models import Issuer
-from badgeworks.services import tokens
+from badgeworks.services import staff, tokens
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import (
     AuthError,
@@ -21,6 +23,7 @@ from badgeworks.services.errors import (
     ValidationFailed,
 )
 from badgeworks.services.issuers import get_issuer_by_id
+from badgeworks.services.rate_limit import RateLimiter, retry_after_header
 from badgeworks.settings import Settings
 
 
@@ -146,3 +149,61 @@ async def no_body(request: Request) -> None:
 
 #: ``dependencies=[NoBody]`` on a POST that reads no body (see ``no_body``).
 NoBody = Depends(no_body)
+
+
+# ----------------------------------------------------------------------------- admin token
+
+#: ``BADGEWORKS_ADMIN_TOKEN`` may create issuers and can be guessed at over the network, so
+#: a shorter one refuses to start (``secrets.token_urlsafe(32)`` gives 43 characters).
+MIN_ADMIN_TOKEN_LENGTH = 32
+#: Wrong admin tokens each client address may send before it is locked out (1 minute,
+#: doubling on each further lock, like console sign-in; services/staff.py).
+ADMIN_FAILURES_PER_CLIENT = 10
+
+
+def check_admin_token_setting(admin_token: str | None) -> None:
+    """``ConfigError`` if an admin token is set but too short to withstand guessing."""
+    if admin_token is not None and len(admin_token.strip()) < MIN_ADMIN_TOKEN_LENGTH:
+        raise ConfigError(
+            f"refusing to start: BADGEWORKS_ADMIN_TOKEN has {len(admin_token.strip())} "
+            f"characters; it needs at least {MIN_ADMIN_TOKEN_LENGTH} (make one with: python -c "
+            "'import secrets; print(secrets.token_urlsafe(32))'), or unset it to create "
+            "issuers with the CLI only",
+            code="config.admin_token",
+        )
+
+
+def require_admin(request: Request, session: SessionDep, settings: SettingsDep) -> None:
+    """The caller sent ``Authorization: Bearer <BADGEWORKS_ADMIN_TOKEN>``.
+
+    Each try is first charged to the client address (an atomic counter in the database,
+    shared by every worker); after ``ADMIN_FAILURES_PER_CLIENT`` wrong tokens the address
+    gets 429 without the token being compared. A right token gives the charge back.
+    """
+    admin = settings.admin_token.get_secret_value() if settings.admin_token else None
+    if not admin:
+        raise ForbiddenError(
+            "creating issuers over the API is disabled; set BADGEWORKS_ADMIN_TOKEN or use "
+            "'badgeworks issuers create'",
+            code="auth.admin_disabled",
+        )
+    client = RateLimiter.client_key(request.client.host if request.client else None)
+    key = f"admin:{client}"
+    now = request.app.state.ctx.clock()
+    wait = staff.claim_attempt(session, key, ADMIN_FAILURES_PER_CLIENT, now)
+    if wait is not None:
+        raise StarletteHTTPException(
+            429,
+            detail="too many wrong admin tokens from this address; wait and try again "
+            "(see Retry-After)",
+            headers={"Retry-After": retry_after_header(wait)},
+        )
+    _, _, given = (request.headers.get("authorization") or "").partition(" ")
+    given = given.strip()
+    if not given or not hmac.compare_digest(given.encode(), admin.encode()):
+        raise AuthError("creating an issuer needs the admin token", code="auth.invalid_token")
+    staff.release_attempt(session, key, forget=True)
+    session.commit()
+
+
+AdminDep = Depends(require_admin)

@@ -74,6 +74,7 @@ _HTTP_CODES = {
     415: "input.unsupported_media_type",
     422: "request.invalid",
 }
+    429: "auth.rate_limited",
 
 
 def error_body(status: int, code: str, message: str) -> dict[str, Any]:

@@ -237,6 +237,15 @@ def revoke_token(token_id: Id, session: SessionDep, program: ProgramDep) -> Resp
     return back_to(program, "/settings", "token_revoked")
 
 
+def _grant_flash(grant: staff.StaffGrant) -> str:
+    """The words for what adding someone did (console.flash.*)."""
+    if grant.created:
+        return "staff_created" if grant.password_set else "staff_invited"
+    if grant.pending:
+        return "staff_pending"
+    return "staff_existing_ignored" if grant.password_ignored else "staff_existing"
+
+
 @router.post("/{slug}/settings/staff", dependencies=[Csrf])
 def add_staff(
     request: Request,
@@ -247,25 +256,49 @@ def add_staff(
     role: Annotated[str, Form(max_length=16)] = "viewer",
     password: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
-    """Give someone a role in this program (a new account needs a first password)."""
+    """Give someone a role in this program.
+
+    A new account takes the first password typed here, or without one gets a link to
+    choose it. An existing account keeps its own password, and the page says so.
+    """
     program.require("owner")
     try:
-        existing = staff.find_staff(session, email)
-        if existing is None and not password:
-            return _settings_page(
-                request, session, ctx, program, error="password_required", status_code=422
-            )
-        staff.create_or_add_staff(
+        grant = staff.create_or_add_staff(
             session,
             program.issuer,
             email,
             role,
-            password=password if existing is None else None,
+            password=password or None,
             actor=program.actor,
+            base_url=ctx.base_url,
+            now=ctx.clock(),
         )
     except BadgeworksError as exc:
         return _settings_page(request, session, ctx, program, error=exc.message, status_code=422)
-    return back_to(program, "/settings", "staff_saved")
+    return back_to(program, "/settings", _grant_flash(grant))
+
+
+@router.post("/{slug}/settings/staff/{staff_id}/password", dependencies=[Csrf])
+def set_staff_password(
+    request: Request,
+    staff_id: Id,
+    session: SessionDep,
+    ctx: ContextDep,
+    program: ProgramDep,
+    password: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Set the password of an account that works in this program only (sessions end)."""
+    program.require("owner")
+    try:
+        staff.reset_password_by_owner(
+            session, program.issuer, staff_id, password, actor=program.actor, now=ctx.clock()
+        )
+    except BadgeworksError as exc:
+        if exc.code == "staff.not_found":
+            raise
+        status = 403 if exc.code == "staff.shared_account" else 422
+        return _settings_page(request, session, ctx, program, error=exc.message, status_code=status)
+    return back_to(program, "/settings", "staff_password_set")
 
 
 @router.post("/{slug}/settings/staff/{staff_id}", dependencies=[Csrf])
