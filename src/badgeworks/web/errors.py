@@ -73,8 +73,8 @@ _HTTP_CODES = {
     413: "input.too_large",
     415: "input.unsupported_media_type",
     422: "request.invalid",
-}
     429: "auth.rate_limited",
+}
 
 
 def error_body(status: int, code: str, message: str) -> dict[str, Any]:
