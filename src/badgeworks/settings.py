@@ -27,6 +27,28 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; default: a SQLite file in data_dir. For PostgreSQL use "
         "postgresql+psycopg://user@host:5432/dbname.",
     )
+    db_pool_size: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        description="Database connections each process keeps open. Unset: 10 (or fewer "
+        "when db_max_overflow is set so the two add up to the threads that can use the "
+        "database at once; docs/operations.md).",
+    )
+    db_max_overflow: int | None = Field(
+        default=None,
+        ge=0,
+        le=1000,
+        description="Extra connections opened under load beyond db_pool_size and closed "
+        "again. Unset: enough that every request thread gets one without waiting (40 "
+        "request threads + 8 for background work, minus db_pool_size).",
+    )
+    db_pool_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="Seconds a request waits for a free database connection before failing.",
+    )
     public_base_url: str = Field(
         default="http://127.0.0.1:8000",
         description="The URL the service is reached at; credential ids and did:web ids use it.",

@@ -27,8 +27,49 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: Threads that can run ``def`` endpoints and dependencies at once: AnyIO's default
+#: thread limiter, which Starlette uses for every synchronous endpoint.
+REQUEST_THREADS = 40
+#: Other threads that may hold a connection at the same time: the verifier's workers
+#: (BADGEWORKS_VERIFY_WORKERS, 4 by default), the outbox sender and a bulk job.
+BACKGROUND_THREADS = 8
+#: Connections kept open by default; the rest are opened under load and closed again.
+DEFAULT_POOL_SIZE = 10
+
+
+def pool_limits(settings: Settings) -> tuple[int, int]:
+    """``(pool_size, max_overflow)`` for a file database's connection pool.
+
+    A request uses one connection at a time (services never open a second one while
+    the request's own is checked out), so a pool of ``REQUEST_THREADS +
+    BACKGROUND_THREADS`` connections lets every thread that can run at once have one
+    without waiting. Smaller pools are safe but make requests queue for up to
+    ``db_pool_timeout`` seconds. Explicit settings win (docs/operations.md).
+    """
+    wanted = REQUEST_THREADS + BACKGROUND_THREADS
+    if settings.db_pool_size is not None:
+        size = settings.db_pool_size
+    elif settings.db_max_overflow is not None:
+        size = max(1, min(DEFAULT_POOL_SIZE, wanted - settings.db_max_overflow))
+    else:
+        size = DEFAULT_POOL_SIZE
+    overflow = (
+        settings.db_max_overflow if settings.db_max_overflow is not None else max(0, wanted - size)
+    )
+    return size, overflow
+
+
 def make_engine(settings: Settings) -> Engine:
-    """An engine for ``settings.resolved_database_url``; creates the SQLite directory."""
+    """An engine for ``settings.resolved_database_url``; creates the SQLite directory.
+
+    File databases get a connection pool sized by ``pool_limits``.
+    """
+    size, overflow = pool_limits(settings)
+    pool: dict[str, Any] = {
+        "pool_size": size,
+        "max_overflow": overflow,
+        "pool_timeout": settings.db_pool_timeout,
+    }
     url = settings.resolved_database_url
     if url.startswith("sqlite"):
         if url in ("sqlite://", "sqlite:///:memory:"):
@@ -43,11 +84,11 @@ def make_engine(settings: Settings) -> Engine:
                 # -wal and -shm, which take its mode) always; see adapters/private_files.
                 Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
                 private_sqlite_file(Path(path))
-            engine = create_engine(url, connect_args={"check_same_thread": False})
+            engine = create_engine(url, connect_args={"check_same_thread": False}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     private_dir(settings.data_dir)  # blobs live there whatever the database
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 def begin_write(session: Session) -> None:

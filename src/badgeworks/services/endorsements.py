@@ -137,9 +137,16 @@ def check_nonce(ctx: ServiceContext, token: str, nonce: str | None) -> None:
 
 
 def _endorsement_id_for(ctx: ServiceContext, invite: ReviewInvite) -> str:
-    # One endorsement per invite, so its id can be known before it is signed (the upload
-    # template names it).
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{ctx.base_url}/review-invites/{invite.id}"))
+    """The id the invite's endorsement gets: fixed before it is signed, never guessable.
+
+    One endorsement per invite, so its id must be known before it is signed (the review
+    page and the upload template name it). It is derived from the invite's review token
+    (32 random bytes; we keep only their SHA-256), so it is as unguessable as a random
+    UUID and, unlike the invite number, cannot be enumerated. Endorsements keep the id
+    they were stored under, so ids published earlier still resolve.
+    """
+    digest = hashlib.sha256(b"badgeworks endorsement id\x00" + invite.token_hash.encode()).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
 def reserve_credential_id(session: Session, project: Project) -> str:
@@ -153,10 +160,22 @@ def reserve_credential_id(session: Session, project: Project) -> str:
         return issued
     row = session.get(CredentialReservation, project.id)
     if row is None:
-        row = CredentialReservation(project_id=project.id or 0, credential_id=str(uuid.uuid4()))
+        row = CredentialReservation(project_id=project.id or 0, credential_id=_fresh_id(session))
         session.add(row)
         session.flush()
     return row.credential_id
+
+
+def _fresh_id(session: Session) -> str:
+    # A random UUID collides with nothing in practice; one extra look keeps a credential
+    # that a caller issued under a chosen urn:uuid from ever being reserved as well.
+    for _ in range(3):
+        candidate = str(uuid.uuid4())
+        if session.get(Credential, candidate) is None:
+            return candidate
+    raise ConflictError(  # pragma: no cover - three random UUIDs all taken
+        "could not reserve a credential id; retry", code="credential.id_taken"
+    )
 
 
 def reserved_credential_id(session: Session, project: Project) -> str:
@@ -820,7 +839,7 @@ def for_credential(
     stmt = (
         select(Endorsement)
         .where(Endorsement.credential_id == credential_id)
-        .order_by(col(Endorsement.created_at), col(Endorsement.id))
+        .order_by(col(Endorsement.created_at), col(Endorsement.invite_id))
     )
     return [endorsement_public(session, ctx, r, embedded) for r in session.exec(stmt)]
 
@@ -1038,7 +1057,7 @@ def attach(
         session.exec(
             select(Endorsement)
             .where(Endorsement.project_id == project.id, col(Endorsement.withdrawn_at).is_(None))
-            .order_by(col(Endorsement.created_at), col(Endorsement.id))
+            .order_by(col(Endorsement.created_at), col(Endorsement.invite_id))
         )
     )
     if not rows:

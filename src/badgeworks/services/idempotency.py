@@ -9,19 +9,22 @@ run once: the second waits for the first's response (docs/api.md, "Idempotency")
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
-from badgeworks.db.engine import SessionFactory
 from badgeworks.db.models import IdempotencyRecord, utcnow
 from badgeworks.services.errors import ConflictError, ValidationFailed
+
+log = logging.getLogger("badgeworks.idempotency")
 
 
 def fingerprint(method: str, path: str, body: bytes) -> str:
@@ -105,6 +108,12 @@ def remember(
 # work: it inserts the record in a pending state, in its own committed transaction, and
 # the unique (issuer_id, key) constraint lets only one claim win. A request that loses
 # waits (bounded) for the winner's response and replays it.
+#
+# Every step runs on the request's own session, one short transaction at a time: a
+# request never holds one pooled connection while it waits for a second, so a burst of
+# requests larger than the pool queues for connections instead of deadlocking on them.
+# The response is written in the same transaction as the work (``Slot.stage``), so a
+# request that did its work always leaves its response for the retry to replay.
 
 #: ``status_code`` of a claimed key whose first request has not finished yet.
 PENDING = 0
@@ -125,91 +134,132 @@ class InProgress(ConflictError):
     retry_after = RETRY_AFTER_SECONDS
 
 
+@dataclass(frozen=True)
+class Stored:
+    """A key's record as read, detached from any session (its fields are what a replay
+    and the claim loop need, so no lazy load can reach for a connection later)."""
+
+    id: int
+    fingerprint: str
+    status_code: int
+    response: str
+    created_at: datetime
+
+
 @dataclass
 class Slot:
     """One request's use of an ``Idempotency-Key`` (see ``once``)."""
 
     #: The first request's stored response: answer with it instead of running again.
-    replay: IdempotencyRecord | None = None
-    _factory: SessionFactory | None = None
+    replay: Stored | None = None
+    _session: Session | None = None
     _claim_id: int | None = None
     _stored: bool = False
 
-    def store(self, status_code: int, response: str) -> None:
-        """Record this (first) request's response; later requests with the key get it."""
-        if self._factory is None or self._claim_id is None:
+    def stage(self, session: Session, status_code: int, response: str) -> None:
+        """Write this (first) request's response into ``session``'s transaction.
+
+        The caller commits it together with the work, so the work and its response are
+        stored together or not at all. If the transaction rolls back, the claim is
+        still pending and ``once`` releases it.
+        """
+        if self._claim_id is None:
             return
-        with self._factory() as session:
-            session.execute(
-                update(IdempotencyRecord)
-                .where(
-                    col(IdempotencyRecord.id) == self._claim_id,
-                    col(IdempotencyRecord.status_code) == PENDING,
-                )
-                .values(status_code=status_code, response=response)
-            )
-            session.commit()
+        session.execute(_finish(self._claim_id, status_code, response))
+
+    def store(self, status_code: int, response: str) -> None:
+        """Record this (first) request's response and commit it at once."""
+        if self._session is None or self._claim_id is None:
+            return
+        self._session.execute(_finish(self._claim_id, status_code, response))
+        self._session.commit()
         self._stored = True
 
     def _release(self) -> None:
-        # The request failed and changed nothing, so a retry must be able to run it.
-        if self._factory is None or self._claim_id is None or self._stored:
+        # The request failed and changed nothing, so a retry must be able to run it. A
+        # response staged and committed with the work is no longer pending and stays.
+        if self._session is None or self._claim_id is None or self._stored:
             return
-        with self._factory() as session:
-            session.execute(
-                delete(IdempotencyRecord).where(
-                    col(IdempotencyRecord.id) == self._claim_id,
-                    col(IdempotencyRecord.status_code) == PENDING,
-                )
-            )
-            session.commit()
-
-
-def _try_claim(
-    factory: SessionFactory, issuer_id: int, key: str, request_fingerprint: str
-) -> int | None:
-    """Insert a pending record; its id, or None if the key is already claimed."""
-    with factory() as session:
-        row = IdempotencyRecord(
-            issuer_id=issuer_id,
-            key=key,
-            fingerprint=request_fingerprint,
-            status_code=PENDING,
-            response="",
-            created_at=utcnow(),
-        )
-        session.add(row)
-        try:
-            session.commit()
-        except IntegrityError:
-            session.rollback()
-            return None
-        return row.id
-
-
-def _current(factory: SessionFactory, issuer_id: int, key: str) -> IdempotencyRecord | None:
-    with factory() as session:
-        return session.exec(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.issuer_id == issuer_id, IdempotencyRecord.key == key
-            )
-        ).first()
-
-
-def _drop_stale(factory: SessionFactory, record_id: int) -> None:
-    with factory() as session:
+        session = self._session
+        session.rollback()
         session.execute(
             delete(IdempotencyRecord).where(
-                col(IdempotencyRecord.id) == record_id,
+                col(IdempotencyRecord.id) == self._claim_id,
                 col(IdempotencyRecord.status_code) == PENDING,
-                col(IdempotencyRecord.created_at) < utcnow() - STALE_AFTER,
             )
         )
         session.commit()
 
 
+def _finish(claim_id: int, status_code: int, response: str) -> Any:
+    return (
+        update(IdempotencyRecord)
+        .where(
+            col(IdempotencyRecord.id) == claim_id,
+            col(IdempotencyRecord.status_code) == PENDING,
+        )
+        .values(status_code=status_code, response=response)
+    )
+
+
+def _try_claim(session: Session, issuer_id: int, key: str, request_fingerprint: str) -> int | None:
+    """Insert a pending record; its id, or None if the key is already claimed."""
+    # Whatever the request read so far (its token) is finished first: the claim is a
+    # transaction of its own.
+    session.commit()
+    row = IdempotencyRecord(
+        issuer_id=issuer_id,
+        key=key,
+        fingerprint=request_fingerprint,
+        status_code=PENDING,
+        response="",
+        created_at=utcnow(),
+    )
+    session.add(row)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return None
+    claim_id = row.id
+    session.expunge(row)
+    return claim_id
+
+
+def _current(session: Session, issuer_id: int, key: str) -> Stored | None:
+    try:
+        record = session.exec(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.issuer_id == issuer_id, IdempotencyRecord.key == key
+            )
+        ).first()
+        if record is None:
+            return None
+        return Stored(
+            id=record.id or 0,
+            fingerprint=record.fingerprint,
+            status_code=record.status_code,
+            response=record.response,
+            created_at=record.created_at,
+        )
+    finally:
+        # End the read so no connection is held while the caller waits.
+        session.rollback()
+
+
+def _drop_stale(session: Session, record_id: int) -> None:
+    session.execute(
+        delete(IdempotencyRecord).where(
+            col(IdempotencyRecord.id) == record_id,
+            col(IdempotencyRecord.status_code) == PENDING,
+            col(IdempotencyRecord.created_at) < utcnow() - STALE_AFTER,
+        )
+    )
+    session.commit()
+
+
 def claim(
-    factory: SessionFactory,
+    session: Session,
     issuer_id: int,
     key: str,
     request_fingerprint: str,
@@ -219,26 +269,27 @@ def claim(
     """Claim ``key`` for this request, or get the first request's stored response.
 
     Returns a ``Slot`` whose ``replay`` is the stored response when the key was used
-    before; otherwise this request owns the key and must call ``Slot.store``. While the
-    first request is still running this waits up to ``wait`` seconds (default
-    ``WAIT_SECONDS``), then raises ``InProgress``. The same key on a different request is
-    ``ValidationFailed`` (``idempotency.key_reused``). Each step runs in its own session,
-    so the claim is committed before any work starts.
+    before; otherwise this request owns the key and must ``stage`` (or ``store``) its
+    response. While the first request is still running this waits up to ``wait`` seconds
+    (default ``WAIT_SECONDS``), holding no connection, then raises ``InProgress``. The
+    same key on a different request is ``ValidationFailed`` (``idempotency.key_reused``).
+    ``session`` is the request's own: it is committed before the claim and between the
+    steps, so the claim is committed before any work starts.
     """
     deadline = time.monotonic() + (WAIT_SECONDS if wait is None else wait)
     delay = 0.02
     while True:
-        claim_id = _try_claim(factory, issuer_id, key, request_fingerprint)
+        claim_id = _try_claim(session, issuer_id, key, request_fingerprint)
         if claim_id is not None:
-            return Slot(_factory=factory, _claim_id=claim_id)
-        record = _current(factory, issuer_id, key)
+            return Slot(_session=session, _claim_id=claim_id)
+        record = _current(session, issuer_id, key)
         if record is not None:
             if record.fingerprint != request_fingerprint:
                 raise _reused(key)
             if record.status_code != PENDING:
                 return Slot(replay=record)
             if record.created_at < utcnow() - STALE_AFTER:
-                _drop_stale(factory, record.id or 0)
+                _drop_stale(session, record.id)
                 continue
         # Pending (or released by a failed first request just now): wait and look again.
         if time.monotonic() >= deadline:
@@ -252,23 +303,27 @@ def claim(
 
 @contextmanager
 def once(
-    factory: SessionFactory,
+    session: Session,
     issuer_id: int,
     key: str | None,
     request_fingerprint: str,
 ) -> Iterator[Slot]:
     """``claim`` around a request's work; the claim is released if the work fails.
 
-    Without a key (``None``) the slot does nothing: the request simply runs.
+    Without a key (``None``) the slot does nothing: the request simply runs. The work
+    should ``Slot.stage`` its response in the transaction that commits the work.
     """
     if key is None:
         yield Slot()
         return
-    slot = claim(factory, issuer_id, check_key(key), request_fingerprint)
+    slot = claim(session, issuer_id, check_key(key), request_fingerprint)
     try:
         yield slot
-    except BaseException:
-        slot._release()
-        raise
-    # A block that returned without storing (it replayed, or chose not to) frees the key.
-    slot._release()
+    finally:
+        # A block that failed, or returned without storing (it replayed, or chose not
+        # to), frees the key; a staged and committed response is kept. If even that
+        # fails (the database went away), the claim expires after ``STALE_AFTER``.
+        try:
+            slot._release()
+        except SQLAlchemyError:
+            log.warning("could not release the Idempotency-Key claim %s", slot._claim_id)

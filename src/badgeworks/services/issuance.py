@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -30,6 +31,7 @@ from badgeworks.db.models import (
     Project,
     Revocation,
 )
+from badgeworks.db.status import StatusEntry
 from badgeworks.services import audit, endorsements, status_lists
 from badgeworks.services.achievements import (
     achievement_json,
@@ -181,11 +183,66 @@ def serialize(document: dict[str, Any]) -> str:
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
 
 
+def _check_reserved_id_free(session: Session, project: Project, credential_id: str) -> None:
+    # Ids callers supply are checked against reservations (services.vcapi), but a
+    # database written before that check may hold another credential under this
+    # project's reserved id. Completing would then claim status entries that can never
+    # be claimed; say so at once instead.
+    held = session.get(Credential, credential_id) is not None or (
+        session.exec(
+            select(StatusEntry.id).where(StatusEntry.credential_id == credential_id)
+        ).first()
+        is not None
+    )
+    if held:
+        raise ConflictError(
+            f"the credential id {credential_id} reserved for project {project.id} (its "
+            "endorsements name it) is already held by another credential on this service, "
+            "so the project cannot be completed under it; ask the service operator to "
+            "look into that credential",
+            code="credential.id_taken",
+        )
+
+
+def _lock_project(session: Session, issuer_id: int, project_id: int) -> None:
+    # Completions of one project take turns from the start: the first signs, and the
+    # others, once it has committed, see a completed project and answer 409 without
+    # claiming status entries or signing. Without this, every simultaneous request
+    # does all the work only to fail at the commit, and a burst of them starves the
+    # connection pool. PostgreSQL locks the project row; SQLite takes its write lock
+    # (BEGIN IMMEDIATE) before anything is read, so what is read stays current.
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        raw: Any = connection.connection.driver_connection
+        if raw is not None and not raw.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        session.expire_all()
+        return
+    session.exec(
+        select(Project)
+        .where(Project.id == project_id, Project.issuer_id == issuer_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+
+
 def complete_project(
-    session: Session, ctx: ServiceContext, issuer: Issuer, project_id: int, *, actor: str
+    session: Session,
+    ctx: ServiceContext,
+    issuer: Issuer,
+    project_id: int,
+    *,
+    actor: str,
+    before_commit: Callable[[Credential], None] | None = None,
 ) -> Credential:
-    """Complete a draft project: issue, sign and store its credential."""
+    """Complete a draft project: issue, sign and store its credential.
+
+    ``before_commit`` runs inside the transaction that stores the credential (the
+    completion endpoint stages its ``Idempotency-Key`` response there), so whatever it
+    writes is committed with the credential or not at all.
+    """
     issuer_id = issuer.id or 0
+    _lock_project(session, issuer_id, project_id)
     project = get_project(session, issuer_id, project_id)
     if project.status != "draft":
         existing = session.exec(
@@ -201,8 +258,9 @@ def complete_project(
     check_results(version, project.results)
     candidate = get_candidate(session, issuer_id, project.candidate_id)
     files = deliverables(session, project)
-    # Reserved when a mentor was invited, so earlier endorsements name this id (issue 6).
+    # Reserved when a mentor was invited, so earlier endorsements name this id.
     credential_id = endorsements.reserved_credential_id(session, project)
+    _check_reserved_id_free(session, project, credential_id)
     now = ctx.clock()
     unsigned = build_credential(
         ctx,
@@ -249,6 +307,10 @@ def complete_project(
         },
     )
     try:
+        # Flushed first, so a concurrent completion's unique-constraint clash lands here.
+        session.flush()
+        if before_commit is not None:
+            before_commit(row)
         session.commit()
     except IntegrityError:
         session.rollback()

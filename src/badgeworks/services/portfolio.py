@@ -987,7 +987,10 @@ def credential_card(
                 "value": _str(r.get("value")) or _str(r.get("status")),
             }
         )
-    org = _str(issuer.get("name")) or _str(issuer.get("id")) or ""
+    # The program that signed, by its registered name and site: a VC-API caller chooses
+    # the ``issuer`` object it sends, and may copy another program's name into it.
+    signer = session.get(Issuer, row.issuer_id)
+    org = signer.name if signer is not None else _str(issuer.get("id")) or ""
     other_languages = [
         {"lang": _str(rel.get("inLanguage")), "href": safe_href(rel.get("id"))}
         for rel in (_dict(x) for x in _list(ach.get("related")))
@@ -1046,7 +1049,7 @@ def credential_card(
         "issuer": {
             "id": _str(issuer.get("id")),
             "name": org,
-            "url": safe_href(issuer.get("url")),
+            "url": safe_href(signer.url) if signer is not None else None,
         },
         "host": {"name": _str(source.get("name")), "url": safe_href(source.get("url"))}
         if source

@@ -28,7 +28,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
 
 from badgeworks.adapters.resources import schema_documents
 from badgeworks.core.checks import KnownIssuer, Verification
@@ -39,6 +40,7 @@ from badgeworks.core.issue import issue
 from badgeworks.core.report import Report
 from badgeworks.core.status import ENTRY_TYPE
 from badgeworks.core.structure import check_credential, is_url
+from badgeworks.db.endorsements import CredentialReservation
 from badgeworks.db.models import Credential, Issuer
 from badgeworks.services import audit, status_lists, verification
 from badgeworks.services.context import ServiceContext
@@ -48,7 +50,7 @@ from badgeworks.services.issuers import signing_key
 VC_V1_CONTEXT = "https://www.w3.org/2018/credentials/v1"
 STATUS_CONTEXT = "https://www.w3.org/ns/credentials/status/v1"
 OB_TYPES = frozenset({"OpenBadgeCredential", "AchievementCredential"})
-_URN_UUID = re.compile(r"^urn:uuid:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
+_URN_UUID = re.compile(r"urn:uuid:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
 #: Issue options we understand (VC-API "IssueCredentialOptions").
 ISSUE_OPTIONS = frozenset({"credentialStatus"})
 
@@ -101,7 +103,7 @@ def _assign_id(ctx: ServiceContext, credential: dict[str, Any], credential_id: s
         credential["id"] = f"{ctx.base_url}/credentials/{credential_id}"
         return credential_id
     if isinstance(given, str):
-        match = _URN_UUID.match(given.lower())
+        match = _URN_UUID.fullmatch(given.lower())
         if match is not None:
             return match.group(1)
     raise ValidationFailed(
@@ -109,6 +111,32 @@ def _assign_id(ctx: ServiceContext, credential: dict[str, Any], credential_id: s
         "absent (we assign <base>/credentials/<uuid>) or a urn:uuid: URN",
         code="vcapi.id_not_hostable",
     )
+
+
+def check_id_free(session: Session, row_id: str, *, shown: str) -> None:
+    """Refuse a credential id that is issued or reserved here, before any work is done.
+
+    A project's credential id is reserved when its first mentor is invited, and the
+    endorsements signed before the badge name it publicly; a caller who copies it must
+    not get that hosted URL. ``shown`` is the id as the caller wrote it.
+    """
+    if session.get(Credential, row_id) is not None:
+        raise ValidationFailed(
+            f"a credential with id {shown!r:.80} was already issued here; leave 'id' out "
+            "and this service assigns a new one",
+            code="vcapi.id_taken",
+        )
+    reserved = session.exec(
+        select(CredentialReservation.project_id).where(
+            CredentialReservation.credential_id == row_id
+        )
+    ).first()
+    if reserved is not None:
+        raise ValidationFailed(
+            f"the id {shown!r:.80} is reserved for a credential this service is about to "
+            "issue; leave 'id' out and this service assigns a new one",
+            code="vcapi.id_reserved",
+        )
 
 
 def prepare(
@@ -146,11 +174,7 @@ def prepare(
     if not keep_id:
         unsigned.pop("id", None)
     row_id = _assign_id(ctx, unsigned, credential_id or str(uuid.uuid4()))
-    if session.get(Credential, row_id) is not None:
-        raise ValidationFailed(
-            f"a credential with id {unsigned['id']!r:.80} was already issued here",
-            code="vcapi.id_taken",
-        )
+    check_id_free(session, row_id, shown=str(unsigned["id"]))
     # Check the structure before claiming status indexes, so bad input changes nothing.
     check_credential({**unsigned, "credentialStatus": kept} if kept else unsigned)
     entries = status_lists.allocate_entries(
@@ -170,7 +194,7 @@ def row_id_of(ctx: ServiceContext, document: dict[str, Any]) -> str:
     prefix = f"{ctx.base_url}/credentials/"
     if cid.startswith(prefix):
         return cid[len(prefix) :]
-    match = _URN_UUID.match(cid.lower())
+    match = _URN_UUID.fullmatch(cid.lower())
     return match.group(1) if match else cid
 
 
@@ -239,7 +263,16 @@ def issue_credential(
         target=f"credential:{row_id}",
         detail={"via": "vc-api"},
     )
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:
+        # Another request took the same caller-supplied id in the meantime.
+        session.rollback()
+        raise ValidationFailed(
+            f"a credential with id {signed.get('id')!r:.80} was issued here at the same "
+            "time; leave 'id' out and this service assigns a new one",
+            code="vcapi.id_taken",
+        ) from None
     return row, signed
 
 

@@ -98,6 +98,10 @@ def get_principal(request: Request, session: SessionDep) -> Principal:
     if row is None:
         raise AuthError("the API token is unknown or revoked", code="auth.invalid_token")
     issuer = get_issuer_by_id(session, row.issuer_id)
+    # End the read, so the pooled connection goes back before the route runs: the route
+    # runs in another worker thread, and requests that hold a connection while they wait
+    # for a thread (while the threads wait for connections) deadlock a small pool.
+    session.commit()
     return Principal(issuer=issuer, token_id=row.id or 0, label=row.label)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile
 
-from badgeworks.db.models import Project
+from badgeworks.db.models import Credential, Project
 from badgeworks.services import idempotency, issuance, projects
 from badgeworks.services.schemas import (
     DeliverableLinkCreate,
@@ -172,9 +172,18 @@ def complete_project(
 ) -> Response:
     """Complete the project: build, sign and store its OB 3.0 credential, and return it."""
     fingerprint = idempotency.fingerprint("POST", request.url.path, b"")
-    factory = ctx.session_factory or request.app.state.session_factory
+    issuer_id = who.issuer_id
+    staged: list[str] = []
+
+    def respond(row: Credential) -> None:
+        # The response is committed with the credential, so a retry after a success
+        # always finds it (and replays it byte for byte).
+        staged.append(issuance.issued(ctx, row).model_dump_json())
+        slot.stage(session, 201, staged[-1])
+
     try:
-        with idempotency.once(factory, who.issuer_id, idempotency_key, fingerprint) as slot:
+        # The key is claimed on this request's own session: one pooled connection each.
+        with idempotency.once(session, issuer_id, idempotency_key, fingerprint) as slot:
             if slot.replay is not None:
                 return Response(
                     slot.replay.response,
@@ -182,9 +191,10 @@ def complete_project(
                     media_type="application/json",
                     headers={"Idempotent-Replayed": "true"},
                 )
-            row = issuance.complete_project(session, ctx, who.issuer, project_id, actor=who.actor)
-            body = issuance.issued(ctx, row).model_dump_json()
-            slot.store(201, body)
+            row = issuance.complete_project(
+                session, ctx, who.issuer, project_id, actor=who.actor, before_commit=respond
+            )
+            body = staged[-1] if staged else issuance.issued(ctx, row).model_dump_json()
     except idempotency.InProgress as exc:
         return error_response(
             409, exc.code, exc.message, headers={"Retry-After": str(exc.retry_after)}
