@@ -452,22 +452,80 @@ def staff_group() -> None:
     "--password-stdin", is_flag=True, help="Read the password from stdin (else one is generated)."
 )
 def staff_create(email: str, slug: str, role: str, name: str, password_stdin: bool) -> None:
-    """Create staff member EMAIL (or add them to another program) with a role and password."""
+    """Give staff member EMAIL a role in a program, creating the account if it is new.
+
+    A new account gets the password from stdin, or a generated one shown once. An existing
+    account (of this or another program) keeps its own password: the output says so.
+    """
     import secrets
 
     from badgeworks.services import staff
 
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
-    with _services() as (session, _ctx):
+    with _services() as (session, ctx):
         issuer = issuers.get_issuer(session, slug)
         existing = staff.find_staff(session, email)
         generated = None
         if password is None and existing is None:
             generated = password = secrets.token_urlsafe(15)
-        member, membership = staff.create_or_add_staff(
-            session, issuer, email, role, password=password, name=name, actor=CLI_ACTOR
+        grant = staff.create_or_add_staff(
+            session,
+            issuer,
+            email,
+            role,
+            password=password if existing is None else None,
+            name=name,
+            actor=CLI_ACTOR,
+            base_url=ctx.base_url,
+            operator=True,
         )
-        click.echo(f"{member.email} is {membership.role} of {slug}")
+        click.echo(f"{grant.member.email} is {grant.membership.role} of {slug}")
+        if not grant.created:
+            click.echo(
+                f"{grant.member.email} already had an account: it was added to {slug} and its "
+                "password was NOT changed"
+                + (" (the password given on stdin was not used)" if password_stdin else "")
+                + ". To replace it, use `badgeworks staff set-password`."
+            )
+        if grant.pending:
+            click.echo(
+                f"its password was chosen by another program's owner, so {slug} opens for "
+                "them only after they choose their own password with the link queued to "
+                "their address (`badgeworks outbox send` delivers it)"
+            )
+        if generated:
+            click.echo(f"password (shown once): {generated}", err=True)
+
+
+@staff_group.command("set-password")
+@click.argument("email")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from stdin (else one is generated)."
+)
+def staff_set_password(email: str, password_stdin: bool) -> None:
+    """Replace the password of staff member EMAIL (the operator's reset); every session of
+    the account ends."""
+    import secrets
+
+    from badgeworks.services import staff
+    from badgeworks.services.errors import NotFoundError
+
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    generated = None
+    if password is None:
+        generated = password = secrets.token_urlsafe(15)
+    with _services() as (session, ctx):
+        member = staff.find_staff(session, email)
+        if member is None:
+            raise NotFoundError(
+                f"there is no staff account {email!r:.80}; create it with `badgeworks staff "
+                "create`",
+                code="staff.not_found",
+            )
+        ended = staff.set_password(
+            session, member, password, chosen_by=None, actor=CLI_ACTOR, now=ctx.clock()
+        )
+        click.echo(f"the password of {member.email} was replaced; {ended} session(s) ended")
         if generated:
             click.echo(f"password (shown once): {generated}", err=True)
 

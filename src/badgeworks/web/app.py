@@ -25,6 +25,7 @@ from badgeworks.services.context import build_context, utcnow
 from badgeworks.services.issuers import example_key_holders
 from badgeworks.services.secrets import check_key_secret
 from badgeworks.settings import Settings
+from badgeworks.web.deps import check_admin_token_setting
 from badgeworks.web.errors import handle_error
 from badgeworks.web.limits import BodyLimitMiddleware
 from badgeworks.web.pages import STATIC, make_environment
@@ -61,6 +62,8 @@ Writes need `Authorization: Bearer <token>`; a token belongs to one issuer
 
 def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
     """Build the app: check the secret, migrate the database, wire routes and errors."""
+    admin_token = settings.admin_token.get_secret_value() if settings.admin_token else None
+    check_admin_token_setting(admin_token)
     secret = check_secret(settings.key_secret.get_secret_value() if settings.key_secret else None)
     engine = make_engine(settings)
     outbox.seal_outbox(engine, secret)  # queued mail is encrypted at rest (docs/outbox.md)
