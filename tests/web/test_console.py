@@ -24,7 +24,11 @@ from tests.web.console_helpers import PASSWORD, add_staff, csrf_of, fast_scrypt,
 pytestmark = pytest.mark.usefixtures("fast_scrypt")
 __all__ = ["fast_scrypt"]
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+# A whole 1 × 1 PNG: images are decoded before they are stored.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de"
+    "0000000c49444154789c63606868000001840101568f20230000000049454e44ae426082"
+)
 ACH_FORM = {
     "name": "Data Analysis",
     "description": "Completed a mentored data analysis project.",
