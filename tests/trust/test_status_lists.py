@@ -40,10 +40,11 @@ from badgeworks.db.status import StatusChange, StatusEntry, StatusList
 from badgeworks.services import status_lists
 from badgeworks.settings import Settings
 from badgeworks.web.app import create_app
+from tests.endorsements.conftest import invite, open_form, review_path
 from tests.lifecycle.conftest import issue_plain, path_of, row_id
 from tests.verifier.conftest import free_port, serve
 from tests.web import conftest as web
-from tests.web.conftest import IssuerHandle
+from tests.web.conftest import IssuerHandle, draft_project
 
 # tests/web's fixtures: an app per test on SQLite and on PostgreSQL, and its issuer.
 acme, app, client, settings = web.acme, web.app, web.client, web.settings
@@ -293,6 +294,32 @@ def test_every_kind_of_change_at_once_lands_in_the_signed_lists(
         assert _assert_lists_match_rows(app, lambda p: httpx.get(here + p, timeout=30)) >= 7
 
 
+def _endorse(client: TestClient, who: IssuerHandle) -> str:
+    """A new project endorsed by Grace (one mentor: one list); the endorsement's id."""
+    ids = draft_project(client, who)
+    path = review_path(invite(client, who, ids["project"]))
+    r = client.post(path, data={"nonce": open_form(client, path), "comment": "Excellent."})
+    assert r.status_code == 201, r.text
+    return str(r.json()["url"]).rsplit("/", 1)[1]
+
+
+def test_simultaneous_endorsement_withdrawals_all_land_in_the_mentors_list(
+    app: FastAPI, client: TestClient, acme: IssuerHandle, settings: Settings, servers: Servers
+) -> None:
+    endorsed = [_endorse(client, acme) for _ in range(4)]
+    with serve(app) as here, _server_process(servers, settings) as there:
+        results = _at_once(
+            [
+                _post(here if n % 2 else there, acme, f"/api/v1/endorsements/{eid}/withdraw")
+                for n, eid in enumerate(endorsed)
+            ]
+        )
+        assert [getattr(r, "status_code", r) for r in results] == [200] * len(endorsed)
+        with app.state.session_factory() as session:
+            assert len(session.exec(select(EndorserStatusList)).all()) == 1
+        assert _assert_lists_match_rows(app, lambda p: httpx.get(here + p, timeout=30)) == 4
+
+
 def _runner_env(settings: Settings) -> dict[str, str]:
     return {
         "BADGEWORKS_DATA_DIR": str(settings.data_dir),
@@ -441,11 +468,3 @@ def test_a_server_killed_during_status_changes_leaves_lists_equal_to_the_databas
     _assert_lists_match_rows(app, client.get)
     with app.state.session_factory() as session:
         assert status_lists.check(session) == []
-
-
-def test_status_repair_check_on_a_database_without_lists(settings: Settings, app: FastAPI) -> None:
-    result = CliRunner().invoke(
-        service_commands, ["status", "repair", "--check"], env=_runner_env(settings)
-    )
-    assert result.exit_code == 0, result.output
-    assert "no drift" in result.output
