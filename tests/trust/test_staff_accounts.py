@@ -19,10 +19,11 @@ import pytest
 from click.testing import CliRunner
 from fastapi import FastAPI
 from pydantic import SecretStr
+from sqlmodel import select
 
 from badgeworks.cli import badgeworks
 from badgeworks.core.errors import ConfigError
-from badgeworks.db.console import StaffSession
+from badgeworks.db.console import StaffLoginLimit, StaffSession
 from badgeworks.services import issuers, outbox, staff
 from badgeworks.settings import Settings
 from badgeworks.web.app import create_app
@@ -185,6 +186,17 @@ def test_locks_back_off_exponentially_and_one_address_cannot_spray_accounts(
     ]
     assert statuses[: staff.MAX_FAILURES_PER_CLIENT] == [401] * staff.MAX_FAILURES_PER_CLIENT
     assert statuses[staff.MAX_FAILURES_PER_CLIENT :] == [429, 429, 429]
+
+    # Counters with nothing left to remember are dropped, so guessing cannot grow the table.
+    assert _limit_rows(app) > staff.MAX_FAILURES_PER_CLIENT
+    clock.now += staff.FORGET_STRIKES + staff.MAX_LOCK
+    assert sign_in(browser(base, "127.0.0.5"), "someone@acme.example", "x").status_code == 401
+    assert _limit_rows(app) == 2  # the two counters of that last attempt
+
+
+def _limit_rows(app: FastAPI) -> int:
+    with app.state.session_factory() as session:
+        return len(session.exec(select(StaffLoginLimit)).all())
 
 
 # ----------------------------------------------------------------------------- pre-takeover

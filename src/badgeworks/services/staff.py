@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from html import escape
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -592,10 +592,25 @@ def _lock_for(strikes: int) -> timedelta:
 
 
 def _ensure_limit_row(session: Session, key: str, now: datetime) -> None:
+    """Insert the counter ``key`` if it is new; a new key also drops the forgotten ones.
+
+    Counters with nothing to remember (no lock, no failure for ``FORGET_STRIKES``) are
+    deleted, so the table holds at most a day of keys however many are tried.
+    """
     table: Any = StaffLoginLimit.__table__  # type: ignore[attr-defined]
     values = {"key": key, "failures": 0, "strikes": 0, "updated_at": now}
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(table).values(**values).on_conflict_do_nothing(index_elements=["key"]))
+    result: Any = session.execute(
+        insert(table).values(**values).on_conflict_do_nothing(index_elements=["key"])
+    )
+    if result.rowcount:
+        session.execute(
+            delete(StaffLoginLimit).where(
+                col(StaffLoginLimit.updated_at) < now - FORGET_STRIKES,
+                col(StaffLoginLimit.locked_until).is_(None)
+                | (col(StaffLoginLimit.locked_until) <= now),
+            )
+        )
 
 
 def claim_attempt(session: Session, key: str, limit: int, now: datetime) -> float | None:
