@@ -35,7 +35,7 @@ EXIT_OK = 0
 EXIT_NOT_VERIFIED = 1
 EXIT_USAGE = 2
 
-MARKS = {"pass": "✓", "fail": "✗", "warning": "!", "skipped": "-"}
+MARKS = {"pass": "✓", "fail": "✗", "warning": "!", "skipped": "-", "indeterminate": "?"}
 
 
 class UsageFailure(click.ClickException):

@@ -18,7 +18,7 @@ from sqlmodel import Session
 from badgeworks.core.errors import BadgeworksError
 from badgeworks.db.engine import make_engine, make_session_factory
 from badgeworks.db.migrate import current_revision, upgrade
-from badgeworks.services import bulk, issuance, issuers, tokens
+from badgeworks.services import bulk_jobs, issuance, issuers, tokens
 from badgeworks.services.context import ServiceContext, build_context
 from badgeworks.services.schemas import IssuerCreate
 from badgeworks.services.secrets import check_key_secret, ensure_dev_key_secret
@@ -124,6 +124,8 @@ def serve(
         log_level="info",
         ssl_certfile=str(certfile) if certfile else None,
         ssl_keyfile=str(keyfile) if keyfile else None,
+        # Requests still waiting after this long (say, on a slow issuer) do not hold up exit.
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_seconds)),
     )
 
 
@@ -315,33 +317,91 @@ for _action, _summary in (
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--issuer", "slug", required=True, help="The issuer of the cohort.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def issue_csv(file: Path, slug: str, as_json: bool) -> None:
-    """Issue a cohort from a CSV FILE (format in docs/api.md); bad rows are reported."""
+@click.option(
+    "--reissue-revoked",
+    is_flag=True,
+    help="Issue again rows whose earlier credential was revoked (skipped otherwise).",
+)
+def issue_csv(file: Path, slug: str, as_json: bool, reissue_revoked: bool) -> None:
+    """Issue a cohort from a CSV FILE (format in docs/api.md), each row once.
+
+    The file is checked first (bad rows are reported, nothing is issued for them). Rows
+    issued before (a re-run, or a run that was killed) are skipped and listed with their
+    credential; an interrupted run of the same file is resumed. Exit 1 if a row was refused.
+    """
+
     data = file.read_bytes()
     with _services() as (session, ctx):
         issuer = issuers.get_issuer(session, slug)
-        good, _ = bulk.parse(data)
-        with click.progressbar(length=len(good), label="issuing", file=sys.stderr) as bar:
+        lease = ctx.settings.bulk_lease_seconds
+        bulk_jobs.reap(session, lease, issuer_id=issuer.id)
+        job = bulk_jobs.create_job(
+            session, issuer, None, file.name[:300], data, actor=actor, source="cli"
+        )
+        earlier = bulk_jobs.find_resumable(session, issuer, job.csv_text, "cli")
+        if earlier is not None:
+            session.delete(job)
+            session.commit()
+            job = bulk_jobs.resume(session, issuer, earlier.id or 0, lease=lease, actor=actor)
+            click.echo(f"resuming interrupted job {job.id}", err=True)
+        elif job.good_rows:
+            job = bulk_jobs.claim(session, issuer, job.id or 0, reissue_revoked=reissue_revoked)
+        result = _run_job(session, ctx, job.id or 0, actor)
+    _print_result(result, as_json, job.id or 0)
+
+
+def _run_job(session: Session, ctx: ServiceContext, job_id: int, actor: str) -> Any:
+    """Run a job this process took, in the foreground with a progress bar; its result."""
+    from badgeworks.db.console import BulkJob
+
+    assert ctx.session_factory is not None
+    job = session.get(BulkJob, job_id)
+    assert job is not None
+    if job.status == "running":
+        with click.progressbar(length=job.good_rows, label="issuing", file=sys.stderr) as bar:
             last = [0]
 
             def progress(done: int, _total: int) -> None:
                 bar.update(done - last[0])
                 last[0] = done
 
-            result = bulk.issue_batch(
-                session, ctx, issuer, data, actor=f"{CLI_ACTOR}:issue-csv", progress=progress
-            )
+            bulk_jobs.run(ctx.session_factory, ctx, job_id, actor=actor, progress=progress)
+    session.expire_all()
+    job = session.get(BulkJob, job_id)
+    assert job is not None
+    return bulk_jobs.result_of(session, ctx, job)
+
+
+def _print_result(result: Any, as_json: bool, job_id: int) -> None:
     if as_json:
         click.echo(result.model_dump_json(indent=2))
     else:
-        for credential in result.issued:
-            click.echo(credential.url)
-        for bad in result.rejected:
-            click.echo(f"line {bad.line}: {'; '.join(bad.errors)}", err=True)
-        click.echo(f"issued {len(result.issued)}, rejected {len(result.rejected)}", err=True)
+        for row in result.rows:
+            if row.outcome == "issued":
+                click.echo(row.credential_url)
+            elif row.outcome == "skipped" and row.reason == "revoked":
+                click.echo(
+                    f"line {row.line}: skipped, its credential {row.credential_url} was "
+                    "revoked (--reissue-revoked issues it again)",
+                    err=True,
+                )
+            elif row.outcome == "skipped":
+                click.echo(
+                    f"line {row.line}: skipped, already issued as {row.credential_url}", err=True
+                )
+            else:
+                click.echo(f"line {row.line}: {'; '.join(row.errors)}", err=True)
+        outcomes = ("issued", "skipped", "refused")
+        counts = {k: sum(r.outcome == k for r in result.rows) for k in outcomes}
+        click.echo(
+            f"job {job_id}: issued {counts['issued']}, skipped {counts['skipped']}, "
+            f"refused {counts['refused']}",
+            err=True,
+        )
     sys.exit(1 if result.rejected else 0)
 
 
+    actor = f"{CLI_ACTOR}:issue-csv"
 #: How often ``serve --demo`` delivers the outbox when no interval is configured.
 DEMO_OUTBOX_INTERVAL = 2.0
 
@@ -366,6 +426,42 @@ def demo_mail_settings(settings: Settings) -> tuple[Settings, str | None]:
         "message (the candidate's sign-in link, mentors' review links) in this terminal, "
         f"checked every {interval:g} s (BADGEWORKS_MAIL_CONSOLE: local development only)"
     )
+@service_commands.group("jobs")
+def jobs_group() -> None:
+    """Bulk issuance jobs: list them, resume one whose worker died."""
+
+
+@jobs_group.command("list")
+@click.option("--issuer", "slug", default=None, help="Only this issuer's jobs.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+def jobs_list(slug: str | None, limit: int) -> None:
+    """The latest jobs: id, issuer, source, status, rows done, file."""
+    from badgeworks.db.models import Issuer
+
+    with _services() as (session, ctx):
+        issuer = issuers.get_issuer(session, slug) if slug else None
+        bulk_jobs.reap(session, ctx.settings.bulk_lease_seconds)
+        for job in bulk_jobs.list_jobs(session, issuer, limit):
+            owner = session.get(Issuer, job.issuer_id)
+            click.echo(
+                f"{job.id}\t{owner.slug if owner else job.issuer_id}\t{job.source}\t"
+                f"{job.status}\t{job.done}/{job.good_rows}\t{job.filename}"
+            )
+
+
+@jobs_group.command("resume")
+@click.argument("job_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def jobs_resume(job_id: int, as_json: bool) -> None:
+    """Resume job JOB_ID (interrupted or failed) here, in the foreground."""
+
+    with _services() as (session, ctx):
+        actor = f"{CLI_ACTOR}:jobs-resume"
+        bulk_jobs.resume(session, None, job_id, lease=ctx.settings.bulk_lease_seconds, actor=actor)
+        result = _run_job(session, ctx, job_id, actor)
+    _print_result(result, as_json, job_id)
+
+
     return settings, note
 
 

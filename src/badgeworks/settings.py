@@ -177,6 +177,34 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest deliverable file the verifier fetches to compare its digest.",
     )
+    verify_max_proofs: int = Field(
+        default=32,
+        ge=1,
+        le=1000,
+        description="Most proofs one verified credential may carry, its embedded "
+        "endorsements' included; more is refused (proof.too_many) before any is checked.",
+    )
+    verify_workers: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Verifications the public verifier and the VC-API's verify endpoints run "
+        "at once, in their own threads (others queue), so they cannot starve other requests.",
+    )
+    verify_queue: int = Field(
+        default=64,
+        ge=0,
+        le=10_000,
+        description="Verifications that may wait for a free worker; beyond that a request "
+        "is answered 503 (verify.busy) with Retry-After.",
+    )
+    shutdown_grace_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="On SIGTERM, 'badgeworks serve' lets requests in flight finish for this "
+        "many seconds, then cancels them and exits.",
+    )
     candidate_sign_in_rate_per_minute: float = Field(
         default=2.0,
         ge=0,

@@ -93,3 +93,48 @@ def test_portfolio_backfill_gives_each_candidate_one_portfolio(database_url: str
             assert rows[0].created_at.tzinfo is not None
     finally:
         engine.dispose()
+
+
+def test_achievement_list_repair_turns_stored_nulls_into_empty_lists(database_url: str) -> None:
+    """0018: versions an older release stored with a ``null`` list read as empty again."""
+    import importlib
+
+    from alembic.operations import Operations
+    from sqlmodel import select
+
+    repair = importlib.import_module(
+        "badgeworks.db.migrations.versions.0018_achievement_list_repair"
+    )
+    engine = create_engine(database_url)
+    try:
+        upgrade(engine)
+        with Session(engine) as session:
+            issuer = models.Issuer(slug="a", name="A", did="did:web:x:issuers:a")
+            session.add(issuer)
+            session.flush()
+            achievement = models.Achievement(issuer_id=issuer.id or 0, current_version=1)
+            session.add(achievement)
+            session.flush()
+            session.add(
+                models.AchievementVersion(
+                    achievement_id=achievement.id or 0,
+                    version=1,
+                    name="N",
+                    description="D",
+                    tags=None,  # type: ignore[arg-type]  # what the old PATCH stored
+                    alignments=None,  # type: ignore[arg-type]
+                    result_descriptions=[
+                        {"key": "q", "name": "Q", "result_type": "RubricCriterionLevel"}
+                    ],
+                )
+            )
+            session.commit()
+        for _ in range(2):  # a second run changes nothing
+            with engine.begin() as conn, Operations.context(MigrationContext.configure(conn)):
+                repair.upgrade()
+        with Session(engine) as session:
+            (row,) = session.exec(select(models.AchievementVersion)).all()
+            assert row.tags == [] and row.alignments == []
+            assert row.result_descriptions[0]["key"] == "q"
+    finally:
+        engine.dispose()

@@ -54,6 +54,7 @@ def test_credentials_in_a_presentation_get_the_digest_checks(
     body = r.json()
     assert set(body) == {
         "verified",
+        "verdict",
         "presentationResult",
         "credentialResults",
         "checks",
@@ -61,6 +62,7 @@ def test_credentials_in_a_presentation_get_the_digest_checks(
         "warnings",
     }
     assert body["verified"] is True and body["errors"] == []
+    assert body["verdict"] == "verified_with_warnings"
     assert [w["code"] for w in body["warnings"]] == ["presentation.unsigned"]
     [result] = body["credentialResults"]
     assert codes(result, "deliverable") == {"deliverable.match": "pass"}

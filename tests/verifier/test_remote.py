@@ -176,13 +176,15 @@ def test_revoked_and_suspended_through_remote_lists(
         results[state] = (r.status_code, codes(r.json(), "status"))
     assert results["clean"] == (200, {"status.ok": "pass"})
     assert results["hit"] == (422, {code: "fail"})
-    # A list that cannot be fetched is a failure to check, said plainly.
+    # A list that cannot be fetched is a failure to check, said plainly: "could not
+    # verify right now", never "not verified".
     entry = ob.bitstring_status_list_entry(
         list_url=f"{loopback.base}/status/missing", index=1, purpose=purpose
     )
     r = pclient.post("/api/v1/verify", json=signed(loader, credential_status=entry))
     assert r.status_code == 422
-    assert codes(r.json(), "status") == {"status.unavailable": "fail"}
+    assert codes(r.json(), "status") == {"status.unavailable": "indeterminate"}
+    assert r.json()["verdict"] == "could_not_verify"
 
 
 def test_own_credential_revoked_through_the_api(app: FastAPI, client: TestClient) -> None:

@@ -32,7 +32,7 @@ from .document import parse_json_document
 from .errors import BadgeworksError, ConfigError
 from .identity import matches_identity
 from .loader import DocumentLoader
-from .report import Check, Report
+from .report import Check, Report, could_not_check
 from .status import StatusResolver
 from .vc_jwt import REGISTERED_CLAIMS, is_compact_jws, verify_vc_jwt
 from .verify import verify
@@ -46,6 +46,10 @@ MAX_DELIVERABLES = 10
 #: The largest deliverable fetched by default (``Settings.verify_max_deliverable_bytes``).
 DEFAULT_MAX_DELIVERABLE_BYTES = 25 * 1024 * 1024
 MAX_REGISTRY_ENTRIES = 10_000
+
+#: The most proofs one credential may carry, counting those of its embedded endorsements
+#: (``Settings.verify_max_proofs``): each costs a canonicalization and a signature check.
+DEFAULT_MAX_PROOFS = 32
 
 #: Fetch the bytes at a URL, at most ``max_bytes``; raises ``BadgeworksError`` on failure.
 FetchBytes = Callable[[str, int], bytes]
@@ -349,6 +353,40 @@ class Capabilities:
     known: Mapping[str, KnownIssuer] = field(default_factory=dict)
     fetch_bytes: FetchBytes | None = None
     max_deliverable_bytes: int = DEFAULT_MAX_DELIVERABLE_BYTES
+    max_proofs: int = DEFAULT_MAX_PROOFS
+
+
+def count_proofs(document: Any, *, stop_after: int) -> int:
+    """How many proofs ``document`` carries anywhere (embedded endorsements included).
+
+    Counting stops once past ``stop_after``, so a hostile document costs no more than
+    the walk up to that point.
+    """
+    count = 0
+    stack = [document]
+    while stack and count <= stop_after:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "proof":
+                    count += len(value) if isinstance(value, list) else 1
+                stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(node)
+    return count
+
+
+def too_many_proofs(count: int, limit: int, what: str = "credential") -> Check:
+    """The failed check for a document with more than ``limit`` proofs."""
+    return Check(
+        "proof",
+        "fail",
+        "proof.too_many",
+        f"The {what} carries more than {limit} signatures (its endorsements' included), "
+        f"more than this verifier checks in one go ({count} or more), so it was not "
+        "verified. Send it with fewer signatures or endorsements.",
+        {"limit": limit},
+    )
 
 
 @dataclass(frozen=True)
@@ -433,6 +471,12 @@ def verify_credential(
         credential = jws_credential(document)
     else:
         credential = None
+    proofs = count_proofs(
+        credential if credential is not None else document, stop_after=caps.max_proofs
+    )
+    if proofs > caps.max_proofs:
+        # Refuse before any canonicalization: thousands of proofs cost seconds of CPU.
+        return Verification(Report([too_many_proofs(proofs, caps.max_proofs)]), credential)
     try:
         checks = _core_checks(document, caps, now=now, challenge=challenge, domain=domain)
     except Exception as exc:  # never raise: a broken capability is one failed check
@@ -448,4 +492,4 @@ def verify_credential(
             checks.append(_internal("deliverable", exc))
     if email is not None:
         checks.append(recipient_check(credential, email))
-    return Verification(Report(checks), credential)
+    return Verification(Report(could_not_check(c) for c in checks), credential)

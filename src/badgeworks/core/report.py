@@ -4,6 +4,11 @@ A report is a list of checks. Each check names what was looked at (``check``), h
 came out (``outcome``), a stable machine-readable ``code`` (listed in
 docs/verification.md) and a plain-English ``message`` written for a non-specialist,
 for example an employer looking at an intern's badge.
+
+A check that could not run (a key server that timed out, a database that did not answer,
+a revocation list that could not be fetched) is ``indeterminate``, never ``fail``: it
+says nothing about the credential, so the verdict is ``could_not_verify`` ("try again"),
+not ``not_verified`` (which a reader takes to mean altered or forged).
 """
 
 from __future__ import annotations
@@ -12,10 +17,28 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Outcome = Literal["pass", "fail", "warning", "skipped"]
-Verdict = Literal["verified", "verified_with_warnings", "not_verified"]
+Outcome = Literal["pass", "fail", "warning", "skipped", "indeterminate"]
+Verdict = Literal["verified", "verified_with_warnings", "not_verified", "could_not_verify"]
 
-OUTCOMES: tuple[Outcome, ...] = ("pass", "fail", "warning", "skipped")
+OUTCOMES: tuple[Outcome, ...] = ("pass", "fail", "warning", "skipped", "indeterminate")
+
+#: Codes that mean "we could not look", not "what we looked at is wrong": the network,
+#: the database or a time limit failed us. A failed check with one of these codes is
+#: reported as ``indeterminate`` (see ``could_not_check``).
+UNAVAILABLE_CODES = frozenset(
+    {
+        "fetch.timeout",
+        "fetch.unreachable",
+        "fetch.http_error",
+        "fetch.budget_exceeded",
+        "did.unavailable",
+        "did.web_unreachable",
+        "endorsement.unchecked",
+        "status.unavailable",
+        "internal.unavailable",
+        "verify.busy",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -52,8 +75,9 @@ class Report:
 
     @property
     def verified(self) -> bool:
-        """True when no check failed (warnings and skipped checks do not fail a report)."""
-        return not any(c.outcome == "fail" for c in self.checks)
+        """True when every check that ran passed or warned (and at least nothing failed or
+        could not run); warnings and skipped checks do not fail a report."""
+        return not any(c.outcome in ("fail", "indeterminate") for c in self.checks)
 
     @property
     def verdict(self) -> Verdict:
@@ -63,6 +87,10 @@ class Report:
     def failures(self) -> list[Check]:
         """The failed checks, in report order."""
         return [c for c in self.checks if c.outcome == "fail"]
+
+    def unchecked(self) -> list[Check]:
+        """The checks that could not run (``indeterminate``), in report order."""
+        return [c for c in self.checks if c.outcome == "indeterminate"]
 
     def warnings(self) -> list[Check]:
         """The warnings, in report order."""
@@ -74,10 +102,17 @@ class Report:
 
 
 def verdict(checks: Iterable[Check]) -> Verdict:
-    """``not_verified`` if any check failed, else ``verified_with_warnings`` if any warned."""
+    """``not_verified`` if any check failed, else ``could_not_verify`` if any could not
+    run, else ``verified_with_warnings`` if any warned, else ``verified``.
+
+    A definite failure wins over a check that could not run: what was seen to be wrong
+    stays wrong whatever the missing check would have said.
+    """
     outcomes = {c.outcome for c in checks}
     if "fail" in outcomes:
         return "not_verified"
+    if "indeterminate" in outcomes:
+        return "could_not_verify"
     if "warning" in outcomes:
         return "verified_with_warnings"
     return "verified"
@@ -87,4 +122,35 @@ VERDICT_TEXT: dict[Verdict, str] = {
     "verified": "Verified: every check passed.",
     "verified_with_warnings": "Verified, with warnings: nothing failed, but read the notes below.",
     "not_verified": "Not verified: at least one check failed.",
+    "could_not_verify": "Could not be verified right now: a check could not be completed "
+    "(a server did not answer in time). This says nothing against the credential; try again.",
+}
+
+
+def could_not_check(check: Check) -> Check:
+    """``check`` as ``indeterminate`` when it failed only because we could not look.
+
+    The message says plainly that the check could not be completed and that trying again
+    may work; the original reason and code are kept.
+    """
+    if check.outcome != "fail" or check.code not in UNAVAILABLE_CODES:
+        return check
+    what = _UNCHECKED_AREA.get(check.check, "One of the checks")
+    return Check(
+        check.check,
+        "indeterminate",
+        check.code,
+        f"{what} could not be completed right now, so this credential could not be "
+        f"verified: this says nothing against it; try again later. ({check.message})",
+        check.detail,
+    )
+
+
+_UNCHECKED_AREA = {
+    "proof": "The signature check",
+    "issuer": "The issuer check",
+    "status": "The revocation check",
+    "endorsement": "An endorsement check",
+    "deliverable": "A deliverable check",
+    "internal": "Verification",
 }

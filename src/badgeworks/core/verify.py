@@ -25,7 +25,7 @@ from .credential import issuer_id, parse_xsd_datetime
 from .errors import BadgeworksError
 from .loader import DocumentLoader
 from .proof import ProofResult, verify_proofs
-from .report import Check, Report
+from .report import UNAVAILABLE_CODES, Check, Report, could_not_check
 from .schema import schema_problems
 from .status import StatusResolver, check_status
 from .structure import credential_problems, vc_version
@@ -178,6 +178,19 @@ def _proof(ctx: _Context) -> list[Check]:
                     r.code,
                     f"The signature is intact: nobody has changed this credential since "
                     f"{ctx.issuer_name} signed it.",
+                    detail,
+                )
+            )
+        elif r.code in UNAVAILABLE_CODES:
+            # We could not fetch the key: that says nothing about the credential.
+            checks.append(
+                Check(
+                    "proof",
+                    "indeterminate",
+                    r.code,
+                    "The signature could not be checked right now (the signing key could not "
+                    f"be retrieved), so this credential could not be verified; try again "
+                    f"later: {r.message}",
                     detail,
                 )
             )
@@ -393,6 +406,15 @@ def _one_endorsement(ctx: _Context, where: str, endorsed_id: Any, endorsement: A
             "affect the credential itself.",
             detail,
         )
+    if not sub.verified and not sub.failures():
+        first = sub.unchecked()[0].message
+        return Check(
+            "endorsement",
+            "indeterminate",
+            "endorsement.unchecked",
+            f"The endorsement of {where} by {endorser} could not be checked right now: {first}",
+            detail,
+        )
     if not sub.verified:
         first = sub.failures()[0].message
         return Check(
@@ -487,7 +509,7 @@ def verify(
             checks.extend(stage(ctx))
         except Exception as exc:  # verify() never raises: a crash is one failed check
             checks.append(_internal(name, exc))
-    return Report(checks)
+    return Report(could_not_check(c) for c in checks)
 
 
 def _internal(stage: str, exc: Exception) -> Check:

@@ -47,6 +47,7 @@ from badgeworks.services import endorsements as endorsement_service
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ConflictError, NotFoundError, ValidationFailed
 from badgeworks.services.markdown import render as render_markdown
+from badgeworks.services.resolver import reading_with
 from badgeworks.services.schemas import Strict
 
 Visibility = Literal["public", "unlisted", "hidden"]
@@ -658,7 +659,8 @@ def credential_status(
     session: Session, ctx: ServiceContext, row: Credential, doc: dict[str, Any]
 ) -> Status:
     """Check the stored credential now: its proof and structure, revocation and dates."""
-    report = verify(doc, loader=ctx.loader, now=ctx.clock())
+    with reading_with(session):  # hosted keys on this request's connection, not a second one
+        report = verify(doc, loader=ctx.loader, now=ctx.clock())
     return _status_from_report(session, ctx, row, doc, report)
 
 
@@ -671,6 +673,10 @@ def _status_from_report(
     failed = {c.check for c in report.checks if c.outcome == "fail"}
     # Dates and status are reported separately below; the rest must pass.
     signature_ok = not (failed - {"validity", "status", "endorsement"})
+    # A check that could not run (the database was busy) says nothing against the badge.
+    unchecked = any(
+        c.outcome == "indeterminate" and c.check not in ("endorsement",) for c in report.checks
+    )
     rev = issuance.revocation(session, row.id)
     valid_until = _when(doc.get("validUntil"))
     valid_from = _when(doc.get("validFrom"))
@@ -678,6 +684,8 @@ def _status_from_report(
         state = "revoked"
     elif not signature_ok:
         state = "invalid"
+    elif unchecked:
+        state = "unchecked"
     elif valid_until is not None and valid_until < now:
         state = "expired"
     elif valid_from is not None and valid_from > now:
@@ -834,7 +842,8 @@ def endorsements(
             break
         stored = endorsement_service.get_endorsement(session, entry["id"])
         document = json.loads(stored.document)
-        result = verification.verify_credential(ctx, document)
+        with reading_with(session):
+            result = verification.verify_credential(ctx, document)
         subject_id = _dict(document.get("credentialSubject")).get("id")
         verified = result.verified and subject_id in subjects
         first = result.failures()[0].message if result.failures() else None
@@ -935,7 +944,8 @@ def credential_card(
         )
     issued = _when(doc.get("validFrom"))
     expires = _when(doc.get("validUntil"))
-    report = verify(doc, loader=ctx.loader, now=ctx.clock())
+    with reading_with(session):  # hosted keys on this request's connection, not a second one
+        report = verify(doc, loader=ctx.loader, now=ctx.clock())
     status = _status_from_report(session, ctx, row, doc, report)
     digests = {_dict(r).get("id"): _dict(r) for r in _list(doc.get("relatedResource")) if _dict(r)}
     files = _deliverable_rows(session, row.project_id)

@@ -3,13 +3,24 @@
 Our own verifier (and issuance self-checks) resolve our issuers' ``did:web`` DIDs through
 this resolver instead of over HTTP: no network, no dependency on the service being
 reachable at its public URL, and no way for a credential to make us fetch anything.
+
+A request that already holds a database session (a portfolio or credential page) runs
+its verification inside ``reading_with(session)``: the resolver then reads through that
+session's connection instead of checking a second one out of the pool. A request never
+waits for a second pooled connection while holding one, so a crowd of such requests
+cannot deadlock the pool. A database that fails or times out is ``did.unavailable``
+(the check could not run), never a failed signature.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
-from sqlmodel import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, select
 
 from badgeworks.adapters.did_web import MULTIKEY_CONTEXT, did_web_id
 from badgeworks.core.errors import DidError
@@ -17,11 +28,41 @@ from badgeworks.db.engine import SessionFactory
 from badgeworks.db.models import Issuer
 from badgeworks.settings import Settings
 
+_borrowed: ContextVar[Session | None] = ContextVar("badgeworks_borrowed_session", default=None)
+
+
+@contextmanager
+def reading_with(session: Session) -> Iterator[None]:
+    """Hosted look-ups in this block (same thread or task) read through ``session``."""
+    token = _borrowed.set(session)
+    try:
+        yield
+    finally:
+        _borrowed.reset(token)
+
+
+def scoped(session_factory: SessionFactory) -> SessionFactory:
+    """``session_factory``, or inside ``reading_with`` a session on the held connection.
+
+    The borrowed session joins the holder's transaction (SQLAlchemy's default
+    ``join_transaction_mode``): closing it neither commits, rolls back nor returns the
+    connection, which stays the holder's.
+    """
+
+    def open_session() -> Session:
+        held = _borrowed.get()
+        if held is None:
+            return session_factory()
+        return Session(bind=held.connection(), expire_on_commit=False)
+
+    return open_session
+
 
 class HostedDidResolver:
     """A loader resolver: our issuers' DID (document) or DID URL (verification method)."""
 
     def __init__(self, session_factory: SessionFactory, settings: Settings) -> None:
+        session_factory = scoped(session_factory)
         self._session_factory = session_factory
         # Every hosted DID starts with this prefix; anything else is not ours.
         self._prefix = did_web_id(settings.base_url, "issuers", "x")[: -len("x")]
@@ -31,6 +72,18 @@ class HostedDidResolver:
         self._endorsers = HostedEndorserResolver(session_factory, settings)
 
     def __call__(self, url: str) -> dict[str, Any] | None:
+        try:
+            return self._resolve(url)
+        except (SQLAlchemyError, OSError) as exc:
+            # The database (or its pool) failed us: the key could not be looked up, which
+            # says nothing about the credential.
+            raise DidError(
+                f"the issuer's key could not be read from this service's database right now "
+                f"({type(exc).__name__})",
+                code="did.unavailable",
+            ) from None
+
+    def _resolve(self, url: str) -> dict[str, Any] | None:
         if not isinstance(url, str):
             return None
         if not url.startswith(self._prefix):

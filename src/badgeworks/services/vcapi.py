@@ -37,7 +37,7 @@ from badgeworks.core.credential import issuer_id as credential_issuer_id
 from badgeworks.core.credential import xsd_datetime
 from badgeworks.core.errors import CredentialError, InputError
 from badgeworks.core.issue import issue
-from badgeworks.core.report import Report
+from badgeworks.core.report import Report, verdict
 from badgeworks.core.status import ENTRY_TYPE
 from badgeworks.core.structure import check_credential, is_url
 from badgeworks.db.endorsements import CredentialReservation
@@ -281,10 +281,15 @@ def issue_credential(
 
 def report_body(report: Report) -> dict[str, Any]:
     """A report in the VC-API's shape: ``verified`` and ``checks``, with the failed checks
-    repeated as ``errors`` and the warnings as ``warnings`` (docs/vc-api.md)."""
+    repeated as ``errors`` and the warnings as ``warnings`` (docs/vc-api.md), and the
+    ``verdict``: ``could_not_verify`` when a check could not run (its ``errors`` entry
+    says so): try again; it says nothing against the credential."""
     body = report.as_dict()
+    body["verdict"] = report.verdict
     body["errors"] = [
-        {"code": c.code, "message": c.message} for c in report.checks if c.outcome == "fail"
+        {"code": c.code, "message": c.message}
+        for c in report.checks
+        if c.outcome in ("fail", "indeterminate")
     ]
     body["warnings"] = [
         {"code": c.code, "message": c.message} for c in report.checks if c.outcome == "warning"
@@ -299,6 +304,17 @@ def _credential_result(result: Verification, document: Any) -> dict[str, Any]:
         "credentialId": credential_id if isinstance(credential_id, str) else None,
         "format": "jwt" if isinstance(document, str) else "json",
     }
+
+
+def check_presentation_size(vp: Mapping[str, Any]) -> None:
+    """``InputError`` for more than ``MAX_PRESENTED_CREDENTIALS`` credentials."""
+    count = len(verification.presented_credentials(vp))
+    if count > verification.MAX_PRESENTED_CREDENTIALS:
+        raise InputError(
+            f"the presentation carries {count} credentials; this service verifies at most "
+            f"{verification.MAX_PRESENTED_CREDENTIALS} in one request",
+            code="vcapi.too_many_credentials",
+        )
 
 
 def verify_presentation(
@@ -320,13 +336,7 @@ def verify_presentation(
     work) for more than ``MAX_PRESENTED_CREDENTIALS`` credentials: each one may fetch
     its status list and deliverables, so the number bounds one request's work.
     """
-    count = len(verification.presented_credentials(vp))
-    if count > verification.MAX_PRESENTED_CREDENTIALS:
-        raise InputError(
-            f"the presentation carries {count} credentials; this service verifies at most "
-            f"{verification.MAX_PRESENTED_CREDENTIALS} in one request",
-            code="vcapi.too_many_credentials",
-        )
+    check_presentation_size(vp)
     result = verification.verify_presented(ctx, vp, known=known, challenge=challenge, domain=domain)
     # As in core.presentation: a signed presentation's result is its proof and holder
     # checks; an unsigned one has none.
@@ -335,9 +345,11 @@ def verify_presentation(
         if result.signed
         else None
     )
+    everything = [*result.report.checks, *(c for v in result.credentials for c in v.report.checks)]
     return {
         **report_body(result.report),
         "verified": result.verified,
+        "verdict": verdict(everything),
         "presentationResult": presentation_result,
         "credentialResults": [
             _credential_result(item, document)

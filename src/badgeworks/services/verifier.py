@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
 from badgeworks.adapters.fetcher import Fetcher
@@ -54,6 +55,7 @@ from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import NotFoundError
 from badgeworks.services.rate_limit import RateLimiter as RateLimiter
 from badgeworks.services.rate_limit import retry_after_header as retry_after_header
+from badgeworks.services.resolver import scoped
 from badgeworks.settings import Settings
 
 Json = dict[str, Any]
@@ -419,6 +421,34 @@ def known_issuers(session: Session, registry: TrustRegistry) -> dict[str, KnownI
     return known
 
 
+def _known(
+    ctx: ServiceContext, session: Session | None, registry: TrustRegistry
+) -> dict[str, KnownIssuer]:
+    """``known_issuers`` with ``session``, or without one through a short session of its
+    own, closed before any verification starts (no connection is held across a fetch)."""
+    if session is not None:
+        return known_issuers(session, registry)
+    if ctx.session_factory is None:
+        return dict(registry.entries())
+    with scoped(ctx.session_factory)() as own:
+        return known_issuers(own, registry)
+
+
+def unavailable_report(exc: Exception) -> Report:
+    """The report when the service could not even start checking (its database failed)."""
+    return Report(
+        [
+            Check(
+                "internal",
+                "indeterminate",
+                "internal.unavailable",
+                "The credential could not be checked right now, because this service could "
+                f"not read its own records ({type(exc).__name__}); try again later.",
+            )
+        ]
+    )
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -447,7 +477,7 @@ class Outcome:
 
     @property
     def verdict(self) -> str:
-        """``verified``, ``verified_with_warnings`` or ``not_verified``."""
+        """``verified``, ``verified_with_warnings``, ``not_verified`` or ``could_not_verify``."""
         return self.report.verdict
 
     def as_dict(self) -> Json:
@@ -612,7 +642,7 @@ def summarize(credential: Mapping[str, Any], report: Report | None = None) -> Js
 
 def verify_submission(
     ctx: ServiceContext,
-    session: Session,
+    session: Session | None,
     submission: Submission,
     *,
     registry: TrustRegistry,
@@ -624,7 +654,10 @@ def verify_submission(
     and the trust registry's as known issuers: the VC-API and ``badgeworks verify --json``
     (given the same capabilities) show the same checks.
     """
-    known = known_issuers(session, registry)
+    try:
+        known = _known(ctx, session, registry)
+    except SQLAlchemyError as exc:
+        return Outcome(unavailable_report(exc), None, submission)
     result = verification.verify(ctx, submission.document, known=known, email=email)
     credential = result.credential
     issuer = issuer_id(credential) if credential is not None else None
@@ -655,7 +688,7 @@ class PresentationOutcome:
     def verdict(self) -> str:
         """The presentation's one verdict: its own checks and every credential's."""
         verdicts = {self.report.verdict, *(o.verdict for o in self.credentials)}
-        for worst in ("not_verified", "verified_with_warnings"):
+        for worst in ("not_verified", "could_not_verify", "verified_with_warnings"):
             if worst in verdicts:
                 return worst
         return "verified"
@@ -688,7 +721,7 @@ class PresentationOutcome:
 
 def verify_presentation_submission(
     ctx: ServiceContext,
-    session: Session,
+    session: Session | None,
     submission: Submission,
     *,
     registry: TrustRegistry,
@@ -701,7 +734,12 @@ def verify_presentation_submission(
     summary a single credential's page shows.
     """
     assert isinstance(submission.document, dict)
-    known = known_issuers(session, registry)
+    try:
+        known = _known(ctx, session, registry)
+    except SQLAlchemyError as exc:
+        return PresentationOutcome(
+            unavailable_report(exc), "proof" in submission.document, [], submission
+        )
     result = verification.verify_presented(ctx, submission.document, known=known, email=email)
     outcomes = []
     for item, document in zip(result.credentials, result.documents, strict=True):
@@ -722,7 +760,7 @@ def verify_presentation_submission(
 
 def verify_any(
     ctx: ServiceContext,
-    session: Session,
+    session: Session | None,
     submission: Submission,
     *,
     registry: TrustRegistry,

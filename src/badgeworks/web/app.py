@@ -24,6 +24,7 @@ from badgeworks.services import outbox, status_lists
 from badgeworks.services.context import build_context, utcnow
 from badgeworks.services.issuers import example_key_holders
 from badgeworks.services.secrets import check_key_secret
+from badgeworks.services.verify_pool import VerifyPool
 from badgeworks.settings import Settings
 from badgeworks.web.deps import check_admin_token_setting
 from badgeworks.web.errors import handle_error
@@ -102,6 +103,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         finally:
             if worker is not None:
                 worker.stop()
+            # Queued verifications are dropped; running ones finish on their own.
+            verify_pool.shutdown()
             engine.dispose()
 
     app = FastAPI(
@@ -116,6 +119,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     app.state.engine = engine
     app.state.session_factory = session_factory
     app.state.ctx = ctx
+    # Anonymous verification runs in its own bounded pool (services/verify_pool.py).
+    verify_pool = VerifyPool(settings.verify_workers, settings.verify_queue)
+    app.state.verify_pool = verify_pool
     app.state.outbox_worker = None  # set on start-up (lifespan)
     app.state.templates = make_environment()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -154,7 +160,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     app.include_router(home_routes.router)
 
     @app.get("/api/v1/health", tags=["health"])
-    def health() -> dict[str, bool]:
+    async def health() -> dict[str, bool]:
         """Liveness: the app is up (and migrated, since it started)."""
         return {"ok": True}
 

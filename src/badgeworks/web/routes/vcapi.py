@@ -13,13 +13,18 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field, StringConstraints
+from sqlalchemy.exc import SQLAlchemyError
 
+from badgeworks.core.checks import KnownIssuer
+from badgeworks.core.report import Report
 from badgeworks.services import lifecycle, vcapi, verification
+from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import NotFoundError
 from badgeworks.services.schemas import Strict
-from badgeworks.services.verifier import known_issuers
+from badgeworks.services.verifier import TrustRegistry, known_issuers, unavailable_report
+from badgeworks.services.verify_pool import VerifierBusy
 from badgeworks.web.deps import ContextDep, OptionalPrincipalDep, PrincipalDep, SessionDep
-from badgeworks.web.routes.verifier import trust_registry
+from badgeworks.web.routes.verifier import busy_response, trust_registry, verify_pool
 
 router = APIRouter(tags=["vc-api"])
 
@@ -69,11 +74,18 @@ def issue_credential(
     return JSONResponse({"verifiableCredential": signed}, status_code=201)
 
 
+def _known(ctx: ServiceContext, registry: TrustRegistry) -> dict[str, KnownIssuer]:
+    """Hosted and registry issuers, read in a short session closed before verifying."""
+    if ctx.session_factory is None:
+        return dict(registry.entries())
+    with ctx.session_factory() as session:
+        return known_issuers(session, registry)
+
+
 @router.post("/credentials/verify")
-def verify_credential(
+async def verify_credential(
     data: VerifyCredentialRequest,
     request: Request,
-    session: SessionDep,
     ctx: ContextDep,
     _caller: OptionalPrincipalDep,
 ) -> JSONResponse:
@@ -84,22 +96,33 @@ def verify_credential(
     same known issuers (hosted and the trust registry's), deliverable digests included.
     """
     options = data.options or VerifyOptions()
-    known = known_issuers(session, trust_registry(request))
-    report = verification.verify(
-        ctx,
-        data.verifiableCredential,
-        known=known,
-        challenge=options.challenge,
-        domain=options.domain,
-    ).report
+    registry = trust_registry(request)
+
+    def work() -> Report:
+        # On a worker of the bounded pool, holding no database session across fetches.
+        try:
+            known = _known(ctx, registry)
+        except SQLAlchemyError as exc:
+            return unavailable_report(exc)
+        return verification.verify(
+            ctx,
+            data.verifiableCredential,
+            known=known,
+            challenge=options.challenge,
+            domain=options.domain,
+        ).report
+
+    try:
+        report = await verify_pool(request).run(work)
+    except VerifierBusy as exc:
+        return busy_response(exc)
     return JSONResponse(vcapi.report_body(report), status_code=200 if report.verified else 422)
 
 
 @router.post("/presentations/verify")
-def verify_presentation(
+async def verify_presentation(
     data: VerifyPresentationRequest,
     request: Request,
-    session: SessionDep,
     ctx: ContextDep,
     _caller: OptionalPrincipalDep,
 ) -> JSONResponse:
@@ -110,13 +133,26 @@ def verify_presentation(
     same pipeline and known issuers, deliverable digests included).
     """
     options = data.options or VerifyOptions()
-    result = vcapi.verify_presentation(
-        ctx,
-        data.verifiablePresentation,
-        known=known_issuers(session, trust_registry(request)),
-        challenge=options.challenge,
-        domain=options.domain,
-    )
+    registry = trust_registry(request)
+    vcapi.check_presentation_size(data.verifiablePresentation)
+
+    def work() -> dict[str, Any]:
+        try:
+            known = _known(ctx, registry)
+        except SQLAlchemyError as exc:
+            return vcapi.report_body(unavailable_report(exc))
+        return vcapi.verify_presentation(
+            ctx,
+            data.verifiablePresentation,
+            known=known,
+            challenge=options.challenge,
+            domain=options.domain,
+        )
+
+    try:
+        result = await verify_pool(request).run(work)
+    except VerifierBusy as exc:
+        return busy_response(exc)
     return JSONResponse(result, status_code=200 if result["verified"] else 422)
 
 

@@ -21,8 +21,7 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -45,10 +44,12 @@ from badgeworks.services.verifier import (
     read_url,
     report_json,
     shared_fetcher,
+    unavailable_report,
     verify_any,
 )
+from badgeworks.services.verify_pool import RETRY_AFTER_SECONDS, VerifierBusy, VerifyPool
 from badgeworks.settings import Settings
-from badgeworks.web.deps import ContextDep, SessionDep
+from badgeworks.web.deps import ContextDep
 from badgeworks.web.errors import error_body
 from badgeworks.web.pages import render
 
@@ -59,7 +60,8 @@ API = "/api/v1/verify"
 #: The VC-API's verify endpoints do the same work (a presentation: up to 50 credentials,
 #: each with its deliverables), so anonymous calls share the verifier's per-client
 #: buckets; calls with an API token (checked by the route: a bad one is 401) are not
-#: limited, so an integrator's server is not throttled by its own address.
+#: limited, so an integrator's server is not throttled by its own address. An empty
+#: ``Authorization`` header is not a token: it is limited (and then refused with 401).
 VCAPI_VERIFY = ("/credentials/verify", "/presentations/verify")
 #: Room for the multipart framing and the small text fields around an upload.
 _MULTIPART_SLACK = 64 * 1024
@@ -103,8 +105,10 @@ class VerifyGuard:
             await self.app(scope, receive, send)
             return
         if scope["path"] in VCAPI_VERIFY and any(
-            k == b"authorization" for k, _ in scope["headers"]
+            k == b"authorization" and v.strip() for k, v in scope["headers"]
         ):
+            # A token (the route answers 401 to a bad one). An empty or blank header is
+            # no token at all: it is limited like any anonymous call, never exempt.
             await self.app(scope, receive, send)
             return
         client = scope.get("client")
@@ -202,14 +206,34 @@ def trust_registry(request: Request) -> TrustRegistry:
     return registry
 
 
+def verify_pool(request: Request) -> VerifyPool:
+    """The app's bounded verification pool (``create_app`` builds it)."""
+    pool = request.app.state.verify_pool
+    assert isinstance(pool, VerifyPool)
+    return pool
+
+
+def busy_response(exc: VerifierBusy) -> JSONResponse:
+    """503 with Retry-After, in the one error shape, when the verification pool is full."""
+    return JSONResponse(
+        error_body(503, exc.code, exc.message),
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"},
+    )
+
+
 def _verify(
     ctx: ServiceContext,
-    session: Session,
     registry: TrustRegistry,
     read: Callable[[], tuple[Submission, str | None]],
 ) -> Outcome | PresentationOutcome:
+    """Read and verify on a pool worker, holding no database session: hosted look-ups
+    open short sessions of their own, one at a time, and none is held across a fetch."""
     submission, email = read()
-    return verify_any(ctx, session, submission, registry=registry, email=email)
+    try:
+        return verify_any(ctx, None, submission, registry=registry, email=email)
+    except SQLAlchemyError as exc:  # the database failed us: could not verify, not forged
+        return Outcome(unavailable_report(exc), None, submission)
 
 
 def _verified(outcome: Outcome | PresentationOutcome) -> bool:
@@ -291,11 +315,15 @@ _API_DOC = {
         200: {"description": "Verified (possibly with warnings): the report."},
         400: {"description": "Unreadable input: could not verify."},
         413: {"description": "The body or file is too large."},
-        422: {"description": "Not verified: the report says which check failed."},
+        422: {
+            "description": "Not verified, or could not be verified right now (verdict "
+            "could_not_verify: a check could not run; try again): the report says which."
+        },
         429: {"description": "Too many verifications from this address (Retry-After)."},
+        503: {"description": "The verifier is busy (verify.busy); try again after Retry-After."},
     },
 )
-async def verify_api(request: Request, session: SessionDep, ctx: ContextDep) -> JSONResponse:
+async def verify_api(request: Request, ctx: ContextDep) -> JSONResponse:
     """Verify a credential: JSON body, multipart ``file`` upload, or ``{"url": …}``.
 
     Returns ``{"verified", "verdict", "checks", "format", "credential"}``: the report
@@ -349,7 +377,10 @@ async def verify_api(request: Request, session: SessionDep, ctx: ContextDep) -> 
             f"{media_type!r:.80}",
             code="input.unsupported_media_type",
         )
-    outcome = await run_in_threadpool(_verify, ctx, session, registry, read)
+    try:
+        outcome = await verify_pool(request).run(lambda: _verify(ctx, registry, read))
+    except VerifierBusy as exc:
+        return busy_response(exc)
     return JSONResponse(
         outcome.as_dict(),
         status_code=200 if _verified(outcome) else 422,
@@ -360,7 +391,12 @@ async def verify_api(request: Request, session: SessionDep, ctx: ContextDep) -> 
 # --------------------------------------------------------------------------- page
 
 
-_OUTCOME_CLASS = {"verified": "ok", "verified_with_warnings": "warn", "not_verified": "bad"}
+_OUTCOME_CLASS = {
+    "verified": "ok",
+    "verified_with_warnings": "warn",
+    "not_verified": "bad",
+    "could_not_verify": "warn",
+}
 #: The order and headings of the check groups on the page.
 GROUPS = (
     "issuer",
@@ -384,7 +420,7 @@ def _result_view(outcome: Outcome) -> dict[str, Any]:
     return {
         "verdict": outcome.verdict,
         "verdict_class": _OUTCOME_CLASS[outcome.verdict],
-        "failures": [c.message for c in outcome.report.failures()][:5],
+        "failures": [c.message for c in outcome.report.failures() + outcome.report.unchecked()][:5],
         "warnings": [c.message for c in outcome.report.warnings()][:5],
         "groups": [(name, groups[name]) for name in GROUPS if name in groups],
         "checks": [c.as_dict() for c in outcome.report.checks],
@@ -399,11 +435,12 @@ def _result_view(outcome: Outcome) -> dict[str, Any]:
 
 def _presentation_view(outcome: PresentationOutcome) -> dict[str, Any]:
     checks = [c.as_dict() for c in outcome.report.checks]
-    failures = [c.message for c in outcome.report.failures()]
+    failures = [c.message for c in outcome.report.failures() + outcome.report.unchecked()]
     for index, item in enumerate(outcome.credentials, start=1):
         if not item.report.verified:
             name = (item.summary or {}).get("name") or str(index)
-            failures.append(f"{name}: {next(iter(item.report.failures())).message}")
+            first = (item.report.failures() or item.report.unchecked())[0]
+            failures.append(f"{name}: {first.message}")
     return {
         "verdict": outcome.verdict,
         "verdict_class": _OUTCOME_CLASS[outcome.verdict],
@@ -453,10 +490,18 @@ def _page(
     )
 
 
+def _busy_page(request: Request, exc: VerifierBusy, url: str) -> HTMLResponse:
+    return render(
+        request,
+        "verify.html",
+        status_code=503,
+        headers={**PAGE_HEADERS, "Retry-After": str(RETRY_AFTER_SECONDS)},
+        **_page_data(refusal=exc.code, refusal_message=exc.message, url=url),
+    )
+
+
 @router.get(PAGE, response_class=HTMLResponse, include_in_schema=False)
-async def verify_page(
-    request: Request, session: SessionDep, ctx: ContextDep, url: str | None = None
-) -> HTMLResponse:
+async def verify_page(request: Request, ctx: ContextDep, url: str | None = None) -> HTMLResponse:
     """The verify form; with ``?url=…`` (a credential page's or QR code's link) the result."""
     if url is None or not url.strip():
         return _page(request, **_page_data())
@@ -464,13 +509,15 @@ async def verify_page(
     fetcher = shared_fetcher(ctx)
     registry = trust_registry(request)
     try:
-        outcome = await run_in_threadpool(
-            _verify,
-            ctx,
-            session,
-            registry,
-            lambda: (read_url(url, limits, fetcher, local=local_credentials(ctx)), None),
+        outcome = await verify_pool(request).run(
+            lambda: _verify(
+                ctx,
+                registry,
+                lambda: (read_url(url, limits, fetcher, local=local_credentials(ctx)), None),
+            )
         )
+    except VerifierBusy as exc:
+        return _busy_page(request, exc, url)
     except VerifyInputError as exc:
         return _page(request, status_code=400, **_page_data(errors={"url": exc.message}, url=url))
     return _page(
@@ -481,7 +528,7 @@ async def verify_page(
 
 
 @router.post(PAGE, response_class=HTMLResponse, include_in_schema=False)
-async def verify_form(request: Request, session: SessionDep, ctx: ContextDep) -> HTMLResponse:
+async def verify_form(request: Request, ctx: ContextDep) -> HTMLResponse:
     """The form's POST (multipart, so it works without JavaScript)."""
     limits = Limits.from_settings(ctx.settings)
     errors: dict[str, str] = {}
@@ -537,7 +584,9 @@ async def verify_form(request: Request, session: SessionDep, ctx: ContextDep) ->
         return read_url(url, limits, fetcher, local=local_credentials(ctx)), email
 
     try:
-        outcome = await run_in_threadpool(_verify, ctx, session, registry, read)
+        outcome = await verify_pool(request).run(lambda: _verify(ctx, registry, read))
+    except VerifierBusy as exc:
+        return _busy_page(request, exc, url)
     except VerifyInputError as exc:
         field = given[0]
         return _page(request, status_code=400, **_page_data(errors={field: exc.message}, url=url))
