@@ -429,3 +429,50 @@ def test_wrong_admin_tokens_are_rate_limited_per_client(served: tuple[str, FastA
     with browser(base, "127.0.0.3") as c:
         r = c.post("/api/v1/issuers", json=body, headers={"Authorization": f"Bearer {ADMIN}"})
         assert r.status_code == 201, r.text
+
+
+@pytest.mark.usefixtures("fast_scrypt")
+def test_two_programs_adding_one_new_address_at_once_get_one_account_and_no_error(
+    served: tuple[str, FastAPI],
+) -> None:
+    base, app = served
+    make_issuer(app, "acme")
+    make_issuer(app, "globex")
+    add_account(app, "acme", "owner@acme.example", "owner")
+    add_account(app, "globex", "boss@globex.example", "owner")
+    owners = [
+        ("acme", signed_in(base, "owner@acme.example", PASSWORD, "127.0.0.2")),
+        ("globex", signed_in(base, "boss@globex.example", PASSWORD, "127.0.0.3")),
+    ]
+    forms = {slug: session_csrf(c, f"/console/{slug}/settings") for slug, c in owners}
+    for n in range(3):
+        email = f"shared{n}@example.org"
+        barrier = threading.Barrier(2)
+
+        def add(
+            owner: tuple[str, httpx.Client],
+            email: str = email,
+            barrier: threading.Barrier = barrier,
+        ) -> httpx.Response:
+            slug, client = owner
+            barrier.wait()
+            return client.post(
+                f"/console/{slug}/settings/staff",
+                data={
+                    "email": email,
+                    "role": "viewer",
+                    "password": f"typed by {slug} owner",
+                    "csrf_token": forms[slug],
+                },
+                follow_redirects=True,
+            )
+
+        with ThreadPoolExecutor(2) as pool:
+            pages = list(pool.map(add, owners))
+        assert [p.status_code for p in pages] == [200, 200], [p.text[:300] for p in pages]
+        told = sorted(
+            "created" if "created with the first password" in p.text else "existing" for p in pages
+        )
+        assert told == ["created", "existing"]
+        for slug in ("acme", "globex"):
+            assert [s.email for _, s in _members(app, slug)].count(email) == 1

@@ -220,7 +220,47 @@ def create_or_add_staff(
     check_role(role)
     if password is not None:
         check_password_strength(password)
-    now = now or utcnow()
+    when = now or utcnow()
+    # Two programs adding the same new address at once: the second insert fails on the
+    # unique email, and the retry finds the account the first one made (so it is told the
+    # account already exists, and its password is not used).
+    for attempt in range(2):
+        try:
+            return _grant(
+                session,
+                issuer,
+                value,
+                role,
+                password=password,
+                name=name,
+                actor=actor,
+                base_url=base_url,
+                operator=operator,
+                now=when,
+            )
+        except IntegrityError:
+            session.rollback()
+            if attempt:
+                break
+    raise ConflictError(
+        f"{value} was changed by another request at the same time; try again",
+        code="staff.race",
+    )
+
+
+def _grant(
+    session: Session,
+    issuer: Issuer,
+    value: str,
+    role: str,
+    *,
+    password: str | None,
+    name: str,
+    actor: str,
+    base_url: str,
+    operator: bool,
+    now: datetime,
+) -> StaffGrant:
     member = find_staff(session, value)
     created = member is None
     if member is None:
@@ -254,14 +294,7 @@ def create_or_add_staff(
         target=f"staff:{member.id}",
         detail={"email": value, "role": role, "new_account": created, "pending": pending},
     )
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise ConflictError(
-            f"{value} was added by another request at the same time; try again",
-            code="staff.race",
-        ) from None
+    session.commit()
     session.refresh(member)
     session.refresh(membership)
     return StaffGrant(
