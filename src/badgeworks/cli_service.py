@@ -124,8 +124,6 @@ def serve(
         log_level="info",
         ssl_certfile=str(certfile) if certfile else None,
         ssl_keyfile=str(keyfile) if keyfile else None,
-        # Requests still waiting after this long (say, on a slow issuer) do not hold up exit.
-        timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_seconds)),
     )
 
 
@@ -331,6 +329,7 @@ def issue_csv(file: Path, slug: str, as_json: bool, reissue_revoked: bool) -> No
     """
 
     data = file.read_bytes()
+    actor = f"{CLI_ACTOR}:issue-csv"
     with _services() as (session, ctx):
         issuer = issuers.get_issuer(session, slug)
         lease = ctx.settings.bulk_lease_seconds
@@ -401,31 +400,6 @@ def _print_result(result: Any, as_json: bool, job_id: int) -> None:
     sys.exit(1 if result.rejected else 0)
 
 
-    actor = f"{CLI_ACTOR}:issue-csv"
-#: How often ``serve --demo`` delivers the outbox when no interval is configured.
-DEMO_OUTBOX_INTERVAL = 2.0
-
-
-def demo_mail_settings(settings: Settings) -> tuple[Settings, str | None]:
-    """``serve --demo``'s mail: without an SMTP server, console mail every 2 s.
-
-    Returns the settings to serve with and the line to print about mail (None: the usual
-    ``delivery_summary``). An SMTP host, or BADGEWORKS_MAIL_CONSOLE set to false
-    explicitly, is left as configured.
-    """
-    if settings.smtp_host:
-        return settings, None
-    if not settings.mail_console and "mail_console" in settings.model_fields_set:
-        return settings, None
-    interval = settings.outbox_interval_seconds or DEMO_OUTBOX_INTERVAL
-    settings = settings.model_copy(
-        update={"mail_console": True, "outbox_interval_seconds": interval}
-    )
-    note = (
-        "mail: no SMTP server is configured (BADGEWORKS_SMTP_HOST), so this demo prints each "
-        "message (the candidate's sign-in link, mentors' review links) in this terminal, "
-        f"checked every {interval:g} s (BADGEWORKS_MAIL_CONSOLE: local development only)"
-    )
 @service_commands.group("jobs")
 def jobs_group() -> None:
     """Bulk issuance jobs: list them, resume one whose worker died."""
@@ -462,6 +436,30 @@ def jobs_resume(job_id: int, as_json: bool) -> None:
     _print_result(result, as_json, job_id)
 
 
+#: How often ``serve --demo`` delivers the outbox when no interval is configured.
+DEMO_OUTBOX_INTERVAL = 2.0
+
+
+def demo_mail_settings(settings: Settings) -> tuple[Settings, str | None]:
+    """``serve --demo``'s mail: without an SMTP server, console mail every 2 s.
+
+    Returns the settings to serve with and the line to print about mail (None: the usual
+    ``delivery_summary``). An SMTP host, or BADGEWORKS_MAIL_CONSOLE set to false
+    explicitly, is left as configured.
+    """
+    if settings.smtp_host:
+        return settings, None
+    if not settings.mail_console and "mail_console" in settings.model_fields_set:
+        return settings, None
+    interval = settings.outbox_interval_seconds or DEMO_OUTBOX_INTERVAL
+    settings = settings.model_copy(
+        update={"mail_console": True, "outbox_interval_seconds": interval}
+    )
+    note = (
+        "mail: no SMTP server is configured (BADGEWORKS_SMTP_HOST), so this demo prints each "
+        "message (the candidate's sign-in link, mentors' review links) in this terminal, "
+        f"checked every {interval:g} s (BADGEWORKS_MAIL_CONSOLE: local development only)"
+    )
     return settings, note
 
 

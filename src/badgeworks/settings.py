@@ -145,6 +145,20 @@ class Settings(BaseSettings):
         description="When > 0, 'badgeworks serve' delivers pending outbox messages itself "
         "every this many seconds; 0 leaves delivery to 'badgeworks outbox send'.",
     )
+    bulk_lease_seconds: float = Field(
+        default=60.0,
+        ge=5,
+        le=3600,
+        description="A running bulk job whose worker has not reported for this long is "
+        "taken as interrupted (sooner when its process is gone from this host) and can be "
+        "resumed.",
+    )
+    bulk_resume_on_start: bool = Field(
+        default=False,
+        description="When true, the web process resumes interrupted bulk jobs when it "
+        "starts; false leaves them for a person to resume (console or 'badgeworks jobs "
+        "resume').",
+    )
     verify_trust_registry: Path | None = Field(
         default=None,
         description="JSON file listing issuers the public verifier shows as known, besides "

@@ -116,14 +116,17 @@ class BulkJob(SQLModel, table=True):
     """A CSV upload: validated on upload, then issued row by row (the page polls it).
 
     ``csv_text`` holds only the rows that passed validation (with the header);
-    ``line_map`` maps each of its rows back to its line in the uploaded file.
+    ``line_map`` maps each of its rows back to its line in the uploaded file. ``worker``
+    and ``heartbeat_at`` say who runs it and that it is alive: a running job whose worker
+    died is marked ``interrupted`` and can be resumed (services/bulk_jobs.py). A job made
+    by ``badgeworks issue-csv`` (``source`` "cli") has no staff member.
     """
 
     __tablename__ = "bulk_job"
 
     id: int | None = Field(default=None, primary_key=True)
     issuer_id: int = Field(foreign_key="issuer.id", index=True)
-    staff_id: int = Field(foreign_key="staff_member.id", index=True)
+    staff_id: int | None = Field(default=None, foreign_key="staff_member.id", index=True)
     filename: str = Field(default="", max_length=300)
     status: str = Field(default="validated", max_length=16)
     csv_text: str = Field(default="", sa_column=Column(Text, nullable=False))
@@ -137,3 +140,30 @@ class BulkJob(SQLModel, table=True):
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
     finished_at: datetime | None = _ts(nullable=True)
+    source: str = Field(default="console", max_length=16)
+    worker: str = Field(default="", max_length=200)
+    heartbeat_at: datetime | None = _ts(nullable=True)
+    attempts: int = 0
+    reissue_revoked: bool = False
+    skipped: list[dict[str, Any]] = _json()
+
+
+class BulkRow(SQLModel, table=True):
+    """A CSV row a bulk run has taken on: its key is unique per issuer, for good.
+
+    ``row_key`` is ``ext:<external_id>`` or ``sha256:<digest of the normalised row>``
+    (services/bulk.py). ``project_id`` is the project the row issues through; a project
+    has at most one credential, so a re-run, a resumed job or a concurrent run that finds
+    this row issues nothing new (re-issuing a revoked row moves it to a new project).
+    """
+
+    __tablename__ = "bulk_row"
+    __table_args__ = (UniqueConstraint("issuer_id", "row_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    issuer_id: int = Field(foreign_key="issuer.id", index=True)
+    row_key: str = Field(max_length=300)
+    job_id: int | None = Field(default=None, foreign_key="bulk_job.id", index=True)
+    line: int = 0
+    project_id: int | None = Field(default=None, foreign_key="project.id", index=True)
+    created_at: datetime = _ts()

@@ -1,28 +1,46 @@
 """Bulk issuance from a CSV file (format: docs/api.md, "Batch CSV format").
 
-The whole file is checked first: a wrong header or bytes that are not UTF-8 reject the
-file (nothing is issued). Then every row is validated on its own; bad rows are reported
-with their line number and what is wrong, and the good rows are issued.
+One validation (``check``) serves the console, the CLI and the API: the whole file is
+checked first (a wrong header or bytes that are not UTF-8 reject it, nothing is issued);
+then every row, with its line and column: the fields, formula-looking cells, an email or
+``external_id`` used twice in the file, the achievement and its rubric. Good rows issue.
+
+Each row issues at most once, ever. Its *row key* is ``ext:<external_id>`` when the file
+has that column, else ``sha256:`` of the normalised row (every non-empty field, spaces
+collapsed, the email lower-cased), so the same file run again, uploaded again, or resumed
+after a crash issues nothing twice. The key is claimed in ``bulk_row`` (unique per issuer)
+before any work; the row then issues through one project, and a project has at most one
+credential, so no crash point and no concurrent run can issue a row twice. A row whose
+credential was revoked is skipped unless re-issue is asked for.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from pydantic import ValidationError
-from sqlmodel import Session
+from sqlalchemy import exists, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
 
 from badgeworks.core.errors import BadgeworksError, InputError
-from badgeworks.db.models import Issuer
+from badgeworks.db.console import BulkRow
+from badgeworks.db.models import Credential, Issuer, Project, Revocation
+from badgeworks.db.status import StatusChange
 from badgeworks.services import achievements, candidates, issuance, projects
 from badgeworks.services.context import ServiceContext
+from badgeworks.services.errors import ConflictError, NotFoundError
 from badgeworks.services.schemas import (
     BatchResult,
     BatchRowError,
+    BatchRowResult,
     CandidateCreate,
     DeliverableLinkCreate,
     ProjectCreate,
@@ -30,6 +48,7 @@ from badgeworks.services.schemas import (
 
 REQUIRED = ("achievement_id", "candidate_name", "candidate_email", "project_title", "host_name")
 OPTIONAL = (
+    "external_id",
     "candidate_did",
     "project_summary",
     "role",
@@ -44,6 +63,37 @@ OPTIONAL = (
     "achieved_level",
 )
 MAX_ROWS = 10000
+MAX_EXTERNAL_ID = 200
+
+#: Leading characters that make a spreadsheet treat a cell as a formula (OWASP "CSV
+#: injection"); such cells are refused on every bulk path and escaped on export.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
+
+#: Test hook: called with "row", "claimed" and "project" as a row goes through those
+#: steps, so a fault test can kill the process at a chosen point.
+checkpoint: Callable[[str], None] | None = None
+
+# Where each message of ``parse`` points: the CSV column behind a model field.
+_COLUMNS = (
+    ("name", "candidate_name"),
+    ("emails", "candidate_email"),
+    ("did", "candidate_did"),
+    ("achievement_id", "achievement_id"),
+    ("external_id", "external_id"),
+    ("title", "project_title"),
+    ("summary", "project_summary"),
+    ("host.name", "host_name"),
+    ("host.url", "host_url"),
+    ("role", "role"),
+    ("start_date", "start_date"),
+    ("end_date", "end_date"),
+    ("results", "result_description"),
+    ("deliverable name", "deliverable_name"),
+    ("deliverable url", "deliverable_url"),
+    ("deliverable genre", "deliverable_genre"),
+    ("deliverable description", "deliverable_description"),
+)
 
 
 @dataclass
@@ -54,6 +104,32 @@ class BatchRow:
     candidate: CandidateCreate
     project: dict[str, Any]
     link: DeliverableLinkCreate | None
+    key: str = ""
+    external_id: str | None = None
+
+
+@dataclass
+class Checked:
+    """The outcome of checking a whole file (``check``)."""
+
+    total: int = 0
+    good: list[BatchRow] = field(default_factory=list)
+    #: ``{"line", "column", "message"}`` for every problem, by line.
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    header: list[str] = field(default_factory=list)
+    records: dict[int, dict[str, str]] = field(default_factory=dict)
+
+    def rejected(self) -> list[BatchRowError]:
+        """The problems grouped by line (the API's ``rejected``)."""
+        by_line: dict[int, list[str]] = {}
+        for p in self.problems:
+            by_line.setdefault(p["line"], []).append(p["message"])
+        return [BatchRowError(line=line, errors=errors) for line, errors in by_line.items()]
+
+
+def _hook(stage: str) -> None:
+    if checkpoint is not None:
+        checkpoint(stage)
 
 
 def decode(data: bytes) -> str:
@@ -70,6 +146,25 @@ def decode(data: bytes) -> str:
         ) from None
 
 
+def row_key(values: dict[str, str]) -> str:
+    """The row's identity: its ``external_id``, else a digest of its normalised fields."""
+    external = values.get("external_id", "").strip()
+    if external:
+        return "ext:" + external
+    normal: dict[str, str] = {}
+    for name, value in values.items():
+        value = " ".join(value.split())
+        if name == "external_id" or not value:
+            continue
+        if name == "candidate_email":
+            value = value.lower()
+        if name == "achievement_id" and value.isdigit():
+            value = str(int(value))
+        normal[name] = value
+    text = json.dumps(normal, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def _pydantic_problems(exc: ValidationError) -> list[str]:
     out = []
     for error in exc.errors():
@@ -78,10 +173,7 @@ def _pydantic_problems(exc: ValidationError) -> list[str]:
     return out
 
 
-def parse(data: bytes) -> tuple[list[BatchRow], list[BatchRowError]]:
-    """Check the header and every row; returns (good rows, bad rows)."""
-    text = decode(data)
-    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+def _header(reader: csv.DictReader[str]) -> list[str]:
     try:
         header = [h.strip() for h in (reader.fieldnames or [])]
     except csv.Error as exc:
@@ -104,9 +196,25 @@ def parse(data: bytes) -> tuple[list[BatchRow], list[BatchRowError]]:
             f" and optionally {', '.join(OPTIONAL)}",
             code="csv.header",
         )
+    return header
+
+
+def parse(data: bytes) -> tuple[list[BatchRow], list[BatchRowError]]:
+    """Check the header and every row's fields; returns (good rows, bad rows)."""
+    good, bad, _, _ = _parse(data)
+    return good, bad
+
+
+def _parse(
+    data: bytes,
+) -> tuple[list[BatchRow], list[BatchRowError], list[str], dict[int, dict[str, str]]]:
+    text = decode(data)
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    header = _header(reader)
     reader.fieldnames = header
     good: list[BatchRow] = []
     bad: list[BatchRowError] = []
+    records: dict[int, dict[str, str]] = {}
     line = reader.line_num + 1
     while True:
         try:
@@ -117,15 +225,19 @@ def parse(data: bytes) -> tuple[list[BatchRow], list[BatchRowError]]:
             bad.append(BatchRowError(line=line, errors=[f"unreadable CSV: {exc}"]))
             break
         if len(good) + len(bad) >= MAX_ROWS:
-            raise InputError(f"the CSV has more than {MAX_ROWS} rows", code="csv.too_many_rows")
+            raise InputError(
+                f"the CSV has more than {MAX_ROWS} rows; split it into several files",
+                code="csv.too_many_rows",
+            )
         row_line, line = line, reader.line_num + 1
+        records[row_line] = {k: v or "" for k, v in record.items() if isinstance(k, str)}
         if None in record:
             bad.append(BatchRowError(line=row_line, errors=["more fields than header columns"]))
             continue
         values = {k: (v or "").strip() for k, v in record.items()}
         result = _row(row_line, values)
         (good if isinstance(result, BatchRow) else bad).append(result)  # type: ignore[arg-type]
-    return good, bad
+    return good, bad, header, records
 
 
 def _row(line: int, v: dict[str, str]) -> BatchRow | BatchRowError:
@@ -142,6 +254,12 @@ def _row(line: int, v: dict[str, str]) -> BatchRow | BatchRowError:
         problems += _pydantic_problems(exc)
     if not v.get("achievement_id", "").isdigit():
         problems.append("achievement_id: must be a whole number (an achievement's id)")
+    external = v.get("external_id", "")
+    if len(external) > MAX_EXTERNAL_ID or not external.isprintable():
+        problems.append(
+            f"external_id: must be at most {MAX_EXTERNAL_ID} printable characters "
+            "(your own stable id for the row)"
+        )
     results = []
     if v.get("result_description"):
         results.append(
@@ -179,7 +297,329 @@ def _row(line: int, v: dict[str, str]) -> BatchRow | BatchRowError:
             problems += [f"deliverable {p}" for p in _pydantic_problems(exc)]
     if problems or candidate is None:
         return BatchRowError(line=line, errors=problems)
-    return BatchRow(line=line, candidate=candidate, project=project, link=link)
+    return BatchRow(
+        line=line,
+        candidate=candidate,
+        project=project,
+        link=link,
+        key=row_key(v),
+        external_id=external or None,
+    )
+
+
+def column_of(message: str) -> str:
+    """The CSV column a ``parse`` message is about ("" for the whole row)."""
+    for prefix, column in _COLUMNS:
+        if message.startswith(prefix + ":") or message.startswith(prefix + "."):
+            return column
+    return ""
+
+
+def looks_like_formula(value: str) -> bool:
+    """True for a cell a spreadsheet would evaluate (plain numbers like ``-5`` are fine)."""
+    stripped = value.lstrip(" ")
+    return stripped.startswith(FORMULA_START) and not _NUMBER.match(stripped.strip())
+
+
+def check(session: Session, issuer: Issuer, data: bytes) -> Checked:
+    """The one validation of every bulk path; ``InputError`` if the file is unusable."""
+    good, bad, header, records = _parse(data)
+    result = Checked(total=len(good) + len(bad), header=header, records=records)
+    problems: dict[int, list[dict[str, Any]]] = {}
+
+    def add(line: int, column: str, message: str) -> None:
+        problems.setdefault(line, []).append({"line": line, "column": column, "message": message})
+
+    for row_error in bad:
+        for message in row_error.errors:
+            add(row_error.line, column_of(message), message)
+    for line, values in records.items():
+        for column in header:
+            if looks_like_formula(values.get(column, "")):
+                add(
+                    line,
+                    column,
+                    f"{column}: starts with {values[column].lstrip(' ')[:1]!r}, which a "
+                    "spreadsheet would run as a formula; remove that character",
+                )
+    seen_emails: dict[str, int] = {}
+    seen_ids: dict[str, int] = {}
+    checked_versions: dict[int, Any] = {}
+    for row in good:
+        email = row.candidate.emails[0].lower()
+        if email in seen_emails:
+            add(
+                row.line,
+                "candidate_email",
+                f"candidate_email: {email} is already on line {seen_emails[email]}; a "
+                "candidate may appear once per file",
+            )
+        else:
+            seen_emails[email] = row.line
+        if row.external_id is not None:
+            if row.external_id in seen_ids:
+                add(
+                    row.line,
+                    "external_id",
+                    f"external_id: {row.external_id!r:.60} is already on line "
+                    f"{seen_ids[row.external_id]}; each row needs its own",
+                )
+            else:
+                seen_ids[row.external_id] = row.line
+        achievement_id = int(row.project["achievement_id"])
+        if achievement_id not in checked_versions:
+            try:
+                found = achievements.get_achievement(session, issuer.id or 0, achievement_id)
+                checked_versions[achievement_id] = achievements.current_version(session, found)
+            except NotFoundError:
+                checked_versions[achievement_id] = None
+        version = checked_versions[achievement_id]
+        if version is None:
+            add(
+                row.line,
+                "achievement_id",
+                f"achievement_id: this program has no achievement {achievement_id}",
+            )
+            continue
+        try:
+            projects.check_results(version, row.project["results"])
+        except BadgeworksError as exc:
+            column = (
+                "achieved_level" if exc.code == "project.unknown_level" else "result_description"
+            )
+            add(row.line, column, f"{column}: {exc.message}")
+    result.good = [row for row in good if row.line not in problems]
+    result.problems = [p for line in sorted(problems) for p in problems[line]]
+    return result
+
+
+# ------------------------------------------------------------------------------- issuing
+
+
+def _result(
+    row: BatchRow, outcome: Literal["issued", "skipped", "refused"], **fields: Any
+) -> BatchRowResult:
+    return BatchRowResult(
+        line=row.line, row_key=row.key, external_id=row.external_id, outcome=outcome, **fields
+    )
+
+
+def _mark_of(session: Session, issuer_id: int, key: str) -> BulkRow | None:
+    return session.exec(
+        select(BulkRow).where(BulkRow.issuer_id == issuer_id, BulkRow.row_key == key)
+    ).first()
+
+
+def _claim_mark(session: Session, issuer_id: int, row: BatchRow, job_id: int | None) -> BulkRow:
+    """The row's ``bulk_row``, inserted (and committed) if no run took the key before."""
+    mark = _mark_of(session, issuer_id, row.key)
+    if mark is not None:
+        return mark
+    session.add(BulkRow(issuer_id=issuer_id, row_key=row.key, job_id=job_id, line=row.line))
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()  # another run claimed the key at the same moment: share it
+    mark = _mark_of(session, issuer_id, row.key)
+    assert mark is not None
+    return mark
+
+
+def _current(session: Session, credential_id: str) -> tuple[str, bool]:
+    """The credential now standing for ``credential_id`` (after re-issues), and if revoked."""
+    seen = {credential_id}
+    current = credential_id
+    while True:
+        replaced = session.exec(
+            select(StatusChange.replaced_by).where(
+                StatusChange.credential_id == current, col(StatusChange.replaced_by).is_not(None)
+            )
+        ).first()
+        if replaced is None or replaced in seen:
+            break
+        seen.add(replaced)
+        current = replaced
+    revoked = session.exec(select(Revocation.id).where(Revocation.credential_id == current)).first()
+    return current, revoked is not None
+
+
+def _attach(session: Session, mark: BulkRow, project_id: int, *, expected: int | None) -> bool:
+    """Point the row at ``project_id`` unless another run moved it first (compare-and-set)."""
+    where = (
+        col(BulkRow.project_id).is_(None)
+        if expected is None
+        else col(BulkRow.project_id) == expected
+    )
+    done = session.execute(
+        update(BulkRow).where(col(BulkRow.id) == mark.id, where).values(project_id=project_id)
+    )
+    session.commit()
+    session.refresh(mark)
+    return bool(done.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def _candidate(session: Session, issuer: Issuer, row: BatchRow, actor: str) -> int:
+    found = candidates.find_by_email(session, issuer, row.candidate.emails[0])
+    if found is None:
+        found = candidates.create_candidate(session, issuer, row.candidate, actor=actor)
+    return found.id or 0
+
+
+def _link(session: Session, project: Project, row: BatchRow, actor: str) -> None:
+    if row.link is not None and not projects.deliverables(session, project):
+        projects.add_link(session, project, row.link, actor=actor)
+
+
+def _adopt(
+    session: Session, issuer: Issuer, mark: BulkRow, candidate_id: int, row: BatchRow
+) -> Project | None:
+    """A draft a crashed run made for this row but never recorded (so none is left over)."""
+    taken = exists().where(col(BulkRow.project_id) == col(Project.id))
+    return session.exec(
+        select(Project)
+        .where(
+            Project.issuer_id == issuer.id,
+            Project.candidate_id == candidate_id,
+            Project.achievement_id == row.project["achievement_id"],
+            Project.title == row.project["title"],
+            Project.status == "draft",
+            col(Project.created_at) >= mark.created_at,
+            ~taken,
+        )
+        .order_by(col(Project.id))
+    ).first()
+
+
+def _project_for(
+    session: Session, issuer: Issuer, mark: BulkRow, row: BatchRow, actor: str, *, adopt: bool
+) -> int:
+    candidate_id = _candidate(session, issuer, row, actor)
+    project = _adopt(session, issuer, mark, candidate_id, row) if adopt else None
+    if project is None:
+        data = ProjectCreate.model_validate({**row.project, "candidate_id": candidate_id})
+        project = projects.create_project(session, issuer, data, actor=actor)
+    _link(session, project, row, actor)
+    return project.id or 0
+
+
+def issue_row(
+    session: Session,
+    ctx: ServiceContext,
+    issuer: Issuer,
+    row: BatchRow,
+    *,
+    actor: str,
+    job_id: int | None = None,
+    reissue_revoked: bool = False,
+) -> BatchRowResult:
+    """Issue one row unless its key already issued; never raises for a row's own problem."""
+    try:
+        return _issue_row(
+            session, ctx, issuer, row, actor=actor, job_id=job_id, reissue=reissue_revoked
+        )
+    except BadgeworksError as exc:
+        session.rollback()
+        return _result(row, "refused", errors=[f"{exc.code}: {exc.message}"])
+
+
+def _issue_row(
+    session: Session,
+    ctx: ServiceContext,
+    issuer: Issuer,
+    row: BatchRow,
+    *,
+    actor: str,
+    job_id: int | None,
+    reissue: bool,
+) -> BatchRowResult:
+    _hook("row")
+    mark = _claim_mark(session, issuer.id or 0, row, job_id)
+    _hook("claimed")
+    for _ in range(5):
+        if mark.project_id is None:
+            project_id = _project_for(session, issuer, mark, row, actor, adopt=True)
+            _hook("project")
+            _attach(session, mark, project_id, expected=None)
+            continue
+        credential = session.exec(
+            select(Credential.id).where(Credential.project_id == mark.project_id)
+        ).first()
+        if credential is not None:
+            current, revoked = _current(session, credential)
+            url = issuance.credential_url(ctx, current)
+            if revoked and reissue:
+                project_id = _project_for(session, issuer, mark, row, actor, adopt=False)
+                _attach(session, mark, project_id, expected=mark.project_id)
+                continue
+            if revoked:
+                return _result(
+                    row, "skipped", reason="revoked", credential_id=current, credential_url=url
+                )
+            if job_id is not None and mark.job_id == job_id:
+                return _result(row, "issued", credential_id=current, credential_url=url)
+            return _result(
+                row, "skipped", reason="already_issued", credential_id=current, credential_url=url
+            )
+        # The row's project has no credential yet: complete it. The row is marked as this
+        # run's in the same transaction as the credential (the flush inside the commit).
+        mark.job_id = job_id
+        session.add(mark)
+        try:
+            issued = issuance.complete_project(session, ctx, issuer, mark.project_id, actor=actor)
+        except (ConflictError, IntegrityError) as exc:
+            if isinstance(exc, ConflictError) and exc.code != "project.already_completed":
+                raise
+            session.rollback()  # another run completed it at the same moment: look again
+            session.refresh(mark)
+            continue
+        url = issuance.credential_url(ctx, issued.id)
+        return _result(row, "issued", credential_id=issued.id, credential_url=url)
+    raise ConflictError(
+        f"line {row.line} is being issued by another run at this moment; run the file again "
+        "to see its outcome",
+        code="bulk.row_busy",
+    )
+
+
+def issue_rows(
+    session: Session,
+    ctx: ServiceContext,
+    issuer: Issuer,
+    rows: Sequence[BatchRow],
+    *,
+    actor: str,
+    job_id: int | None = None,
+    reissue_revoked: bool = False,
+    each: Callable[[int, BatchRowResult], bool] | None = None,
+) -> list[BatchRowResult]:
+    """Issue ``rows`` in order; ``each(done, result)`` returning False stops early."""
+    out = []
+    for done, row in enumerate(rows, start=1):
+        result = issue_row(
+            session, ctx, issuer, row, actor=actor, job_id=job_id, reissue_revoked=reissue_revoked
+        )
+        out.append(result)
+        if each is not None and not each(done, result):
+            break
+    return out
+
+
+def batch_result(
+    session: Session, ctx: ServiceContext, checked: Checked, results: Sequence[BatchRowResult]
+) -> BatchResult:
+    """The API's answer: what was issued now, what was refused, and every row's outcome."""
+    refused = [
+        BatchRowResult(line=r.line, outcome="refused", errors=r.errors) for r in checked.rejected()
+    ]
+    rows = sorted([*refused, *results], key=lambda r: r.line)
+    issued = []
+    for r in rows:
+        if r.outcome == "issued" and r.credential_id:
+            row = session.get(Credential, r.credential_id)
+            if row is not None:
+                issued.append(issuance.issued(ctx, row))
+    rejected = [BatchRowError(line=r.line, errors=r.errors) for r in rows if r.outcome == "refused"]
+    return BatchResult(issued=issued, rejected=rejected, rows=rows)
 
 
 def issue_batch(
@@ -189,35 +629,18 @@ def issue_batch(
     data: bytes,
     *,
     actor: str,
+    reissue_revoked: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> BatchResult:
-    """Issue every good row of a CSV; report the bad ones by line number."""
-    good, bad = parse(data)
-    issued = []
-    for done, row in enumerate(good, start=1):
-        try:
-            issued.append(issuance.issued(ctx, _issue_row(session, ctx, issuer, row, actor)))
-        except BadgeworksError as exc:
-            session.rollback()
-            bad.append(BatchRowError(line=row.line, errors=[f"{exc.code}: {exc.message}"]))
+    """Check a CSV, issue every good row once, and say per row what happened."""
+    checked = check(session, issuer, data)
+
+    def each(done: int, _result: BatchRowResult) -> bool:
         if progress is not None:
-            progress(done, len(good))
-    bad.sort(key=lambda e: e.line)
-    return BatchResult(issued=issued, rejected=bad)
+            progress(done, len(checked.good))
+        return True
 
-
-def _issue_row(
-    session: Session, ctx: ServiceContext, issuer: Issuer, row: BatchRow, actor: str
-) -> Any:
-    issuer_id = issuer.id or 0
-    achievement = achievements.get_achievement(session, issuer_id, row.project["achievement_id"])
-    version = achievements.current_version(session, achievement)
-    projects.check_results(version, row.project["results"])
-    candidate = candidates.find_by_email(session, issuer, row.candidate.emails[0])
-    if candidate is None:
-        candidate = candidates.create_candidate(session, issuer, row.candidate, actor=actor)
-    data = ProjectCreate.model_validate({**row.project, "candidate_id": candidate.id})
-    project = projects.create_project(session, issuer, data, actor=actor)
-    if row.link is not None:
-        projects.add_link(session, project, row.link, actor=actor)
-    return issuance.complete_project(session, ctx, issuer, project.id or 0, actor=actor)
+    results = issue_rows(
+        session, ctx, issuer, checked.good, actor=actor, reissue_revoked=reissue_revoked, each=each
+    )
+    return batch_result(session, ctx, checked, results)

@@ -1,11 +1,12 @@
-"""Bulk issuance jobs for the console: validate a whole CSV first, then issue in the
-background while a job row records progress (so the page survives a reload).
+"""Bulk issuance jobs (console uploads and ``badgeworks issue-csv``): validate a whole CSV
+first with ``bulk.check``, then issue its good rows while the job row records progress.
 
-Validation adds to ``services.bulk``'s per-row checks what a person uploading a cohort
-needs before anything is issued: the achievement must be one of this program's and the
-rubric keys its own, a candidate may appear only once per file, and no cell may look like
-a spreadsheet formula. Every problem names its line and column. Issuing then runs
-``bulk.issue_batch`` (the API's own batch path) over the rows that passed.
+A job is ``validated`` → ``running`` → ``done`` (or ``failed``). A running job names its
+worker (``host:pid:token``) and refreshes ``heartbeat_at`` after every row. A worker that
+died — its heartbeat older than ``bulk_lease_seconds``, or its process gone from this host
+— leaves the job ``interrupted`` (``reap``); ``resume`` takes it over and runs it again
+from the start. Rows are idempotent (``bulk.issue_row``), so rows done before the crash
+are reported, not issued again. A worker that finds the job taken over stops.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import re
+import os
+import secrets
+import socket
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -24,164 +28,89 @@ from sqlmodel import Session, col, select
 from badgeworks.core.errors import BadgeworksError
 from badgeworks.db.console import BulkJob
 from badgeworks.db.engine import SessionFactory
-from badgeworks.db.models import Issuer, utcnow
-from badgeworks.services import achievements, audit, bulk, projects
+from badgeworks.db.models import Credential, Issuer, utcnow
+from badgeworks.services import audit, bulk, issuance
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ConflictError, NotFoundError
+from badgeworks.services.schemas import BatchResult, BatchRowError, BatchRowResult
 
 log = logging.getLogger("badgeworks.bulk_jobs")
 
-#: Leading characters that make a spreadsheet treat a cell as a formula (OWASP "CSV
-#: injection"); such cells are refused on upload and escaped on export.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
+#: Kept here for callers that import them from this module.
+FORMULA_START = bulk.FORMULA_START
+looks_like_formula = bulk.looks_like_formula
+column_of = bulk.column_of
 
-# Where each message of ``bulk.parse`` points: the CSV column behind a model field.
-_COLUMNS = (
-    ("name", "candidate_name"),
-    ("emails", "candidate_email"),
-    ("did", "candidate_did"),
-    ("achievement_id", "achievement_id"),
-    ("title", "project_title"),
-    ("summary", "project_summary"),
-    ("host.name", "host_name"),
-    ("host.url", "host_url"),
-    ("role", "role"),
-    ("start_date", "start_date"),
-    ("end_date", "end_date"),
-    ("results", "result_description"),
-    ("deliverable name", "deliverable_name"),
-    ("deliverable url", "deliverable_url"),
-    ("deliverable genre", "deliverable_genre"),
-    ("deliverable description", "deliverable_description"),
-)
+#: Statuses a job can be resumed from.
+RESUMABLE = ("interrupted", "failed")
+#: Results are written to the job row every this many rows (progress after every row).
+SAVE_EVERY = 20
+
+# This process's worker name: a restarted process that gets the same pid differs in token.
+_TOKEN = secrets.token_hex(4)
 
 
-@dataclass
-class Validation:
-    """The outcome of checking a whole file."""
-
-    total: int = 0
-    problems: list[dict[str, Any]] = field(default_factory=list)
-    good_lines: list[int] = field(default_factory=list)
-    csv_text: str = ""
+def worker_id() -> str:
+    """``host:pid:token`` of this process."""
+    return f"{socket.gethostname()[:120]}:{os.getpid()}:{_TOKEN}"
 
 
-def column_of(message: str) -> str:
-    """The CSV column a ``bulk.parse`` message is about ("" for the whole row)."""
-    for prefix, column in _COLUMNS:
-        if message.startswith(prefix + ":") or message.startswith(prefix + "."):
-            return column
-    return ""
+def _alive(job: BulkJob, lease: float, now: datetime) -> bool:
+    """Whether the worker of a running job may still be running it."""
+    if job.heartbeat_at is None or now - job.heartbeat_at > timedelta(seconds=lease):
+        return False
+    host, _, rest = job.worker.partition(":")
+    pid_text, _, token = rest.partition(":")
+    if host != socket.gethostname()[:120] or not pid_text.isdigit():
+        return True  # another machine: only its heartbeat can tell
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return token == _TOKEN
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
-def looks_like_formula(value: str) -> bool:
-    """True for a cell a spreadsheet would evaluate (plain numbers like ``-5`` are fine)."""
-    stripped = value.lstrip(" ")
-    return stripped.startswith(FORMULA_START) and not _NUMBER.match(stripped.strip())
+def validate(session: Session, issuer: Issuer, data: bytes) -> bulk.Checked:
+    """``bulk.check`` (kept under this name for the console)."""
+    return bulk.check(session, issuer, data)
 
 
-def _records(text: str) -> tuple[list[str], dict[int, dict[str, str]]]:
-    # The same reading loop as ``bulk.parse``, so line numbers agree.
-    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    reader.fieldnames = header
-    out: dict[int, dict[str, str]] = {}
-    line = reader.line_num + 1
-    while True:
-        try:
-            record = next(reader)
-        except (StopIteration, csv.Error):
-            break
-        row_line, line = line, reader.line_num + 1
-        out[row_line] = {k: v or "" for k, v in record.items() if isinstance(k, str)}
-    return header, out
-
-
-def validate(session: Session, issuer: Issuer, data: bytes) -> Validation:
-    """Check every row of ``data``; ``InputError`` if the file as a whole is unusable."""
-    good, bad = bulk.parse(data)
-    header, records = _records(bulk.decode(data))
-    result = Validation(total=len(good) + len(bad))
-    problems: dict[int, list[dict[str, Any]]] = {}
-
-    def add(line: int, column: str, message: str) -> None:
-        problems.setdefault(line, []).append({"line": line, "column": column, "message": message})
-
-    for row_error in bad:
-        for message in row_error.errors:
-            add(row_error.line, column_of(message), message)
-    for line, values in records.items():
-        for column in header:
-            if looks_like_formula(values.get(column, "")):
-                add(
-                    line,
-                    column,
-                    f"{column}: starts with {values[column].lstrip(' ')[:1]!r}, which a "
-                    "spreadsheet would run as a formula; remove that character",
-                )
-    seen_emails: dict[str, int] = {}
-    checked_versions: dict[int, Any] = {}
-    for row in good:
-        email = row.candidate.emails[0].lower()
-        if email in seen_emails:
-            add(
-                row.line,
-                "candidate_email",
-                f"candidate_email: {email} is already on line {seen_emails[email]}; a "
-                "candidate may appear once per file",
-            )
-        else:
-            seen_emails[email] = row.line
-        achievement_id = int(row.project["achievement_id"])
-        if achievement_id not in checked_versions:
-            try:
-                found = achievements.get_achievement(session, issuer.id or 0, achievement_id)
-                checked_versions[achievement_id] = achievements.current_version(session, found)
-            except NotFoundError:
-                checked_versions[achievement_id] = None
-        version = checked_versions[achievement_id]
-        if version is None:
-            add(
-                row.line,
-                "achievement_id",
-                f"achievement_id: this program has no achievement {achievement_id}",
-            )
-            continue
-        try:
-            projects.check_results(version, row.project["results"])
-        except BadgeworksError as exc:
-            column = (
-                "achieved_level" if exc.code == "project.unknown_level" else "result_description"
-            )
-            add(row.line, column, f"{column}: {exc.message}")
-    for row in good:
-        if row.line not in problems:
-            result.good_lines.append(row.line)
-    result.problems = [p for line in sorted(problems) for p in problems[line]]
+def _good_csv(checked: bulk.Checked) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    for line in result.good_lines:
-        writer.writerow([records[line].get(h, "") for h in header])
-    result.csv_text = out.getvalue()
-    return result
+    writer.writerow(checked.header)
+    for row in checked.good:
+        writer.writerow([checked.records[row.line].get(h, "") for h in checked.header])
+    return out.getvalue()
 
 
 def create_job(
-    session: Session, issuer: Issuer, staff_id: int, filename: str, data: bytes, *, actor: str
+    session: Session,
+    issuer: Issuer,
+    staff_id: int | None,
+    filename: str,
+    data: bytes,
+    *,
+    actor: str,
+    source: str = "console",
 ) -> BulkJob:
     """Validate an upload and keep it as a job waiting for someone to issue it."""
-    checked = validate(session, issuer, data)
+    checked = bulk.check(session, issuer, data)
     job = BulkJob(
         issuer_id=issuer.id or 0,
         staff_id=staff_id,
         filename=filename[:300],
         status="validated",
-        csv_text=checked.csv_text,
-        line_map=checked.good_lines,
+        source=source,
+        csv_text=_good_csv(checked),
+        line_map=[row.line for row in checked.good],
         total_rows=checked.total,
-        good_rows=len(checked.good_lines),
+        good_rows=len(checked.good),
         problems=checked.problems,
         created_at=utcnow(),
         updated_at=utcnow(),
@@ -194,115 +123,328 @@ def create_job(
         action="bulk.validate",
         issuer_id=issuer.id,
         target=f"bulk:{job.id}",
-        detail={"rows": checked.total, "good": len(checked.good_lines), "file": filename[:100]},
+        detail={"rows": checked.total, "good": len(checked.good), "file": filename[:100]},
     )
     session.commit()
     session.refresh(job)
     return job
 
 
-def get_job(session: Session, issuer: Issuer, job_id: int) -> BulkJob:
-    """One of ``issuer``'s jobs; another issuer's looks like a missing one."""
+def get_job(session: Session, issuer: Issuer | None, job_id: int) -> BulkJob:
+    """One of ``issuer``'s jobs (any issuer's for ``None``, the CLI); else not found."""
     job = session.get(BulkJob, job_id)
-    if job is None or job.issuer_id != issuer.id:
+    if job is None or (issuer is not None and job.issuer_id != issuer.id):
         raise NotFoundError(f"there is no bulk job {job_id}", code="bulk.not_found")
     return job
 
 
-def list_jobs(session: Session, issuer: Issuer, limit: int = 20) -> list[BulkJob]:
-    """The issuer's latest jobs, newest first."""
-    stmt = (
-        select(BulkJob)
-        .where(BulkJob.issuer_id == issuer.id)
-        .order_by(col(BulkJob.id).desc())
-        .limit(limit)
-    )
+def list_jobs(session: Session, issuer: Issuer | None, limit: int = 20) -> list[BulkJob]:
+    """The latest jobs (of ``issuer``, or of every issuer), newest first."""
+    stmt = select(BulkJob).order_by(col(BulkJob.id).desc()).limit(limit)
+    if issuer is not None:
+        stmt = stmt.where(BulkJob.issuer_id == issuer.id)
     return list(session.exec(stmt))
 
 
-def claim(session: Session, issuer: Issuer, job_id: int) -> BulkJob:
-    """Mark a validated job as running; ``ConflictError`` if it already started."""
+def reap(session: Session, lease: float, *, issuer_id: int | None = None) -> list[int]:
+    """Mark running jobs whose worker died as ``interrupted``; returns their ids."""
+    stmt = select(BulkJob).where(BulkJob.status == "running")
+    if issuer_id is not None:
+        stmt = stmt.where(BulkJob.issuer_id == issuer_id)
+    now = utcnow()
+    dead = [(job.id, job.worker) for job in session.exec(stmt) if not _alive(job, lease, now)]
+    marked = []
+    for job_id, worker in dead:
+        # Only if nobody took it over in the meantime.
+        changed = session.execute(
+            update(BulkJob)
+            .where(
+                col(BulkJob.id) == job_id,
+                col(BulkJob.status) == "running",
+                col(BulkJob.worker) == worker,
+            )
+            .values(status="interrupted", updated_at=now)
+        )
+        if changed.rowcount == 1:  # type: ignore[attr-defined]
+            marked.append(job_id or 0)
+    session.commit()
+    if marked:
+        log.warning("bulk jobs %s were interrupted (their worker stopped)", marked)
+    session.expire_all()
+    return marked
+
+
+def _take(
+    session: Session, job: BulkJob, from_status: tuple[str, ...], *, reissue: bool | None
+) -> bool:
+    values: dict[str, Any] = {
+        "status": "running",
+        "worker": worker_id(),
+        "heartbeat_at": utcnow(),
+        "updated_at": utcnow(),
+        "finished_at": None,
+        "attempts": job.attempts + 1,
+    }
+    if reissue is not None:
+        values["reissue_revoked"] = reissue
+    # A conditional update, so two clicks (or two processes) cannot both take it.
+    taken = session.execute(
+        update(BulkJob)
+        .where(col(BulkJob.id) == job.id, col(BulkJob.status).in_(from_status))
+        .values(**values)
+    )
+    session.commit()
+    session.refresh(job)
+    return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def claim(
+    session: Session, issuer: Issuer, job_id: int, *, reissue_revoked: bool = False
+) -> BulkJob:
+    """Mark a validated job as running (by this process); ``ConflictError`` if started."""
     job = get_job(session, issuer, job_id)
     if job.status != "validated":
         raise ConflictError(f"bulk job {job_id} was already started", code="bulk.started")
     if job.good_rows == 0:
         raise ConflictError("no row passed validation; nothing to issue", code="bulk.empty")
-    # A conditional update, so two clicks (or two processes) cannot both start it.
-    claimed = session.execute(
-        update(BulkJob)
-        .where(col(BulkJob.id) == job_id, col(BulkJob.status) == "validated")
-        .values(status="running", updated_at=utcnow())
-    )
-    session.commit()
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if not _take(session, job, ("validated",), reissue=reissue_revoked):
         raise ConflictError(f"bulk job {job_id} was already started", code="bulk.started")
-    session.refresh(job)
     return job
 
 
-def run(factory: SessionFactory, ctx: ServiceContext, job_id: int, *, actor: str) -> None:
-    """Issue a claimed job's rows through ``bulk.issue_batch``, recording progress."""
+def resume(
+    session: Session, issuer: Issuer | None, job_id: int, *, lease: float, actor: str
+) -> BulkJob:
+    """Take over an interrupted (or failed) job; ``ConflictError`` saying why not."""
+    job = get_job(session, issuer, job_id)
+    reap(session, lease, issuer_id=job.issuer_id)
+    session.refresh(job)
+    if job.status == "running":
+        raise ConflictError(
+            f"bulk job {job_id} is still running (its worker reported at "
+            f"{job.heartbeat_at:%H:%M:%S} UTC); wait for it, or resume it once it is "
+            "shown as interrupted",
+            code="bulk.running",
+        )
+    if job.status == "validated":
+        raise ConflictError(
+            f"bulk job {job_id} was never started; issue it instead", code="bulk.not_started"
+        )
+    if job.status not in RESUMABLE:
+        raise ConflictError(f"bulk job {job_id} is already finished", code="bulk.finished")
+    if not _take(session, job, RESUMABLE, reissue=None):
+        raise ConflictError(f"bulk job {job_id} was resumed just now", code="bulk.running")
+    audit.record(
+        session,
+        actor=actor,
+        action="bulk.resume",
+        issuer_id=job.issuer_id,
+        target=f"bulk:{job.id}",
+        detail={"attempt": job.attempts, "done_before": job.done},
+    )
+    session.commit()
+    return job
+
+
+def _rows(job: BulkJob) -> list[bulk.BatchRow]:
+    good, _ = bulk.parse(job.csv_text.encode("utf-8"))
+    by_position = list(job.line_map)
+    for i, row in enumerate(good):
+        if i < len(by_position):
+            row.line = by_position[i]
+    return good
+
+
+def _lists(results: list[BatchRowResult]) -> dict[str, Any]:
+    return {
+        "issued": [
+            {"line": r.line, "id": r.credential_id, "url": r.credential_url}
+            for r in results
+            if r.outcome == "issued"
+        ],
+        "skipped": [
+            {"line": r.line, "id": r.credential_id, "url": r.credential_url, "reason": r.reason}
+            for r in results
+            if r.outcome == "skipped"
+        ],
+        "rejected": [
+            {"line": r.line, "errors": r.errors} for r in results if r.outcome == "refused"
+        ],
+    }
+
+
+def run(
+    factory: SessionFactory,
+    ctx: ServiceContext,
+    job_id: int,
+    *,
+    actor: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """Issue the rows of a job this process took (``claim``/``resume``), recording progress."""
+    me = worker_id()
     with factory() as session:
         job = session.get(BulkJob, job_id)
-        if job is None:
+        if job is None or job.status != "running" or job.worker != me:
             return
         issuer = session.get(Issuer, job.issuer_id)
         assert issuer is not None
-        line_map = list(job.line_map)
+        rows = _rows(job)
+        reissue = job.reissue_revoked
+        results: list[BatchRowResult] = []
 
-        def progress(done: int, _total: int) -> None:
-            with factory() as progress_session:
-                row = progress_session.get(BulkJob, job_id)
-                if row is not None:
-                    row.done = done
-                    row.updated_at = utcnow()
-                    progress_session.add(row)
-                    progress_session.commit()
+        def beat(done: int, result: BatchRowResult) -> bool:
+            results.append(result)
+            if progress is not None:
+                progress(done, len(rows))
+            values: dict[str, Any] = {
+                "done": done,
+                "heartbeat_at": utcnow(),
+                "updated_at": utcnow(),
+            }
+            if done % SAVE_EVERY == 0:
+                values.update(_lists(results))
+            with factory() as beat_session:
+                mine = beat_session.execute(
+                    update(BulkJob)
+                    .where(
+                        col(BulkJob.id) == job_id,
+                        col(BulkJob.status) == "running",
+                        col(BulkJob.worker) == me,
+                    )
+                    .values(**values)
+                )
+                beat_session.commit()
+            # Taken over (this worker was presumed dead): stop; the new worker finishes.
+            return bool(mine.rowcount == 1)  # type: ignore[attr-defined]
 
+        values: dict[str, Any]
         try:
-            result = bulk.issue_batch(
-                session, ctx, issuer, job.csv_text.encode("utf-8"), actor=actor, progress=progress
+            bulk.issue_rows(
+                session,
+                ctx,
+                issuer,
+                rows,
+                actor=actor,
+                job_id=job_id,
+                reissue_revoked=reissue,
+                each=beat,
             )
-        except BadgeworksError as exc:
+        except Exception as exc:
             session.rollback()
-            job = session.get(BulkJob, job_id)
-            assert job is not None
-            job.status = "failed"
-            job.rejected = [{"line": 0, "errors": [f"{exc.code}: {exc.message}"]}]
-        except Exception:
-            log.exception("bulk job %s failed", job_id)
-            session.rollback()
-            job = session.get(BulkJob, job_id)
-            assert job is not None
-            job.status = "failed"
-            job.rejected = [{"line": 0, "errors": ["internal error; it has been logged"]}]
+            if isinstance(exc, BadgeworksError):
+                message = f"{exc.code}: {exc.message}"
+            else:
+                log.exception("bulk job %s failed", job_id)
+                message = "internal error; it has been logged. Resume the job to try again"
+            values = {"status": "failed", "rejected": [{"line": 0, "errors": [message]}]}
         else:
-            good_rows, _ = bulk.parse(job.csv_text.encode("utf-8"))
-            to_original = {r.line: line_map[i] for i, r in enumerate(good_rows)}
-            rejected_lines = {r.line for r in result.rejected}
-            issued_lines = [to_original[r.line] for r in good_rows if r.line not in rejected_lines]
-            session.refresh(job)
-            job.issued = [
-                {"line": line, "id": c.id, "url": c.url}
-                for line, c in zip(issued_lines, result.issued, strict=False)
-            ]
-            job.rejected = [
-                {"line": to_original.get(r.line, r.line), "errors": r.errors}
-                for r in result.rejected
-            ]
-            job.status = "done"
-            job.done = job.good_rows
-        job.finished_at = utcnow()
-        job.updated_at = utcnow()
-        session.add(job)
+            if len(results) < len(rows):
+                return  # another worker took the job over
+            values = {"status": "done", "done": len(rows), **_lists(results)}
+        now = utcnow()
+        session.execute(
+            update(BulkJob)
+            .where(col(BulkJob.id) == job_id, col(BulkJob.worker) == me)
+            .values(**values, finished_at=now, updated_at=now, heartbeat_at=now)
+        )
         session.commit()
 
 
-def start(factory: SessionFactory, ctx: ServiceContext, job_id: int, *, actor: str) -> None:
-    """Run a claimed job in a background thread (the page polls the job row)."""
-    threading.Thread(
-        target=run, args=(factory, ctx, job_id), kwargs={"actor": actor}, daemon=True
-    ).start()
+def start(
+    factory: SessionFactory, ctx: ServiceContext, job_id: int, *, actor: str
+) -> threading.Thread:
+    """Run a job this process took in a background thread (the page polls the job row)."""
+    thread = threading.Thread(
+        target=run,
+        args=(factory, ctx, job_id),
+        kwargs={"actor": actor},
+        daemon=True,
+        name=f"bulk-job-{job_id}",
+    )
+    thread.start()
+    return thread
+
+
+#: Who resumes jobs automatically on start-up (``bulk_resume_on_start``).
+RESUME_ACTOR = "service:bulk-resume"
+
+
+def on_start(factory: SessionFactory, ctx: ServiceContext) -> list[int]:
+    """At web-process start: mark jobs whose worker died; resume them if configured to.
+
+    Returns the ids of the jobs now interrupted (or resumed).
+    """
+    settings = ctx.settings
+    with factory() as session:
+        reap(session, settings.bulk_lease_seconds)
+        waiting = [
+            job.id or 0
+            for job in session.exec(select(BulkJob).where(BulkJob.status == "interrupted"))
+        ]
+        if not settings.bulk_resume_on_start:
+            return waiting
+        for job_id in waiting:
+            try:
+                resume(session, None, job_id, lease=settings.bulk_lease_seconds, actor=RESUME_ACTOR)
+            except BadgeworksError:
+                continue
+            start(factory, ctx, job_id, actor=RESUME_ACTOR)
+    return waiting
+
+
+def find_resumable(session: Session, issuer: Issuer, csv_text: str, source: str) -> BulkJob | None:
+    """The latest interrupted job of ``issuer`` with exactly these rows (a re-run's file)."""
+    return session.exec(
+        select(BulkJob)
+        .where(
+            BulkJob.issuer_id == issuer.id,
+            BulkJob.source == source,
+            col(BulkJob.status).in_(RESUMABLE),
+            BulkJob.csv_text == csv_text,
+        )
+        .order_by(col(BulkJob.id).desc())
+    ).first()
+
+
+def result_of(session: Session, ctx: ServiceContext, job: BulkJob) -> BatchResult:
+    """A finished job in the shape of the batch API's answer."""
+    rows: list[BatchRowResult] = []
+    for p in job.problems:
+        rows.append(BatchRowResult(line=p["line"], outcome="refused", errors=[p["message"]]))
+    merged: dict[int, BatchRowResult] = {}
+    for r in rows:
+        if r.line in merged:
+            merged[r.line].errors.extend(r.errors)
+        else:
+            merged[r.line] = r
+    for i in job.issued:
+        merged[i["line"]] = BatchRowResult(
+            line=i["line"], outcome="issued", credential_id=i["id"], credential_url=i["url"]
+        )
+    for s in job.skipped:
+        merged[s["line"]] = BatchRowResult(
+            line=s["line"],
+            outcome="skipped",
+            reason=s["reason"],
+            credential_id=s["id"],
+            credential_url=s["url"],
+        )
+    for bad in job.rejected:
+        merged[bad["line"]] = BatchRowResult(
+            line=bad["line"], outcome="refused", errors=bad["errors"]
+        )
+    ordered = [merged[line] for line in sorted(merged)]
+    issued = []
+    for r in ordered:
+        if r.outcome == "issued" and r.credential_id:
+            row = session.get(Credential, r.credential_id)
+            if row is not None:
+                issued.append(issuance.issued(ctx, row))
+    rejected = [
+        BatchRowError(line=r.line, errors=r.errors) for r in ordered if r.outcome == "refused"
+    ]
+    return BatchResult(issued=issued, rejected=rejected, rows=ordered)
 
 
 def escape_cell(value: str) -> str:

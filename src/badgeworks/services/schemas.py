@@ -540,6 +540,24 @@ class BatchRowError(BaseModel):
     errors: list[str]
 
 
+class BatchRowResult(BaseModel):
+    """What a bulk run did with one CSV row (docs/api.md, "Batch CSV format")."""
+
+    line: int
+    #: ``ext:<external_id>`` or ``sha256:<digest of the row>``: the same row never issues twice.
+    row_key: str | None = None
+    external_id: str | None = None
+    #: ``issued``, ``skipped`` (see ``reason``) or ``refused`` (see ``errors``).
+    outcome: Literal["issued", "skipped", "refused"]
+    #: For ``skipped``: ``already_issued`` or ``revoked`` (re-issue with reissue_revoked).
+    reason: str | None = None
+    credential_id: str | None = None
+    credential_url: str | None = None
+    errors: list[str] = []
+
+
 class BatchResult(BaseModel):
     issued: list[IssuedCredential]
     rejected: list[BatchRowError]
+    #: Every row of the file, in order, with what happened to it.
+    rows: list[BatchRowResult] = []

@@ -14,13 +14,14 @@ from datetime import datetime
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from badgeworks.adapters.keystore import check_secret
 from badgeworks.core.errors import BadgeworksError, ConfigError
 from badgeworks.db.engine import make_engine, make_session_factory
 from badgeworks.db.migrate import upgrade
-from badgeworks.services import outbox, status_lists
+from badgeworks.services import bulk_jobs, outbox, status_lists
 from badgeworks.services.context import build_context, utcnow
 from badgeworks.services.issuers import example_key_holders
 from badgeworks.services.secrets import check_key_secret
@@ -98,6 +99,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         application.state.outbox_worker = worker
         if worker is not None:
             worker.start()
+        # Bulk jobs whose worker died show as interrupted; resumed here only with
+        # BADGEWORKS_BULK_RESUME_ON_START (docs/operations.md).
+        await run_in_threadpool(bulk_jobs.on_start, session_factory, ctx)
         try:
             yield
         finally:

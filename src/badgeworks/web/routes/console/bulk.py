@@ -1,11 +1,14 @@
 """Console bulk issuance: upload a cohort CSV, see every row validated, then issue with a
-progress page that survives a reload (it reads the job row; no JavaScript needed)."""
+progress page that survives a reload (it reads the job row; no JavaScript needed).
+
+A job whose worker died (the web process was restarted or crashed) shows as interrupted
+with a Resume button; resuming never issues a row twice (services/bulk.py)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 
 from badgeworks.core.errors import BadgeworksError, InputError
 from badgeworks.services import bulk, bulk_jobs
@@ -77,9 +80,15 @@ def upload(
 
 
 @router.get("/{slug}/bulk/{job_id}")
-def show_job(request: Request, job_id: Id, session: SessionDep, program: ProgramDep) -> Response:
+def show_job(
+    request: Request, job_id: Id, session: SessionDep, ctx: ContextDep, program: ProgramDep
+) -> Response:
     """The validation report, or the progress of issuing (refreshes itself while running)."""
     job = bulk_jobs.get_job(session, program.issuer, job_id)
+    if job.status == "running":
+        # A worker that died shows as interrupted (with Resume) instead of "Issuing…".
+        bulk_jobs.reap(session, ctx.settings.bulk_lease_seconds, issuer_id=job.issuer_id)
+        session.refresh(job)
     return page(
         request,
         "console/bulk_job.html",
@@ -108,10 +117,32 @@ def problems_csv(job_id: Id, session: SessionDep, program: ProgramDep) -> Respon
 
 @router.post("/{slug}/bulk/{job_id}/issue", dependencies=[Csrf])
 def issue_job(
-    request: Request, job_id: Id, session: SessionDep, ctx: ContextDep, program: ProgramDep
+    request: Request,
+    job_id: Id,
+    session: SessionDep,
+    ctx: ContextDep,
+    program: ProgramDep,
+    reissue_revoked: Annotated[bool, Form()] = False,
 ) -> Response:
     """Start issuing the rows that passed validation, in the background."""
     program.require("issuer")
-    job = bulk_jobs.claim(session, program.issuer, job_id)
+    job = bulk_jobs.claim(session, program.issuer, job_id, reissue_revoked=reissue_revoked)
+    bulk_jobs.start(request.app.state.session_factory, ctx, job.id or 0, actor=program.actor)
+    return back_to(program, f"/bulk/{job_id}")
+
+
+@router.post("/{slug}/bulk/{job_id}/resume", dependencies=[Csrf])
+def resume_job(
+    request: Request, job_id: Id, session: SessionDep, ctx: ContextDep, program: ProgramDep
+) -> Response:
+    """Take over an interrupted job and finish it here (rows already issued are skipped)."""
+    program.require("issuer")
+    job = bulk_jobs.resume(
+        session,
+        program.issuer,
+        job_id,
+        lease=ctx.settings.bulk_lease_seconds,
+        actor=program.actor,
+    )
     bulk_jobs.start(request.app.state.session_factory, ctx, job.id or 0, actor=program.actor)
     return back_to(program, f"/bulk/{job_id}")
