@@ -75,8 +75,11 @@ def private_sqlite_file(path: Path) -> Path:
     """The SQLite database file ``path`` created 0600 before SQLite opens it.
 
     SQLite gives its -journal, -wal and -shm files the database file's permissions, so
-    they are owner-only too; existing ones are tightened here as well.
+    they are owner-only too; existing ones are tightened here as well. A URI filename
+    (``file:…`` or with ``?mode=…``) is left to SQLite.
     """
+    if str(path).startswith("file:") or "?" in str(path):
+        return path
     private_file(path)
     for suffix in SQLITE_SUFFIXES:
         _tighten(Path(f"{path}{suffix}"), FILE_MODE)
