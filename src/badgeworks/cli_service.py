@@ -80,8 +80,20 @@ def service_commands() -> None:
     default=None,
     help="PEM private key of --ssl-certfile.",
 )
+@click.option(
+    "--forwarded-allow-ips",
+    default=None,
+    metavar="ADDRS",
+    help="Comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For and "
+    "X-Forwarded-Proto are believed (default: BADGEWORKS_FORWARDED_ALLOW_IPS, else none).",
+)
 def serve(
-    host: str, port: int, demo: bool, ssl_certfile: Path | None, ssl_keyfile: Path | None
+    host: str,
+    port: int,
+    demo: bool,
+    ssl_certfile: Path | None,
+    ssl_keyfile: Path | None,
+    forwarded_allow_ips: str | None,
 ) -> None:
     """Run the web service (migrations are applied on start).
 
@@ -96,8 +108,16 @@ def serve(
 
     from badgeworks.services import outbox
     from badgeworks.web.app import create_app
+    from badgeworks.web.proxies import trusted_proxies
 
     settings = get_settings()
+    if forwarded_allow_ips is not None:
+        settings = settings.model_copy(update={"forwarded_allow_ips": forwarded_allow_ips})
+    try:
+        proxies = trusted_proxies(settings.forwarded_allow_ips)
+    except BadgeworksError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
     certfile = ssl_certfile or settings.ssl_certfile
     keyfile = ssl_keyfile or settings.ssl_keyfile
     if (certfile is None) != (keyfile is None):
@@ -124,6 +144,12 @@ def serve(
         log_level="info",
         ssl_certfile=str(certfile) if certfile else None,
         ssl_keyfile=str(keyfile) if keyfile else None,
+        # X-Forwarded-For only from the proxies named; uvicorn would otherwise believe any
+        # local peer, and a spoofed address would dodge every per-client limit.
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
+        # Requests still waiting after this long (say, on a slow issuer) do not hold up exit.
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_seconds)),
     )
 
 

@@ -63,6 +63,33 @@ class Settings(BaseSettings):
     max_json_bytes: int = Field(
         default=2 * 1024 * 1024, description="Largest JSON request body accepted."
     )
+    max_json_depth: int = Field(
+        default=64, ge=8, le=256, description="Deepest nesting a JSON request body may have."
+    )
+    max_concurrent_uploads: int = Field(
+        default=8,
+        ge=1,
+        le=10_000,
+        description="Request bodies over 64 KiB this process receives at once; more get a "
+        "503 before their body is read.",
+    )
+    max_buffered_upload_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1024 * 1024,
+        description="Bytes of request bodies over 64 KiB this process holds at once; past it "
+        "an upload gets a 503 (raised to max_upload_bytes if lower).",
+    )
+    request_body_timeout_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        le=3600,
+        description="Seconds a client has to send a whole request body; a slower one gets 408.",
+    )
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Comma-separated proxy addresses (or CIDR networks) trusted to report "
+        "the client in X-Forwarded-For/-Proto; empty: none, the peer is the client.",
+    )
     portfolio_photo_max_bytes: int = Field(
         default=5 * 1024 * 1024,
         gt=0,

@@ -91,6 +91,13 @@ def update_candidate(
 ) -> Candidate:
     """Edit a candidate (credentials already issued keep the identity they were issued to)."""
     changes = data.model_dump(exclude_unset=True)
+    if "name" in changes and changes["name"] is None:
+        # The column is required: null cannot mean "remove" here.
+        raise ValidationFailed(
+            "name: must not be null; send a name, or leave the field out to keep the "
+            "current one",
+            code="candidate.name_required",
+        )
     if "emails" in changes and changes["emails"] is not None:
         changes["emails"] = [e.lower() for e in changes["emails"]]
     for name, value in changes.items():

@@ -23,7 +23,7 @@ from badgeworks.core.errors import ConfigError
 from badgeworks.db.models import Issuer, IssuerKey, utcnow
 from badgeworks.services import audit
 from badgeworks.services.context import ServiceContext
-from badgeworks.services.errors import ConflictError, NotFoundError
+from badgeworks.services.errors import ConflictError, NotFoundError, ValidationFailed
 from badgeworks.services.schemas import IssuerCreate, IssuerPublic, IssuerUpdate, KeyPublic
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -124,6 +124,13 @@ def list_issuers(session: Session, *, limit: int = 100, offset: int = 0) -> list
 def update_issuer(session: Session, issuer: Issuer, data: IssuerUpdate, *, actor: str) -> Issuer:
     """Change an issuer's profile fields (credentials already issued keep the old ones)."""
     changes = data.model_dump(exclude_unset=True)
+    if "name" in changes and changes["name"] is None:
+        # The column is required: null cannot mean "remove" here.
+        raise ValidationFailed(
+            "name: must not be null; send a name, or leave the field out to keep the "
+            "current one",
+            code="issuer.name_required",
+        )
     for name, value in changes.items():
         setattr(issuer, name, value)
     session.add(issuer)

@@ -29,7 +29,8 @@ from badgeworks.services.verify_pool import VerifyPool
 from badgeworks.settings import Settings
 from badgeworks.web.deps import check_admin_token_setting
 from badgeworks.web.errors import handle_error
-from badgeworks.web.limits import BodyLimitMiddleware
+from badgeworks.web.headers import SecurityHeadersMiddleware
+from badgeworks.web.limits import BodyLimitMiddleware, RequestGuard
 from badgeworks.web.pages import STATIC, make_environment
 from badgeworks.web.routes import (
     achievements,
@@ -135,10 +136,15 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         BodyLimitMiddleware,
         max_json_bytes=settings.max_json_bytes,
         max_upload_bytes=settings.max_upload_bytes,
+        max_json_depth=settings.max_json_depth,
     )
-    # Added last, so it runs first: the verifier's rate limit and body cap come before
-    # any body is read.
+    # Middleware added later runs earlier: the verifier's rate limit and body cap come
+    # before the general body limit reads anything.
     app.add_middleware(verifier_routes.VerifyGuard, settings=settings)
+    # Outside those: tokens and sessions are checked and uploads admitted before any
+    # body is read (web/limits.py), and every response gets its security headers.
+    app.add_middleware(RequestGuard, settings=settings)
+    app.add_middleware(SecurityHeadersMiddleware)
     for module in (
         issuers,
         achievements,

@@ -40,6 +40,7 @@ from badgeworks.services.errors import (
     UnsupportedMediaError,
     ValidationFailed,
 )
+from badgeworks.web.headers import security_headers
 from badgeworks.web.negotiation import choose
 from badgeworks.web.pages import render
 
@@ -123,7 +124,7 @@ async def handle_error(request: Request, exc: Exception) -> Response:
     """The single exception handler: every error becomes the one shape (or its page)."""
     response = _error_json(request, exc)
     if _wants_page(request):
-        return _error_page(request, response)
+        return error_page_for(request, response)
     return response
 
 
@@ -134,16 +135,19 @@ def _wants_page(request: Request) -> bool:
     return bool(accept) and choose(accept, ("application/json", "text/html")) == "text/html"
 
 
-def _error_page(request: Request, response: JSONResponse) -> Response:
+def error_page_for(request: Request, response: JSONResponse) -> Response:
+    """The page a person sees instead of the JSON error ``response`` (same status and code)."""
     body = json.loads(bytes(response.body))
     status: int = body["status"]
-    known = (401, 403, 404, 410, 413, 429)
+    known = (401, 403, 404, 408, 410, 413, 429, 503)
     kind = str(status) if status in known else ("5xx" if status >= 500 else "4xx")
     headers = {k: v for k, v in response.headers.items() if k.lower() in ("retry-after", "allow")}
     headers["Cache-Control"] = "no-store"
-    # 404 says nothing more than "not here", so hidden and unknown things look the same.
-    detail = None if status in (404, 410) or status >= 500 else body["error"]
-    return render(
+    # 404 says nothing more than "not here", so hidden and unknown things look the same;
+    # a busy server (503) says what happened and when to try again.
+    hidden = status in (404, 410) or (status >= 500 and status != 503)
+    detail = None if hidden else body["error"]
+    page = render(
         request,
         "error.html",
         status_code=status,
@@ -154,6 +158,13 @@ def _error_page(request: Request, response: JSONResponse) -> Response:
         body_key=f"error.body_{kind}",
         detail=detail,
     )
+    # A 500 page is sent from outside every middleware, so it carries its own headers.
+    present = {k.lower(): v for k, v in page.headers.items()}
+    for name, value in security_headers(
+        present, path=request.url.path, https=request.url.scheme == "https"
+    ):
+        page.headers[name] = value
+    return page
 
 
 def _error_json(request: Request, exc: Exception) -> JSONResponse:

@@ -1,25 +1,51 @@
-"""Body size and media type limits, applied before a request reaches any route.
+"""What a request must pass before its body is read, and the limits on the body itself.
 
-The body is read (up to the limit) before the app sees it, so an oversized upload is a
-413 whether or not the client sent ``Content-Length``, and nothing is stored. API clients
-get it in the one error shape; a person who submitted a form (any ``/console`` address,
-or a request outside ``/api/`` that prefers ``text/html``) gets a page in their language
-that says what the limit is and that nothing was saved.
+``RequestGuard`` (outermost) routes the request and, where the route needs a token or a
+console session, checks it from the headers alone: a caller without one is answered
+401 (or sent to sign in) and not one byte of its body is read. It then admits the body:
+bodies over 64 KiB take one of ``max_concurrent_uploads`` slots and reserve their
+declared size in a ``max_buffered_upload_bytes`` budget; with no room left the answer is
+503 ``server.busy`` with ``Retry-After``, again before reading. A body must arrive within
+``request_body_timeout_seconds`` (408 ``input.too_slow``), so a stalled upload gives its
+slot back.
+
+``BodyLimitMiddleware`` then reads the body (up to the limit), so an oversized upload is
+a 413 whether or not the client sent ``Content-Length`` and nothing is stored, and checks
+a JSON body strictly before any route parses it: a key twice in one object
+(``input.duplicate_key``), a ``\\uD800``-style lone surrogate (``input.invalid_unicode``),
+nesting deeper than ``max_json_depth`` (``input.too_deep``), ``NaN`` (``input.not_json``).
+API clients get the one error shape; a person who submitted a form (any ``/console``
+address, or a request outside ``/api/`` that prefers ``text/html``) gets a page in their
+language that says what the limit is and that nothing was saved.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Match
 
-from badgeworks.web.errors import error_body
+from badgeworks.core.document import parse_json_document
+from badgeworks.core.errors import BadgeworksError, InputError
+from badgeworks.settings import Settings
+from badgeworks.web.deps import get_optional_principal, get_principal
+from badgeworks.web.errors import error_body, error_page_for, error_response, handle_error
 from badgeworks.web.negotiation import choose
 from badgeworks.web.pages import page_language, render
+from badgeworks.web.routes.console.common import PREFIX as CONSOLE_PREFIX
+from badgeworks.web.routes.console.common import LoginRequired, get_signed_in
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -31,6 +57,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 ACCEPTED = ("application/json", "multipart/form-data", "text/csv")
 _MULTIPART_SLACK = 64 * 1024
 _CONSOLE = "/console"
+#: The verifier's API reads a credential sent as the whole body itself (its own limits).
+VERIFIER_API = "/api/v1/verify"
 #: The most of a refused body read (and thrown away) so a browser sees the 413 page.
 _DRAIN_CAP = 32 * 1024 * 1024
 
@@ -38,12 +66,21 @@ log = logging.getLogger("badgeworks.web")
 
 
 class BodyLimitMiddleware:
-    """Refuse bodies over the configured limits (413) and unknown media types (415)."""
+    """Refuse bodies over the configured limits (413), unknown media types (415) and JSON
+    that parsers could read two ways or not at all (400)."""
 
-    def __init__(self, app: ASGIApp, *, max_json_bytes: int, max_upload_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_json_bytes: int,
+        max_upload_bytes: int,
+        max_json_depth: int = 64,
+    ) -> None:
         self.app = app
         self.max_json = max_json_bytes
         self.max_upload = max_upload_bytes + _MULTIPART_SLACK
+        self.max_json_depth = max_json_depth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
@@ -86,6 +123,18 @@ class BodyLimitMiddleware:
                 + "; send application/json, multipart/form-data or text/csv (see /docs)",
             )
             return
+        if body.strip() and _is_json(media_type):
+            problem = strict_json_problem(
+                body,
+                self.max_json_depth,
+                declared_json=bool(media_type),
+                # The verifier reads a credential sent as the whole body with its own
+                # strict reader and reports problems in its own words.
+                surrogates_only=scope["path"] == VERIFIER_API,
+            )
+            if problem is not None:
+                await _reject(send, 400, problem.code, problem.message)
+                return
         sent = False
 
         async def replay() -> Message:
@@ -191,6 +240,10 @@ async def _no_body() -> Message:
     return {"type": "http.disconnect"}
 
 
+async def _empty_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
 async def _reject(send: Send, status: int, code: str, message: str) -> None:
     payload = json.dumps(error_body(status, code, message)).encode("utf-8")
     await send(
@@ -204,3 +257,344 @@ async def _reject(send: Send, status: int, code: str, message: str) -> None:
         }
     )
     await send({"type": "http.response.body", "body": payload})
+
+
+# --------------------------------------------------------------------------- strict JSON
+
+#: A ``\\u`` escape of a UTF-16 surrogate (D800–DFFF); only such escapes can put a lone
+#: surrogate into parsed text (the bytes themselves are not UTF-8).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@dataclass(frozen=True)
+class JsonProblem:
+    """Why a JSON request body is refused: a stable code and what to do about it."""
+
+    code: str
+    message: str
+
+
+_SURROGATE_PROBLEM = JsonProblem(
+    "input.invalid_unicode",
+    "the request body has a \\u escape of a lone UTF-16 surrogate (D800-DFFF), which is "
+    "not a Unicode character; send valid text (a character outside the Basic Multilingual "
+    "Plane is written as a high surrogate followed by a low one)",
+)
+
+
+def _is_json(media_type: str) -> bool:
+    """The media types FastAPI parses as JSON (none given counts: it parses those too)."""
+    if media_type in ("", "application/json"):
+        return True
+    return media_type.startswith("application/") and media_type.endswith("+json")
+
+
+def _lone_surrogate(value: Any) -> bool:
+    """True if any key or string in ``value`` holds a surrogate code point (no recursion)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def strict_json_problem(
+    body: bytes, max_depth: int, *, declared_json: bool = True, surrogates_only: bool = False
+) -> JsonProblem | None:
+    """What is wrong with ``body`` as a JSON request, or None if nothing.
+
+    Refused are: a key twice in one object (two parsers may keep different copies, so
+    what is checked differs from what is stored or signed), nesting deeper than
+    ``max_depth`` (measured before parsing; deep nesting ends in ``RecursionError`` in
+    recursive code later), a lone surrogate (text that cannot be stored or encoded as
+    UTF-8), and ``NaN``/``Infinity``. A body sent without ``Content-Type``
+    (``declared_json`` False) that is not JSON at all is left to the route, and so is
+    everything but a lone surrogate with ``surrogates_only``.
+    """
+    if surrogates_only:
+        if not _SURROGATE_ESCAPE.search(body):
+            return None
+        try:
+            parsed = json.loads(body)
+        except (ValueError, RecursionError):
+            return None
+        return _SURROGATE_PROBLEM if _lone_surrogate(parsed) else None
+    try:
+        value = parse_json_document(body, max_bytes=len(body) + 1, max_depth=max_depth)
+    except InputError as exc:
+        if exc.code == "input.duplicate_key":
+            key = str(exc.details.get("key", ""))
+            return JsonProblem(
+                exc.code,
+                f"the request body has the key {key!r:.80} twice in one object; send each "
+                "key once (a JSON object with a repeated key can be read two ways)",
+            )
+        if exc.code == "input.too_deep":
+            return JsonProblem(
+                exc.code,
+                f"the request body nests more than {max_depth} levels deep; no request "
+                "needs that many, so check how it is built",
+            )
+        if not declared_json:
+            return None
+        if exc.code in ("input.not_json", "input.binary", "input.not_utf8"):
+            return JsonProblem(
+                "input.not_json" if exc.code == "input.binary" else exc.code,
+                f"the request body is not valid JSON: {exc.message}",
+            )
+        return JsonProblem(exc.code, f"the request body is refused: {exc.message}")
+    if _SURROGATE_ESCAPE.search(body) and _lone_surrogate(value):
+        return _SURROGATE_PROBLEM
+    return None
+
+
+# --------------------------------------------------------------------------- before the body
+
+#: Bodies up to this size (every ordinary JSON call) take no upload slot.
+SMALL_BODY = 64 * 1024
+_BUSY_RETRY_SECONDS = 5
+
+
+class RequestGuard:
+    """Authenticate, admit and time a request body before anything reads it."""
+
+    def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
+        self.app = app
+        self.max_uploads = settings.max_concurrent_uploads
+        # One body of the largest size any endpoint takes must always fit, so a body over
+        # the budget on its own is over every limit: the body limits answer it (413).
+        self.budget = max(
+            settings.max_buffered_upload_bytes,
+            settings.max_upload_bytes + _MULTIPART_SLACK,
+            settings.verify_max_file_bytes + _MULTIPART_SLACK,
+            settings.verify_max_json_bytes + _MULTIPART_SLACK,
+            settings.max_json_bytes,
+        )
+        self.timeout = settings.request_body_timeout_seconds
+        self.uploads = 0
+        self.reserved = 0
+        self._needs: dict[int, frozenset[str]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        declared_text = headers.get("content-length", "").strip()
+        declared = int(declared_text) if declared_text.isdigit() else 0
+        chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+        if declared == 0 and not chunked:
+            await self.app(scope, receive, send)
+            return
+        served, route = _route_of(scope)
+        if not served:
+            # Nothing takes this method at this path: the router's 404 or 405 needs no body.
+            await self.app(scope, _empty_body, send)
+            return
+        refusal = await self._authenticate(scope, headers, route)
+        if refusal is not None:
+            await refusal(scope, _no_body, send)
+            return
+        # A declared size over the budget is over every limit: the 413 needs no slot.
+        large = (chunked or declared > SMALL_BODY) and declared <= self.budget
+        if large and (self.uploads >= self.max_uploads or self.reserved + declared > self.budget):
+            await self._busy(scope, send)
+            return
+        body = _BodyWatch(self, large=large, reserved=declared if large else 0)
+        if large:
+            self.uploads += 1
+            self.reserved += body.reserved
+        try:
+            await self.app(scope, body.receive_with(receive), body.send_with(send))
+            if body.refused is not None and not body.started:
+                status, code, message = body.refused
+                extra = {"Retry-After": str(_BUSY_RETRY_SECONDS)} if status == 503 else None
+                response = _answer(scope, status, code, message, extra)
+                await response(scope, _no_body, send)
+        finally:
+            if large:
+                self.uploads -= 1
+                self.reserved -= body.reserved
+
+    async def _busy(self, scope: Scope, send: Send) -> None:
+        log.warning("upload refused: %d uploads, %d bytes held", self.uploads, self.reserved)
+        response = _answer(
+            scope,
+            503,
+            "server.busy",
+            "the server is receiving as many uploads as it can hold right now; nothing was "
+            f"read or saved, try again in {_BUSY_RETRY_SECONDS} seconds",
+            {"Retry-After": str(_BUSY_RETRY_SECONDS)},
+        )
+        await response(scope, _no_body, send)
+
+    async def _authenticate(
+        self, scope: Scope, headers: dict[str, str], route: APIRoute | None
+    ) -> Response | None:
+        """The refusal for a route that needs a token or a console session the request does
+        not carry (a database lookup, no body read); None to go on."""
+        if route is None:
+            return None
+        needs = self._needs.get(id(route))
+        if needs is None:
+            needs = self._needs[id(route)] = _needs_of(route.dependant)
+        if not needs:
+            return None
+        request = Request(scope)
+        if "token" in needs or ("optional_token" in needs and "authorization" in headers):
+            try:
+                await run_in_threadpool(_check_token, request, "token" in needs)
+            except BadgeworksError as exc:
+                return await handle_error(request, exc)
+        if "console" in needs:
+            try:
+                await run_in_threadpool(_check_console, request)
+            except LoginRequired:
+                target = quote(str(scope["path"]), safe="")
+                return RedirectResponse(f"{CONSOLE_PREFIX}/login?next={target}", status_code=303)
+        return None
+
+
+class _BodyWatch:
+    """One request's body as it arrives: counted against the budget and timed."""
+
+    def __init__(self, guard: RequestGuard, *, large: bool, reserved: int) -> None:
+        self.guard = guard
+        self.large = large
+        self.reserved = reserved
+        self.received = 0
+        self.done = False
+        self.started = False
+        self.refused: tuple[int, str, str] | None = None
+        self.deadline = asyncio.get_running_loop().time() + guard.timeout
+
+    def receive_with(self, receive: Receive) -> Receive:
+        async def watched() -> Message:
+            if self.done or self.refused is not None:
+                return await receive() if self.refused is None else {"type": "http.disconnect"}
+            left = self.deadline - asyncio.get_running_loop().time()
+            try:
+                message = await asyncio.wait_for(receive(), timeout=max(left, 0.001))
+            except TimeoutError:
+                return self._refuse(
+                    408,
+                    "input.too_slow",
+                    f"the request body did not arrive within {self.guard.timeout:g} seconds; "
+                    "nothing was saved. Send it again on a faster connection",
+                )
+            if message["type"] != "http.request":
+                return message
+            self.received += len(message.get("body", b""))
+            if self.large and self.received > self.reserved:
+                # Chunked (or longer than declared): reserve as it comes. A body over the
+                # budget by itself is over its limit, and the body limit says so (413).
+                grow = self.received - self.reserved
+                if self.received > self.guard.budget:
+                    pass  # refused by the body limit as soon as it sees this chunk
+                elif self.guard.reserved + grow > self.guard.budget:
+                    return self._refuse(
+                        503,
+                        "server.busy",
+                        "the server is receiving as many uploads as it can hold right now; "
+                        f"nothing was saved, try again in {_BUSY_RETRY_SECONDS} seconds",
+                    )
+                else:
+                    self.guard.reserved += grow
+                    self.reserved += grow
+            if not _more_body(message):
+                self.done = True
+            return message
+
+        return watched
+
+    def send_with(self, send: Send) -> Send:
+        async def watched(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.started = True
+            await send(message)
+
+        return watched
+
+    def _refuse(self, status: int, code: str, message: str) -> Message:
+        """Tell the reader the client is gone; the guard answers once the reader stops."""
+        self.refused = (status, code, message)
+        return {"type": "http.disconnect"}
+
+
+def _answer(
+    scope: Scope, status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    """The error shape, or the error page for a person who submitted a form."""
+    response: Response = error_response(status, code, message, headers=headers)
+    if "app" in scope:
+        request = Request(scope)
+        raw = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if _wants_html(str(scope["path"]), raw):
+            assert isinstance(response, JSONResponse)
+            response = error_page_for(request, response)
+    return response
+
+
+def _route_of(scope: Scope) -> tuple[bool, APIRoute | None]:
+    """Whether anything serves this method and path, and the API route that does (the
+    first full match, as the router picks it)."""
+    app = scope.get("app")
+    router = getattr(app, "router", None)
+    return _match(getattr(router, "routes", ()), scope)
+
+
+def _match(routes: Any, scope: Scope) -> tuple[bool, APIRoute | None]:
+    for route in routes:
+        # An included router (FastAPI keeps it whole) is searched in place; our routers
+        # carry their own prefixes, so their routes match the full path.
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            found, api_route = _match(inner.routes, scope)
+            if found:
+                return found, api_route
+            continue
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            return True, route if isinstance(route, APIRoute) else None
+    return False, None
+
+
+def _needs_of(dependant: Dependant) -> frozenset[str]:
+    """Which credentials a route's dependencies check: ``token`` (an API token),
+    ``optional_token`` (checked only when sent) and ``console`` (a staff session)."""
+    calls = {
+        get_principal: "token",
+        get_optional_principal: "optional_token",
+        get_signed_in: "console",
+    }
+    found: set[str] = set()
+    stack = [dependant]
+    while stack:
+        item = stack.pop()
+        if item.call in calls:
+            found.add(calls[item.call])
+        stack.extend(item.dependencies)
+    return frozenset(found)
+
+
+def _check_token(request: Request, required: bool) -> None:
+    """Raise the route's own ``AuthError`` for a missing, malformed or unknown token."""
+    if not required:
+        get_optional_principal(request)
+        return
+    with request.app.state.session_factory() as session:
+        get_principal(request, session)
+
+
+def _check_console(request: Request) -> None:
+    """Raise ``LoginRequired`` without a live console session."""
+    with request.app.state.session_factory() as session:
+        get_signed_in(request, session)
