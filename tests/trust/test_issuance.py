@@ -216,6 +216,29 @@ def test_a_completion_whose_reserved_id_was_taken_fails_at_once(
         assert r.status_code == 201 and time.monotonic() - started < 5
 
 
+def test_two_programs_racing_for_one_id_get_201_and_422_at_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    with served(database_url, tmp_path) as (app, http):
+        acme, globex = make_issuer(app, "acme"), make_issuer(app, "globex")
+        programs = [acme, globex]
+        for _ in range(3):
+            claimed = f"urn:uuid:{uuid.uuid4()}"
+
+            def issue(i: int, claimed: str = claimed) -> httpx.Response:
+                return http.post(
+                    "/credentials/issue",
+                    json={"credential": plain(id=claimed)},
+                    headers=programs[i].auth,
+                )
+
+            started = time.monotonic()
+            answers = at_once(2, issue)
+            assert time.monotonic() - started < 10
+            got = sorted((r.status_code, r.json().get("code")) for r in answers)
+            assert got == [(201, None), (422, "vcapi.id_taken")], [r.text[:200] for r in answers]
+
+
 # ----------------------------------------------------------------- concurrent completions
 
 

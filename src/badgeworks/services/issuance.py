@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 from badgeworks.core import credential as ob
 from badgeworks.core.identity import identity_object
 from badgeworks.core.issue import issue
+from badgeworks.db.engine import begin_write
 from badgeworks.db.models import (
     AchievementVersion,
     Candidate,
@@ -211,11 +212,8 @@ def _lock_project(session: Session, issuer_id: int, project_id: int) -> None:
     # does all the work only to fail at the commit, and a burst of them starves the
     # connection pool. PostgreSQL locks the project row; SQLite takes its write lock
     # (BEGIN IMMEDIATE) before anything is read, so what is read stays current.
-    connection = session.connection()
-    if connection.dialect.name == "sqlite":
-        raw: Any = connection.connection.driver_connection
-        if raw is not None and not raw.in_transaction:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+    if session.get_bind().dialect.name == "sqlite":
+        begin_write(session)
         session.expire_all()
         return
     session.exec(

@@ -28,6 +28,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -41,6 +42,7 @@ from badgeworks.core.report import Report, verdict
 from badgeworks.core.status import ENTRY_TYPE
 from badgeworks.core.structure import check_credential, is_url
 from badgeworks.db.endorsements import CredentialReservation
+from badgeworks.db.engine import begin_write
 from badgeworks.db.models import Credential, Issuer
 from badgeworks.services import audit, status_lists, verification
 from badgeworks.services.context import ServiceContext
@@ -113,6 +115,21 @@ def _assign_id(ctx: ServiceContext, credential: dict[str, Any], credential_id: s
     )
 
 
+def _lock_id(session: Session, row_id: str) -> None:
+    # Two callers may send the same id at the same moment. Each would pass the check
+    # below before the other commits, and the second would then search the status lists
+    # for entries that its id can never get. Holding a lock on the id until the commit
+    # makes the second see the first's credential: a transaction-scoped advisory lock
+    # on PostgreSQL, the database's write lock on SQLite.
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"badgeworks credential id {row_id}"},
+        )
+    else:
+        begin_write(session)
+
+
 def check_id_free(session: Session, row_id: str, *, shown: str) -> None:
     """Refuse a credential id that is issued or reserved here, before any work is done.
 
@@ -173,7 +190,10 @@ def prepare(
         unsigned["issuanceDate"] = xsd_datetime(ctx.clock())
     if not keep_id:
         unsigned.pop("id", None)
+    chosen = "id" in unsigned
     row_id = _assign_id(ctx, unsigned, credential_id or str(uuid.uuid4()))
+    if chosen:
+        _lock_id(session, row_id)
     check_id_free(session, row_id, shown=str(unsigned["id"]))
     # Check the structure before claiming status indexes, so bad input changes nothing.
     check_credential({**unsigned, "credentialStatus": kept} if kept else unsigned)
