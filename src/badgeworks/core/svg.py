@@ -80,10 +80,12 @@ _XML_ATTRIBUTES = frozenset({"space", "lang"})
 _LOCAL_REF = re.compile(r"^#[A-Za-z_][\w.:-]*$")
 _DATA_IMAGE = re.compile(r"^data:image/(?:png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]*$")
 _URL = re.compile(r"url\(\s*(['\"]?)\s*([^'\")\s]*)", re.IGNORECASE)
-# What no attribute value or style may hold: script URLs, imports, old IE/Gecko hooks,
-# CSS escapes (which could spell any of these) and anything that is not plain text.
+# What no attribute value or style may hold: script URLs, absolute or protocol-relative
+# URLs (``//``: nothing is fetched from elsewhere, whatever the CSS function), imports,
+# old IE/Gecko hooks, CSS escapes (which could spell any of these) and markup.
 _FORBIDDEN = re.compile(
-    r"javascript:|vbscript:|data:text|@import|expression\s*\(|-moz-binding|behavior\s*:|\\|<",
+    r"javascript:|vbscript:|data:|//|@import|image-set|expression\s*\(|-moz-binding"
+    r"|behavior\s*:|\\|<",
     re.IGNORECASE,
 )
 _CONTROL = re.compile(r"[\x00-\x20\x7f]+")
