@@ -14,6 +14,7 @@ import logging
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -37,7 +38,8 @@ from badgeworks.core.verify import verify
 from badgeworks.db.endorsements import Endorsement
 from badgeworks.db.models import EndorserStatusEntry, EndorserStatusList, Revocation
 from badgeworks.db.status import StatusChange, StatusEntry, StatusList
-from badgeworks.services import status_lists
+from badgeworks.services import issuers, lifecycle, status_lists
+from badgeworks.services.errors import ConflictError
 from badgeworks.settings import Settings
 from badgeworks.web.app import create_app
 from tests.endorsements.conftest import invite, open_form, review_path
@@ -318,6 +320,31 @@ def test_simultaneous_endorsement_withdrawals_all_land_in_the_mentors_list(
         with app.state.session_factory() as session:
             assert len(session.exec(select(EndorserStatusList)).all()) == 1
         assert _assert_lists_match_rows(app, lambda p: httpx.get(here + p, timeout=30)) == 4
+
+
+def test_a_change_that_cannot_get_the_lock_fails_cleanly_and_changes_nothing(
+    app: FastAPI, client: TestClient, acme: IssuerHandle, database_url: str
+) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's write lock; PostgreSQL waits on row locks instead")
+    cid = row_id(issue_plain(client, acme))
+    ctx = app.state.ctx
+    blocker = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+        with app.state.session_factory() as session:
+            session.connection().exec_driver_sql("PRAGMA busy_timeout=200")
+            issuer = issuers.get_issuer(session, "acme")
+            with pytest.raises(ConflictError) as caught:
+                lifecycle.revoke(session, ctx, issuer, cid, reason="", actor="test")
+            assert caught.value.code == "status.busy"
+            session.connection().exec_driver_sql("PRAGMA busy_timeout=30000")
+        blocker.execute("ROLLBACK")
+    finally:
+        blocker.close()
+    r = client.post(f"/api/v1/credentials/{cid}/revoke", json={}, headers=acme.auth)
+    assert r.status_code == 200, r.text  # nothing was half-done: the retry works
+    assert _assert_lists_match_rows(app, client.get) == 1
 
 
 def _runner_env(settings: Settings) -> dict[str, str]:

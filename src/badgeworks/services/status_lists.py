@@ -39,13 +39,15 @@ import logging
 import re
 import secrets
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import func, insert
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from badgeworks.core.credential import bitstring_status_list_entry
@@ -394,14 +396,15 @@ def set_bit(
             f"{owner.did} (it was issued before status lists existed, or by someone else)",
             code="status.no_entry",
         )
-    begin_write(session)
     lists, _ = _tables(owner)
-    row: ListRow = session.exec(
-        select(lists)
-        .where(lists.id == entry.list_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    with _locking(session):
+        begin_write(session)
+        row: ListRow = session.exec(
+            select(lists)
+            .where(lists.id == entry.list_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one()
     bits = bytearray(row.bits)
     if get_status(bits, entry.index) == value:
         raise ConflictError(
@@ -433,23 +436,51 @@ def lock_for_change(
     id order, so two changes that touch several lists (a re-issue claims entries in lists
     it does not flip) cannot deadlock by locking them in opposite orders.
     """
-    begin_write(session)
     lists, entries = _tables(owner)
     ids = sorted(set(credential_ids))
-    if not ids:
-        return
-    list_ids = session.exec(
-        select(entries.list_id)
-        .where(col(entries.credential_id).in_(ids), col(entries.purpose).in_(purposes))
-        .distinct()
-    ).all()
-    if list_ids:
-        session.exec(
-            select(lists.id)
-            .where(col(lists.id).in_(sorted(list_ids)))
-            .order_by(col(lists.id))
-            .with_for_update()
+    with _locking(session):
+        begin_write(session)
+        if not ids:
+            return
+        list_ids = session.exec(
+            select(entries.list_id)
+            .where(col(entries.credential_id).in_(ids), col(entries.purpose).in_(purposes))
+            .distinct()
         ).all()
+        if list_ids:
+            session.exec(
+                select(lists.id)
+                .where(col(lists.id).in_(sorted(list_ids)))
+                .order_by(col(lists.id))
+                .with_for_update()
+            ).all()
+
+
+#: SQLSTATEs of PostgreSQL's lock failures: deadlock_detected, lock_not_available.
+_PG_LOCK_FAILURES = ("40P01", "55P03")
+
+
+@contextmanager
+def _locking(session: Session) -> Iterator[None]:
+    """Turn a lock that could not be had into ``status.busy`` (409), rolling back.
+
+    SQLite gives up after its busy timeout (30 s) with "database is locked"; PostgreSQL
+    reports a deadlock or a lock timeout. The change then has not happened, and says so,
+    instead of failing with an internal error.
+    """
+    try:
+        yield
+    except OperationalError as exc:
+        sqlstate = getattr(exc.orig, "sqlstate", None)
+        message = str(exc.orig).lower()
+        if sqlstate not in _PG_LOCK_FAILURES and "locked" not in message and "busy" not in message:
+            raise
+        session.rollback()
+        raise ConflictError(
+            "the status lists are busy with other changes and this change was not made; "
+            "retry in a few seconds",
+            code="status.busy",
+        ) from None
 
 
 def run_before_commit_hook() -> None:
@@ -707,13 +738,14 @@ def repair(session: Session, ctx: ServiceContext) -> list[Drift]:
     for found in check(session):
         session.rollback()
         lists, _ = _TABLES[found.table]
-        begin_write(session)
-        row: ListRow = session.exec(
-            select(lists)
-            .where(lists.id == found.list_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).one()
+        with _locking(session):
+            begin_write(session)
+            row: ListRow = session.exec(
+                select(lists)
+                .where(lists.id == found.list_id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            ).one()
         expected = _derived_bits(
             row, _expected(session, found.table, [found.list_id]).get(found.list_id, set())
         )
