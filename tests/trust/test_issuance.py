@@ -32,6 +32,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from badgeworks.db.engine import BACKGROUND_THREADS, REQUEST_THREADS, make_engine, pool_limits
 from badgeworks.db.models import Credential
 from badgeworks.services import status_lists
 from badgeworks.services.issuers import get_issuer
@@ -372,3 +373,31 @@ def test_a_hosted_page_names_the_program_that_signed(database_url: str, tmp_path
             # … but our page says who signed it: the registered program of that DID.
             assert "Globex Academy" in text
             assert "Acme Academy" not in text
+
+
+# ----------------------------------------------------------------- pool sizing
+
+
+def test_the_pool_gives_every_request_thread_a_connection_by_default(tmp_path: Path) -> None:
+    def limits(**overrides: Any) -> tuple[int, int]:
+        return pool_limits(get_settings(data_dir=tmp_path, **overrides))
+
+    wanted = REQUEST_THREADS + BACKGROUND_THREADS
+    assert sum(limits()) == wanted and limits()[0] == 10
+    assert limits(db_pool_size=5) == (5, wanted - 5)
+    assert limits(db_max_overflow=45) == (3, 45)
+    assert limits(db_pool_size=2, db_max_overflow=0) == (2, 0)
+    engine = make_engine(
+        get_settings(
+            data_dir=tmp_path,
+            database_url=f"sqlite:///{tmp_path / 'pool.db'}",
+            db_pool_size=4,
+            db_max_overflow=1,
+            db_pool_timeout=7,
+        )
+    )
+    try:
+        pool: Any = engine.pool
+        assert (pool.size(), pool._max_overflow, pool._timeout) == (4, 1, 7)
+    finally:
+        engine.dispose()
