@@ -424,3 +424,98 @@ def test_sigterm_under_load_exits_within_seconds(
             process.kill()
             process.wait(timeout=10)
         log.close()
+
+
+# --------------------------------------------------------------------------- export
+
+
+def _signed_in_client(app: FastAPI, base: str, email: str) -> httpx.Client:
+    """A client signed in at /me through the real e-mail link flow."""
+    import re
+
+    from sqlmodel import col, select
+
+    from badgeworks.db.outbox import OutboxMessage
+
+    client = httpx.Client(base_url=base, timeout=30)
+    page = client.get("/me/sign-in")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token, page.text[:300]
+    r = client.post("/me/sign-in", data={"email": email, "csrf_token": token.group(1)})
+    assert r.status_code == 200, r.text[:300]
+    with app.state.session_factory() as session:
+        row = session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id).desc())).first()
+        assert row is not None
+    found = re.search(r"https?://[^/\s]+(/me/link/[A-Za-z0-9_-]+)", row.body_text)
+    assert found, row.body_text
+    page = client.get(found.group(1))
+    nonce = re.search(r'name="nonce" value="([^"]+)"', page.text)
+    assert nonce, page.text[:300]
+    r = client.post(found.group(1), data={"nonce": nonce.group(1)}, follow_redirects=False)
+    assert r.status_code == 303, r.text[:300]
+    return client
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_export_is_streamed_not_built_in_memory(database_url: str, tmp_path: Path) -> None:
+    import tracemalloc
+    import zipfile
+
+    from tests.web.conftest import draft_project, make_issuer
+
+    size = 3 * 1024 * 1024
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = verifier_settings(
+        tmp_path,
+        database_url,
+        public_base_url=base,
+        max_upload_bytes=size + 1024,
+        max_buffered_upload_bytes=4 * size,
+    )
+    from badgeworks.web.app import create_app
+
+    application = create_app(settings, clock=lambda: NOW)
+    try:
+        http = TestClient(application, raise_server_exceptions=False)
+        who = make_issuer(application, "acme")
+        ids = draft_project(http, who)
+        for n in range(3):  # random bytes: the zip cannot shrink them
+            r = http.post(
+                f"/api/v1/projects/{ids['project']}/deliverables",
+                files={"file": (f"data-{n}.bin", os.urandom(size), "application/octet-stream")},
+                data={"name": f"Data set {n}"},
+                headers=who.auth,
+            )
+            assert r.status_code == 201, r.text[:300]
+        r = http.post(f"/api/v1/projects/{ids['project']}/complete", headers=who.auth)
+        assert r.status_code == 201, r.text[:300]
+        with serve(application, port):
+            client = _signed_in_client(application, base, "ada@example.org")
+            try:
+                tracemalloc.start()
+                try:
+                    tracemalloc.reset_peak()
+                    before = tracemalloc.get_traced_memory()[0]
+                    parts = tmp_path / "export.zip"
+                    with client.stream("GET", "/me/export.zip") as r, parts.open("wb") as out:
+                        assert r.status_code == 200
+                        for chunk in r.iter_bytes(64 * 1024):
+                            out.write(chunk)
+                    peak = tracemalloc.get_traced_memory()[1] - before
+                finally:
+                    tracemalloc.stop()
+                # Building the 9 MiB zip in memory costs at least twice its size.
+                assert peak < 4 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB while exporting"
+                with zipfile.ZipFile(parts) as archive:
+                    names = archive.namelist()
+                    assert len([n for n in names if n.startswith("deliverables/")]) == 3
+                    assert all(
+                        archive.getinfo(n).file_size == size
+                        for n in names
+                        if n.startswith("deliverables/")
+                    )
+            finally:
+                client.close()
+    finally:
+        application.state.engine.dispose()

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import io
 import json
 import re
 import secrets
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from datetime import timedelta
 from html import escape
+from typing import IO
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -280,14 +281,43 @@ def _safe_name(value: str) -> str:
     return _UNSAFE.sub("_", value).strip("._")[:80] or "file"
 
 
+#: An export up to this size is built in memory; a larger one spills to a temporary file.
+EXPORT_SPOOL_BYTES = 1024 * 1024
+
+
 def export_zip(
     session: Session, ctx: ServiceContext, who: SignedInCandidate, *, limit: int | None = None
 ) -> bytes:
-    """Every credential (the exact stored JSON) and deliverable file, as a zip in memory."""
-    limit = MAX_EXPORT_BYTES if limit is None else limit
-    buffer = io.BytesIO()
+    """``export_zip_file``'s bytes (small exports and tests)."""
+    with export_zip_file(session, ctx, who, limit=limit) as handle:
+        return handle.read()
+
+
+def export_zip_file(
+    session: Session, ctx: ServiceContext, who: SignedInCandidate, *, limit: int | None = None
+) -> IO[bytes]:
+    """Every credential (the exact stored JSON) and deliverable file, as a zip.
+
+    The zip is written incrementally to a spooled temporary file (memory up to
+    ``EXPORT_SPOOL_BYTES``, disk beyond), files copied in small chunks, so an export of
+    hundreds of megabytes never sits in memory; the caller streams it and closes it.
+    ``ExportTooLarge`` past ``limit`` (default ``MAX_EXPORT_BYTES``) of content.
+    """
+    handle: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=EXPORT_SPOOL_BYTES)  # noqa: SIM115 - returned open
+    try:
+        _write_export(session, ctx, who, handle, MAX_EXPORT_BYTES if limit is None else limit)
+    except BaseException:
+        handle.close()
+        raise
+    handle.seek(0)
+    return handle
+
+
+def _write_export(
+    session: Session, ctx: ServiceContext, who: SignedInCandidate, target: IO[bytes], limit: int
+) -> None:
     total = 0
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for candidate in candidates_for(session, who.email):
             cid = candidate.id or 0
             for cred in session.exec(
@@ -335,7 +365,6 @@ def export_zip(
                     if total > limit:
                         raise ExportTooLarge("the export is too large to build at once")
                     archive.write(ctx.blobs.path(page.photo_sha256), f"portfolio/{cid}/photo.jpg")
-    return buffer.getvalue()
 
 
 def credential_names(session: Session, candidate_id: int) -> dict[str, str]:

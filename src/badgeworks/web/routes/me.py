@@ -29,11 +29,13 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, StreamingResponse
 from pydantic import ValidationError
+from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 
 from badgeworks.core.errors import BadgeworksError, InputError
@@ -625,20 +627,36 @@ def own_photo(
 # ------------------------------------------------------------------------------ export
 
 
+#: The export is streamed in pieces of this size.
+_EXPORT_CHUNK = 64 * 1024
+
+
 @router.get("/me/export.zip")
 def export(request: Request, session: SessionDep, ctx: ContextDep, who: MaybeSignedIn) -> Response:
     """Everything the candidate holds: credentials (exact JSON) and deliverable files."""
     if who is None:
         return _to_sign_in()
     try:
-        data = access.export_zip(session, ctx, who)
+        handle = access.export_zip_file(session, ctx, who)
     except access.ExportTooLarge as exc:
         return _error(request, exc.code, 413)
-    return Response(
-        data,
+    size = handle.seek(0, 2)
+    handle.seek(0)
+
+    def chunks() -> Iterator[bytes]:
+        # Sent as it is read (Starlette iterates a sync iterator in its thread pool).
+        with handle:
+            while chunk := handle.read(_EXPORT_CHUNK):
+                yield chunk
+
+    return StreamingResponse(
+        chunks(),
+        # Also closed (the temporary file removed) when the client hangs up mid-way.
+        background=BackgroundTask(handle.close),
         media_type="application/zip",
         headers={
             **PRIVATE,
             "Content-Disposition": 'attachment; filename="badgeworks-export.zip"',
+            "Content-Length": str(size),
         },
     )
