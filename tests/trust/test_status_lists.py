@@ -317,9 +317,19 @@ def test_simultaneous_endorsement_withdrawals_all_land_in_the_mentors_list(
             ]
         )
         assert [getattr(r, "status_code", r) for r in results] == [200] * len(endorsed)
-        with app.state.session_factory() as session:
-            assert len(session.exec(select(EndorserStatusList)).all()) == 1
         assert _assert_lists_match_rows(app, lambda p: httpx.get(here + p, timeout=30)) == 4
+    with app.state.session_factory() as session:
+        assert len(session.exec(select(EndorserStatusList)).all()) == 1
+        assert status_lists.check(session) == []
+        # A lost withdrawal is found and repaired in the mentor's list too.
+        listed = session.exec(select(EndorserStatusList)).one()
+        listed.bits = bytes(len(listed.bits))
+        session.add(listed)
+        session.commit()
+        (drift,) = status_lists.check(session)
+        assert (drift.missing, drift.extra, drift.document_stale) == (4, 0, True)
+        assert status_lists.repair(session, app.state.ctx) == [drift]
+    assert _assert_lists_match_rows(app, client.get) == 4
 
 
 def test_a_change_that_cannot_get_the_lock_fails_cleanly_and_changes_nothing(

@@ -676,18 +676,21 @@ def _derived_bits(row: ListRow, indexes: set[int]) -> bytes:
     return bytes(bits)
 
 
+def _ones(data: bytes) -> int:
+    return sum(bin(byte).count("1") for byte in data if byte)
+
+
 def _drift_of(table: str, row: ListRow, expected: bytes) -> Drift | None:
+    have = bytes(row.bits)
     missing = extra = 0
-    for have, want in zip(row.bits, expected, strict=False):
-        if have != want:
-            missing += bin(want & ~have & 0xFF).count("1")
-            extra += bin(have & ~want & 0xFF).count("1")
-    if len(row.bits) != len(expected):
-        extra += 1
-    stale = _document_bits(row.document) != row.bits
+    for got, want in zip(have.ljust(len(expected), b"\0"), expected, strict=False):
+        if got != want:
+            missing += bin(want & ~got & 0xFF).count("1")
+            extra += bin(got & ~want & 0xFF).count("1")
+    extra += _ones(have[len(expected) :])  # bits beyond the list's entries
+    stale = _document_bits(row.document) != have
     if not (missing or extra or stale):
         return None
-    url = ""
     try:
         url = str(json.loads(row.document)["id"])
     except (ValueError, KeyError, TypeError):
