@@ -516,3 +516,81 @@ def test_a_dead_worker_is_noticed_a_live_one_is_left_alone_and_start_up_resumes(
         app.state.engine.dispose()
     # The three files were the same three people: issued once, by whichever job ran first.
     assert _per_email(database_url) == Counter({f"p{i}@example.org": 1 for i in range(3)})
+
+
+# ------------------------------------------------------- revoked rows: skipped unless asked
+
+
+def _revoke(settings: Settings, credential_id: str) -> None:
+    from badgeworks.services import issuers, lifecycle
+    from badgeworks.services.context import build_context
+
+    app = create_app(settings)
+    try:
+        ctx = build_context(settings, app.state.session_factory)
+        with app.state.session_factory() as session:
+            issuer = issuers.get_issuer(session, "acme")
+            lifecycle.revoke(session, ctx, issuer, credential_id, reason="t", actor="test")
+    finally:
+        app.state.engine.dispose()
+
+
+def _wait_done(client: TestClient, job_path: str) -> str:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        page = client.get(f"{job_path}?lang=en").text
+        if "Finished" in page:
+            return page
+        time.sleep(0.1)
+    raise AssertionError(page[-2000:])
+
+
+def test_revoked_rows_are_skipped_until_reissue_is_asked_for_in_cli_and_console(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from badgeworks.services import staff
+    from tests.web.console_helpers import add_staff, sign_in
+
+    monkeypatch.setattr(staff, "_SCRYPT_N", 2**10)
+    settings = _settings(database_url, tmp_path)
+    _, achievement = _prepare(settings)
+    csv_file = tmp_path / "three.csv"
+    csv_file.write_text(cohort(achievement, 3), "utf-8")
+    code, out, err = _cli_here(settings, "issue-csv", str(csv_file), "--issuer", "acme", "--json")
+    assert code == 0, err
+    ids = [r["credential_id"] for r in json.loads(out)["rows"]]
+    _revoke(settings, ids[0])
+    code, out, err = _cli_here(settings, "issue-csv", str(csv_file), "--issuer", "acme")
+    assert code == 0, err
+    assert f"line 2: skipped, its credential http://127.0.0.1:8000/credentials/{ids[0]}" in err
+    assert "--reissue-revoked" in err and "issued 0, skipped 3, refused 0" in err
+    assert _count(database_url) == 3
+    code, out, err = _cli_here(
+        settings, "issue-csv", str(csv_file), "--issuer", "acme", "--reissue-revoked", "--json"
+    )
+    rows = json.loads(out)["rows"]
+    assert [r["outcome"] for r in rows] == ["issued", "skipped", "skipped"]
+    assert rows[0]["credential_id"] not in ids and _count(database_url) == 4
+    # The console: the same file, with and without the re-issue box ticked.
+    _revoke(settings, rows[0]["credential_id"])
+    app = create_app(settings)
+    try:
+        add_staff(app, "acme", "owner@acme.example", "owner")
+        client = TestClient(app)
+        for tick, issued in ((False, 0), (True, 1)):
+            csrf = sign_in(client, "owner@acme.example")
+            r = client.post(
+                "/console/acme/bulk",
+                data={"csrf_token": csrf},
+                files={"file": ("three.csv", csv_file.read_bytes(), "text/csv")},
+            )
+            assert r.status_code == 200, r.text[-500:]
+            job_path = r.url.path
+            form = {"csrf_token": csrf, **({"reissue_revoked": "true"} if tick else {})}
+            assert client.post(f"{job_path}/issue", data=form).status_code == 200
+            page = _wait_done(client, job_path)
+            assert f"{issued} issued now, {3 - issued} skipped." in page
+            assert ("its credential was revoked" in page) is not tick
+            assert _count(database_url) == 4 + issued
+    finally:
+        app.state.engine.dispose()
