@@ -15,7 +15,12 @@ on PostgreSQL (``database_url``):
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -51,8 +56,8 @@ NONCE = re.compile(r'name="nonce" value="([0-9a-f]+)"')
 def served(
     database_url: str, tmp: Path, **overrides: Any
 ) -> Iterator[tuple[FastAPI, httpx.Client]]:
-    """The app on ``database_url``, served on a free loopback port that is its public URL."""
-    port = free_port()
+    """The app on ``database_url``, served on a loopback port that is its public URL."""
+    port = overrides.pop("port", None) or free_port()
     base = f"http://127.0.0.1:{port}"
     settings = get_settings(
         data_dir=tmp / "data",
@@ -301,6 +306,79 @@ def test_a_storm_of_one_key_issues_once_and_replays_exactly(
         assert retry.status_code == 201 and retry.content == ok[0].content
         with app.state.session_factory() as session:
             assert len(session.exec(select(Credential)).all()) == 1
+
+
+SERVER = """
+import os, signal, sys
+import uvicorn
+from badgeworks.services import issuance
+from badgeworks.settings import get_settings
+from badgeworks.web.app import create_app
+
+original = issuance.complete_project
+
+
+def complete_then_die(*args, **kwargs):
+    # The credential (and, with a key, its response) is committed; the process dies
+    # before a byte of the answer leaves it.
+    original(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+issuance.complete_project = complete_then_die
+data_dir, database_url, secret, port = sys.argv[1:5]
+settings = get_settings(
+    data_dir=data_dir,
+    database_url=database_url,
+    key_secret=secret,
+    public_base_url=f"http://127.0.0.1:{port}",
+)
+uvicorn.run(create_app(settings), host="127.0.0.1", port=int(port), log_level="warning")
+"""
+
+
+def test_a_server_killed_after_issuing_replays_the_credential_on_retry(
+    database_url: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    with served(database_url, tmp_path, port=port) as (app, http):
+        acme = make_issuer(app, "acme")
+        project = draft(http, acme)
+    headers = {**acme.auth, "Idempotency-Key": "killed"}
+    url = f"/api/v1/projects/{project}/complete"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    args = [str(tmp_path / "data"), database_url, TEST_SECRET, str(port)]
+    server = subprocess.Popen([sys.executable, "-c", SERVER, *args], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
+            while True:
+                try:
+                    http.get("/api/v1/health")
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline and server.poll() is None
+                    time.sleep(0.1)
+            try:
+                lost = http.post(url, headers=headers)
+            except httpx.TransportError:
+                lost = None
+            assert lost is None, lost.text
+        assert server.wait(30) == -signal.SIGKILL
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(10)
+    # The client never got its answer and retries with the same key on a restarted
+    # server: it gets the credential that was issued, not a conflict.
+    with served(database_url, tmp_path, port=port) as (app, http):
+        retry = http.post(url, headers=headers)
+        assert retry.status_code == 201, retry.text
+        assert retry.headers["Idempotent-Replayed"] == "true"
+        with app.state.session_factory() as session:
+            (stored,) = session.exec(select(Credential)).all()
+        assert retry.json()["id"] == stored.id
+        assert retry.json()["credential"] == json.loads(stored.document)
 
 
 # ----------------------------------------------------------------- endorsement ids
