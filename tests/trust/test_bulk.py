@@ -19,6 +19,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -251,8 +252,6 @@ def test_batch_api_answers_per_row_and_a_retry_never_issues_twice(
 def test_simultaneous_retries_of_one_batch_issue_each_row_once(
     database_url: str, tmp_path: Path
 ) -> None:
-    import threading
-
     settings = _settings(database_url, tmp_path)
     who, achievement = _prepare(settings)
     body = cohort(achievement, 8)
@@ -402,7 +401,7 @@ def test_web_process_killed_during_a_console_job_resumes_without_issuing_twice(
 
     monkeypatch.setattr(staff, "_SCRYPT_N", 2**10)  # a cheap hash; it records its cost
     settings = _settings(database_url, tmp_path)
-    _, achievement = _prepare(settings)
+    who, achievement = _prepare(settings)
     engine_app = create_app(settings)
     try:
         with engine_app.state.session_factory() as session:
@@ -453,11 +452,33 @@ def test_web_process_killed_during_a_console_job_resumes_without_issuing_twice(
             # Resuming a finished job is refused and changes nothing.
             r = http.post(f"{job_path}/resume", data={"csrf_token": csrf})
             assert r.status_code == 409
+            # An API batch cut off by a kill: the client's retry issues only the rest.
+            batch = cohort(achievement, 12, start=100)
+            cut_off: list[Any] = []
+            sender = threading.Thread(
+                target=lambda: cut_off.append(_try_post(http, who, batch)), daemon=True
+            )
+            sender.start()
+            assert _kill_when(server, database_url, ROWS + 4) < ROWS + 12
+            sender.join(60)
+            assert cut_off and not isinstance(cut_off[0], httpx.Response), cut_off
+            server = _start_server(settings, port, delay=0.0)
+            retry = _post(http, who, batch)
+            assert retry.status_code == 200, retry.text[:500]
+            outcomes = Counter(r["outcome"] for r in retry.json()["rows"])
+            assert outcomes["skipped"] >= 4 and outcomes["issued"] + outcomes["skipped"] == 12
     finally:
         server.kill()
         server.communicate(timeout=30)
     per_email = _per_email(database_url)
-    assert len(per_email) == ROWS and set(per_email.values()) == {1}
+    assert len(per_email) == ROWS + 12 and set(per_email.values()) == {1}
+
+
+def _try_post(http: httpx.Client, who: IssuerHandle, body: str) -> Any:
+    try:
+        return _post(http, who, body)
+    except httpx.HTTPError as exc:
+        return exc
 
 
 # --------------------------------------------------------- leases and automatic resume
