@@ -519,3 +519,39 @@ def test_the_export_is_streamed_not_built_in_memory(database_url: str, tmp_path:
                 client.close()
     finally:
         application.state.engine.dispose()
+
+
+# --------------------------------------------------------------------------- a failing database
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_database_that_fails_mid_check_reads_could_not_verify(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from badgeworks.services.resolver import HostedDidResolver
+
+    def down(self: HostedDidResolver, url: str) -> None:
+        raise OperationalError("SELECT issuer", {}, Exception("server closed the connection"))
+
+    with served(tmp_path, database_url) as app:
+        monkeypatch.setattr(HostedDidResolver, "_resolve", down)
+        with httpx.Client(base_url=app.base, timeout=30) as client:
+            r = client.post("/api/v1/verify", json=app.credential)
+            page_en = client.get(app.credential_path, headers=HTML)
+            page_es = client.get(f"{app.credential_path}?lang=es", headers=HTML)
+            portfolio = client.get(app.portfolio_path, headers=HTML)
+    assert r.status_code == 422
+    body = r.json()
+    assert body["verdict"] == "could_not_verify" and body["verified"] is False, [
+        (c["code"], c["outcome"]) for c in body["checks"]
+    ]
+    proof = [c for c in body["checks"] if c["check"] == "proof"]
+    assert [(c["code"], c["outcome"]) for c in proof] == [("did.unavailable", "indeterminate")]
+    assert "could not be checked right now" in proof[0]["message"]
+    for page in (page_en, page_es, portfolio):
+        assert page.status_code == 200
+        assert "status-unchecked" in page.text and FAILED_MARK not in page.text
+    assert "Could not be verified right now" in page_en.text
+    assert "No se pudo verificar ahora mismo" in page_es.text

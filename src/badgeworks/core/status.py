@@ -27,7 +27,7 @@ from .errors import BadgeworksError, StatusError
 from .loader import DocumentLoader
 from .multibase import encode_base64url
 from .proof import verify_proofs
-from .report import Check
+from .report import UNAVAILABLE_CODES, Check
 
 #: statusListCredential URL -> the status list credential document (raise if unavailable).
 StatusResolver = Callable[[str], Any]
@@ -355,6 +355,11 @@ def _check_list_credential(
         )
     # §3.2 step 4: every proof on the status list must verify.
     results = verify_proofs(listed, loader, now=now)
+    unchecked = next((r for r in results if r.code in UNAVAILABLE_CODES), None)
+    if unchecked is not None:
+        # The list's key could not be fetched (or read): the list was not checked, which
+        # says nothing against it or the credential.
+        return _unavailable(url, unchecked.message, detail)
     if not results or not all(r.verified for r in results):
         reason = next((r.message for r in results if not r.verified), "it has no signature")
         return _fail(
