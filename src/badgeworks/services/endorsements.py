@@ -761,6 +761,9 @@ def upload(session: Session, ctx: ServiceContext, token: str, text: str) -> Endo
             code="endorsement.wrong_subject",
         )
     now = ctx.clock()
+    # End the read transaction first: no connection is held while the endorser's DID is
+    # fetched, and the hosted resolver's own look-up never waits for a second one.
+    session.commit()
     report = _verify_upload(ctx, endorser, document, now)
     if not report.verified:
         first = report.failures()[0]
