@@ -353,23 +353,22 @@ def issue_csv(file: Path, slug: str, as_json: bool, reissue_revoked: bool) -> No
     issued before (a re-run, or a run that was killed) are skipped and listed with their
     credential; an interrupted run of the same file is resumed. Exit 1 if a row was refused.
     """
-
     data = file.read_bytes()
     actor = f"{CLI_ACTOR}:issue-csv"
     with _services() as (session, ctx):
         issuer = issuers.get_issuer(session, slug)
         lease = ctx.settings.bulk_lease_seconds
         bulk_jobs.reap(session, lease, issuer_id=issuer.id)
-        job = bulk_jobs.create_job(
-            session, issuer, None, file.name[:300], data, actor=actor, source="cli"
-        )
-        earlier = bulk_jobs.find_resumable(session, issuer, job.csv_text, "cli")
+        checked = bulk_jobs.validate(session, issuer, data)
+        earlier = bulk_jobs.find_resumable(session, issuer, bulk_jobs.good_csv(checked), "cli")
         if earlier is not None:
-            session.delete(job)
-            session.commit()
             job = bulk_jobs.resume(session, issuer, earlier.id or 0, lease=lease, actor=actor)
             click.echo(f"resuming interrupted job {job.id}", err=True)
-        elif job.good_rows:
+        else:
+            job = bulk_jobs.create_job(
+                session, issuer, None, file.name, data, actor=actor, source="cli", checked=checked
+            )
+        if job.status == "validated" and job.good_rows:
             job = bulk_jobs.claim(session, issuer, job.id or 0, reissue_revoked=reissue_revoked)
         result = _run_job(session, ctx, job.id or 0, actor)
     _print_result(result, as_json, job.id or 0)

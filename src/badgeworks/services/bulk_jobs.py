@@ -80,7 +80,8 @@ def validate(session: Session, issuer: Issuer, data: bytes) -> bulk.Checked:
     return bulk.check(session, issuer, data)
 
 
-def _good_csv(checked: bulk.Checked) -> str:
+def good_csv(checked: bulk.Checked) -> str:
+    """The header and the rows that passed, as a job keeps them (``BulkJob.csv_text``)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(checked.header)
@@ -98,16 +99,18 @@ def create_job(
     *,
     actor: str,
     source: str = "console",
+    checked: bulk.Checked | None = None,
 ) -> BulkJob:
-    """Validate an upload and keep it as a job waiting for someone to issue it."""
-    checked = bulk.check(session, issuer, data)
+    """Validate an upload (unless ``checked`` already is) and keep it as a job waiting
+    for someone to issue it."""
+    checked = checked or bulk.check(session, issuer, data)
     job = BulkJob(
         issuer_id=issuer.id or 0,
         staff_id=staff_id,
         filename=filename[:300],
         status="validated",
         source=source,
-        csv_text=_good_csv(checked),
+        csv_text=good_csv(checked),
         line_map=[row.line for row in checked.good],
         total_rows=checked.total,
         good_rows=len(checked.good),

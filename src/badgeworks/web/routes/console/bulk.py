@@ -31,6 +31,10 @@ router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=Fa
 def _upload_page(
     request: Request, session: SessionDep, program: Program, *, error: str = "", status: int = 200
 ) -> Response:
+    # Jobs whose worker died are listed as interrupted, not "Issuing…".
+    bulk_jobs.reap(
+        session, request.app.state.settings.bulk_lease_seconds, issuer_id=program.issuer.id
+    )
     return page(
         request,
         "console/bulk.html",
