@@ -555,3 +555,50 @@ def test_a_database_that_fails_mid_check_reads_could_not_verify(
         assert "status-unchecked" in page.text and FAILED_MARK not in page.text
     assert "Could not be verified right now" in page_en.text
     assert "No se pudo verificar ahora mismo" in page_es.text
+
+
+# --------------------------------------------------------------------------- one connection
+
+
+def test_a_request_holding_a_session_never_waits_for_a_second_connection(
+    database_url: str, tmp_path: Path
+) -> None:
+    """With a pool of exactly one connection, held by the caller, a whole verification
+    (hosted issuers, the issuer's DID, our own status list) still runs at once."""
+    from sqlmodel import create_engine, select
+
+    from badgeworks.db.engine import make_session_factory
+    from badgeworks.db.models import Issuer
+    from badgeworks.services import verification
+    from badgeworks.services.context import build_context
+    from badgeworks.services.resolver import reading_with
+    from badgeworks.web.app import create_app
+
+    settings = verifier_settings(tmp_path, database_url)
+    application = create_app(settings, clock=lambda: NOW)
+    try:
+        instance = issue_through_api(
+            application, TestClient(application, raise_server_exceptions=False)
+        )
+    finally:
+        application.state.engine.dispose()
+    assert "credentialStatus" in instance.credential
+    engine = create_engine(
+        settings.resolved_database_url, pool_size=1, max_overflow=0, pool_timeout=3
+    )
+    try:
+        factory = make_session_factory(engine)
+        ctx = build_context(settings, factory, clock=lambda: NOW)
+        with factory() as session:
+            assert session.exec(select(Issuer)).first() is not None  # the one connection
+            began = time.monotonic()
+            with reading_with(session):
+                report = verification.verify(ctx, instance.credential).report
+            took = time.monotonic() - began
+    finally:
+        engine.dispose()
+    assert report.verdict in ("verified", "verified_with_warnings"), [
+        (c.code, c.outcome) for c in report.checks
+    ]
+    assert {c.code for c in report.checks} >= {"proof.verified", "status.ok", "issuer.known"}
+    assert took < 2.5

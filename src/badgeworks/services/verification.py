@@ -92,8 +92,16 @@ def _verifier(ctx: ServiceContext) -> _Verifier:
         )
         from badgeworks.services.status_lists import local_document
 
+        # Inside ``resolver.reading_with`` (a page holding a session) our own lists are
+        # read on that session's connection, never on a second one from the pool.
+        lists_ctx = (
+            ctx
+            if ctx.session_factory is None
+            else replace(ctx, session_factory=scoped(ctx.session_factory))
+        )
+
         def local(url: str) -> dict[str, Any] | None:
-            return local_document(ctx, url)
+            return local_document(lists_ctx, url)
 
         built = _Verifier(
             fetcher=fetcher,
