@@ -370,6 +370,7 @@ def issue_csv(file: Path, slug: str, as_json: bool, reissue_revoked: bool) -> No
             )
         if job.status == "validated" and job.good_rows:
             job = bulk_jobs.claim(session, issuer, job.id or 0, reissue_revoked=reissue_revoked)
+        bulk_jobs.close_empty(session, job)
         result = _run_job(session, ctx, job.id or 0, actor)
     _print_result(result, as_json, job.id or 0)
 

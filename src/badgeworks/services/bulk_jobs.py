@@ -36,10 +36,9 @@ from badgeworks.services.schemas import BatchResult, BatchRowError, BatchRowResu
 
 log = logging.getLogger("badgeworks.bulk_jobs")
 
-#: Kept here for callers that import them from this module.
+#: Leading characters a spreadsheet runs as a formula (refused on upload by ``bulk.check``,
+#: escaped on export here).
 FORMULA_START = bulk.FORMULA_START
-looks_like_formula = bulk.looks_like_formula
-column_of = bulk.column_of
 
 #: Statuses a job can be resumed from.
 RESUMABLE = ("interrupted", "failed")
@@ -213,6 +212,15 @@ def claim(
     if not _take(session, job, ("validated",), reissue=reissue_revoked):
         raise ConflictError(f"bulk job {job_id} was already started", code="bulk.started")
     return job
+
+
+def close_empty(session: Session, job: BulkJob) -> None:
+    """Mark a CLI job in which no row passed as done (there is nothing to issue or resume)."""
+    if job.status == "validated" and job.good_rows == 0:
+        job.status = "done"
+        job.finished_at = job.updated_at = utcnow()
+        session.add(job)
+        session.commit()
 
 
 def resume(
