@@ -11,6 +11,9 @@
 - An empty ``Authorization`` header does not skip the verify rate limit.
 - A credential with thousands of proofs is refused before any is checked.
 - SIGTERM to ``badgeworks serve`` under load: the process exits within seconds.
+- A database that fails mid-check reads "could not verify" on the API and the pages; a
+  caller holding the only pooled connection still verifies at once.
+- ``/me/export.zip`` of 9 MiB is streamed: the server's memory never holds it.
 """
 
 from __future__ import annotations
