@@ -365,6 +365,9 @@ def test_a_spoofed_forwarded_for_does_not_evade_a_per_client_limit(server: Serve
         for i in range(1, 7)
     ]
     assert statuses.count(429) >= 3, statuses
+    # Nor does a made-up X-Forwarded-Proto make plain HTTP look like TLS.
+    r = httpx.get(server.base + "/verify", headers={"X-Forwarded-Proto": "https"}, timeout=10)
+    assert "Strict-Transport-Security" not in r.headers
 
 
 def test_a_trusted_proxy_s_forwarded_for_is_used(tmp_path: Path) -> None:
@@ -391,6 +394,9 @@ def test_a_trusted_proxy_s_forwarded_for_is_used(tmp_path: Path) -> None:
         assert verify("192.0.2.1") != 429
         assert verify("192.0.2.1") != 429
         assert verify("192.0.2.1") == 429
+        # The proxy terminated TLS: the response tells browsers to keep to HTTPS.
+        r = httpx.get(running.base + "/verify", headers={"X-Forwarded-Proto": "https"})
+        assert r.headers["Strict-Transport-Security"].startswith("max-age=31536000")
     finally:
         _stop(running)
 
