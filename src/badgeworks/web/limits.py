@@ -346,9 +346,9 @@ def strict_json_problem(
         if not declared_json:
             return None
         if exc.code in ("input.not_json", "input.binary", "input.not_utf8"):
+            # One code for every body that is not JSON text (docs/api.md).
             return JsonProblem(
-                "input.not_json" if exc.code == "input.binary" else exc.code,
-                f"the request body is not valid JSON: {exc.message}",
+                "input.not_json", f"the request body is not valid JSON: {exc.message}"
             )
         return JsonProblem(exc.code, f"the request body is refused: {exc.message}")
     if _SURROGATE_ESCAPE.search(body) and _lone_surrogate(value):
