@@ -357,6 +357,32 @@ def test_a_change_that_cannot_get_the_lock_fails_cleanly_and_changes_nothing(
     assert _assert_lists_match_rows(app, client.get) == 1
 
 
+def test_an_id_holding_an_entry_in_another_owners_list_is_refused_at_once(
+    app: FastAPI, client: TestClient, acme: IssuerHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The (credential, purpose) pair is unique across every issuer's lists: allocating
+    # for an id another issuer's credential holds can never succeed, so it must not draw.
+    cid = row_id(issue_plain(client, acme))
+    globex = web.make_issuer(app, "globex")
+    ctx = app.state.ctx
+    with app.state.session_factory() as session:
+        other = issuers.get_issuer(session, globex.slug)
+        draws = 0
+        real_claim = status_lists._claim
+
+        def counting_claim(*args: Any) -> bool:
+            nonlocal draws
+            draws += 1
+            return real_claim(*args)
+
+        monkeypatch.setattr(status_lists, "_claim", counting_claim)
+        with pytest.raises(ConflictError) as caught:
+            status_lists.allocate(session, ctx, other, cid, "revocation")
+        session.rollback()
+    assert caught.value.code == "status.duplicate"
+    assert draws == 1
+
+
 def _runner_env(settings: Settings) -> dict[str, str]:
     return {
         "BADGEWORKS_DATA_DIR": str(settings.data_dir),

@@ -94,8 +94,7 @@ def update_candidate(
     if "name" in changes and changes["name"] is None:
         # The column is required: null cannot mean "remove" here.
         raise ValidationFailed(
-            "name: must not be null; send a name, or leave the field out to keep the "
-            "current one",
+            "name: must not be null; send a name, or leave the field out to keep the current one",
             code="candidate.name_required",
         )
     if "emails" in changes and changes["emails"] is not None:

@@ -127,8 +127,7 @@ def update_issuer(session: Session, issuer: Issuer, data: IssuerUpdate, *, actor
     if "name" in changes and changes["name"] is None:
         # The column is required: null cannot mean "remove" here.
         raise ValidationFailed(
-            "name: must not be null; send a name, or leave the field out to keep the "
-            "current one",
+            "name: must not be null; send a name, or leave the field out to keep the current one",
             code="issuer.name_required",
         )
     for name, value in changes.items():

@@ -28,7 +28,7 @@ def window(limit: int, offset: int) -> tuple[int, int]:
         raise ValidationFailed(
             f"offset: {offset if offset < 10**30 else 'a number this large'} is past the end "
             f"of every list; it must be at most {MAX_OFFSET} (follow the Link header's "
-            "rel=\"next\" to page)",
+            'rel="next" to page)',
             code="request.invalid",
         )
     return max(1, min(limit, MAX_LIMIT)), max(0, offset)

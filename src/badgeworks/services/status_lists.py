@@ -266,8 +266,13 @@ def _free_indexes(session: Session, owner: Owner, row: ListRow) -> list[int]:
 
 def _already_has(session: Session, owner: Owner, credential_id: str, purpose: str) -> None:
     # A claim also fails when the credential already holds an entry for ``purpose``
-    # (unique (credential_id, purpose)); drawing again could never succeed then.
-    if entry_for(session, credential_id, purpose, owner=owner) is not None:
+    # (unique (credential_id, purpose) across the whole table, whoever owns the list);
+    # drawing again could never succeed then, so look in every owner's lists.
+    _, entries = _tables(owner)
+    held = session.exec(
+        select(entries.id).where(entries.credential_id == credential_id, entries.purpose == purpose)
+    ).first()
+    if held is not None:
         raise ConflictError(
             f"{credential_id} already has a {purpose} status entry", code="status.duplicate"
         )
