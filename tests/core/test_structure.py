@@ -180,7 +180,12 @@ BROKEN: list[tuple[str, Mutation, str]] = [
 ]
 
 
-@pytest.mark.parametrize(("code", "mutate", "quoted"), BROKEN, ids=lambda x: str(x)[:40])
+@pytest.mark.parametrize(
+    ("code", "mutate", "quoted"),
+    BROKEN,
+    # Stable ids (a function's repr holds its address), so every run collects the same tests.
+    ids=[f"{code}-{i}" for i, (code, _, _) in enumerate(BROKEN)],
+)
 def test_each_problem_code(code: str, mutate: Mutation, quoted: str) -> None:
     doc = build_ob3_credential()
     mutate(doc)
