@@ -126,9 +126,10 @@ class Served:
 
 @contextmanager
 def served(tmp: Path, database_url: str, **overrides: Any) -> Iterator[Served]:
-    """A real app on a loopback port (the database pool as in production: 5 + 10)."""
+    """A real app on a loopback port, its database pool (5 + 10) smaller than the crowds."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    overrides = {"db_pool_size": 5, "db_max_overflow": 10, **overrides}
     settings = verifier_settings(
         tmp, database_url, public_base_url=base, fetch_allow_private=True, **overrides
     )
