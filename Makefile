@@ -32,8 +32,11 @@ browser-deps:
 run: $(STAMP)
 	$(BIN)/badgeworks serve --demo
 
+# The suite runs on PYTEST_WORKERS processes, each test file whole on one of them (module
+# fixtures such as the browser are shared within a file); PYTEST_WORKERS=0 runs it in one.
+PYTEST_WORKERS ?= 2
 test: $(STAMP) interop-deps browser-deps
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Browser tests always take their screenshots; this target writes them into docs/.
 BROWSER_TESTS := tests/portfolio/test_browser.py tests/candidate/test_browser.py \
