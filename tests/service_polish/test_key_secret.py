@@ -78,3 +78,18 @@ def test_a_database_from_before_the_check_is_checked_by_decrypting_a_key(
         create_app(_settings(database_url, tmp_path, OTHER))
     assert err.value.code == "config.key_secret_changed"
     assert _start(_settings(database_url, tmp_path, FIRST)).startswith("sfp1.")
+
+
+def test_the_generated_development_secret_starts_an_owner_only_data_directory(
+    tmp_path: Path,
+) -> None:
+    from badgeworks.services.secrets import SECRET_FILE, ensure_dev_key_secret
+
+    data = tmp_path / "fresh" / "data"
+    settings = get_settings(
+        data_dir=data, database_url=f"sqlite:///{data / 'badgeworks.db'}", key_secret=None
+    )
+    _, note = ensure_dev_key_secret(settings)
+    assert note is not None
+    assert (data.stat().st_mode & 0o777) == 0o700
+    assert ((data / SECRET_FILE).stat().st_mode & 0o777) == 0o600

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from badgeworks.adapters.keystore import decrypt_seed, secret_fingerprint
+from badgeworks.adapters.private_files import private_dir
 from badgeworks.core.errors import ConfigError, KeyFormatError
 from badgeworks.db.models import IssuerKey, utcnow
 from badgeworks.db.service_meta import ServiceMeta
@@ -36,7 +37,7 @@ def ensure_dev_key_secret(settings: Settings) -> tuple[Settings, str | None]:
     if settings.key_secret is not None and settings.key_secret.get_secret_value().strip():
         return settings, None
     path = settings.data_dir / SECRET_FILE
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)  # owner-only from the start, like every data directory
     if path.exists():
         value = path.read_text("utf-8").strip()
         note = f"using the development key secret in {path}"
