@@ -21,11 +21,12 @@ import re
 import struct
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any
 from xml.parsers import expat
 
 from .document import parse_json_document
 from .errors import BadgeworksError, InputError
+from .svg import UnsafeXml, hardened_parser
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 KEYWORD = "openbadgecredential"
@@ -271,21 +272,14 @@ class _SvgScan:
     open_depth: int = 0
 
 
-class _Unsafe(Exception):
-    pass
-
-
 def _scan_svg(data: bytes, *, encoding: str | None) -> _SvgScan:
     if len(data) > MAX_IMAGE_BYTES:
         raise BakingError(
             f"the image is larger than {MAX_IMAGE_BYTES // MiB} MiB", code="baking.too_large"
         )
     scan = _SvgScan()
-    parser = expat.ParserCreate(encoding, namespace_separator=" ")
+    parser = hardened_parser(encoding)
     pending: dict[str, str] = {}
-
-    def refuse(*_: Any) -> NoReturn:
-        raise _Unsafe
 
     def ns_decl(prefix: str | None, uri: str) -> None:
         pending[prefix or ""] = uri
@@ -313,18 +307,13 @@ def _scan_svg(data: bytes, *, encoding: str | None) -> _SvgScan:
         if scan.open_depth and len(scan.spans) == 1:
             scan.first_text.append(data)
 
-    parser.StartDoctypeDeclHandler = refuse
-    parser.EntityDeclHandler = refuse
-    parser.UnparsedEntityDeclHandler = refuse
-    parser.ExternalEntityRefHandler = refuse
     parser.StartNamespaceDeclHandler = ns_decl
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.CharacterDataHandler = text
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     try:
         parser.Parse(data, True)
-    except _Unsafe:
+    except UnsafeXml:
         raise BakingError(
             "the SVG declares a DOCTYPE or entities, which we refuse to read (they can "
             "expand without bound or read local files)",

@@ -97,8 +97,28 @@ class SvgError(BadgeworksError):
     code = "svg.invalid"
 
 
-class _Unsafe(Exception):
-    pass
+class UnsafeXml(Exception):
+    """Raised by a ``hardened_parser`` that met a DOCTYPE or an entity declaration."""
+
+
+def hardened_parser(encoding: str | None) -> Any:
+    """An expat parser (namespace separator ``" "``) that refuses DTDs and entities.
+
+    A DOCTYPE or entity can expand without bound or name local files; the parser raises
+    ``UnsafeXml`` at the first one, before anything is expanded. Every reader of SVG text
+    (sanitising, baking) starts from this parser.
+    """
+    parser = expat.ParserCreate(encoding, namespace_separator=" ")
+
+    def refuse(*_: Any) -> NoReturn:
+        raise UnsafeXml
+
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    parser.UnparsedEntityDeclHandler = refuse
+    parser.ExternalEntityRefHandler = refuse
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    return parser
 
 
 def _split(name: str) -> tuple[str, str]:
@@ -163,10 +183,7 @@ def sanitize_svg(data: bytes | str) -> str:
     # Per open element: "keep" (written), "unwrap" (children kept) or "drop" (all dropped).
     stack: list[str] = []
     count = 0
-    parser = expat.ParserCreate("utf-8" if isinstance(data, str) else None, " ")
-
-    def refuse(*_: Any) -> NoReturn:
-        raise _Unsafe
+    parser = hardened_parser("utf-8" if isinstance(data, str) else None)
 
     def start(name: str, attrs: dict[str, str]) -> None:
         nonlocal count
@@ -202,17 +219,12 @@ def sanitize_svg(data: bytes | str) -> str:
         if stack and stack[-1] != "drop":
             out.append(escape(value))
 
-    parser.StartDoctypeDeclHandler = refuse
-    parser.EntityDeclHandler = refuse
-    parser.UnparsedEntityDeclHandler = refuse
-    parser.ExternalEntityRefHandler = refuse
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.CharacterDataHandler = text
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     try:
         parser.Parse(raw, True)
-    except _Unsafe:
+    except UnsafeXml:
         raise SvgError(
             "the SVG declares a DOCTYPE or entities, which we refuse to read (they can "
             "expand without bound or read local files); save it again without them",
