@@ -402,14 +402,7 @@ def set_bit(
             code="status.no_entry",
         )
     lists, _ = _tables(owner)
-    with _locking(session):
-        begin_write(session)
-        row: ListRow = session.exec(
-            select(lists)
-            .where(lists.id == entry.list_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).one()
+    row: ListRow = _locked_row(session, lists, entry.list_id)
     bits = bytearray(row.bits)
     if get_status(bits, entry.index) == value:
         raise ConflictError(
@@ -486,6 +479,18 @@ def _locking(session: Session) -> Iterator[None]:
             "retry in a few seconds",
             code="status.busy",
         ) from None
+
+
+def _locked_row(session: Session, lists: Any, list_id: int) -> Any:
+    """List row ``list_id``, freshly read under the write lock a bit change needs."""
+    with _locking(session):
+        begin_write(session)
+        return session.exec(
+            select(lists)
+            .where(lists.id == list_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one()
 
 
 def run_before_commit_hook() -> None:
@@ -746,14 +751,7 @@ def repair(session: Session, ctx: ServiceContext) -> list[Drift]:
     for found in check(session):
         session.rollback()
         lists, _ = _TABLES[found.table]
-        with _locking(session):
-            begin_write(session)
-            row: ListRow = session.exec(
-                select(lists)
-                .where(lists.id == found.list_id)
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            ).one()
+        row: ListRow = _locked_row(session, lists, found.list_id)
         expected = _derived_bits(
             row, _expected(session, found.table, [found.list_id]).get(found.list_id, set())
         )
