@@ -40,6 +40,18 @@ def _safe_next(value: str | None) -> str:
     return PREFIX + "/"
 
 
+def _set_login_csrf(request: Request, response: Response, token: str) -> None:
+    """The double-submit cookie that forms shown before sign-in must repeat."""
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=cookie_secure(request),
+        path=PREFIX,
+    )
+
+
 def _login_page(
     request: Request, *, status_code: int = 200, error: str = "", email: str = ""
 ) -> Response:
@@ -56,14 +68,7 @@ def _login_page(
         email=email,
         next=_safe_next(request.query_params.get("next")),
     )
-    response.set_cookie(
-        LOGIN_CSRF_COOKIE,
-        token,
-        httponly=True,
-        samesite="lax",
-        secure=cookie_secure(request),
-        path=PREFIX,
-    )
+    _set_login_csrf(request, response, token)
     return response
 
 
@@ -134,14 +139,7 @@ def _password_page(
         min_length=staff.MIN_PASSWORD_LENGTH,
     )
     if who is None:
-        response.set_cookie(
-            LOGIN_CSRF_COOKIE,
-            login_csrf,
-            httponly=True,
-            samesite="lax",
-            secure=cookie_secure(request),
-            path=PREFIX,
-        )
+        _set_login_csrf(request, response, login_csrf)
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
