@@ -119,7 +119,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _self_signed(tmp: Path) -> tuple[Path, Path]:
+def self_signed(tmp: Path) -> tuple[Path, Path]:
+    """A certificate and key for 127.0.0.1, valid for a day, written under ``tmp``."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = dt.datetime.now(dt.UTC)
@@ -152,7 +153,7 @@ def _self_signed(tmp: Path) -> tuple[Path, Path]:
 
 
 def test_serve_answers_https_with_given_certificate(tmp_path: Path) -> None:
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed(tmp_path)
     port = _free_port()
     env = {
         **os.environ,

@@ -9,7 +9,6 @@ security headers of every kind of page, with HSTS when the server speaks TLS.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import select
 import socket
@@ -30,6 +29,7 @@ from fastapi.testclient import TestClient
 from badgeworks.settings import get_settings
 from badgeworks.web.app import create_app
 from tests.browser_support import served_app
+from tests.lifecycle.test_cli_tls_interop import self_signed
 from tests.verifier.conftest import free_port
 from tests.web.conftest import TEST_SECRET, IssuerHandle, draft_project, make_issuer
 
@@ -601,39 +601,8 @@ def test_every_html_page_carries_the_security_headers(tmp_path: Path) -> None:
         assert api.headers.get("X-Content-Type-Options") == "nosniff"
 
 
-def _self_signed(tmp: Path) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    certfile, keyfile = tmp / "cert.pem", tmp / "key.pem"
-    certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    keyfile.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return certfile, keyfile
-
-
 def test_hsts_when_serving_tls(tmp_path: Path) -> None:
-    certfile, keyfile = _self_signed(tmp_path)
+    certfile, keyfile = self_signed(tmp_path)
     running = _start(
         tmp_path, "--ssl-certfile", str(certfile), "--ssl-keyfile", str(keyfile), tls=True
     )
