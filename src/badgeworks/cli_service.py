@@ -18,7 +18,7 @@ from sqlmodel import Session
 from badgeworks.core.errors import BadgeworksError
 from badgeworks.db.engine import make_engine, make_session_factory
 from badgeworks.db.migrate import current_revision, upgrade
-from badgeworks.services import bulk_jobs, issuance, issuers, tokens
+from badgeworks.services import bulk, bulk_jobs, issuance, issuers, tokens
 from badgeworks.services.context import ServiceContext, build_context
 from badgeworks.services.schemas import IssuerCreate
 from badgeworks.services.secrets import check_key_secret, ensure_dev_key_secret
@@ -359,7 +359,7 @@ def issue_csv(file: Path, slug: str, as_json: bool, reissue_revoked: bool) -> No
         issuer = issuers.get_issuer(session, slug)
         lease = ctx.settings.bulk_lease_seconds
         bulk_jobs.reap(session, lease, issuer_id=issuer.id)
-        checked = bulk_jobs.validate(session, issuer, data)
+        checked = bulk.check(session, issuer, data)
         earlier = bulk_jobs.find_resumable(session, issuer, bulk_jobs.good_csv(checked), "cli")
         if earlier is not None:
             job = bulk_jobs.resume(session, issuer, earlier.id or 0, lease=lease, actor=actor)

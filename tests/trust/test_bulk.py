@@ -297,7 +297,7 @@ BAD_FILE_ROWS = (
 def test_api_cli_and_console_refuse_the_same_rows_with_the_same_words(
     database_url: str, tmp_path: Path
 ) -> None:
-    from badgeworks.services import bulk_jobs, issuers
+    from badgeworks.services import bulk, issuers
 
     settings = _settings(database_url, tmp_path)
     who, achievement = _prepare(settings)
@@ -306,9 +306,7 @@ def test_api_cli_and_console_refuse_the_same_rows_with_the_same_words(
     app = create_app(settings)
     try:
         with app.state.session_factory() as session:
-            checked = bulk_jobs.validate(
-                session, issuers.get_issuer(session, "acme"), body.encode()
-            )
+            checked = bulk.check(session, issuers.get_issuer(session, "acme"), body.encode())
             console = {(p["line"], p["message"]) for p in checked.problems}
     finally:
         app.state.engine.dispose()

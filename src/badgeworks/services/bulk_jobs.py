@@ -74,11 +74,6 @@ def _alive(job: BulkJob, lease: float, now: datetime) -> bool:
     return True
 
 
-def validate(session: Session, issuer: Issuer, data: bytes) -> bulk.Checked:
-    """``bulk.check`` (kept under this name for the console)."""
-    return bulk.check(session, issuer, data)
-
-
 def good_csv(checked: bulk.Checked) -> str:
     """The header and the rows that passed, as a job keeps them (``BulkJob.csv_text``)."""
     out = io.StringIO()
