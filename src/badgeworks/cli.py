@@ -237,7 +237,7 @@ def _trust(path: str | None) -> dict[str, KnownIssuer]:
     """The ``--trust`` registry (the format of ``BADGEWORKS_VERIFY_TRUST_REGISTRY``)."""
     if path is None:
         return {}
-    from badgeworks.services.verifier import load_registry
+    from badgeworks.services.verification.public import load_registry
 
     try:
         return load_registry(Path(path))
@@ -248,7 +248,7 @@ def _trust(path: str | None) -> dict[str, KnownIssuer]:
 def _email(value: str | None) -> str | None:
     if value is None:
         return None
-    from badgeworks.services.verifier import check_email
+    from badgeworks.services.verification.public import check_email
 
     try:
         checked = check_email(value)
@@ -309,7 +309,7 @@ def verify_command(
     trust_file: str | None,
 ) -> None:
     """Verify the credential in FILE ('-' for stdin). Exit 0 verified, 1 not, 2 bad input."""
-    from badgeworks.services.verification import standalone
+    from badgeworks.services.verification.pipeline import standalone
 
     moment = _parse_now(now)
     lists = _status_lists(status_lists)

@@ -18,10 +18,13 @@ from sqlmodel import Session
 from badgeworks.core.errors import BadgeworksError
 from badgeworks.db.engine import make_engine, make_session_factory
 from badgeworks.db.migrate import current_revision, upgrade
-from badgeworks.services import bulk, bulk_jobs, issuance, issuers, tokens
+from badgeworks.services.accounts import tokens
 from badgeworks.services.context import ServiceContext, build_context
+from badgeworks.services.infra.secrets import check_key_secret, ensure_dev_key_secret
+from badgeworks.services.issuance import bulk, bulk_jobs
+from badgeworks.services.issuance import completion as issuance
+from badgeworks.services.programs import issuers
 from badgeworks.services.schemas import IssuerCreate
-from badgeworks.services.secrets import check_key_secret, ensure_dev_key_secret
 from badgeworks.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -40,7 +43,7 @@ def _services(settings: Settings | None = None) -> Iterator[tuple[Session, Servi
     settings = settings or get_settings()
     engine = make_engine(settings)
     if settings.key_secret is not None and settings.key_secret.get_secret_value().strip():
-        from badgeworks.services import outbox
+        from badgeworks.services.infra import outbox
 
         # The server's key: what it queued sealed can be sent from here, and vice versa.
         outbox.seal_outbox(engine, settings.key_secret.get_secret_value())
@@ -106,7 +109,7 @@ def serve(
 
     import uvicorn
 
-    from badgeworks.services import outbox
+    from badgeworks.services.infra import outbox
     from badgeworks.web.app import create_app
     from badgeworks.web.proxies import trusted_proxies
 
@@ -180,7 +183,7 @@ def status_group() -> None:
 def status_repair(check_only: bool) -> None:
     """Re-derive every status list's bits from the database and re-sign the lists that
     drifted (docs/operations.md). With --check nothing is changed."""
-    from badgeworks.services import status_lists
+    from badgeworks.services.lifecycle import status_lists
 
     with _services() as (session, ctx):
         drifted = status_lists.check(session) if check_only else status_lists.repair(session, ctx)
@@ -301,7 +304,7 @@ def _lifecycle_command(action: str, summary: str) -> None:
     def command(credential_id: str, slug: str, reason: str, at: Any) -> None:
         from datetime import UTC
 
-        from badgeworks.services import lifecycle
+        from badgeworks.services.lifecycle import changes as lifecycle
 
         with _services() as (session, ctx):
             issuer = issuers.get_issuer(session, slug)
@@ -491,7 +494,7 @@ def demo_mail_settings(settings: Settings) -> tuple[Settings, str | None]:
 
 def _seed_and_print(settings: Settings, *, serving: bool = False) -> Settings:
     from badgeworks.services.demo import seed_demo
-    from badgeworks.services.secrets import check_key_secret
+    from badgeworks.services.infra.secrets import check_key_secret
 
     settings, note = ensure_dev_key_secret(settings)
     if note:
@@ -579,7 +582,7 @@ def staff_create(email: str, slug: str, role: str, name: str, password_stdin: bo
     """
     import secrets
 
-    from badgeworks.services import staff
+    from badgeworks.services.accounts import staff
 
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
     with _services() as (session, ctx):
@@ -627,7 +630,7 @@ def staff_set_password(email: str, password_stdin: bool) -> None:
     the account ends."""
     import secrets
 
-    from badgeworks.services import staff
+    from badgeworks.services.accounts import staff
     from badgeworks.services.errors import NotFoundError
 
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
@@ -695,7 +698,7 @@ def mentors_invite(
     from pydantic import ValidationError
 
     from badgeworks.db.models import Project
-    from badgeworks.services import endorsements
+    from badgeworks.services.endorsements import workflow as endorsements
 
     try:
         data = endorsements.ReviewCreate.model_validate(
@@ -746,7 +749,7 @@ def outbox_group() -> None:
 )
 def outbox_list(status: str | None) -> None:
     """List messages: id, status, attempts, recipient, subject, last error."""
-    from badgeworks.services import outbox
+    from badgeworks.services.infra import outbox
 
     with _services() as (session, _ctx):
         for m in outbox.list_messages(session, status=status, limit=10000):
@@ -760,7 +763,7 @@ def outbox_list(status: str | None) -> None:
 def outbox_send(limit: int) -> None:
     """Deliver pending messages over SMTP (BADGEWORKS_SMTP_*), or print them with
     BADGEWORKS_MAIL_CONSOLE; exit 1 if any failed. Safe alongside servers that deliver."""
-    from badgeworks.services import outbox
+    from badgeworks.services.infra import outbox
 
     settings = get_settings()
     with _services(settings) as (session, ctx):

@@ -145,7 +145,7 @@ def test_candidate_sets_handle_visibility_and_items(
     # The issuer's API sees the same choices (same service functions).
     with app.state.session_factory() as session:
         from badgeworks.db.models import Candidate
-        from badgeworks.services import portfolio
+        from badgeworks.services.portfolio import pages as portfolio
 
         cand = session.get(Candidate, issued.candidate)
         assert cand is not None
@@ -186,7 +186,7 @@ def test_another_candidates_rows_are_refused(
     assert r.status_code == 404
     # Mallory's own row, but Ada's credential and deliverable ids: refused.
     with app.state.session_factory() as session:
-        from badgeworks.services import candidate_access
+        from badgeworks.services.accounts import candidate_access
 
         rows = candidate_access.candidates_for(session, "mallory@example.org")
         mallory_id = rows[0].id
@@ -229,7 +229,7 @@ def test_export_has_exact_credentials_and_deliverables(
 def test_export_has_a_size_cap(
     app: FastAPI, client: TestClient, issued: Issued, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from badgeworks.services import candidate_access
+    from badgeworks.services.accounts import candidate_access
 
     sign_in(app, client)
     monkeypatch.setattr(candidate_access, "MAX_EXPORT_BYTES", 100)

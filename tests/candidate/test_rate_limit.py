@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from badgeworks.db.candidate_access import CandidateLink
-from badgeworks.services.candidate_access import SignInLimits
-from badgeworks.services.rate_limit import RateLimiter
+from badgeworks.services.accounts.candidate_access import SignInLimits
+from badgeworks.services.infra.rate_limit import RateLimiter
 from badgeworks.settings import Settings
 from tests.candidate.conftest import EMAIL, csrf_of, last_link, outbox_count, request_link
 from tests.portfolio.html import Page

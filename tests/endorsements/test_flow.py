@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from badgeworks.adapters.resources import schema_documents
 from badgeworks.core.verify import verify
-from badgeworks.services import outbox
-from badgeworks.services.achievements import level_id, result_description_id
+from badgeworks.services.infra import outbox
+from badgeworks.services.programs.achievements import level_id, result_description_id
 from tests.endorsements.conftest import (
     HTML,
     LINK,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from badgeworks.services.markdown import render
+from badgeworks.services.endorsements.markdown import render
 
 
 @pytest.mark.parametrize(

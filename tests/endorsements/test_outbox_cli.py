@@ -9,8 +9,8 @@ from click.testing import CliRunner
 
 from badgeworks.cli_service import service_commands
 from badgeworks.db.engine import make_engine, make_session_factory
-from badgeworks.services import outbox
 from badgeworks.services.context import build_context
+from badgeworks.services.infra import outbox
 from badgeworks.settings import get_settings
 from tests.endorsements.conftest import LINK, Inbox, free_port
 

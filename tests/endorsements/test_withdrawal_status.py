@@ -31,8 +31,10 @@ from badgeworks.core.schema import schema_problems
 from badgeworks.core.status import decode_list, get_status
 from badgeworks.core.verify import verify
 from badgeworks.db.endorsements import Endorser, ReviewInvite
-from badgeworks.services import endorsements, status_lists, verification
+from badgeworks.services.endorsements import workflow as endorsements
 from badgeworks.services.errors import NotFoundError
+from badgeworks.services.lifecycle import status_lists
+from badgeworks.services.verification import pipeline as verification
 from tests.endorsements.conftest import invite, open_form, review_path
 from tests.interop.conftest import Harness, harness  # noqa: F401  (the fixture)
 from tests.web.conftest import NOW, IssuerHandle, draft_project

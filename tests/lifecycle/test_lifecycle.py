@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from badgeworks.core.status import decode_list, get_status
 from badgeworks.core.verify import verify
-from badgeworks.services import verification
+from badgeworks.services.verification import pipeline as verification
 from tests.lifecycle.conftest import (
     NOW,
     IssuerHandle,

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from badgeworks.core import credential as ob
-from badgeworks.services import verification
+from badgeworks.services.verification import pipeline as verification
 from tests.lifecycle.conftest import ctx_of, row_id
 from tests.web.conftest import ACHIEVEMENT, NOW, IssuerHandle
 

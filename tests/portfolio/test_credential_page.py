@@ -17,7 +17,7 @@ from badgeworks.adapters import qr
 from badgeworks.core.baking import extract
 from badgeworks.core.verify import verify
 from badgeworks.db.models import Credential
-from badgeworks.services import sharing
+from badgeworks.services.portfolio import sharing
 from tests.portfolio.conftest import BASE, Issued
 from tests.portfolio.html import Page
 from tests.web.conftest import NOW

@@ -21,8 +21,8 @@ from badgeworks.core.schema import schema_problems
 from badgeworks.core.verify import verify
 from badgeworks.db import models
 from badgeworks.db.migrate import upgrade
-from badgeworks.services import achievements
 from badgeworks.services.demo import SPANISH_EDITION, seed_demo
+from badgeworks.services.programs import achievements
 from tests.portfolio.conftest import BASE, Issued, issue_with_deliverables
 from tests.portfolio.html import Page
 from tests.web.conftest import ACHIEVEMENT, NOW, IssuerHandle, draft_project

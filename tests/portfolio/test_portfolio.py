@@ -6,7 +6,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from badgeworks.services.portfolio import HandleError, check_handle, default_handle
+from badgeworks.services.portfolio.pages import HandleError, check_handle, default_handle
 from tests.portfolio.conftest import BASE, Issued
 from tests.portfolio.html import Page
 from tests.web.conftest import IssuerHandle, draft_project

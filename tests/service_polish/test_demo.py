@@ -27,7 +27,7 @@ from badgeworks.db.models import (
     Project,
 )
 from badgeworks.db.portfolio import Portfolio
-from badgeworks.services import staff, tokens
+from badgeworks.services.accounts import staff, tokens
 from badgeworks.services.context import build_context
 from badgeworks.services.demo import PORTFOLIO_HANDLE, DemoResult, seed_demo
 from badgeworks.services.errors import AuthError

@@ -14,9 +14,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from badgeworks.db.models import Credential, IdempotencyRecord, utcnow
-from badgeworks.services import idempotency, issuance
 from badgeworks.services.errors import ConflictError
-from badgeworks.services.issuers import get_issuer
+from badgeworks.services.infra import idempotency
+from badgeworks.services.issuance import completion as issuance
+from badgeworks.services.programs.issuers import get_issuer
 from tests.web.conftest import IssuerHandle, draft_project
 
 

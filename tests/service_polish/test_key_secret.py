@@ -9,9 +9,9 @@ from sqlmodel import select
 
 from badgeworks.core.errors import ConfigError
 from badgeworks.db.service_meta import ServiceMeta
-from badgeworks.services import issuers
+from badgeworks.services.infra.secrets import FINGERPRINT_NAME
+from badgeworks.services.programs import issuers
 from badgeworks.services.schemas import IssuerCreate
-from badgeworks.services.secrets import FINGERPRINT_NAME
 from badgeworks.settings import Settings, get_settings
 from badgeworks.web.app import create_app
 
@@ -83,7 +83,7 @@ def test_a_database_from_before_the_check_is_checked_by_decrypting_a_key(
 def test_the_generated_development_secret_starts_an_owner_only_data_directory(
     tmp_path: Path,
 ) -> None:
-    from badgeworks.services.secrets import SECRET_FILE, ensure_dev_key_secret
+    from badgeworks.services.infra.secrets import SECRET_FILE, ensure_dev_key_secret
 
     data = tmp_path / "fresh" / "data"
     settings = get_settings(

@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from badgeworks.services import candidates, issuers
-from badgeworks.services.pagination import MAX_LIMIT
+from badgeworks.services.infra.pagination import MAX_LIMIT
+from badgeworks.services.programs import candidates, issuers
 from badgeworks.services.schemas import CandidateCreate
 from tests.web.conftest import IssuerHandle, draft_project
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from badgeworks.cli_service import service_commands
 from badgeworks.core.errors import InputError
-from badgeworks.services import bulk
+from badgeworks.services.issuance import bulk
 
 SECRET = "test-only-key-secret-0123456789"
 HEADER = (

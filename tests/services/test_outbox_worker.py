@@ -27,8 +27,8 @@ from badgeworks.cli_service import DEMO_OUTBOX_INTERVAL, demo_mail_settings, ser
 from badgeworks.db.engine import make_engine, make_session_factory
 from badgeworks.db.migrate import upgrade
 from badgeworks.db.outbox import OutboxMessage
-from badgeworks.services import outbox
 from badgeworks.services.context import ServiceContext, build_context
+from badgeworks.services.infra import outbox
 from badgeworks.settings import Settings, get_settings
 from badgeworks.web.app import create_app
 from tests.endorsements.conftest import Inbox, smtp_server  # noqa: F401  (the SMTP fixture)

@@ -297,7 +297,8 @@ BAD_FILE_ROWS = (
 def test_api_cli_and_console_refuse_the_same_rows_with_the_same_words(
     database_url: str, tmp_path: Path
 ) -> None:
-    from badgeworks.services import bulk, issuers
+    from badgeworks.services.issuance import bulk
+    from badgeworks.services.programs import issuers
 
     settings = _settings(database_url, tmp_path)
     who, achievement = _prepare(settings)
@@ -394,7 +395,8 @@ def _sign_in(http: httpx.Client, email: str) -> str:
 def test_web_process_killed_during_a_console_job_resumes_without_issuing_twice(
     database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from badgeworks.services import issuers, staff
+    from badgeworks.services.accounts import staff
+    from badgeworks.services.programs import issuers
     from tests.web.console_helpers import PASSWORD, csrf_of
 
     monkeypatch.setattr(staff, "_SCRYPT_N", 2**10)  # a cheap hash; it records its cost
@@ -489,8 +491,9 @@ def test_a_dead_worker_is_noticed_a_live_one_is_left_alone_and_start_up_resumes(
     from socket import gethostname
 
     from badgeworks.db.console import BulkJob
-    from badgeworks.services import bulk_jobs, issuers
     from badgeworks.services.errors import ConflictError
+    from badgeworks.services.issuance import bulk_jobs
+    from badgeworks.services.programs import issuers
 
     settings = _settings(database_url, tmp_path, bulk_resume_on_start=True)
     _, achievement = _prepare(settings)
@@ -541,8 +544,9 @@ def test_a_dead_worker_is_noticed_a_live_one_is_left_alone_and_start_up_resumes(
 
 
 def _revoke(settings: Settings, credential_id: str) -> None:
-    from badgeworks.services import issuers, lifecycle
     from badgeworks.services.context import build_context
+    from badgeworks.services.lifecycle import changes as lifecycle
+    from badgeworks.services.programs import issuers
 
     app = create_app(settings)
     try:
@@ -567,7 +571,7 @@ def _wait_done(client: TestClient, job_path: str) -> str:
 def test_revoked_rows_are_skipped_until_reissue_is_asked_for_in_cli_and_console(
     database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from badgeworks.services import staff
+    from badgeworks.services.accounts import staff
     from tests.web.console_helpers import add_staff, sign_in
 
     monkeypatch.setattr(staff, "_SCRYPT_N", 2**10)

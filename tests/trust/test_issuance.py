@@ -39,8 +39,8 @@ from sqlmodel import select
 
 from badgeworks.db.engine import BACKGROUND_THREADS, REQUEST_THREADS, make_engine, pool_limits
 from badgeworks.db.models import Credential
-from badgeworks.services import status_lists
-from badgeworks.services.issuers import get_issuer
+from badgeworks.services.lifecycle import status_lists
+from badgeworks.services.programs.issuers import get_issuer
 from badgeworks.settings import get_settings
 from badgeworks.web.app import create_app
 from tests.verifier.conftest import free_port, serve

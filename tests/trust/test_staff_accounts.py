@@ -24,7 +24,9 @@ from sqlmodel import select
 from badgeworks.cli import badgeworks
 from badgeworks.core.errors import ConfigError
 from badgeworks.db.console import StaffLoginLimit, StaffSession
-from badgeworks.services import issuers, outbox, staff
+from badgeworks.services.accounts import staff
+from badgeworks.services.infra import outbox
+from badgeworks.services.programs import issuers
 from badgeworks.settings import Settings
 from badgeworks.web.app import create_app
 from tests.verifier.conftest import serve

@@ -38,8 +38,10 @@ from badgeworks.core.verify import verify
 from badgeworks.db.endorsements import Endorsement
 from badgeworks.db.models import EndorserStatusEntry, EndorserStatusList, Revocation
 from badgeworks.db.status import StatusChange, StatusEntry, StatusList
-from badgeworks.services import issuers, lifecycle, status_lists
 from badgeworks.services.errors import ConflictError
+from badgeworks.services.lifecycle import changes as lifecycle
+from badgeworks.services.lifecycle import status_lists
+from badgeworks.services.programs import issuers
 from badgeworks.settings import Settings
 from badgeworks.web.app import create_app
 from tests.endorsements.conftest import invite, open_form, review_path

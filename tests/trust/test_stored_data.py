@@ -33,7 +33,7 @@ from sqlmodel import Session
 
 from badgeworks.adapters.smtp import Mail
 from badgeworks.core.baking import extract_svg
-from badgeworks.services import outbox
+from badgeworks.services.infra import outbox
 from badgeworks.settings import get_settings
 from badgeworks.web.app import create_app
 from tests.verifier.conftest import free_port, serve
@@ -296,7 +296,7 @@ def test_a_hostile_svg_is_defused_on_upload_and_in_the_baked_badge(site: Site) -
 
 def _an_svg_stored_before_defusing_is_defused_when_baked(site: Site) -> None:
     from badgeworks.db.models import Achievement
-    from badgeworks.services import achievements
+    from badgeworks.services.programs import achievements
 
     ids = _draft(site)
     ctx = site.app.state.ctx
@@ -508,7 +508,7 @@ def test_an_existing_world_readable_database_is_tightened(tmp_path: Path) -> Non
 
 def test_the_achievement_types_are_the_ob3_schema_enumeration() -> None:
     from badgeworks.adapters.resources import schema
-    from badgeworks.services.achievements import ACHIEVEMENT_TYPES
+    from badgeworks.services.programs.achievements import ACHIEVEMENT_TYPES
 
     ob = schema("ob_v3p0_achievementcredential_schema.json")
     one_of = ob["$defs"]["Achievement"]["properties"]["achievementType"]["oneOf"]
@@ -518,7 +518,7 @@ def test_the_achievement_types_are_the_ob3_schema_enumeration() -> None:
 def _a_version_the_schema_refuses_names_its_field(site: Site) -> None:
     """Past the field checks, the would-be credential itself is checked before storing."""
     from badgeworks.db.models import Achievement, Issuer
-    from badgeworks.services import achievements
+    from badgeworks.services.programs import achievements
 
     ids = _draft(site)
     ctx = site.app.state.ctx

@@ -534,7 +534,7 @@ def test_a_database_that_fails_mid_check_reads_could_not_verify(
 ) -> None:
     from sqlalchemy.exc import OperationalError
 
-    from badgeworks.services.resolver import HostedDidResolver
+    from badgeworks.services.verification.resolver import HostedDidResolver
 
     def down(self: HostedDidResolver, url: str) -> None:
         raise OperationalError("SELECT issuer", {}, Exception("server closed the connection"))
@@ -573,9 +573,9 @@ def test_a_request_holding_a_session_never_waits_for_a_second_connection(
 
     from badgeworks.db.engine import make_session_factory
     from badgeworks.db.models import Issuer
-    from badgeworks.services import verification
     from badgeworks.services.context import build_context
-    from badgeworks.services.resolver import reading_with
+    from badgeworks.services.verification import pipeline as verification
+    from badgeworks.services.verification.resolver import reading_with
     from badgeworks.web.app import create_app
 
     settings = verifier_settings(tmp_path, database_url)

@@ -25,8 +25,8 @@ from fastapi.testclient import TestClient
 from badgeworks.core import credential as ob
 from badgeworks.core.proof import add_proof
 from badgeworks.core.status import encode_list, new_bitstring, set_status, status_list_credential
-from badgeworks.services import verification
-from badgeworks.services.verifier import TrustRegistry
+from badgeworks.services.verification import pipeline as verification
+from badgeworks.services.verification.public import TrustRegistry
 from badgeworks.web.app import create_app
 from tests.interop.conftest import Harness, harness  # noqa: F401 - the fixture
 from tests.verifier.conftest import (

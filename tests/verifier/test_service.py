@@ -12,7 +12,7 @@ import pytest
 from badgeworks.core import credential as ob
 from badgeworks.core.errors import ConfigError, InputError
 from badgeworks.core.identity import identity_hash
-from badgeworks.services.verifier import (
+from badgeworks.services.verification.public import (
     Limits,
     RateLimiter,
     TrustRegistry,

@@ -11,7 +11,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from badgeworks.services import issuers, tokens
+from badgeworks.services.accounts import tokens
+from badgeworks.services.programs import issuers
 from badgeworks.services.schemas import IssuerCreate
 from badgeworks.settings import Settings, get_settings
 from badgeworks.web.app import create_app

@@ -9,7 +9,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from badgeworks.services import issuers, staff
+from badgeworks.services.accounts import staff
+from badgeworks.services.programs import issuers
 
 PASSWORD = "correct horse battery staple"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

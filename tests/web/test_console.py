@@ -15,7 +15,8 @@ from sqlmodel import select
 
 from badgeworks.cli_service import service_commands
 from badgeworks.db.models import AuditEvent, Credential, Project
-from badgeworks.services import bulk, staff
+from badgeworks.services.accounts import staff
+from badgeworks.services.issuance import bulk
 from badgeworks.web.routes import console as console_pages
 from badgeworks.web.routes.console.common import ConsoleRoute
 from tests.web.conftest import NOW, TEST_SECRET, IssuerHandle, draft_project

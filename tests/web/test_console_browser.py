@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from badgeworks.services import staff
+from badgeworks.services.accounts import staff
 from tests.browser_support import (
     assert_accessible,
     assert_reflows,
@@ -200,7 +200,7 @@ def test_bulk_csv_is_validated_then_issued_with_progress(server: Server, browser
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     _sign_in(page, base, "owner@acme.example")
     with server.app.state.session_factory() as session:
-        from badgeworks.services import achievements, issuers
+        from badgeworks.services.programs import achievements, issuers
 
         issuer = issuers.get_issuer(session, "acme")
         achievement_id = achievements.list_achievements(session, issuer)[0].id
@@ -237,7 +237,7 @@ def test_bulk_csv_is_validated_then_issued_with_progress(server: Server, browser
 def test_viewer_is_refused_an_issue_action(server: Server, browser: Any) -> None:
     base = server.base
     with server.app.state.session_factory() as session:
-        from badgeworks.services import issuers, projects
+        from badgeworks.services.programs import issuers, projects
 
         issuer = issuers.get_issuer(session, "acme")
         draft = [p for p in projects.list_projects(session, issuer) if p.status == "draft"]

@@ -118,7 +118,7 @@ class BulkJob(SQLModel, table=True):
     ``csv_text`` holds only the rows that passed validation (with the header);
     ``line_map`` maps each of its rows back to its line in the uploaded file. ``worker``
     and ``heartbeat_at`` say who runs it and that it is alive: a running job whose worker
-    died is marked ``interrupted`` and can be resumed (services/bulk_jobs.py). A job made
+    died is marked ``interrupted`` and can be resumed (services/issuance/bulk_jobs.py). A job made
     by ``badgeworks issue-csv`` (``source`` "cli") has no staff member.
     """
 
@@ -152,7 +152,7 @@ class BulkRow(SQLModel, table=True):
     """A CSV row a bulk run has taken on: its key is unique per issuer, for good.
 
     ``row_key`` is ``ext:<external_id>`` or ``sha256:<digest of the normalised row>``
-    (services/bulk.py). ``project_id`` is the project the row issues through; a project
+    (services/issuance/bulk.py). ``project_id`` is the project the row issues through; a project
     has at most one credential, so a re-run, a resumed job or a concurrent run that finds
     this row issues nothing new (re-issuing a revoked row moves it to a new project).
     """

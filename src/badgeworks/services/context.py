@@ -72,7 +72,7 @@ def build_context(
     clock: Callable[[], datetime] = utcnow,
 ) -> ServiceContext:
     """A context whose loader also serves the DID documents of the issuers we host."""
-    from badgeworks.services.resolver import HostedDidResolver
+    from badgeworks.services.verification.resolver import HostedDidResolver
 
     loader = default_loader().with_resolver(HostedDidResolver(session_factory, settings))
     return ServiceContext(

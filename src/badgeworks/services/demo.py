@@ -26,19 +26,13 @@ from badgeworks.db.models import (
     Issuer,
     Project,
 )
-from badgeworks.services import (
-    achievements,
-    candidates,
-    issuance,
-    issuers,
-    portfolio,
-    projects,
-    staff,
-    tokens,
-)
+from badgeworks.services.accounts import staff, tokens
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ConflictError
-from badgeworks.services.images import store_image
+from badgeworks.services.issuance import completion as issuance
+from badgeworks.services.portfolio import pages as portfolio
+from badgeworks.services.programs import achievements, candidates, issuers, projects
+from badgeworks.services.programs.images import store_image
 from badgeworks.services.schemas import (
     AchievementCreate,
     AchievementEditionPut,

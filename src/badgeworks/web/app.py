@@ -21,11 +21,13 @@ from badgeworks.adapters.keystore import check_secret
 from badgeworks.core.errors import BadgeworksError, ConfigError
 from badgeworks.db.engine import make_engine, make_session_factory
 from badgeworks.db.migrate import upgrade
-from badgeworks.services import bulk_jobs, outbox, status_lists
 from badgeworks.services.context import build_context, utcnow
-from badgeworks.services.issuers import example_key_holders
-from badgeworks.services.secrets import check_key_secret
-from badgeworks.services.verify_pool import VerifyPool
+from badgeworks.services.infra import outbox
+from badgeworks.services.infra.secrets import check_key_secret
+from badgeworks.services.issuance import bulk_jobs
+from badgeworks.services.lifecycle import status_lists
+from badgeworks.services.programs.issuers import example_key_holders
+from badgeworks.services.verification.pool import VerifyPool
 from badgeworks.settings import Settings
 from badgeworks.web.deps import check_admin_token_setting
 from badgeworks.web.errors import handle_error
@@ -124,7 +126,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     app.state.engine = engine
     app.state.session_factory = session_factory
     app.state.ctx = ctx
-    # Anonymous verification runs in its own bounded pool (services/verify_pool.py).
+    # Anonymous verification runs in its own bounded pool (services/verification/pool.py).
     verify_pool = VerifyPool(settings.verify_workers, settings.verify_queue)
     app.state.verify_pool = verify_pool
     app.state.outbox_worker = None  # set on start-up (lifespan)

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from badgeworks.core.errors import ConfigError, InputError
 from badgeworks.db.models import Issuer
-from badgeworks.services import staff, tokens
+from badgeworks.services.accounts import staff, tokens
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import (
     AuthError,
@@ -22,8 +22,8 @@ from badgeworks.services.errors import (
     UnsupportedMediaError,
     ValidationFailed,
 )
-from badgeworks.services.issuers import get_issuer_by_id
-from badgeworks.services.rate_limit import RateLimiter, retry_after_header
+from badgeworks.services.infra.rate_limit import RateLimiter, retry_after_header
+from badgeworks.services.programs.issuers import get_issuer_by_id
 from badgeworks.settings import Settings
 
 
@@ -174,7 +174,7 @@ NoBody = Depends(no_body)
 #: a shorter one refuses to start (``secrets.token_urlsafe(32)`` gives 43 characters).
 MIN_ADMIN_TOKEN_LENGTH = 32
 #: Wrong admin tokens each client address may send before it is locked out (1 minute,
-#: doubling on each further lock, like console sign-in; services/staff.py).
+#: doubling on each further lock, like console sign-in; services/accounts/staff.py).
 ADMIN_FAILURES_PER_CLIENT = 10
 
 

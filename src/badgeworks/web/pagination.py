@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from fastapi import Request, Response
 from sqlmodel import Session
 
-from badgeworks.services.pagination import count, window
+from badgeworks.services.infra.pagination import count, window
 
 
 def page_url(base_url: str, request: Request, *, limit: int, offset: int) -> str:

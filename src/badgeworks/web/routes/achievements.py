@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 
 from badgeworks.db.models import Achievement
-from badgeworks.services import achievements
-from badgeworks.services.images import store_image
+from badgeworks.services.programs import achievements
+from badgeworks.services.programs.images import store_image
 from badgeworks.services.schemas import (
     AchievementCreate,
     AchievementEditionPublic,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from badgeworks.db.models import AuditEvent
-from badgeworks.services import audit
+from badgeworks.services.infra import audit
 from badgeworks.services.schemas import AuditEventPublic
 from badgeworks.web.deps import PrincipalDep, SessionDep
 from badgeworks.web.pagination import paginate

@@ -13,8 +13,9 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from badgeworks.services import bulk, idempotency
 from badgeworks.services.errors import UnsupportedMediaError
+from badgeworks.services.infra import idempotency
+from badgeworks.services.issuance import bulk
 from badgeworks.services.schemas import BatchResult
 from badgeworks.web.deps import ContextDep, PrincipalDep, SessionDep
 from badgeworks.web.errors import error_response
@@ -79,7 +80,7 @@ async def create_batch(
     )
 
     def work() -> Response:
-        # The key is claimed on this request's own session (see services/idempotency.py).
+        # The key is claimed on this request's own session (see services/infra/idempotency.py).
         with idempotency.once(session, who.issuer_id, idempotency_key, fingerprint) as slot:
             if slot.replay is not None:
                 return Response(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from badgeworks.db.models import Candidate
-from badgeworks.services import candidates
+from badgeworks.services.programs import candidates
 from badgeworks.services.schemas import CandidateCreate, CandidatePublic, CandidateUpdate
 from badgeworks.web.deps import Id, PrincipalDep, SessionDep
 from badgeworks.web.pagination import paginate

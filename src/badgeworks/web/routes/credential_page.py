@@ -15,8 +15,9 @@ from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
 from badgeworks.db.models import Credential
-from badgeworks.services import portfolio, sharing
 from badgeworks.services.context import ServiceContext
+from badgeworks.services.portfolio import pages as portfolio
+from badgeworks.services.portfolio import sharing
 from badgeworks.web.i18n import Translator
 from badgeworks.web.pages import page_language, render
 

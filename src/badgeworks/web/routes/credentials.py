@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from badgeworks.db.models import Credential
-from badgeworks.services import issuance, lifecycle
+from badgeworks.services.issuance import completion as issuance
+from badgeworks.services.lifecycle import changes as lifecycle
 from badgeworks.services.schemas import CredentialSummary, RevokeRequest
 from badgeworks.web.deps import ContextDep, PrincipalDep, SessionDep
 from badgeworks.web.pagination import paginate

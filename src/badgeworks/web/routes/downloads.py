@@ -14,8 +14,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from badgeworks.adapters import qr
-from badgeworks.services import badges, certificate, issuance
-from badgeworks.services.portfolio import verify_url
+from badgeworks.services.issuance import completion as issuance
+from badgeworks.services.portfolio import badges, certificate
+from badgeworks.services.portfolio.pages import verify_url
 from badgeworks.web.deps import ContextDep, SessionDep
 from badgeworks.web.i18n import Translator
 from badgeworks.web.pages import page_language

@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 
 from badgeworks.db.models import ApiToken, Issuer
-from badgeworks.services import issuers, tokens
-from badgeworks.services.images import store_image
+from badgeworks.services.accounts import tokens
+from badgeworks.services.programs import issuers
+from badgeworks.services.programs.images import store_image
 from badgeworks.services.schemas import (
     IssuerCreate,
     IssuerPublic,

@@ -12,7 +12,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 from pydantic import StringConstraints
 
-from badgeworks.services import issuance, lifecycle
+from badgeworks.services.issuance import completion as issuance
+from badgeworks.services.lifecycle import changes as lifecycle
 from badgeworks.services.schemas import IssuedCredential, Strict
 from badgeworks.web.deps import ContextDep, PrincipalDep, SessionDep
 

@@ -41,12 +41,13 @@ from starlette.datastructures import UploadFile
 from badgeworks.core.errors import BadgeworksError, InputError
 from badgeworks.db.models import Candidate
 from badgeworks.db.portfolio import Portfolio
-from badgeworks.services import candidate_access as access
-from badgeworks.services import photos, portfolio
-from badgeworks.services.candidate_access import SignedInCandidate
+from badgeworks.services.accounts import candidate_access as access
+from badgeworks.services.accounts.candidate_access import SignedInCandidate
 from badgeworks.services.errors import ConflictError, NotFoundError, UnsupportedMediaError
-from badgeworks.services.portfolio import PortfolioUpdate
-from badgeworks.services.rate_limit import RateLimiter, retry_after_header
+from badgeworks.services.infra.rate_limit import RateLimiter, retry_after_header
+from badgeworks.services.portfolio import pages as portfolio
+from badgeworks.services.portfolio import photos
+from badgeworks.services.portfolio.pages import PortfolioUpdate
 from badgeworks.web.deps import ContextDep, Id, SessionDep
 from badgeworks.web.i18n import Translator
 from badgeworks.web.limits import _size

@@ -17,9 +17,10 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from badgeworks.services import endorsements, mentors
-from badgeworks.services.endorsements import ReviewCreate, WithdrawRequest
-from badgeworks.services.markdown import render as render_markdown
+from badgeworks.services.endorsements import mentors
+from badgeworks.services.endorsements import workflow as endorsements
+from badgeworks.services.endorsements.markdown import render as render_markdown
+from badgeworks.services.endorsements.workflow import ReviewCreate, WithdrawRequest
 from badgeworks.web.deps import ContextDep, Id, NoBody, PrincipalDep, SessionDep
 from badgeworks.web.negotiation import JSON_TYPES, choose
 from badgeworks.web.pages import render

@@ -8,7 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile
 
 from badgeworks.db.models import Credential, Project
-from badgeworks.services import idempotency, issuance, projects
+from badgeworks.services.infra import idempotency
+from badgeworks.services.issuance import completion as issuance
+from badgeworks.services.programs import projects
 from badgeworks.services.schemas import (
     DeliverableLinkCreate,
     DeliverablePublic,

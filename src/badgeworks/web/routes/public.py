@@ -12,8 +12,11 @@ from sqlmodel import select
 
 from badgeworks.adapters.pdf_preview import PreviewCache
 from badgeworks.db.models import Achievement, AchievementVersion, Deliverable, Issuer
-from badgeworks.services import achievements, issuance, issuers, lifecycle, portfolio
 from badgeworks.services.errors import NotFoundError
+from badgeworks.services.issuance import completion as issuance
+from badgeworks.services.lifecycle import changes as lifecycle
+from badgeworks.services.portfolio import pages as portfolio
+from badgeworks.services.programs import achievements, issuers
 from badgeworks.web.deps import ContextDep, Id, SessionDep
 from badgeworks.web.negotiation import JSON_TYPES, choose
 from badgeworks.web.routes.credential_page import credential_page

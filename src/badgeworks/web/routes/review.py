@@ -21,9 +21,9 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.datastructures import UploadFile
 
 from badgeworks.core.errors import BadgeworksError, ConfigError, InputError
-from badgeworks.services import endorsements
 from badgeworks.services.context import ServiceContext
-from badgeworks.services.endorsements import MAX_UPLOAD, ReviewLinkGone
+from badgeworks.services.endorsements import workflow as endorsements
+from badgeworks.services.endorsements.workflow import MAX_UPLOAD, ReviewLinkGone
 from badgeworks.services.errors import (
     ConflictError,
     ForbiddenError,

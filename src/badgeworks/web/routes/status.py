@@ -16,8 +16,8 @@ from typing import Literal
 
 from fastapi import APIRouter, Request, Response
 
-from badgeworks.services import status_lists
-from badgeworks.services.status_lists import ListRow
+from badgeworks.services.lifecycle import status_lists
+from badgeworks.services.lifecycle.status_lists import ListRow
 from badgeworks.web.deps import Id, SessionDep
 
 router = APIRouter(tags=["status"])

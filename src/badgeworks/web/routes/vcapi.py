@@ -17,12 +17,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from badgeworks.core.checks import KnownIssuer
 from badgeworks.core.report import Report
-from badgeworks.services import lifecycle, vcapi, verification
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import NotFoundError
+from badgeworks.services.exchange import vcapi
+from badgeworks.services.lifecycle import changes as lifecycle
 from badgeworks.services.schemas import Strict
-from badgeworks.services.verifier import TrustRegistry, known_issuers, unavailable_report
-from badgeworks.services.verify_pool import VerifierBusy
+from badgeworks.services.verification import pipeline as verification
+from badgeworks.services.verification.pool import VerifierBusy
+from badgeworks.services.verification.public import TrustRegistry, known_issuers, unavailable_report
 from badgeworks.web.deps import ContextDep, OptionalPrincipalDep, PrincipalDep, SessionDep
 from badgeworks.web.routes.verifier import busy_response, trust_registry, verify_pool
 

@@ -27,8 +27,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import UnsupportedMediaError
-from badgeworks.services.rate_limit import RateLimiter, retry_after_header
-from badgeworks.services.verifier import (
+from badgeworks.services.infra.rate_limit import RateLimiter, retry_after_header
+from badgeworks.services.verification.pool import RETRY_AFTER_SECONDS, VerifierBusy, VerifyPool
+from badgeworks.services.verification.public import (
     Limits,
     Outcome,
     PresentationOutcome,
@@ -47,7 +48,6 @@ from badgeworks.services.verifier import (
     unavailable_report,
     verify_any,
 )
-from badgeworks.services.verify_pool import RETRY_AFTER_SECONDS, VerifierBusy, VerifyPool
 from badgeworks.settings import Settings
 from badgeworks.web.deps import ContextDep
 from badgeworks.web.errors import error_body

@@ -12,9 +12,9 @@ from sqlmodel import Session
 
 from badgeworks.core.errors import BadgeworksError
 from badgeworks.db.models import Achievement, AchievementEdition, AchievementVersion
-from badgeworks.services import achievements
 from badgeworks.services.context import ServiceContext
-from badgeworks.services.images import store_image
+from badgeworks.services.programs import achievements
+from badgeworks.services.programs.images import store_image
 from badgeworks.services.schemas import (
     AchievementCreate,
     AchievementEditionPut,

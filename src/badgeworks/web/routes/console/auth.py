@@ -11,8 +11,8 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from badgeworks.core.errors import BadgeworksError
-from badgeworks.services import staff
-from badgeworks.services.rate_limit import retry_after_header
+from badgeworks.services.accounts import staff
+from badgeworks.services.infra.rate_limit import retry_after_header
 from badgeworks.web.routes.console.common import (
     COOKIE,
     LOGIN_CSRF_COOKIE,

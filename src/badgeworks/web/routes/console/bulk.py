@@ -2,7 +2,7 @@
 progress page that survives a reload (it reads the job row; no JavaScript needed).
 
 A job whose worker died (the web process was restarted or crashed) shows as interrupted
-with a Resume button; resuming never issues a row twice (services/bulk.py)."""
+with a Resume button; resuming never issues a row twice (services/issuance/bulk.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 
 from badgeworks.core.errors import BadgeworksError, InputError
-from badgeworks.services import bulk, bulk_jobs
+from badgeworks.services.issuance import bulk, bulk_jobs
 from badgeworks.web.deps import Id
 from badgeworks.web.routes.console.common import (
     PREFIX,

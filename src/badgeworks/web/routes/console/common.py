@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from badgeworks.core.errors import BadgeworksError, ConfigError, InputError
 from badgeworks.db.console import StaffMembership
 from badgeworks.db.models import Issuer
-from badgeworks.services import staff
+from badgeworks.services.accounts import staff
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import (
     AuthError,

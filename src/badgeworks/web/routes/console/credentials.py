@@ -9,8 +9,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request, Response
 
 from badgeworks.db.models import Credential
-from badgeworks.services import achievements, candidates, console, issuance, lifecycle
+from badgeworks.services.console import views as console
 from badgeworks.services.errors import NotFoundError
+from badgeworks.services.issuance import completion as issuance
+from badgeworks.services.lifecycle import changes as lifecycle
+from badgeworks.services.programs import achievements, candidates
 from badgeworks.web.routes.console.common import (
     PREFIX,
     ConsoleRoute,

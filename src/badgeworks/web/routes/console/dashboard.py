@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from badgeworks.services import audit, console
+from badgeworks.services.console import views as console
+from badgeworks.services.infra import audit
 from badgeworks.web.routes.console.common import (
     PREFIX,
     ConsoleRoute,

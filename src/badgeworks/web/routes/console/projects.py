@@ -12,15 +12,11 @@ from pydantic import ValidationError
 
 from badgeworks.core.errors import BadgeworksError
 from badgeworks.db.models import Project
-from badgeworks.services import (
-    achievements,
-    candidates,
-    console,
-    endorsements,
-    issuance,
-    projects,
-)
+from badgeworks.services.console import views as console
+from badgeworks.services.endorsements import workflow as endorsements
 from badgeworks.services.errors import ConflictError, NotFoundError
+from badgeworks.services.issuance import completion as issuance
+from badgeworks.services.programs import achievements, candidates, projects
 from badgeworks.services.schemas import (
     CandidateCreate,
     DeliverableLinkCreate,

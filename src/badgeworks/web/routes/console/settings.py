@@ -11,10 +11,11 @@ from pydantic import ValidationError
 
 from badgeworks.core.errors import BadgeworksError, ConfigError
 from badgeworks.db.console import ROLES
-from badgeworks.services import issuers, staff, tokens
-from badgeworks.services.images import store_image
+from badgeworks.services.accounts import staff, tokens
+from badgeworks.services.programs import issuers
+from badgeworks.services.programs.images import store_image
 from badgeworks.services.schemas import IssuerUpdate
-from badgeworks.services.verifier import load_registry
+from badgeworks.services.verification.public import load_registry
 from badgeworks.web.deps import Id
 from badgeworks.web.routes.console.common import (
     PREFIX,

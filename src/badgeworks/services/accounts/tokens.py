@@ -9,8 +9,8 @@ import secrets
 from sqlmodel import Session, col, select
 
 from badgeworks.db.models import ApiToken, Issuer, utcnow
-from badgeworks.services import audit
 from badgeworks.services.errors import NotFoundError
+from badgeworks.services.infra import audit
 
 TOKEN_PREFIX = "bwt_"
 

@@ -44,10 +44,12 @@ from badgeworks.core.structure import check_credential, is_url
 from badgeworks.db.endorsements import CredentialReservation
 from badgeworks.db.engine import begin_write
 from badgeworks.db.models import Credential, Issuer
-from badgeworks.services import audit, status_lists, verification
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ValidationFailed
-from badgeworks.services.issuers import signing_key
+from badgeworks.services.infra import audit
+from badgeworks.services.lifecycle import status_lists
+from badgeworks.services.programs.issuers import signing_key
+from badgeworks.services.verification import pipeline as verification
 
 VC_V1_CONTEXT = "https://www.w3.org/2018/credentials/v1"
 STATUS_CONTEXT = "https://www.w3.org/ns/credentials/status/v1"
@@ -265,7 +267,7 @@ def issue_credential(
     signed = sign(session, ctx, issuer, unsigned)
     if credential_issuer_id(signed) != issuer.did:  # pragma: no cover - prepare sets it
         raise CredentialError("issuer mismatch", code="credential.issuer")
-    from badgeworks.services.issuance import serialize
+    from badgeworks.services.issuance.completion import serialize
 
     row_id = row_id_of(ctx, signed)
     row = Credential(

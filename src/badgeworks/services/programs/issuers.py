@@ -21,9 +21,9 @@ from badgeworks.core import credential as ob
 from badgeworks.core.crypto import Ed25519KeyPair
 from badgeworks.core.errors import ConfigError
 from badgeworks.db.models import Issuer, IssuerKey, utcnow
-from badgeworks.services import audit
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ConflictError, NotFoundError, ValidationFailed
+from badgeworks.services.infra import audit
 from badgeworks.services.schemas import IssuerCreate, IssuerPublic, IssuerUpdate, KeyPublic
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")

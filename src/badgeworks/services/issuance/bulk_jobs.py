@@ -29,9 +29,11 @@ from badgeworks.core.errors import BadgeworksError
 from badgeworks.db.console import BulkJob
 from badgeworks.db.engine import SessionFactory
 from badgeworks.db.models import Credential, Issuer, utcnow
-from badgeworks.services import audit, bulk, issuance
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ConflictError, NotFoundError
+from badgeworks.services.infra import audit
+from badgeworks.services.issuance import bulk
+from badgeworks.services.issuance import completion as issuance
 from badgeworks.services.schemas import BatchResult, BatchRowError, BatchRowResult
 
 log = logging.getLogger("badgeworks.bulk_jobs")

@@ -67,10 +67,10 @@ from badgeworks.db.endorsements import Endorsement, Endorser
 from badgeworks.db.engine import begin_write
 from badgeworks.db.models import EndorserStatusEntry, EndorserStatusList, Issuer, Revocation
 from badgeworks.db.status import StatusChange, StatusEntry, StatusList
-from badgeworks.services import mentors
 from badgeworks.services.context import ServiceContext
+from badgeworks.services.endorsements import mentors
 from badgeworks.services.errors import ConflictError, NotFoundError
-from badgeworks.services.issuers import signing_key
+from badgeworks.services.programs.issuers import signing_key
 
 PURPOSES: tuple[str, ...] = ("revocation", "suspension")
 #: Open Badges 3.0 credentials carry one entry: the OB 3.0 JSON Schema (and data model,

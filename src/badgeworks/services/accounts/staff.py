@@ -45,7 +45,6 @@ from badgeworks.db.console import (
     StaffSession,
 )
 from badgeworks.db.models import Issuer, utcnow
-from badgeworks.services import audit, outbox
 from badgeworks.services.errors import (
     AuthError,
     ConflictError,
@@ -53,7 +52,8 @@ from badgeworks.services.errors import (
     NotFoundError,
     ValidationFailed,
 )
-from badgeworks.services.rate_limit import RateLimiter
+from badgeworks.services.infra import audit, outbox
+from badgeworks.services.infra.rate_limit import RateLimiter
 
 #: A session ends after this long without a request…
 IDLE_TIMEOUT = timedelta(hours=2)

@@ -41,10 +41,10 @@ from badgeworks.db.models import (
     Project,
     utcnow,
 )
-from badgeworks.services import audit
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ConflictError, NotFoundError, ValidationFailed
-from badgeworks.services.issuers import image_url, profile
+from badgeworks.services.infra import audit
+from badgeworks.services.programs.issuers import image_url, profile
 from badgeworks.services.schemas import (
     AchievementCreate,
     AchievementEditionPublic,
@@ -233,7 +233,7 @@ def check_issuable(
     field at fault (``achievement.<field>_invalid``) or ``achievement.not_issuable``.
     """
     # issuance imports this module (for achievement_json), so it is imported here.
-    from badgeworks.services.issuance import build_credential
+    from badgeworks.services.issuance.completion import build_credential
 
     candidate = Candidate(
         issuer_id=issuer.id or 0, name="Example", emails=["candidate@example.org"], salt="0" * 32

@@ -21,11 +21,11 @@ from badgeworks.db.models import (
     Project,
     utcnow,
 )
-from badgeworks.services import audit
-from badgeworks.services.achievements import current_version, get_achievement
-from badgeworks.services.candidates import get_candidate
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ConflictError, NotFoundError, ValidationFailed
+from badgeworks.services.infra import audit
+from badgeworks.services.programs.achievements import current_version, get_achievement
+from badgeworks.services.programs.candidates import get_candidate
 from badgeworks.services.schemas import (
     DeliverableLinkCreate,
     DeliverablePublic,

@@ -50,12 +50,13 @@ from badgeworks.core.errors import BadgeworksError, ConfigError, InputError
 from badgeworks.core.report import Check, Report
 from badgeworks.core.vc_jwt import is_compact_jws
 from badgeworks.db.models import Issuer
-from badgeworks.services import issuance, verification
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import NotFoundError
-from badgeworks.services.rate_limit import RateLimiter as RateLimiter
-from badgeworks.services.rate_limit import retry_after_header as retry_after_header
-from badgeworks.services.resolver import scoped
+from badgeworks.services.infra.rate_limit import RateLimiter as RateLimiter
+from badgeworks.services.infra.rate_limit import retry_after_header as retry_after_header
+from badgeworks.services.issuance import completion as issuance
+from badgeworks.services.verification import pipeline as verification
+from badgeworks.services.verification.resolver import scoped
 from badgeworks.settings import Settings
 
 Json = dict[str, Any]

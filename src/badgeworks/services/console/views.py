@@ -27,8 +27,10 @@ from badgeworks.db.models import (
     Revocation,
     utcnow,
 )
-from badgeworks.services import achievements, candidates, endorsements, issuance, projects
 from badgeworks.services.context import ServiceContext
+from badgeworks.services.endorsements import workflow as endorsements
+from badgeworks.services.issuance import completion as issuance
+from badgeworks.services.programs import achievements, candidates, projects
 
 #: The states a project moves through, in order.
 PROJECT_STATES = ("in_progress", "awaiting_mentor", "ready", "issued")

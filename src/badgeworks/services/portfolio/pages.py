@@ -42,13 +42,17 @@ from badgeworks.db.models import (
     utcnow,
 )
 from badgeworks.db.portfolio import Portfolio, PortfolioItem, default_handle
-from badgeworks.services import achievements, audit, issuance, photos, sharing, verification
-from badgeworks.services import endorsements as endorsement_service
 from badgeworks.services.context import ServiceContext
+from badgeworks.services.endorsements import workflow as endorsement_service
+from badgeworks.services.endorsements.markdown import render as render_markdown
 from badgeworks.services.errors import ConflictError, NotFoundError, ValidationFailed
-from badgeworks.services.markdown import render as render_markdown
-from badgeworks.services.resolver import reading_with
+from badgeworks.services.infra import audit
+from badgeworks.services.issuance import completion as issuance
+from badgeworks.services.portfolio import photos, sharing
+from badgeworks.services.programs import achievements
 from badgeworks.services.schemas import Strict
+from badgeworks.services.verification import pipeline as verification
+from badgeworks.services.verification.resolver import reading_with
 
 Visibility = Literal["public", "unlisted", "hidden"]
 

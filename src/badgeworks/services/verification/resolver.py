@@ -67,7 +67,7 @@ class HostedDidResolver:
         # Every hosted DID starts with this prefix; anything else is not ours.
         self._prefix = did_web_id(settings.base_url, "issuers", "x")[: -len("x")]
         # Mentors' and host organisations' DIDs (``:mentors:<id>``, ``:hosts:<id>``).
-        from badgeworks.services.mentors import HostedEndorserResolver
+        from badgeworks.services.endorsements.mentors import HostedEndorserResolver
 
         self._endorsers = HostedEndorserResolver(session_factory, settings)
 
@@ -92,7 +92,7 @@ class HostedDidResolver:
         slug = did[len(self._prefix) :]
         if not slug or ":" in slug:
             return None
-        from badgeworks.services.issuers import did_document_for
+        from badgeworks.services.programs.issuers import did_document_for
 
         with self._session_factory() as session:
             issuer = session.exec(select(Issuer).where(Issuer.slug == slug)).first()

@@ -57,7 +57,7 @@ from badgeworks.core.report import Check, Report
 from badgeworks.core.status import StatusResolver
 from badgeworks.db.models import Issuer
 from badgeworks.services.context import ServiceContext
-from badgeworks.services.resolver import scoped
+from badgeworks.services.verification.resolver import scoped
 from badgeworks.settings import Settings
 
 
@@ -90,7 +90,7 @@ def _verifier(ctx: ServiceContext) -> _Verifier:
             timeout=settings.fetch_timeout,
             max_bytes=settings.fetch_max_bytes,
         )
-        from badgeworks.services.status_lists import local_document
+        from badgeworks.services.lifecycle.status_lists import local_document
 
         # Inside ``resolver.reading_with`` (a page holding a session) our own lists are
         # read on that session's connection, never on a second one from the pool.

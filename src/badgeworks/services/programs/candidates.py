@@ -9,8 +9,8 @@ from sqlmodel import Session, col, select
 
 from badgeworks.db.models import Candidate, Issuer, utcnow
 from badgeworks.db.portfolio import Portfolio, default_handle
-from badgeworks.services import audit
 from badgeworks.services.errors import NotFoundError, ValidationFailed
+from badgeworks.services.infra import audit
 from badgeworks.services.schemas import CandidateCreate, CandidatePublic, CandidateUpdate
 
 

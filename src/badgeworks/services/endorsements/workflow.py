@@ -48,23 +48,25 @@ from badgeworks.core.report import Report
 from badgeworks.core.verify import verify
 from badgeworks.db.endorsements import CredentialReservation, Endorsement, Endorser, ReviewInvite
 from badgeworks.db.models import AchievementVersion, Candidate, Credential, Issuer, Project
-from badgeworks.services import audit, mentors, outbox, status_lists
-from badgeworks.services.achievements import (
-    achievement_url,
-    current_version,
-    get_achievement,
-    level_id,
-    result_description_id,
-)
 from badgeworks.services.context import ServiceContext
+from badgeworks.services.endorsements import mentors
 from badgeworks.services.errors import (
     ConflictError,
     ForbiddenError,
     NotFoundError,
     ValidationFailed,
 )
-from badgeworks.services.issuers import get_issuer_by_id
-from badgeworks.services.projects import deliverable_url, deliverables, get_project
+from badgeworks.services.infra import audit, outbox
+from badgeworks.services.lifecycle import status_lists
+from badgeworks.services.programs.achievements import (
+    achievement_url,
+    current_version,
+    get_achievement,
+    level_id,
+    result_description_id,
+)
+from badgeworks.services.programs.issuers import get_issuer_by_id
+from badgeworks.services.programs.projects import deliverable_url, deliverables, get_project
 from badgeworks.services.schemas import Strict
 
 ENDORSEMENT_SCHEMA_FILE = "ob_v3p0_endorsementcredential_schema.json"
@@ -604,7 +606,7 @@ def _store(
     *,
     claimed: bool = False,
 ) -> Endorsement:
-    from badgeworks.services.issuance import serialize
+    from badgeworks.services.issuance.completion import serialize
 
     if not claimed:
         _claim(session, invite, now)

@@ -23,7 +23,7 @@ from badgeworks.core.errors import InputError
 from badgeworks.core.svg import SvgError, sanitize_svg
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import UnsupportedMediaError, ValidationFailed
-from badgeworks.services.photos import MAX_PIXELS
+from badgeworks.services.portfolio.photos import MAX_PIXELS
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 #: ``core.svg`` codes → ours.

@@ -31,9 +31,10 @@ from badgeworks.core import credential as ob
 from badgeworks.core.errors import CredentialError
 from badgeworks.db.models import Credential, Issuer, Revocation
 from badgeworks.db.status import StatusChange
-from badgeworks.services import audit, status_lists
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ConflictError, NotFoundError, ValidationFailed
+from badgeworks.services.infra import audit
+from badgeworks.services.lifecycle import status_lists
 
 SUPERSEDED = "superseded"
 
@@ -95,7 +96,7 @@ def credential_url(ctx: ServiceContext, credential_id: str) -> str:
 
 def own_credential(session: Session, issuer: Issuer, credential_id: str) -> Credential:
     """``issuer``'s credential ``credential_id``; 404 for unknown and foreign ones alike."""
-    from badgeworks.services.issuance import get_credential
+    from badgeworks.services.issuance.completion import get_credential
 
     row = get_credential(session, credential_id)
     if row.issuer_id != issuer.id:
@@ -319,7 +320,8 @@ def _replacement_document(
     valid_until: datetime | None,
 ) -> dict[str, Any]:
     """The unsigned replacement: rebuilt from the project, or copied for VC-API ones."""
-    from badgeworks.services import issuance, vcapi
+    from badgeworks.services.exchange import vcapi
+    from badgeworks.services.issuance import completion as issuance
 
     old = json.loads(row.document)
     valid_from_text = old.get("validFrom")
@@ -362,7 +364,8 @@ def reissue(
     a name, a result or an achievement edited since); any other credential is copied.
     Returns the new credential.
     """
-    from badgeworks.services import issuance, vcapi
+    from badgeworks.services.exchange import vcapi
+    from badgeworks.services.issuance import completion as issuance
 
     row = own_credential(session, issuer, credential_id)
     # The old credential's revocation list is locked before the replacement claims its

@@ -33,8 +33,12 @@ from badgeworks.db.models import (
     Revocation,
 )
 from badgeworks.db.status import StatusEntry
-from badgeworks.services import audit, endorsements, status_lists
-from badgeworks.services.achievements import (
+from badgeworks.services.context import ServiceContext
+from badgeworks.services.endorsements import workflow as endorsements
+from badgeworks.services.errors import ConflictError, NotFoundError
+from badgeworks.services.infra import audit
+from badgeworks.services.lifecycle import status_lists
+from badgeworks.services.programs.achievements import (
     achievement_json,
     achievement_url,
     current_version,
@@ -42,11 +46,9 @@ from badgeworks.services.achievements import (
     level_id,
     result_description_id,
 )
-from badgeworks.services.candidates import get_candidate
-from badgeworks.services.context import ServiceContext
-from badgeworks.services.errors import ConflictError, NotFoundError
-from badgeworks.services.issuers import profile, signing_key
-from badgeworks.services.projects import (
+from badgeworks.services.programs.candidates import get_candidate
+from badgeworks.services.programs.issuers import profile, signing_key
+from badgeworks.services.programs.projects import (
     check_results,
     deliverable_url,
     deliverables,

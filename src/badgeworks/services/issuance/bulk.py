@@ -34,9 +34,10 @@ from badgeworks.core.errors import BadgeworksError, InputError
 from badgeworks.db.console import BulkRow
 from badgeworks.db.models import Credential, Issuer, Project, Revocation
 from badgeworks.db.status import StatusChange
-from badgeworks.services import achievements, candidates, issuance, projects
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ConflictError, NotFoundError
+from badgeworks.services.issuance import completion as issuance
+from badgeworks.services.programs import achievements, candidates, projects
 from badgeworks.services.schemas import (
     BatchResult,
     BatchRowError,

@@ -15,9 +15,9 @@ from sqlmodel import Session
 
 from badgeworks.adapters import pdf, qr
 from badgeworks.db.models import Credential
-from badgeworks.services import badges
 from badgeworks.services.context import ServiceContext
-from badgeworks.services.portfolio import credential_page_data
+from badgeworks.services.portfolio import badges
+from badgeworks.services.portfolio.pages import credential_page_data
 
 Translate = Callable[..., str]
 

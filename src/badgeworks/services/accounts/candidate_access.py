@@ -31,10 +31,10 @@ from sqlmodel import Session, col, select
 from badgeworks.db.candidate_access import CandidateLink, CandidateSession
 from badgeworks.db.models import Candidate, Credential, Deliverable, Issuer, Project
 from badgeworks.db.portfolio import Portfolio
-from badgeworks.services import outbox
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ForbiddenError, NotFoundError, ValidationFailed
-from badgeworks.services.rate_limit import RateLimiter
+from badgeworks.services.infra import outbox
+from badgeworks.services.infra.rate_limit import RateLimiter
 from badgeworks.settings import Settings
 
 LINK_LIFETIME = timedelta(minutes=30)

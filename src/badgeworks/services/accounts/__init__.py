@@ -1,0 +1,1 @@
+"""Who may act: console staff, candidates' own access, API tokens."""

@@ -1,0 +1,1 @@
+"""Read-side views of the program console."""

@@ -1,0 +1,1 @@
+"""Mentor and host-company endorsements: endorsers, invites and review, signing, hosting."""

@@ -1,0 +1,1 @@
+"""Protocols other systems speak to us: the W3C VC-API."""

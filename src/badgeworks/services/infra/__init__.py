@@ -1,0 +1,3 @@
+"""Plumbing shared by every workflow: outbox, idempotency, rate limits, paging, audit log, the key-
+encryption secret.
+"""

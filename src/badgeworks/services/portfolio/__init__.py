@@ -1,0 +1,1 @@
+"""What a candidate shows: the portfolio page, photos, sharing, baked badges and certificates."""

@@ -1,0 +1,1 @@
+"""Programs and what they award: issuers, achievements, images, projects, candidates."""
