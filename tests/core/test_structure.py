@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from badgeworks.core.credential import VC1_CONTEXT, VC2_CONTEXT
+from badgeworks.core.contexts import VC1_CONTEXT, VC2_CONTEXT
 from badgeworks.core.errors import CredentialError
 from badgeworks.core.structure import check_credential, credential_problems, vc_version
 

@@ -18,11 +18,11 @@ import httpx
 
 from badgeworks.adapters.fetcher import Fetcher, FetchError, GetAddrInfo
 from badgeworks.core import multikey
+from badgeworks.core.contexts import MULTIKEY_CONTEXT
 from badgeworks.core.document import parse_json_document
 from badgeworks.core.errors import DidError, InputError
 
 DID_CONTEXT = "https://www.w3.org/ns/did/v1"
-MULTIKEY_CONTEXT = "https://w3id.org/security/multikey/v1"
 LOCAL_HTTP_HOSTS: tuple[str, ...] = ("localhost", "127.0.0.1")
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_MAX_BYTES = 256 * 1024

@@ -20,8 +20,9 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from typing import Any
 
-from badgeworks.adapters.did_web import MULTIKEY_CONTEXT, DidWebResolver
+from badgeworks.adapters.did_web import DidWebResolver
 from badgeworks.adapters.fetcher import BUDGET_EXCEEDED, FetchBudget, Fetcher, FetchError
+from badgeworks.core.contexts import MULTIKEY_CONTEXT
 from badgeworks.core.document import parse_json_document
 from badgeworks.core.errors import BadgeworksError, ContextError, DidError, StatusError
 from badgeworks.core.loader import DocumentLoader

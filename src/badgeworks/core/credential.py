@@ -20,12 +20,11 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Literal
 
+from badgeworks.core.contexts import OB3_CONTEXT, VC2_CONTEXT
+
 from .errors import CredentialError, KeyFormatError
 from .multibase import b58decode, b58encode
 
-VC2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
-VC1_CONTEXT = "https://www.w3.org/2018/credentials/v1"
-OB3_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 OB3_SCHEMA_URL = (
     "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json"
 )

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from badgeworks.core.contexts import ED25519_2020_CONTEXT, MULTIKEY_CONTEXT
+
 from .errors import DidError, KeyFormatError
 from .multikey import decode_public_key
 
-MULTIKEY_CONTEXT = "https://w3id.org/security/multikey/v1"
-ED25519_2020_CONTEXT = "https://w3id.org/security/suites/ed25519-2020/v1"
 DID_CONTEXT = "https://www.w3.org/ns/did/v1"
 
 KeyForm = Literal["Multikey", "Ed25519VerificationKey2020"]

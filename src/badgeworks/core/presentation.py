@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
-from .credential import VC1_CONTEXT, VC2_CONTEXT
+from .contexts import VC1_CONTEXT, VC2_CONTEXT
 from .crypto import Ed25519KeyPair
 from .errors import CredentialError
 from .loader import DocumentLoader

@@ -28,6 +28,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from badgeworks.core.contexts import DATA_INTEGRITY_V2, ED25519_2020_CONTEXT
+
 from . import multikey
 from .crypto import Ed25519KeyPair
 from .cryptosuites import ED25519_SIGNATURE_2020, Cryptosuite, get_cryptosuite
@@ -37,8 +39,6 @@ from .multibase import decode_base58btc
 
 DATA_INTEGRITY_PROOF = "DataIntegrityProof"
 ED25519_SIGNATURE_2020_TYPE = "Ed25519Signature2020"
-DATA_INTEGRITY_V2 = "https://w3id.org/security/data-integrity/v2"
-ED25519_2020_CONTEXT = "https://w3id.org/security/suites/ed25519-2020/v1"
 
 #: Contexts that define DataIntegrityProof, cryptosuite, proofValue and friends.
 DATA_INTEGRITY_CONTEXTS = frozenset(

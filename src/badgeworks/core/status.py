@@ -22,6 +22,8 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from badgeworks.core.contexts import VC2_CONTEXT
+
 from .credential import issuer_id, parse_xsd_datetime
 from .errors import BadgeworksError, StatusError
 from .loader import DocumentLoader
@@ -32,7 +34,6 @@ from .report import UNAVAILABLE_CODES, Check
 #: statusListCredential URL -> the status list credential document (raise if unavailable).
 StatusResolver = Callable[[str], Any]
 
-VC_V2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 ENTRY_TYPE = "BitstringStatusListEntry"
 LIST_CREDENTIAL_TYPE = "BitstringStatusListCredential"
 LIST_TYPE = "BitstringStatusList"
@@ -202,7 +203,7 @@ def status_list_credential(
     if ttl is not None:
         subject["ttl"] = ttl
     credential: dict[str, Any] = {
-        "@context": [VC_V2_CONTEXT],
+        "@context": [VC2_CONTEXT],
         "id": id,
         "type": ["VerifiableCredential", LIST_CREDENTIAL_TYPE],
         "issuer": issuer,

@@ -19,10 +19,9 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Literal
 
+from .contexts import VC1_CONTEXT, VC2_CONTEXT
 from .credential import (
     JSON_SCHEMA_VALIDATOR_TYPE,
-    VC1_CONTEXT,
-    VC2_CONTEXT,
     decode_digest_multibase,
     parse_xsd_datetime,
 )

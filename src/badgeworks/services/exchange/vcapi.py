@@ -34,6 +34,7 @@ from sqlmodel import Session, select
 
 from badgeworks.adapters.resources import schema_documents
 from badgeworks.core.checks import KnownIssuer, Verification
+from badgeworks.core.contexts import STATUS_CONTEXT, VC1_CONTEXT
 from badgeworks.core.credential import issuer_id as credential_issuer_id
 from badgeworks.core.credential import xsd_datetime
 from badgeworks.core.errors import CredentialError, InputError
@@ -51,8 +52,6 @@ from badgeworks.services.lifecycle import status_lists
 from badgeworks.services.programs.issuers import signing_key
 from badgeworks.services.verification import pipeline as verification
 
-VC_V1_CONTEXT = "https://www.w3.org/2018/credentials/v1"
-STATUS_CONTEXT = "https://www.w3.org/ns/credentials/status/v1"
 OB_TYPES = frozenset({"OpenBadgeCredential", "AchievementCredential"})
 _URN_UUID = re.compile(r"urn:uuid:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
 #: Issue options we understand (VC-API "IssueCredentialOptions").
@@ -188,7 +187,7 @@ def prepare(
         unsigned["issuer"] = issuer.did
     contexts = unsigned.get("@context")
     first = contexts[0] if isinstance(contexts, list) and contexts else contexts
-    if first == VC_V1_CONTEXT and "issuanceDate" not in unsigned:
+    if first == VC1_CONTEXT and "issuanceDate" not in unsigned:
         unsigned["issuanceDate"] = xsd_datetime(ctx.clock())
     if not keep_id:
         unsigned.pop("id", None)
@@ -202,7 +201,7 @@ def prepare(
     entries = status_lists.allocate_entries(
         session, ctx, issuer, row_id, purposes=_purposes(unsigned)
     )
-    if first == VC_V1_CONTEXT and isinstance(contexts, list) and STATUS_CONTEXT not in contexts:
+    if first == VC1_CONTEXT and isinstance(contexts, list) and STATUS_CONTEXT not in contexts:
         # VC 1.1's context does not define BitstringStatusListEntry; its own context does.
         unsigned["@context"] = [*contexts, STATUS_CONTEXT]
     status = [*kept, *entries]

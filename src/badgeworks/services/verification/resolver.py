@@ -22,7 +22,8 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
-from badgeworks.adapters.did_web import MULTIKEY_CONTEXT, did_web_id
+from badgeworks.adapters.did_web import did_web_id
+from badgeworks.core.contexts import MULTIKEY_CONTEXT
 from badgeworks.core.errors import DidError
 from badgeworks.db.engine import SessionFactory
 from badgeworks.db.models import Issuer
