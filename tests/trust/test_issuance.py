@@ -311,7 +311,7 @@ def test_a_storm_of_one_key_issues_once_and_replays_exactly(
 SERVER = """
 import os, signal, sys
 import uvicorn
-from badgeworks.services import issuance
+from badgeworks.services.issuance import completion as issuance
 from badgeworks.settings import get_settings
 from badgeworks.web.app import create_app
 
