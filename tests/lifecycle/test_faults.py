@@ -29,7 +29,10 @@ from datetime import UTC, datetime
 from badgeworks.settings import get_settings
 from badgeworks.db.engine import make_engine, make_session_factory
 from badgeworks.services.context import build_context
-from badgeworks.services import issuers, lifecycle, status_lists, vcapi
+from badgeworks.services.exchange import vcapi
+from badgeworks.services.lifecycle import changes as lifecycle
+from badgeworks.services.lifecycle import status_lists
+from badgeworks.services.programs import issuers
 args = json.loads(sys.argv[1])
 settings = get_settings(**args["settings"])
 engine = make_engine(settings)

@@ -338,7 +338,7 @@ def test_api_cli_and_console_refuse_the_same_rows_with_the_same_words(
 SERVER = """
 import json, sys, time
 import uvicorn
-from badgeworks.services import bulk
+from badgeworks.services.issuance import bulk
 from badgeworks.settings import get_settings
 from badgeworks.web.app import create_app
 args = json.loads(sys.argv[1])
