@@ -31,7 +31,7 @@ from typing import Any
 from badgeworks.adapters.resources import default_loader
 from badgeworks.core import cryptosuites
 from badgeworks.core.canonicalize import canonicalize, canonicalize_plain
-from badgeworks.core.crypto import Ed25519KeyPair, ed25519_verify
+from badgeworks.core.crypto.ed25519 import Ed25519KeyPair, ed25519_verify
 from badgeworks.core.proof import add_proof, verify_proofs
 
 CREDENTIAL = Path(__file__).parent / "ob3_credential.json"

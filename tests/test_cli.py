@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from badgeworks.adapters.resources import default_loader
 from badgeworks.cli import badgeworks
 from badgeworks.core import credential as ob
-from badgeworks.core.crypto import Ed25519KeyPair
+from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.identity import identity_object
 from badgeworks.core.keys import key_pair_to_json
 from badgeworks.core.proof import add_proof
@@ -198,7 +198,7 @@ def test_status_list_option(key: Ed25519KeyPair, key_file: Path, tmp_path: Path)
 
 
 def test_trust_email_and_vc_jwt(key: Ed25519KeyPair, signed_file: Path, tmp_path: Path) -> None:
-    from badgeworks.core.vc_jwt import sign_vc_jwt
+    from tests.signers import sign_vc_jwt
 
     trust = tmp_path / "trust.json"
     trust.write_text(json.dumps({"issuers": [{"id": key.controller, "name": "Northwind (ours)"}]}))

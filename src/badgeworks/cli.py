@@ -21,7 +21,7 @@ import click
 from badgeworks.adapters.resources import default_loader
 from badgeworks.core.checks import KnownIssuer, verify_credential
 from badgeworks.core.credential import parse_xsd_datetime, xsd_datetime
-from badgeworks.core.crypto import Ed25519KeyPair
+from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.document import DEFAULT_MAX_BYTES, parse_json_document
 from badgeworks.core.errors import BadgeworksError
 from badgeworks.core.keys import key_pair_from_json, key_pair_to_json

@@ -14,7 +14,7 @@ import pytest
 
 from badgeworks.adapters import did_web, fetcher
 from badgeworks.adapters.did_web import DidWebResolver, did_document, did_web_id, did_web_url
-from badgeworks.core.crypto import Ed25519KeyPair
+from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.errors import DidError, KeyFormatError
 from badgeworks.core.loader import DocumentLoader
 

@@ -17,7 +17,7 @@ from badgeworks.adapters.keystore import (
     is_example_key,
     secret_fingerprint,
 )
-from badgeworks.core.crypto import Ed25519KeyPair
+from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.errors import ConfigError, KeyFormatError
 
 SECRET = "a-test-secret-that-is-long-enough"

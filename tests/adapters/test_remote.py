@@ -20,7 +20,7 @@ from badgeworks.adapters.remote import (
     fetch_credential,
     remote_loader,
 )
-from badgeworks.core.crypto import Ed25519KeyPair
+from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.errors import ContextError, DidError, StatusError
 from badgeworks.core.loader import DocumentLoader
 from badgeworks.core.proof import add_proof, verify_proofs

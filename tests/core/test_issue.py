@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from badgeworks.core.crypto import Ed25519KeyPair
+from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.errors import CredentialError, JsonLdError, SchemaError
 from badgeworks.core.issue import issue
 from badgeworks.core.loader import DocumentLoader

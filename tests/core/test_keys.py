@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from badgeworks.core.crypto import Ed25519KeyPair
+from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.errors import KeyFormatError
 from badgeworks.core.keys import key_pair_from_json, key_pair_to_json
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from badgeworks.core.crypto import Ed25519KeyPair
+from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.errors import CredentialError
 from badgeworks.core.issue import issue
 from badgeworks.core.loader import DocumentLoader
@@ -17,8 +17,8 @@ from badgeworks.core.presentation import (
     sign_presentation,
     verify_presentation,
 )
-from badgeworks.core.vc_jwt import sign_vc_jwt
 from tests.core.conftest import build_ob3_credential
+from tests.signers import sign_vc_jwt
 
 ISSUED = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
 NOW = datetime(2027, 1, 10, 12, 0, tzinfo=UTC)

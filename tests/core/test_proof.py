@@ -10,7 +10,7 @@ import pytest
 
 from badgeworks.core import did_key
 from badgeworks.core.contexts import DATA_INTEGRITY_V2
-from badgeworks.core.crypto import Ed25519KeyPair
+from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.errors import JsonLdError, KeyFormatError, ProofError
 from badgeworks.core.loader import DocumentLoader
 from badgeworks.core.multibase import encode_base58btc

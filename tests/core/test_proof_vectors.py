@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from badgeworks.core.crypto import Ed25519KeyPair
+from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.cryptosuites import (
     ED25519_SIGNATURE_2020,
     EDDSA_RDFC_2022,

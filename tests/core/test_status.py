@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from badgeworks.core.crypto import Ed25519KeyPair
+from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.errors import StatusError
 from badgeworks.core.loader import DocumentLoader
 from badgeworks.core.proof import add_proof

@@ -12,13 +12,14 @@ from typing import Any
 
 import pytest
 
-from badgeworks.core import crypto
-from badgeworks.core.crypto import Ed25519KeyPair
+from badgeworks.core.crypto import jose
+from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.errors import KeyFormatError
 from badgeworks.core.loader import DocumentLoader
 from badgeworks.core.report import Check
-from badgeworks.core.vc_jwt import encode_jws, jwt_claims, sign_vc_jwt, verify_vc_jwt
+from badgeworks.core.vc_jwt import verify_vc_jwt
 from tests.core.conftest import build_ob3_credential
+from tests.signers import encode_jws, generate_jwk, jws_sign, jwt_claims, sign_vc_jwt
 
 NOW = datetime(2027, 1, 1, tzinfo=UTC)
 KID = "https://issuer.example.org/keys/1"
@@ -27,17 +28,17 @@ ISSUER = "https://issuer.example.org"
 
 @pytest.fixture(scope="module")
 def rsa_key() -> dict[str, Any]:
-    return crypto.generate_jwk("RS256")
+    return generate_jwk("RS256")
 
 
 @pytest.fixture(scope="module")
 def ec_key() -> dict[str, Any]:
-    return crypto.generate_jwk("ES256")
+    return generate_jwk("ES256")
 
 
 @pytest.fixture(scope="module")
 def ed_key() -> dict[str, Any]:
-    return crypto.generate_jwk("EdDSA")
+    return generate_jwk("EdDSA")
 
 
 def b64(data: bytes) -> str:
@@ -62,7 +63,7 @@ def token(
     if payload is None:
         payload = {**cred, **jwt_claims(cred)}
     head = header if header is not None else {"alg": alg, "typ": "JWT", "kid": KID}
-    return encode_jws(head, payload, lambda data: crypto.jws_sign(alg, private, data))
+    return encode_jws(head, payload, lambda data: jws_sign(alg, private, data))
 
 
 def resolver_for(jwk: dict[str, Any] | None) -> Callable[[str], Any]:
@@ -94,19 +95,19 @@ def test_each_algorithm_verifies_by_kid(
     alg: str, rsa_key: dict[str, Any], ec_key: dict[str, Any], ed_key: dict[str, Any]
 ) -> None:
     private = {"RS256": rsa_key, "ES256": ec_key, "EdDSA": ed_key}[alg]
-    cred, checks = run(token(alg, private), crypto.public_jwk(private))
+    cred, checks = run(token(alg, private), jose.public_jwk(private))
     assert codes(checks) == ["jwt.verified"]
     assert cred is not None and cred["id"] == credential()["id"]
 
 
 def test_resolver_may_return_a_bare_jwk(ec_key: dict[str, Any]) -> None:
     tok = token("ES256", ec_key)
-    _, checks = verify_vc_jwt(tok, key_resolver=lambda kid: crypto.public_jwk(ec_key), now=NOW)
+    _, checks = verify_vc_jwt(tok, key_resolver=lambda kid: jose.public_jwk(ec_key), now=NOW)
     assert codes(checks) == ["jwt.verified"]
 
 
 def test_embedded_jwk_verifies_with_a_warning(rsa_key: dict[str, Any]) -> None:
-    header = {"alg": "RS256", "typ": "JWT", "jwk": crypto.public_jwk(rsa_key)}
+    header = {"alg": "RS256", "typ": "JWT", "jwk": jose.public_jwk(rsa_key)}
     cred, checks = run(token("RS256", rsa_key, header=header), None)
     assert verified(checks)
     assert codes(checks) == ["jwt.verified", "jwt.key_embedded"]
@@ -116,7 +117,7 @@ def test_embedded_jwk_verifies_with_a_warning(rsa_key: dict[str, Any]) -> None:
 def test_vc_claim_vc11_style(ed_key: dict[str, Any]) -> None:
     cred = credential()
     payload = {"vc": cred, **jwt_claims(cred)}
-    out, checks = run(token("EdDSA", ed_key, payload=payload), crypto.public_jwk(ed_key))
+    out, checks = run(token("EdDSA", ed_key, payload=payload), jose.public_jwk(ed_key))
     assert codes(checks) == ["jwt.verified"]
     assert out == cred
 
@@ -158,15 +159,15 @@ def test_alg_none_is_refused(ed_key: dict[str, Any]) -> None:
     head = b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
     body = b64(json.dumps({**cred, **jwt_claims(cred)}).encode())
     for tok in (f"{head}.{body}.", f"{head}.{body}.AAAA"):
-        out, checks = run(tok, crypto.public_jwk(ed_key))
+        out, checks = run(tok, jose.public_jwk(ed_key))
         assert out is None
         assert codes(checks)[0] in ("jwt.malformed", "jwt.alg_unsupported")
-    out, checks = run(f"{head}.{body}.AAAA", crypto.public_jwk(ed_key))
+    out, checks = run(f"{head}.{body}.AAAA", jose.public_jwk(ed_key))
     assert codes(checks) == ["jwt.alg_unsupported"]
 
 
 def test_alg_confusion_hs256_with_the_public_key_as_secret(rsa_key: dict[str, Any]) -> None:
-    public = crypto.public_jwk(rsa_key)
+    public = jose.public_jwk(rsa_key)
     secret = json.dumps(public).encode()
     cred = credential()
     head = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": KID}).encode())
@@ -182,17 +183,17 @@ def test_alg_swapped_between_asymmetric_algorithms(
 ) -> None:
     # An ES256 header, but the key the kid names is RSA: the key cannot be used.
     tok = token("ES256", ec_key)
-    _, checks = run(tok, crypto.public_jwk(rsa_key))
+    _, checks = run(tok, jose.public_jwk(rsa_key))
     assert codes(checks) == ["jwt.key_unsupported"]
     # A JWK that declares its algorithm binds it.
-    bound = {**crypto.public_jwk(ec_key), "alg": "ES384"}
+    bound = {**jose.public_jwk(ec_key), "alg": "ES384"}
     _, checks = run(tok, bound)
     assert codes(checks) == ["jwt.key_unsupported"]
 
 
 @pytest.mark.parametrize("member", ["d", "p", "q", "dp", "dq", "qi", "k"])
 def test_private_member_in_header_jwk(rsa_key: dict[str, Any], member: str) -> None:
-    jwk = {**crypto.public_jwk(rsa_key), member: rsa_key.get(member, "AAAA")}
+    jwk = {**jose.public_jwk(rsa_key), member: rsa_key.get(member, "AAAA")}
     header = {"alg": "RS256", "jwk": jwk}
     _, checks = run(token("RS256", rsa_key, header=header), None)
     assert codes(checks) == ["jwt.private_key_in_header"]
@@ -201,13 +202,13 @@ def test_private_member_in_header_jwk(rsa_key: dict[str, Any], member: str) -> N
 @pytest.mark.parametrize("extra", [{"crit": ["exp"]}, {"cty": "vc"}, {"x5u": "https://x"}])
 def test_other_headers_are_not_allowed(ed_key: dict[str, Any], extra: dict[str, Any]) -> None:
     header = {"alg": "EdDSA", "kid": KID, **extra}
-    _, checks = run(token("EdDSA", ed_key, header=header), crypto.public_jwk(ed_key))
+    _, checks = run(token("EdDSA", ed_key, header=header), jose.public_jwk(ed_key))
     assert codes(checks) == ["jwt.header_not_allowed"]
 
 
 def test_typ_must_be_jwt(ed_key: dict[str, Any]) -> None:
     header = {"alg": "EdDSA", "kid": KID, "typ": "vc+ld+json+jwt"}
-    _, checks = run(token("EdDSA", ed_key, header=header), crypto.public_jwk(ed_key))
+    _, checks = run(token("EdDSA", ed_key, header=header), jose.public_jwk(ed_key))
     assert codes(checks) == ["jwt.header_invalid"]
 
 
@@ -224,16 +225,16 @@ def test_kid_the_resolver_does_not_know(ed_key: dict[str, Any]) -> None:
 
 
 def test_weak_rsa_key_is_refused() -> None:
-    weak = crypto.generate_jwk("RS256", rsa_bits=1024)
-    _, checks = run(token("RS256", weak), crypto.public_jwk(weak))
+    weak = generate_jwk("RS256", rsa_bits=1024)
+    _, checks = run(token("RS256", weak), jose.public_jwk(weak))
     assert codes(checks) == ["jwt.key_unsupported"]
     with pytest.raises(KeyFormatError) as exc:
-        crypto.jws_verify("RS256", crypto.public_jwk(weak), b"x", b"y")
+        jose.jws_verify("RS256", jose.public_jwk(weak), b"x", b"y")
     assert exc.value.code == "key.too_weak"
 
 
 def test_ec_point_not_on_curve(ec_key: dict[str, Any]) -> None:
-    bad = {**crypto.public_jwk(ec_key), "y": b64(b"\x01" * 32)}
+    bad = {**jose.public_jwk(ec_key), "y": b64(b"\x01" * 32)}
     _, checks = run(token("ES256", ec_key), bad)
     assert codes(checks) == ["jwt.key_unsupported"]
 
@@ -250,7 +251,7 @@ def test_tampered_payload_fails(
     forged = credential()
     forged["name"] = "Forged"
     body = b64(json.dumps({**forged, **jwt_claims(forged)}).encode())
-    out, checks = run(f"{head}.{body}.{sig}", crypto.public_jwk(private))
+    out, checks = run(f"{head}.{body}.{sig}", jose.public_jwk(private))
     assert out is None
     assert codes(checks) == ["jwt.signature_invalid"]
 
@@ -260,13 +261,13 @@ def test_es256_der_signature_is_not_accepted(ec_key: dict[str, Any]) -> None:
     raw = base64.urlsafe_b64decode(sig + "==")
     r, s = raw[:32], raw[32:]
     der = b"\x30\x46\x02\x21\x00" + r + b"\x02\x21\x00" + s
-    _, checks = run(f"{head}.{body}.{b64(der)}", crypto.public_jwk(ec_key))
+    _, checks = run(f"{head}.{body}.{b64(der)}", jose.public_jwk(ec_key))
     assert codes(checks) == ["jwt.signature_invalid"]
 
 
 def test_other_key_fails(ed_key: dict[str, Any]) -> None:
-    other = crypto.generate_jwk("EdDSA")
-    _, checks = run(token("EdDSA", ed_key), crypto.public_jwk(other))
+    other = generate_jwk("EdDSA")
+    _, checks = run(token("EdDSA", ed_key), jose.public_jwk(other))
     assert codes(checks) == ["jwt.signature_invalid"]
 
 
@@ -286,7 +287,7 @@ def test_other_key_fails(ed_key: dict[str, Any]) -> None:
 def test_claim_mismatch(ed_key: dict[str, Any], claim: str, value: Any) -> None:
     cred = credential()
     payload = {**cred, **jwt_claims(cred), claim: value}
-    out, checks = run(token("EdDSA", ed_key, payload=payload), crypto.public_jwk(ed_key))
+    out, checks = run(token("EdDSA", ed_key, payload=payload), jose.public_jwk(ed_key))
     assert out is not None  # the signature holds; the content is not what it claims
     assert codes(checks) == ["jwt.claim_mismatch"]
     assert checks[0].detail == {"claim": claim}
@@ -297,13 +298,13 @@ def test_missing_claim(ed_key: dict[str, Any], claim: str) -> None:
     cred = credential()
     payload = {**cred, **jwt_claims(cred)}
     del payload[claim]
-    _, checks = run(token("EdDSA", ed_key, payload=payload), crypto.public_jwk(ed_key))
+    _, checks = run(token("EdDSA", ed_key, payload=payload), jose.public_jwk(ed_key))
     assert codes(checks) == ["jwt.claim_mismatch"]
 
 
 def test_not_yet_valid_and_expired(ed_key: dict[str, Any]) -> None:
     tok = token("EdDSA", ed_key)
-    jwk = crypto.public_jwk(ed_key)
+    jwk = jose.public_jwk(ed_key)
     _, early = run(tok, jwk, now=datetime(2026, 1, 1, tzinfo=UTC))
     assert codes(early) == ["jwt.not_yet_valid"]
     _, late = run(tok, jwk, now=datetime(2032, 1, 1, tzinfo=UTC))
@@ -315,7 +316,7 @@ def test_not_yet_valid_and_expired(ed_key: dict[str, Any]) -> None:
 def test_non_numeric_date_claim(ed_key: dict[str, Any]) -> None:
     cred = credential()
     payload = {**cred, **jwt_claims(cred), "nbf": "2026-10-01"}
-    _, checks = run(token("EdDSA", ed_key, payload=payload), crypto.public_jwk(ed_key))
+    _, checks = run(token("EdDSA", ed_key, payload=payload), jose.public_jwk(ed_key))
     assert codes(checks) == ["jwt.malformed"]
 
 
@@ -353,8 +354,8 @@ def test_garbage_never_raises(bad: Any) -> None:
 def test_payload_that_is_not_an_object(ed_key: dict[str, Any]) -> None:
     head = b64(json.dumps({"alg": "EdDSA", "kid": KID}).encode())
     body = b64(b"[1,2]")
-    sig = b64(crypto.jws_sign("EdDSA", ed_key, f"{head}.{body}".encode()))
-    _, checks = run(f"{head}.{body}.{sig}", crypto.public_jwk(ed_key))
+    sig = b64(jws_sign("EdDSA", ed_key, f"{head}.{body}".encode()))
+    _, checks = run(f"{head}.{body}.{sig}", jose.public_jwk(ed_key))
     assert codes(checks) == ["jwt.malformed"]
 
 
@@ -364,12 +365,12 @@ def test_resolver_crash_is_key_not_found(ed_key: dict[str, Any]) -> None:
 
 
 def test_jwk_helpers(rsa_key: dict[str, Any]) -> None:
-    public = crypto.public_jwk(rsa_key)
+    public = jose.public_jwk(rsa_key)
     assert set(public) == {"kty", "n", "e"}
-    assert not set(public) & crypto.JWK_PRIVATE_MEMBERS
+    assert not set(public) & jose.JWK_PRIVATE_MEMBERS
     with pytest.raises(KeyFormatError):
-        crypto.public_jwk({"kty": "oct", "k": "AAAA"})
+        jose.public_jwk({"kty": "oct", "k": "AAAA"})
     with pytest.raises(KeyFormatError):
-        crypto.jws_sign("EdDSA", public, b"x")
+        jws_sign("EdDSA", public, b"x")
     with pytest.raises(KeyFormatError):
-        crypto.generate_jwk("HS256")
+        generate_jwk("HS256")

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from badgeworks.core import credential as ob
-from badgeworks.core.crypto import Ed25519KeyPair
+from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.identity import identity_object
 from badgeworks.core.issue import issue
 from badgeworks.core.loader import DocumentLoader

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from badgeworks.core import credential as ob
-from badgeworks.core.crypto import Ed25519KeyPair
+from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.issue import issue
 from tests.endorsements.conftest import HTML, invite, open_form, review_path
 from tests.web.conftest import NOW, IssuerHandle, draft_project

@@ -25,7 +25,7 @@ import pytest
 
 from badgeworks.core import credential as ob
 from badgeworks.core.canonicalize import canonicalize
-from badgeworks.core.crypto import Ed25519KeyPair
+from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.errors import BadgeworksError
 from badgeworks.core.identity import identity_object
 from badgeworks.core.keys import key_pair_to_json

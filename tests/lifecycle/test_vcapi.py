@@ -17,13 +17,13 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from badgeworks.core.crypto import Ed25519KeyPair
+from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.presentation import create_presentation, sign_presentation
 from badgeworks.core.proof import add_proof
-from badgeworks.core.vc_jwt import sign_vc_jwt
 from badgeworks.settings import get_settings
 from badgeworks.web.app import create_app
 from tests.lifecycle.conftest import VC2, plain_credential, row_id
+from tests.signers import sign_vc_jwt
 from tests.web.conftest import NOW, TEST_SECRET, IssuerHandle, make_issuer
 
 VC1 = "https://www.w3.org/2018/credentials/v1"

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from badgeworks.core import credential as ob
-from badgeworks.core.crypto import Ed25519KeyPair
+from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.presentation import create_presentation, sign_presentation
 from badgeworks.services.verification.pipeline import MAX_PRESENTED_CREDENTIALS
 from tests.portfolio.conftest import issue_with_deliverables

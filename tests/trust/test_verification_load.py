@@ -41,7 +41,7 @@ from fastapi.testclient import TestClient
 
 from badgeworks.adapters.did_web import did_document
 from badgeworks.adapters.resources import default_loader
-from badgeworks.core.crypto import Ed25519KeyPair
+from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from tests.verifier.conftest import (
     free_port,
     issue_through_api,

@@ -28,7 +28,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from badgeworks.core import credential as ob
-from badgeworks.core.crypto import Ed25519KeyPair
+from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.identity import identity_object
 from badgeworks.core.issue import issue
 from badgeworks.core.loader import DocumentLoader

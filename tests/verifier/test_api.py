@@ -18,8 +18,8 @@ from fastapi.testclient import TestClient
 
 from badgeworks.core import credential as ob
 from badgeworks.core.baking import bake_png, bake_svg
-from badgeworks.core.vc_jwt import sign_vc_jwt
 from badgeworks.services.verification.public import TrustRegistry
+from tests.signers import sign_vc_jwt
 from tests.verifier.conftest import KEY, PNG_1X1, REPORT_PDF, Instance, codes, signed
 
 SVG = (

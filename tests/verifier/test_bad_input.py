@@ -13,10 +13,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from badgeworks.core.vc_jwt import sign_vc_jwt
 from badgeworks.services.verification import pipeline as verification
 from badgeworks.web.app import create_app
 from tests.adapters.test_fetcher import PUBLIC_IP, FakeDns
+from tests.signers import sign_vc_jwt
 from tests.verifier.conftest import (
     KEY,
     NOW,

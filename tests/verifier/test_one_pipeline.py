@@ -26,8 +26,8 @@ from fastapi.testclient import TestClient
 
 from badgeworks.cli import badgeworks
 from badgeworks.core import credential as ob
-from badgeworks.core.vc_jwt import sign_vc_jwt
 from badgeworks.web.app import create_app
+from tests.signers import sign_vc_jwt
 from tests.verifier.conftest import (
     KEY,
     REPORT_PDF,

@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 
 from badgeworks.adapters.resources import resource_dir
-from badgeworks.core.crypto import aes_gcm_open, aes_gcm_seal, scrypt_key
+from badgeworks.core.crypto.symmetric import aes_gcm_open, aes_gcm_seal, scrypt_key
 from badgeworks.core.errors import ConfigError, KeyFormatError
 
 #: scrypt cost for deriving the AES-256-GCM key from the key-encryption secret.

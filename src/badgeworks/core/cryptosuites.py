@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .canonicalize import canonicalize
-from .crypto import Ed25519KeyPair, ed25519_verify
+from .crypto.ed25519 import Ed25519KeyPair, ed25519_verify
 from .errors import KeyFormatError, ProofError
 from .loader import DocumentLoader
 from .multibase import decode_base58btc, encode_base58btc

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from .credential import issuer_id
-from .crypto import Ed25519KeyPair
+from .crypto.ed25519 import Ed25519KeyPair
 from .errors import CredentialError
 from .loader import DocumentLoader
 from .proof import add_proof

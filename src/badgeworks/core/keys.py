@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import did_key, multikey
-from .crypto import Ed25519KeyPair
+from .crypto.ed25519 import Ed25519KeyPair
 from .errors import KeyFormatError
 
 KEY_TYPE = "Multikey"

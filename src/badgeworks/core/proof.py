@@ -31,7 +31,7 @@ from typing import Any
 from badgeworks.core.contexts import DATA_INTEGRITY_V2, ED25519_2020_CONTEXT
 
 from . import multikey
-from .crypto import Ed25519KeyPair
+from .crypto.ed25519 import Ed25519KeyPair
 from .cryptosuites import ED25519_SIGNATURE_2020, Cryptosuite, get_cryptosuite
 from .errors import BadgeworksError, ContextError, DidError, KeyFormatError, ProofError
 from .loader import DocumentLoader

@@ -1,7 +1,7 @@
-"""VC-JWT: verify (and, for tests and baking, make) Open Badges 3.0 JWT proofs.
+"""VC-JWT: verify Open Badges 3.0 JWT proofs.
 
-Implements OB 3.0 §8.2 "JSON Web Token Proof Format" ("Create the Proof" and "Verify a
-Credential"), which follows the VC Data Model 1.1 JWT encoding:
+Implements OB 3.0 §8.2 "JSON Web Token Proof Format" ("Verify a Credential"), which follows
+the VC Data Model 1.1 JWT encoding:
 
 - The JOSE header has ``alg`` (we accept ``RS256``, ``ES256``, ``EdDSA``; never ``none``
   or an HMAC algorithm), ``kid`` (a key URL, resolved by the caller's ``key_resolver``)
@@ -20,17 +20,16 @@ are ``verify()``'s business, not this module's.
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from . import crypto, multikey
+from . import multikey
 from .credential import issuer_id, parse_xsd_datetime
-from .crypto import Ed25519KeyPair
+from .crypto import jose
 from .document import parse_json_document
+from .encoding import b64url_decode
 from .errors import BadgeworksError, InputError, KeyFormatError
 from .report import Check
 
@@ -49,7 +48,6 @@ ALLOWED_HEADERS = frozenset({"alg", "kid", "jwk", "typ"})
 REGISTERED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"})
 
 _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
-_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 def is_compact_jws(text: Any) -> bool:
@@ -69,13 +67,10 @@ class _Failure(Exception):
 
 def _b64u(part: str, what: str) -> bytes:
     # RFC 7515 §2: base64url without padding; anything else is not a compact JWS.
-    if not _B64URL.fullmatch(part) or len(part) % 4 == 1:
-        raise _Failure("jwt.malformed", f"The token's {what} is not base64url text.")
-    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
-
-
-def _b64u_encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    try:
+        return b64url_decode(part)
+    except ValueError:
+        raise _Failure("jwt.malformed", f"The token's {what} is not base64url text.") from None
 
 
 def _json_object(data: bytes, what: str, max_bytes: int) -> dict[str, Any]:
@@ -95,7 +90,7 @@ def _check_header(header: dict[str, Any]) -> str:
     alg = header.get("alg")
     if not isinstance(alg, str) or not alg:
         raise _Failure("jwt.malformed", "The token's header has no 'alg'.")
-    if alg not in crypto.JWS_ALGORITHMS:
+    if alg not in jose.JWS_ALGORITHMS:
         why = {
             "none": "an unsigned token ('none') proves nothing",
         }.get(alg.lower(), "")
@@ -127,7 +122,7 @@ def _check_header(header: dict[str, Any]) -> str:
         jwk = header["jwk"]
         if not isinstance(jwk, dict):
             raise _Failure("jwt.header_invalid", "The token's 'jwk' is not a JSON object.")
-        private = sorted(set(jwk) & crypto.JWK_PRIVATE_MEMBERS)
+        private = sorted(set(jwk) & jose.JWK_PRIVATE_MEMBERS)
         if private:
             raise _Failure(
                 "jwt.private_key_in_header",
@@ -170,7 +165,7 @@ def _jwk_from_method(alg: str, method: Mapping[str, Any], kid: str) -> dict[str,
             raise _Failure(
                 "jwt.key_unsupported", f"The key {kid!r:.160} is not usable: {exc}."
             ) from None
-        return crypto.ed25519_public_jwk(raw)
+        return jose.ed25519_public_jwk(raw)
     else:
         raise _Failure(
             "jwt.key_unsupported",
@@ -180,7 +175,7 @@ def _jwk_from_method(alg: str, method: Mapping[str, Any], kid: str) -> dict[str,
     try:
         # Only the public members: a resolver that hands back a private key must not
         # change what we check, and an 'alg' member still binds the key to one algorithm.
-        jwk = crypto.public_jwk(source)
+        jwk = jose.public_jwk(source)
     except KeyFormatError as exc:
         raise _Failure(
             "jwt.key_unsupported", f"The key {kid!r:.160} is not usable: {exc}."
@@ -346,7 +341,7 @@ def _verify(
         )
     signing_input = f"{parts[0]}.{parts[1]}".encode("ascii")
     try:
-        ok = crypto.jws_verify(alg, jwk, signing_input, signature)
+        ok = jose.jws_verify(alg, jwk, signing_input, signature)
     except KeyFormatError as exc:
         raise _Failure(
             "jwt.key_unsupported", f"The key {key_name!r:.160} cannot check this token: {exc}."
@@ -431,59 +426,3 @@ def verify_vc_jwt(
                 f"({type(exc).__name__}).",
             )
         ]
-
-
-# --------------------------------------------------------------------------- sign
-
-
-def jwt_claims(credential: Mapping[str, Any]) -> dict[str, Any]:
-    """The registered claims OB 3.0 §8.2 derives from a credential (iss, jti, sub, nbf, exp)."""
-    claims: dict[str, Any] = {}
-    issuer = issuer_id(credential)
-    if issuer is not None:
-        claims["iss"] = issuer
-    if isinstance(credential.get("id"), str):
-        claims["jti"] = credential["id"]
-    subject = credential.get("credentialSubject")
-    if isinstance(subject, Mapping) and isinstance(subject.get("id"), str):
-        claims["sub"] = subject["id"]
-    for claim, names in (
-        ("nbf", ("validFrom", "issuanceDate")),
-        ("exp", ("validUntil", "expirationDate")),
-    ):
-        for name in names:
-            if name in credential:
-                claims[claim] = int(parse_xsd_datetime(credential[name]).timestamp())
-                break
-    return claims
-
-
-def encode_jws(
-    header: Mapping[str, Any], payload: Mapping[str, Any], sign: Callable[[bytes], bytes]
-) -> str:
-    """A compact JWS of ``payload`` (compact JSON, UTF-8) signed by ``sign``."""
-
-    def part(value: Mapping[str, Any]) -> str:
-        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-        return _b64u_encode(text.encode("utf-8"))
-
-    signing_input = f"{part(header)}.{part(payload)}"
-    return f"{signing_input}.{_b64u_encode(sign(signing_input.encode('ascii')))}"
-
-
-def sign_vc_jwt(credential: dict[str, Any], key: Ed25519KeyPair, *, kid: str | None = None) -> str:
-    """An EdDSA VC-JWT of ``credential`` (the payload is the credential plus its claims).
-
-    ``kid`` defaults to the key's verification method id. The credential must not carry
-    the claim names itself, and a Data Integrity ``proof`` is kept (OB 3.0 allows one,
-    made before the JWT). Raises ``CredentialError`` for unreadable dates and
-    ``KeyFormatError`` for a verify-only key.
-    """
-    clash = sorted(set(credential) & (REGISTERED_CLAIMS | {"vc"}))
-    if clash:
-        raise InputError(
-            f"the credential already has the JWT claim(s) {', '.join(clash)}",
-            code="input.invalid",
-        )
-    header = {"alg": "EdDSA", "typ": "JWT", "kid": kid or key.id}
-    return encode_jws(header, {**credential, **jwt_claims(credential)}, key.sign)

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-from badgeworks.core.crypto import aes_gcm_open, aes_gcm_seal, scrypt_key
+from badgeworks.core.crypto.symmetric import aes_gcm_open, aes_gcm_seal, scrypt_key
 from badgeworks.db.models import UTCDateTime, utcnow
 
 SEAL_PREFIX = "bwseal1:"

@@ -12,7 +12,7 @@ from badgeworks.adapters.blobstore import BlobStore
 from badgeworks.adapters.keystore import check_secret
 from badgeworks.adapters.resources import default_loader, schema
 from badgeworks.core.credential import OB3_SCHEMA_URL
-from badgeworks.core.crypto import Ed25519KeyPair
+from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.loader import DocumentLoader
 from badgeworks.db.engine import SessionFactory
 from badgeworks.settings import Settings

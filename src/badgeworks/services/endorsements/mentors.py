@@ -21,7 +21,7 @@ from badgeworks.adapters.did_web import check_did_web, did_document, did_web_id
 from badgeworks.adapters.keystore import decrypt_seed, encrypt_seed
 from badgeworks.core import credential as ob
 from badgeworks.core.contexts import MULTIKEY_CONTEXT
-from badgeworks.core.crypto import Ed25519KeyPair
+from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.errors import ConfigError, DidError
 from badgeworks.db.endorsements import Endorser
 from badgeworks.db.engine import SessionFactory

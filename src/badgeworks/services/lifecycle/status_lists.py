@@ -51,7 +51,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from badgeworks.core.credential import bitstring_status_list_entry
-from badgeworks.core.crypto import Ed25519KeyPair
+from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.errors import StatusError
 from badgeworks.core.issue import issue
 from badgeworks.core.status import (

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from badgeworks.adapters.did_web import did_document, did_web_id
 from badgeworks.adapters.keystore import decrypt_seed, encrypt_seed, is_example_key
 from badgeworks.core import credential as ob
-from badgeworks.core.crypto import Ed25519KeyPair
+from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.errors import ConfigError
 from badgeworks.db.models import Issuer, IssuerKey, utcnow
 from badgeworks.services.context import ServiceContext

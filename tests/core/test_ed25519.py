@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from badgeworks.core import did_key
-from badgeworks.core.crypto import Ed25519KeyPair, ed25519_verify
+from badgeworks.core.crypto.ed25519 import Ed25519KeyPair, ed25519_verify
 from badgeworks.core.errors import KeyFormatError
 from badgeworks.core.multikey import (
     decode_public_key,
