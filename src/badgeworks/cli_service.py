@@ -24,7 +24,7 @@ from badgeworks.services.infra.secrets import check_key_secret, ensure_dev_key_s
 from badgeworks.services.issuance import bulk, bulk_jobs
 from badgeworks.services.issuance import completion as issuance
 from badgeworks.services.programs import issuers
-from badgeworks.services.schemas import IssuerCreate
+from badgeworks.services.programs.models import IssuerCreate
 from badgeworks.settings import Settings, get_settings
 
 if TYPE_CHECKING:

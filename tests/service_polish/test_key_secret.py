@@ -11,7 +11,7 @@ from badgeworks.core.errors import ConfigError
 from badgeworks.db.service_meta import ServiceMeta
 from badgeworks.services.infra.secrets import FINGERPRINT_NAME
 from badgeworks.services.programs import issuers
-from badgeworks.services.schemas import IssuerCreate
+from badgeworks.services.programs.models import IssuerCreate
 from badgeworks.settings import Settings, get_settings
 from badgeworks.web.app import create_app
 

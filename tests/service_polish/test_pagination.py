@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from badgeworks.services.infra.pagination import MAX_LIMIT
 from badgeworks.services.programs import candidates, issuers
-from badgeworks.services.schemas import CandidateCreate
+from badgeworks.services.programs.models import CandidateCreate
 from tests.web.conftest import IssuerHandle, draft_project
 
 BASE = "http://127.0.0.1:8000"

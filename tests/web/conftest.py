@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from badgeworks.services.accounts import tokens
 from badgeworks.services.programs import issuers
-from badgeworks.services.schemas import IssuerCreate
+from badgeworks.services.programs.models import IssuerCreate
 from badgeworks.settings import Settings, get_settings
 from badgeworks.web.app import create_app
 

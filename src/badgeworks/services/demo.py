@@ -33,7 +33,7 @@ from badgeworks.services.issuance import completion as issuance
 from badgeworks.services.portfolio import pages as portfolio
 from badgeworks.services.programs import achievements, candidates, issuers, projects
 from badgeworks.services.programs.images import store_image
-from badgeworks.services.schemas import (
+from badgeworks.services.programs.models import (
     AchievementCreate,
     AchievementEditionPut,
     CandidateCreate,

@@ -28,7 +28,7 @@ from badgeworks.db.engine import SessionFactory
 from badgeworks.db.models import Issuer, utcnow
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import NotFoundError
-from badgeworks.services.schemas import Did, Email, HttpUrl, Name, Strict
+from badgeworks.services.models import Did, Email, HttpUrl, Name, Strict
 from badgeworks.settings import Settings
 
 Kind = Literal["mentor", "host"]

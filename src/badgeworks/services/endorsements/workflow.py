@@ -58,6 +58,7 @@ from badgeworks.services.errors import (
 )
 from badgeworks.services.infra import audit, outbox
 from badgeworks.services.lifecycle import status_lists
+from badgeworks.services.models import Strict
 from badgeworks.services.programs.achievements import (
     achievement_url,
     current_version,
@@ -67,7 +68,6 @@ from badgeworks.services.programs.achievements import (
 )
 from badgeworks.services.programs.issuers import get_issuer_by_id
 from badgeworks.services.programs.projects import deliverable_url, deliverables, get_project
-from badgeworks.services.schemas import Strict
 
 ENDORSEMENT_SCHEMA_FILE = "ob_v3p0_endorsementcredential_schema.json"
 #: The longest comment accepted (characters); a 10 MB comment is a clear 413.

@@ -37,11 +37,9 @@ from badgeworks.db.status import StatusChange
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ConflictError, NotFoundError
 from badgeworks.services.issuance import completion as issuance
+from badgeworks.services.issuance.models import BatchResult, BatchRowError, BatchRowResult
 from badgeworks.services.programs import achievements, candidates, projects
-from badgeworks.services.schemas import (
-    BatchResult,
-    BatchRowError,
-    BatchRowResult,
+from badgeworks.services.programs.models import (
     CandidateCreate,
     DeliverableLinkCreate,
     ProjectCreate,

@@ -34,7 +34,7 @@ from badgeworks.services.errors import ConflictError, NotFoundError
 from badgeworks.services.infra import audit
 from badgeworks.services.issuance import bulk
 from badgeworks.services.issuance import completion as issuance
-from badgeworks.services.schemas import BatchResult, BatchRowError, BatchRowResult
+from badgeworks.services.issuance.models import BatchResult, BatchRowError, BatchRowResult
 
 log = logging.getLogger("badgeworks.bulk_jobs")
 

@@ -37,6 +37,7 @@ from badgeworks.services.context import ServiceContext
 from badgeworks.services.endorsements import workflow as endorsements
 from badgeworks.services.errors import ConflictError, NotFoundError
 from badgeworks.services.infra import audit
+from badgeworks.services.issuance.models import CredentialSummary, IssuedCredential
 from badgeworks.services.lifecycle import status_lists
 from badgeworks.services.programs.achievements import (
     achievement_json,
@@ -54,7 +55,6 @@ from badgeworks.services.programs.projects import (
     deliverables,
     get_project,
 )
-from badgeworks.services.schemas import CredentialSummary, IssuedCredential
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 

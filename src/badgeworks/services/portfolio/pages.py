@@ -48,9 +48,9 @@ from badgeworks.services.endorsements.markdown import render as render_markdown
 from badgeworks.services.errors import ConflictError, NotFoundError, ValidationFailed
 from badgeworks.services.infra import audit
 from badgeworks.services.issuance import completion as issuance
+from badgeworks.services.models import Strict
 from badgeworks.services.portfolio import photos, sharing
 from badgeworks.services.programs import achievements
-from badgeworks.services.schemas import Strict
 from badgeworks.services.verification import pipeline as verification
 from badgeworks.services.verification.resolver import reading_with
 

@@ -45,7 +45,7 @@ from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ConflictError, NotFoundError, ValidationFailed
 from badgeworks.services.infra import audit
 from badgeworks.services.programs.issuers import image_url, profile
-from badgeworks.services.schemas import (
+from badgeworks.services.programs.models import (
     AchievementCreate,
     AchievementEditionPublic,
     AchievementEditionPut,
@@ -578,7 +578,7 @@ def to_public(
 # ----------------------------------------------------------------------------- editions
 
 _EDITION_FIELDS = ("name", "description", "criteria_narrative", "image_caption", "result_names")
-#: BCP 47 as ``in_language`` accepts it (``services/schemas.py``)…
+#: BCP 47 as ``in_language`` accepts it (``services/programs/models.py``)…
 _LANG_SYNTAX = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 #: …in the shape the OB 3.0 JSON Schema allows for ``inLanguage`` (Achievement and Related):
 #: a language, an optional script and an optional region, in canonical case.

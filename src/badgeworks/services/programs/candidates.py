@@ -11,7 +11,7 @@ from badgeworks.db.models import Candidate, Issuer, utcnow
 from badgeworks.db.portfolio import Portfolio, default_handle
 from badgeworks.services.errors import NotFoundError, ValidationFailed
 from badgeworks.services.infra import audit
-from badgeworks.services.schemas import CandidateCreate, CandidatePublic, CandidateUpdate
+from badgeworks.services.programs.models import CandidateCreate, CandidatePublic, CandidateUpdate
 
 
 def _check_identity(emails: list[str], did: str | None) -> None:

@@ -24,7 +24,7 @@ from badgeworks.db.models import Issuer, IssuerKey, utcnow
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ConflictError, NotFoundError, ValidationFailed
 from badgeworks.services.infra import audit
-from badgeworks.services.schemas import IssuerCreate, IssuerPublic, IssuerUpdate, KeyPublic
+from badgeworks.services.programs.models import IssuerCreate, IssuerPublic, IssuerUpdate, KeyPublic
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 

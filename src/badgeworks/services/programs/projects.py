@@ -26,7 +26,7 @@ from badgeworks.services.errors import ConflictError, NotFoundError, ValidationF
 from badgeworks.services.infra import audit
 from badgeworks.services.programs.achievements import current_version, get_achievement
 from badgeworks.services.programs.candidates import get_candidate
-from badgeworks.services.schemas import (
+from badgeworks.services.programs.models import (
     DeliverableLinkCreate,
     DeliverablePublic,
     ProjectCreate,

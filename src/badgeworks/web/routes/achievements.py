@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Form, Path, Query, Request, Response, Uploa
 from badgeworks.db.models import Achievement
 from badgeworks.services.programs import achievements
 from badgeworks.services.programs.images import store_image
-from badgeworks.services.schemas import (
+from badgeworks.services.programs.models import (
     AchievementCreate,
     AchievementEditionPublic,
     AchievementEditionPut,

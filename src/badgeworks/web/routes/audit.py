@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 from badgeworks.db.models import AuditEvent
 from badgeworks.services.infra import audit
-from badgeworks.services.schemas import AuditEventPublic
+from badgeworks.services.infra.models import AuditEventPublic
 from badgeworks.web.deps import PrincipalDep, SessionDep
 from badgeworks.web.pagination import paginate
 

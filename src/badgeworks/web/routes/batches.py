@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from badgeworks.services.errors import UnsupportedMediaError
 from badgeworks.services.infra import idempotency
 from badgeworks.services.issuance import bulk
-from badgeworks.services.schemas import BatchResult
+from badgeworks.services.issuance.models import BatchResult
 from badgeworks.web.deps import ContextDep, PrincipalDep, SessionDep
 from badgeworks.web.errors import error_response
 

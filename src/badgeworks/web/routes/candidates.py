@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 from badgeworks.db.models import Candidate
 from badgeworks.services.programs import candidates
-from badgeworks.services.schemas import CandidateCreate, CandidatePublic, CandidateUpdate
+from badgeworks.services.programs.models import CandidateCreate, CandidatePublic, CandidateUpdate
 from badgeworks.web.deps import Id, PrincipalDep, SessionDep
 from badgeworks.web.pagination import paginate
 

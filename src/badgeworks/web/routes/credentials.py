@@ -6,8 +6,9 @@ from fastapi import APIRouter, Request, Response
 
 from badgeworks.db.models import Credential
 from badgeworks.services.issuance import completion as issuance
+from badgeworks.services.issuance.models import CredentialSummary
 from badgeworks.services.lifecycle import changes as lifecycle
-from badgeworks.services.schemas import CredentialSummary, RevokeRequest
+from badgeworks.services.lifecycle.models import RevokeRequest
 from badgeworks.web.deps import ContextDep, PrincipalDep, SessionDep
 from badgeworks.web.pagination import paginate
 

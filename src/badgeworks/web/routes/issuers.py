@@ -8,17 +8,10 @@ from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 
 from badgeworks.db.models import ApiToken, Issuer
 from badgeworks.services.accounts import tokens
+from badgeworks.services.accounts.models import TokenCreate, TokenCreated, TokenPublic
 from badgeworks.services.programs import issuers
 from badgeworks.services.programs.images import store_image
-from badgeworks.services.schemas import (
-    IssuerCreate,
-    IssuerPublic,
-    IssuerUpdate,
-    KeyPublic,
-    TokenCreate,
-    TokenCreated,
-    TokenPublic,
-)
+from badgeworks.services.programs.models import IssuerCreate, IssuerPublic, IssuerUpdate, KeyPublic
 from badgeworks.web.deps import (
     AdminDep,
     ContextDep,

@@ -13,8 +13,9 @@ from fastapi import APIRouter
 from pydantic import StringConstraints
 
 from badgeworks.services.issuance import completion as issuance
+from badgeworks.services.issuance.models import IssuedCredential
 from badgeworks.services.lifecycle import changes as lifecycle
-from badgeworks.services.schemas import IssuedCredential, Strict
+from badgeworks.services.models import Strict
 from badgeworks.web.deps import ContextDep, PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["lifecycle"])

@@ -10,11 +10,11 @@ from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile
 from badgeworks.db.models import Credential, Project
 from badgeworks.services.infra import idempotency
 from badgeworks.services.issuance import completion as issuance
+from badgeworks.services.issuance.models import IssuedCredential
 from badgeworks.services.programs import projects
-from badgeworks.services.schemas import (
+from badgeworks.services.programs.models import (
     DeliverableLinkCreate,
     DeliverablePublic,
-    IssuedCredential,
     ProjectCreate,
     ProjectPublic,
     ProjectUpdate,

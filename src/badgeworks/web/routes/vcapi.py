@@ -21,7 +21,7 @@ from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import NotFoundError
 from badgeworks.services.exchange import vcapi
 from badgeworks.services.lifecycle import changes as lifecycle
-from badgeworks.services.schemas import Strict
+from badgeworks.services.models import Strict
 from badgeworks.services.verification import pipeline as verification
 from badgeworks.services.verification.pool import VerifierBusy
 from badgeworks.services.verification.public import TrustRegistry, known_issuers, unavailable_report

@@ -15,7 +15,7 @@ from badgeworks.db.models import Achievement, AchievementEdition, AchievementVer
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.programs import achievements
 from badgeworks.services.programs.images import store_image
-from badgeworks.services.schemas import (
+from badgeworks.services.programs.models import (
     AchievementCreate,
     AchievementEditionPut,
     AchievementUpdate,

@@ -17,7 +17,7 @@ from badgeworks.services.endorsements import workflow as endorsements
 from badgeworks.services.errors import ConflictError, NotFoundError
 from badgeworks.services.issuance import completion as issuance
 from badgeworks.services.programs import achievements, candidates, projects
-from badgeworks.services.schemas import (
+from badgeworks.services.programs.models import (
     CandidateCreate,
     DeliverableLinkCreate,
     ProjectCreate,

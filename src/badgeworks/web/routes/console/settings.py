@@ -14,7 +14,7 @@ from badgeworks.db.console import ROLES
 from badgeworks.services.accounts import staff, tokens
 from badgeworks.services.programs import issuers
 from badgeworks.services.programs.images import store_image
-from badgeworks.services.schemas import IssuerUpdate
+from badgeworks.services.programs.models import IssuerUpdate
 from badgeworks.services.verification.public import load_registry
 from badgeworks.web.deps import Id
 from badgeworks.web.routes.console.common import (

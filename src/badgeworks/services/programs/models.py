@@ -1,8 +1,5 @@
-"""Request and response models of the API (and the CLI), per entity.
-
-Each entity has a family: ``XCreate`` (POST body), ``XUpdate`` (PATCH body, every field
-optional) and ``XPublic`` (what the API returns). Request models forbid unknown fields,
-so a misspelt property is a 422 that names it instead of being silently dropped.
+"""Request and response models of the program API: issuers, achievements and their language
+editions, candidates, projects and deliverables.
 """
 
 from __future__ import annotations
@@ -10,23 +7,21 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-Slug = Annotated[
-    str, StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$", max_length=64)
-]
-Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-Text = Annotated[str, StringConstraints(max_length=20000)]
-Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-HttpUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s/$.?#][^\s]*$", max_length=2000)]
-Email = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320),
-]
-DbId = Annotated[int, Field(ge=1, le=2_147_483_647)]
-Did = Annotated[str, StringConstraints(pattern=r"^did:[a-z0-9]+:\S+$", max_length=500)]
+from badgeworks.services.models import (
+    DbId,
+    Did,
+    Email,
+    HttpUrl,
+    Key,
+    Name,
+    Short,
+    Slug,
+    Strict,
+    Text,
+    Title,
+)
 
 #: OB 3.0 ResultType enumeration (plus ``ext:`` extensions).
 RESULT_TYPES = (
@@ -50,30 +45,6 @@ ResultType = Annotated[
 ResultStatus = Literal[
     "Completed", "Enrolled", "Failed", "InProgress", "OnHold", "Provisional", "Withdrew"
 ]
-
-
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
-class Strict(BaseModel):
-    """Base of every request model: unknown fields are an error, and so is a NUL
-    character anywhere (PostgreSQL cannot store one in text, and no field needs it)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nul(cls, data: Any) -> Any:
-        if _has_nul(data):
-            raise ValueError("text must not contain NUL (\\u0000) characters")
-        return data
 
 
 # ----------------------------------------------------------------------------- issuers
@@ -132,25 +103,6 @@ class IssuerPublic(BaseModel):
     image_url: str | None
     keys: list[KeyPublic]
     created_at: datetime
-
-
-# ----------------------------------------------------------------------------- tokens
-
-
-class TokenCreate(Strict):
-    label: Annotated[str, StringConstraints(max_length=200)] = ""
-
-
-class TokenPublic(BaseModel):
-    id: int
-    issuer: str
-    label: str
-    created_at: datetime
-    revoked_at: datetime | None
-
-
-class TokenCreated(TokenPublic):
-    token: str = Field(description="The token itself. Shown once; only its hash is stored.")
 
 
 # ----------------------------------------------------------------------------- achievements
@@ -496,68 +448,3 @@ class ProjectPublic(BaseModel):
     credential_id: str | None
     deliverables: list[DeliverablePublic]
     created_at: datetime
-
-
-# ----------------------------------------------------------------------------- credentials
-
-
-class RevokeRequest(Strict):
-    reason: Annotated[str, StringConstraints(max_length=500)] = ""
-
-
-class CredentialSummary(BaseModel):
-    id: str
-    url: str
-    issuer: str
-    project_id: int | None
-    candidate_id: int | None
-    achievement_version_id: int | None
-    issued_at: datetime
-    revoked_at: datetime | None
-
-
-class IssuedCredential(BaseModel):
-    id: str
-    url: str = Field(description="The credential's id: its hosted URL (JSON or HTML).")
-    html_url: str
-    json_url: str
-    blob_urls: list[str]
-    credential: dict[str, Any] = Field(description="The signed credential, as stored.")
-
-
-class AuditEventPublic(BaseModel):
-    id: int
-    at: datetime
-    issuer: str | None
-    actor: str
-    action: str
-    target: str
-    detail: dict[str, Any]
-
-
-class BatchRowError(BaseModel):
-    line: int
-    errors: list[str]
-
-
-class BatchRowResult(BaseModel):
-    """What a bulk run did with one CSV row (docs/api.md, "Batch CSV format")."""
-
-    line: int
-    #: ``ext:<external_id>`` or ``sha256:<digest of the row>``: the same row never issues twice.
-    row_key: str | None = None
-    external_id: str | None = None
-    #: ``issued``, ``skipped`` (see ``reason``) or ``refused`` (see ``errors``).
-    outcome: Literal["issued", "skipped", "refused"]
-    #: For ``skipped``: ``already_issued`` or ``revoked`` (re-issue with reissue_revoked).
-    reason: str | None = None
-    credential_id: str | None = None
-    credential_url: str | None = None
-    errors: list[str] = []
-
-
-class BatchResult(BaseModel):
-    issued: list[IssuedCredential]
-    rejected: list[BatchRowError]
-    #: Every row of the file, in order, with what happened to it.
-    rows: list[BatchRowResult] = []
