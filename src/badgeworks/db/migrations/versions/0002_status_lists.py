@@ -1,8 +1,8 @@
 """Credential lifecycle: status lists, status entries, status changes; achievement default
 validity; credentials issued through the VC-API (no candidate or achievement version).
 
-Revision ID: 0002_status
-Revises: 0001
+Revision ID: 0002_status_lists
+Revises: 0001_issuers_and_credentials
 Create Date: 2026-11-26 02:10:00
 """
 
@@ -13,10 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from badgeworks.db.models import UTCDateTime
-
-revision: str = "0002_status"
-down_revision: str | None = "0001"
+revision: str = "0002_status_lists"
+down_revision: str | None = "0001_issuers_and_credentials"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -32,8 +30,8 @@ def upgrade() -> None:
         sa.Column("bits", sa.LargeBinary(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("document", sa.Text(), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["issuer_id"], ["issuer.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("issuer_id", "purpose", "number"),
@@ -59,7 +57,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(length=500), nullable=False),
         sa.Column("actor", sa.String(length=200), nullable=False),
         sa.Column("replaced_by", sa.String(length=36), nullable=True),
-        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("replaced_by"),
     )

@@ -2,7 +2,7 @@
 credential id reservations and the outbox.
 
 Revision ID: 0004_endorsements
-Revises: 0001
+Revises: 0001_issuers_and_credentials
 Create Date: 2026-11-26 01:50:00
 """
 
@@ -13,10 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from badgeworks.db.models import UTCDateTime
-
 revision: str = "0004_endorsements"
-down_revision: str | None = "0001"
+down_revision: str | None = "0001_issuers_and_credentials"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -37,7 +35,7 @@ def upgrade() -> None:
         sa.Column("vm_id", sa.String(length=600), nullable=True),
         sa.Column("public_key_multibase", sa.String(length=100), nullable=True),
         sa.Column("encrypted_secret", sa.Text(), nullable=True),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["issuer_id"], ["issuer.id"]),
         sa.PrimaryKeyConstraint("id"),
     )
@@ -53,10 +51,10 @@ def upgrade() -> None:
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("subject", sa.String(length=16), nullable=False),
         sa.Column("withdraws", sa.String(length=36), nullable=True),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("expires_at", UTCDateTime(), nullable=False),
-        sa.Column("used_at", UTCDateTime(), nullable=True),
-        sa.Column("revoked_at", UTCDateTime(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["endorser_id"], ["endorser.id"]),
         sa.ForeignKeyConstraint(["issuer_id"], ["issuer.id"]),
         sa.ForeignKeyConstraint(["project_id"], ["project.id"]),
@@ -78,8 +76,8 @@ def upgrade() -> None:
         sa.Column("credential_id", sa.String(length=36), nullable=False),
         sa.Column("ratings", sa.JSON(), nullable=False),
         sa.Column("document", sa.Text(), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("withdrawn_at", UTCDateTime(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("withdrawn_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("withdrawn_reason", sa.String(length=500), nullable=True),
         sa.ForeignKeyConstraint(["endorser_id"], ["endorser.id"]),
         sa.ForeignKeyConstraint(["invite_id"], ["review_invite.id"]),
@@ -97,7 +95,7 @@ def upgrade() -> None:
         "credential_reservation",
         sa.Column("project_id", sa.Integer(), nullable=False),
         sa.Column("credential_id", sa.String(length=36), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["project_id"], ["project.id"]),
         sa.PrimaryKeyConstraint("project_id"),
         sa.UniqueConstraint("credential_id"),
@@ -115,8 +113,8 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.String(length=1000), nullable=True),
         sa.Column("reference", sa.String(length=100), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("sent_at", UTCDateTime(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["issuer_id"], ["issuer.id"]),
         sa.PrimaryKeyConstraint("id"),
     )

@@ -1,7 +1,7 @@
 """Portfolio pages: the candidate's handle and choices, and per-item visibility.
 
 Revision ID: 0005_portfolio
-Revises: 0001
+Revises: 0001_issuers_and_credentials
 Create Date: 2026-11-26 02:10:00
 """
 
@@ -12,10 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from badgeworks.db.models import UTCDateTime
-
 revision: str = "0005_portfolio"
-down_revision: str | None = "0001"
+down_revision: str | None = "0001_issuers_and_credentials"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -31,8 +29,8 @@ def upgrade() -> None:
         sa.Column("headline", sa.String(length=200), nullable=True),
         sa.Column("photo_sha256", sa.String(length=64), nullable=True),
         sa.Column("photo_caption", sa.String(length=300), nullable=True),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["candidate_id"], ["candidate.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("candidate_id"),

@@ -2,7 +2,7 @@
 bulk issuance jobs.
 
 Revision ID: 0006_console
-Revises: 0001
+Revises: 0001_issuers_and_credentials
 Create Date: 2026-11-26 01:40:00.000000
 """
 
@@ -13,10 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from badgeworks.db.models import UTCDateTime
-
 revision: str = "0006_console"
-down_revision: str | None = "0001"
+down_revision: str | None = "0001_issuers_and_credentials"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -28,8 +26,8 @@ def upgrade() -> None:
         sa.Column("email", sa.String(length=320), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("password_hash", sa.String(length=300), nullable=True),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("disabled_at", UTCDateTime(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_staff_member_email", "staff_member", ["email"], unique=True)
@@ -40,7 +38,7 @@ def upgrade() -> None:
         sa.Column("staff_id", sa.Integer(), nullable=False),
         sa.Column("issuer_id", sa.Integer(), nullable=False),
         sa.Column("role", sa.String(length=16), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["issuer_id"], ["issuer.id"]),
         sa.ForeignKeyConstraint(["staff_id"], ["staff_member.id"]),
         sa.PrimaryKeyConstraint("id"),
@@ -57,10 +55,10 @@ def upgrade() -> None:
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("staff_id", sa.Integer(), nullable=False),
         sa.Column("csrf_token", sa.String(length=64), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("last_seen_at", UTCDateTime(), nullable=False),
-        sa.Column("expires_at", UTCDateTime(), nullable=False),
-        sa.Column("ended_at", UTCDateTime(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["staff_id"], ["staff_member.id"]),
         sa.PrimaryKeyConstraint("id"),
     )
@@ -73,7 +71,7 @@ def upgrade() -> None:
         sa.Column("email", sa.String(length=320), nullable=False),
         sa.Column("client", sa.String(length=100), nullable=False),
         sa.Column("ok", sa.Boolean(), nullable=False),
-        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index(
@@ -96,9 +94,9 @@ def upgrade() -> None:
         sa.Column("done", sa.Integer(), nullable=False),
         sa.Column("issued", sa.JSON(), nullable=False),
         sa.Column("rejected", sa.JSON(), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("updated_at", UTCDateTime(), nullable=False),
-        sa.Column("finished_at", UTCDateTime(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["issuer_id"], ["issuer.id"]),
         sa.ForeignKeyConstraint(["staff_id"], ["staff_member.id"]),
         sa.PrimaryKeyConstraint("id"),

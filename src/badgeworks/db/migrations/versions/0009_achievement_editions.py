@@ -1,7 +1,7 @@
 """Language editions of achievement versions (OB 3.0 ``inLanguage`` and ``related``).
 
-Revision ID: 0009_editions
-Revises: 0001
+Revision ID: 0009_achievement_editions
+Revises: 0001_issuers_and_credentials
 Create Date: 2026-12-08 10:00:00
 """
 
@@ -12,10 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from badgeworks.db.models import UTCDateTime
-
-revision: str = "0009_editions"
-down_revision: str | None = "0001"
+revision: str = "0009_achievement_editions"
+down_revision: str | None = "0001_issuers_and_credentials"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -31,8 +29,8 @@ def upgrade() -> None:
         sa.Column("criteria_narrative", sa.Text(), nullable=True),
         sa.Column("image_caption", sa.String(length=500), nullable=True),
         sa.Column("result_names", sa.JSON(), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["achievement_version_id"], ["achievement_version.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("achievement_version_id", "lang"),

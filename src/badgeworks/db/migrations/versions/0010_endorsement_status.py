@@ -15,8 +15,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from badgeworks.db.models import UTCDateTime
-
 revision: str = "0010_endorsement_status"
 down_revision: str | None = "0004_endorsements"
 branch_labels: str | Sequence[str] | None = None
@@ -34,8 +32,8 @@ def upgrade() -> None:
         sa.Column("bits", sa.LargeBinary(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("document", sa.Text(), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["endorser_id"], ["endorser.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("endorser_id", "purpose", "number"),

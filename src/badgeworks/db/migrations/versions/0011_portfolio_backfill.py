@@ -10,19 +10,23 @@ Create Date: 2026-11-26 05:30:00
 
 from __future__ import annotations
 
+import base64
+import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
 
-from badgeworks.db.models import UTCDateTime
-from badgeworks.db.portfolio import default_handle
-
 revision: str = "0011_portfolio_backfill"
 down_revision: str | None = "0005_portfolio"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+
+def _handle() -> str:
+    """An unguessable handle as this revision made it: 80 random bits in lowercase base32."""
+    return base64.b32encode(secrets.token_bytes(10)).decode("ascii").lower()
 
 
 def upgrade() -> None:
@@ -34,8 +38,8 @@ def upgrade() -> None:
         sa.column("handle", sa.String),
         sa.column("visibility", sa.String),
         sa.column("show_name", sa.Boolean),
-        sa.column("created_at", UTCDateTime()),
-        sa.column("updated_at", UTCDateTime()),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+        sa.column("updated_at", sa.DateTime(timezone=True)),
     )
     missing = bind.execute(
         sa.select(candidate.c.id).where(
@@ -46,7 +50,7 @@ def upgrade() -> None:
     rows = [
         {
             "candidate_id": cid,
-            "handle": default_handle(),
+            "handle": _handle(),
             "visibility": "unlisted",
             "show_name": True,
             "created_at": now,

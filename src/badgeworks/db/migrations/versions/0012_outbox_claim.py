@@ -16,8 +16,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from badgeworks.db.models import UTCDateTime
-
 revision: str = "0012_outbox_claim"
 down_revision: str | None = "0004_endorsements"
 branch_labels: str | Sequence[str] | None = None
@@ -25,7 +23,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column("outbox_message", sa.Column("attempted_at", UTCDateTime(), nullable=True))
+    op.add_column(
+        "outbox_message", sa.Column("attempted_at", sa.DateTime(timezone=True), nullable=True)
+    )
 
 
 def downgrade() -> None:

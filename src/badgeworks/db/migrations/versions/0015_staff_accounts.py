@@ -17,8 +17,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from badgeworks.db.models import UTCDateTime
-
 revision: str = "0015_staff_accounts"
 down_revision: str | None = "0006_console"
 branch_labels: str | Sequence[str] | None = None
@@ -37,9 +35,9 @@ def upgrade() -> None:
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("staff_id", sa.Integer(), nullable=False),
         sa.Column("issuer_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("expires_at", UTCDateTime(), nullable=False),
-        sa.Column("used_at", UTCDateTime(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["staff_id"], ["staff_member.id"]),
         sa.ForeignKeyConstraint(["issuer_id"], ["issuer.id"]),
         sa.PrimaryKeyConstraint("id"),
@@ -55,8 +53,8 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=500), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
         sa.Column("strikes", sa.Integer(), nullable=False),
-        sa.Column("locked_until", UTCDateTime(), nullable=True),
-        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key"),
     )
 

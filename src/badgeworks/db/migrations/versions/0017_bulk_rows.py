@@ -19,8 +19,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from badgeworks.db.models import UTCDateTime
-
 revision: str = "0017_bulk_rows"
 down_revision: str | None = "0006_console"
 branch_labels: str | Sequence[str] | None = None
@@ -36,7 +34,7 @@ def upgrade() -> None:
         sa.Column("job_id", sa.Integer(), nullable=True),
         sa.Column("line", sa.Integer(), nullable=False),
         sa.Column("project_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["issuer_id"], ["issuer.id"]),
         sa.ForeignKeyConstraint(["job_id"], ["bulk_job.id"]),
         sa.ForeignKeyConstraint(["project_id"], ["project.id"]),
@@ -54,7 +52,7 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("worker", sa.String(length=200), nullable=False, server_default="")
         )
-        batch.add_column(sa.Column("heartbeat_at", UTCDateTime(), nullable=True))
+        batch.add_column(sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"))
         batch.add_column(
             sa.Column("reissue_revoked", sa.Boolean(), nullable=False, server_default=sa.false())

@@ -5,8 +5,8 @@ the version with ``null`` in that column, after which the achievement, the issue
 and new projects failed. ``null`` there now means "none" (docs/security.md); this gives
 versions stored earlier the same meaning. Data only; running it again changes nothing.
 
-Revision ID: 0018_achievement_lists
-Revises: 0002_status
+Revision ID: 0018_achievement_list_repair
+Revises: 0002_status_lists
 Create Date: 2026-12-04 01:40:00
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0018_achievement_lists"
-down_revision: str | None = "0002_status"
+revision: str = "0018_achievement_list_repair"
+down_revision: str | None = "0002_status_lists"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
-"""Initial schema: issuers, keys, tokens, achievements (versioned), candidates, projects,
-deliverables, credentials (verbatim), revocations, idempotency records and the audit log.
+"""Issuers, keys, tokens, achievements (versioned), candidates, projects, deliverables,
+credentials (verbatim), revocations, idempotency records and the audit log.
 
-Revision ID: 0001
+Revision ID: 0001_issuers_and_credentials
 Revises:
 Create Date: 2026-11-26 01:10:58.566015
 """
@@ -13,9 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from badgeworks.db.models import UTCDateTime
-
-revision: str = "0001"
+revision: str = "0001_issuers_and_credentials"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -34,7 +32,7 @@ def upgrade() -> None:
         sa.Column("image_caption", sa.String(length=500), nullable=True),
         sa.Column("did_method", sa.String(length=8), nullable=False),
         sa.Column("did", sa.String(length=500), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("did"),
     )
@@ -45,7 +43,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("issuer_id", sa.Integer(), nullable=False),
         sa.Column("current_version", sa.Integer(), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["issuer_id"],
             ["issuer.id"],
@@ -60,8 +58,8 @@ def upgrade() -> None:
         sa.Column("issuer_id", sa.Integer(), nullable=False),
         sa.Column("label", sa.String(length=200), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("revoked_at", UTCDateTime(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["issuer_id"],
             ["issuer.id"],
@@ -74,7 +72,7 @@ def upgrade() -> None:
     op.create_table(
         "audit_event",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("issuer_id", sa.Integer(), nullable=True),
         sa.Column("actor", sa.String(length=200), nullable=False),
         sa.Column("action", sa.String(length=64), nullable=False),
@@ -96,7 +94,7 @@ def upgrade() -> None:
         sa.Column("emails", sa.JSON(), nullable=False),
         sa.Column("did", sa.String(length=500), nullable=True),
         sa.Column("salt", sa.String(length=64), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["issuer_id"],
             ["issuer.id"],
@@ -113,7 +111,7 @@ def upgrade() -> None:
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.Column("status_code", sa.Integer(), nullable=False),
         sa.Column("response", sa.Text(), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["issuer_id"],
             ["issuer.id"],
@@ -133,8 +131,8 @@ def upgrade() -> None:
         sa.Column("vm_id", sa.String(length=600), nullable=False),
         sa.Column("public_key_multibase", sa.String(length=100), nullable=False),
         sa.Column("encrypted_secret", sa.Text(), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("retired_at", UTCDateTime(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("retired_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["issuer_id"],
             ["issuer.id"],
@@ -161,7 +159,7 @@ def upgrade() -> None:
         sa.Column("result_descriptions", sa.JSON(), nullable=False),
         sa.Column("tags", sa.JSON(), nullable=False),
         sa.Column("in_language", sa.String(length=35), nullable=True),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["achievement_id"],
             ["achievement.id"],
@@ -191,8 +189,8 @@ def upgrade() -> None:
         sa.Column("mentors", sa.JSON(), nullable=False),
         sa.Column("results", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("completed_at", UTCDateTime(), nullable=True),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["achievement_id"],
             ["achievement.id"],
@@ -219,7 +217,7 @@ def upgrade() -> None:
         sa.Column("candidate_id", sa.Integer(), nullable=False),
         sa.Column("achievement_version_id", sa.Integer(), nullable=False),
         sa.Column("document", sa.Text(), nullable=False),
-        sa.Column("issued_at", UTCDateTime(), nullable=False),
+        sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["achievement_version_id"],
             ["achievement_version.id"],
@@ -260,7 +258,7 @@ def upgrade() -> None:
         sa.Column("size", sa.Integer(), nullable=True),
         sa.Column("media_type", sa.String(length=200), nullable=True),
         sa.Column("filename", sa.String(length=300), nullable=True),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["project_id"],
             ["project.id"],
@@ -276,7 +274,7 @@ def upgrade() -> None:
         sa.Column("credential_id", sa.String(length=36), nullable=False),
         sa.Column("reason", sa.String(length=500), nullable=False),
         sa.Column("actor", sa.String(length=200), nullable=False),
-        sa.Column("revoked_at", UTCDateTime(), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["credential_id"],
             ["credential.id"],
