@@ -1,4 +1,4 @@
-"""Tables for mentor and host-company endorsements (issue 6).
+"""Tables for mentor and host-company endorsements.
 
 - ``Endorser``: a mentor or host organisation with a signing identity of its own, either a
   ``did:web`` under this service with an Ed25519 key we hold encrypted at rest
@@ -6,7 +6,7 @@
   they sign outside the service and upload the signed endorsement.
 - ``ReviewInvite``: a single-use, expiring review link. Only the SHA-256 of its token is
   stored.
-- ``Endorsement``: a signed ``EndorsementCredential``, stored verbatim (STYLE rule 9): the
+- ``Endorsement``: a signed ``EndorsementCredential``, stored verbatim: the
   ``document`` column never changes once written (a ``before_update`` guard enforces it);
   withdrawal is recorded beside it.
 - ``CredentialReservation``: the id a project's credential will have, allocated before

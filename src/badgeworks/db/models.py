@@ -1,7 +1,7 @@
 """SQLModel tables.
 
-The API's request/response models live next to the routes that use them
-(``badgeworks.web.schemas``); these classes are the storage shape only.
+The API's request/response models live in each service package's ``models.py``; these
+classes are the storage shape only.
 
 Two rules are enforced here rather than trusted to callers:
 

@@ -1,6 +1,6 @@
 """Facts the service records about itself, one row per name.
 
-The first is ``key_secret_fingerprint``: the fingerprint of the key-encryption secret the
+``key_secret_fingerprint`` holds the fingerprint of the key-encryption secret the
 stored issuer keys were encrypted with, so start-up can refuse a changed secret at once
 instead of failing later, at the first signature.
 """

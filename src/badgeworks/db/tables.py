@@ -1,7 +1,8 @@
 """Every table module, imported once so SQLModel's metadata knows them all.
 
-Each feature keeps its tables in its own module under ``db/`` (with its own Alembic
-revision) and adds its name here. Migrations and the schema-drift test import this.
+Each feature keeps its tables in its own module under ``db/`` and adds its name here.
+A change to a table needs a new revision at the end of the migration line
+(docs/migrations.md); the schema-drift test in ``tests/db`` compares the two.
 """
 
 from __future__ import annotations
