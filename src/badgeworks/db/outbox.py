@@ -1,4 +1,4 @@
-"""The outbox: messages the service wants delivered (review links today), sent later.
+"""The outbox: messages the service wants delivered (sign-in and review links), sent later.
 
 Writing a message is part of the same transaction as the thing it announces, so a link
 is never mailed for an invite that was rolled back. ``badgeworks outbox send`` (or the
@@ -9,9 +9,9 @@ The bodies hold live sign-in and review links, so they are **sealed at rest**: t
 decrypts it as it is read, under a key derived (scrypt) from the service's key secret
 and bound to the engine with ``bind_seal_key``. The database (its file, a backup, a
 PostgreSQL dump) then holds ``bwseal1:…`` instead of the link. Code reading
-``OutboxMessage.body_text`` sees the plain text, as before. A body written in clear (by
-an older release, or through an engine with no key) is read as it is; one sealed under
-another secret stays sealed, which ``is_sealed`` tells.
+``OutboxMessage.body_text`` sees the plain text. A body written in clear (by an older
+release, or through an engine with no key) is read as it is; one sealed under another
+secret stays sealed, which ``is_sealed`` tells.
 """
 
 from __future__ import annotations
