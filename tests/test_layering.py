@@ -1,4 +1,4 @@
-"""The layering rules of docs/architecture.md and STYLE.md, checked on the import graph.
+"""The layering rules of docs/architecture.md, checked on the import graph.
 
 - ``badgeworks.core`` is pure: no web framework, ORM, HTTP client or outer layer.
 - The ``core/crypto/`` package is the only code that imports ``cryptography``.

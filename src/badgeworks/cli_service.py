@@ -659,7 +659,7 @@ def seed_demo_cmd() -> None:
     _seed_and_print(get_settings())
 
 
-# ----------------------------------------------------------------------------- mentors (issue 6)
+# ----------------------------------------------------------------------------- mentors
 
 
 @service_commands.group("mentors")

@@ -1,5 +1,5 @@
 """An achievement's default validity through the API: set, versioned, applied at issuance,
-and reported as expired by the verifier once ``validUntil`` has passed (issue 4)."""
+and reported as expired by the verifier once ``validUntil`` has passed."""
 
 from __future__ import annotations
 

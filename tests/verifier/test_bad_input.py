@@ -1,4 +1,4 @@
-"""Every bad input from issue 5, on the API and the page: a clear 4xx, never a 500, and
+"""Every kind of bad input, on the API and the page: a clear 4xx, never a 500, and
 never a fetch to a forbidden address. Plus the rate limit."""
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """The single issuing entry point: check the credential, then sign it.
 
-Issuing raises (STYLE.md convention 6): a credential that breaks a VC 2.0 / OB 3.0
-MUST, fails its JSON Schema, or would be signed by a key its issuer does not control is
-refused before any signature exists. Strict JSON-LD errors (``jsonld.dropped_term``,
-``jsonld.relative_iri``) come from canonicalization inside ``add_proof`` and propagate
-unchanged.
+Issuing raises (docs/architecture.md, "Conventions the service follows"): a credential that
+breaks a VC 2.0 / OB 3.0 MUST, fails its JSON Schema, or would be signed by a key its issuer
+does not control is refused before any signature exists. Strict JSON-LD errors
+(``jsonld.dropped_term``, ``jsonld.relative_iri``) come from canonicalization inside
+``add_proof`` and propagate unchanged.
 """
 
 from __future__ import annotations

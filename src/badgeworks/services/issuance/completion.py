@@ -2,9 +2,10 @@
 
 The credential's ``id`` (``<base>/credentials/<uuid>``) is allocated before signing, so
 the signed document names the URL it is served at. The stored text is what the hosted
-URL returns, byte for byte; it is never rebuilt from columns (STYLE rule 9), and the
-``credential`` table rejects updates. One credential per project is enforced by a unique
-constraint, so two processes completing the same project cannot both issue.
+URL returns, byte for byte; it is never rebuilt from columns, and the ``credential``
+table rejects updates (docs/architecture.md, "Conventions the service follows"). One
+credential per project is enforced by a unique constraint, so two processes completing the
+same project cannot both issue.
 """
 
 from __future__ import annotations
@@ -277,7 +278,7 @@ def complete_project(
             session, ctx, issuer, credential_id, purposes=status_lists.OB_PURPOSES
         )[0],
     )
-    # Endorsements made so far are embedded; endorsers' ratings become Results (issue 6).
+    # Endorsements made so far are embedded; endorsers' ratings become Results.
     unsigned = endorsements.attach(session, ctx, project, version, unsigned)
     key = signing_key(session, ctx, issuer)
     signed = issue(unsigned, key, ctx.loader, now=now, schemas=ctx.schemas())

@@ -1,6 +1,7 @@
 """Credential lifecycle: revoke, suspend, unsuspend, re-issue (correct) and expire.
 
-Signed credentials never change (STYLE rule 9); what changes is their status:
+Signed credentials never change (docs/architecture.md, "Conventions the service follows");
+what changes is their status:
 
 - **revoke** sets the credential's bit in its issuer's revocation list (permanent);
 - **suspend** / **unsuspend** set and clear its bit in the suspension list;
