@@ -12,6 +12,7 @@ import pytest
 from badgeworks.core import jsonld, rdfc
 from badgeworks.core.canonicalize import canonicalize, canonicalize_fallback, canonicalize_plain
 from badgeworks.core.errors import ContextError, JsonLdError
+from badgeworks.core.jsonld import context, direct
 from badgeworks.core.loader import DocumentLoader
 
 VC2 = "https://www.w3.org/ns/credentials/v2"
@@ -141,7 +142,7 @@ def test_unsupported_features_fall_back_to_pyld(loader: DocumentLoader) -> None:
 def test_contexts_are_processed_once(loader: DocumentLoader) -> None:
     doc = json.loads(BENCH.read_text("utf-8"))
     jsonld.to_quads(doc, loader)
-    root = jsonld._root_for(loader)
+    root = context.root_for(loader)
     before = root.children.copy()
     top = next(iter(before.values()))
     children = dict(top.children)
@@ -197,7 +198,7 @@ def test_the_bench_credential_takes_the_direct_walk(loader: DocumentLoader) -> N
     # The speed target rests on the direct walk; a change that makes the benchmark
     # credential fall through to the general path should fail here, not only in a bench.
     doc = json.loads(BENCH.read_text("utf-8"))
-    quads = jsonld._Direct(loader).run(doc)
+    quads = direct.Direct(loader).run(doc)
     expected = rdfc.canonicalize(jsonld.to_quads_general(doc, loader))
     assert rdfc.canonicalize(quads) == expected == canonicalize_plain(doc, loader)
 
