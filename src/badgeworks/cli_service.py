@@ -259,9 +259,11 @@ def tokens_group() -> None:
 @click.option("--label", default="", help="A note to recognise the token by.")
 def tokens_create(slug: str, label: str) -> None:
     """Create a token; it is printed once and stored only as a hash."""
-    with _services() as (session, _ctx):
+    with _services() as (session, ctx):
         issuer = issuers.get_issuer(session, slug)
-        row, token = tokens.create_token(session, issuer, label=label, actor=CLI_ACTOR)
+        row, token = tokens.create_token(
+            session, issuer, label=label, actor=CLI_ACTOR, now=ctx.clock()
+        )
         click.echo(token)
         click.echo(f"token {row.id} for {slug}: store it now, it is not shown again", err=True)
 
@@ -271,9 +273,9 @@ def tokens_create(slug: str, label: str) -> None:
 @click.argument("token_id", type=int)
 def tokens_revoke(slug: str, token_id: int) -> None:
     """Revoke token TOKEN_ID of an issuer."""
-    with _services() as (session, _ctx):
+    with _services() as (session, ctx):
         issuer = issuers.get_issuer(session, slug)
-        tokens.revoke_token(session, issuer, token_id, actor=CLI_ACTOR)
+        tokens.revoke_token(session, issuer, token_id, actor=CLI_ACTOR, now=ctx.clock())
         click.echo(f"revoked token {token_id}")
 
 
@@ -601,6 +603,7 @@ def staff_create(email: str, slug: str, role: str, name: str, password_stdin: bo
             actor=CLI_ACTOR,
             base_url=ctx.base_url,
             operator=True,
+            now=ctx.clock(),
         )
         click.echo(f"{grant.member.email} is {grant.membership.role} of {slug}")
         if not grant.created:

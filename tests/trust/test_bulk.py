@@ -407,7 +407,13 @@ def test_web_process_killed_during_a_console_job_resumes_without_issuing_twice(
         with engine_app.state.session_factory() as session:
             issuer = issuers.get_issuer(session, "acme")
             staff.create_or_add_staff(
-                session, issuer, "owner@acme.example", "owner", password=PASSWORD, actor="test"
+                session,
+                issuer,
+                "owner@acme.example",
+                "owner",
+                password=PASSWORD,
+                actor="test",
+                now=engine_app.state.ctx.clock(),
             )
     finally:
         engine_app.state.engine.dispose()

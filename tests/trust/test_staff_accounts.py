@@ -77,7 +77,15 @@ def add_account(
 ) -> None:
     with app.state.session_factory() as session:
         issuer = issuers.get_issuer(session, slug)
-        staff.create_or_add_staff(session, issuer, email, role, password=password, actor="test")
+        staff.create_or_add_staff(
+            session,
+            issuer,
+            email,
+            role,
+            password=password,
+            actor="test",
+            now=app.state.ctx.clock(),
+        )
 
 
 def csrf_of(html: str) -> str:

@@ -66,7 +66,7 @@ def make_issuer(app: FastAPI, slug: str, did_method: str = "web") -> IssuerHandl
             IssuerCreate(slug=slug, name=f"{slug.title()} Academy", did_method=did_method),  # type: ignore[arg-type]
             actor="test",
         )
-        _, token = tokens.create_token(session, issuer, label="test", actor="test")
+        _, token = tokens.create_token(session, issuer, label="test", actor="test", now=ctx.clock())
     return IssuerHandle(slug=slug, token=token)
 
 

@@ -20,7 +20,15 @@ def add_staff(app: FastAPI, slug: str, email: str, role: str) -> None:
     """Create a staff member with ``PASSWORD`` and ``role`` in issuer ``slug``."""
     with app.state.session_factory() as session:
         issuer = issuers.get_issuer(session, slug)
-        staff.create_or_add_staff(session, issuer, email, role, password=PASSWORD, actor="test")
+        staff.create_or_add_staff(
+            session,
+            issuer,
+            email,
+            role,
+            password=PASSWORD,
+            actor="test",
+            now=app.state.ctx.clock(),
+        )
 
 
 def csrf_of(html: str) -> str:

@@ -417,8 +417,9 @@ def seed_demo(session: Session, ctx: ServiceContext) -> DemoResult:
         _ensure_spanish_edition(session, achievement, used.version)
     issued = issuance.issued(ctx, row)
     portfolio_url = _portfolio_url(session, ctx, candidate)
-    _, token = tokens.create_token(session, issuer, label="seed-demo", actor=ACTOR)
-    email, password = staff.seed_demo_staff(session, issuer)
+    now = ctx.clock()
+    _, token = tokens.create_token(session, issuer, label="seed-demo", actor=ACTOR, now=now)
+    email, password = staff.seed_demo_staff(session, issuer, now=now)
     base = ctx.base_url
     return DemoResult(
         issuer_slug=issuer.slug,

@@ -28,9 +28,12 @@ from typing import IO
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from badgeworks.core.email import looks_like_email
 from badgeworks.db.candidate_access import CandidateLink, CandidateSession
 from badgeworks.db.models import Candidate, Credential, Deliverable, Issuer, Project
 from badgeworks.db.portfolio import Portfolio
+from badgeworks.services.accounts import sign_in_sessions
+from badgeworks.services.accounts.tokens import hash_token
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ForbiddenError, NotFoundError, ValidationFailed
 from badgeworks.services.infra import outbox
@@ -43,7 +46,14 @@ SESSION_LIFETIME = timedelta(hours=8)
 MAX_LIVE_LINKS = 3
 #: The largest export (uncompressed) built in memory.
 MAX_EXPORT_BYTES = 200 * 1024 * 1024
-_EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[^@\s<>\"']{1,255}$")
+#: Candidates' sessions: no idle timeout, only the absolute lifetime.
+SESSIONS: sign_in_sessions.SessionKind[CandidateSession] = sign_in_sessions.SessionKind(
+    table=CandidateSession,
+    lifetime=SESSION_LIFETIME,
+    idle_timeout=None,
+    csrf_message="the form was stale or did not come from this page; reload and try again",
+    csrf_code="candidate.csrf",
+)
 
 
 @dataclass(frozen=True)
@@ -86,15 +96,10 @@ class ExportTooLarge(ValidationFailed):
     code = "candidate.export_too_large"
 
 
-def hash_token(token: str) -> str:
-    """The stored form of a link or session token."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
 def normalise_email(value: str) -> str | None:
     """The address in the form candidates are stored with, or None if it is not one."""
     email = value.strip().lower()
-    return email if len(email) <= 320 and _EMAIL.match(email) else None
+    return email if looks_like_email(email) else None
 
 
 def candidates_for(session: Session, email: str) -> list[Candidate]:
@@ -201,19 +206,7 @@ def redeem_link(
     if getattr(result, "rowcount", 1) != 1:
         session.rollback()
         raise LinkGone("this sign-in link was already used", code="candidate.link_used")
-    cookie = secrets.token_urlsafe(32)
-    csrf = secrets.token_urlsafe(32)
-    session.add(
-        CandidateSession(
-            email=row.email,
-            token_hash=hash_token(cookie),
-            csrf_token=csrf,
-            created_at=now,
-            expires_at=now + SESSION_LIFETIME,
-        )
-    )
-    session.commit()
-    return cookie, csrf
+    return sign_in_sessions.start(session, SESSIONS, now=now, email=row.email)
 
 
 @dataclass(frozen=True)
@@ -232,32 +225,20 @@ class SignedInCandidate:
 
 def resume(session: Session, ctx: ServiceContext, cookie: str | None) -> SignedInCandidate | None:
     """The live session for a cookie value, or None."""
-    if not cookie or len(cookie) > 200:
-        return None
-    row = session.exec(
-        select(CandidateSession).where(CandidateSession.token_hash == hash_token(cookie))
-    ).first()
-    if row is None or row.ended_at is not None or ctx.clock() >= row.expires_at:
+    row = sign_in_sessions.look_up(session, SESSIONS, cookie, now=ctx.clock())
+    if row is None:
         return None
     return SignedInCandidate(email=row.email, session_id=row.id or 0, csrf_token=row.csrf_token)
 
 
 def end(session: Session, ctx: ServiceContext, who: SignedInCandidate) -> None:
     """Sign out: the session row is ended."""
-    row = session.get(CandidateSession, who.session_id)
-    if row is not None and row.ended_at is None:
-        row.ended_at = ctx.clock()
-        session.add(row)
-        session.commit()
+    sign_in_sessions.end(session, SESSIONS, who.session_id, now=ctx.clock())
 
 
 def check_csrf(who: SignedInCandidate, given: str | None) -> None:
     """``ForbiddenError`` unless ``given`` is the session's CSRF token."""
-    if not given or not hmac.compare_digest(given.encode()[:200], who.csrf_token.encode()):
-        raise ForbiddenError(
-            "the form was stale or did not come from this page; reload and try again",
-            code="candidate.csrf",
-        )
+    sign_in_sessions.check_csrf(SESSIONS, who.csrf_token, given)
 
 
 def own_candidate(session: Session, who: SignedInCandidate, candidate_id: int) -> Candidate:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,6 +34,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
+from badgeworks.core.email import looks_like_email
 from badgeworks.db.console import (
     ROLES,
     StaffLoginAttempt,
@@ -44,7 +44,9 @@ from badgeworks.db.console import (
     StaffPasswordLink,
     StaffSession,
 )
-from badgeworks.db.models import Issuer, utcnow
+from badgeworks.db.models import Issuer
+from badgeworks.services.accounts import sign_in_sessions
+from badgeworks.services.accounts.tokens import hash_token
 from badgeworks.services.errors import (
     AuthError,
     ConflictError,
@@ -74,7 +76,6 @@ MIN_PASSWORD_LENGTH = 12
 PASSWORD_LINK_LIFETIME = timedelta(days=3)
 
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**15, 8, 1
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class RateLimited(ForbiddenError):
@@ -155,7 +156,7 @@ def check_password_strength(password: str) -> None:
 def normalize_email(email: str) -> str:
     """An email address as stored (trimmed, lower-case); ``ValidationFailed`` if malformed."""
     value = email.strip().lower()
-    if not _EMAIL.match(value) or len(value) > 320:
+    if not looks_like_email(value):
         raise ValidationFailed(f"{email!r:.80} is not an email address", code="staff.email")
     return value
 
@@ -206,7 +207,7 @@ def create_or_add_staff(
     actor: str,
     base_url: str = "",
     operator: bool = False,
-    now: datetime | None = None,
+    now: datetime,
 ) -> StaffGrant:
     """Give the account ``email`` the role ``role`` in ``issuer``, creating it if new.
 
@@ -220,7 +221,6 @@ def create_or_add_staff(
     check_role(role)
     if password is not None:
         check_password_strength(password)
-    when = now or utcnow()
     # Two programs adding the same new address at once: the second insert fails on the
     # unique email, and the retry finds the account the first one made (so it is told the
     # account already exists, and its password is not used).
@@ -236,7 +236,7 @@ def create_or_add_staff(
                 actor=actor,
                 base_url=base_url,
                 operator=operator,
-                now=when,
+                now=now,
             )
         except IntegrityError:
             session.rollback()
@@ -439,7 +439,7 @@ def _send_password_link(
     """Queue a single-use set-password link to the account's own address (outbox)."""
     token = secrets.token_urlsafe(32)
     row = StaffPasswordLink(
-        token_hash=_hash_token(token),
+        token_hash=hash_token(token),
         staff_id=member.id or 0,
         issuer_id=issuer.id,
         created_at=now,
@@ -478,7 +478,7 @@ def check_password_link(session: Session, token: str, *, now: datetime) -> Staff
     """The account a live set-password link is for; ``ValidationFailed`` if it is gone."""
     row = (
         session.exec(
-            select(StaffPasswordLink).where(StaffPasswordLink.token_hash == _hash_token(token))
+            select(StaffPasswordLink).where(StaffPasswordLink.token_hash == hash_token(token))
         ).first()
         if 0 < len(token) <= 200
         else None
@@ -506,7 +506,7 @@ def redeem_password_link(
     result: Any = session.execute(
         update(StaffPasswordLink)
         .where(
-            col(StaffPasswordLink.token_hash) == _hash_token(token),
+            col(StaffPasswordLink.token_hash) == hash_token(token),
             col(StaffPasswordLink.used_at).is_(None),
         )
         .values(used_at=now)
@@ -763,25 +763,22 @@ def authenticate(
     return member
 
 
-def _hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+#: Console sessions: the cookie, its CSRF token, the idle and absolute limits.
+SESSIONS: sign_in_sessions.SessionKind[StaffSession] = sign_in_sessions.SessionKind(
+    table=StaffSession,
+    lifetime=ABSOLUTE_LIFETIME,
+    idle_timeout=IDLE_TIMEOUT,
+    csrf_message=(
+        "the form was stale or did not come from this console (CSRF check failed); "
+        "reload the page and try again"
+    ),
+    csrf_code="auth.csrf",
+)
 
 
 def start_session(session: Session, member: StaffMember, *, now: datetime) -> tuple[str, str]:
     """A new session; returns ``(cookie value, CSRF token)``. The cookie is not stored."""
-    token = secrets.token_urlsafe(32)
-    csrf = secrets.token_urlsafe(32)
-    row = StaffSession(
-        token_hash=_hash_token(token),
-        staff_id=member.id or 0,
-        csrf_token=csrf,
-        created_at=now,
-        last_seen_at=now,
-        expires_at=now + ABSOLUTE_LIFETIME,
-    )
-    session.add(row)
-    session.commit()
-    return token, csrf
+    return sign_in_sessions.start(session, SESSIONS, now=now, staff_id=member.id or 0)
 
 
 @dataclass(frozen=True)
@@ -800,46 +797,27 @@ class SignedIn:
 
 def resume_session(session: Session, token: str | None, *, now: datetime) -> SignedIn | None:
     """The live session for a cookie value, or None (unknown, ended, idle or expired)."""
-    if not token or len(token) > 200:
-        return None
-    row = session.exec(
-        select(StaffSession).where(StaffSession.token_hash == _hash_token(token))
-    ).first()
-    if row is None or row.ended_at is not None:
-        return None
-    if now >= row.expires_at or now - row.last_seen_at >= IDLE_TIMEOUT:
+    row = sign_in_sessions.look_up(session, SESSIONS, token, now=now)
+    if row is None:
         return None
     member = session.get(StaffMember, row.staff_id)
     if member is None or member.disabled_at is not None:
         return None
-    # Touch the session at most once a minute, so reads do not all become writes.
-    if now - row.last_seen_at >= timedelta(minutes=1):
-        row.last_seen_at = now
-        session.add(row)
-        session.commit()
+    sign_in_sessions.keep_alive(session, row, now=now)
     return SignedIn(staff=member, session_id=row.id or 0, csrf_token=row.csrf_token)
 
 
 def end_session(session: Session, session_id: int, *, now: datetime) -> None:
     """Sign out: the session row is ended and its cookie stops working."""
-    row = session.get(StaffSession, session_id)
-    if row is not None and row.ended_at is None:
-        row.ended_at = now
-        session.add(row)
-        session.commit()
+    sign_in_sessions.end(session, SESSIONS, session_id, now=now)
 
 
 def check_csrf(signed_in: SignedIn, given: str | None) -> None:
     """``ForbiddenError`` unless ``given`` is this session's CSRF token."""
-    if not given or not hmac.compare_digest(given.encode(), signed_in.csrf_token.encode()):
-        raise ForbiddenError(
-            "the form was stale or did not come from this console (CSRF check failed); "
-            "reload the page and try again",
-            code="auth.csrf",
-        )
+    sign_in_sessions.check_csrf(SESSIONS, signed_in.csrf_token, given)
 
 
-def seed_demo_staff(session: Session, issuer: Issuer) -> tuple[str, str]:
+def seed_demo_staff(session: Session, issuer: Issuer, *, now: datetime) -> tuple[str, str]:
     """A demo owner account for ``issuer`` with a fresh random password (development only).
 
     Returns ``(email, password)``; the password is reset on every call and shown once.
@@ -855,10 +833,11 @@ def seed_demo_staff(session: Session, issuer: Issuer) -> tuple[str, str]:
         name="Demo owner",
         actor="cli:seed-demo",
         operator=True,
+        now=now,
     )
     if not grant.created:
         # The operator's command: it may reset the demo account, as `staff set-password`.
         set_password(
-            session, grant.member, password, chosen_by=None, actor="cli:seed-demo", now=utcnow()
+            session, grant.member, password, chosen_by=None, actor="cli:seed-demo", now=now
         )
     return email, password

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from badgeworks.db.models import ApiToken, Issuer, utcnow
+from badgeworks.db.models import ApiToken, Issuer
 from badgeworks.services.errors import NotFoundError
 from badgeworks.services.infra import audit
 
@@ -21,12 +22,12 @@ def hash_token(token: str) -> str:
 
 
 def create_token(
-    session: Session, issuer: Issuer, *, label: str = "", actor: str
+    session: Session, issuer: Issuer, *, label: str = "", actor: str, now: datetime
 ) -> tuple[ApiToken, str]:
     """Create a token for ``issuer``; returns the row and the token (never stored)."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
-        issuer_id=issuer.id or 0, label=label, token_hash=hash_token(token), created_at=utcnow()
+        issuer_id=issuer.id or 0, label=label, token_hash=hash_token(token), created_at=now
     )
     session.add(row)
     session.flush()
@@ -61,7 +62,9 @@ def list_tokens(session: Session, issuer: Issuer) -> list[ApiToken]:
     return list(session.exec(stmt))
 
 
-def revoke_token(session: Session, issuer: Issuer, token_id: int, *, actor: str) -> ApiToken:
+def revoke_token(
+    session: Session, issuer: Issuer, token_id: int, *, actor: str, now: datetime
+) -> ApiToken:
     """Revoke one of ``issuer``'s tokens; revoking twice is harmless."""
     row = session.get(ApiToken, token_id)
     if row is None or row.issuer_id != issuer.id:
@@ -69,7 +72,7 @@ def revoke_token(session: Session, issuer: Issuer, token_id: int, *, actor: str)
             f"the issuer {issuer.slug!r} has no token {token_id}", code="token.not_found"
         )
     if row.revoked_at is None:
-        row.revoked_at = utcnow()
+        row.revoked_at = now
         session.add(row)
         audit.record(
             session,

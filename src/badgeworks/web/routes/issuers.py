@@ -122,13 +122,17 @@ def create_token(
 ) -> TokenCreated:
     """Create another token for the same issuer; the response shows it once."""
     row, token = tokens.create_token(
-        session, who.issuer_for(slug), label=data.label, actor=who.actor
+        session, who.issuer_for(slug), label=data.label, actor=who.actor, now=ctx.clock()
     )
     return TokenCreated(**_token_public(slug, row).model_dump(), token=token)
 
 
 @router.delete("/{slug}/tokens/{token_id}", response_model=TokenPublic)
-def revoke_token(slug: str, token_id: Id, session: SessionDep, who: PrincipalDep) -> TokenPublic:
+def revoke_token(
+    slug: str, token_id: Id, session: SessionDep, ctx: ContextDep, who: PrincipalDep
+) -> TokenPublic:
     """Revoke one of the issuer's tokens (it stops working at once)."""
-    row = tokens.revoke_token(session, who.issuer_for(slug), token_id, actor=who.actor)
+    row = tokens.revoke_token(
+        session, who.issuer_for(slug), token_id, actor=who.actor, now=ctx.clock()
+    )
     return _token_public(slug, row)

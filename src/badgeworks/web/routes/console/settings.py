@@ -201,7 +201,7 @@ def create_token(
     """Create an API token; this response is the only place it is ever shown."""
     program.require("owner")
     _, token = tokens.create_token(
-        session, program.issuer, label=label.strip(), actor=program.actor
+        session, program.issuer, label=label.strip(), actor=program.actor, now=ctx.clock()
     )
     return _settings_page(request, session, ctx, program, new_token=token)
 
@@ -214,7 +214,8 @@ def confirm_revoke_token(
     program.require("owner")
     found = [t for t in tokens.list_tokens(session, program.issuer) if t.id == token_id]
     if not found:
-        tokens.revoke_token(session, program.issuer, token_id, actor=program.actor)  # 404
+        # Not found: the service raises the 404.
+        tokens.revoke_token(session, program.issuer, token_id, actor=program.actor, now=ctx.clock())
     return page(
         request,
         "console/confirm.html",
@@ -231,10 +232,12 @@ def confirm_revoke_token(
 
 
 @router.post("/{slug}/settings/tokens/{token_id}/revoke", dependencies=[Csrf])
-def revoke_token(token_id: Id, session: SessionDep, program: ProgramDep) -> Response:
+def revoke_token(
+    token_id: Id, session: SessionDep, ctx: ContextDep, program: ProgramDep
+) -> Response:
     """Revoke a token (it stops working at once)."""
     program.require("owner")
-    tokens.revoke_token(session, program.issuer, token_id, actor=program.actor)
+    tokens.revoke_token(session, program.issuer, token_id, actor=program.actor, now=ctx.clock())
     return back_to(program, "/settings", "token_revoked")
 
 
