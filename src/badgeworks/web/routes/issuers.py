@@ -118,7 +118,7 @@ def list_tokens(slug: str, session: SessionDep, who: PrincipalDep) -> list[Token
 
 @router.post("/{slug}/tokens", response_model=TokenCreated, status_code=201)
 def create_token(
-    slug: str, data: TokenCreate, session: SessionDep, who: PrincipalDep
+    slug: str, data: TokenCreate, session: SessionDep, ctx: ContextDep, who: PrincipalDep
 ) -> TokenCreated:
     """Create another token for the same issuer; the response shows it once."""
     row, token = tokens.create_token(

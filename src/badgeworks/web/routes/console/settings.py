@@ -208,7 +208,7 @@ def create_token(
 
 @router.get("/{slug}/settings/tokens/{token_id}/revoke")
 def confirm_revoke_token(
-    request: Request, token_id: Id, session: SessionDep, program: ProgramDep
+    request: Request, token_id: Id, session: SessionDep, ctx: ContextDep, program: ProgramDep
 ) -> Response:
     """Ask before revoking a token."""
     program.require("owner")
