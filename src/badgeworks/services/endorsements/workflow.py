@@ -18,7 +18,7 @@ The flow (docs/endorsements.md):
 4. An endorsement is withdrawn by the program (``withdraw``) or by the endorser through a
    withdrawal link (``withdraw_by_link``). One the service signed carries a Bitstring
    Status List ``credentialStatus`` (purpose ``revocation``) in a list issued and signed
-   by the endorser's own DID (``services.status_lists``); withdrawing sets its bit and
+   by the endorser's own DID (``lifecycle.status_lists``); withdrawing sets its bit and
    re-signs the list in the same transaction, so verifiers elsewhere see it. Uploaded
    endorsements (signed with the endorser's own DID) have no entry of ours.
 """

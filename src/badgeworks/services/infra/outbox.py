@@ -7,10 +7,13 @@ each attempt; after ``MAX_ATTEMPTS`` failures a message is marked ``failed`` and
 an operator. It runs from ``badgeworks outbox send`` (cron) or from ``OutboxWorker``, a
 thread of the web server (``BADGEWORKS_OUTBOX_INTERVAL_SECONDS``), in any number of
 processes at once: each message is *claimed* before it is delivered (see
-``send_pending``), so it is delivered once.
+``send_pending``), so concurrent runs deliver it once (only a crash mid-delivery can repeat
+it).
 
-Review links are secrets (whoever holds one can sign as the mentor), so once a message is
-delivered its bodies are replaced by a note: the database keeps only the link's hash.
+The links it carries are secrets (a review link lets its holder sign as the mentor, a
+sign-in link signs its holder in, a withdrawal link withdraws an endorsement), so once a
+message is delivered its bodies are replaced by a note: the database keeps only each
+link's hash.
 Until then the bodies are sealed at rest (``db.outbox.SealedText``) under a key derived
 from the key secret, bound to the engine by ``seal_outbox``; they are opened only to be
 sent.

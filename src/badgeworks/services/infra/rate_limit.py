@@ -1,5 +1,10 @@
-"""Per-client token buckets: the public verifier, candidate sign-in and the VC-API verify
-endpoints share this one limiter (in memory, one set of buckets per app instance)."""
+"""Per-client token buckets, in memory (one set of buckets per limiter and app instance).
+
+The public verifier and the VC-API verify endpoints share one limiter; candidate sign-in has
+its own (link requests, link redemptions). Staff sign-in and the admin token count failures
+in the database instead, shared by every worker, and use only ``client_key`` to group
+addresses.
+"""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ An image is served from our origin and baked into every credential's badge, so i
 checked before it is stored:
 
 - a PNG must be whole (every chunk complete, CRCs right, up to IEND) and its pixels must
-  decode, within ``photos.MAX_PIXELS``;
+  decode, within ``portfolio.photos.MAX_PIXELS``;
 - an SVG is rebuilt by ``core.svg.sanitize_svg`` (scripts, event handlers,
   ``foreignObject``, external references, DOCTYPE and entities never survive) and the
   rebuilt text is what is stored.
