@@ -18,6 +18,7 @@ from badgeworks.adapters.keystore import (
     secret_fingerprint,
 )
 from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
+from badgeworks.core.encoding import b64url_decode, b64url_encode
 from badgeworks.core.errors import ConfigError, KeyFormatError
 
 SECRET = "a-test-secret-that-is-long-enough"
@@ -36,9 +37,9 @@ def test_token_format_is_versioned_ascii_with_fresh_salt_and_nonce() -> None:
     assert first.isascii()
     version, salt, nonce, ciphertext = first.split(".")
     assert version == "bw1"
-    assert len(keystore._b64decode(salt)) == 16
-    assert len(keystore._b64decode(nonce)) == 12
-    assert len(keystore._b64decode(ciphertext)) == 32 + 16
+    assert len(b64url_decode(salt)) == 16
+    assert len(b64url_decode(nonce)) == 12
+    assert len(b64url_decode(ciphertext)) == 32 + 16
     assert first.split(".")[1] != second.split(".")[1]
 
 
@@ -56,9 +57,9 @@ def test_wrong_secret_fails_without_leaking() -> None:
 @pytest.mark.parametrize("part", [1, 2, 3])
 def test_any_altered_part_fails(part: int) -> None:
     parts = encrypt_seed(SEED, SECRET).split(".")
-    raw = bytearray(keystore._b64decode(parts[part]))
+    raw = bytearray(b64url_decode(parts[part]))
     raw[0] ^= 1
-    parts[part] = keystore._b64encode(bytes(raw))
+    parts[part] = b64url_encode(bytes(raw))
     with pytest.raises(KeyFormatError) as info:
         decrypt_seed(".".join(parts), SECRET)
     assert info.value.code == "key.decrypt_failed"
@@ -84,7 +85,7 @@ def test_malformed_tokens_are_refused(token: str) -> None:
 def test_version_label_is_bound_to_the_ciphertext() -> None:
     # Relabelling a token is detected by the AEAD, not just by the parser.
     parts = encrypt_seed(SEED, SECRET).split(".")
-    salt, nonce, ciphertext = (keystore._b64decode(p) for p in parts[1:])
+    salt, nonce, ciphertext = (b64url_decode(p) for p in parts[1:])
     with pytest.raises(KeyFormatError):
         keystore._open(ciphertext, SECRET, salt, nonce, b"bw0")
 

@@ -11,15 +11,13 @@ copied from ``keys.example/`` cannot sign anything.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import os
-import re
 from pathlib import Path
 
 from badgeworks.adapters.resources import resource_dir
 from badgeworks.core.crypto.symmetric import aes_gcm_open, aes_gcm_seal, scrypt_key
+from badgeworks.core.encoding import b64url_decode, b64url_encode
 from badgeworks.core.errors import ConfigError, KeyFormatError
 
 #: scrypt cost for deriving the AES-256-GCM key from the key-encryption secret.
@@ -65,17 +63,6 @@ EXAMPLE_KEY_SECRET = "example-only-do-not-use-this-secret"
 # Domain separation: the fingerprint's scrypt salt can never equal a record's random salt
 # by design (different length), and it names its purpose.
 _FINGERPRINT_SALT = b"badgeworks/key-secret-fingerprint/v1"
-_B64URL = re.compile(r"[A-Za-z0-9_-]+")
-
-
-def _b64encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _b64decode(text: str) -> bytes:
-    if not _B64URL.fullmatch(text):
-        raise ValueError("not base64url")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def _malformed(reason: str) -> KeyFormatError:
@@ -101,7 +88,9 @@ def encrypt_seed(seed: bytes, secret: str) -> str:
     salt = os.urandom(SALT_BYTES)
     nonce = os.urandom(NONCE_BYTES)
     ciphertext = _seal(seed, secret, salt, nonce, TOKEN_VERSION.encode("ascii"))
-    return ".".join((TOKEN_VERSION, _b64encode(salt), _b64encode(nonce), _b64encode(ciphertext)))
+    return ".".join(
+        (TOKEN_VERSION, b64url_encode(salt), b64url_encode(nonce), b64url_encode(ciphertext))
+    )
 
 
 def decrypt_seed(token: str, secret: str) -> bytes:
@@ -124,9 +113,11 @@ def decrypt_seed(token: str, secret: str) -> bytes:
     if parts[0] != TOKEN_VERSION:
         # Only the (short, non-secret) version label is quoted back.
         raise _malformed(f"unknown version label {parts[0][:12]!r}")
+    if not all(parts[1:]):
+        raise _malformed("a part is not base64url")
     try:
-        salt, nonce, ciphertext = (_b64decode(p) for p in parts[1:])
-    except (ValueError, binascii.Error):
+        salt, nonce, ciphertext = (b64url_decode(p) for p in parts[1:])
+    except ValueError:
         raise _malformed("a part is not base64url") from None
     if len(salt) != SALT_BYTES or len(nonce) != NONCE_BYTES or len(ciphertext) <= 16:
         raise _malformed("a part has the wrong length")

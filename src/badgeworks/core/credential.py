@@ -11,8 +11,6 @@ formatting/parsing, and VC 2.0 ``digestMultibase`` digests of related resources.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import re
@@ -22,8 +20,9 @@ from typing import Any, Literal
 
 from badgeworks.core.contexts import OB3_CONTEXT, VC2_CONTEXT
 
+from .encoding import b64url_decode
 from .errors import CredentialError, KeyFormatError
-from .multibase import b58decode, b58encode
+from .multibase import b58decode, b58encode, encode_base64url
 
 OB3_SCHEMA_URL = (
     "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json"
@@ -151,7 +150,7 @@ def digest_multibase(
     multihash = bytes([code, len(fn().digest())]) + fn(data).digest()
     if base == "z":
         return "z" + b58encode(multihash)
-    return "u" + base64.urlsafe_b64encode(multihash).rstrip(b"=").decode("ascii")
+    return encode_base64url(multihash)
 
 
 def decode_digest_multibase(value: str) -> tuple[str, bytes]:
@@ -175,12 +174,12 @@ def decode_digest_multibase(value: str) -> tuple[str, bytes]:
         if prefix == "u":
             if not re.fullmatch(r"[A-Za-z0-9_-]+", body):
                 raise bad("it is not base64url without padding")
-            raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+            raw = b64url_decode(body)
         elif prefix == "z":
             raw = b58decode(body)
         else:
             raise bad("the multibase prefix must be 'u' (base64url) or 'z' (base58btc)")
-    except (binascii.Error, ValueError, KeyFormatError):
+    except (ValueError, KeyFormatError):
         raise bad("it does not decode") from None
     if len(raw) < 2 or raw[0] not in _MULTIHASH_BY_CODE:
         raise bad("it is not a SHA-2 multihash (expected code 0x12, 0x20 or 0x13)")

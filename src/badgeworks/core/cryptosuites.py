@@ -117,11 +117,6 @@ _REGISTRY: dict[str, Cryptosuite] = {
 }
 
 
-def registered_cryptosuites() -> tuple[str, ...]:
-    """The cryptosuite names we know, for messages and docs."""
-    return tuple(_REGISTRY)
-
-
 def get_cryptosuite(name: str) -> Cryptosuite:
     """The registered cryptosuite called ``name``; ``ProofError`` (unsupported) otherwise."""
     suite = _REGISTRY.get(name) if isinstance(name, str) else None

@@ -1,14 +1,13 @@
-"""Multibase base58btc (``z`` prefix) and base64url-no-pad (``u`` prefix) codecs.
+"""Multibase base58btc (``z`` prefix) and base64url-no-pad (``u`` prefix) values.
 
 Data Integrity uses base58btc for ``proofValue`` and Multikey values (vc-di-eddsa §2.2),
-and base64url for Bitstring Status List ``encodedList``. We implement only those two.
+and base64url for Bitstring Status List ``encodedList`` and ``digestMultibase``. We
+implement only those two; the base64url alphabet itself is ``encoding``'s.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-
+from .encoding import b64url_encode
 from .errors import KeyFormatError
 
 _B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
@@ -58,18 +57,4 @@ def decode_base58btc(value: str) -> bytes:
 
 def encode_base64url(data: bytes) -> str:
     """Multibase base64url without padding: ``u`` + base64url."""
-    return "u" + base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def decode_base64url(value: str) -> bytes:
-    """Decode a ``u``-prefixed multibase value (padding optional)."""
-    if not isinstance(value, str) or not value.startswith("u"):
-        raise KeyFormatError(
-            f"expected a base64url multibase value starting with 'u', got {value!r:.80}",
-            code="multibase.invalid",
-        )
-    body = value[1:]
-    try:
-        return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-    except (binascii.Error, ValueError):
-        raise KeyFormatError("the base64url value is malformed", code="multibase.invalid") from None
+    return "u" + b64url_encode(data)

@@ -19,7 +19,6 @@ programs open once the person has chosen a password through a link sent to the a
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import secrets
@@ -35,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from badgeworks.core.email import looks_like_email
+from badgeworks.core.encoding import b64url_decode, b64url_encode
 from badgeworks.db.console import (
     ROLES,
     StaffLoginAttempt,
@@ -91,14 +91,6 @@ class RateLimited(ForbiddenError):
 # ----------------------------------------------------------------------------- passwords
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def hash_password(password: str) -> str:
     """``scrypt$n$r$p$salt$key``: a fresh salt each time."""
     salt = secrets.token_bytes(16)
@@ -111,7 +103,7 @@ def hash_password(password: str) -> str:
         maxmem=64 * 1024 * 1024,
         dklen=32,
     )
-    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${_b64(salt)}${_b64(key)}"
+    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${b64url_encode(salt)}${b64url_encode(key)}"
 
 
 def check_password(password: str, stored: str | None) -> bool:
@@ -124,10 +116,10 @@ def check_password(password: str, stored: str | None) -> bool:
         scheme, n, r, p, salt, key = stored.split("$")
         if scheme != "scrypt":
             return False
-        expected = _unb64(key)
+        expected = b64url_decode(key)
         derived = hashlib.scrypt(
             password.encode("utf-8"),
-            salt=_unb64(salt),
+            salt=b64url_decode(salt),
             n=int(n),
             r=int(r),
             p=int(p),

@@ -576,16 +576,6 @@ def local_document(ctx: ServiceContext, url: str) -> dict[str, Any] | None:
     )
 
 
-def lists_of(session: Session, owner: Owner) -> list[ListRow]:
-    """Every status list of ``owner``, by purpose and number."""
-    lists, _ = _tables(owner)
-    return list(
-        session.exec(
-            select(lists).where(_owned_by(owner)).order_by(col(lists.purpose), col(lists.number))
-        )
-    )
-
-
 # --- drift: the lists against the rows ---------------------------------------------------
 
 
