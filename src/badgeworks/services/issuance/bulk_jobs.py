@@ -28,7 +28,7 @@ from sqlmodel import Session, col, select
 from badgeworks.core.errors import BadgeworksError
 from badgeworks.db.console import BulkJob
 from badgeworks.db.engine import SessionFactory
-from badgeworks.db.models import Credential, Issuer
+from badgeworks.db.models import Credential, Issuer, utcnow
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ConflictError, NotFoundError
 from badgeworks.services.infra import audit
@@ -96,7 +96,6 @@ def create_job(
     actor: str,
     source: str = "console",
     checked: bulk.Checked | None = None,
-    now: datetime,
 ) -> BulkJob:
     """Validate an upload (unless ``checked`` already is) and keep it as a job waiting
     for someone to issue it."""
@@ -112,8 +111,8 @@ def create_job(
         total_rows=checked.total,
         good_rows=len(checked.good),
         problems=checked.problems,
-        created_at=now,
-        updated_at=now,
+        created_at=utcnow(),
+        updated_at=utcnow(),
     )
     session.add(job)
     session.flush()
@@ -124,7 +123,6 @@ def create_job(
         issuer_id=issuer.id,
         target=f"bulk:{job.id}",
         detail={"rows": checked.total, "good": len(checked.good), "file": filename[:100]},
-        now=now,
     )
     session.commit()
     session.refresh(job)
@@ -147,13 +145,12 @@ def list_jobs(session: Session, issuer: Issuer | None, limit: int = 20) -> list[
     return list(session.exec(stmt))
 
 
-def reap(
-    session: Session, lease: float, *, issuer_id: int | None = None, now: datetime
-) -> list[int]:
+def reap(session: Session, lease: float, *, issuer_id: int | None = None) -> list[int]:
     """Mark running jobs whose worker died as ``interrupted``; returns their ids."""
     stmt = select(BulkJob).where(BulkJob.status == "running")
     if issuer_id is not None:
         stmt = stmt.where(BulkJob.issuer_id == issuer_id)
+    now = utcnow()
     dead = [(job.id, job.worker) for job in session.exec(stmt) if not _alive(job, lease, now)]
     marked = []
     for job_id, worker in dead:
@@ -177,18 +174,13 @@ def reap(
 
 
 def _take(
-    session: Session,
-    job: BulkJob,
-    from_status: tuple[str, ...],
-    *,
-    reissue: bool | None,
-    now: datetime,
+    session: Session, job: BulkJob, from_status: tuple[str, ...], *, reissue: bool | None
 ) -> bool:
     values: dict[str, Any] = {
         "status": "running",
         "worker": worker_id(),
-        "heartbeat_at": now,
-        "updated_at": now,
+        "heartbeat_at": utcnow(),
+        "updated_at": utcnow(),
         "finished_at": None,
         "attempts": job.attempts + 1,
     }
@@ -206,12 +198,7 @@ def _take(
 
 
 def claim(
-    session: Session,
-    issuer: Issuer,
-    job_id: int,
-    *,
-    reissue_revoked: bool = False,
-    now: datetime,
+    session: Session, issuer: Issuer, job_id: int, *, reissue_revoked: bool = False
 ) -> BulkJob:
     """Mark a validated job as running (by this process); ``ConflictError`` if started."""
     job = get_job(session, issuer, job_id)
@@ -219,32 +206,26 @@ def claim(
         raise ConflictError(f"bulk job {job_id} was already started", code="bulk.started")
     if job.good_rows == 0:
         raise ConflictError("no row passed validation; nothing to issue", code="bulk.empty")
-    if not _take(session, job, ("validated",), reissue=reissue_revoked, now=now):
+    if not _take(session, job, ("validated",), reissue=reissue_revoked):
         raise ConflictError(f"bulk job {job_id} was already started", code="bulk.started")
     return job
 
 
-def close_empty(session: Session, job: BulkJob, *, now: datetime) -> None:
+def close_empty(session: Session, job: BulkJob) -> None:
     """Mark a CLI job in which no row passed as done (there is nothing to issue or resume)."""
     if job.status == "validated" and job.good_rows == 0:
         job.status = "done"
-        job.finished_at = job.updated_at = now
+        job.finished_at = job.updated_at = utcnow()
         session.add(job)
         session.commit()
 
 
 def resume(
-    session: Session,
-    issuer: Issuer | None,
-    job_id: int,
-    *,
-    lease: float,
-    actor: str,
-    now: datetime,
+    session: Session, issuer: Issuer | None, job_id: int, *, lease: float, actor: str
 ) -> BulkJob:
     """Take over an interrupted (or failed) job; ``ConflictError`` saying why not."""
     job = get_job(session, issuer, job_id)
-    reap(session, lease, issuer_id=job.issuer_id, now=now)
+    reap(session, lease, issuer_id=job.issuer_id)
     session.refresh(job)
     if job.status == "running":
         raise ConflictError(
@@ -259,7 +240,7 @@ def resume(
         )
     if job.status not in RESUMABLE:
         raise ConflictError(f"bulk job {job_id} is already finished", code="bulk.finished")
-    if not _take(session, job, RESUMABLE, reissue=None, now=now):
+    if not _take(session, job, RESUMABLE, reissue=None):
         raise ConflictError(f"bulk job {job_id} was resumed just now", code="bulk.running")
     audit.record(
         session,
@@ -268,7 +249,6 @@ def resume(
         issuer_id=job.issuer_id,
         target=f"bulk:{job.id}",
         detail={"attempt": job.attempts, "done_before": job.done},
-        now=now,
     )
     session.commit()
     return job
@@ -325,11 +305,10 @@ def run(
             results.append(result)
             if progress is not None:
                 progress(done, len(rows))
-            beat_at = ctx.clock()
             values: dict[str, Any] = {
                 "done": done,
-                "heartbeat_at": beat_at,
-                "updated_at": beat_at,
+                "heartbeat_at": utcnow(),
+                "updated_at": utcnow(),
             }
             if done % SAVE_EVERY == 0:
                 values.update(_lists(results))
@@ -371,7 +350,7 @@ def run(
             if len(results) < len(rows):
                 return  # another worker took the job over
             values = {"status": "done", "done": len(rows), **_lists(results)}
-        now = ctx.clock()
+        now = utcnow()
         session.execute(
             update(BulkJob)
             .where(col(BulkJob.id) == job_id, col(BulkJob.worker) == me)
@@ -406,7 +385,7 @@ def on_start(factory: SessionFactory, ctx: ServiceContext) -> list[int]:
     """
     settings = ctx.settings
     with factory() as session:
-        reap(session, settings.bulk_lease_seconds, now=ctx.clock())
+        reap(session, settings.bulk_lease_seconds)
         waiting = [
             job.id or 0
             for job in session.exec(select(BulkJob).where(BulkJob.status == "interrupted"))
@@ -415,14 +394,7 @@ def on_start(factory: SessionFactory, ctx: ServiceContext) -> list[int]:
             return waiting
         for job_id in waiting:
             try:
-                resume(
-                    session,
-                    None,
-                    job_id,
-                    lease=settings.bulk_lease_seconds,
-                    actor=RESUME_ACTOR,
-                    now=ctx.clock(),
-                )
+                resume(session, None, job_id, lease=settings.bulk_lease_seconds, actor=RESUME_ACTOR)
             except BadgeworksError:
                 continue
             start(factory, ctx, job_id, actor=RESUME_ACTOR)
