@@ -19,16 +19,15 @@ from typing import Any, BinaryIO, NoReturn
 import click
 
 from badgeworks.adapters.resources import default_loader
-from badgeworks.core.checks import KnownIssuer, verify_credential
 from badgeworks.core.credential import parse_xsd_datetime, xsd_datetime
 from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.document import DEFAULT_MAX_BYTES, parse_json_document
 from badgeworks.core.errors import BadgeworksError
 from badgeworks.core.keys import key_pair_from_json, key_pair_to_json
 from badgeworks.core.proof import add_proof
-from badgeworks.core.report import VERDICT_TEXT, Report
 from badgeworks.core.vc_jwt import is_compact_jws
-from badgeworks.core.verify import verify
+from badgeworks.services.verification.capabilities import standalone
+from badgeworks.services.verification.pipeline import VERDICT_TEXT, KnownIssuer, Report, verify
 from badgeworks.settings import Settings, get_settings
 
 EXIT_OK = 0
@@ -309,7 +308,6 @@ def verify_command(
     trust_file: str | None,
 ) -> None:
     """Verify the credential in FILE ('-' for stdin). Exit 0 verified, 1 not, 2 bad input."""
-    from badgeworks.services.verification.pipeline import standalone
 
     moment = _parse_now(now)
     lists = _status_lists(status_lists)
@@ -318,8 +316,8 @@ def verify_command(
     settings = _online_settings() if online else None
     document = _read_credential(file)
     # The same pipeline as the API and the VC-API; only the capabilities differ.
-    with standalone(settings, status_lists=lists, known=known) as caps:
-        report = verify_credential(document, caps, now=moment, email=address).report
+    with standalone(settings, status_lists=lists, known=known) as verifier:
+        report = verify(verifier, document, now=moment, email=address).report
     if as_json:
         click.echo(_dumps(report.as_dict()))
     else:
@@ -427,11 +425,9 @@ def run_demo(now: datetime) -> None:
 
     lists = {DEMO_LIST_URL: signed_list()}
 
-    def resolver(url: str) -> Any:
-        return lists[url]
-
     def show(title: str, document: Any) -> None:
-        report = verify(document, loader=loader, now=now, status_resolver=resolver, schemas=schemas)
+        with standalone(None, status_lists=lists, known={}) as verifier:
+            report = verify(verifier, document, now=now).report
         click.echo(f"\n== {title} ==")
         _print_report(report)
 

@@ -24,7 +24,6 @@ from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.errors import ContextError, DidError, StatusError
 from badgeworks.core.loader import DocumentLoader
 from badgeworks.core.proof import add_proof, verify_proofs
-from badgeworks.core.report import Check, Report
 from badgeworks.core.status import (
     check_status,
     encode_list,
@@ -32,6 +31,7 @@ from badgeworks.core.status import (
     set_status,
     status_list_credential,
 )
+from badgeworks.core.verification.report import Check, Report
 
 PUBLIC_IP = "93.184.215.14"
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)

@@ -12,7 +12,7 @@ from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.errors import CredentialError
 from badgeworks.core.issue import issue
 from badgeworks.core.loader import DocumentLoader
-from badgeworks.core.presentation import (
+from badgeworks.core.verification.presentation import (
     create_presentation,
     sign_presentation,
     verify_presentation,

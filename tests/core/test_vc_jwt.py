@@ -16,8 +16,8 @@ from badgeworks.core.crypto import jose
 from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.errors import KeyFormatError
 from badgeworks.core.loader import DocumentLoader
-from badgeworks.core.report import Check
 from badgeworks.core.vc_jwt import verify_vc_jwt
+from badgeworks.core.verification.report import Check
 from tests.core.conftest import build_ob3_credential
 from tests.signers import encode_jws, generate_jwk, jws_sign, jwt_claims, sign_vc_jwt
 

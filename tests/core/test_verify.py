@@ -15,14 +15,14 @@ from badgeworks.core.identity import identity_object
 from badgeworks.core.issue import issue
 from badgeworks.core.loader import DocumentLoader
 from badgeworks.core.proof import add_proof
-from badgeworks.core.report import Check, Report
 from badgeworks.core.status import (
     encode_list,
     new_bitstring,
     set_status,
     status_list_credential,
 )
-from badgeworks.core.verify import verify
+from badgeworks.core.verification.credential import verify
+from badgeworks.core.verification.report import Check, Report
 from tests.conftest import EDDSA, read_json
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -344,7 +344,7 @@ def test_every_code_in_core_is_documented() -> None:
     )
     pattern = re.compile(rf'"((?:{areas})\.[a-z][a-z_]*)"')
     used = set()
-    for path in (root / "src" / "badgeworks" / "core").glob("*.py"):
+    for path in (root / "src" / "badgeworks" / "core").rglob("*.py"):
         used |= set(pattern.findall(path.read_text("utf-8")))
     docs = (root / "docs" / "verification.md").read_text("utf-8")
     missing = sorted(code for code in used if f"`{code}`" not in docs)

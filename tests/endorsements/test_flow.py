@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from badgeworks.adapters.resources import schema_documents
-from badgeworks.core.verify import verify
+from badgeworks.core.verification.credential import verify
 from badgeworks.services.infra import outbox
 from badgeworks.services.programs.achievements import level_id, result_description_id
 from tests.endorsements.conftest import (

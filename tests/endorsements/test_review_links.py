@@ -280,7 +280,7 @@ def test_endorsing_the_achievement_embeds_it_in_the_achievement(
     app: FastAPI, client: TestClient, acme: IssuerHandle
 ) -> None:
     from badgeworks.adapters.resources import schema_documents
-    from badgeworks.core.verify import verify
+    from badgeworks.core.verification.credential import verify
 
     ids = draft_project(client, acme)
     data = invite(client, acme, ids["project"], subject="achievement")

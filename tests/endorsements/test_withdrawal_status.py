@@ -22,14 +22,14 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from badgeworks.adapters.resources import schema_documents
-from badgeworks.core.checks import Capabilities
-from badgeworks.core.checks import verify_credential as pipeline
 from badgeworks.core.errors import StatusError
 from badgeworks.core.multibase import encode_base64url
-from badgeworks.core.report import Report
 from badgeworks.core.schema import schema_problems
 from badgeworks.core.status import decode_list, get_status
-from badgeworks.core.verify import verify
+from badgeworks.core.verification.credential import verify
+from badgeworks.core.verification.document import Capabilities
+from badgeworks.core.verification.document import verify_document as pipeline
+from badgeworks.core.verification.report import Report
 from badgeworks.db.endorsements import Endorser, ReviewInvite
 from badgeworks.services.endorsements import workflow as endorsements
 from badgeworks.services.errors import NotFoundError
@@ -115,7 +115,7 @@ def test_signed_endorsement_carries_a_status_entry_of_the_mentor(
     assert _bit(listed, entry) == 0
 
     # The service's verifier (API, VC-API, /verify) and the offline pipeline (the CLI's).
-    report = verification.verify_credential(app.state.ctx, endorsement)
+    report = verification.verify(app.state.ctx, endorsement).report
     assert report.verified, report.as_dict()
     assert _codes(report, "status") == {"status.ok": "pass"}
     offline = pipeline(
@@ -166,7 +166,7 @@ def test_withdrawal_sets_the_bit_and_verifiers_see_it(
     assert r.status_code == 201, r.text
     badge = r.json()["credential"]
     assert badge["endorsement"] == [endorsement]
-    report = verification.verify_credential(app.state.ctx, badge)
+    report = verification.verify(app.state.ctx, badge).report
     assert report.verified, report.as_dict()
     assert _codes(report, "endorsement") == {"endorsement.ok": "pass"}
 
@@ -193,7 +193,7 @@ def test_withdrawal_sets_the_bit_and_verifiers_see_it(
     caps = _offline(app, {list_url: listed})
     for checked in (
         pipeline(endorsement, caps, now=NOW).report,
-        verification.verify_credential(app.state.ctx, endorsement),
+        verification.verify(app.state.ctx, endorsement).report,
     ):
         assert not checked.verified
         assert _codes(checked, "status") == {"status.revoked": "fail"}
@@ -204,7 +204,7 @@ def test_withdrawal_sets_the_bit_and_verifiers_see_it(
     # still verifies: the mentor withdrew their word, the program did not revoke the badge.
     for checked in (
         pipeline(badge, caps, now=NOW).report,
-        verification.verify_credential(app.state.ctx, badge),
+        verification.verify(app.state.ctx, badge).report,
     ):
         assert checked.verified, checked.as_dict()
         (check,) = (c for c in checked.checks if c.check == "endorsement")
@@ -320,7 +320,7 @@ def test_endorsements_without_a_status_entry_still_verify(
         patch.setattr(status_lists, "allocate_entries", no_entry)
         old = _sign(client, acme, ids["project"])
     assert "credentialStatus" not in old
-    report = verification.verify_credential(app.state.ctx, old)
+    report = verification.verify(app.state.ctx, old).report
     assert report.verified, report.as_dict()
     assert _codes(report, "status") == {"status.none": "pass"}
 
@@ -328,7 +328,7 @@ def test_endorsements_without_a_status_entry_still_verify(
     assert r.status_code == 201, r.text
     badge = r.json()["credential"]
     assert badge["endorsement"] == [old]
-    report = verification.verify_credential(app.state.ctx, badge)
+    report = verification.verify(app.state.ctx, badge).report
     assert report.verified, report.as_dict()
     assert _codes(report, "endorsement") == {"endorsement.ok": "pass"}
 
@@ -337,7 +337,7 @@ def test_endorsements_without_a_status_entry_still_verify(
     r = client.post(f"/api/v1/endorsements/{old_id}/withdraw", json={}, headers=acme.auth)
     assert r.status_code == 200, r.text
     assert r.json()["withdrawn_at"] is not None
-    assert verification.verify_credential(app.state.ctx, old).verified
+    assert verification.verify(app.state.ctx, old).report.verified
 
 
 @pytest.mark.interop

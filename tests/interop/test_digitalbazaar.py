@@ -31,7 +31,7 @@ from badgeworks.core.identity import identity_object
 from badgeworks.core.keys import key_pair_to_json
 from badgeworks.core.loader import DocumentLoader
 from badgeworks.core.proof import add_proof, verify_proofs
-from badgeworks.core.verify import verify
+from badgeworks.core.verification.credential import verify
 from tests.conftest import EDDSA, EXAMPLES_V2, VECTORS, read_json
 from tests.interop.conftest import REPO, Harness
 

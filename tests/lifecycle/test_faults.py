@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from badgeworks.core.status import decode_list, get_status
-from badgeworks.core.verify import verify
+from badgeworks.core.verification.credential import verify
 from badgeworks.db.models import Credential
 from badgeworks.db.status import StatusEntry, StatusList
 from badgeworks.settings import Settings

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from badgeworks.core.status import decode_list, get_status
-from badgeworks.core.verify import verify
+from badgeworks.core.verification.credential import verify
 from badgeworks.services.verification import pipeline as verification
 from tests.lifecycle.conftest import (
     NOW,
@@ -43,7 +43,7 @@ def test_revoke_and_suspend_show_in_verify_and_unsuspend_clears(
         "suspension",
     )
     ctx = ctx_of(app)
-    assert verification.verify_credential(ctx, vc).verified
+    assert verification.verify(ctx, vc).report.verified
     ok = client.post("/credentials/verify", json={"verifiableCredential": vc})
     assert ok.status_code == 200, ok.text
 
@@ -53,7 +53,7 @@ def test_revoke_and_suspend_show_in_verify_and_unsuspend_clears(
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "suspended"
     assert _bit(client, suspension) == 1
-    report = verification.verify_credential(ctx, vc)
+    report = verification.verify(ctx, vc).report
     assert "status.suspended" in [c.code for c in report.checks] and not report.verified
     bad = client.post("/credentials/verify", json={"verifiableCredential": vc})
     assert bad.status_code == 422 and "status.suspended" in _codes(bad.json())
@@ -63,7 +63,7 @@ def test_revoke_and_suspend_show_in_verify_and_unsuspend_clears(
     )
     assert r.status_code == 200 and r.json()["status"] == "active"
     assert _bit(client, suspension) == 0
-    assert verification.verify_credential(ctx, vc).verified
+    assert verification.verify(ctx, vc).report.verified
 
     r = client.post(
         f"/api/v1/credentials/{cid}/revoke", json={"reason": "fraud"}, headers=acme.auth
@@ -142,8 +142,8 @@ def test_project_credential_reissue_links_old_to_new(
     assert new["replaces"]["superseded_by"] == new["url"]
     assert new["credential"]["validFrom"] == old["validFrom"]
     ctx = ctx_of(app)
-    assert verification.verify_credential(ctx, new["credential"]).verified
-    report = verification.verify_credential(ctx, old)
+    assert verification.verify(ctx, new["credential"]).report.verified
+    report = verification.verify(ctx, old).report
     assert "status.revoked" in [c.code for c in report.checks]
 
     page = client.get(path_of(issued["url"]), headers={"Accept": "text/html"})
@@ -173,8 +173,8 @@ def test_expire_reissues_with_valid_until(
     new = r.json()["credential"]
     assert new["validUntil"] == "2025-07-01T12:00:00Z"
     ctx = ctx_of(app)
-    assert verification.verify_credential(ctx, new).verified
-    later = verification.verify_credential(ctx, new, now=at + timedelta(seconds=1))
+    assert verification.verify(ctx, new).report.verified
+    later = verification.verify(ctx, new, now=at + timedelta(seconds=1)).report
     assert "validity.expired" in [c.code for c in later.checks]
     r = client.post(
         f"/api/v1/credentials/{row_id(new)}/expire",

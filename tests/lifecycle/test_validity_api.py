@@ -70,8 +70,8 @@ def test_credential_from_an_achievement_with_a_default_validity_expires_after_it
     assert vc["validUntil"] == "2027-06-01T12:00:00Z"
 
     ctx = ctx_of(app)
-    assert verification.verify_credential(ctx, vc, now=valid_until - timedelta(seconds=1)).verified
-    late = verification.verify_credential(ctx, vc, now=valid_until + timedelta(seconds=1))
+    assert verification.verify(ctx, vc, now=valid_until - timedelta(seconds=1)).report.verified
+    late = verification.verify(ctx, vc, now=valid_until + timedelta(seconds=1)).report
     assert not late.verified and "validity.expired" in _codes(late)
 
     # The VC-API verify endpoint uses the service's clock: moved past validUntil, it says so.

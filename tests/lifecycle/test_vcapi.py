@@ -18,8 +18,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
-from badgeworks.core.presentation import create_presentation, sign_presentation
 from badgeworks.core.proof import add_proof
+from badgeworks.core.verification.presentation import create_presentation, sign_presentation
 from badgeworks.settings import get_settings
 from badgeworks.web.app import create_app
 from tests.lifecycle.conftest import VC2, plain_credential, row_id

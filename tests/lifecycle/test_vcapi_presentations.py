@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from badgeworks.core import credential as ob
 from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
-from badgeworks.core.presentation import create_presentation, sign_presentation
+from badgeworks.core.verification.presentation import create_presentation, sign_presentation
 from badgeworks.services.verification.pipeline import MAX_PRESENTED_CREDENTIALS
 from tests.portfolio.conftest import issue_with_deliverables
 from tests.verifier.conftest import REPORT_PDF, codes, signed

@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from badgeworks.core.baking import extract
-from badgeworks.core.verify import verify
+from badgeworks.core.verification.credential import verify
 from tests.browser_support import (
     assert_accessible,
     axe_violations,

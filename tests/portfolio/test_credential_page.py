@@ -15,7 +15,7 @@ from PIL import Image
 
 from badgeworks.adapters import qr
 from badgeworks.core.baking import extract
-from badgeworks.core.verify import verify
+from badgeworks.core.verification.credential import verify
 from badgeworks.db.models import Credential
 from badgeworks.services.portfolio import sharing
 from tests.portfolio.conftest import BASE, Issued

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from badgeworks.core.schema import schema_problems
-from badgeworks.core.verify import verify
+from badgeworks.core.verification.credential import verify
 from badgeworks.db import models
 from badgeworks.db.migrate import upgrade
 from badgeworks.services.demo import SPANISH_EDITION, seed_demo

@@ -34,7 +34,7 @@ from sqlmodel import Session, col, select
 
 from badgeworks.cli_service import service_commands
 from badgeworks.core.status import decode_list
-from badgeworks.core.verify import verify
+from badgeworks.core.verification.credential import verify
 from badgeworks.db.endorsements import Endorsement
 from badgeworks.db.models import EndorserStatusEntry, EndorserStatusList, Revocation
 from badgeworks.db.status import StatusChange, StatusEntry, StatusList

@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from badgeworks.services.verification import pipeline as verification
+from badgeworks.services.verification.public import shared_fetcher
 from badgeworks.web.app import create_app
 from tests.adapters.test_fetcher import PUBLIC_IP, FakeDns
 from tests.signers import sign_vc_jwt
@@ -229,7 +229,7 @@ def test_forbidden_urls_are_never_fetched(
 def test_a_redirect_to_a_forbidden_address_is_not_followed(
     vapp: FastAPI, vclient: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fetcher = verification.fetcher(vapp.state.ctx)
+    fetcher = shared_fetcher(vapp.state.ctx)
     seen: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:

@@ -25,8 +25,7 @@ from fastapi.testclient import TestClient
 from badgeworks.core import credential as ob
 from badgeworks.core.proof import add_proof
 from badgeworks.core.status import encode_list, new_bitstring, set_status, status_list_credential
-from badgeworks.services.verification import pipeline as verification
-from badgeworks.services.verification.public import TrustRegistry
+from badgeworks.services.verification.public import TrustRegistry, shared_fetcher
 from badgeworks.web.app import create_app
 from tests.interop.conftest import Harness, harness  # noqa: F401 - the fixture
 from tests.verifier.conftest import (
@@ -134,7 +133,7 @@ def test_did_web_credential_from_a_second_instance(
         headers=instance.issuer.auth,
     )
     assert r.status_code == 200, r.text
-    verification.fetcher(papp.state.ctx).clear_cache()
+    shared_fetcher(papp.state.ctx).clear_cache()
     r = pclient.post("/api/v1/verify", json=credential)
     assert r.status_code == 422
     assert codes(r.json(), "status") == {"status.revoked": "fail"}

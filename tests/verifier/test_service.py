@@ -12,18 +12,16 @@ import pytest
 from badgeworks.core import credential as ob
 from badgeworks.core.errors import ConfigError, InputError
 from badgeworks.core.identity import identity_hash
+from badgeworks.core.reading import safe_image, safe_link
+from badgeworks.core.verification.checks import deliverable_checks, recipient_check
+from badgeworks.services.infra.rate_limit import RateLimiter
 from badgeworks.services.verification.public import (
     Limits,
-    RateLimiter,
     TrustRegistry,
     VerifyInputError,
     check_email,
-    deliverable_checks,
     read_bytes,
     read_text,
-    recipient_check,
-    safe_image,
-    safe_link,
     summarize,
 )
 from tests.verifier.conftest import PNG_1X1
@@ -221,8 +219,9 @@ def test_every_verifier_code_is_documented() -> None:
     )
     used: set[str] = set()
     for path in (
-        root / "src" / "badgeworks" / "core" / "checks.py",
-        root / "src" / "badgeworks" / "services" / "verifier.py",
+        root / "src" / "badgeworks" / "core" / "verification" / "checks.py",
+        root / "src" / "badgeworks" / "core" / "verification" / "document.py",
+        root / "src" / "badgeworks" / "services" / "verification" / "public.py",
         root / "src" / "badgeworks" / "web" / "routes" / "verifier.py",
     ):
         used |= set(pattern.findall(path.read_text("utf-8")))

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from badgeworks.core.credential import check_digest_multibase
-from badgeworks.core.verify import verify
+from badgeworks.core.verification.credential import verify
 from tests.web.conftest import NOW, IssuerHandle, draft_project
 
 REPORT = b"%PDF-1.4\n% a tiny report\n"

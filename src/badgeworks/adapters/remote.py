@@ -26,7 +26,7 @@ from badgeworks.core.contexts import MULTIKEY_CONTEXT
 from badgeworks.core.document import parse_json_document
 from badgeworks.core.errors import BadgeworksError, ContextError, DidError, StatusError
 from badgeworks.core.loader import DocumentLoader
-from badgeworks.core.report import Check, Report
+from badgeworks.core.verification.report import Check, Report
 
 STATUS_LIST_ACCEPT = "application/vc+ld+json, application/json"
 KEY_ACCEPT = "application/did+ld+json, application/ld+json, application/jwk+json, application/json"

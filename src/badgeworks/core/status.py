@@ -29,7 +29,7 @@ from .errors import BadgeworksError, StatusError
 from .loader import DocumentLoader
 from .multibase import encode_base64url
 from .proof import verify_proofs
-from .report import UNAVAILABLE_CODES, Check
+from .verification.report import UNAVAILABLE_CODES, Check
 
 #: statusListCredential URL -> the status list credential document (raise if unavailable).
 StatusResolver = Callable[[str], Any]

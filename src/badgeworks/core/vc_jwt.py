@@ -31,7 +31,7 @@ from .crypto import jose
 from .document import parse_json_document
 from .encoding import b64url_decode
 from .errors import BadgeworksError, InputError, KeyFormatError
-from .report import Check
+from .verification.report import Check
 
 #: Resolves a ``kid`` to a JWK, a verification method, or a controller document holding it.
 KeyResolver = Callable[[str], Any]

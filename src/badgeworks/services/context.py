@@ -1,12 +1,14 @@
-"""What services need besides a database session: settings, blobs, the loader, the clock."""
+"""What services need besides a database session: settings, blobs, the loader, the clock
+and the verifier's capabilities."""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from threading import Lock
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from badgeworks.adapters.blobstore import BlobStore
 from badgeworks.adapters.keystore import check_secret
@@ -16,6 +18,9 @@ from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.loader import DocumentLoader
 from badgeworks.db.engine import SessionFactory
 from badgeworks.settings import Settings
+
+if TYPE_CHECKING:
+    from badgeworks.services.verification.capabilities import Verifier
 
 OB3_SCHEMA_FILE = "ob_v3p0_achievementcredential_schema.json"
 
@@ -39,6 +44,11 @@ class ServiceContext:
     # Decrypting a key runs scrypt; keep decrypted keys for the life of the process.
     _keys: dict[str, Ed25519KeyPair] = field(default_factory=dict, repr=False)
     _keys_lock: Lock = field(default_factory=Lock, repr=False)
+    #: What verification uses (loaders, status lists, the fetcher, known issuers): built
+    #: on first use by ``get_verifier`` unless set (the CLI sets its own). A copy made
+    #: with ``dataclasses.replace`` builds its own, from its own settings.
+    verifier: Verifier | None = field(default=None, init=False, repr=False)
+    _verifier_lock: Lock = field(default_factory=Lock, init=False, repr=False)
 
     @property
     def base_url(self) -> str:
@@ -54,6 +64,19 @@ class ServiceContext:
     def schemas(self) -> dict[str, Any]:
         """The JSON Schemas we issue against (checked before signing)."""
         return {OB3_SCHEMA_URL: schema(OB3_SCHEMA_FILE)}
+
+    def get_verifier(self) -> Verifier:
+        """This context's verifier, built once and shared by every request."""
+        with self._verifier_lock:
+            if self.verifier is None:
+                from badgeworks.services.verification.capabilities import service_verifier
+
+                built = service_verifier(self)
+                if built.fetcher is not None:
+                    # Close the shared fetcher's connections with the context.
+                    weakref.finalize(self, built.fetcher.close)
+                self.verifier = built
+            return self.verifier
 
     def cached_key(self, vm_id: str, build: Callable[[], Ed25519KeyPair]) -> Ed25519KeyPair:
         """The signing key for ``vm_id``, decrypting it on first use only."""

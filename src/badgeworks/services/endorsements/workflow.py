@@ -39,13 +39,11 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from badgeworks.adapters.resources import schema, schema_documents
+from badgeworks.adapters.resources import schema
 from badgeworks.core import credential as ob
 from badgeworks.core.credential import OB3_ENDORSEMENT_SCHEMA_URL, issuer_id
 from badgeworks.core.errors import InputError
 from badgeworks.core.issue import issue
-from badgeworks.core.report import Report
-from badgeworks.core.verify import verify
 from badgeworks.db.endorsements import CredentialReservation, Endorsement, Endorser, ReviewInvite
 from badgeworks.db.models import AchievementVersion, Candidate, Credential, Issuer, Project
 from badgeworks.services.context import ServiceContext
@@ -68,6 +66,7 @@ from badgeworks.services.programs.achievements import (
 )
 from badgeworks.services.programs.issuers import get_issuer_by_id
 from badgeworks.services.programs.projects import deliverable_url, deliverables, get_project
+from badgeworks.services.verification import pipeline as verification
 
 ENDORSEMENT_SCHEMA_FILE = "ob_v3p0_endorsementcredential_schema.json"
 #: The longest comment accepted (characters); a 10 MB comment is a clear 413.
@@ -259,6 +258,7 @@ def invite(
             "subject": data.subject,
             "credential": credential_id,
         },
+        now=now,
     )
     session.commit()
     session.refresh(row)
@@ -376,6 +376,7 @@ def revoke_invite(
             issuer_id=issuer.id,
             target=f"project:{project.id}",
             detail={"invite": row.id},
+            now=ctx.clock(),
         )
         session.commit()
         session.refresh(row)
@@ -630,6 +631,7 @@ def _store(
         issuer_id=invite.issuer_id,
         target=f"endorsement:{row.id}",
         detail={"project": project.id, "invite": invite.id, "subject": subject_id},
+        now=now,
     )
     try:
         session.commit()
@@ -766,31 +768,13 @@ def upload(session: Session, ctx: ServiceContext, token: str, text: str) -> Endo
     # End the read transaction first: no connection is held while the endorser's DID is
     # fetched, and the hosted resolver's own look-up never waits for a second one.
     session.commit()
-    report = _verify_upload(ctx, endorser, document, now)
+    report = verification.verify(ctx, document, reach="keys", now=now).report
     if not report.verified:
-        first = report.failures()[0]
+        first = (report.failures() or report.unchecked())[0]
         raise ValidationFailed(
             f"the endorsement did not verify: {first.message}", code="endorsement.not_verified"
         )
     return _store(session, ctx, invite, project, subject_id, document, [], now)
-
-
-def _verify_upload(
-    ctx: ServiceContext, endorser: Endorser, document: dict[str, Any], now: datetime
-) -> Report:
-    # did:key and the DIDs we host resolve offline; a did:web of another host is fetched
-    # through the SSRF-safe resolver (docs/did-web.md), closed again afterwards.
-    own_host = mentors.endorser_did(ctx.base_url, "mentor", "x").split(":mentors:")[0] + ":"
-    if not endorser.did.startswith("did:web:") or endorser.did.startswith(own_host):
-        return verify(document, loader=ctx.loader, now=now, schemas=schema_documents())
-    from badgeworks.adapters.did_web import DidWebResolver
-
-    resolver = DidWebResolver()
-    try:
-        loader = ctx.loader.with_resolver(resolver)
-        return verify(document, loader=loader, now=now, schemas=schema_documents())
-    finally:
-        resolver.close()
 
 
 # ----------------------------------------------------------------------------- reading
@@ -924,6 +908,7 @@ def withdraw(
             issuer_id=issuer.id,
             target=f"endorsement:{row.id}",
             detail={"reason": reason},
+            now=ctx.clock(),
         )
         status_lists.run_before_commit_hook()
         session.commit()
@@ -997,6 +982,7 @@ def withdrawal_link(
         issuer_id=issuer.id,
         target=f"endorsement:{row.id}",
         detail={"invite": invite.id},
+        now=now,
     )
     session.commit()
     session.refresh(invite)
@@ -1034,6 +1020,7 @@ def withdraw_by_link(
         issuer_id=invite.issuer_id,
         target=f"endorsement:{row.id}",
         detail={"invite": invite.id, "reason": reason[:500]},
+        now=now,
     )
     status_lists.run_before_commit_hook()
     session.commit()

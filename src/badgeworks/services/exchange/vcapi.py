@@ -16,7 +16,7 @@ issuer with eddsa-rdfc-2022, and stores and hosts it like a project's credential
   undefined terms, relative IRIs (strict canonicalization), and structural MUSTs.
 
 ``verify_presentation`` checks a presentation and then every credential in it with the
-one pipeline ``POST /credentials/verify`` runs (``services.verification.verify``: named
+one pipeline ``POST /credentials/verify`` runs (``verification.pipeline.verify``: named
 issuers, status, deliverable digests), so a credential gets the same checks inside a
 presentation as on its own; ``report_body`` gives each report the VC-API's shape.
 """
@@ -33,13 +33,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from badgeworks.adapters.resources import schema_documents
-from badgeworks.core.checks import KnownIssuer, Verification
 from badgeworks.core.contexts import STATUS_CONTEXT, VC1_CONTEXT
 from badgeworks.core.credential import issuer_id as credential_issuer_id
 from badgeworks.core.credential import xsd_datetime
 from badgeworks.core.errors import CredentialError, InputError
 from badgeworks.core.issue import issue
-from badgeworks.core.report import Report, verdict
 from badgeworks.core.status import ENTRY_TYPE
 from badgeworks.core.structure import check_credential, is_url
 from badgeworks.db.endorsements import CredentialReservation
@@ -51,6 +49,7 @@ from badgeworks.services.infra import audit
 from badgeworks.services.lifecycle import status_lists
 from badgeworks.services.programs.issuers import signing_key
 from badgeworks.services.verification import pipeline as verification
+from badgeworks.services.verification.pipeline import KnownIssuer, Report, Verification, verdict
 
 OB_TYPES = frozenset({"OpenBadgeCredential", "AchievementCredential"})
 _URN_UUID = re.compile(r"urn:uuid:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
@@ -283,6 +282,7 @@ def issue_credential(
         issuer_id=issuer.id,
         target=f"credential:{row_id}",
         detail={"via": "vc-api"},
+        now=ctx.clock(),
     )
     try:
         session.commit()
@@ -347,7 +347,7 @@ def verify_presentation(
     domain: str | None = None,
 ) -> dict[str, Any]:
     """``POST /presentations/verify``: the presentation's own checks, then each credential
-    through the one pipeline (``services.verification.verify_presented``); never fails
+    through the one pipeline (``verification.pipeline.verify_presented``); never fails
     on what it verifies.
 
     Returns ``{"verified", "presentationResult", "credentialResults", "checks", "errors",
@@ -359,7 +359,7 @@ def verify_presentation(
     """
     check_presentation_size(vp)
     result = verification.verify_presented(ctx, vp, known=known, challenge=challenge, domain=domain)
-    # As in core.presentation: a signed presentation's result is its proof and holder
+    # As in the core's presentation checks: a signed presentation's result is its proof and holder
     # checks; an unsigned one has none.
     presentation_result = (
         Report([c for c in result.report.checks if c.check in ("proof", "holder")]).as_dict()

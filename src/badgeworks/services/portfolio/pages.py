@@ -30,8 +30,8 @@ from sqlmodel import Session, col, select
 
 from badgeworks.core.credential import check_digest_multibase, parse_xsd_datetime
 from badgeworks.core.errors import BadgeworksError
-from badgeworks.core.report import Check, Report
-from badgeworks.core.verify import verify
+from badgeworks.core.verification.credential import verify
+from badgeworks.core.verification.report import Check, Report
 from badgeworks.db.models import (
     AchievementEdition,
     AchievementVersion,

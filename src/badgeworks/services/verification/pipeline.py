@@ -1,184 +1,118 @@
-"""The service's one verifier: credentials (JSON or VC-JWT) and presentations.
+"""The entry point of verification: every credential and presentation the service or the CLI
+verifies goes through ``verify`` (or ``verify_presented``, which runs ``verify`` for each
+credential it carries).
 
-Every place the service verifies something uses these functions: the VC-API
-(``POST /credentials/verify``, ``POST /presentations/verify``), the public verifier pages
-and API, and internal checks. ``verify`` runs the one pipeline,
-``badgeworks.core.checks.verify_credential`` (which the CLI runs too, with
-``standalone`` capabilities), and ``verify_presentation`` wraps
-``badgeworks.core.presentation.verify_presentation``, with the service's collaborators:
+Callers: the public verifier (``services.verification.public``), the VC-API
+(``POST /credentials/verify``, ``POST /presentations/verify``), ``badgeworks verify``,
+endorsement uploads and the portfolio pages. ``verify`` turns the context's ``Verifier``
+(``services.verification.capabilities``) into the core's ``Capabilities`` for the reach
+asked for and runs ``core.verification.document.verify_document``; the core package holds
+every check.
 
-- ``verifier_loader(ctx)``: the bundled contexts, the issuers we host (from the database,
-  through ``ctx.loader``'s ``HostedDidResolver``), ``did:key`` offline, and other
-  services' ``did:web`` documents and HTTPS keys through one shared ``Fetcher`` built from
-  the settings (address checks, timeout, size cap; docs/fetching.md). Contexts are never
-  fetched.
-- ``status_resolver(ctx)``: our own status lists straight from the database (no network
-  hop, so a revocation shows at once), others through the same fetcher.
-- ``make_fetch_bytes(ctx, fetcher)``: deliverables for the digest checks, our own blobs
-  from the blob store, others through the same fetcher.
+What one request may fetch is bounded per request: ``verify`` and ``verify_presented``
+open one ``FetchBudget`` (count, bytes, deadline) that every fetch they cause shares, and
+the report names the checks it stopped (docs/fetching.md, "Budgets").
 
-The fetcher, loader and resolver are built once per ``ServiceContext`` and shared, so the
-fetcher's short cache and connection pool serve every request. What one request may fetch
-is bounded per request instead: ``verify`` and ``verify_presented`` open one
-``FetchBudget`` (``fetch_budget``: count, bytes, deadline) that every fetch they cause
-shares, and the report names the checks it stopped (docs/fetching.md, "Budgets").
+Other layers take the report types from here (``Report``, ``Check``, ``KnownIssuer``…),
+never from ``badgeworks.core.verification``.
 """
 
 from __future__ import annotations
 
-import re
-import threading
-import weakref
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote
 
-from sqlmodel import select
-
-from badgeworks.adapters.fetcher import FetchBudget, Fetcher, request_budget
-from badgeworks.adapters.remote import StatusListFetcher, budget_skipped, remote_loader
-from badgeworks.adapters.resources import default_loader, schema_documents
-from badgeworks.core.checks import (
-    Capabilities,
-    FetchBytes,
-    KnownIssuer,
-    Verification,
-    count_proofs,
-    too_many_proofs,
+from badgeworks.adapters.fetcher import request_budget
+from badgeworks.adapters.remote import budget_skipped
+from badgeworks.core.values import as_list, types_of
+from badgeworks.core.verification.checks import KnownIssuer, count_proofs, too_many_proofs
+from badgeworks.core.verification.document import Capabilities, Verification, verify_document
+from badgeworks.core.verification.presentation import (
+    create_presentation,
+    sign_presentation,
 )
-from badgeworks.core.checks import verify_credential as verify_with
-from badgeworks.core.errors import InputError, StatusError
-from badgeworks.core.loader import DocumentLoader
-from badgeworks.core.presentation import verify_presentation as core_verify_presentation
-from badgeworks.core.report import Check, Report
-from badgeworks.core.status import StatusResolver
-from badgeworks.db.models import Issuer
+from badgeworks.core.verification.presentation import (
+    verify_presentation as core_verify_presentation,
+)
+from badgeworks.core.verification.report import VERDICT_TEXT, Check, Report, verdict
 from badgeworks.services.context import ServiceContext
-from badgeworks.services.verification.resolver import scoped
-from badgeworks.settings import Settings
+from badgeworks.services.verification.capabilities import Verifier, fetch_budget
+
+__all__ = [
+    "MAX_PRESENTED_CREDENTIALS",
+    "VERDICT_TEXT",
+    "Check",
+    "KnownIssuer",
+    "PresentationVerification",
+    "Reach",
+    "Report",
+    "Verification",
+    "create_presentation",
+    "presented_credentials",
+    "sign_presentation",
+    "unavailable_report",
+    "verdict",
+    "verify",
+    "verify_presented",
+]
+
+#: How far a verification reaches beyond the document:
+#:
+#: - ``network`` (the default): everything the service can check: keys and DID documents
+#:   fetched through the shared fetcher, status lists, deliverable digests, the JSON
+#:   Schemas, and the hosted issuers as known issuers unless ``known`` is given;
+#: - ``keys``: keys and DID documents as for ``network``, and the JSON Schemas, but no
+#:   status lists and no deliverables (an endorsement a mentor uploads);
+#: - ``offline``: nothing is fetched: bundled contexts, ``did:key`` and the DIDs we host
+#:   only; no status lists, schemas, deliverables or known issuers (the portfolio's
+#:   own credentials, exactly what the core's ``verify`` says of them).
+Reach = Literal["network", "keys", "offline"]
 
 
-@dataclass(frozen=True)
-class _Verifier:
-    fetcher: Fetcher
-    loader: DocumentLoader
-    status: StatusListFetcher
+def unavailable_report(exc: Exception) -> Report:
+    """The report when the service could not even start checking (its database failed)."""
+    return Report(
+        [
+            Check(
+                "internal",
+                "indeterminate",
+                "internal.unavailable",
+                "The credential could not be checked right now, because this service could "
+                f"not read its own records ({type(exc).__name__}); try again later.",
+            )
+        ]
+    )
 
 
-_verifiers: dict[int, tuple[weakref.ref[ServiceContext], _Verifier]] = {}
-_lock = threading.Lock()
-
-
-def _forget(key: int, fetcher: Fetcher) -> None:
-    with _lock:
-        _verifiers.pop(key, None)
-    fetcher.close()
-
-
-def _verifier(ctx: ServiceContext) -> _Verifier:
-    key = id(ctx)
-    with _lock:
-        found = _verifiers.get(key)
-        if found is not None and found[0]() is ctx:
-            return found[1]
-        settings = ctx.settings
-        fetcher = Fetcher(
-            allow_private=settings.fetch_allow_private,
-            timeout=settings.fetch_timeout,
-            max_bytes=settings.fetch_max_bytes,
+def _capabilities(
+    verifier: Verifier, reach: Reach, known: Mapping[str, KnownIssuer] | None
+) -> Capabilities:
+    if reach == "offline":
+        return Capabilities(
+            loader=verifier.offline_loader,
+            known=known or {},
+            deliverables=False,
+            max_proofs=verifier.max_proofs,
         )
-        from badgeworks.services.lifecycle.status_lists import local_document
-
-        # Inside ``resolver.reading_with`` (a page holding a session) our own lists are
-        # read on that session's connection, never on a second one from the pool.
-        lists_ctx = (
-            ctx
-            if ctx.session_factory is None
-            else replace(ctx, session_factory=scoped(ctx.session_factory))
+    if reach == "keys":
+        return Capabilities(
+            loader=verifier.loader,
+            schemas=verifier.schemas,
+            known=known or {},
+            deliverables=False,
+            max_proofs=verifier.max_proofs,
         )
-
-        def local(url: str) -> dict[str, Any] | None:
-            return local_document(lists_ctx, url)
-
-        built = _Verifier(
-            fetcher=fetcher,
-            loader=remote_loader(ctx.loader, fetcher),
-            status=StatusListFetcher(fetcher, local=local),
-        )
-        _verifiers[key] = (weakref.ref(ctx), built)
-        weakref.finalize(ctx, _forget, key, fetcher)
-        return built
-
-
-def verifier_loader(ctx: ServiceContext) -> DocumentLoader:
-    """The loader the service verifies with (shared per context; see the module doc)."""
-    return _verifier(ctx).loader
-
-
-def status_resolver(ctx: ServiceContext) -> StatusResolver:
-    """Status lists: ours from the database, others through the shared fetcher."""
-    return _verifier(ctx).status
-
-
-def fetcher(ctx: ServiceContext) -> Fetcher:
-    """The one outbound fetcher of this context (for a credential given by URL, say)."""
-    return _verifier(ctx).fetcher
-
-
-#: Our own blobs (deliverables) are named by their SHA-256 under ``<base>/blobs/``.
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-
-
-def remote_fetch_bytes(fetcher: Fetcher) -> FetchBytes:
-    """Fetch a deliverable's bytes through ``fetcher`` (any media type)."""
-
-    def fetch_bytes(url: str, max_bytes: int) -> bytes:
-        return fetcher.fetch(url, accept="*/*", max_bytes=max_bytes).body
-
-    return fetch_bytes
-
-
-def make_fetch_bytes(ctx: ServiceContext, fetcher: Fetcher) -> FetchBytes:
-    """Fetch a deliverable: our own blobs from the blob store, others through ``fetcher``."""
-    blob_prefix = ctx.base_url + "/blobs/"
-    remote = remote_fetch_bytes(fetcher)
-
-    def fetch_bytes(url: str, max_bytes: int) -> bytes:
-        if url.startswith(blob_prefix):
-            digest = url[len(blob_prefix) :]
-            if _SHA256.match(digest) and ctx.blobs.exists(digest):
-                if ctx.blobs.size(digest) > max_bytes:
-                    raise InputError("the file is too large to check", code="fetch.too_large")
-                with ctx.blobs.open(digest) as handle:
-                    return handle.read()
-        return remote(url, max_bytes)
-
-    return fetch_bytes
-
-
-def hosted_known(ctx: ServiceContext) -> dict[str, KnownIssuer]:
-    """The issuers this service hosts, with the names we hold for them."""
-    if ctx.session_factory is None:
-        return {}
-    # ``scoped``: inside ``resolver.reading_with`` this reads on the caller's connection.
-    with scoped(ctx.session_factory)() as session:
-        rows = session.exec(select(Issuer.did, Issuer.name, Issuer.url)).all()
-    return {did: KnownIssuer(did, name, url, "hosted") for did, name, url in rows}
-
-
-def capabilities(ctx: ServiceContext, known: Mapping[str, KnownIssuer]) -> Capabilities:
-    """The service's capabilities: its loader, status lists, blobs and fetcher (shared)."""
     return Capabilities(
-        loader=verifier_loader(ctx),
-        status_resolver=status_resolver(ctx),
-        schemas=schema_documents(),
-        known=known,
-        fetch_bytes=make_fetch_bytes(ctx, fetcher(ctx)),
-        max_deliverable_bytes=ctx.settings.verify_max_deliverable_bytes,
-        max_proofs=ctx.settings.verify_max_proofs,
+        loader=verifier.loader,
+        status_resolver=verifier.status_resolver,
+        schemas=verifier.schemas,
+        known=verifier.hosted() if known is None else known,
+        fetch_bytes=verifier.fetch_bytes,
+        max_deliverable_bytes=verifier.max_deliverable_bytes,
+        max_proofs=verifier.max_proofs,
     )
 
 
@@ -186,115 +120,42 @@ def verify(
     ctx: ServiceContext,
     document: Any,
     *,
+    reach: Reach = "network",
     known: Mapping[str, KnownIssuer] | None = None,
     email: str | None = None,
     now: datetime | None = None,
     challenge: str | None = None,
     domain: str | None = None,
 ) -> Verification:
-    """The one pipeline (``core.checks.verify_credential``) with the service's capabilities.
+    """Verify a credential object or a compact VC-JWT string; never raises.
 
-    ``known`` defaults to the issuers this service hosts; the public verifier and the
-    VC-API pass those plus the trust registry's (``services.verifier.known_issuers``).
-    Never raises.
+    ``reach`` says what may be used besides the document (see ``Reach``). ``known``
+    defaults to the issuers this service hosts; the public verifier and the VC-API pass
+    those plus the trust registry's (``public.known_issuers``). ``email`` (already checked
+    with ``public.check_email``) adds the recipient check; ``challenge``/``domain`` are
+    required on the credential's Data Integrity proofs. ``now`` defaults to the context's
+    clock.
     """
     try:
-        caps = capabilities(ctx, hosted_known(ctx) if known is None else known)
+        caps = _capabilities(ctx.get_verifier(), reach, known)
     except Exception as exc:  # never raise: building the verifier itself could fail
         # Reading the hosted issuers failed (the database): nothing was checked, so the
         # credential could not be verified right now; that is not a failed check.
-        report = Report(
-            [
-                Check(
-                    "internal",
-                    "indeterminate",
-                    "internal.unavailable",
-                    "The credential could not be checked right now, because this service "
-                    f"could not read its own records ({type(exc).__name__}); try again later.",
-                )
-            ]
+        return Verification(
+            unavailable_report(exc), document if isinstance(document, dict) else None
         )
-        return Verification(report, document if isinstance(document, dict) else None)
-    with request_budget(lambda: fetch_budget(ctx.settings)) as budget:
-        result = verify_with(
-            document, caps, now=now or ctx.clock(), email=email, challenge=challenge, domain=domain
+    when = now or ctx.clock()
+    make_budget = ctx.get_verifier().budget
+    if reach == "offline" or make_budget is None:
+        # Nothing is fetched offline, and the CLI sets no per-request budget.
+        return verify_document(
+            document, caps, now=when, email=email, challenge=challenge, domain=domain
+        )
+    with request_budget(make_budget) as budget:
+        result = verify_document(
+            document, caps, now=when, email=email, challenge=challenge, domain=domain
         )
     return replace(result, report=budget_skipped(result.report, budget))
-
-
-def fetch_budget(settings: Settings) -> FetchBudget:
-    """A new budget for one verification request (docs/fetching.md, "Budgets")."""
-    return FetchBudget(
-        max_fetches=settings.fetch_request_max_fetches,
-        max_bytes=settings.fetch_request_max_bytes,
-        seconds=settings.fetch_request_deadline,
-    )
-
-
-def verify_credential(
-    ctx: ServiceContext,
-    document: Any,
-    *,
-    now: datetime | None = None,
-    known: Mapping[str, KnownIssuer] | None = None,
-    challenge: str | None = None,
-    domain: str | None = None,
-) -> Report:
-    """``verify(…).report``: a credential object or a compact VC-JWT string; never raises."""
-    return verify(ctx, document, known=known, now=now, challenge=challenge, domain=domain).report
-
-
-@contextmanager
-def standalone(
-    settings: Settings | None,
-    *,
-    status_lists: Mapping[str, dict[str, Any]],
-    known: Mapping[str, KnownIssuer],
-) -> Iterator[Capabilities]:
-    """Capabilities without a service (the CLI): offline, or online with ``settings``.
-
-    Offline (``settings`` None): bundled contexts and ``did:key`` only, the given status
-    list credentials (by id) and no deliverable fetching. Online: the same SSRF-safe
-    ``Fetcher`` the service uses, built from ``settings`` (``fetch_allow_private``,
-    timeout, size cap), for did:web documents, HTTPS keys, status lists the caller did
-    not give, and deliverables.
-    """
-    lists = dict(status_lists)
-
-    def given(url: str) -> dict[str, Any] | None:
-        return lists.get(url)
-
-    def offline_status(url: str) -> dict[str, Any]:
-        found = given(url)
-        if found is None:
-            # Offline, a list the caller did not supply is "not checked", not a failure.
-            raise StatusError(
-                f"no status list was given with the id {url}", code="status.not_checked"
-            )
-        return found
-
-    base = default_loader()
-    if settings is None:
-        yield Capabilities(
-            loader=base,
-            status_resolver=offline_status if lists else None,
-            schemas=schema_documents(),
-            known=known,
-        )
-        return
-    with Fetcher(
-        allow_private=settings.fetch_allow_private,
-        timeout=settings.fetch_timeout,
-        max_bytes=settings.fetch_max_bytes,
-    ) as outbound:
-        yield Capabilities(
-            loader=remote_loader(base, outbound),
-            status_resolver=StatusListFetcher(outbound, local=given),
-            schemas=schema_documents(),
-            known=known,
-            fetch_bytes=remote_fetch_bytes(outbound),
-            max_deliverable_bytes=settings.verify_max_deliverable_bytes,
-        )
 
 
 #: The most credentials the public verifier checks in one presentation (each runs the
@@ -309,19 +170,14 @@ _JWT_DATA_PREFIXES = ("data:application/vc+jwt,", "data:application/jwt,")
 
 def presented_credentials(vp: Mapping[str, Any]) -> list[Any]:
     """The entries of a presentation's ``verifiableCredential`` (a list, maybe empty)."""
-    items = vp.get("verifiableCredential")
-    if items is None:
-        return []
-    return list(items) if isinstance(items, list) else [items]
+    return as_list(vp.get("verifiableCredential"))
 
 
 def _presented_document(item: Any) -> Any:
     """What the pipeline verifies for one entry: the object, or an enveloped VC-JWT."""
     if isinstance(item, Mapping):
-        types = item.get("type")
-        types = types if isinstance(types, list) else [types]
         ref = item.get("id")
-        if _ENVELOPED in types and isinstance(ref, str):
+        if _ENVELOPED in types_of(item) and isinstance(ref, str):
             for prefix in _JWT_DATA_PREFIXES:
                 if ref.startswith(prefix):
                     return unquote(ref[len(prefix) :])
@@ -365,24 +221,25 @@ def verify_presented(
     """
     when = now or ctx.clock()
     try:
-        known = hosted_known(ctx) if known is None else known
+        known = ctx.get_verifier().hosted() if known is None else known
     except Exception:  # the per-credential pipeline reports the internal error itself
         known = {}
     # Every proof costs a canonicalization and a signature check: refuse a pile of them
     # (the holder's and all credentials' together) before any is checked.
-    limit = min(ctx.settings.verify_max_proofs * MAX_PRESENTED_CREDENTIALS, MAX_PRESENTATION_PROOFS)
+    verifier = ctx.get_verifier()
+    limit = min(verifier.max_proofs * MAX_PRESENTED_CREDENTIALS, MAX_PRESENTATION_PROOFS)
     total = count_proofs(vp, stop_after=limit)
     if total > limit:
         return PresentationVerification(
             Report([too_many_proofs(total, limit, "presentation")]), "proof" in vp, [], []
         )
     # One fetch budget for the whole presentation: its credentials share it.
-    with request_budget(lambda: fetch_budget(ctx.settings)) as budget:
+    with request_budget(verifier.budget or (lambda: fetch_budget(ctx.settings))) as budget:
         # The presentation's own checks only: each credential goes through ``verify``
         # below (checking them here too would verify every credential twice).
         result = core_verify_presentation(
             vp,
-            loader=verifier_loader(ctx),
+            loader=verifier.loader,
             now=when,
             challenge=challenge,
             domain=domain,
@@ -396,3 +253,16 @@ def verify_presented(
         credentials = [verify(ctx, doc, known=known, email=email, now=when) for doc in documents]
     report = budget_skipped(Report(checks), budget)
     return PresentationVerification(report, "proof" in vp, credentials, documents)
+
+
+def verify_credential(
+    ctx: ServiceContext,
+    document: Any,
+    *,
+    now: datetime | None = None,
+    known: Mapping[str, KnownIssuer] | None = None,
+    challenge: str | None = None,
+    domain: str | None = None,
+) -> Report:
+    """``verify(…).report``; callers move to ``verify``."""
+    return verify(ctx, document, known=known, now=now, challenge=challenge, domain=domain).report

@@ -1,7 +1,7 @@
-"""The public verifier: read what an employer submits, decide who is known, add our checks.
+"""The public verifier: read what an employer submits, decide who is known, show the report.
 
-The shared verification service (``services.verification``) verifies one credential. This
-module is everything around it that belongs to the public, anonymous verifier:
+The entry point (``services.verification.pipeline.verify``) verifies; this module is
+everything around it that belongs to the public, anonymous verifier:
 
 - **Reading input** (``read_text``, ``read_bytes``, ``read_url``, ``read_api_json``):
   pasted JSON or a compact JWS, an uploaded ``.json``, a baked PNG or SVG
@@ -10,11 +10,9 @@ module is everything around it that belongs to the public, anonymous verifier:
   it can be unreadable is a ``VerifyInputError`` ("could not verify because…", HTTP 400).
 - **Who is known** (``TrustRegistry``, ``known_issuers``): the issuers this service hosts
   plus the ones an operator lists in a JSON file (``verify_trust_registry``).
-- **The report** comes from the one pipeline (``core.checks.verify_credential`` through
-  ``services.verification.verify``), which the VC-API and the CLI run too: the recipient
-  check (an email against the subject's hashed ``IdentityObject``s; the email is never
-  stored, logged or echoed) and the deliverable digests are part of it.
-- **Rate limiting** (``RateLimiter``): an in-memory token bucket per client address.
+- **The report** comes from ``pipeline.verify``, which the VC-API and the CLI run too:
+  the recipient check (an email against the subject's hashed ``IdentityObject``s; the
+  email is never stored, logged or echoed) and the deliverable digests are part of it.
 
 Nothing the employer submits is stored. See docs/verifier.md.
 """
@@ -24,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -35,27 +33,20 @@ from sqlmodel import Session, select
 from badgeworks.adapters.fetcher import Fetcher
 from badgeworks.adapters.remote import fetch_credential
 from badgeworks.core.baking import PNG_SIGNATURE, extract
-
-# The checks moved to the pure core; their names stay importable from here.
-from badgeworks.core.checks import MAX_DELIVERABLES as MAX_DELIVERABLES
-from badgeworks.core.checks import FetchBytes as FetchBytes
-from badgeworks.core.checks import KnownIssuer as KnownIssuer
-from badgeworks.core.checks import deliverable_checks as deliverable_checks
-from badgeworks.core.checks import jws_credential as jws_credential
-from badgeworks.core.checks import parse_trust_registry
-from badgeworks.core.checks import recipient_check as recipient_check
 from badgeworks.core.credential import issuer_id
 from badgeworks.core.document import parse_json_document
+from badgeworks.core.email import looks_like_email
 from badgeworks.core.errors import BadgeworksError, ConfigError, InputError
-from badgeworks.core.report import Check, Report
+from badgeworks.core.reading import ProfileView, read_credential
 from badgeworks.core.vc_jwt import is_compact_jws
+from badgeworks.core.verification.checks import KnownIssuer, parse_trust_registry
+from badgeworks.core.verification.report import Report
 from badgeworks.db.models import Issuer
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import NotFoundError
-from badgeworks.services.infra.rate_limit import RateLimiter as RateLimiter
-from badgeworks.services.infra.rate_limit import retry_after_header as retry_after_header
 from badgeworks.services.issuance import completion as issuance
 from badgeworks.services.verification import pipeline as verification
+from badgeworks.services.verification.pipeline import unavailable_report
 from badgeworks.services.verification.resolver import scoped
 from badgeworks.settings import Settings
 
@@ -66,7 +57,6 @@ Source = Literal["text", "file", "url"]
 _SHOW = 200
 #: The largest trust registry file we read.
 MAX_REGISTRY_BYTES = 4 * 1024 * 1024
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 _JWS_LIKE = re.compile(r"^eyJ[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*)*\.?$")
 
 
@@ -351,7 +341,7 @@ def check_email(email: str | None) -> str | None:
     if email is None or not email.strip():
         return None
     email = email.strip()
-    if len(email) > 320 or not _EMAIL.match(email):
+    if not looks_like_email(email):
         # The message never repeats the address.
         raise VerifyInputError(
             "The email address is not valid: it should look like name@example.org.",
@@ -435,34 +425,6 @@ def _known(
         return known_issuers(own, registry)
 
 
-def unavailable_report(exc: Exception) -> Report:
-    """The report when the service could not even start checking (its database failed)."""
-    return Report(
-        [
-            Check(
-                "internal",
-                "indeterminate",
-                "internal.unavailable",
-                "The credential could not be checked right now, because this service could "
-                f"not read its own records ({type(exc).__name__}); try again later.",
-            )
-        ]
-    )
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def _subjects(credential: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [s for s in _as_list(credential.get("credentialSubject")) if isinstance(s, Mapping)]
-
-
 # --------------------------------------------------------------------------- the result
 
 
@@ -493,149 +455,73 @@ class Outcome:
 # --------------------------------------------------------------------------- summary
 
 
-def _text(value: Any, limit: int = 2000) -> str | None:
-    if isinstance(value, str) and value.strip():
-        return value[:limit]
-    if isinstance(value, Mapping):
-        # A language map or a value object: the first string value.
-        for v in value.values():
-            if isinstance(v, str) and v.strip():
-                return v[:limit]
-    return None
-
-
-def safe_link(value: Any) -> str | None:
-    """``value`` if it is an http(s) URL we may put in an ``href``; else None."""
-    if isinstance(value, str) and len(value) <= 2048 and re.match(r"^https?://[^\s<>\"]+$", value):
-        return value
-    return None
-
-
-def safe_image(value: Any) -> str | None:
-    """An image source we may show: an https URL, or a data: URL of a raster image."""
-    if isinstance(value, Mapping):
-        value = value.get("id")
-    if not isinstance(value, str):
-        return None
-    if value.startswith("https://") and safe_link(value):
-        return value
-    if re.match(r"^data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=]+$", value[:3_000_000]):
-        return value
-    return None
-
-
-def _issuer_summary(credential: Mapping[str, Any]) -> Json:
-    raw = credential.get("issuer")
-    profile = raw if isinstance(raw, Mapping) else {}
-    return {
-        "id": issuer_id(credential),
-        "name": _text(profile.get("name"), 300),
-        "url": safe_link(profile.get("url")),
-    }
+def _issuer_summary(issuer: ProfileView) -> Json:
+    return {"id": issuer.id, "name": issuer.name, "url": issuer.url}
 
 
 def summarize(credential: Mapping[str, Any], report: Report | None = None) -> Json:
-    """What the credential says, as plain data for the page and the API (all of it claims)."""
-    subjects = _subjects(credential)
-    subject = subjects[0] if subjects else {}
-    ach_raw = subject.get("achievement")
-    ach: Mapping[str, Any] = ach_raw if isinstance(ach_raw, Mapping) else {}
-    criteria = ach.get("criteria")
-    levels = {
-        lv.get("id"): _text(lv.get("name"), 300)
-        for rd in _as_list(ach.get("resultDescription"))
-        if isinstance(rd, Mapping)
-        for lv in _as_list(rd.get("rubricCriterionLevel"))
-        if isinstance(lv, Mapping)
-    }
-    descriptions = {
-        rd.get("id"): _text(rd.get("name"), 300)
-        for rd in _as_list(ach.get("resultDescription"))
-        if isinstance(rd, Mapping)
-    }
-    digests = {
-        r.get("id"): r.get("digestMultibase")
-        for r in _as_list(credential.get("relatedResource"))
-        if isinstance(r, Mapping)
-    }
-    source = subject.get("source")
-    image = ach.get("image")
-    endorsements = []
-    if report is not None:
-        for check in report.checks:
-            if check.check == "endorsement":
-                endorsements.append(
-                    {
-                        "endorser": check.detail.get("endorser"),
-                        "endorses": check.detail.get("endorses"),
-                        "outcome": check.outcome,
-                        "message": check.message,
-                    }
-                )
-    types = [t for t in _as_list(credential.get("type")) if isinstance(t, str)]
+    """What the credential says, as plain data for the page and the API (all of it claims).
+
+    The facts are ``core.reading``'s, the ones the credential page and the portfolio show;
+    this is only the verifier's JSON shape of them.
+    """
+    view = read_credential(credential)
+    ach = view.achievement
+    recipient = view.recipient
+    endorsements = [
+        {
+            "endorser": check.detail.get("endorser"),
+            "endorses": check.detail.get("endorses"),
+            "outcome": check.outcome,
+            "message": check.message,
+        }
+        for check in (report.checks if report is not None else [])
+        if check.check == "endorsement"
+    ]
     return {
-        "id": credential.get("id") if isinstance(credential.get("id"), str) else None,
-        "type": types[:10],
-        "name": _text(credential.get("name"), 300) or _text(ach.get("name"), 300),
-        "description": _text(credential.get("description")),
-        "issuer": _issuer_summary(credential),
-        "validFrom": _text(credential.get("validFrom") or credential.get("issuanceDate"), 60),
-        "validUntil": _text(credential.get("validUntil") or credential.get("expirationDate"), 60),
+        "id": view.id,
+        "type": list(view.types),
+        "name": view.name,
+        "description": view.description,
+        "issuer": _issuer_summary(view.issuer),
+        "validFrom": view.valid_from,
+        "validUntil": view.valid_until,
         "achievement": {
-            "id": ach.get("id") if isinstance(ach.get("id"), str) else None,
-            "name": _text(ach.get("name"), 300),
-            "description": _text(ach.get("description")),
-            "type": _text(ach.get("achievementType"), 100),
-            "criteria": _text(criteria.get("narrative")) if isinstance(criteria, Mapping) else None,
-            "criteriaUrl": safe_link(criteria.get("id")) if isinstance(criteria, Mapping) else None,
-            "image": safe_image(image),
-            "imageCaption": _text(image.get("caption"), 300)
-            if isinstance(image, Mapping)
-            else None,
+            "id": ach.id,
+            "name": ach.name,
+            "description": ach.description,
+            "type": ach.type,
+            "criteria": ach.criteria,
+            "criteriaUrl": ach.criteria_url,
+            "image": ach.image.url if ach.image else None,
+            "imageCaption": ach.image.caption if ach.image else None,
         },
         "skills": [
-            {
-                "name": _text(a.get("targetName"), 300),
-                "url": safe_link(a.get("targetUrl")),
-                "framework": _text(a.get("targetFramework"), 200),
-                "code": _text(a.get("targetCode"), 100),
-            }
-            for a in _as_list(ach.get("alignment"))[:50]
-            if isinstance(a, Mapping)
+            {"name": a.name, "url": a.url, "framework": a.framework, "code": a.code}
+            for a in ach.alignments
         ],
         "recipient": {
-            "id": subject.get("id") if isinstance(subject.get("id"), str) else None,
-            "role": _text(subject.get("role"), 200),
-            "organisation": _text(source.get("name"), 300) if isinstance(source, Mapping) else None,
-            "organisationUrl": safe_link(source.get("url"))
-            if isinstance(source, Mapping)
-            else None,
-            "start": _text(subject.get("activityStartDate"), 60),
-            "end": _text(subject.get("activityEndDate"), 60),
-            "hashedIdentifiers": len(_as_list(subject.get("identifier"))),
+            "id": recipient.id,
+            "role": recipient.role,
+            "organisation": recipient.source.name if recipient.source else None,
+            "organisationUrl": recipient.source.url if recipient.source else None,
+            "start": recipient.start,
+            "end": recipient.end,
+            "hashedIdentifiers": recipient.hashed_identifiers,
         },
         "results": [
-            {
-                "name": descriptions.get(r.get("resultDescription")) or "Result",
-                "value": levels.get(r.get("achievedLevel"))
-                or _text(r.get("value"), 300)
-                or _text(r.get("status"), 100)
-                or "",
-            }
-            for r in _as_list(subject.get("result"))[:50]
-            if isinstance(r, Mapping)
+            {"name": r.name or "Result", "value": r.shown_value} for r in recipient.results
         ],
         "deliverables": [
             {
-                "id": e.get("id") if isinstance(e.get("id"), str) else None,
-                "url": safe_link(e.get("id")),
-                "name": _text(e.get("name"), 300),
-                "description": _text(e.get("description")),
-                "genre": _text(e.get("genre"), 100),
-                "digestMultibase": digests.get(e.get("id")),
+                "id": e.id,
+                "url": e.url,
+                "name": e.name,
+                "description": e.description,
+                "genre": e.genre,
+                "digestMultibase": e.digest,
             }
-            for e in _as_list(credential.get("evidence"))[:50]
-            if isinstance(e, Mapping)
+            for e in view.evidence
         ],
         "endorsements": endorsements,
     }
@@ -802,7 +688,10 @@ def local_credentials(ctx: ServiceContext) -> LocalCredentials:
 
 def shared_fetcher(ctx: ServiceContext) -> Fetcher:
     """The service's one outbound fetcher (for a credential given by URL)."""
-    return verification.fetcher(ctx)
+    fetcher = ctx.get_verifier().fetcher
+    if fetcher is None:  # only a context built for offline checks has none
+        raise ConfigError("this verifier may not fetch anything", code="config.offline")
+    return fetcher
 
 
 def report_json(outcome: Outcome) -> str:
@@ -815,8 +704,3 @@ def credential_json(outcome: Outcome) -> str | None:
     if outcome.credential is None:
         return None
     return json.dumps(outcome.credential, indent=2, ensure_ascii=False)[:500_000]
-
-
-def first_failures(report: Report) -> Iterable[Check]:
-    """The failed checks, for the verdict's summary line."""
-    return report.failures()

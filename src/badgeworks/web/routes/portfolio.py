@@ -14,14 +14,13 @@ from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from badgeworks.core.errors import BadgeworksError
-from badgeworks.core.presentation import create_presentation
 from badgeworks.db.models import Candidate
 from badgeworks.services.errors import NotFoundError
 from badgeworks.services.portfolio import pages as portfolio
 from badgeworks.services.portfolio import photos, sharing
 from badgeworks.services.portfolio.pages import PortfolioPublic, PortfolioUpdate
 from badgeworks.services.programs import candidates
-from badgeworks.services.verification.pipeline import MAX_PRESENTED_CREDENTIALS
+from badgeworks.services.verification.pipeline import MAX_PRESENTED_CREDENTIALS, create_presentation
 from badgeworks.web.deps import ContextDep, Id, PrincipalDep, SessionDep
 from badgeworks.web.i18n import Translator
 from badgeworks.web.pages import page_language, render

@@ -15,16 +15,15 @@ from fastapi.responses import JSONResponse
 from pydantic import Field, StringConstraints
 from sqlalchemy.exc import SQLAlchemyError
 
-from badgeworks.core.checks import KnownIssuer
-from badgeworks.core.report import Report
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import NotFoundError
 from badgeworks.services.exchange import vcapi
 from badgeworks.services.lifecycle import changes as lifecycle
 from badgeworks.services.models import Strict
 from badgeworks.services.verification import pipeline as verification
+from badgeworks.services.verification.pipeline import KnownIssuer, Report, unavailable_report
 from badgeworks.services.verification.pool import VerifierBusy
-from badgeworks.services.verification.public import TrustRegistry, known_issuers, unavailable_report
+from badgeworks.services.verification.public import TrustRegistry, known_issuers
 from badgeworks.web.deps import ContextDep, OptionalPrincipalDep, PrincipalDep, SessionDep
 from badgeworks.web.routes.verifier import busy_response, trust_registry, verify_pool
 

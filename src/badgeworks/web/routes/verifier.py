@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import UnsupportedMediaError
 from badgeworks.services.infra.rate_limit import RateLimiter, retry_after_header
+from badgeworks.services.verification.pipeline import unavailable_report
 from badgeworks.services.verification.pool import RETRY_AFTER_SECONDS, VerifierBusy, VerifyPool
 from badgeworks.services.verification.public import (
     Limits,
@@ -45,7 +46,6 @@ from badgeworks.services.verification.public import (
     read_url,
     report_json,
     shared_fetcher,
-    unavailable_report,
     verify_any,
 )
 from badgeworks.settings import Settings

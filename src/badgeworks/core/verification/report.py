@@ -1,4 +1,4 @@
-"""The verification report: what ``verify()`` returns and every front end shows.
+"""The verification report: what every verification returns and every front end shows.
 
 A report is a list of checks. Each check names what was looked at (``check``), how it
 came out (``outcome``), a stable machine-readable ``code`` (listed in
@@ -143,6 +143,22 @@ def could_not_check(check: Check) -> Check:
         f"{what} could not be completed right now, so this credential could not be "
         f"verified: this says nothing against it; try again later. ({check.message})",
         check.detail,
+    )
+
+
+def internal_error(stage: str, exc: BaseException) -> Check:
+    """The one rule for a stage that crashed: an ``indeterminate`` ``internal.error`` check.
+
+    A crash is a check that could not run, so it says nothing against the credential
+    (the verdict is ``could_not_verify``); the other stages still run.
+    """
+    return Check(
+        "internal",
+        "indeterminate",
+        "internal.error",
+        f"The {stage} check could not be completed because of an internal error "
+        f"({type(exc).__name__}: {str(exc)[:200]}).",
+        {"stage": stage},
     )
 
 

@@ -1,41 +1,25 @@
-"""The one verification pipeline: ``verify()`` plus the checks that need a capability.
+"""The checks that need more than the credential: known issuers, the recipient, deliverables.
 
-``core.verify.verify`` checks what a credential proves on its own. Every front end (the
-CLI's ``verify --json``, ``POST /api/v1/verify`` and the ``/verify`` page, the VC-API's
-``POST /credentials/verify``) shows one report built here by ``verify_credential``, so
-for the same input and the same ``Capabilities`` they show the same checks in the same
-order:
-
-1. a VC-JWT's ``proof`` checks (``core.vc_jwt``), when the input is a compact JWS;
-2. ``core.verify.verify``'s checks (structure, schema, proof, issuer, validity, status,
-   endorsement), the issuer naming the registry's name (``issuer.known``);
-3. ``deliverable`` checks: each ``relatedResource`` ``digestMultibase`` compared with the
-   bytes at its ``id`` (OB 3.0 / VC 2.0 "Integrity of Related Resources"), fetched by an
-   injected ``FetchBytes``; without one they are ``deliverable.not_checked``;
-4. the ``recipient`` check, when an email is given (OB 3.0 "Verify the Recipient Using an
-   Identifier").
-
-This module is pure: it fetches nothing, reads no file and no clock. The caller injects
-the loader, the status resolver, the byte fetcher, the known issuers and ``now``.
+``known issuers`` come from a trust registry (``parse_trust_registry``) and the issuers a
+service hosts; ``recipient_check`` compares an email a verifier typed with the subject's
+identifiers; ``deliverable_checks`` compares fetched files with their fingerprints; and
+``count_proofs`` bounds the signature work one document may cause. ``document`` runs them.
 """
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from .credential import check_digest_multibase, decode_digest_multibase, issuer_id
-from .document import parse_json_document
-from .errors import BadgeworksError, ConfigError
-from .identity import matches_identity
-from .loader import DocumentLoader
-from .report import Check, Report, could_not_check
-from .status import StatusResolver
-from .vc_jwt import REGISTERED_CLAIMS, is_compact_jws, verify_vc_jwt
-from .verify import verify
+from ..credential import check_digest_multibase, decode_digest_multibase
+from ..document import parse_json_document
+from ..encoding import b64url_decode
+from ..errors import BadgeworksError, ConfigError
+from ..identity import matches_identity
+from ..values import as_list
+from ..vc_jwt import REGISTERED_CLAIMS
+from .report import Check
 
 Json = dict[str, Any]
 
@@ -122,14 +106,8 @@ def named_issuer(check: Check, issuer: str, known: KnownIssuer) -> Check:
 # --------------------------------------------------------------------------- recipient
 
 
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
 def _subjects(credential: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [s for s in _as_list(credential.get("credentialSubject")) if isinstance(s, Mapping)]
+    return [s for s in as_list(credential.get("credentialSubject")) if isinstance(s, Mapping)]
 
 
 def recipient_check(credential: Mapping[str, Any] | None, email: str) -> Check:
@@ -149,7 +127,7 @@ def recipient_check(credential: Mapping[str, Any] | None, email: str) -> Check:
     identities = [
         ident
         for subject in _subjects(credential)
-        for ident in _as_list(subject.get("identifier"))
+        for ident in as_list(subject.get("identifier"))
         if isinstance(ident, Mapping) and ident.get("identityType") == "emailAddress"
     ]
     if not identities:
@@ -180,10 +158,10 @@ def recipient_check(credential: Mapping[str, Any] | None, email: str) -> Check:
 # --------------------------------------------------------------------------- deliverables
 
 
-def _fingerprinted(credential: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def fingerprinted(credential: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [
         r
-        for r in _as_list(credential.get("relatedResource"))
+        for r in as_list(credential.get("relatedResource"))
         if isinstance(r, Mapping) and "digestMultibase" in r
     ]
 
@@ -200,11 +178,11 @@ def deliverable_checks(
     # A relatedResource often has no name; its Evidence entry (same id) usually does.
     names = {
         e.get("id"): e.get("name")
-        for e in _as_list(credential.get("evidence"))
+        for e in as_list(credential.get("evidence"))
         if isinstance(e, Mapping) and isinstance(e.get("name"), str)
     }
     checks: list[Check] = []
-    for index, resource in enumerate(_fingerprinted(credential)):
+    for index, resource in enumerate(fingerprinted(credential)):
         url = resource.get("id")
         name = resource.get("name") if isinstance(resource.get("name"), str) else None
         name = name or (names.get(url) if isinstance(url, str) else None)
@@ -285,44 +263,13 @@ def deliverable_checks(
     return checks
 
 
-def _deliverables(
-    credential: Mapping[str, Any], checks: list[Check], caps: Capabilities
-) -> list[Check]:
-    """The deliverable checks, or why there are none."""
-    if not _fingerprinted(credential):
-        return []
-    proofs = [c.outcome for c in checks if c.check == "proof"]
-    if "pass" not in proofs or "fail" in proofs:
-        # Fetching what an unverified credential names would let anyone steer our fetches.
-        return [
-            Check(
-                "deliverable",
-                "skipped",
-                "deliverable.not_checked",
-                "The signature did not verify, so the deliverables' fingerprints were not checked.",
-            )
-        ]
-    if caps.fetch_bytes is None:
-        return [
-            Check(
-                "deliverable",
-                "warning",
-                "deliverable.not_checked",
-                "The credential fingerprints its deliverables, but this verifier was not "
-                "allowed to fetch them, so the files were not compared.",
-            )
-        ]
-    return deliverable_checks(credential, caps.fetch_bytes, max_bytes=caps.max_deliverable_bytes)
-
-
 # --------------------------------------------------------------------------- VC-JWT
 
 
 def jws_credential(token: str) -> Json | None:
     """The credential inside a compact JWS, unverified (for display and the recipient check)."""
     try:
-        payload_part = token.split(".")[1]
-        raw = base64.urlsafe_b64decode(payload_part + "=" * (-len(payload_part) % 4))
+        raw = b64url_decode(token.split(".")[1])
         payload = parse_json_document(raw)
     except (BadgeworksError, ValueError, IndexError):
         return None
@@ -334,26 +281,7 @@ def jws_credential(token: str) -> Json | None:
     return {k: v for k, v in inner.items() if inner is not payload or k not in REGISTERED_CLAIMS}
 
 
-# --------------------------------------------------------------------------- the pipeline
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    """What a verifier may use besides the credential: everything else is offline.
-
-    ``loader`` resolves contexts and keys (offline: bundled contexts and ``did:key``);
-    ``status_resolver`` gives status list credentials (None: ``status.not_checked``);
-    ``fetch_bytes`` fetches deliverables (None: ``deliverable.not_checked``); ``known``
-    is the registry of known issuers (hosted ones and the trust registry's).
-    """
-
-    loader: DocumentLoader
-    status_resolver: StatusResolver | None = None
-    schemas: Mapping[str, Any] | None = None
-    known: Mapping[str, KnownIssuer] = field(default_factory=dict)
-    fetch_bytes: FetchBytes | None = None
-    max_deliverable_bytes: int = DEFAULT_MAX_DELIVERABLE_BYTES
-    max_proofs: int = DEFAULT_MAX_PROOFS
+# --------------------------------------------------------------------------- proof count
 
 
 def count_proofs(document: Any, *, stop_after: int) -> int:
@@ -387,109 +315,3 @@ def too_many_proofs(count: int, limit: int, what: str = "credential") -> Check:
         "verified. Send it with fewer signatures or endorsements.",
         {"limit": limit},
     )
-
-
-@dataclass(frozen=True)
-class Verification:
-    """The report, and the credential as read (a VC-JWT's payload), for display."""
-
-    report: Report
-    credential: Json | None
-
-
-def _internal(stage: str, exc: Exception) -> Check:
-    return Check(
-        "internal",
-        "fail",
-        "internal.error",
-        f"The {stage} check could not be completed because of an internal error "
-        f"({type(exc).__name__}).",
-        {"stage": stage},
-    )
-
-
-def _core_checks(
-    document: Any,
-    caps: Capabilities,
-    *,
-    now: datetime,
-    challenge: str | None,
-    domain: str | None,
-) -> list[Check]:
-    known = set(caps.known)
-    if not (isinstance(document, str) and is_compact_jws(document)):
-        report = verify(
-            document,
-            loader=caps.loader,
-            now=now,
-            status_resolver=caps.status_resolver,
-            schemas=caps.schemas,
-            known_issuers=known,
-            challenge=challenge,
-            domain=domain,
-        )
-        return list(report.checks)
-    credential, checks = verify_vc_jwt(document, key_resolver=caps.loader.load, now=now)
-    if credential is None:
-        return list(checks)
-    report = verify(
-        credential,
-        loader=caps.loader,
-        now=now,
-        status_resolver=caps.status_resolver,
-        schemas=caps.schemas,
-        known_issuers=known,
-    )
-    signed_inside = "proof" in credential
-    for check in report.checks:
-        # The JWT is this credential's proof; without an embedded Data Integrity proof,
-        # verify()'s "not signed" findings are about a proof that was never meant to be.
-        if not signed_inside and (check.check == "proof" or check.code == "issuer.not_checked"):
-            continue
-        checks.append(check)
-    return list(checks)
-
-
-def verify_credential(
-    document: Any,
-    caps: Capabilities,
-    *,
-    now: datetime,
-    email: str | None = None,
-    challenge: str | None = None,
-    domain: str | None = None,
-) -> Verification:
-    """Verify a credential object or a compact VC-JWT string with ``caps``; never raises.
-
-    ``email`` (already checked to look like an address) adds the recipient check;
-    ``challenge``/``domain`` are required on the credential's Data Integrity proofs.
-    """
-    credential: Json | None
-    if isinstance(document, dict):
-        credential = document
-    elif isinstance(document, str) and is_compact_jws(document):
-        credential = jws_credential(document)
-    else:
-        credential = None
-    proofs = count_proofs(
-        credential if credential is not None else document, stop_after=caps.max_proofs
-    )
-    if proofs > caps.max_proofs:
-        # Refuse before any canonicalization: thousands of proofs cost seconds of CPU.
-        return Verification(Report([too_many_proofs(proofs, caps.max_proofs)]), credential)
-    try:
-        checks = _core_checks(document, caps, now=now, challenge=challenge, domain=domain)
-    except Exception as exc:  # never raise: a broken capability is one failed check
-        checks = [_internal("verification", exc)]
-    issuer = issuer_id(credential) if credential is not None else None
-    entry = caps.known.get(issuer) if issuer is not None else None
-    if entry is not None and issuer is not None:
-        checks = [named_issuer(c, issuer, entry) if c.code == "issuer.known" else c for c in checks]
-    if credential is not None:
-        try:
-            checks.extend(_deliverables(credential, checks, caps))
-        except Exception as exc:  # a fetcher that fails oddly must not hide the report
-            checks.append(_internal("deliverable", exc))
-    if email is not None:
-        checks.append(recipient_check(credential, email))
-    return Verification(Report(could_not_check(c) for c in checks), credential)

@@ -1,4 +1,4 @@
-"""The single verification entry point: ``verify()`` never raises, it returns a report.
+"""What a credential proves on its own: ``verify()`` never raises, it returns a report.
 
 The checks run in a fixed order, each under its own ``check`` name:
 
@@ -11,24 +11,25 @@ The checks run in a fixed order, each under its own ``check`` name:
 6. ``status``: the Bitstring Status List entries (step 4);
 7. ``endorsement``: each embedded EndorsementCredential, verified the same way (step 6).
 
-A stage that crashes becomes one failed ``internal.error`` check; the other stages
-still run. Messages are written for a non-specialist reader.
+A stage that crashes becomes one ``internal.error`` check (``report.internal_error``);
+the other stages still run. Messages are written for a non-specialist reader.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from .credential import issuer_id, parse_xsd_datetime
-from .errors import BadgeworksError
-from .loader import DocumentLoader
-from .proof import ProofResult, verify_proofs
-from .report import UNAVAILABLE_CODES, Check, Report, could_not_check
-from .schema import schema_problems
-from .status import StatusResolver, check_status
-from .structure import credential_problems, vc_version
+from ..credential import issuer_id, parse_xsd_datetime
+from ..errors import BadgeworksError
+from ..loader import DocumentLoader
+from ..proof import ProofResult, verify_proofs
+from ..schema import schema_problems
+from ..status import StatusResolver, check_status, now_utc
+from ..structure import credential_problems, vc_version
+from ..values import as_list
+from .report import UNAVAILABLE_CODES, Check, Report, could_not_check, internal_error
 
 #: Endorsements may carry endorsements; we follow at most this many levels.
 MAX_ENDORSEMENT_DEPTH = 2
@@ -52,7 +53,7 @@ class _Context:
     ) -> None:
         self.document = document
         self.loader = loader
-        self.now = now if now.tzinfo else now.replace(tzinfo=UTC)
+        self.now = now_utc(now)
         self.status_resolver = status_resolver
         self.schemas = schemas
         self.known_issuers = known_issuers
@@ -274,19 +275,15 @@ def _issuer(ctx: _Context) -> list[Check]:
     return checks
 
 
-def _date(value: Any) -> datetime:
-    parsed = parse_xsd_datetime(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def _validity(ctx: _Context) -> list[Check]:
     doc = ctx.document
     # VC 1.1 names the same dates issuanceDate and expirationDate.
     start_name = "validFrom" if "validFrom" in doc else "issuanceDate"
     end_name = "validUntil" if "validUntil" in doc else "expirationDate"
     try:
-        start = _date(doc[start_name]) if start_name in doc else None
-        end = _date(doc[end_name]) if end_name in doc else None
+        # A date without a time zone reads as UTC (``parse_xsd_datetime``).
+        start = parse_xsd_datetime(doc[start_name]) if start_name in doc else None
+        end = parse_xsd_datetime(doc[end_name]) if end_name in doc else None
     except BadgeworksError as exc:
         return [
             Check(
@@ -329,22 +326,16 @@ def _status(ctx: _Context) -> list[Check]:
 def _endorsements(ctx: _Context) -> Iterator[tuple[str, Any, Any]]:
     """(where, endorsed object's id, endorsement) for every embedded endorsement."""
     doc = ctx.document
-    yield from (("the credential", doc.get("id"), e) for e in _as_list(doc.get("endorsement")))
-    for subject in _as_list(doc.get("credentialSubject")):
+    yield from (("the credential", doc.get("id"), e) for e in as_list(doc.get("endorsement")))
+    for subject in as_list(doc.get("credentialSubject")):
         ach = subject.get("achievement") if isinstance(subject, Mapping) else None
         if isinstance(ach, Mapping):
-            for e in _as_list(ach.get("endorsement")):
+            for e in as_list(ach.get("endorsement")):
                 yield ("the achievement", ach.get("id"), e)
     issuer = doc.get("issuer")
     if isinstance(issuer, Mapping):
-        for e in _as_list(issuer.get("endorsement")):
+        for e in as_list(issuer.get("endorsement")):
             yield ("the issuer", issuer.get("id"), e)
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
 
 
 def _endorsement(ctx: _Context) -> list[Check]:
@@ -503,21 +494,10 @@ def verify(
             _depth,
         )
     except Exception as exc:  # a bad ``now`` or similar caller error: still report
-        return Report([_internal("setup", exc)])
+        return Report([internal_error("setup", exc)])
     for name, stage in _STAGES:
         try:
             checks.extend(stage(ctx))
-        except Exception as exc:  # verify() never raises: a crash is one failed check
-            checks.append(_internal(name, exc))
+        except Exception as exc:  # verify() never raises: a crash is one check
+            checks.append(internal_error(name, exc))
     return Report(could_not_check(c) for c in checks)
-
-
-def _internal(stage: str, exc: Exception) -> Check:
-    return Check(
-        "internal",
-        "fail",
-        "internal.error",
-        f"The {stage} check could not be completed because of an internal error "
-        f"({type(exc).__name__}: {str(exc)[:200]}).",
-        {"stage": stage},
-    )

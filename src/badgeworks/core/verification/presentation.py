@@ -16,20 +16,21 @@ in our report shape.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
-from .contexts import VC1_CONTEXT, VC2_CONTEXT
-from .crypto.ed25519 import Ed25519KeyPair
-from .errors import CredentialError
-from .loader import DocumentLoader
-from .proof import add_proof, verify_proofs
-from .report import Check, Report
-from .status import StatusResolver
-from .structure import is_url
-from .vc_jwt import KeyResolver, is_compact_jws, verify_vc_jwt
-from .verify import verify
+from ..contexts import VC1_CONTEXT, VC2_CONTEXT
+from ..crypto.ed25519 import Ed25519KeyPair
+from ..errors import CredentialError
+from ..loader import DocumentLoader
+from ..proof import add_proof, verify_proofs
+from ..status import StatusResolver, now_utc
+from ..structure import is_url
+from ..values import as_list, types_of
+from ..vc_jwt import KeyResolver, is_compact_jws, verify_vc_jwt
+from .credential import verify
+from .report import Check, Report, internal_error
 
 PRESENTATION_TYPE = "VerifiablePresentation"
 ENVELOPED_CREDENTIAL = "EnvelopedVerifiableCredential"
@@ -37,16 +38,6 @@ ENVELOPED_CREDENTIAL = "EnvelopedVerifiableCredential"
 MAX_CREDENTIALS = 100
 #: ``data:`` URL prefixes of an enveloped VC-JWT (VC-JOSE-COSE §3.1.1 and the older form).
 _JWT_DATA_PREFIXES = ("data:application/vc+jwt,", "data:application/jwt,")
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list) else [value]
-
-
-def _types(value: Any) -> list[str]:
-    return [t for t in _as_list(value) if isinstance(t, str)]
 
 
 # --------------------------------------------------------------------------- making
@@ -138,13 +129,13 @@ def _structure(vp: dict[str, Any]) -> list[Check]:
     def fail(code: str, message: str) -> None:
         checks.append(Check("presentation", "fail", code, message))
 
-    contexts = _as_list(vp.get("@context"))
+    contexts = as_list(vp.get("@context"))
     if not contexts or contexts[0] not in (VC2_CONTEXT, VC1_CONTEXT):
         fail(
             "presentation.context",
             f"The presentation's first '@context' must be {VC2_CONTEXT!r} or {VC1_CONTEXT!r}.",
         )
-    if PRESENTATION_TYPE not in _types(vp.get("type")):
+    if PRESENTATION_TYPE not in types_of(vp):
         fail(
             "presentation.type",
             f"The presentation's 'type' does not include {PRESENTATION_TYPE!r}.",
@@ -166,7 +157,7 @@ def _structure(vp: dict[str, Any]) -> list[Check]:
 
 
 def _credential_items(vp: dict[str, Any]) -> tuple[list[Any], list[Check]]:
-    items = _as_list(vp.get("verifiableCredential"))
+    items = as_list(vp.get("verifiableCredential"))
     if not items:
         return [], [
             Check(
@@ -289,7 +280,7 @@ def _jwt_token(item: Any) -> str | None:
     """The VC-JWT a ``verifiableCredential`` entry carries, if it carries one."""
     if isinstance(item, str):
         return item
-    if isinstance(item, Mapping) and ENVELOPED_CREDENTIAL in _types(item.get("type")):
+    if isinstance(item, Mapping) and ENVELOPED_CREDENTIAL in types_of(item):
         ref = item.get("id")
         if isinstance(ref, str):
             for prefix in _JWT_DATA_PREFIXES:
@@ -381,16 +372,6 @@ def _verify_credential(item: Any, index: int, **options: Any) -> dict[str, Any]:
     }
 
 
-def _internal(exc: Exception) -> Check:
-    return Check(
-        "internal",
-        "fail",
-        "internal.error",
-        "The presentation could not be checked completely because of an internal error "
-        f"({type(exc).__name__}: {str(exc)[:200]}).",
-    )
-
-
 def verify_presentation(
     vp: Any,
     *,
@@ -437,14 +418,14 @@ def verify_presentation(
     presentation_result: dict[str, Any] | None = None
     credential_results: list[dict[str, Any]] = []
     try:
-        now = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+        now = now_utc(now)
         checks.extend(_structure(vp))
         items, item_checks = _credential_items(vp)
         checks.extend(item_checks)
         proof_checks, presentation_result = _proof_checks(vp, loader, now, challenge, domain)
         checks.extend(proof_checks)
     except Exception as exc:  # never raise: a crash is one failed check
-        checks.append(_internal(exc))
+        checks.append(internal_error("presentation", exc))
         items = []
     resolver: Callable[[str], Any] = key_resolver or loader.load
     for index, item in enumerate(items if check_credentials else []):
@@ -463,9 +444,13 @@ def verify_presentation(
             )
         except Exception as exc:
             credential_results.append(
-                {**Report([_internal(exc)]).as_dict(), "credentialId": None, "format": "json"}
+                {
+                    **Report([internal_error("credential", exc)]).as_dict(),
+                    "credentialId": None,
+                    "format": "json",
+                }
             )
-    verified = not any(c.outcome == "fail" for c in checks) and all(
+    verified = not any(c.outcome in ("fail", "indeterminate") for c in checks) and all(
         r["verified"] for r in credential_results
     )
     return {

@@ -1,0 +1,231 @@
+"""What the service verifies with: its loader, status lists, deliverable fetching and known issuers.
+
+A ``ServiceContext`` holds one ``Verifier`` (built on first use by ``service_verifier``), so
+the fetcher's short cache and connection pool serve every request of that context. The
+CLI builds its own with ``standalone``. Nothing here runs a check: the entry point
+(``services.verification.pipeline.verify``) turns a ``Verifier`` into the core's
+``Capabilities`` for the reach it was asked for.
+
+- The loader: the bundled contexts, the issuers we host (from the database, through
+  ``ctx.loader``'s ``HostedDidResolver``), ``did:key`` offline, and other services'
+  ``did:web`` documents and HTTPS keys through one shared ``Fetcher`` built from the
+  settings (address checks, timeout, size cap; docs/fetching.md). Contexts are never
+  fetched.
+- Status lists: ours straight from the database (no network hop, so a revocation shows at
+  once), others through the same fetcher.
+- Deliverables for the digest checks: our own blobs from the blob store, others through
+  the same fetcher.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import select
+
+from badgeworks.adapters.blobstore import BlobStore
+from badgeworks.adapters.fetcher import FetchBudget, Fetcher
+from badgeworks.adapters.remote import StatusListFetcher, remote_loader
+from badgeworks.adapters.resources import default_loader, schema_documents
+from badgeworks.core.errors import InputError, StatusError
+from badgeworks.core.loader import DocumentLoader
+from badgeworks.core.status import StatusResolver
+from badgeworks.core.verification.checks import DEFAULT_MAX_PROOFS, FetchBytes, KnownIssuer
+from badgeworks.db.engine import SessionFactory
+from badgeworks.db.models import Issuer
+from badgeworks.services.verification.resolver import scoped
+from badgeworks.settings import Settings
+
+if TYPE_CHECKING:
+    from badgeworks.services.context import ServiceContext
+
+#: Our own blobs (deliverables) are named by their SHA-256 under ``<base>/blobs/``.
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class Verifier:
+    """Everything verification may use besides the document and the clock.
+
+    ``offline_loader`` serves bundled contexts, ``did:key`` and the DIDs we host;
+    ``loader`` adds ``did:web`` and HTTPS keys through ``fetcher`` (the same loader when
+    there is no fetcher). ``hosted`` lists the issuers known without a trust registry;
+    ``budget`` makes one request's ``FetchBudget`` (None: no per-request budget).
+    """
+
+    offline_loader: DocumentLoader
+    loader: DocumentLoader
+    status_resolver: StatusResolver | None
+    fetch_bytes: FetchBytes | None
+    schemas: Mapping[str, Any] | None
+    hosted: Callable[[], dict[str, KnownIssuer]]
+    fetcher: Fetcher | None = None
+    budget: Callable[[], FetchBudget] | None = None
+    max_deliverable_bytes: int = 25 * 1024 * 1024
+    max_proofs: int = DEFAULT_MAX_PROOFS
+
+
+def fetch_budget(settings: Settings) -> FetchBudget:
+    """A new budget for one verification request (docs/fetching.md, "Budgets")."""
+    return FetchBudget(
+        max_fetches=settings.fetch_request_max_fetches,
+        max_bytes=settings.fetch_request_max_bytes,
+        seconds=settings.fetch_request_deadline,
+    )
+
+
+def remote_fetch_bytes(fetcher: Fetcher) -> FetchBytes:
+    """Fetch a deliverable's bytes through ``fetcher`` (any media type)."""
+
+    def fetch_bytes(url: str, max_bytes: int) -> bytes:
+        return fetcher.fetch(url, accept="*/*", max_bytes=max_bytes).body
+
+    return fetch_bytes
+
+
+def blob_fetch_bytes(blobs: BlobStore, base_url: str, fetcher: Fetcher) -> FetchBytes:
+    """Fetch a deliverable: our own blobs from the blob store, others through ``fetcher``."""
+    blob_prefix = base_url + "/blobs/"
+    remote = remote_fetch_bytes(fetcher)
+
+    def fetch_bytes(url: str, max_bytes: int) -> bytes:
+        if url.startswith(blob_prefix):
+            digest = url[len(blob_prefix) :]
+            if _SHA256.match(digest) and blobs.exists(digest):
+                if blobs.size(digest) > max_bytes:
+                    raise InputError("the file is too large to check", code="fetch.too_large")
+                with blobs.open(digest) as handle:
+                    return handle.read()
+        return remote(url, max_bytes)
+
+    return fetch_bytes
+
+
+def hosted_issuers(session_factory: SessionFactory | None) -> Callable[[], dict[str, KnownIssuer]]:
+    """The issuers this service hosts, with the names we hold for them (read when called)."""
+
+    def hosted() -> dict[str, KnownIssuer]:
+        if session_factory is None:
+            return {}
+        # ``scoped``: inside ``resolver.reading_with`` this reads on the caller's connection.
+        with scoped(session_factory)() as session:
+            rows = session.exec(select(Issuer.did, Issuer.name, Issuer.url)).all()
+        return {did: KnownIssuer(did, name, url, "hosted") for did, name, url in rows}
+
+    return hosted
+
+
+def service_verifier(ctx: ServiceContext) -> Verifier:
+    """The verifier of a service context (``ServiceContext.verifier`` builds it once)."""
+    from badgeworks.services.lifecycle.status_lists import local_document
+
+    settings = ctx.settings
+    fetcher = Fetcher(
+        allow_private=settings.fetch_allow_private,
+        timeout=settings.fetch_timeout,
+        max_bytes=settings.fetch_max_bytes,
+    )
+    # Inside ``resolver.reading_with`` (a page holding a session) our own lists are read
+    # on that session's connection, never on a second one from the pool.
+    lists_ctx = (
+        ctx
+        if ctx.session_factory is None
+        else replace(ctx, session_factory=scoped(ctx.session_factory))
+    )
+
+    def local(url: str) -> dict[str, Any] | None:
+        return local_document(lists_ctx, url)
+
+    return Verifier(
+        offline_loader=ctx.loader,
+        loader=remote_loader(ctx.loader, fetcher),
+        status_resolver=StatusListFetcher(fetcher, local=local),
+        fetch_bytes=blob_fetch_bytes(ctx.blobs, ctx.base_url, fetcher),
+        schemas=schema_documents(),
+        hosted=hosted_issuers(ctx.session_factory),
+        fetcher=fetcher,
+        budget=lambda: fetch_budget(settings),
+        max_deliverable_bytes=settings.verify_max_deliverable_bytes,
+        max_proofs=settings.verify_max_proofs,
+    )
+
+
+@contextmanager
+def standalone(
+    settings: Settings | None,
+    *,
+    status_lists: Mapping[str, dict[str, Any]],
+    known: Mapping[str, KnownIssuer],
+) -> Iterator[ServiceContext]:
+    """A context to verify with, without a service (the CLI): offline, or online with
+    ``settings``; it has no database and no blobs of its own.
+
+    Offline (``settings`` None): bundled contexts and ``did:key`` only, the given status
+    list credentials (by id) and no deliverable fetching. Online: the same SSRF-safe
+    ``Fetcher`` the service uses, built from ``settings`` (``fetch_allow_private``,
+    timeout, size cap), for did:web documents, HTTPS keys, status lists the caller did
+    not give, and deliverables. ``known`` is the whole registry of known issuers.
+    """
+    lists = dict(status_lists)
+    registry = dict(known)
+
+    def given(url: str) -> dict[str, Any] | None:
+        return lists.get(url)
+
+    def offline_status(url: str) -> dict[str, Any]:
+        found = given(url)
+        if found is None:
+            # Offline, a list the caller did not supply is "not checked", not a failure.
+            raise StatusError(
+                f"no status list was given with the id {url}", code="status.not_checked"
+            )
+        return found
+
+    base = default_loader()
+    if settings is None:
+        yield _context(
+            Settings.model_construct(),
+            base,
+            Verifier(
+                offline_loader=base,
+                loader=base,
+                status_resolver=offline_status if lists else None,
+                fetch_bytes=None,
+                schemas=schema_documents(),
+                hosted=lambda: dict(registry),
+            ),
+        )
+        return
+    with Fetcher(
+        allow_private=settings.fetch_allow_private,
+        timeout=settings.fetch_timeout,
+        max_bytes=settings.fetch_max_bytes,
+    ) as outbound:
+        yield _context(
+            settings,
+            base,
+            Verifier(
+                offline_loader=base,
+                loader=remote_loader(base, outbound),
+                status_resolver=StatusListFetcher(outbound, local=given),
+                fetch_bytes=remote_fetch_bytes(outbound),
+                schemas=schema_documents(),
+                hosted=lambda: dict(registry),
+                fetcher=outbound,
+                max_deliverable_bytes=settings.verify_max_deliverable_bytes,
+            ),
+        )
+
+
+def _context(settings: Settings, loader: DocumentLoader, verifier: Verifier) -> ServiceContext:
+    from badgeworks.services.context import ServiceContext
+
+    ctx = ServiceContext(
+        settings=settings, blobs=BlobStore(settings.data_dir / "blobs"), loader=loader
+    )
+    ctx.verifier = verifier
+    return ctx
