@@ -25,13 +25,13 @@ from badgeworks.core.errors import ContextError, DidError, StatusError
 from badgeworks.core.loader import DocumentLoader
 from badgeworks.core.proof import add_proof, verify_proofs
 from badgeworks.core.status import (
-    check_status,
     encode_list,
     new_bitstring,
     set_status,
     status_list_credential,
 )
 from badgeworks.core.verification.report import Check, Report
+from badgeworks.core.verification.status import check_status
 
 PUBLIC_IP = "93.184.215.14"
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)

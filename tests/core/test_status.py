@@ -15,7 +15,6 @@ from badgeworks.core.loader import DocumentLoader
 from badgeworks.core.proof import add_proof
 from badgeworks.core.status import (
     MIN_ENTRIES,
-    check_status,
     decode_list,
     encode_list,
     get_status,
@@ -24,6 +23,7 @@ from badgeworks.core.status import (
     status_entry,
     status_list_credential,
 )
+from badgeworks.core.verification.status import check_status
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 LIST_URL = "https://issuer.example/status/1"

@@ -1,6 +1,6 @@
 """The verifier's remote look-ups, each built on the one ``Fetcher``.
 
-- ``StatusListFetcher``: a ``badgeworks.core.status.StatusResolver`` that fetches
+- ``StatusListFetcher``: a ``core.verification.status.StatusResolver`` that fetches
   Bitstring Status List credentials (optionally asking a local source first);
 - ``HttpsKeyResolver``: a document-loader resolver for HTTP(S) verification-method URLs
   (OB 3.0 section 8.3, "Dereferencing the Public Key": verifiers MUST support them);
@@ -55,7 +55,7 @@ def _is_http_url(url: object) -> bool:
 
 
 class StatusListFetcher:
-    """Fetches status list credentials; usable as ``core.status.StatusResolver``.
+    """Fetches status list credentials; usable as ``core.verification.status.StatusResolver``.
 
     ``local`` (if given) is asked first, so the service answers for its own lists from its
     database without a network hop; it returns ``None`` for URLs it does not host. Every

@@ -26,10 +26,11 @@ from ..errors import BadgeworksError
 from ..loader import DocumentLoader
 from ..proof import ProofResult, verify_proofs
 from ..schema import schema_problems
-from ..status import StatusResolver, check_status, now_utc
 from ..structure import credential_problems, vc_version
 from ..values import as_list
+from ..vc_jwt import KeyResolver, verify_vc_jwt
 from .report import UNAVAILABLE_CODES, Check, Report, could_not_check, internal_error
+from .status import StatusResolver, check_status, now_utc
 
 #: Endorsements may carry endorsements; we follow at most this many levels.
 MAX_ENDORSEMENT_DEPTH = 2
@@ -501,3 +502,40 @@ def verify(
         except Exception as exc:  # verify() never raises: a crash is one check
             checks.append(internal_error(name, exc))
     return Report(could_not_check(c) for c in checks)
+
+
+def verify_jwt(
+    token: str,
+    *,
+    loader: DocumentLoader,
+    now: datetime,
+    key_resolver: KeyResolver | None = None,
+    status_resolver: StatusResolver | None = None,
+    schemas: Mapping[str, Any] | None = None,
+    known_issuers: Collection[str] = (),
+) -> tuple[dict[str, Any] | None, list[Check]]:
+    """Verify a compact VC-JWT: its JWS (``core.vc_jwt``), then the credential inside with
+    ``verify``; never raises. Returns the credential (None if unreadable) and the checks.
+
+    ``key_resolver`` looks the JWS key up (default: ``loader.load``).
+    """
+    credential, checks = verify_vc_jwt(token, key_resolver=key_resolver or loader.load, now=now)
+    if credential is None:
+        return None, list(checks)
+    report = verify(
+        credential,
+        loader=loader,
+        now=now,
+        status_resolver=status_resolver,
+        schemas=schemas,
+        known_issuers=known_issuers,
+    )
+    found = list(checks)
+    signed_inside = "proof" in credential
+    for check in report.checks:
+        # The JWT is this credential's proof; without an embedded Data Integrity proof,
+        # verify()'s "not signed" findings are about a proof that was never meant to be.
+        if not signed_inside and (check.check == "proof" or check.code == "issuer.not_checked"):
+            continue
+        found.append(check)
+    return credential, found

@@ -26,8 +26,7 @@ from typing import Any
 
 from ..credential import issuer_id
 from ..loader import DocumentLoader
-from ..status import StatusResolver
-from ..vc_jwt import is_compact_jws, verify_vc_jwt
+from ..vc_jwt import is_compact_jws
 from .checks import (
     DEFAULT_MAX_DELIVERABLE_BYTES,
     DEFAULT_MAX_PROOFS,
@@ -41,8 +40,9 @@ from .checks import (
     recipient_check,
     too_many_proofs,
 )
-from .credential import verify
+from .credential import verify, verify_jwt
 from .report import Check, Report, could_not_check, internal_error
+from .status import StatusResolver
 
 Json = dict[str, Any]
 
@@ -128,25 +128,15 @@ def _core_checks(
             domain=domain,
         )
         return list(report.checks)
-    credential, checks = verify_vc_jwt(document, key_resolver=caps.loader.load, now=now)
-    if credential is None:
-        return list(checks)
-    report = verify(
-        credential,
+    _, checks = verify_jwt(
+        document,
         loader=caps.loader,
         now=now,
         status_resolver=caps.status_resolver,
         schemas=caps.schemas,
         known_issuers=known,
     )
-    signed_inside = "proof" in credential
-    for check in report.checks:
-        # The JWT is this credential's proof; without an embedded Data Integrity proof,
-        # verify()'s "not signed" findings are about a proof that was never meant to be.
-        if not signed_inside and (check.check == "proof" or check.code == "issuer.not_checked"):
-            continue
-        checks.append(check)
-    return list(checks)
+    return checks
 
 
 def verify_document(

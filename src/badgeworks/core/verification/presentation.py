@@ -25,12 +25,12 @@ from ..crypto.ed25519 import Ed25519KeyPair
 from ..errors import CredentialError
 from ..loader import DocumentLoader
 from ..proof import add_proof, verify_proofs
-from ..status import StatusResolver, now_utc
 from ..structure import is_url
 from ..values import as_list, types_of
-from ..vc_jwt import KeyResolver, is_compact_jws, verify_vc_jwt
-from .credential import verify
+from ..vc_jwt import KeyResolver, is_compact_jws
+from .credential import verify, verify_jwt
 from .report import Check, Report, internal_error
+from .status import StatusResolver, now_utc
 
 PRESENTATION_TYPE = "VerifiablePresentation"
 ENVELOPED_CREDENTIAL = "EnvelopedVerifiableCredential"
@@ -300,26 +300,16 @@ def _verify_jwt_credential(
     schemas: Mapping[str, Any] | None,
     known_issuers: Collection[str],
 ) -> dict[str, Any]:
-    credential, jwt_checks = verify_vc_jwt(token, key_resolver=key_resolver, now=now)
-    if credential is None:
-        return {**Report(jwt_checks).as_dict(), "credentialId": None, "format": "jwt"}
-    report = verify(
-        credential,
+    credential, checks = verify_jwt(
+        token,
         loader=loader,
+        key_resolver=key_resolver,
         now=now,
         status_resolver=status_resolver,
         schemas=schemas,
         known_issuers=known_issuers,
     )
-    checks = list(jwt_checks)
-    signed_inside = "proof" in credential
-    for check in report.checks:
-        # The JWT is this credential's proof; without an embedded Data Integrity proof,
-        # verify()'s "not signed" findings are about a proof that was never meant to be.
-        if not signed_inside and (check.check == "proof" or check.code == "issuer.not_checked"):
-            continue
-        checks.append(check)
-    cid = credential.get("id")
+    cid = credential.get("id") if credential is not None else None
     return {
         **Report(checks).as_dict(),
         "credentialId": cid if isinstance(cid, str) else None,

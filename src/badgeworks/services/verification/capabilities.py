@@ -33,8 +33,8 @@ from badgeworks.adapters.remote import StatusListFetcher, remote_loader
 from badgeworks.adapters.resources import default_loader, schema_documents
 from badgeworks.core.errors import InputError, StatusError
 from badgeworks.core.loader import DocumentLoader
-from badgeworks.core.status import StatusResolver
 from badgeworks.core.verification.checks import DEFAULT_MAX_PROOFS, FetchBytes, KnownIssuer
+from badgeworks.core.verification.status import StatusResolver
 from badgeworks.db.engine import SessionFactory
 from badgeworks.db.models import Issuer
 from badgeworks.services.verification.resolver import scoped
