@@ -67,3 +67,41 @@ def test_only_the_crypto_package_imports_cryptography() -> None:
 def test_services_do_not_import_the_web_layer() -> None:
     files = sorted((SRC / "services").rglob("*.py"))
     assert _offenders(files, ("badgeworks.web", "fastapi", "starlette")) == {}
+
+
+def test_only_the_verification_service_imports_the_core_verification_package() -> None:
+    """Outside ``core``, the checks are reached through ``services.verification`` (its entry
+    point is ``pipeline.verify``), so every surface verifies the same way. The adapters,
+    below the services, may build the report shape (a fetch budget's restated checks)."""
+    core, adapters = SRC / "core", SRC / "adapters"
+    service = SRC / "services" / "verification"
+    files = [
+        path
+        for path in sorted(SRC.rglob("*.py"))
+        if not {core, adapters, service} & set(path.parents)
+    ]
+    assert _offenders(files, ("badgeworks.core.verification",)) == {}
+
+
+def test_the_verifier_route_imports_verification_only_from_the_service() -> None:
+    route = SRC / "web" / "routes" / "verifier.py"
+    assert "badgeworks.services.verification.public" in _imports(route)
+    assert _offenders([route], ("badgeworks.core",)) == {}
+
+
+def test_one_function_turns_a_crashed_stage_into_a_check() -> None:
+    """In the verification package and every layer above the core,
+    ``core.verification.report.internal_error`` is the only writer of ``internal.error``."""
+    home = SRC / "core" / "verification" / "report.py"
+    files = [
+        *sorted((SRC / "core" / "verification").rglob("*.py")),
+        *sorted((SRC / "services").rglob("*.py")),
+        *sorted((SRC / "web").rglob("*.py")),
+        *sorted(SRC.glob("cli*.py")),
+    ]
+    found = [
+        str(path.relative_to(SRC))
+        for path in files
+        if path != home and '"internal.error"' in path.read_text("utf-8")
+    ]
+    assert found == []
