@@ -54,7 +54,7 @@ def _services(settings: Settings | None = None) -> Iterator[tuple[Session, Servi
         with factory() as session:
             # A changed key secret is reported here, before any command needs a key.
             if settings.key_secret is not None:
-                check_key_secret(session, settings.key_secret.get_secret_value())
+                check_key_secret(session, settings.key_secret.get_secret_value(), now=ctx.clock())
             yield session, ctx
     except BadgeworksError as exc:
         _fail(exc)
@@ -363,19 +363,31 @@ def issue_csv(file: Path, slug: str, as_json: bool, reissue_revoked: bool) -> No
     with _services() as (session, ctx):
         issuer = issuers.get_issuer(session, slug)
         lease = ctx.settings.bulk_lease_seconds
-        bulk_jobs.reap(session, lease, issuer_id=issuer.id)
+        bulk_jobs.reap(session, lease, issuer_id=issuer.id, now=ctx.clock())
         checked = bulk.check(session, issuer, data)
         earlier = bulk_jobs.find_resumable(session, issuer, bulk_jobs.good_csv(checked), "cli")
         if earlier is not None:
-            job = bulk_jobs.resume(session, issuer, earlier.id or 0, lease=lease, actor=actor)
+            job = bulk_jobs.resume(
+                session, issuer, earlier.id or 0, lease=lease, actor=actor, now=ctx.clock()
+            )
             click.echo(f"resuming interrupted job {job.id}", err=True)
         else:
             job = bulk_jobs.create_job(
-                session, issuer, None, file.name, data, actor=actor, source="cli", checked=checked
+                session,
+                issuer,
+                None,
+                file.name,
+                data,
+                actor=actor,
+                source="cli",
+                checked=checked,
+                now=ctx.clock(),
             )
         if job.status == "validated" and job.good_rows:
-            job = bulk_jobs.claim(session, issuer, job.id or 0, reissue_revoked=reissue_revoked)
-        bulk_jobs.close_empty(session, job)
+            job = bulk_jobs.claim(
+                session, issuer, job.id or 0, reissue_revoked=reissue_revoked, now=ctx.clock()
+            )
+        bulk_jobs.close_empty(session, job, now=ctx.clock())
         result = _run_job(session, ctx, job.id or 0, actor)
     _print_result(result, as_json, job.id or 0)
 
@@ -445,7 +457,7 @@ def jobs_list(slug: str | None, limit: int) -> None:
 
     with _services() as (session, ctx):
         issuer = issuers.get_issuer(session, slug) if slug else None
-        bulk_jobs.reap(session, ctx.settings.bulk_lease_seconds)
+        bulk_jobs.reap(session, ctx.settings.bulk_lease_seconds, now=ctx.clock())
         for job in bulk_jobs.list_jobs(session, issuer, limit):
             owner = session.get(Issuer, job.issuer_id)
             click.echo(
@@ -462,7 +474,14 @@ def jobs_resume(job_id: int, as_json: bool) -> None:
 
     with _services() as (session, ctx):
         actor = f"{CLI_ACTOR}:jobs-resume"
-        bulk_jobs.resume(session, None, job_id, lease=ctx.settings.bulk_lease_seconds, actor=actor)
+        bulk_jobs.resume(
+            session,
+            None,
+            job_id,
+            lease=ctx.settings.bulk_lease_seconds,
+            actor=actor,
+            now=ctx.clock(),
+        )
         result = _run_job(session, ctx, job_id, actor)
     _print_result(result, as_json, job_id)
 
@@ -503,7 +522,7 @@ def _seed_and_print(settings: Settings, *, serving: bool = False) -> Settings:
         click.echo(note, err=True)
     with _services(settings) as (session, ctx):
         # Refuse a changed secret before touching the demo (create_app checks it again).
-        check_key_secret(session, ctx.key_secret)
+        check_key_secret(session, ctx.key_secret, now=ctx.clock())
         result = seed_demo(session, ctx)
     for line in demo_lines(result, console_mail=serving and settings.mail_console):
         click.echo(line)

@@ -31,7 +31,11 @@ def add_candidates(app: FastAPI, slug: str, n: int) -> None:
         issuer = issuers.get_issuer(session, slug)
         for i in range(n):
             candidates.create_candidate(
-                session, issuer, CandidateCreate(name=f"C{i}", emails=[f"c{i}@x.org"]), actor="t"
+                session,
+                issuer,
+                CandidateCreate(name=f"C{i}", emails=[f"c{i}@x.org"]),
+                actor="t",
+                now=app.state.ctx.clock(),
             )
 
 

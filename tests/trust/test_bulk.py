@@ -519,14 +519,20 @@ def test_a_dead_worker_is_noticed_a_live_one_is_left_alone_and_start_up_resumes(
                 ("local-gone", f"{gethostname()}:999999999:cc", now),
             ):
                 job = bulk_jobs.create_job(
-                    session, issuer, None, name, cohort(achievement, 3).encode(), actor="t"
+                    session,
+                    issuer,
+                    None,
+                    name,
+                    cohort(achievement, 3).encode(),
+                    actor="t",
+                    now=now,
                 )
                 job.status, job.worker, job.heartbeat_at = "running", worker, beat
                 session.add(job)
                 session.commit()
                 jobs[name] = job.id or 0
             with pytest.raises(ConflictError) as refused:
-                bulk_jobs.resume(session, issuer, jobs["remote-live"], lease=60, actor="t")
+                bulk_jobs.resume(session, issuer, jobs["remote-live"], lease=60, actor="t", now=now)
             assert refused.value.code == "bulk.running"
         # Start-up: the two dead ones are found and (as configured) resumed.
         assert sorted(bulk_jobs.on_start(factory, app.state.ctx)) == sorted(

@@ -305,7 +305,13 @@ def _an_svg_stored_before_defusing_is_defused_when_baked(site: Site) -> None:
         row = session.get(Achievement, ids["achievement"])
         assert row is not None
         achievements.set_image(
-            session, row, sha256=sha256, media_type="image/svg+xml", caption="x", actor="test"
+            session,
+            row,
+            sha256=sha256,
+            media_type="image/svg+xml",
+            caption="x",
+            actor="test",
+            now=ctx.clock(),
         )
     issued = _complete(site, ids["project"])
     baked = site.http.get(f"/credentials/{issued['id']}/badge.svg")

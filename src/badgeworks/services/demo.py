@@ -14,6 +14,7 @@ import struct
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -241,6 +242,7 @@ def _new_achievement(session: Session, ctx: ServiceContext, issuer: Issuer) -> A
             }
         ),
         actor=ACTOR,
+        now=ctx.clock(),
     )
     sha, media_type = store_image(ctx, badge_image())
     achievements.set_image(
@@ -250,6 +252,7 @@ def _new_achievement(session: Session, ctx: ServiceContext, issuer: Issuer) -> A
         media_type=media_type,
         caption="A teal disc: the Data Analysis badge",
         actor=ACTOR,
+        now=ctx.clock(),
     )
     return achievement
 
@@ -276,7 +279,7 @@ SPANISH_EDITION: dict[str, Any] = {
 
 
 def _ensure_spanish_edition(
-    session: Session, achievement: Achievement, version: int | None = None
+    session: Session, achievement: Achievement, version: int | None = None, *, now: datetime
 ) -> None:
     # A demo made before editions existed gets one too, on the version it issued with.
     row, editions = achievements.list_editions(session, achievement, version=version)
@@ -289,11 +292,16 @@ def _ensure_spanish_edition(
         AchievementEditionPut.model_validate(SPANISH_EDITION),
         actor=ACTOR,
         version=row.version,
+        now=now,
     )
 
 
 def _new_project(
-    session: Session, issuer: Issuer, achievement: Achievement, candidate: Candidate
+    session: Session,
+    issuer: Issuer,
+    achievement: Achievement,
+    candidate: Candidate,
+    now: datetime,
 ) -> Project:
     return projects.create_project(
         session,
@@ -320,6 +328,7 @@ def _new_project(
             }
         ),
         actor=ACTOR,
+        now=now,
     )
 
 
@@ -358,7 +367,11 @@ def _portfolio_url(session: Session, ctx: ServiceContext, candidate: Candidate) 
     if row.handle != PORTFOLIO_HANDLE:
         try:
             row = portfolio.update(
-                session, candidate, portfolio.PortfolioUpdate(handle=PORTFOLIO_HANDLE), actor=ACTOR
+                session,
+                candidate,
+                portfolio.PortfolioUpdate(handle=PORTFOLIO_HANDLE),
+                actor=ACTOR,
+                now=ctx.clock(),
             )
         except ConflictError:
             # Someone else's portfolio has the handle: keep the random one.
@@ -393,7 +406,7 @@ def seed_demo(session: Session, ctx: ServiceContext) -> DemoResult:
     if achievement is None:
         created = True
         achievement = _new_achievement(session, ctx, issuer)
-    _ensure_spanish_edition(session, achievement)
+    _ensure_spanish_edition(session, achievement, now=ctx.clock())
     candidate = _find_candidate(session, issuer)
     if candidate is None:
         created = True
@@ -402,11 +415,12 @@ def seed_demo(session: Session, ctx: ServiceContext) -> DemoResult:
             issuer,
             CandidateCreate(name=CANDIDATE_NAME, emails=[CANDIDATE_EMAIL]),
             actor=ACTOR,
+            now=ctx.clock(),
         )
     project = _find_project(session, issuer, candidate)
     if project is None:
         created = True
-        project = _new_project(session, issuer, achievement, candidate)
+        project = _new_project(session, issuer, achievement, candidate, ctx.clock())
     row = session.exec(select(Credential).where(Credential.project_id == project.id)).first()
     if row is None:
         created = True
@@ -414,7 +428,7 @@ def seed_demo(session: Session, ctx: ServiceContext) -> DemoResult:
         row = issuance.complete_project(session, ctx, issuer, project.id or 0, actor=ACTOR)
     used = session.get(AchievementVersion, row.achievement_version_id)
     if used is not None:
-        _ensure_spanish_edition(session, achievement, used.version)
+        _ensure_spanish_edition(session, achievement, used.version, now=ctx.clock())
     issued = issuance.issued(ctx, row)
     portfolio_url = _portfolio_url(session, ctx, candidate)
     now = ctx.clock()

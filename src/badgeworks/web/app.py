@@ -76,7 +76,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     session_factory = make_session_factory(engine)
     with session_factory() as session:
         try:
-            check_key_secret(session, secret)
+            check_key_secret(session, secret, now=(clock or utcnow)())
         except ConfigError:
             engine.dispose()
             raise

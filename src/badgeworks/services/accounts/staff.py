@@ -285,6 +285,7 @@ def _grant(
         issuer_id=issuer.id,
         target=f"staff:{member.id}",
         detail={"email": value, "role": role, "new_account": created, "pending": pending},
+        now=now,
     )
     session.commit()
     session.refresh(member)
@@ -356,6 +357,7 @@ def set_password(
         issuer_id=chosen_by,
         target=f"staff:{member.id}",
         detail={"sessions_ended": ended},
+        now=now,
     )
     session.commit()
     return ended
@@ -571,7 +573,13 @@ def _owners(session: Session, issuer: Issuer) -> int:
 
 
 def change_role(
-    session: Session, issuer: Issuer, staff_id: int, role: str | None, *, actor: str
+    session: Session,
+    issuer: Issuer,
+    staff_id: int,
+    role: str | None,
+    *,
+    actor: str,
+    now: datetime,
 ) -> None:
     """Give ``staff_id`` a new role in ``issuer``, or remove them (``role=None``).
 
@@ -603,6 +611,7 @@ def change_role(
         issuer_id=issuer.id,
         target=f"staff:{staff_id}",
         detail={"role": role},
+        now=now,
     )
     session.commit()
 

@@ -38,6 +38,7 @@ def create_token(
         issuer_id=issuer.id,
         target=f"token:{row.id}",
         detail={"label": label},
+        now=now,
     )
     session.commit()
     session.refresh(row)
@@ -81,6 +82,7 @@ def revoke_token(
             issuer_id=issuer.id,
             target=f"token:{row.id}",
             detail={"label": row.label},
+            now=now,
         )
         session.commit()
         session.refresh(row)

@@ -25,7 +25,6 @@ from badgeworks.db.models import (
     Issuer,
     Project,
     Revocation,
-    utcnow,
 )
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.endorsements import workflow as endorsements
@@ -42,7 +41,7 @@ def _count(session: Session, stmt: Any) -> int:
     return int(session.exec(stmt).one())
 
 
-def counts(session: Session, issuer: Issuer) -> dict[str, int]:
+def counts(session: Session, issuer: Issuer, *, now: datetime) -> dict[str, int]:
     """Dashboard numbers for one issuer."""
     iid = issuer.id
     issued = _count(
@@ -56,7 +55,7 @@ def counts(session: Session, issuer: Issuer) -> dict[str, int]:
     )
     states = {s: 0 for s in PROJECT_STATES}
     for project in session.exec(select(Project).where(Project.issuer_id == iid)):
-        states[project_state(session, project)] += 1
+        states[project_state(session, project, now=now)] += 1
     return {
         "achievements": _count(
             session,
@@ -71,7 +70,7 @@ def counts(session: Session, issuer: Issuer) -> dict[str, int]:
     }
 
 
-def project_state(session: Session, project: Project) -> str:
+def project_state(session: Session, project: Project, *, now: datetime) -> str:
     """``in_progress`` (no deliverable yet) → ``awaiting_mentor`` → ``ready`` → ``issued``.
 
     A project waits for its mentor while a review invite is open (not yet used).
@@ -84,16 +83,15 @@ def project_state(session: Session, project: Project) -> str:
     )
     if not has_work:
         return "in_progress"
-    if mentor_review_pending(session, project):
+    if mentor_review_pending(session, project, now):
         return "awaiting_mentor"
     return "ready"
 
 
-def mentor_review_pending(session: Session, project: Project, now: datetime | None = None) -> bool:
+def mentor_review_pending(session: Session, project: Project, now: datetime) -> bool:
     """True while a review invite of the project is open (not used, revoked or expired)."""
-    moment = now or utcnow()
     for invite in session.exec(select(ReviewInvite).where(ReviewInvite.project_id == project.id)):
-        if endorsements.invite_status(invite, moment) == "pending":
+        if endorsements.invite_status(invite, now) == "pending":
             return True
     return False
 

@@ -25,7 +25,7 @@ from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.errors import ConfigError, DidError
 from badgeworks.db.endorsements import Endorser
 from badgeworks.db.engine import SessionFactory
-from badgeworks.db.models import Issuer, utcnow
+from badgeworks.db.models import Issuer
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import NotFoundError
 from badgeworks.services.models import Did, Email, HttpUrl, Name, Strict
@@ -119,7 +119,7 @@ def find_or_create(
         title=data.title,
         organization=data.organization,
         organization_url=data.organization_url,
-        created_at=utcnow(),
+        created_at=ctx.clock(),
         did=data.did or "",
     )
     if data.did:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
-from badgeworks.db.models import AuditEvent, utcnow
+from badgeworks.db.models import AuditEvent
 
 
 def record(
@@ -17,10 +18,15 @@ def record(
     issuer_id: int | None = None,
     target: str = "",
     detail: dict[str, Any] | None = None,
+    now: datetime,
 ) -> AuditEvent:
-    """Add an event to the session; it is committed with the caller's unit of work."""
+    """Add an event to the session; it is committed with the caller's unit of work.
+
+    ``now`` is the time the caller took from the context, so the event and the change it
+    records carry the same time.
+    """
     event = AuditEvent(
-        at=utcnow(),
+        at=now,
         issuer_id=issuer_id,
         actor=actor[:200],
         action=action,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,7 +21,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
-from badgeworks.db.models import IdempotencyRecord, utcnow
+from badgeworks.db.models import IdempotencyRecord
 from badgeworks.services.errors import ConflictError, ValidationFailed
 
 log = logging.getLogger("badgeworks.idempotency")
@@ -81,6 +81,8 @@ def remember(
     request_fingerprint: str,
     status_code: int,
     response: str,
+    *,
+    now: datetime,
 ) -> None:
     """Store the first response for ``key`` (a concurrent duplicate keeps the first)."""
     session.add(
@@ -90,7 +92,7 @@ def remember(
             fingerprint=request_fingerprint,
             status_code=status_code,
             response=response,
-            created_at=utcnow(),
+            created_at=now,
         )
     )
     try:
@@ -202,7 +204,9 @@ def _finish(claim_id: int, status_code: int, response: str) -> Any:
     )
 
 
-def _try_claim(session: Session, issuer_id: int, key: str, request_fingerprint: str) -> int | None:
+def _try_claim(
+    session: Session, issuer_id: int, key: str, request_fingerprint: str, now: datetime
+) -> int | None:
     """Insert a pending record; its id, or None if the key is already claimed."""
     # Whatever the request read so far (its token) is finished first: the claim is a
     # transaction of its own.
@@ -213,7 +217,7 @@ def _try_claim(session: Session, issuer_id: int, key: str, request_fingerprint: 
         fingerprint=request_fingerprint,
         status_code=PENDING,
         response="",
-        created_at=utcnow(),
+        created_at=now,
     )
     session.add(row)
     try:
@@ -247,12 +251,12 @@ def _current(session: Session, issuer_id: int, key: str) -> Stored | None:
         session.rollback()
 
 
-def _drop_stale(session: Session, record_id: int) -> None:
+def _drop_stale(session: Session, record_id: int, now: datetime) -> None:
     session.execute(
         delete(IdempotencyRecord).where(
             col(IdempotencyRecord.id) == record_id,
             col(IdempotencyRecord.status_code) == PENDING,
-            col(IdempotencyRecord.created_at) < utcnow() - STALE_AFTER,
+            col(IdempotencyRecord.created_at) < now - STALE_AFTER,
         )
     )
     session.commit()
@@ -264,6 +268,7 @@ def claim(
     key: str,
     request_fingerprint: str,
     *,
+    clock: Callable[[], datetime],
     wait: float | None = None,
 ) -> Slot:
     """Claim ``key`` for this request, or get the first request's stored response.
@@ -274,12 +279,13 @@ def claim(
     (default ``WAIT_SECONDS``), holding no connection, then raises ``InProgress``. The
     same key on a different request is ``ValidationFailed`` (``idempotency.key_reused``).
     ``session`` is the request's own: it is committed before the claim and between the
-    steps, so the claim is committed before any work starts.
+    steps, so the claim is committed before any work starts. ``clock`` (the context's)
+    dates the claim and says when a pending one is stale; it is read afresh each round.
     """
     deadline = time.monotonic() + (WAIT_SECONDS if wait is None else wait)
     delay = 0.02
     while True:
-        claim_id = _try_claim(session, issuer_id, key, request_fingerprint)
+        claim_id = _try_claim(session, issuer_id, key, request_fingerprint, clock())
         if claim_id is not None:
             return Slot(_session=session, _claim_id=claim_id)
         record = _current(session, issuer_id, key)
@@ -288,8 +294,9 @@ def claim(
                 raise _reused(key)
             if record.status_code != PENDING:
                 return Slot(replay=record)
-            if record.created_at < utcnow() - STALE_AFTER:
-                _drop_stale(session, record.id)
+            now = clock()
+            if record.created_at < now - STALE_AFTER:
+                _drop_stale(session, record.id, now)
                 continue
         # Pending (or released by a failed first request just now): wait and look again.
         if time.monotonic() >= deadline:
@@ -307,6 +314,8 @@ def once(
     issuer_id: int,
     key: str | None,
     request_fingerprint: str,
+    *,
+    clock: Callable[[], datetime],
 ) -> Iterator[Slot]:
     """``claim`` around a request's work; the claim is released if the work fails.
 
@@ -316,7 +325,7 @@ def once(
     if key is None:
         yield Slot()
         return
-    slot = claim(session, issuer_id, check_key(key), request_fingerprint)
+    slot = claim(session, issuer_id, check_key(key), request_fingerprint, clock=clock)
     try:
         yield slot
     finally:

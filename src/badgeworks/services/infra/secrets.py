@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import datetime
 from functools import lru_cache
 
 from pydantic import SecretStr
@@ -23,7 +24,7 @@ from sqlmodel import Session, col, select
 from badgeworks.adapters.keystore import decrypt_seed, secret_fingerprint
 from badgeworks.adapters.private_files import private_dir
 from badgeworks.core.errors import ConfigError, KeyFormatError
-from badgeworks.db.models import IssuerKey, utcnow
+from badgeworks.db.models import IssuerKey
 from badgeworks.db.service_meta import ServiceMeta
 from badgeworks.settings import Settings
 
@@ -69,7 +70,7 @@ def _changed(count: int) -> ConfigError:
     )
 
 
-def check_key_secret(session: Session, secret: str) -> None:
+def check_key_secret(session: Session, secret: str, *, now: datetime) -> None:
     """Record the secret's fingerprint on first start; ``ConfigError`` if it changed.
 
     - No fingerprint stored yet: if issuer keys exist (a database from before this check),
@@ -94,7 +95,7 @@ def check_key_secret(session: Session, secret: str) -> None:
             raise _changed(keys) from None
     row = stored or ServiceMeta(name=FINGERPRINT_NAME, value=fingerprint)
     row.value = fingerprint
-    row.updated_at = utcnow()
+    row.updated_at = now
     session.add(row)
     try:
         session.commit()

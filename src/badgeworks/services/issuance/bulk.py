@@ -23,6 +23,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -409,12 +410,16 @@ def _mark_of(session: Session, issuer_id: int, key: str) -> BulkRow | None:
     ).first()
 
 
-def _claim_mark(session: Session, issuer_id: int, row: BatchRow, job_id: int | None) -> BulkRow:
+def _claim_mark(
+    session: Session, issuer_id: int, row: BatchRow, job_id: int | None, now: datetime
+) -> BulkRow:
     """The row's ``bulk_row``, inserted (and committed) if no run took the key before."""
     mark = _mark_of(session, issuer_id, row.key)
     if mark is not None:
         return mark
-    session.add(BulkRow(issuer_id=issuer_id, row_key=row.key, job_id=job_id, line=row.line))
+    session.add(
+        BulkRow(issuer_id=issuer_id, row_key=row.key, job_id=job_id, line=row.line, created_at=now)
+    )
     try:
         session.commit()
     except IntegrityError:
@@ -457,16 +462,16 @@ def _attach(session: Session, mark: BulkRow, project_id: int, *, expected: int |
     return bool(done.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def _candidate(session: Session, issuer: Issuer, row: BatchRow, actor: str) -> int:
+def _candidate(session: Session, issuer: Issuer, row: BatchRow, actor: str, now: datetime) -> int:
     found = candidates.find_by_email(session, issuer, row.candidate.emails[0])
     if found is None:
-        found = candidates.create_candidate(session, issuer, row.candidate, actor=actor)
+        found = candidates.create_candidate(session, issuer, row.candidate, actor=actor, now=now)
     return found.id or 0
 
 
-def _link(session: Session, project: Project, row: BatchRow, actor: str) -> None:
+def _link(session: Session, project: Project, row: BatchRow, actor: str, now: datetime) -> None:
     if row.link is not None and not projects.deliverables(session, project):
-        projects.add_link(session, project, row.link, actor=actor)
+        projects.add_link(session, project, row.link, actor=actor, now=now)
 
 
 def _adopt(
@@ -490,14 +495,21 @@ def _adopt(
 
 
 def _project_for(
-    session: Session, issuer: Issuer, mark: BulkRow, row: BatchRow, actor: str, *, adopt: bool
+    session: Session,
+    issuer: Issuer,
+    mark: BulkRow,
+    row: BatchRow,
+    actor: str,
+    *,
+    adopt: bool,
+    now: datetime,
 ) -> int:
-    candidate_id = _candidate(session, issuer, row, actor)
+    candidate_id = _candidate(session, issuer, row, actor, now)
     project = _adopt(session, issuer, mark, candidate_id, row) if adopt else None
     if project is None:
         data = ProjectCreate.model_validate({**row.project, "candidate_id": candidate_id})
-        project = projects.create_project(session, issuer, data, actor=actor)
-    _link(session, project, row, actor)
+        project = projects.create_project(session, issuer, data, actor=actor, now=now)
+    _link(session, project, row, actor, now)
     return project.id or 0
 
 
@@ -532,11 +544,12 @@ def _issue_row(
     reissue: bool,
 ) -> BatchRowResult:
     _hook("row")
-    mark = _claim_mark(session, issuer.id or 0, row, job_id)
+    now = ctx.clock()
+    mark = _claim_mark(session, issuer.id or 0, row, job_id, now)
     _hook("claimed")
     for _ in range(5):
         if mark.project_id is None:
-            project_id = _project_for(session, issuer, mark, row, actor, adopt=True)
+            project_id = _project_for(session, issuer, mark, row, actor, adopt=True, now=now)
             _hook("project")
             _attach(session, mark, project_id, expected=None)
             continue
@@ -547,7 +560,7 @@ def _issue_row(
             current, revoked = _current(session, credential)
             url = issuance.credential_url(ctx, current)
             if revoked and reissue:
-                project_id = _project_for(session, issuer, mark, row, actor, adopt=False)
+                project_id = _project_for(session, issuer, mark, row, actor, adopt=False, now=now)
                 _attach(session, mark, project_id, expected=mark.project_id)
                 continue
             if revoked:

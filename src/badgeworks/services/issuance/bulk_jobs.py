@@ -28,7 +28,7 @@ from sqlmodel import Session, col, select
 from badgeworks.core.errors import BadgeworksError
 from badgeworks.db.console import BulkJob
 from badgeworks.db.engine import SessionFactory
-from badgeworks.db.models import Credential, Issuer, utcnow
+from badgeworks.db.models import Credential, Issuer
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ConflictError, NotFoundError
 from badgeworks.services.infra import audit
@@ -96,6 +96,7 @@ def create_job(
     actor: str,
     source: str = "console",
     checked: bulk.Checked | None = None,
+    now: datetime,
 ) -> BulkJob:
     """Validate an upload (unless ``checked`` already is) and keep it as a job waiting
     for someone to issue it."""
@@ -111,8 +112,8 @@ def create_job(
         total_rows=checked.total,
         good_rows=len(checked.good),
         problems=checked.problems,
-        created_at=utcnow(),
-        updated_at=utcnow(),
+        created_at=now,
+        updated_at=now,
     )
     session.add(job)
     session.flush()
@@ -123,6 +124,7 @@ def create_job(
         issuer_id=issuer.id,
         target=f"bulk:{job.id}",
         detail={"rows": checked.total, "good": len(checked.good), "file": filename[:100]},
+        now=now,
     )
     session.commit()
     session.refresh(job)
@@ -145,12 +147,13 @@ def list_jobs(session: Session, issuer: Issuer | None, limit: int = 20) -> list[
     return list(session.exec(stmt))
 
 
-def reap(session: Session, lease: float, *, issuer_id: int | None = None) -> list[int]:
+def reap(
+    session: Session, lease: float, *, issuer_id: int | None = None, now: datetime
+) -> list[int]:
     """Mark running jobs whose worker died as ``interrupted``; returns their ids."""
     stmt = select(BulkJob).where(BulkJob.status == "running")
     if issuer_id is not None:
         stmt = stmt.where(BulkJob.issuer_id == issuer_id)
-    now = utcnow()
     dead = [(job.id, job.worker) for job in session.exec(stmt) if not _alive(job, lease, now)]
     marked = []
     for job_id, worker in dead:
@@ -174,13 +177,18 @@ def reap(session: Session, lease: float, *, issuer_id: int | None = None) -> lis
 
 
 def _take(
-    session: Session, job: BulkJob, from_status: tuple[str, ...], *, reissue: bool | None
+    session: Session,
+    job: BulkJob,
+    from_status: tuple[str, ...],
+    *,
+    reissue: bool | None,
+    now: datetime,
 ) -> bool:
     values: dict[str, Any] = {
         "status": "running",
         "worker": worker_id(),
-        "heartbeat_at": utcnow(),
-        "updated_at": utcnow(),
+        "heartbeat_at": now,
+        "updated_at": now,
         "finished_at": None,
         "attempts": job.attempts + 1,
     }
@@ -198,7 +206,12 @@ def _take(
 
 
 def claim(
-    session: Session, issuer: Issuer, job_id: int, *, reissue_revoked: bool = False
+    session: Session,
+    issuer: Issuer,
+    job_id: int,
+    *,
+    reissue_revoked: bool = False,
+    now: datetime,
 ) -> BulkJob:
     """Mark a validated job as running (by this process); ``ConflictError`` if started."""
     job = get_job(session, issuer, job_id)
@@ -206,26 +219,32 @@ def claim(
         raise ConflictError(f"bulk job {job_id} was already started", code="bulk.started")
     if job.good_rows == 0:
         raise ConflictError("no row passed validation; nothing to issue", code="bulk.empty")
-    if not _take(session, job, ("validated",), reissue=reissue_revoked):
+    if not _take(session, job, ("validated",), reissue=reissue_revoked, now=now):
         raise ConflictError(f"bulk job {job_id} was already started", code="bulk.started")
     return job
 
 
-def close_empty(session: Session, job: BulkJob) -> None:
+def close_empty(session: Session, job: BulkJob, *, now: datetime) -> None:
     """Mark a CLI job in which no row passed as done (there is nothing to issue or resume)."""
     if job.status == "validated" and job.good_rows == 0:
         job.status = "done"
-        job.finished_at = job.updated_at = utcnow()
+        job.finished_at = job.updated_at = now
         session.add(job)
         session.commit()
 
 
 def resume(
-    session: Session, issuer: Issuer | None, job_id: int, *, lease: float, actor: str
+    session: Session,
+    issuer: Issuer | None,
+    job_id: int,
+    *,
+    lease: float,
+    actor: str,
+    now: datetime,
 ) -> BulkJob:
     """Take over an interrupted (or failed) job; ``ConflictError`` saying why not."""
     job = get_job(session, issuer, job_id)
-    reap(session, lease, issuer_id=job.issuer_id)
+    reap(session, lease, issuer_id=job.issuer_id, now=now)
     session.refresh(job)
     if job.status == "running":
         raise ConflictError(
@@ -240,7 +259,7 @@ def resume(
         )
     if job.status not in RESUMABLE:
         raise ConflictError(f"bulk job {job_id} is already finished", code="bulk.finished")
-    if not _take(session, job, RESUMABLE, reissue=None):
+    if not _take(session, job, RESUMABLE, reissue=None, now=now):
         raise ConflictError(f"bulk job {job_id} was resumed just now", code="bulk.running")
     audit.record(
         session,
@@ -249,6 +268,7 @@ def resume(
         issuer_id=job.issuer_id,
         target=f"bulk:{job.id}",
         detail={"attempt": job.attempts, "done_before": job.done},
+        now=now,
     )
     session.commit()
     return job
@@ -305,10 +325,11 @@ def run(
             results.append(result)
             if progress is not None:
                 progress(done, len(rows))
+            beat_at = ctx.clock()
             values: dict[str, Any] = {
                 "done": done,
-                "heartbeat_at": utcnow(),
-                "updated_at": utcnow(),
+                "heartbeat_at": beat_at,
+                "updated_at": beat_at,
             }
             if done % SAVE_EVERY == 0:
                 values.update(_lists(results))
@@ -350,7 +371,7 @@ def run(
             if len(results) < len(rows):
                 return  # another worker took the job over
             values = {"status": "done", "done": len(rows), **_lists(results)}
-        now = utcnow()
+        now = ctx.clock()
         session.execute(
             update(BulkJob)
             .where(col(BulkJob.id) == job_id, col(BulkJob.worker) == me)
@@ -385,7 +406,7 @@ def on_start(factory: SessionFactory, ctx: ServiceContext) -> list[int]:
     """
     settings = ctx.settings
     with factory() as session:
-        reap(session, settings.bulk_lease_seconds)
+        reap(session, settings.bulk_lease_seconds, now=ctx.clock())
         waiting = [
             job.id or 0
             for job in session.exec(select(BulkJob).where(BulkJob.status == "interrupted"))
@@ -394,7 +415,14 @@ def on_start(factory: SessionFactory, ctx: ServiceContext) -> list[int]:
             return waiting
         for job_id in waiting:
             try:
-                resume(session, None, job_id, lease=settings.bulk_lease_seconds, actor=RESUME_ACTOR)
+                resume(
+                    session,
+                    None,
+                    job_id,
+                    lease=settings.bulk_lease_seconds,
+                    actor=RESUME_ACTOR,
+                    now=ctx.clock(),
+                )
             except BadgeworksError:
                 continue
             start(factory, ctx, job_id, actor=RESUME_ACTOR)

@@ -306,6 +306,7 @@ def complete_project(
             "achievement_version": version.version,
             "key": key.id,
         },
+        now=now,
     )
     try:
         # Flushed first, so a concurrent completion's unique-constraint clash lands here.
@@ -397,7 +398,13 @@ def revocation(session: Session, credential_id: str) -> Revocation | None:
 
 
 def revoke_credential(
-    session: Session, issuer: Issuer, credential_id: str, *, reason: str, actor: str
+    session: Session,
+    issuer: Issuer,
+    credential_id: str,
+    *,
+    reason: str,
+    actor: str,
+    now: datetime,
 ) -> Revocation:
     """Revoke one of ``issuer``'s credentials (a new row; the credential is untouched)."""
     row = get_credential(session, credential_id)
@@ -408,7 +415,7 @@ def revoke_credential(
     existing = revocation(session, credential_id)
     if existing is not None:
         return existing
-    rev = Revocation(credential_id=credential_id, reason=reason, actor=actor[:200])
+    rev = Revocation(credential_id=credential_id, reason=reason, actor=actor[:200], revoked_at=now)
     session.add(rev)
     audit.record(
         session,
@@ -417,6 +424,7 @@ def revoke_credential(
         issuer_id=issuer.id,
         target=f"credential:{credential_id}",
         detail={"reason": reason},
+        now=now,
     )
     try:
         session.commit()

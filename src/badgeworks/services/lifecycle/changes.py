@@ -181,6 +181,8 @@ def _record(
     reason: str,
     actor: str,
     replaced_by: str | None = None,
+    *,
+    now: datetime,
 ) -> None:
     session.add(
         StatusChange(
@@ -189,6 +191,7 @@ def _record(
             reason=reason[:500],
             actor=actor[:200],
             replaced_by=replaced_by,
+            at=now,
         )
     )
     detail: dict[str, Any] = {"reason": reason}
@@ -201,6 +204,7 @@ def _record(
         issuer_id=issuer.id,
         target=f"credential:{credential_id}",
         detail=detail,
+        now=now,
     )
 
 
@@ -221,7 +225,11 @@ def _revoke_in_session(
         )
     if status_lists.entry_for(session, row.id, "revocation") is not None:
         status_lists.set_bit(session, ctx, issuer, row.id, "revocation", 1)
-    session.add(Revocation(credential_id=row.id, reason=reason[:500], actor=actor[:200]))
+    session.add(
+        Revocation(
+            credential_id=row.id, reason=reason[:500], actor=actor[:200], revoked_at=ctx.clock()
+        )
+    )
 
 
 def revoke(
@@ -241,7 +249,7 @@ def revoke(
     row = own_credential(session, issuer, credential_id)
     status_lists.lock_for_change(session, None, [row.id], ("revocation",))
     _revoke_in_session(session, ctx, issuer, row, reason=reason, actor=actor)
-    _record(session, issuer, row.id, "revoke", reason, actor)
+    _record(session, issuer, row.id, "revoke", reason, actor, now=ctx.clock())
     _commit(session, "the revocation")
     return row
 
@@ -286,7 +294,7 @@ def suspend(
             f"credential {row.id} is already suspended", code="status.already_suspended"
         )
     status_lists.set_bit(session, ctx, issuer, row.id, "suspension", 1)
-    _record(session, issuer, row.id, "suspend", reason, actor)
+    _record(session, issuer, row.id, "suspend", reason, actor, now=ctx.clock())
     _commit(session, "the suspension")
     return row
 
@@ -307,7 +315,7 @@ def unsuspend(
     if status_lists.current_value(session, row.id, "suspension") != 1:
         raise ConflictError(f"credential {row.id} is not suspended", code="status.not_suspended")
     status_lists.set_bit(session, ctx, issuer, row.id, "suspension", 0)
-    _record(session, issuer, row.id, "unsuspend", reason, actor)
+    _record(session, issuer, row.id, "unsuspend", reason, actor, now=ctx.clock())
     _commit(session, "lifting the suspension")
     return row
 
@@ -403,7 +411,7 @@ def reissue(
     )
     session.add(replacement)
     _revoke_in_session(session, ctx, issuer, row, reason=SUPERSEDED, actor=actor)
-    _record(session, issuer, row.id, action, reason, actor, replaced_by=new_id)
+    _record(session, issuer, row.id, action, reason, actor, replaced_by=new_id, now=ctx.clock())
     audit.record(
         session,
         actor=actor,
@@ -411,6 +419,7 @@ def reissue(
         issuer_id=issuer.id,
         target=f"credential:{new_id}",
         detail={"replaces": row.id, "reason": reason},
+        now=ctx.clock(),
     )
     _commit(session, "the re-issue")
     session.refresh(replacement)

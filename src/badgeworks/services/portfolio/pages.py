@@ -39,7 +39,6 @@ from badgeworks.db.models import (
     Credential,
     Deliverable,
     Issuer,
-    utcnow,
 )
 from badgeworks.db.portfolio import Portfolio, PortfolioItem, default_handle
 from badgeworks.services.context import ServiceContext
@@ -370,7 +369,7 @@ def to_public(
 
 
 def update(
-    session: Session, candidate: Candidate, data: PortfolioUpdate, *, actor: str
+    session: Session, candidate: Candidate, data: PortfolioUpdate, *, actor: str, now: datetime
 ) -> Portfolio:
     """Apply the candidate's choices; all or nothing."""
     row = get_or_create(session, candidate)
@@ -421,7 +420,7 @@ def update(
         item = existing.get((kind, ref)) or PortfolioItem(candidate_id=cid, kind=kind, ref=ref)
         item.visibility = vis
         session.add(item)
-    row.updated_at = utcnow()
+    row.updated_at = now
     session.add(row)
     audit.record(
         session,
@@ -430,6 +429,7 @@ def update(
         issuer_id=candidate.issuer_id,
         target=f"candidate:{cid}",
         detail={"fields": sorted(changes)},
+        now=now,
     )
     try:
         session.commit()
@@ -523,7 +523,7 @@ def set_photo(
     old = row.photo_sha256
     row.photo_sha256 = ctx.blobs.put(clean)
     row.photo_caption = text
-    row.updated_at = utcnow()
+    row.updated_at = ctx.clock()
     session.add(row)
     audit.record(
         session,
@@ -532,6 +532,7 @@ def set_photo(
         issuer_id=candidate.issuer_id,
         target=f"candidate:{candidate.id or 0}",
         detail={"bytes": len(clean)},
+        now=ctx.clock(),
     )
     session.commit()
     session.refresh(row)
@@ -541,7 +542,7 @@ def set_photo(
 
 
 def set_photo_caption(
-    session: Session, candidate: Candidate, caption: Any, *, actor: str
+    session: Session, candidate: Candidate, caption: Any, *, actor: str, now: datetime
 ) -> Portfolio:
     """Change the alt text of the photo already there (``portfolio.no_photo`` if none)."""
     text = check_caption(caption)
@@ -552,7 +553,7 @@ def set_photo_caption(
         )
     if row.photo_caption != text:
         row.photo_caption = text
-        row.updated_at = utcnow()
+        row.updated_at = now
         session.add(row)
         audit.record(
             session,
@@ -560,6 +561,7 @@ def set_photo_caption(
             action="portfolio.photo_caption",
             issuer_id=candidate.issuer_id,
             target=f"candidate:{candidate.id or 0}",
+            now=now,
         )
         session.commit()
         session.refresh(row)
@@ -576,7 +578,7 @@ def remove_photo(
         return row
     row.photo_sha256 = None
     row.photo_caption = None
-    row.updated_at = utcnow()
+    row.updated_at = ctx.clock()
     session.add(row)
     audit.record(
         session,
@@ -584,6 +586,7 @@ def remove_photo(
         action="portfolio.photo_removed",
         issuer_id=candidate.issuer_id,
         target=f"candidate:{candidate.id or 0}",
+        now=ctx.clock(),
     )
     session.commit()
     session.refresh(row)

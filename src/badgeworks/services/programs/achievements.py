@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import object_session
@@ -39,7 +40,6 @@ from badgeworks.db.models import (
     Credential,
     Issuer,
     Project,
-    utcnow,
 )
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ConflictError, NotFoundError, ValidationFailed
@@ -143,17 +143,18 @@ def create_achievement(
     *,
     actor: str,
     ctx: ServiceContext | None = None,
+    now: datetime,
 ) -> tuple[Achievement, AchievementVersion]:
     """Create an achievement with its first version.
 
     With ``ctx`` the version is also checked as it will be issued (``check_issuable``).
     """
     content = checked_content(data)
-    achievement = Achievement(issuer_id=issuer.id or 0, current_version=1, created_at=utcnow())
+    achievement = Achievement(issuer_id=issuer.id or 0, current_version=1, created_at=now)
     session.add(achievement)
     session.flush()
     version = AchievementVersion(
-        achievement_id=achievement.id or 0, version=1, created_at=utcnow(), **content
+        achievement_id=achievement.id or 0, version=1, created_at=now, **content
     )
     session.add(version)
     if ctx is not None:
@@ -166,6 +167,7 @@ def create_achievement(
         issuer_id=issuer.id,
         target=f"achievement:{achievement.id}",
         detail={"name": data.name},
+        now=now,
     )
     session.commit()
     session.refresh(achievement)
@@ -341,7 +343,7 @@ def list_achievements(
 
 
 def _writable_version(
-    session: Session, achievement: Achievement
+    session: Session, achievement: Achievement, now: datetime
 ) -> tuple[AchievementVersion, bool]:
     """The version to edit: the current one, or a new copy if a credential used it."""
     current = current_version(session, achievement)
@@ -350,7 +352,7 @@ def _writable_version(
     copy = AchievementVersion(
         achievement_id=current.achievement_id,
         version=current.version + 1,
-        created_at=utcnow(),
+        created_at=now,
         **{
             name: getattr(current, name)
             for name in (*_CONTENT_FIELDS, "image_sha256", "image_caption", "image_media_type")
@@ -366,8 +368,8 @@ def _writable_version(
                 achievement_version_id=copy.id or 0,
                 **{name: getattr(edition, name) for name in _EDITION_FIELDS},
                 lang=edition.lang,
-                created_at=utcnow(),
-                updated_at=utcnow(),
+                created_at=now,
+                updated_at=now,
             )
         )
     achievement.current_version = copy.version
@@ -389,7 +391,8 @@ def update_achievement(
     edit stores nothing, not even the new version.
     """
     changes = checked_content(data)
-    version, new = _writable_version(session, achievement)
+    now = ctx.clock()
+    version, new = _writable_version(session, achievement, now)
     for name, value in changes.items():
         setattr(version, name, value)
     if "in_language" in changes:
@@ -409,6 +412,7 @@ def update_achievement(
         issuer_id=achievement.issuer_id,
         target=f"achievement:{achievement.id}",
         detail={"version": version.version, "new_version": new, "fields": sorted(changes)},
+        now=now,
     )
     session.commit()
     session.refresh(version)
@@ -423,9 +427,10 @@ def set_image(
     media_type: str,
     caption: str,
     actor: str,
+    now: datetime,
 ) -> AchievementVersion:
     """Set the image (with its required alt text); versioned like any other edit."""
-    version, new = _writable_version(session, achievement)
+    version, new = _writable_version(session, achievement, now)
     version.image_sha256 = sha256
     version.image_media_type = media_type
     version.image_caption = caption
@@ -437,6 +442,7 @@ def set_image(
         issuer_id=achievement.issuer_id,
         target=f"achievement:{achievement.id}",
         detail={"version": version.version, "new_version": new, "sha256": sha256},
+        now=now,
     )
     session.commit()
     session.refresh(version)
@@ -721,6 +727,7 @@ def put_edition(
     *,
     actor: str,
     version: int | None = None,
+    now: datetime,
 ) -> tuple[AchievementVersion, AchievementEdition, bool]:
     """Create or replace the ``lang`` edition of a version (the current one by default).
 
@@ -747,14 +754,18 @@ def put_edition(
     created = edition is None
     if edition is None:
         edition = AchievementEdition(
-            achievement_version_id=row.id or 0, lang=tag, name=data.name, description=""
+            achievement_version_id=row.id or 0,
+            lang=tag,
+            name=data.name,
+            description="",
+            created_at=now,
         )
     edition.name = data.name
     edition.description = data.description
     edition.criteria_narrative = data.criteria_narrative
     edition.image_caption = data.image_caption
     edition.result_names = names
-    edition.updated_at = utcnow()
+    edition.updated_at = now
     session.add(edition)
     audit.record(
         session,
@@ -763,6 +774,7 @@ def put_edition(
         issuer_id=achievement.issuer_id,
         target=f"achievement:{achievement.id}",
         detail={"version": row.version, "lang": tag, "created": created},
+        now=now,
     )
     session.commit()
     session.refresh(edition)
@@ -776,6 +788,7 @@ def delete_edition(
     *,
     actor: str,
     version: int | None = None,
+    now: datetime,
 ) -> None:
     """Delete the ``lang`` edition of a version (credentials that name it keep the link)."""
     tag = canonical_lang(lang)
@@ -794,6 +807,7 @@ def delete_edition(
         issuer_id=achievement.issuer_id,
         target=f"achievement:{achievement.id}",
         detail={"version": row.version, "lang": tag},
+        now=now,
     )
     session.commit()
 

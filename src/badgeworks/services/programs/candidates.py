@@ -4,10 +4,11 @@ with the candidate's own random salt (OB 3.0 IdentityObject)."""
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from badgeworks.db.models import Candidate, Issuer, utcnow
+from badgeworks.db.models import Candidate, Issuer
 from badgeworks.db.portfolio import Portfolio, default_handle
 from badgeworks.services.errors import NotFoundError, ValidationFailed
 from badgeworks.services.infra import audit
@@ -24,7 +25,7 @@ def _check_identity(emails: list[str], did: str | None) -> None:
 
 
 def create_candidate(
-    session: Session, issuer: Issuer, data: CandidateCreate, *, actor: str
+    session: Session, issuer: Issuer, data: CandidateCreate, *, actor: str, now: datetime
 ) -> Candidate:
     """Create a candidate with a fresh random salt."""
     emails = [e.lower() for e in data.emails]
@@ -35,7 +36,7 @@ def create_candidate(
         emails=emails,
         did=data.did,
         salt=secrets.token_hex(16),
-        created_at=utcnow(),
+        created_at=now,
     )
     session.add(candidate)
     session.flush()
@@ -48,6 +49,7 @@ def create_candidate(
         action="candidate.create",
         issuer_id=issuer.id,
         target=f"candidate:{candidate.id}",
+        now=now,
     )
     session.commit()
     session.refresh(candidate)
@@ -87,7 +89,7 @@ def list_candidates(
 
 
 def update_candidate(
-    session: Session, candidate: Candidate, data: CandidateUpdate, *, actor: str
+    session: Session, candidate: Candidate, data: CandidateUpdate, *, actor: str, now: datetime
 ) -> Candidate:
     """Edit a candidate (credentials already issued keep the identity they were issued to)."""
     changes = data.model_dump(exclude_unset=True)
@@ -112,6 +114,7 @@ def update_candidate(
         issuer_id=candidate.issuer_id,
         target=f"candidate:{candidate.id}",
         detail={"fields": sorted(changes)},
+        now=now,
     )
     session.commit()
     session.refresh(candidate)

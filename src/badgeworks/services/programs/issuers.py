@@ -10,6 +10,7 @@ credential's issuer id, as OB 3.0 "Key provenance" asks.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -20,7 +21,7 @@ from badgeworks.adapters.keystore import decrypt_seed, encrypt_seed, is_example_
 from badgeworks.core import credential as ob
 from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.errors import ConfigError
-from badgeworks.db.models import Issuer, IssuerKey, utcnow
+from badgeworks.db.models import Issuer, IssuerKey
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ConflictError, NotFoundError, ValidationFailed
 from badgeworks.services.infra import audit
@@ -50,7 +51,7 @@ def _new_key(ctx: ServiceContext, issuer: Issuer, number: int) -> tuple[IssuerKe
         vm_id=vm_id,
         public_key_multibase=pair.public_key_multibase,
         encrypted_secret=encrypt_seed(pair.secret_seed, ctx.key_secret),
-        created_at=utcnow(),
+        created_at=ctx.clock(),
     )
     return row, did
 
@@ -71,7 +72,7 @@ def create_issuer(
         description=data.description,
         did_method=data.did_method,
         did=placeholder,
-        created_at=utcnow(),
+        created_at=ctx.clock(),
     )
     try:
         session.add(issuer)
@@ -86,6 +87,7 @@ def create_issuer(
             issuer_id=issuer.id,
             target=data.slug,
             detail={"did": did, "key": key.vm_id},
+            now=ctx.clock(),
         )
         session.commit()
     except IntegrityError:
@@ -121,7 +123,9 @@ def list_issuers(session: Session, *, limit: int = 100, offset: int = 0) -> list
     return list(session.exec(stmt))
 
 
-def update_issuer(session: Session, issuer: Issuer, data: IssuerUpdate, *, actor: str) -> Issuer:
+def update_issuer(
+    session: Session, issuer: Issuer, data: IssuerUpdate, *, actor: str, now: datetime
+) -> Issuer:
     """Change an issuer's profile fields (credentials already issued keep the old ones)."""
     changes = data.model_dump(exclude_unset=True)
     if "name" in changes and changes["name"] is None:
@@ -140,19 +144,27 @@ def update_issuer(session: Session, issuer: Issuer, data: IssuerUpdate, *, actor
         issuer_id=issuer.id,
         target=issuer.slug,
         detail={"fields": sorted(changes)},
+        now=now,
     )
     session.commit()
     session.refresh(issuer)
     return issuer
 
 
-def set_image(session: Session, issuer: Issuer, sha256: str, caption: str, *, actor: str) -> Issuer:
+def set_image(
+    session: Session, issuer: Issuer, sha256: str, caption: str, *, actor: str, now: datetime
+) -> Issuer:
     """Point the issuer's image at a stored blob."""
     issuer.image_sha256 = sha256
     issuer.image_caption = caption
     session.add(issuer)
     audit.record(
-        session, actor=actor, action="issuer.image", issuer_id=issuer.id, target=issuer.slug
+        session,
+        actor=actor,
+        action="issuer.image",
+        issuer_id=issuer.id,
+        target=issuer.slug,
+        now=now,
     )
     session.commit()
     session.refresh(issuer)
@@ -175,7 +187,7 @@ def rotate_key(session: Session, ctx: ServiceContext, issuer: Issuer, *, actor: 
         )
     existing = keys(session, issuer)
     number = (existing[-1].number if existing else 0) + 1
-    now = utcnow()
+    now = ctx.clock()
     for old in existing:
         if old.retired_at is None:
             old.retired_at = now
@@ -189,6 +201,7 @@ def rotate_key(session: Session, ctx: ServiceContext, issuer: Issuer, *, actor: 
         issuer_id=issuer.id,
         target=key.vm_id,
         detail={"number": number},
+        now=now,
     )
     try:
         session.commit()

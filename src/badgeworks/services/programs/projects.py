@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -19,7 +20,6 @@ from badgeworks.db.models import (
     Deliverable,
     Issuer,
     Project,
-    utcnow,
 )
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ConflictError, NotFoundError, ValidationFailed
@@ -87,7 +87,9 @@ def _check_dates(project: Project) -> None:
         )
 
 
-def create_project(session: Session, issuer: Issuer, data: ProjectCreate, *, actor: str) -> Project:
+def create_project(
+    session: Session, issuer: Issuer, data: ProjectCreate, *, actor: str, now: datetime
+) -> Project:
     """Create a draft project for one of the issuer's candidates and achievements."""
     issuer_id = issuer.id or 0
     achievement = get_achievement(session, issuer_id, data.achievement_id)
@@ -106,7 +108,7 @@ def create_project(session: Session, issuer: Issuer, data: ProjectCreate, *, act
         end_date=data.end_date,
         mentors=dumped["mentors"],
         results=dumped["results"],
-        created_at=utcnow(),
+        created_at=now,
     )
     _check_dates(project)
     session.add(project)
@@ -117,6 +119,7 @@ def create_project(session: Session, issuer: Issuer, data: ProjectCreate, *, act
         action="project.create",
         issuer_id=issuer_id,
         target=f"project:{project.id}",
+        now=now,
     )
     session.commit()
     session.refresh(project)
@@ -140,7 +143,7 @@ def _require_draft(project: Project) -> None:
 
 
 def update_project(
-    session: Session, project: Project, data: ProjectUpdate, *, actor: str
+    session: Session, project: Project, data: ProjectUpdate, *, actor: str, now: datetime
 ) -> Project:
     """Edit a draft project."""
     _require_draft(project)
@@ -166,6 +169,7 @@ def update_project(
         issuer_id=project.issuer_id,
         target=f"project:{project.id}",
         detail={"fields": sorted(changes)},
+        now=now,
     )
     session.commit()
     session.refresh(project)
@@ -223,13 +227,13 @@ def add_file(
         size=size,
         media_type=clean_media_type(media_type),
         filename=clean_filename(filename),
-        created_at=utcnow(),
+        created_at=ctx.clock(),
     )
-    return _add(session, project, row, actor)
+    return _add(session, project, row, actor, row.created_at)
 
 
 def add_link(
-    session: Session, project: Project, data: DeliverableLinkCreate, *, actor: str
+    session: Session, project: Project, data: DeliverableLinkCreate, *, actor: str, now: datetime
 ) -> Deliverable:
     """Attach a deliverable that lives elsewhere (a URL; no digest can bind it)."""
     _require_draft(project)
@@ -239,12 +243,14 @@ def add_link(
         description=data.description,
         genre=data.genre,
         url=data.url,
-        created_at=utcnow(),
+        created_at=now,
     )
-    return _add(session, project, row, actor)
+    return _add(session, project, row, actor, now)
 
 
-def _add(session: Session, project: Project, row: Deliverable, actor: str) -> Deliverable:
+def _add(
+    session: Session, project: Project, row: Deliverable, actor: str, now: datetime
+) -> Deliverable:
     session.add(row)
     session.flush()
     audit.record(
@@ -254,6 +260,7 @@ def _add(session: Session, project: Project, row: Deliverable, actor: str) -> De
         issuer_id=project.issuer_id,
         target=f"project:{project.id}",
         detail={"deliverable": row.id, "sha256": row.sha256, "url": row.url},
+        now=now,
     )
     session.commit()
     session.refresh(row)
@@ -261,7 +268,7 @@ def _add(session: Session, project: Project, row: Deliverable, actor: str) -> De
 
 
 def remove_deliverable(
-    session: Session, project: Project, deliverable_id: int, *, actor: str
+    session: Session, project: Project, deliverable_id: int, *, actor: str, now: datetime
 ) -> None:
     """Detach a deliverable from a draft project (the blob itself stays: it is immutable)."""
     _require_draft(project)
@@ -279,6 +286,7 @@ def remove_deliverable(
         issuer_id=project.issuer_id,
         target=f"project:{project.id}",
         detail={"deliverable": deliverable_id},
+        now=now,
     )
     session.commit()
 

@@ -29,7 +29,7 @@ def create_achievement(
     """Create an achievement (version 1)."""
     issuer = who.issuer_for(slug)
     achievement, version = achievements.create_achievement(
-        session, issuer, data, actor=who.actor, ctx=ctx
+        session, issuer, data, actor=who.actor, ctx=ctx, now=ctx.clock()
     )
     return achievements.to_public(session, ctx, issuer, achievement, version)
 
@@ -109,7 +109,13 @@ def set_achievement_image(
     data = file.file.read(ctx.settings.max_upload_bytes + 1)
     sha256, media_type = store_image(ctx, data)
     version = achievements.set_image(
-        session, achievement, sha256=sha256, media_type=media_type, caption=caption, actor=who.actor
+        session,
+        achievement,
+        sha256=sha256,
+        media_type=media_type,
+        caption=caption,
+        actor=who.actor,
+        now=ctx.clock(),
     )
     return achievements.to_public(session, ctx, who.issuer, achievement, version)
 
@@ -160,7 +166,7 @@ def put_edition(
     """
     achievement = achievements.get_achievement(session, who.issuer_id, achievement_id)
     row, edition, created = achievements.put_edition(
-        session, achievement, lang, data, actor=who.actor, version=version
+        session, achievement, lang, data, actor=who.actor, version=version, now=ctx.clock()
     )
     response.status_code = 201 if created else 200
     return achievements.edition_to_public(ctx, row, edition)
@@ -171,10 +177,13 @@ def delete_edition(
     achievement_id: Id,
     lang: Lang,
     session: SessionDep,
+    ctx: ContextDep,
     who: PrincipalDep,
     version: VersionQuery = None,
 ) -> Response:
     """Delete a language edition."""
     achievement = achievements.get_achievement(session, who.issuer_id, achievement_id)
-    achievements.delete_edition(session, achievement, lang, actor=who.actor, version=version)
+    achievements.delete_edition(
+        session, achievement, lang, actor=who.actor, version=version, now=ctx.clock()
+    )
     return Response(status_code=204)

@@ -81,7 +81,9 @@ async def create_batch(
 
     def work() -> Response:
         # The key is claimed on this request's own session (see services/infra/idempotency.py).
-        with idempotency.once(session, who.issuer_id, idempotency_key, fingerprint) as slot:
+        with idempotency.once(
+            session, who.issuer_id, idempotency_key, fingerprint, clock=ctx.clock
+        ) as slot:
             if slot.replay is not None:
                 return Response(
                     slot.replay.response,

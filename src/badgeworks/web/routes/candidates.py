@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request, Response
 from badgeworks.db.models import Candidate
 from badgeworks.services.programs import candidates
 from badgeworks.services.programs.models import CandidateCreate, CandidatePublic, CandidateUpdate
-from badgeworks.web.deps import Id, PrincipalDep, SessionDep
+from badgeworks.web.deps import ContextDep, Id, PrincipalDep, SessionDep
 from badgeworks.web.pagination import paginate
 
 router = APIRouter(prefix="/api/v1", tags=["candidates"])
@@ -15,12 +15,13 @@ router = APIRouter(prefix="/api/v1", tags=["candidates"])
 
 @router.post("/issuers/{slug}/candidates", response_model=CandidatePublic, status_code=201)
 def create_candidate(
-    slug: str, data: CandidateCreate, session: SessionDep, who: PrincipalDep
+    slug: str, data: CandidateCreate, session: SessionDep, ctx: ContextDep, who: PrincipalDep
 ) -> CandidatePublic:
     """Create a candidate (needs an email address or a DID)."""
     issuer = who.issuer_for(slug)
     return candidates.to_public(
-        issuer, candidates.create_candidate(session, issuer, data, actor=who.actor)
+        issuer,
+        candidates.create_candidate(session, issuer, data, actor=who.actor, now=ctx.clock()),
     )
 
 
@@ -59,10 +60,15 @@ def get_candidate(candidate_id: Id, session: SessionDep, who: PrincipalDep) -> C
 
 @router.patch("/candidates/{candidate_id}", response_model=CandidatePublic)
 def update_candidate(
-    candidate_id: Id, data: CandidateUpdate, session: SessionDep, who: PrincipalDep
+    candidate_id: Id,
+    data: CandidateUpdate,
+    session: SessionDep,
+    ctx: ContextDep,
+    who: PrincipalDep,
 ) -> CandidatePublic:
     """Edit a candidate."""
     candidate = candidates.get_candidate(session, who.issuer_id, candidate_id)
     return candidates.to_public(
-        who.issuer, candidates.update_candidate(session, candidate, data, actor=who.actor)
+        who.issuer,
+        candidates.update_candidate(session, candidate, data, actor=who.actor, now=ctx.clock()),
     )

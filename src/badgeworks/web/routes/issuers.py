@@ -66,7 +66,9 @@ def update_issuer(
     slug: str, data: IssuerUpdate, session: SessionDep, ctx: ContextDep, who: PrincipalDep
 ) -> IssuerPublic:
     """Edit the issuer's profile (credentials already issued keep what they say)."""
-    issuer = issuers.update_issuer(session, who.issuer_for(slug), data, actor=who.actor)
+    issuer = issuers.update_issuer(
+        session, who.issuer_for(slug), data, actor=who.actor, now=ctx.clock()
+    )
     return issuers.to_public(session, ctx, issuer)
 
 
@@ -83,7 +85,7 @@ def set_issuer_image(
     issuer = who.issuer_for(slug)
     data = file.file.read(ctx.settings.max_upload_bytes + 1)
     sha256, _ = store_image(ctx, data)
-    issuer = issuers.set_image(session, issuer, sha256, caption, actor=who.actor)
+    issuer = issuers.set_image(session, issuer, sha256, caption, actor=who.actor, now=ctx.clock())
     return issuers.to_public(session, ctx, issuer)
 
 

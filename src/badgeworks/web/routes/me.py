@@ -432,7 +432,7 @@ async def save_portfolio(
     drafts = {candidate_id: rows}
     try:
         update = PortfolioUpdate.model_validate({k: v for k, v in data.items() if v is not None})
-        portfolio.update(session, candidate, update, actor=who.actor)
+        portfolio.update(session, candidate, update, actor=who.actor, now=ctx.clock())
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = first.get("loc", ())
@@ -553,7 +553,9 @@ async def save_photo(
             if data:
                 portfolio.set_photo(session, ctx, candidate, data, caption, actor=who.actor)
             else:
-                portfolio.set_photo_caption(session, candidate, caption, actor=who.actor)
+                portfolio.set_photo_caption(
+                    session, candidate, caption, actor=who.actor, now=ctx.clock()
+                )
         except BadgeworksError as exc:
             session.rollback()
             return _me_page(

@@ -181,7 +181,7 @@ def update_portfolio(
     """Set the handle, the page's visibility, name, headline and profile links (``links``,
     up to 5 ``{label, url}``: https: or mailto:), and each item's visibility."""
     candidate = candidates.get_candidate(session, who.issuer_id, candidate_id)
-    row = portfolio.update(session, candidate, data, actor=who.actor)
+    row = portfolio.update(session, candidate, data, actor=who.actor, now=ctx.clock())
     return portfolio.to_public(session, ctx, candidate, row)
 
 

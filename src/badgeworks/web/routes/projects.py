@@ -41,7 +41,7 @@ def create_project(
 ) -> ProjectPublic:
     """Create a draft project for one of the issuer's candidates and achievements."""
     issuer = who.issuer_for(slug)
-    project = projects.create_project(session, issuer, data, actor=who.actor)
+    project = projects.create_project(session, issuer, data, actor=who.actor, now=ctx.clock())
     return projects.to_public(session, ctx, issuer, project)
 
 
@@ -86,7 +86,7 @@ def update_project(
 ) -> ProjectPublic:
     """Edit a draft project (a completed one is read-only)."""
     project = projects.get_project(session, who.issuer_id, project_id)
-    project = projects.update_project(session, project, data, actor=who.actor)
+    project = projects.update_project(session, project, data, actor=who.actor, now=ctx.clock())
     return projects.to_public(session, ctx, who.issuer, project)
 
 
@@ -138,17 +138,17 @@ def add_link(
     """Add a deliverable that lives at a URL (it becomes Evidence without a digest)."""
     project = projects.get_project(session, who.issuer_id, project_id)
     return projects.deliverable_public(
-        ctx, projects.add_link(session, project, data, actor=who.actor)
+        ctx, projects.add_link(session, project, data, actor=who.actor, now=ctx.clock())
     )
 
 
 @router.delete("/projects/{project_id}/deliverables/{deliverable_id}", status_code=204)
 def remove_deliverable(
-    project_id: Id, deliverable_id: Id, session: SessionDep, who: PrincipalDep
+    project_id: Id, deliverable_id: Id, session: SessionDep, ctx: ContextDep, who: PrincipalDep
 ) -> Response:
     """Remove a deliverable from a draft project."""
     project = projects.get_project(session, who.issuer_id, project_id)
-    projects.remove_deliverable(session, project, deliverable_id, actor=who.actor)
+    projects.remove_deliverable(session, project, deliverable_id, actor=who.actor, now=ctx.clock())
     return Response(status_code=204)
 
 
@@ -185,7 +185,9 @@ def complete_project(
 
     try:
         # The key is claimed on this request's own session: one pooled connection each.
-        with idempotency.once(session, issuer_id, idempotency_key, fingerprint) as slot:
+        with idempotency.once(
+            session, issuer_id, idempotency_key, fingerprint, clock=ctx.clock
+        ) as slot:
             if slot.replay is not None:
                 return Response(
                     slot.replay.response,

@@ -230,7 +230,7 @@ def create_achievement(
             preview = _preview(program, ctx, data, None)
             return _editor(request, program, values=values, preview=preview)
         achievement, _ = achievements.create_achievement(
-            session, program.issuer, data, actor=program.actor, ctx=ctx
+            session, program.issuer, data, actor=program.actor, ctx=ctx, now=ctx.clock()
         )
     except achievements.AchievementInvalid as exc:
         return _editor(request, program, values=values, error=exc.message, status_code=422)
@@ -344,6 +344,7 @@ def upload_image(
         media_type=media_type,
         caption=caption.strip(),
         actor=program.actor,
+        now=ctx.clock(),
     )
     return back_to(program, f"/achievements/{achievement_id}", "image_saved")
 
@@ -418,7 +419,9 @@ async def save_edition(
                 "result_names": values["result_names"],
             }
         )
-        achievements.put_edition(session, achievement, values["lang"], data, actor=program.actor)
+        achievements.put_edition(
+            session, achievement, values["lang"], data, actor=program.actor, now=ctx.clock()
+        )
     except ValidationError as exc:
         error = form_problems(exc)
     except BadgeworksError as exc:
@@ -445,10 +448,11 @@ def remove_edition(
     achievement_id: Id,
     lang: Annotated[str, Path(max_length=35)],
     session: SessionDep,
+    ctx: ContextDep,
     program: ProgramDep,
 ) -> Response:
     """Delete a language edition of the current version."""
     program.require("issuer")
     achievement = achievements.get_achievement(session, program.issuer_id, achievement_id)
-    achievements.delete_edition(session, achievement, lang, actor=program.actor)
+    achievements.delete_edition(session, achievement, lang, actor=program.actor, now=ctx.clock())
     return back_to(program, f"/achievements/{achievement_id}", "edition_deleted")

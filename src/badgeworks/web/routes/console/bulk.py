@@ -33,7 +33,10 @@ def _upload_page(
 ) -> Response:
     # Jobs whose worker died are listed as interrupted, not "Issuing…".
     bulk_jobs.reap(
-        session, request.app.state.settings.bulk_lease_seconds, issuer_id=program.issuer.id
+        session,
+        request.app.state.settings.bulk_lease_seconds,
+        issuer_id=program.issuer.id,
+        now=request.app.state.ctx.clock(),
     )
     return page(
         request,
@@ -77,6 +80,7 @@ def upload(
             file.filename or "",
             data,
             actor=program.actor,
+            now=ctx.clock(),
         )
     except (InputError, BadgeworksError) as exc:
         return _upload_page(request, session, program, error=exc.message, status=422)
@@ -91,7 +95,9 @@ def show_job(
     job = bulk_jobs.get_job(session, program.issuer, job_id)
     if job.status == "running":
         # A worker that died shows as interrupted (with Resume) instead of "Issuing…".
-        bulk_jobs.reap(session, ctx.settings.bulk_lease_seconds, issuer_id=job.issuer_id)
+        bulk_jobs.reap(
+            session, ctx.settings.bulk_lease_seconds, issuer_id=job.issuer_id, now=ctx.clock()
+        )
         session.refresh(job)
     return page(
         request,
@@ -130,7 +136,9 @@ def issue_job(
 ) -> Response:
     """Start issuing the rows that passed validation, in the background."""
     program.require("issuer")
-    job = bulk_jobs.claim(session, program.issuer, job_id, reissue_revoked=reissue_revoked)
+    job = bulk_jobs.claim(
+        session, program.issuer, job_id, reissue_revoked=reissue_revoked, now=ctx.clock()
+    )
     bulk_jobs.start(request.app.state.session_factory, ctx, job.id or 0, actor=program.actor)
     return back_to(program, f"/bulk/{job_id}")
 
@@ -147,6 +155,7 @@ def resume_job(
         job_id,
         lease=ctx.settings.bulk_lease_seconds,
         actor=program.actor,
+        now=ctx.clock(),
     )
     bulk_jobs.start(request.app.state.session_factory, ctx, job.id or 0, actor=program.actor)
     return back_to(program, f"/bulk/{job_id}")

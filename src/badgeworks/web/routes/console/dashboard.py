@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 from badgeworks.services.console import views as console
 from badgeworks.services.infra import audit
+from badgeworks.web.deps import ContextDep
 from badgeworks.web.routes.console.common import (
     PREFIX,
     ConsoleRoute,
@@ -18,7 +19,9 @@ router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=Fa
 
 
 @router.get("/{slug}/")
-def dashboard(request: Request, session: SessionDep, program: ProgramDep) -> Response:
+def dashboard(
+    request: Request, session: SessionDep, ctx: ContextDep, program: ProgramDep
+) -> Response:
     """Counts of achievements, projects by state, credentials issued and revoked; the
     latest audit events."""
     events = audit.list_events(session, program.issuer_id, limit=15)
@@ -27,7 +30,7 @@ def dashboard(request: Request, session: SessionDep, program: ProgramDep) -> Res
         "console/dashboard.html",
         program,
         section="dashboard",
-        counts=console.counts(session, program.issuer),
+        counts=console.counts(session, program.issuer, now=ctx.clock()),
         events=[
             {"event": e, "link": console.target_link(program.issuer.slug, e.target)} for e in events
         ],

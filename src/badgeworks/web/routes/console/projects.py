@@ -58,8 +58,11 @@ def _choices(session: Any, program: Program) -> dict[str, Any]:
 
 
 @router.get("/{slug}/projects")
-def list_projects(request: Request, session: SessionDep, program: ProgramDep) -> Response:
+def list_projects(
+    request: Request, session: SessionDep, ctx: ContextDep, program: ProgramDep
+) -> Response:
     """Every project with its state."""
+    now = ctx.clock()
     rows = []
     names = {a: n for a, n in _choices(session, program)["achievement_choices"]}
     for p in projects.list_projects(session, program.issuer, limit=500):
@@ -69,7 +72,7 @@ def list_projects(request: Request, session: SessionDep, program: ProgramDep) ->
                 "project": p,
                 "candidate": cand.name,
                 "achievement": names.get(p.achievement_id, ""),
-                "state": console.project_state(session, p),
+                "state": console.project_state(session, p, now=now),
             }
         )
     state = request.query_params.get("state", "")
@@ -105,6 +108,7 @@ def new_project(request: Request, session: SessionDep, program: ProgramDep) -> R
 def create_project(
     request: Request,
     session: SessionDep,
+    ctx: ContextDep,
     program: ProgramDep,
     achievement_id: Annotated[str, Form(max_length=12)] = "",
     candidate_id: Annotated[str, Form(max_length=12)] = "",
@@ -161,10 +165,12 @@ def create_project(
         achievements.get_achievement(session, program.issuer_id, data.achievement_id)
         if cand_data is not None:
             candidate = candidates.create_candidate(
-                session, program.issuer, cand_data, actor=program.actor
+                session, program.issuer, cand_data, actor=program.actor, now=ctx.clock()
             )
             data = data.model_copy(update={"candidate_id": candidate.id})
-        project = projects.create_project(session, program.issuer, data, actor=program.actor)
+        project = projects.create_project(
+            session, program.issuer, data, actor=program.actor, now=ctx.clock()
+        )
     except (ValidationError, BadgeworksError, ValueError) as exc:
         message = (
             form_problems(exc)
@@ -211,7 +217,7 @@ def _detail(
         project=project,
         version=version,
         candidate=candidate,
-        state=console.project_state(session, project),
+        state=console.project_state(session, project, now=ctx.clock()),
         deliverables=[
             projects.deliverable_public(ctx, d) for d in projects.deliverables(session, project)
         ],
@@ -294,7 +300,7 @@ def add_link(
     project = projects.get_project(session, program.issuer_id, project_id)
     try:
         data = DeliverableLinkCreate(name=name, url=url, genre=none_if_blank(genre))
-        projects.add_link(session, project, data, actor=program.actor)
+        projects.add_link(session, project, data, actor=program.actor, now=ctx.clock())
     except ValidationError as exc:
         return _detail(
             request, session, ctx, program, project, error=form_problems(exc), status_code=422
@@ -340,12 +346,14 @@ def confirm_remove(
     "/{slug}/projects/{project_id}/deliverables/{deliverable_id}/remove", dependencies=[Csrf]
 )
 def remove_deliverable(
-    project_id: Id, deliverable_id: Id, session: SessionDep, program: ProgramDep
+    project_id: Id, deliverable_id: Id, session: SessionDep, ctx: ContextDep, program: ProgramDep
 ) -> Response:
     """Remove a deliverable from a project that is not issued yet."""
     program.require("issuer")
     project = projects.get_project(session, program.issuer_id, project_id)
-    projects.remove_deliverable(session, project, deliverable_id, actor=program.actor)
+    projects.remove_deliverable(
+        session, project, deliverable_id, actor=program.actor, now=ctx.clock()
+    )
     return back_to(program, f"/projects/{project_id}", "deliverable_removed")
 
 
@@ -372,7 +380,7 @@ async def assess(
                 "mentors": parse_mentors(mentors_text if isinstance(mentors_text, str) else ""),
             }
         )
-        projects.update_project(session, project, update, actor=program.actor)
+        projects.update_project(session, project, update, actor=program.actor, now=ctx.clock())
     except ValidationError as exc:
         return _detail(
             request, session, ctx, program, project, error=form_problems(exc), status_code=422
@@ -408,7 +416,7 @@ def preview_issue(
         project=project,
         candidate=candidate,
         version=version,
-        state=console.project_state(session, project),
+        state=console.project_state(session, project, now=ctx.clock()),
         document=json.dumps(document, indent=2, ensure_ascii=False) if document else "",
         preview_id=console.PREVIEW_ID,
         error=error,

@@ -138,7 +138,7 @@ def update_profile(
         return _settings_page(
             request, session, ctx, program, error=form_problems(exc), status_code=422
         )
-    issuers.update_issuer(session, program.issuer, data, actor=program.actor)
+    issuers.update_issuer(session, program.issuer, data, actor=program.actor, now=ctx.clock())
     return back_to(program, "/settings", "profile_saved")
 
 
@@ -159,7 +159,9 @@ def update_image(
         sha256, _ = store_image(ctx, file.file.read(ctx.settings.max_upload_bytes + 1))
     except BadgeworksError as exc:
         return _settings_page(request, session, ctx, program, error=exc.message, status_code=422)
-    issuers.set_image(session, program.issuer, sha256, caption.strip(), actor=program.actor)
+    issuers.set_image(
+        session, program.issuer, sha256, caption.strip(), actor=program.actor, now=ctx.clock()
+    )
     return back_to(program, "/settings", "image_saved")
 
 
@@ -317,7 +319,9 @@ def change_staff(
     """Change someone's role in this program."""
     program.require("owner")
     try:
-        staff.change_role(session, program.issuer, staff_id, role, actor=program.actor)
+        staff.change_role(
+            session, program.issuer, staff_id, role, actor=program.actor, now=ctx.clock()
+        )
     except BadgeworksError as exc:
         if exc.code == "staff.not_found":
             raise
@@ -327,13 +331,16 @@ def change_staff(
 
 @router.get("/{slug}/settings/staff/{staff_id}/remove")
 def confirm_remove_staff(
-    request: Request, staff_id: Id, session: SessionDep, program: ProgramDep
+    request: Request, staff_id: Id, session: SessionDep, ctx: ContextDep, program: ProgramDep
 ) -> Response:
     """Ask before removing someone from the program."""
     program.require("owner")
     found = [s for m, s in staff.issuer_staff(session, program.issuer) if s.id == staff_id]
     if not found:
-        staff.change_role(session, program.issuer, staff_id, None, actor=program.actor)  # 404
+        # Not found: the service raises the 404.
+        staff.change_role(
+            session, program.issuer, staff_id, None, actor=program.actor, now=ctx.clock()
+        )
     return page(
         request,
         "console/confirm.html",
@@ -356,7 +363,9 @@ def remove_staff(
     """Remove someone from the program (their account stays, for other programs)."""
     program.require("owner")
     try:
-        staff.change_role(session, program.issuer, staff_id, None, actor=program.actor)
+        staff.change_role(
+            session, program.issuer, staff_id, None, actor=program.actor, now=ctx.clock()
+        )
     except BadgeworksError as exc:
         if exc.code == "staff.not_found":
             raise
