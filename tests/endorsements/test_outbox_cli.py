@@ -72,7 +72,9 @@ def test_failed_delivery_is_retried_then_given_up(tmp_path: Path) -> None:
     ctx = build_context(settings, factory)
     try:
         with factory() as session:
-            outbox.enqueue(session, to="a@example.org", subject="s", text="t", html="<p>t</p>")
+            outbox.enqueue(
+                session, to="a@example.org", subject="s", text="t", html="<p>t</p>", now=ctx.clock()
+            )
             session.commit()
             sender = outbox.smtp_sender(settings)
             for attempt in range(1, outbox.MAX_ATTEMPTS + 1):

@@ -64,6 +64,7 @@ class Env:
                     subject=f"message {i}",
                     text=f"{text} {i}",
                     html=f"<p>{text} {i}</p>",
+                    now=self.ctx.clock(),
                 )
                 for i in range(n)
             ]
@@ -336,7 +337,14 @@ def test_the_app_runs_the_worker_during_its_lifespan(
         worker = app.state.outbox_worker
         assert isinstance(worker, outbox.OutboxWorker) and worker.running
         with app.state.session_factory() as session:
-            outbox.enqueue(session, to="ada@example.org", subject="hi", text="t", html="<p>t</p>")
+            outbox.enqueue(
+                session,
+                to="ada@example.org",
+                subject="hi",
+                text="t",
+                html="<p>t</p>",
+                now=app.state.ctx.clock(),
+            )
             session.commit()
 
         def delivered() -> bool:

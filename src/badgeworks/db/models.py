@@ -22,7 +22,11 @@ from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
-    """The current time in UTC (the default for ``created_at`` columns)."""
+    """The current time in UTC: only the column default for rows written outside services.
+
+    Services set the times they decide from the context's clock (``ServiceContext.clock``);
+    ``tests/test_clock.py`` keeps this wall clock out of them.
+    """
     return datetime.now(UTC)
 
 

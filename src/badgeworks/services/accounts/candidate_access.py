@@ -155,6 +155,7 @@ def request_link(session: Session, ctx: ServiceContext, raw_email: str) -> bool:
         text=text,
         html=html,
         reference=f"candidate_link:{row.id}",
+        now=now,
     )
     session.commit()
     return True

@@ -465,6 +465,7 @@ def _send_password_link(
         html=html,
         issuer_id=issuer.id,
         reference=f"staff_password_link:{row.id}",
+        now=now,
     )
 
 

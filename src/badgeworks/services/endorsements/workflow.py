@@ -46,6 +46,7 @@ from badgeworks.core.errors import InputError
 from badgeworks.core.issue import issue
 from badgeworks.db.endorsements import CredentialReservation, Endorsement, Endorser, ReviewInvite
 from badgeworks.db.models import AchievementVersion, Candidate, Credential, Issuer, Project
+from badgeworks.services.accounts.tokens import hash_token
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.endorsements import mentors
 from badgeworks.services.errors import (
@@ -102,11 +103,6 @@ class WithdrawRequest(Strict):
 # ----------------------------------------------------------------------------- helpers
 
 
-def hash_token(token: str) -> str:
-    """The stored form of a review token."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
 def review_url(ctx: ServiceContext, token: str) -> str:
     """The link the endorser opens."""
     return f"{ctx.base_url}/review/{token}"
@@ -150,7 +146,7 @@ def _endorsement_id_for(ctx: ServiceContext, invite: ReviewInvite) -> str:
     return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
-def reserve_credential_id(session: Session, project: Project) -> str:
+def reserve_credential_id(session: Session, project: Project, now: datetime) -> str:
     """The id the project's credential has or will have; reserved on first call.
 
     The caller commits. Issuance uses ``reserved_credential_id`` so the badge gets the id
@@ -161,7 +157,9 @@ def reserve_credential_id(session: Session, project: Project) -> str:
         return issued
     row = session.get(CredentialReservation, project.id)
     if row is None:
-        row = CredentialReservation(project_id=project.id or 0, credential_id=_fresh_id(session))
+        row = CredentialReservation(
+            project_id=project.id or 0, credential_id=_fresh_id(session), created_at=now
+        )
         session.add(row)
         session.flush()
     return row.credential_id
@@ -218,9 +216,9 @@ def invite(
     project = get_project(session, issuer.id or 0, project_id)
     endorser = mentors.find_or_create(session, ctx, issuer, data)
     session.flush()
-    credential_id = reserve_credential_id(session, project)
-    token = secrets.token_urlsafe(32)
     now = ctx.clock()
+    credential_id = reserve_credential_id(session, project, now)
+    token = secrets.token_urlsafe(32)
     days = data.expires_in_days or ctx.settings.review_link_days
     row = ReviewInvite(
         issuer_id=issuer.id or 0,
@@ -244,6 +242,7 @@ def invite(
             html=html,
             issuer_id=issuer.id,
             reference=f"review_invite:{row.id}",
+            now=now,
         )
     audit.record(
         session,
@@ -418,7 +417,7 @@ def _subject_id(
         achievement = get_achievement(session, project.issuer_id, project.achievement_id)
         version = current_version(session, achievement)
         return achievement_url(ctx, version.achievement_id, version.version)
-    return _credential_url(ctx, reserve_credential_id(session, project))
+    return _credential_url(ctx, reserve_credential_id(session, project, ctx.clock()))
 
 
 def review_view(session: Session, ctx: ServiceContext, invite: ReviewInvite) -> dict[str, Any]:
@@ -618,7 +617,7 @@ def _store(
         endorser_id=invite.endorser_id,
         invite_id=invite.id or 0,
         subject_id=subject_id,
-        credential_id=reserve_credential_id(session, project),
+        credential_id=reserve_credential_id(session, project, now),
         ratings=ratings,
         document=serialize(signed),
         created_at=now,
@@ -974,6 +973,7 @@ def withdrawal_link(
             ),
             issuer_id=issuer.id,
             reference=f"review_invite:{invite.id}",
+            now=now,
         )
     audit.record(
         session,

@@ -74,6 +74,7 @@ def enqueue(
     html: str,
     issuer_id: int | None = None,
     reference: str = "",
+    now: datetime,
 ) -> OutboxMessage:
     """Add a pending message to the session (committed with the caller's unit of work)."""
     row = OutboxMessage(
@@ -83,6 +84,7 @@ def enqueue(
         body_text=text,
         body_html=html,
         reference=reference[:100],
+        created_at=now,
     )
     session.add(row)
     return row

@@ -42,7 +42,11 @@ def create_candidate(
     session.flush()
     # The portfolio exists from the start (unlisted, unguessable handle), so its link is
     # stable from the first time anyone reads it.
-    session.add(Portfolio(candidate_id=candidate.id or 0, handle=default_handle()))
+    session.add(
+        Portfolio(
+            candidate_id=candidate.id or 0, handle=default_handle(), created_at=now, updated_at=now
+        )
+    )
     audit.record(
         session,
         actor=actor,
