@@ -1,10 +1,10 @@
-"""Regressions from the bad-input sweep (tests/web/test_bad_input.py now checks both rules
-for every route):
+"""Requests whose route reads no body, or only reads:
 
-- a POST that reads no body (completing a project, rotating a key, a withdrawal link)
-  refused a malformed body only by ignoring it: completing answered 201 and issued;
-- ``GET /api/v1/candidates/{id}/portfolio`` inserted the portfolio row: a read wrote.
-  Portfolios are now made with the candidate (and backfilled by migration 0011).
+- a POST that reads no body (completing a project, rotating a key, a withdrawal link) still
+  refuses a malformed one, and completing then issues nothing (tests/web/test_bad_input.py
+  checks the shape of every route's answer);
+- ``GET /api/v1/candidates/{id}/portfolio`` writes nothing: portfolios are made with the
+  candidate (and backfilled by migration 0011).
 """
 
 from __future__ import annotations
