@@ -1,3 +1,4 @@
-"""Verifying credentials and presentations: the one entry point, the public verifier, its worker
-pool and the DID documents we host.
+"""Verification for the service and the CLI: ``pipeline`` (where every verification starts),
+``capabilities`` (what it may use), ``public`` (the public verifier), ``pool`` (its worker
+pool) and ``resolver`` (the DID documents we host).
 """

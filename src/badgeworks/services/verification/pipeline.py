@@ -253,16 +253,3 @@ def verify_presented(
         credentials = [verify(ctx, doc, known=known, email=email, now=when) for doc in documents]
     report = budget_skipped(Report(checks), budget)
     return PresentationVerification(report, "proof" in vp, credentials, documents)
-
-
-def verify_credential(
-    ctx: ServiceContext,
-    document: Any,
-    *,
-    now: datetime | None = None,
-    known: Mapping[str, KnownIssuer] | None = None,
-    challenge: str | None = None,
-    domain: str | None = None,
-) -> Report:
-    """``verify(…).report``; callers move to ``verify``."""
-    return verify(ctx, document, known=known, now=now, challenge=challenge, domain=domain).report

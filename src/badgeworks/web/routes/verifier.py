@@ -1,7 +1,7 @@
 """The public verifier: the ``/verify`` page and ``POST /api/v1/verify``.
 
 Both read the same inputs (pasted JSON or JWS, an uploaded ``.json``/PNG/SVG, a URL),
-call ``services.verifier.verify_submission`` and show the same report: the API as JSON
+call ``services.verification.public.verify_any`` and show the same report: the API as JSON
 (200 verified, 422 not verified, 400 unreadable), the page as a verdict, each check in
 plain words, what the credential says, and the technical detail one click away. The
 page needs no JavaScript (a plain form POST, multipart for uploads).
