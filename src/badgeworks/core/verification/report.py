@@ -20,8 +20,6 @@ from typing import Any, Literal
 Outcome = Literal["pass", "fail", "warning", "skipped", "indeterminate"]
 Verdict = Literal["verified", "verified_with_warnings", "not_verified", "could_not_verify"]
 
-OUTCOMES: tuple[Outcome, ...] = ("pass", "fail", "warning", "skipped", "indeterminate")
-
 #: Codes that mean "we could not look", not "what we looked at is wrong": the network,
 #: the database or a time limit failed us. A failed check with one of these codes is
 #: reported as ``indeterminate`` (see ``could_not_check``).
@@ -150,14 +148,15 @@ def internal_error(stage: str, exc: BaseException) -> Check:
     """The one rule for a stage that crashed: an ``indeterminate`` ``internal.error`` check.
 
     A crash is a check that could not run, so it says nothing against the credential
-    (the verdict is ``could_not_verify``); the other stages still run.
+    (the verdict is ``could_not_verify``); the other stages still run. The message names
+    the exception's type only: its text may quote internals, and reports are public.
     """
     return Check(
         "internal",
         "indeterminate",
         "internal.error",
         f"The {stage} check could not be completed because of an internal error "
-        f"({type(exc).__name__}: {str(exc)[:200]}).",
+        f"({type(exc).__name__}).",
         {"stage": stage},
     )
 
