@@ -105,3 +105,15 @@ def test_one_function_turns_a_crashed_stage_into_a_check() -> None:
         if path != home and '"internal.error"' in path.read_text("utf-8")
     ]
     assert found == []
+
+
+def test_api_models_import_no_database_or_web_layer() -> None:
+    """Request and response models (``services/models.py`` and each domain's ``models.py``)
+    describe JSON only, so every layer can import them without a cycle; the shared base
+    imports nothing of ours."""
+    services = SRC / "services"
+    shared = services / "models.py"
+    files = [shared, *sorted(services.glob("*/models.py"))]
+    forbidden = ("sqlmodel", "sqlalchemy", "badgeworks.db", "badgeworks.web", "fastapi")
+    assert _offenders(files, (*forbidden, "starlette")) == {}
+    assert _offenders([shared], ("badgeworks",)) == {}
