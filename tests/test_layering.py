@@ -117,3 +117,31 @@ def test_api_models_import_no_database_or_web_layer() -> None:
     forbidden = ("sqlmodel", "sqlalchemy", "badgeworks.db", "badgeworks.web", "fastapi")
     assert _offenders(files, (*forbidden, "starlette")) == {}
     assert _offenders([shared], ("badgeworks",)) == {}
+
+
+def test_pages_read_signed_credentials_through_one_reader() -> None:
+    """The portfolio, the credential page, the downloads and the public verifier's summary
+    read what a credential says through ``core.reading`` only, so they cannot disagree."""
+    routes = SRC / "web" / "routes"
+    readers = [
+        *sorted((SRC / "services" / "portfolio").glob("*.py")),
+        SRC / "services" / "verification" / "public.py",
+        routes / "public.py",
+        routes / "portfolio.py",
+        routes / "downloads.py",
+        routes / "credential_page.py",
+    ]
+    found = [
+        str(path.relative_to(SRC))
+        for path in readers
+        if '"credentialSubject"' in path.read_text("utf-8")
+    ]
+    assert found == []
+
+
+def test_public_page_routes_run_no_queries() -> None:
+    """The credential, portfolio, blob and download routes parse, call a service and
+    render: every query and rule is in ``services``."""
+    routes = SRC / "web" / "routes"
+    files = [routes / name for name in ("public.py", "portfolio.py", "downloads.py")]
+    assert _offenders(files, ("sqlalchemy", "sqlmodel", "badgeworks.db")) == {}

@@ -145,7 +145,7 @@ def test_candidate_sets_handle_visibility_and_items(
     # The issuer's API sees the same choices (same service functions).
     with app.state.session_factory() as session:
         from badgeworks.db.models import Candidate
-        from badgeworks.services.portfolio import pages as portfolio
+        from badgeworks.services.portfolio import store as portfolio
 
         cand = session.get(Candidate, issued.candidate)
         assert cand is not None

@@ -137,7 +137,7 @@ def public_portfolio(client: TestClient, who: IssuerHandle, candidate: int) -> s
 
 def photo_sha(app: FastAPI, candidate: int) -> str | None:
     from badgeworks.db.portfolio import Portfolio
-    from badgeworks.services.portfolio import pages as portfolio
+    from badgeworks.services.portfolio import store as portfolio
 
     with app.state.session_factory() as session:
         row = portfolio.find_for_candidate(session, candidate)

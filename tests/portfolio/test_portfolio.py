@@ -6,7 +6,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from badgeworks.services.portfolio.pages import HandleError, check_handle, default_handle
+from badgeworks.db.portfolio import default_handle
+from badgeworks.services.portfolio.handles import HandleError, check_handle
 from tests.portfolio.conftest import BASE, Issued
 from tests.portfolio.html import Page
 from tests.web.conftest import IssuerHandle, draft_project

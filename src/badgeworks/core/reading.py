@@ -139,9 +139,9 @@ class ProfileView:
 
 @dataclass(frozen=True)
 class ImageView:
-    """An image we may show, with its alt text as signed."""
+    """The achievement's image: its address if a page may show it, and its alt text."""
 
-    url: str
+    url: str | None
     caption: str | None
 
 
@@ -304,7 +304,7 @@ def read_profile(value: Any) -> ProfileView:
         name=text(profile.get("name"), NAME_MAX),
         url=safe_link(profile.get("url")),
         image=safe_image(profile.get("image")),
-        description=text(profile.get("description"), NAME_MAX),
+        description=text(profile.get("description")),
         organization=text(parent.get("name"), NAME_MAX),
         organization_url=safe_link(parent.get("url")),
     )
@@ -337,7 +337,7 @@ def _achievement(ach: Mapping[str, Any], own_origin: str | None) -> AchievementV
         description=text(ach.get("description")),
         criteria=text(criteria.get("narrative")),
         criteria_url=safe_link(criteria.get("id")),
-        image=ImageView(image_url, caption) if image_url else None,
+        image=ImageView(image_url, caption) if isinstance(image_raw, str | Mapping) else None,
         type=text(ach.get("achievementType"), SHORT_MAX),
         in_language=text(ach.get("inLanguage"), SHORT_MAX),
         tags=tuple(t[:NAME_MAX] for t in as_list(ach.get("tag")) if isinstance(t, str))[:MAX_TAGS],

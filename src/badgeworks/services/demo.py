@@ -31,7 +31,9 @@ from badgeworks.services.accounts import staff, tokens
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ConflictError
 from badgeworks.services.issuance import completion as issuance
-from badgeworks.services.portfolio import pages as portfolio
+from badgeworks.services.portfolio import store
+from badgeworks.services.portfolio.cards import verify_url
+from badgeworks.services.portfolio.models import PortfolioUpdate
 from badgeworks.services.programs import achievements, candidates, issuers, projects
 from badgeworks.services.programs.images import store_image
 from badgeworks.services.programs.models import (
@@ -363,20 +365,20 @@ def _add_missing_files(session: Session, ctx: ServiceContext, project: Project) 
 
 
 def _portfolio_url(session: Session, ctx: ServiceContext, candidate: Candidate) -> str:
-    row = portfolio.get_or_create(session, candidate)
+    row = store.get_or_create(session, candidate)
     if row.handle != PORTFOLIO_HANDLE:
         try:
-            row = portfolio.update(
+            row = store.update(
                 session,
                 candidate,
-                portfolio.PortfolioUpdate(handle=PORTFOLIO_HANDLE),
+                PortfolioUpdate(handle=PORTFOLIO_HANDLE),
                 actor=ACTOR,
                 now=ctx.clock(),
             )
         except ConflictError:
             # Someone else's portfolio has the handle: keep the random one.
             session.rollback()
-    return portfolio.portfolio_url(ctx, row)
+    return store.portfolio_url(ctx, row)
 
 
 def seed_demo(session: Session, ctx: ServiceContext) -> DemoResult:
@@ -444,7 +446,7 @@ def seed_demo(session: Session, ctx: ServiceContext) -> DemoResult:
         home_url=f"{base}/",
         credential_url=issued.url,
         json_url=issued.json_url,
-        verify_url=portfolio.verify_url(ctx, issued.url),
+        verify_url=verify_url(ctx, issued.url),
         portfolio_url=portfolio_url,
         console_url=f"{base}/console/",
         docs_url=f"{base}/docs",

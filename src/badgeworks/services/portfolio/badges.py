@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import logging
 from html import escape
 
@@ -18,6 +19,7 @@ from PIL import Image, ImageDraw, ImageFont
 from sqlmodel import Session
 
 from badgeworks.core.baking import BakingError, bake_png, bake_svg
+from badgeworks.core.reading import read_credential
 from badgeworks.core.svg import SvgError, sanitize_svg
 from badgeworks.db.models import AchievementVersion, Credential
 from badgeworks.services.context import ServiceContext
@@ -26,6 +28,12 @@ log = logging.getLogger("badgeworks.badges")
 
 ACCENT = (11, 92, 173)
 SIZE = 512
+
+
+def badge_name(row: Credential) -> str:
+    """The name a badge is drawn and its downloads are named with: the credential's own
+    name, else its achievement's, as every page reads it (``core.reading``)."""
+    return read_credential(json.loads(row.document)).title
 
 
 def initials(name: str) -> str:

@@ -890,6 +890,21 @@ def edition_json(
     )
 
 
+def public_version_json(
+    session: Session, ctx: ServiceContext, achievement_id: int, version: int
+) -> dict[str, Any]:
+    """An issued version at its public IRI, as OB 3.0 JSON (unissued drafts are not public)."""
+    row = get_version(session, achievement_id, version)
+    achievement = session.get(Achievement, achievement_id)
+    issuer = session.get(Issuer, achievement.issuer_id) if achievement else None
+    if issuer is None or not is_issued(session, row):
+        raise NotFoundError(
+            f"achievement {achievement_id} version {version} is not public",
+            code="achievement.not_found",
+        )
+    return achievement_json(ctx, issuer, row)
+
+
 def public_edition_json(
     session: Session, ctx: ServiceContext, achievement_id: int, version: int, lang: str
 ) -> dict[str, Any]:

@@ -247,6 +247,15 @@ def signing_key(session: Session, ctx: ServiceContext, issuer: Issuer) -> Ed2551
     return ctx.cached_key(row.vm_id, build)
 
 
+def public_did_document(session: Session, slug: str) -> dict[str, Any]:
+    """The did:web DID document of the issuer ``slug`` (every key, rotated ones too);
+    ``NotFoundError`` for an unknown issuer or one that uses did:key."""
+    issuer = get_issuer(session, slug)
+    if issuer.did_method != "web":
+        raise NotFoundError(f"the issuer {slug!r} uses did:key; it has no did:web document")
+    return did_document_for(session, issuer)
+
+
 def did_document_for(session: Session, issuer: Issuer) -> dict[str, Any]:
     """The issuer's DID document, listing every key (rotated ones included)."""
     methods = [(k.vm_id, k.public_key_multibase) for k in keys(session, issuer)]

@@ -7,7 +7,6 @@ changes it.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -16,7 +15,7 @@ from fastapi.responses import Response
 from badgeworks.adapters import qr
 from badgeworks.services.issuance import completion as issuance
 from badgeworks.services.portfolio import badges, certificate
-from badgeworks.services.portfolio.pages import verify_url
+from badgeworks.services.portfolio.cards import verify_url
 from badgeworks.web.deps import ContextDep, SessionDep
 from badgeworks.web.i18n import Translator
 from badgeworks.web.pages import page_language
@@ -42,18 +41,11 @@ def _attachment(filename: str) -> dict[str, str]:
     return {**_CACHE, "Content-Disposition": f'attachment; filename="{filename}"'}
 
 
-def _name(document: str) -> str:
-    doc = json.loads(document)
-    ach = (doc.get("credentialSubject") or {}).get("achievement") or {}
-    name = doc.get("name") or ach.get("name") or "Open Badge"
-    return name if isinstance(name, str) else "Open Badge"
-
-
 @router.get("/credentials/{credential_id}/badge.png", response_class=Response)
 def baked_png(credential_id: str, session: SessionDep, ctx: ContextDep) -> Response:
     """The badge image (PNG) with the signed credential baked in (OB 3.0 baking)."""
     row = issuance.get_credential(session, credential_id)
-    name = _name(row.document)
+    name = badges.badge_name(row)
     return Response(
         badges.baked_png(session, ctx, row, name),
         media_type="image/png",
@@ -65,7 +57,7 @@ def baked_png(credential_id: str, session: SessionDep, ctx: ContextDep) -> Respo
 def baked_svg(credential_id: str, session: SessionDep, ctx: ContextDep) -> Response:
     """The badge image (SVG) with the signed credential baked in (OB 3.0 baking)."""
     row = issuance.get_credential(session, credential_id)
-    name = _name(row.document)
+    name = badges.badge_name(row)
     return Response(
         badges.baked_svg(session, ctx, row, name).encode("utf-8"),
         media_type="image/svg+xml",
@@ -83,7 +75,7 @@ def preview_png(credential_id: str, session: SessionDep, ctx: ContextDep) -> Res
     """The image link previews show (Open Graph / Twitter card); not baked."""
     row = issuance.get_credential(session, credential_id)
     return Response(
-        badges.og_image_png(session, ctx, row, _name(row.document)),
+        badges.og_image_png(session, ctx, row, badges.badge_name(row)),
         media_type="image/png",
         headers=_CACHE,
     )
@@ -101,7 +93,7 @@ def certificate_pdf(
         data,
         media_type="application/pdf",
         headers={
-            **_attachment(f"{_file_name(_name(row.document))}-{row.id[:8]}-{lang}.pdf"),
+            **_attachment(f"{_file_name(badges.badge_name(row))}-{row.id[:8]}-{lang}.pdf"),
             "Vary": "Accept-Language, Cookie",
         },
     )

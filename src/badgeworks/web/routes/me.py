@@ -6,7 +6,7 @@
   use them up); its ``POST`` uses the single-use link and starts a session. A used,
   expired or unknown link gets a 410 page.
 - ``GET /me``: the candidate's choices; ``POST /me/portfolio`` saves them (profile links
-  included) through the same ``services.portfolio.update`` the issuer API uses;
+  included) through the same ``services.portfolio.store.update`` the issuer API uses;
   ``POST /me/sign-out``.
 - ``POST /me/photo/<candidate id>`` (multipart: ``file``, ``caption``) sets the photo, or
   only its alt text when no file is chosen; ``POST /me/photo/<candidate id>/delete``
@@ -45,9 +45,9 @@ from badgeworks.services.accounts import candidate_access as access
 from badgeworks.services.accounts.candidate_access import SignedInCandidate
 from badgeworks.services.errors import ConflictError, NotFoundError, UnsupportedMediaError
 from badgeworks.services.infra.rate_limit import RateLimiter, retry_after_header
-from badgeworks.services.portfolio import pages as portfolio
-from badgeworks.services.portfolio import photos
-from badgeworks.services.portfolio.pages import PortfolioUpdate
+from badgeworks.services.portfolio import photos, portrait, store
+from badgeworks.services.portfolio.links import LINK_LABEL_MAX, LINK_URL_MAX, MAX_LINKS
+from badgeworks.services.portfolio.models import PortfolioUpdate
 from badgeworks.web.deps import ContextDep, Id, SessionDep
 from badgeworks.web.i18n import Translator
 from badgeworks.web.limits import _size
@@ -290,13 +290,13 @@ _PHOTO_ERRORS = {
 def _link_rows(links: list[dict[str, str]] | None) -> list[dict[str, str]]:
     """Exactly ``MAX_LINKS`` rows for the form: the links, then empty rows."""
     rows = [{"label": x.get("label", ""), "url": x.get("url", "")} for x in links or []]
-    rows = rows[: portfolio.MAX_LINKS]
-    return rows + [{"label": "", "url": ""}] * (portfolio.MAX_LINKS - len(rows))
+    rows = rows[:MAX_LINKS]
+    return rows + [{"label": "", "url": ""}] * (MAX_LINKS - len(rows))
 
 
 def _preview(ctx: ContextDep, row: Portfolio, candidate_id: int) -> dict[str, Any] | None:
     """The candidate's own photo as /me shows it (whatever visitors may see)."""
-    data = portfolio.photo_bytes(ctx, row)
+    data = portrait.photo_bytes(ctx, row)
     size = photos.dimensions(data) if data else None
     if size is None:
         return None
@@ -318,8 +318,8 @@ def _portfolios(
     out = []
     for candidate in access.candidates_for(session, who.email):
         cid = candidate.id or 0
-        row = portfolio.get_or_create(session, candidate)
-        public = portfolio.to_public(session, ctx, candidate, row)
+        row = store.get_or_create(session, candidate)
+        public = store.to_public(session, ctx, candidate, row)
         out.append(
             {
                 "candidate_id": candidate.id,
@@ -362,10 +362,10 @@ def _me_page(
         errors=errors or {},
         saved=saved,
         saved_key=saved_key,
-        photo_limit=_size(portfolio.photo_max_bytes(ctx), page_language(request)),
-        link_label_max=portfolio.LINK_LABEL_MAX,
-        link_url_max=portfolio.LINK_URL_MAX,
-        caption_max=portfolio.PHOTO_CAPTION_MAX,
+        photo_limit=_size(portrait.photo_max_bytes(ctx), page_language(request)),
+        link_label_max=LINK_LABEL_MAX,
+        link_url_max=LINK_URL_MAX,
+        caption_max=portrait.PHOTO_CAPTION_MAX,
     )
 
 
@@ -432,7 +432,7 @@ async def save_portfolio(
     drafts = {candidate_id: rows}
     try:
         update = PortfolioUpdate.model_validate({k: v for k, v in data.items() if v is not None})
-        portfolio.update(session, candidate, update, actor=who.actor, now=ctx.clock())
+        store.update(session, candidate, update, actor=who.actor, now=ctx.clock())
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = first.get("loc", ())
@@ -493,12 +493,12 @@ def _link_error(
     """A refused link, said in the page's language: which row, and which field."""
     t = Translator(page_language(request))
     if len(loc) < 3 or not isinstance(loc[1], int) or loc[1] >= len(row_numbers):
-        return t("candidate.link_error_count", max=portfolio.MAX_LINKS)
+        return t("candidate.link_error_count", max=MAX_LINKS)
     n = row_numbers[loc[1]]
     if loc[2] == "label":
-        return t("candidate.link_error_label", n=n, max=portfolio.LINK_LABEL_MAX)
+        return t("candidate.link_error_label", n=n, max=LINK_LABEL_MAX)
     detail = problem.removeprefix("Value error, ")
-    return t("candidate.link_error_url", n=n, max=portfolio.LINK_URL_MAX, detail=detail)
+    return t("candidate.link_error_url", n=n, max=LINK_URL_MAX, detail=detail)
 
 
 # ------------------------------------------------------------------------------ photo
@@ -547,13 +547,13 @@ async def save_photo(
         upload = form.get("file")
         data = b""
         if isinstance(upload, UploadFile):
-            data = await upload.read(portfolio.photo_max_bytes(ctx) + 1)
+            data = await upload.read(portrait.photo_max_bytes(ctx) + 1)
         caption = values.get("caption", "")
         try:
             if data:
-                portfolio.set_photo(session, ctx, candidate, data, caption, actor=who.actor)
+                portrait.set_photo(session, ctx, candidate, data, caption, actor=who.actor)
             else:
-                portfolio.set_photo_caption(
+                portrait.set_photo_caption(
                     session, candidate, caption, actor=who.actor, now=ctx.clock()
                 )
         except BadgeworksError as exc:
@@ -581,9 +581,9 @@ def _photo_message(request: Request, ctx: ContextDep, exc: BadgeworksError) -> s
     lang = page_language(request)
     return Translator(lang)(
         key,
-        size=_size(portfolio.photo_max_bytes(ctx), lang),
+        size=_size(portrait.photo_max_bytes(ctx), lang),
         megapixels=photos.MAX_PIXELS // 1_000_000,
-        max=portfolio.PHOTO_CAPTION_MAX,
+        max=portrait.PHOTO_CAPTION_MAX,
     )
 
 
@@ -599,7 +599,7 @@ async def delete_photo(
     candidate = _own(request, session, who, candidate_id, values)
     if isinstance(candidate, Response):
         return candidate
-    portfolio.remove_photo(session, ctx, candidate, actor=who.actor)
+    portrait.remove_photo(session, ctx, candidate, actor=who.actor)
     return RedirectResponse(
         f"{PREFIX}?saved={candidate.id}&what=photo_removed", status_code=303, headers=PRIVATE
     )
@@ -616,8 +616,8 @@ def own_photo(
         candidate = access.own_candidate(session, who, candidate_id)
     except NotFoundError as exc:
         return _error(request, exc.code, 404)
-    row = portfolio.get_or_create(session, candidate, create=False)
-    data = portfolio.photo_bytes(ctx, row)
+    row = store.get_or_create(session, candidate, create=False)
+    data = portrait.photo_bytes(ctx, row)
     if data is None:
         return _error(request, "portfolio.photo_not_found", 404)
     return Response(

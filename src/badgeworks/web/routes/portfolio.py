@@ -8,19 +8,15 @@ candidates do the same at ``/me``.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
-from badgeworks.core.errors import BadgeworksError
-from badgeworks.db.models import Candidate
-from badgeworks.services.errors import NotFoundError
-from badgeworks.services.portfolio import pages as portfolio
-from badgeworks.services.portfolio import photos, sharing
-from badgeworks.services.portfolio.pages import PortfolioPublic, PortfolioUpdate
+from badgeworks.services.portfolio import pages, portrait, presentation, sharing, store
+from badgeworks.services.portfolio.models import PortfolioPublic, PortfolioUpdate
 from badgeworks.services.programs import candidates
-from badgeworks.services.verification.pipeline import MAX_PRESENTED_CREDENTIALS, create_presentation
+from badgeworks.services.verification.pipeline import MAX_PRESENTED_CREDENTIALS
 from badgeworks.web.deps import ContextDep, Id, PrincipalDep, SessionDep
 from badgeworks.web.i18n import Translator
 from badgeworks.web.pages import page_language, render
@@ -37,9 +33,9 @@ def portfolio_page(
     handle: Handle, request: Request, session: SessionDep, ctx: ContextDep
 ) -> HTMLResponse:
     """A candidate's portfolio: the credentials and work they choose to show."""
-    row = portfolio.find_by_handle(session, handle)
+    row = store.find_by_handle(session, handle)
     lang = page_language(request)
-    data = portfolio.portfolio_page_data(session, ctx, row, lang=lang)
+    data = pages.portfolio_page_data(session, ctx, row, lang=lang)
     t = Translator(lang)
     p = data["portfolio"]
     first = data["cards"][0] if data["cards"] else None
@@ -73,16 +69,8 @@ def portfolio_photo(handle: Handle, session: SessionDep, ctx: ContextDep) -> Res
     detail too) and one without a photo all answer 404. Never cached without asking again,
     so a removed photo disappears at once.
     """
-    row = portfolio.find_by_handle(session, handle)
-    data = portfolio.public_photo(ctx, row)
-    if data is None:
-        raise NotFoundError("this portfolio shows no photo", code="portfolio.photo_not_found")
-    try:
-        media_type = photos.sniff(data)
-    except BadgeworksError:  # pragma: no cover - only our own re-encoded JPEGs are stored
-        raise NotFoundError(
-            "this portfolio shows no photo", code="portfolio.photo_not_found"
-        ) from None
+    row = store.find_by_handle(session, handle)
+    data, media_type = portrait.served_photo(ctx, row)
     headers = {
         "Cache-Control": "no-cache",
         "X-Content-Type-Options": "nosniff",
@@ -99,8 +87,8 @@ def portfolio_qr_png(
     handle: Handle, session: SessionDep, ctx: ContextDep, scale: Scale = None
 ) -> Response:
     """A QR code to the portfolio, PNG (``?scale=`` pixels per module, up to 40)."""
-    row = portfolio.find_by_handle(session, handle)
-    url = portfolio.portfolio_url(ctx, row)
+    row = store.find_by_handle(session, handle)
+    url = store.portfolio_url(ctx, row)
     return qr_response(url, "png", scale, url, f"qr-{row.handle}")
 
 
@@ -109,8 +97,8 @@ def portfolio_qr_svg(
     handle: Handle, session: SessionDep, ctx: ContextDep, scale: Scale = None
 ) -> Response:
     """A QR code to the portfolio, SVG."""
-    row = portfolio.find_by_handle(session, handle)
-    url = portfolio.portfolio_url(ctx, row)
+    row = store.find_by_handle(session, handle)
+    url = store.portfolio_url(ctx, row)
     return qr_response(url, "svg", scale, url, f"qr-{row.handle}")
 
 
@@ -129,25 +117,8 @@ def portfolio_presentation(
     portfolio does not list is 404. The documents are the stored signed JSON, unchanged;
     ``holder`` is the candidate's DID when they have one. The public verifier accepts it.
     """
-    row = portfolio.find_by_handle(session, handle)
-    choices = portfolio.item_visibility(session, row.candidate_id)
-    listed = [
-        c
-        for c in portfolio.candidate_credentials(session, row.candidate_id)
-        if choices.get(("credential", c.id), "public") == "public"
-    ]
-    if credential:
-        by_id = {c.id: c for c in listed}
-        missing = [i for i in credential if i not in by_id]
-        if missing:
-            raise NotFoundError(
-                f"this portfolio shows no credential {missing[0]!r:.80}",
-                code="credential.not_found",
-            )
-        listed = [by_id[i] for i in dict.fromkeys(credential)]
-    documents: list[Any] = [json.loads(c.document) for c in listed]
-    candidate = session.get(Candidate, row.candidate_id)
-    vp = create_presentation(documents, holder=candidate.did if candidate else None)
+    row = store.find_by_handle(session, handle)
+    vp = presentation.for_portfolio(session, row, credential)
     return Response(
         json.dumps(vp, ensure_ascii=False, indent=2),
         media_type="application/vp+ld+json",
@@ -166,8 +137,8 @@ def get_portfolio(
     """The candidate's portfolio settings. A read writes nothing: until the first ``PATCH``
     makes the portfolio, these are the defaults, and the handle shown is not reserved."""
     candidate = candidates.get_candidate(session, who.issuer_id, candidate_id)
-    row = portfolio.get_or_create(session, candidate, create=False)
-    return portfolio.to_public(session, ctx, candidate, row)
+    row = store.get_or_create(session, candidate, create=False)
+    return store.to_public(session, ctx, candidate, row)
 
 
 @router.patch("/api/v1/candidates/{candidate_id}/portfolio", response_model=PortfolioPublic)
@@ -181,8 +152,8 @@ def update_portfolio(
     """Set the handle, the page's visibility, name, headline and profile links (``links``,
     up to 5 ``{label, url}``: https: or mailto:), and each item's visibility."""
     candidate = candidates.get_candidate(session, who.issuer_id, candidate_id)
-    row = portfolio.update(session, candidate, data, actor=who.actor, now=ctx.clock())
-    return portfolio.to_public(session, ctx, candidate, row)
+    row = store.update(session, candidate, data, actor=who.actor, now=ctx.clock())
+    return store.to_public(session, ctx, candidate, row)
 
 
 @router.put("/api/v1/candidates/{candidate_id}/portfolio/photo", response_model=PortfolioPublic)
@@ -193,7 +164,7 @@ def set_portfolio_photo(
     ctx: ContextDep,
     who: PrincipalDep,
     caption: Annotated[
-        str, Form(max_length=portfolio.PHOTO_CAPTION_MAX, description="Alt text (required).")
+        str, Form(max_length=portrait.PHOTO_CAPTION_MAX, description="Alt text (required).")
     ] = "",
 ) -> PortfolioPublic:
     """Set the candidate's photo with its required alt text (``caption``).
@@ -202,9 +173,9 @@ def set_portfolio_photo(
     profile or text) before it is stored; shown only while the portfolio shows the name.
     """
     candidate = candidates.get_candidate(session, who.issuer_id, candidate_id)
-    data = file.file.read(portfolio.photo_max_bytes(ctx) + 1)
-    row = portfolio.set_photo(session, ctx, candidate, data, caption, actor=who.actor)
-    return portfolio.to_public(session, ctx, candidate, row)
+    data = file.file.read(portrait.photo_max_bytes(ctx) + 1)
+    row = portrait.set_photo(session, ctx, candidate, data, caption, actor=who.actor)
+    return store.to_public(session, ctx, candidate, row)
 
 
 @router.delete("/api/v1/candidates/{candidate_id}/portfolio/photo", response_model=PortfolioPublic)
@@ -213,5 +184,5 @@ def delete_portfolio_photo(
 ) -> PortfolioPublic:
     """Remove the candidate's photo (and its file). Without a photo, nothing changes."""
     candidate = candidates.get_candidate(session, who.issuer_id, candidate_id)
-    row = portfolio.remove_photo(session, ctx, candidate, actor=who.actor)
-    return portfolio.to_public(session, ctx, candidate, row)
+    row = portrait.remove_photo(session, ctx, candidate, actor=who.actor)
+    return store.to_public(session, ctx, candidate, row)
