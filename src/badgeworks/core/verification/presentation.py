@@ -276,17 +276,25 @@ def _proof_checks(
     return checks, result
 
 
-def _jwt_token(item: Any) -> str | None:
-    """The VC-JWT a ``verifiableCredential`` entry carries, if it carries one."""
-    if isinstance(item, str):
-        return item
+def enveloped_jwt(item: Any) -> str | None:
+    """The VC-JWT an ``EnvelopedVerifiableCredential`` carries in its ``data:`` URL ``id``
+    (VC-JOSE-COSE §3.1.1); None for anything else."""
     if isinstance(item, Mapping) and ENVELOPED_CREDENTIAL in types_of(item):
         ref = item.get("id")
         if isinstance(ref, str):
             for prefix in _JWT_DATA_PREFIXES:
                 if ref.startswith(prefix):
                     return unquote(ref[len(prefix) :])
-        return ""
+    return None
+
+
+def _jwt_token(item: Any) -> str | None:
+    """The VC-JWT a ``verifiableCredential`` entry carries, if it carries one ("" for an
+    enveloped credential we cannot read)."""
+    if isinstance(item, str):
+        return item
+    if isinstance(item, Mapping) and ENVELOPED_CREDENTIAL in types_of(item):
+        return enveloped_jwt(item) or ""
     return None
 
 

@@ -23,15 +23,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
-from urllib.parse import unquote
 
 from badgeworks.adapters.fetcher import request_budget
 from badgeworks.adapters.remote import budget_skipped
-from badgeworks.core.values import as_list, types_of
+from badgeworks.core.values import as_list
 from badgeworks.core.verification.checks import KnownIssuer, count_proofs, too_many_proofs
 from badgeworks.core.verification.document import Capabilities, Verification, verify_document
 from badgeworks.core.verification.presentation import (
     create_presentation,
+    enveloped_jwt,
     sign_presentation,
 )
 from badgeworks.core.verification.presentation import (
@@ -164,8 +164,6 @@ MAX_PRESENTED_CREDENTIALS = 50
 #: The most proofs one presentation may carry in all (the holder's and every credential's,
 #: endorsements included): about 0.3 s of signature checks.
 MAX_PRESENTATION_PROOFS = 200
-_ENVELOPED = "EnvelopedVerifiableCredential"
-_JWT_DATA_PREFIXES = ("data:application/vc+jwt,", "data:application/jwt,")
 
 
 def presented_credentials(vp: Mapping[str, Any]) -> list[Any]:
@@ -175,13 +173,8 @@ def presented_credentials(vp: Mapping[str, Any]) -> list[Any]:
 
 def _presented_document(item: Any) -> Any:
     """What the pipeline verifies for one entry: the object, or an enveloped VC-JWT."""
-    if isinstance(item, Mapping):
-        ref = item.get("id")
-        if _ENVELOPED in types_of(item) and isinstance(ref, str):
-            for prefix in _JWT_DATA_PREFIXES:
-                if ref.startswith(prefix):
-                    return unquote(ref[len(prefix) :])
-    return item
+    token = enveloped_jwt(item)
+    return item if token is None else token
 
 
 @dataclass(frozen=True)
