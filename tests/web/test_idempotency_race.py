@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from badgeworks.db.models import Credential, IdempotencyRecord, utcnow
+from badgeworks.db.models import Credential, IdempotencyRecord
 from badgeworks.services.errors import ConflictError
 from badgeworks.services.infra import idempotency
 from badgeworks.services.issuance import completion as issuance
@@ -123,7 +123,7 @@ def test_a_stale_claim_is_taken_over(app: FastAPI, client: TestClient, acme: Iss
                 fingerprint=idempotency.fingerprint("POST", url, b""),
                 status_code=idempotency.PENDING,
                 response="",
-                created_at=utcnow() - idempotency.STALE_AFTER - timedelta(seconds=1),
+                created_at=app.state.ctx.clock() - idempotency.STALE_AFTER - timedelta(seconds=1),
             )
         )
         session.commit()
