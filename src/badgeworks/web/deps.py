@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Form, Path, Request
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -51,6 +51,9 @@ Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
 SessionDep = Annotated[Session, Depends(get_session)]
 ContextDep = Annotated[ServiceContext, Depends(get_context)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+#: A free-text form field (a description, a narrative, one item per line): long, but
+#: bounded, so a form cannot carry an unbounded value into a page or a credential.
+FormText = Annotated[str, Form(max_length=20000)]
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,13 @@
 
 ``{"ok": false, "status": <int>, "code": "<machine code>", "error": "<what to fix>"}``
 
-A browser navigating to a page (``Accept`` prefers ``text/html``, outside ``/api/``) gets
-the same status and code as a page in its language instead, so a person never lands on
-raw JSON.
+A person gets the same status and code as a page in their language instead, so a person
+never lands on raw JSON; ``wants_html`` is the one rule for who that is (the body limits,
+which run before a ``Request`` exists, use the same rule through ``html_preferred``).
 
-Domain code raises ``BadgeworksError`` subclasses and never builds HTTP errors; this module
-is the only place that decides which status each one becomes.
+Domain code raises ``BadgeworksError`` subclasses and never builds HTTP errors;
+``status_for`` is the only place that decides which status each one becomes, for the API,
+the console, the review pages and the candidate pages alike.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ from badgeworks.core.errors import (
     KeyFormatError,
     SchemaError,
 )
+from badgeworks.services.accounts.candidate_access import ExportTooLarge, LinkGone
+from badgeworks.services.accounts.staff import RateLimited
+from badgeworks.services.endorsements.workflow import ReviewLinkGone
 from badgeworks.services.errors import (
     AuthError,
     ConflictError,
@@ -46,7 +50,17 @@ from badgeworks.web.pages import render
 
 log = logging.getLogger("badgeworks.web")
 
+#: The staff console: every answer there is a page.
+CONSOLE = "/console"
+
+#: Each error class's status, the first match winning: a narrower class comes before the
+#: broader one it extends (a used link is gone, not a conflict; too many sign-ins is a
+#: rate limit, not a refusal).
 _STATUS: tuple[tuple[type[BadgeworksError], int], ...] = (
+    (ReviewLinkGone, 410),
+    (LinkGone, 410),
+    (ExportTooLarge, 413),
+    (RateLimited, 429),
     (NotFoundError, 404),
     (AuthError, 401),
     (ForbiddenError, 403),
@@ -92,7 +106,8 @@ def error_response(
     return JSONResponse(error_body(status, code, message), status_code=status, headers=headers)
 
 
-def _status_of(exc: BadgeworksError) -> int:
+def status_for(exc: BadgeworksError) -> int:
+    """The HTTP status of ``exc`` on every surface (an unknown kind of error is a 400)."""
     if isinstance(exc, InputError) and exc.code == "input.too_large":
         return 413
     for cls, status in _STATUS:
@@ -123,16 +138,35 @@ def _validation_message(exc: RequestValidationError) -> tuple[int, str, str]:
 async def handle_error(request: Request, exc: Exception) -> Response:
     """The single exception handler: every error becomes the one shape (or its page)."""
     response = _error_json(request, exc)
-    if _wants_page(request):
+    if wants_html(request):
         return error_page_for(request, response)
     return response
 
 
-def _wants_page(request: Request) -> bool:
-    if request.url.path.startswith(("/api/", "/static/")) or request.url.path.endswith(".json"):
+def html_preferred(path: str, accept: str | None) -> bool:
+    """Whether a request for ``path`` with this ``Accept`` is answered with a page.
+
+    The API, static files and ``.json`` documents never are; console forms always are (a
+    person submitted them); elsewhere ``Accept`` decides, JSON winning a tie.
+    """
+    if path.startswith(("/api/", "/static/")) or path.endswith(".json"):
         return False
-    accept = request.headers.get("accept")
-    return bool(accept) and choose(accept, ("application/json", "text/html")) == "text/html"
+    if path == CONSOLE or path.startswith(CONSOLE + "/"):
+        return True
+    return choose(accept, ("application/json", "text/html")) == "text/html"
+
+
+def wants_html(request: Request) -> bool:
+    """Whether ``request`` is answered with a page rather than JSON (``html_preferred``)."""
+    return html_preferred(request.url.path, request.headers.get("accept"))
+
+
+def public_message(exc: BadgeworksError) -> str:
+    """What the caller is told about ``exc``: its message, except that a server-side
+    error says only what an operator must do (never key details)."""
+    if status_for(exc) < 500:
+        return exc.message
+    return _server_message(exc)
 
 
 def error_page_for(request: Request, response: JSONResponse) -> Response:
@@ -169,12 +203,11 @@ def error_page_for(request: Request, response: JSONResponse) -> Response:
 
 def _error_json(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, BadgeworksError):
-        status = _status_of(exc)
+        status = status_for(exc)
         if status >= 500:
             log.error("server-side error %s on %s %s", exc.code, request.method, request.url.path)
-            # Key and config problems must not leak details (never key material anyway).
-            return error_response(status, exc.code, _server_message(exc))
-        return error_response(status, exc.code, exc.message)
+        # Key and config problems must not leak details (never key material anyway).
+        return error_response(status, exc.code, public_message(exc))
     if isinstance(exc, RequestValidationError):
         status, code, message = _validation_message(exc)
         return error_response(status, code, message)

@@ -15,8 +15,8 @@ a JSON body strictly before any route parses it: a key twice in one object
 (``input.duplicate_key``), a ``\\uD800``-style lone surrogate (``input.invalid_unicode``),
 nesting deeper than ``max_json_depth`` (``input.too_deep``), ``NaN`` (``input.not_json``).
 API clients get the one error shape; a person who submitted a form (any ``/console``
-address, or a request outside ``/api/`` that prefers ``text/html``) gets a page in their
-language that says what the limit is and that nothing was saved.
+address, or a page request that prefers ``text/html``: ``errors.html_preferred``) gets a
+page in their language that says what the limit is and that nothing was saved.
 """
 
 from __future__ import annotations
@@ -40,9 +40,17 @@ from starlette.routing import Match
 from badgeworks.core.document import parse_json_document
 from badgeworks.core.errors import BadgeworksError, InputError
 from badgeworks.settings import Settings
+from badgeworks.web.body import discard_rest, more_body, read_capped, replay
 from badgeworks.web.deps import get_optional_principal, get_principal
-from badgeworks.web.errors import error_body, error_page_for, error_response, handle_error
-from badgeworks.web.negotiation import choose
+from badgeworks.web.errors import (
+    CONSOLE,
+    error_body,
+    error_page_for,
+    error_response,
+    handle_error,
+    html_preferred,
+    wants_html,
+)
 from badgeworks.web.pages import page_language, render
 from badgeworks.web.routes.console.common import PREFIX as CONSOLE_PREFIX
 from badgeworks.web.routes.console.common import LoginRequired, get_signed_in
@@ -56,7 +64,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 #: Media types a write endpoint under /api/ accepts at all (each route narrows further).
 ACCEPTED = ("application/json", "multipart/form-data", "text/csv")
 _MULTIPART_SLACK = 64 * 1024
-_CONSOLE = "/console"
 #: The verifier's API reads a credential sent as the whole body itself (its own limits).
 VERIFIER_API = "/api/v1/verify"
 #: The most of a refused body read (and thrown away) so a browser sees the 413 page.
@@ -93,23 +100,13 @@ class BodyLimitMiddleware:
         if declared.isdigit() and int(declared) > limit:
             await self._too_large(scope, receive, send, headers, limit)
             return
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                await self._too_large(
-                    scope, receive, send, headers, limit, more=_more_body(message)
-                )
-                return
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
+        read = await read_capped(receive, limit)
+        if read is None:
+            return
+        if read.over:
+            await self._too_large(scope, receive, send, headers, limit, more=read.more)
+            return
+        body = read.body
         if body and scope["path"].startswith("/api/") and media_type not in ACCEPTED:
             await _reject(
                 send,
@@ -135,16 +132,7 @@ class BodyLimitMiddleware:
             if problem is not None:
                 await _reject(send, 400, problem.code, problem.message)
                 return
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replay(body, receive), send)
 
     async def _too_large(
         self,
@@ -157,7 +145,7 @@ class BodyLimitMiddleware:
         more: bool = True,
     ) -> None:
         """The 413: a page for people submitting forms, the error shape for everyone else."""
-        if _wants_html(scope["path"], headers):
+        if html_preferred(scope["path"], headers.get("accept")):
             # People are told the limit they configured, not the multipart allowance.
             shown = limit if limit == self.max_json else limit - _MULTIPART_SLACK
             response = _too_large_page(scope, shown)
@@ -165,7 +153,7 @@ class BodyLimitMiddleware:
                 # A browser still sending the file when the connection closes shows
                 # "connection reset" instead of our page, so read the rest (discarding
                 # it, up to a cap) before answering.
-                if more and not await _drain(receive):
+                if more and not await discard_rest(receive, _DRAIN_CAP):
                     return
                 await response(scope, _no_body, send)
                 return
@@ -174,17 +162,6 @@ class BodyLimitMiddleware:
 
 def _too_large(limit: int) -> str:
     return f"the request body is larger than the limit of {limit} bytes"
-
-
-def _wants_html(path: str, headers: dict[str, str]) -> bool:
-    """Console forms always get a page; the API never does; elsewhere ``Accept`` decides
-    (the same negotiation the mentor review pages use)."""
-    if path == _CONSOLE or path.startswith(_CONSOLE + "/"):
-        return True
-    if path.startswith("/api/"):
-        return False
-    offers = ("application/json", "text/html")
-    return choose(headers.get("accept"), offers) == "text/html"
 
 
 def _size(limit: int, lang: str) -> str:
@@ -210,30 +187,11 @@ def _too_large_page(scope: Scope, limit: int) -> Response | None:
             status_code=413,
             headers={"Cache-Control": "no-store"},
             limit=_size(limit, page_language(request)),
-            console=path == _CONSOLE or path.startswith(_CONSOLE + "/"),
+            console=path == CONSOLE or path.startswith(CONSOLE + "/"),
         )
     except Exception:
         log.exception("could not render the HTML 413 page for %s", path[:200])
         return None
-
-
-def _more_body(message: Message) -> bool:
-    """True if the client has more of the body to send after ``message``."""
-    return bool(message.get("more_body", False))
-
-
-async def _drain(receive: Receive) -> bool:
-    """Read and discard the rest of a refused body, up to ``_DRAIN_CAP`` bytes; False if
-    the client went away (there is no one to answer)."""
-    drained = 0
-    while drained <= _DRAIN_CAP:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return False
-        drained += len(message.get("body", b""))
-        if not _more_body(message):
-            return True
-    return True
 
 
 async def _no_body() -> Message:
@@ -509,7 +467,7 @@ class _BodyWatch:
                 else:
                     self.guard.reserved += grow
                     self.reserved += grow
-            if not _more_body(message):
+            if not more_body(message):
                 self.done = True
             return message
 
@@ -536,8 +494,7 @@ def _answer(
     response: Response = error_response(status, code, message, headers=headers)
     if "app" in scope:
         request = Request(scope)
-        raw = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        if _wants_html(str(scope["path"]), raw):
+        if wants_html(request):
             assert isinstance(response, JSONResponse)
             response = error_page_for(request, response)
     return response

@@ -1,4 +1,4 @@
-"""Paging of list endpoints: the window, ``X-Total-Count`` and ``Link`` (``paginate``).
+"""Paging of list endpoints: ``X-Total-Count`` and ``Link`` for a page (``send_page``).
 
 Open Badges 3.0 API, "Pagination" (docs/OB3_CHECKLIST.md §8): the total in
 ``X-Total-Count``; a ``Link`` header (RFC 8288) with ``first`` and ``last``, ``next`` when
@@ -8,13 +8,14 @@ page, so a client need not know whether the list is complete to find its way.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypeVar
 from urllib.parse import urlencode
 
 from fastapi import Request, Response
-from sqlmodel import Session
 
-from badgeworks.services.infra.pagination import count, window
+from badgeworks.services.infra.pagination import Page
+
+T = TypeVar("T")
 
 
 def page_url(base_url: str, request: Request, *, limit: int, offset: int) -> str:
@@ -44,22 +45,12 @@ def set_page_headers(
     )
 
 
-def paginate(
-    request: Request,
-    response: Response,
-    session: Session,
-    model: Any,
-    *where: Any,
-    limit: int,
-    offset: int,
-) -> tuple[int, int]:
-    """The one paging step of every list endpoint; returns the ``(limit, offset)`` to read.
+def send_page(request: Request, response: Response, page: Page[T]) -> list[T]:
+    """The one paging step of every list endpoint: set ``page``'s ``X-Total-Count`` and
+    ``Link`` headers on ``response`` and return its rows.
 
-    ``limit``/``offset`` are brought into range (``services.pagination.window``), the rows
-    of ``model`` matching ``where`` are counted, and the page's ``X-Total-Count`` and
-    ``Link`` headers are set on ``response``.
+    The list service read the page (``services.infra.pagination.page``): its window and
+    its total come from one query.
     """
-    limit, offset = window(limit, offset)
-    total = count(session, model, *where)
-    set_page_headers(request, response, total=total, limit=limit, offset=offset)
-    return limit, offset
+    set_page_headers(request, response, total=page.total, limit=page.limit, offset=page.offset)
+    return page.rows

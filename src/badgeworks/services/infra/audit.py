@@ -6,8 +6,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from badgeworks.db.models import AuditEvent
+from badgeworks.services.infra import pagination
+from badgeworks.services.infra.pagination import Page
 
 
 def record(
@@ -37,15 +40,24 @@ def record(
     return event
 
 
+def _listed(issuer_id: int) -> SelectOfScalar[AuditEvent]:
+    """An issuer's events, newest first: the one query their list and its total read."""
+    return (
+        select(AuditEvent)
+        .where(AuditEvent.issuer_id == issuer_id)
+        .order_by(col(AuditEvent.id).desc())
+    )
+
+
 def list_events(
     session: Session, issuer_id: int, *, limit: int = 100, offset: int = 0
 ) -> list[AuditEvent]:
     """An issuer's events, newest first."""
-    stmt = (
-        select(AuditEvent)
-        .where(AuditEvent.issuer_id == issuer_id)
-        .order_by(col(AuditEvent.id).desc())
-        .offset(offset)
-        .limit(limit)
-    )
-    return list(session.exec(stmt))
+    return list(session.exec(_listed(issuer_id).offset(offset).limit(limit)))
+
+
+def page_of_events(
+    session: Session, issuer_id: int, *, limit: int, offset: int
+) -> Page[AuditEvent]:
+    """One page of an issuer's events, newest first, and how many there are."""
+    return pagination.page(session, _listed(issuer_id), limit=limit, offset=offset)

@@ -1,13 +1,22 @@
-"""Paging of list endpoints: the ``limit``/``offset`` window and the total it is cut from."""
+"""Paging of list endpoints: the ``limit``/``offset`` window and the total it is cut from.
+
+A list service defines its query once (which rows, in which order) and hands it to
+``page``, which counts that query's rows and reads one window of them: the total and the
+rows can never disagree about which rows are listed.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from sqlalchemy import func
 from sqlmodel import Session, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from badgeworks.services.errors import ValidationFailed
+
+T = TypeVar("T")
 
 #: Most items one page returns; a larger ``limit`` is capped to it (docs/api.md, "Paging").
 MAX_LIMIT = 500
@@ -34,9 +43,21 @@ def window(limit: int, offset: int) -> tuple[int, int]:
     return max(1, min(limit, MAX_LIMIT)), max(0, offset)
 
 
-def count(session: Session, model: Any, *where: Any) -> int:
-    """How many rows of ``model`` match ``where`` (the total a page is cut from)."""
-    stmt = select(func.count()).select_from(model)
-    for condition in where:
-        stmt = stmt.where(condition)
-    return int(session.exec(stmt).one())
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One window of a list: its ``rows``, and the ``total`` of the whole list."""
+
+    rows: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+def page(session: Session, query: SelectOfScalar[T], *, limit: int, offset: int) -> Page[T]:
+    """The window of ``query`` at ``offset`` (``limit``/``offset`` brought into range by
+    ``window``), and how many rows the whole query has."""
+    limit, offset = window(limit, offset)
+    counted = select(func.count()).select_from(query.order_by(None).subquery())
+    total = int(session.exec(counted).one())
+    rows = list(session.exec(query.offset(offset).limit(limit)))
+    return Page(rows=rows, total=total, limit=limit, offset=offset)

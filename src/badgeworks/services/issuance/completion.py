@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from badgeworks.core import credential as ob
 from badgeworks.core.identity import identity_object
@@ -37,7 +38,8 @@ from badgeworks.db.status import StatusEntry
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.endorsements import workflow as endorsements
 from badgeworks.services.errors import ConflictError, NotFoundError
-from badgeworks.services.infra import audit
+from badgeworks.services.infra import audit, pagination
+from badgeworks.services.infra.pagination import Page
 from badgeworks.services.issuance.models import CredentialSummary, IssuedCredential
 from badgeworks.services.lifecycle import status_lists
 from badgeworks.services.programs.achievements import (
@@ -437,18 +439,27 @@ def revoke_credential(
     return rev
 
 
+def _listed(issuer: Issuer) -> SelectOfScalar[Credential]:
+    """The issuer's credentials, newest first: the one query their list and its total read."""
+    return (
+        select(Credential)
+        .where(Credential.issuer_id == issuer.id)
+        .order_by(col(Credential.issued_at).desc(), col(Credential.id))
+    )
+
+
 def list_credentials(
     session: Session, issuer: Issuer, *, limit: int = 100, offset: int = 0
 ) -> list[Credential]:
     """The issuer's credentials, newest first."""
-    stmt = (
-        select(Credential)
-        .where(Credential.issuer_id == issuer.id)
-        .order_by(col(Credential.issued_at).desc(), col(Credential.id))
-        .offset(offset)
-        .limit(limit)
-    )
-    return list(session.exec(stmt))
+    return list(session.exec(_listed(issuer).offset(offset).limit(limit)))
+
+
+def page_of_credentials(
+    session: Session, issuer: Issuer, *, limit: int, offset: int
+) -> Page[Credential]:
+    """One page of the issuer's credentials, newest first, and how many there are."""
+    return pagination.page(session, _listed(issuer), limit=limit, offset=offset)
 
 
 def summary(

@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy.orm import object_session
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from badgeworks.core import credential as ob
 from badgeworks.core.canonicalize import canonicalize
@@ -43,7 +44,8 @@ from badgeworks.db.models import (
 )
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ConflictError, NotFoundError, ValidationFailed
-from badgeworks.services.infra import audit
+from badgeworks.services.infra import audit, pagination
+from badgeworks.services.infra.pagination import Page
 from badgeworks.services.programs.issuers import image_url, profile
 from badgeworks.services.programs.models import (
     AchievementCreate,
@@ -328,18 +330,25 @@ def is_issued(session: Session, version: AchievementVersion) -> bool:
     return session.exec(stmt).first() is not None
 
 
+def _listed(issuer: Issuer) -> SelectOfScalar[Achievement]:
+    """The issuer's achievements by id: the one query their list and its total read."""
+    return (
+        select(Achievement).where(Achievement.issuer_id == issuer.id).order_by(col(Achievement.id))
+    )
+
+
 def list_achievements(
     session: Session, issuer: Issuer, *, limit: int = 100, offset: int = 0
 ) -> list[Achievement]:
     """The issuer's achievements by id."""
-    stmt = (
-        select(Achievement)
-        .where(Achievement.issuer_id == issuer.id)
-        .order_by(col(Achievement.id))
-        .offset(offset)
-        .limit(limit)
-    )
-    return list(session.exec(stmt))
+    return list(session.exec(_listed(issuer).offset(offset).limit(limit)))
+
+
+def page_of_achievements(
+    session: Session, issuer: Issuer, *, limit: int, offset: int
+) -> Page[Achievement]:
+    """One page of the issuer's achievements, and how many there are."""
+    return pagination.page(session, _listed(issuer), limit=limit, offset=offset)
 
 
 def _writable_version(

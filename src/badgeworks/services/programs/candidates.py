@@ -7,11 +7,13 @@ import secrets
 from datetime import datetime
 
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from badgeworks.db.models import Candidate, Issuer
 from badgeworks.db.portfolio import Portfolio, default_handle
 from badgeworks.services.errors import NotFoundError, ValidationFailed
-from badgeworks.services.infra import audit
+from badgeworks.services.infra import audit, pagination
+from badgeworks.services.infra.pagination import Page
 from badgeworks.services.programs.models import CandidateCreate, CandidatePublic, CandidateUpdate
 
 
@@ -78,18 +80,23 @@ def find_by_email(session: Session, issuer: Issuer, email: str) -> Candidate | N
     return None
 
 
+def _listed(issuer: Issuer) -> SelectOfScalar[Candidate]:
+    """The issuer's candidates by id: the one query their list and its total read."""
+    return select(Candidate).where(Candidate.issuer_id == issuer.id).order_by(col(Candidate.id))
+
+
 def list_candidates(
     session: Session, issuer: Issuer, *, limit: int = 100, offset: int = 0
 ) -> list[Candidate]:
     """The issuer's candidates by id."""
-    stmt = (
-        select(Candidate)
-        .where(Candidate.issuer_id == issuer.id)
-        .order_by(col(Candidate.id))
-        .offset(offset)
-        .limit(limit)
-    )
-    return list(session.exec(stmt))
+    return list(session.exec(_listed(issuer).offset(offset).limit(limit)))
+
+
+def page_of_candidates(
+    session: Session, issuer: Issuer, *, limit: int, offset: int
+) -> Page[Candidate]:
+    """One page of the issuer's candidates, and how many there are."""
+    return pagination.page(session, _listed(issuer), limit=limit, offset=offset)
 
 
 def update_candidate(

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from badgeworks.adapters.did_web import did_document, did_web_id
 from badgeworks.adapters.keystore import decrypt_seed, encrypt_seed, is_example_key
@@ -24,7 +25,8 @@ from badgeworks.core.errors import ConfigError
 from badgeworks.db.models import Issuer, IssuerKey
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ConflictError, NotFoundError, ValidationFailed
-from badgeworks.services.infra import audit
+from badgeworks.services.infra import audit, pagination
+from badgeworks.services.infra.pagination import Page
 from badgeworks.services.programs.models import IssuerCreate, IssuerPublic, IssuerUpdate, KeyPublic
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -117,10 +119,19 @@ def get_issuer_by_id(session: Session, issuer_id: int) -> Issuer:
     return issuer
 
 
+def _listed() -> SelectOfScalar[Issuer]:
+    """Issuers by slug: the one query their list and its total read."""
+    return select(Issuer).order_by(col(Issuer.slug))
+
+
 def list_issuers(session: Session, *, limit: int = 100, offset: int = 0) -> list[Issuer]:
     """Issuers by slug."""
-    stmt = select(Issuer).order_by(col(Issuer.slug)).offset(offset).limit(limit)
-    return list(session.exec(stmt))
+    return list(session.exec(_listed().offset(offset).limit(limit)))
+
+
+def page_of_issuers(session: Session, *, limit: int, offset: int) -> Page[Issuer]:
+    """One page of the issuers, and how many there are."""
+    return pagination.page(session, _listed(), limit=limit, offset=offset)
 
 
 def update_issuer(

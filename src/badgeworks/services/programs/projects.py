@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from badgeworks.db.models import (
     AchievementVersion,
@@ -23,7 +24,8 @@ from badgeworks.db.models import (
 )
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ConflictError, NotFoundError, ValidationFailed
-from badgeworks.services.infra import audit
+from badgeworks.services.infra import audit, pagination
+from badgeworks.services.infra.pagination import Page
 from badgeworks.services.programs.achievements import current_version, get_achievement
 from badgeworks.services.programs.candidates import get_candidate
 from badgeworks.services.programs.models import (
@@ -176,18 +178,21 @@ def update_project(
     return project
 
 
+def _listed(issuer: Issuer) -> SelectOfScalar[Project]:
+    """The issuer's projects by id: the one query their list and its total read."""
+    return select(Project).where(Project.issuer_id == issuer.id).order_by(col(Project.id))
+
+
 def list_projects(
     session: Session, issuer: Issuer, *, limit: int = 100, offset: int = 0
 ) -> list[Project]:
     """The issuer's projects by id."""
-    stmt = (
-        select(Project)
-        .where(Project.issuer_id == issuer.id)
-        .order_by(col(Project.id))
-        .offset(offset)
-        .limit(limit)
-    )
-    return list(session.exec(stmt))
+    return list(session.exec(_listed(issuer).offset(offset).limit(limit)))
+
+
+def page_of_projects(session: Session, issuer: Issuer, *, limit: int, offset: int) -> Page[Project]:
+    """One page of the issuer's projects, and how many there are."""
+    return pagination.page(session, _listed(issuer), limit=limit, offset=offset)
 
 
 def deliverables(session: Session, project: Project) -> list[Deliverable]:

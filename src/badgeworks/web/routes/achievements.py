@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 
-from badgeworks.db.models import Achievement
 from badgeworks.services.programs import achievements
 from badgeworks.services.programs.images import store_image
 from badgeworks.services.programs.models import (
@@ -17,7 +16,7 @@ from badgeworks.services.programs.models import (
     AchievementUpdate,
 )
 from badgeworks.web.deps import ContextDep, Id, PrincipalDep, SessionDep
-from badgeworks.web.pagination import paginate
+from badgeworks.web.pagination import send_page
 
 router = APIRouter(prefix="/api/v1", tags=["achievements"])
 
@@ -47,16 +46,8 @@ def list_achievements(
 ) -> list[AchievementPublic]:
     """The issuer's achievements, each at its current version."""
     issuer = who.issuer_for(slug)
-    limit, offset = paginate(
-        request,
-        response,
-        session,
-        Achievement,
-        Achievement.issuer_id == issuer.id,
-        limit=limit,
-        offset=offset,
-    )
-    rows = achievements.list_achievements(session, issuer, limit=limit, offset=offset)
+    page = achievements.page_of_achievements(session, issuer, limit=limit, offset=offset)
+    rows = send_page(request, response, page)
     return [achievements.to_public(session, ctx, issuer, a) for a in rows]
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from badgeworks.db.models import AuditEvent
 from badgeworks.services.infra import audit
 from badgeworks.services.infra.models import AuditEventPublic
 from badgeworks.web.deps import PrincipalDep, SessionDep
-from badgeworks.web.pagination import paginate
+from badgeworks.web.pagination import send_page
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
@@ -25,16 +24,8 @@ def list_audit(
 ) -> list[AuditEventPublic]:
     """The issuer's audit log, newest first."""
     issuer = who.issuer_for(slug)
-    limit, offset = paginate(
-        request,
-        response,
-        session,
-        AuditEvent,
-        AuditEvent.issuer_id == issuer.id,
-        limit=limit,
-        offset=offset,
-    )
-    events = audit.list_events(session, issuer.id or 0, limit=limit, offset=offset)
+    page = audit.page_of_events(session, issuer.id or 0, limit=limit, offset=offset)
+    events = send_page(request, response, page)
     return [
         AuditEventPublic(
             id=e.id or 0,

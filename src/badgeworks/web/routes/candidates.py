@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from badgeworks.db.models import Candidate
 from badgeworks.services.programs import candidates
 from badgeworks.services.programs.models import CandidateCreate, CandidatePublic, CandidateUpdate
 from badgeworks.web.deps import ContextDep, Id, PrincipalDep, SessionDep
-from badgeworks.web.pagination import paginate
+from badgeworks.web.pagination import send_page
 
 router = APIRouter(prefix="/api/v1", tags=["candidates"])
 
@@ -37,16 +36,8 @@ def list_candidates(
 ) -> list[CandidatePublic]:
     """The issuer's candidates."""
     issuer = who.issuer_for(slug)
-    limit, offset = paginate(
-        request,
-        response,
-        session,
-        Candidate,
-        Candidate.issuer_id == issuer.id,
-        limit=limit,
-        offset=offset,
-    )
-    rows = candidates.list_candidates(session, issuer, limit=limit, offset=offset)
+    page = candidates.page_of_candidates(session, issuer, limit=limit, offset=offset)
+    rows = send_page(request, response, page)
     return [candidates.to_public(issuer, c) for c in rows]
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from badgeworks.db.models import Credential
 from badgeworks.services.issuance import completion as issuance
 from badgeworks.services.issuance.models import CredentialSummary
 from badgeworks.services.lifecycle import changes as lifecycle
 from badgeworks.services.lifecycle.models import RevokeRequest
 from badgeworks.web.deps import ContextDep, PrincipalDep, SessionDep
-from badgeworks.web.pagination import paginate
+from badgeworks.web.pagination import send_page
 
 router = APIRouter(prefix="/api/v1", tags=["credentials"])
 
@@ -28,16 +27,8 @@ def list_credentials(
 ) -> list[CredentialSummary]:
     """The issuer's credentials, newest first."""
     issuer = who.issuer_for(slug)
-    limit, offset = paginate(
-        request,
-        response,
-        session,
-        Credential,
-        Credential.issuer_id == issuer.id,
-        limit=limit,
-        offset=offset,
-    )
-    rows = issuance.list_credentials(session, issuer, limit=limit, offset=offset)
+    page = issuance.page_of_credentials(session, issuer, limit=limit, offset=offset)
+    rows = send_page(request, response, page)
     return [issuance.summary(session, ctx, issuer, r) for r in rows]
 
 

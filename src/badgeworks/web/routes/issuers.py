@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 
-from badgeworks.db.models import ApiToken, Issuer
+from badgeworks.db.models import ApiToken
 from badgeworks.services.accounts import tokens
 from badgeworks.services.accounts.models import TokenCreate, TokenCreated, TokenPublic
 from badgeworks.services.programs import issuers
@@ -20,7 +20,7 @@ from badgeworks.web.deps import (
     PrincipalDep,
     SessionDep,
 )
-from badgeworks.web.pagination import paginate
+from badgeworks.web.pagination import send_page
 
 router = APIRouter(prefix="/api/v1/issuers", tags=["issuers"])
 
@@ -35,11 +35,8 @@ def list_issuers(
     offset: int = 0,
 ) -> list[IssuerPublic]:
     """Every issuer's public profile (no token needed)."""
-    limit, offset = paginate(request, response, session, Issuer, limit=limit, offset=offset)
-    return [
-        issuers.to_public(session, ctx, i)
-        for i in issuers.list_issuers(session, limit=limit, offset=offset)
-    ]
+    page = issuers.page_of_issuers(session, limit=limit, offset=offset)
+    return [issuers.to_public(session, ctx, i) for i in send_page(request, response, page)]
 
 
 @router.post("", response_model=IssuerPublic, status_code=201)

@@ -38,17 +38,18 @@ from pydantic import ValidationError
 from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 
-from badgeworks.core.errors import BadgeworksError, InputError
+from badgeworks.core.errors import BadgeworksError
 from badgeworks.db.models import Candidate
 from badgeworks.db.portfolio import Portfolio
 from badgeworks.services.accounts import candidate_access as access
 from badgeworks.services.accounts.candidate_access import SignedInCandidate
-from badgeworks.services.errors import ConflictError, NotFoundError, UnsupportedMediaError
+from badgeworks.services.errors import NotFoundError
 from badgeworks.services.infra.rate_limit import RateLimiter, retry_after_header
 from badgeworks.services.portfolio import photos, portrait, store
 from badgeworks.services.portfolio.links import LINK_LABEL_MAX, LINK_URL_MAX, MAX_LINKS
 from badgeworks.services.portfolio.models import PortfolioUpdate
 from badgeworks.web.deps import ContextDep, Id, SessionDep
+from badgeworks.web.errors import status_for
 from badgeworks.web.i18n import Translator
 from badgeworks.web.limits import _size
 from badgeworks.web.pages import page_language, render
@@ -209,7 +210,7 @@ def link_page(
     try:
         access.check_link(session, ctx, token)
     except access.LinkGone as exc:
-        return _error(request, exc.code, 410)
+        return _error(request, exc.code, status_for(exc))
     return render(
         request,
         "me_link.html",
@@ -235,10 +236,8 @@ def use_link(
         return limited
     try:
         cookie, _csrf = access.redeem_link(session, ctx, token, nonce)
-    except access.LinkGone as exc:
-        return _error(request, exc.code, 410)
-    except BadgeworksError as exc:
-        return _error(request, exc.code, 403)
+    except BadgeworksError as exc:  # a used or expired link (410), a forged form (403)
+        return _error(request, exc.code, status_for(exc))
     response = RedirectResponse(PREFIX, status_code=303, headers=PRIVATE)
     _set_cookie(request, response, COOKIE, cookie, int(access.SESSION_LIFETIME.total_seconds()))
     response.delete_cookie(SIGNIN_CSRF_COOKIE, path=PREFIX)
@@ -258,7 +257,7 @@ def sign_out(
         try:
             access.check_csrf(who, csrf_token)
         except BadgeworksError as exc:
-            return _error(request, exc.code, 403)
+            return _error(request, exc.code, status_for(exc))
         access.end(session, ctx, who)
     response = _to_sign_in()
     response.delete_cookie(COOKIE, path=PREFIX)
@@ -401,14 +400,14 @@ async def save_portfolio(
     try:
         access.check_csrf(who, values.get("csrf_token"))
     except BadgeworksError as exc:
-        return _error(request, exc.code, 403)
+        return _error(request, exc.code, status_for(exc))
     candidate_id = _int(values.get("candidate_id"))
     try:
         if candidate_id is None:
             raise NotFoundError("no candidate chosen", code="candidate.not_yours")
         candidate = access.own_candidate(session, who, candidate_id)
     except NotFoundError as exc:
-        return _error(request, exc.code, 404)
+        return _error(request, exc.code, status_for(exc))
     rows, row_numbers = _submitted_links(values)
     data: dict[str, Any] = {
         "handle": values.get("handle", "").strip() or None,
@@ -451,7 +450,6 @@ async def save_portfolio(
         )
     except BadgeworksError as exc:
         session.rollback()
-        status = 409 if isinstance(exc, ConflictError) else 422
         return _me_page(
             request,
             session,
@@ -459,7 +457,7 @@ async def save_portfolio(
             who,
             errors={candidate_id: exc.message},
             drafts=drafts,
-            status_code=status,
+            status_code=status_for(exc),
         )
     return RedirectResponse(f"{PREFIX}?saved={candidate_id}", status_code=303, headers=PRIVATE)
 
@@ -504,14 +502,6 @@ def _link_error(
 # ------------------------------------------------------------------------------ photo
 
 
-def _photo_status(exc: BadgeworksError) -> int:
-    if isinstance(exc, UnsupportedMediaError):
-        return 415
-    if isinstance(exc, InputError) and exc.code == "input.too_large":
-        return 413
-    return 409 if isinstance(exc, ConflictError) else 422
-
-
 def _own(
     request: Request,
     session: SessionDep,
@@ -523,11 +513,11 @@ def _own(
     try:
         access.check_csrf(who, values.get("csrf_token"))
     except BadgeworksError as exc:
-        return _error(request, exc.code, 403)
+        return _error(request, exc.code, status_for(exc))
     try:
         return access.own_candidate(session, who, candidate_id)
     except NotFoundError as exc:
-        return _error(request, exc.code, 404)
+        return _error(request, exc.code, status_for(exc))
 
 
 @router.post("/me/photo/{candidate_id}")
@@ -564,7 +554,7 @@ async def save_photo(
                 ctx,
                 who,
                 errors={cid: _photo_message(request, ctx, exc)},
-                status_code=_photo_status(exc),
+                status_code=status_for(exc),
             )
         return RedirectResponse(
             f"{PREFIX}?saved={cid}&what=photo", status_code=303, headers=PRIVATE
@@ -615,7 +605,7 @@ def own_photo(
     try:
         candidate = access.own_candidate(session, who, candidate_id)
     except NotFoundError as exc:
-        return _error(request, exc.code, 404)
+        return _error(request, exc.code, status_for(exc))
     row = store.get_or_create(session, candidate, create=False)
     data = portrait.photo_bytes(ctx, row)
     if data is None:
@@ -642,7 +632,7 @@ def export(request: Request, session: SessionDep, ctx: ContextDep, who: MaybeSig
     try:
         handle = access.export_zip_file(session, ctx, who)
     except access.ExportTooLarge as exc:
-        return _error(request, exc.code, 413)
+        return _error(request, exc.code, status_for(exc))
     size = handle.seek(0, 2)
     handle.seek(0)
 

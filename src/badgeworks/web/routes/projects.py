@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile
 
-from badgeworks.db.models import Credential, Project
+from badgeworks.db.models import Credential
 from badgeworks.services.infra import idempotency
 from badgeworks.services.issuance import completion as issuance
 from badgeworks.services.issuance.models import IssuedCredential
@@ -21,7 +21,7 @@ from badgeworks.services.programs.models import (
 )
 from badgeworks.web.deps import ContextDep, Id, NoBody, PrincipalDep, SessionDep
 from badgeworks.web.errors import error_response
-from badgeworks.web.pagination import paginate
+from badgeworks.web.pagination import send_page
 
 router = APIRouter(prefix="/api/v1", tags=["projects"])
 
@@ -58,16 +58,8 @@ def list_projects(
 ) -> list[ProjectPublic]:
     """The issuer's projects (drafts included: only the issuer's own tokens see them)."""
     issuer = who.issuer_for(slug)
-    limit, offset = paginate(
-        request,
-        response,
-        session,
-        Project,
-        Project.issuer_id == issuer.id,
-        limit=limit,
-        offset=offset,
-    )
-    rows = projects.list_projects(session, issuer, limit=limit, offset=offset)
+    page = projects.page_of_projects(session, issuer, limit=limit, offset=offset)
+    rows = send_page(request, response, page)
     return [projects.to_public(session, ctx, issuer, p) for p in rows]
 
 

@@ -20,19 +20,13 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.datastructures import UploadFile
 
-from badgeworks.core.errors import BadgeworksError, ConfigError, InputError
+from badgeworks.core.errors import BadgeworksError, InputError
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.endorsements import workflow as endorsements
-from badgeworks.services.endorsements.workflow import MAX_UPLOAD, ReviewLinkGone
-from badgeworks.services.errors import (
-    ConflictError,
-    ForbiddenError,
-    NotFoundError,
-    ValidationFailed,
-)
+from badgeworks.services.endorsements.workflow import MAX_UPLOAD
+from badgeworks.services.errors import NotFoundError, ValidationFailed
 from badgeworks.web.deps import ContextDep, SessionDep
-from badgeworks.web.errors import error_response
-from badgeworks.web.negotiation import choose
+from badgeworks.web.errors import error_response, public_message, status_for, wants_html
 from badgeworks.web.pages import render
 
 router = APIRouter(tags=["review"], include_in_schema=False)
@@ -66,32 +60,10 @@ class ReviewForm:
     problems: list[str] = field(default_factory=list)
 
 
-def _wants_html(request: Request) -> bool:
-    return choose(request.headers.get("accept"), ("application/json", "text/html")) == "text/html"
-
-
-def _status(exc: BadgeworksError) -> int:
-    if isinstance(exc, ReviewLinkGone):
-        return 410
-    if isinstance(exc, InputError):
-        return 413 if exc.code == "input.too_large" else 400
-    for cls, status in (
-        (NotFoundError, 404),
-        (ForbiddenError, 403),
-        (ConflictError, 409),
-        (ValidationFailed, 422),
-        (ConfigError, 503),
-    ):
-        if isinstance(exc, cls):
-            return status
-    return 422
-
-
 def _error(request: Request, exc: BadgeworksError) -> Response:
-    status = _status(exc)
-    message = exc.message if status < 500 else "the service could not sign; try again later"
-    if not _wants_html(request):
-        return error_response(status, exc.code, message, headers=PRIVATE)
+    status = status_for(exc)
+    if not wants_html(request):
+        return error_response(status, exc.code, public_message(exc), headers=PRIVATE)
     if exc.code in _GONE_KEYS:
         title, text = _GONE_KEYS[exc.code]
     elif isinstance(exc, NotFoundError):
@@ -230,7 +202,7 @@ def _withdraw(
         row = endorsements.withdraw_by_link(session, ctx, token, reason=form.reason)
     except BadgeworksError as exc:
         return _error(request, exc)
-    if _wants_html(request):
+    if wants_html(request):
         return RedirectResponse(f"/endorsements/{row.id}", status_code=303)
     return JSONResponse(
         jsonable_encoder(endorsements.endorsement_public(session, ctx, row)),
@@ -263,7 +235,7 @@ def _submit(
                 skills=form.skills,
             )
     except ValidationFailed as exc:
-        if not _wants_html(request):
+        if not wants_html(request):
             return _error(request, exc)
         try:
             invite = endorsements.open_invite(session, ctx, token)
@@ -273,7 +245,7 @@ def _submit(
         return _page(request, ctx, token, view, values=form, errors=[exc.message], status_code=422)
     except BadgeworksError as exc:
         return _error(request, exc)
-    if _wants_html(request):
+    if wants_html(request):
         return RedirectResponse(f"/endorsements/{row.id}?signed=1", status_code=303)
     return JSONResponse(
         jsonable_encoder(endorsements.endorsement_public(session, ctx, row)),

@@ -49,6 +49,7 @@ from badgeworks.services.verification.public import (
     verify_any,
 )
 from badgeworks.settings import Settings
+from badgeworks.web.body import read_capped, replay
 from badgeworks.web.deps import ContextDep
 from badgeworks.web.errors import error_body
 from badgeworks.web.pages import render
@@ -135,31 +136,13 @@ class VerifyGuard:
         if declared.isdigit() and int(declared) > self.max_body:
             await self._reject(scope, send, 413, "input.too_large", too_large)
             return
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body:
-                await self._reject(scope, send, 413, "input.too_large", too_large)
-                return
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        read = await read_capped(receive, self.max_body)
+        if read is None:
+            return
+        if read.over:
+            await self._reject(scope, send, 413, "input.too_large", too_large)
+            return
+        await self.app(scope, replay(read.body, receive), send)
 
     @staticmethod
     async def _reject(

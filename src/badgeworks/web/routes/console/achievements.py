@@ -20,15 +20,13 @@ from badgeworks.services.programs.models import (
     AchievementEditionPut,
     AchievementUpdate,
 )
-from badgeworks.web.deps import Id
+from badgeworks.web.deps import ContextDep, FormText, Id, SessionDep
 from badgeworks.web.routes.console.common import (
     PREFIX,
     ConsoleRoute,
-    ContextDep,
     Csrf,
     Program,
     ProgramDep,
-    SessionDep,
     back_to,
     form_problems,
     page,
@@ -44,7 +42,6 @@ from badgeworks.web.routes.console.forms import (
 
 router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
 
-Text = Annotated[str, Form(max_length=20000)]
 LANGUAGES = ("en", "es", "fr", "de", "pt", "it", "nl", "ca")
 
 
@@ -184,13 +181,13 @@ class AchievementForm:
     """The achievement form's fields (the same for a new achievement and an edit)."""
 
     name: Annotated[str, Form(max_length=200)] = ""
-    description: Text = ""
-    criteria_narrative: Text = ""
+    description: FormText = ""
+    criteria_narrative: FormText = ""
     achievement_type: Annotated[str, Form(max_length=100)] = "Fieldwork"
     in_language: Annotated[str, Form(max_length=35)] = ""
-    tags: Text = ""
-    alignments: Text = ""
-    rubric: Text = ""
+    tags: FormText = ""
+    alignments: FormText = ""
+    rubric: FormText = ""
     default_validity_days: Annotated[str, Form(max_length=20)] = ""
     #: ``save``, or anything else to preview without saving.
     action: Annotated[str, Form(max_length=20)] = "preview"
@@ -389,8 +386,8 @@ async def save_edition(
     program: ProgramDep,
     lang: Annotated[str, Form(max_length=35)] = "",
     name: Annotated[str, Form(max_length=200)] = "",
-    description: Text = "",
-    criteria_narrative: Text = "",
+    description: FormText = "",
+    criteria_narrative: FormText = "",
     image_caption: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     """Add or change a language edition of the current version (allowed after issuance),

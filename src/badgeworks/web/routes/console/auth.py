@@ -13,13 +13,13 @@ from fastapi.responses import RedirectResponse
 from badgeworks.core.errors import BadgeworksError
 from badgeworks.services.accounts import staff
 from badgeworks.services.infra.rate_limit import retry_after_header
+from badgeworks.web.deps import SessionDep
 from badgeworks.web.routes.console.common import (
     COOKIE,
     LOGIN_CSRF_COOKIE,
     PREFIX,
     ConsoleRoute,
     Csrf,
-    SessionDep,
     SignedInDep,
     cookie_secure,
     now,

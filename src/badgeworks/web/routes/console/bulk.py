@@ -12,15 +12,13 @@ from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 
 from badgeworks.core.errors import BadgeworksError, InputError
 from badgeworks.services.issuance import bulk, bulk_jobs
-from badgeworks.web.deps import Id
+from badgeworks.web.deps import ContextDep, Id, SessionDep
 from badgeworks.web.routes.console.common import (
     PREFIX,
     ConsoleRoute,
-    ContextDep,
     Csrf,
     Program,
     ProgramDep,
-    SessionDep,
     back_to,
     page,
 )

@@ -18,53 +18,26 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from pydantic import ValidationError
-from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from badgeworks.core.errors import BadgeworksError, ConfigError, InputError
+from badgeworks.core.errors import BadgeworksError
 from badgeworks.db.console import StaffMembership
 from badgeworks.db.models import Issuer
 from badgeworks.services.accounts import staff
 from badgeworks.services.context import ServiceContext
-from badgeworks.services.errors import (
-    AuthError,
-    ConflictError,
-    ForbiddenError,
-    NotFoundError,
-    UnsupportedMediaError,
-    ValidationFailed,
-)
-from badgeworks.web.deps import get_context, get_session
+from badgeworks.web.deps import SessionDep
+from badgeworks.web.errors import CONSOLE, public_message, status_for
 from badgeworks.web.pages import render
 
 log = logging.getLogger("badgeworks.console")
 
 COOKIE = "bw_console"
 LOGIN_CSRF_COOKIE = "bw_login_csrf"
-PREFIX = "/console"
+PREFIX = CONSOLE
 
 
 class LoginRequired(Exception):
     """No live session: the route class redirects to the sign-in page."""
-
-
-def _status_of(exc: BadgeworksError) -> int:
-    if isinstance(exc, staff.RateLimited):
-        return 429
-    if isinstance(exc, InputError) and exc.code == "input.too_large":
-        return 413
-    for cls, status in (
-        (NotFoundError, 404),
-        (AuthError, 401),
-        (ForbiddenError, 403),
-        (ConflictError, 409),
-        (UnsupportedMediaError, 415),
-        (ValidationFailed, 422),
-        (ConfigError, 503),
-    ):
-        if isinstance(exc, cls):
-            return status
-    return 400
 
 
 def error_page(request: Request, status: int, message: str, code: str = "") -> HTMLResponse:
@@ -98,10 +71,10 @@ class ConsoleRoute(APIRoute):
                     f"{PREFIX}/login?next={quote(target, safe='')}", status_code=303
                 )
             except BadgeworksError as exc:
-                status = _status_of(exc)
+                status = status_for(exc)
                 if status >= 500:
                     log.error("console error %s on %s", exc.code, request.url.path)
-                return error_page(request, status, exc.message, exc.code)
+                return error_page(request, status, public_message(exc), exc.code)
             except (RequestValidationError, ValidationError) as exc:
                 return error_page(request, 422, form_problems(exc), "request.invalid")
             except StarletteHTTPException as exc:
@@ -128,9 +101,7 @@ def now(request: Request) -> Any:
     return ctx.clock()
 
 
-def get_signed_in(
-    request: Request, session: Annotated[Session, Depends(get_session)]
-) -> staff.SignedIn:
+def get_signed_in(request: Request, session: SessionDep) -> staff.SignedIn:
     """The signed-in staff member, or ``LoginRequired``."""
     who = staff.resume_session(session, request.cookies.get(COOKIE), now=now(request))
     if who is None:
@@ -138,8 +109,6 @@ def get_signed_in(
     return who
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
-ContextDep = Annotated[ServiceContext, Depends(get_context)]
 SignedInDep = Annotated[staff.SignedIn, Depends(get_signed_in)]
 
 

@@ -14,14 +14,13 @@ from badgeworks.services.errors import NotFoundError
 from badgeworks.services.issuance import completion as issuance
 from badgeworks.services.lifecycle import changes as lifecycle
 from badgeworks.services.programs import achievements, candidates
+from badgeworks.web.deps import ContextDep, SessionDep
 from badgeworks.web.routes.console.common import (
     PREFIX,
     ConsoleRoute,
-    ContextDep,
     Csrf,
     Program,
     ProgramDep,
-    SessionDep,
     back_to,
     page,
 )

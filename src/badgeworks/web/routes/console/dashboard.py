@@ -6,12 +6,11 @@ from fastapi import APIRouter, Request, Response
 
 from badgeworks.services.console import views as console
 from badgeworks.services.infra import audit
-from badgeworks.web.deps import ContextDep
+from badgeworks.web.deps import ContextDep, SessionDep
 from badgeworks.web.routes.console.common import (
     PREFIX,
     ConsoleRoute,
     ProgramDep,
-    SessionDep,
     page,
 )
 

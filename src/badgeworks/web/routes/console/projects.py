@@ -23,15 +23,13 @@ from badgeworks.services.programs.models import (
     ProjectCreate,
     ProjectUpdate,
 )
-from badgeworks.web.deps import Id
+from badgeworks.web.deps import ContextDep, FormText, Id, SessionDep
 from badgeworks.web.routes.console.common import (
     PREFIX,
     ConsoleRoute,
-    ContextDep,
     Csrf,
     Program,
     ProgramDep,
-    SessionDep,
     back_to,
     form_problems,
     page,
@@ -41,7 +39,6 @@ from badgeworks.web.routes.console.forms import format_mentors, none_if_blank, p
 router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
 
 Short = Annotated[str, Form(max_length=2000)]
-Text = Annotated[str, Form(max_length=20000)]
 
 
 def _choices(session: Any, program: Program) -> dict[str, Any]:
@@ -115,13 +112,13 @@ def create_project(
     candidate_name: Annotated[str, Form(max_length=200)] = "",
     candidate_email: Annotated[str, Form(max_length=320)] = "",
     title: Annotated[str, Form(max_length=300)] = "",
-    summary: Text = "",
+    summary: FormText = "",
     host_name: Annotated[str, Form(max_length=200)] = "",
     host_url: Short = "",
     role: Annotated[str, Form(max_length=100)] = "Intern",
     start_date: Annotated[str, Form(max_length=10)] = "",
     end_date: Annotated[str, Form(max_length=10)] = "",
-    mentors: Text = "",
+    mentors: FormText = "",
 ) -> Response:
     """Create the project (and its candidate, when a new one is named)."""
     program.require("issuer")
@@ -256,7 +253,7 @@ def upload_deliverable(
     program: ProgramDep,
     file: Annotated[UploadFile, File()],
     name: Annotated[str, Form(max_length=300)] = "",
-    description: Text = "",
+    description: FormText = "",
     genre: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """Upload a deliverable file (stored by SHA-256, bound into the credential by digest)."""

@@ -16,15 +16,13 @@ from badgeworks.services.programs import issuers
 from badgeworks.services.programs.images import store_image
 from badgeworks.services.programs.models import IssuerUpdate
 from badgeworks.services.verification.public import load_registry
-from badgeworks.web.deps import Id
+from badgeworks.web.deps import ContextDep, Id, SessionDep
 from badgeworks.web.routes.console.common import (
     PREFIX,
     ConsoleRoute,
-    ContextDep,
     Csrf,
     Program,
     ProgramDep,
-    SessionDep,
     back_to,
     form_problems,
     page,
