@@ -69,6 +69,83 @@ def test_services_do_not_import_the_web_layer() -> None:
     assert _offenders(files, ("badgeworks.web", "fastapi", "starlette")) == {}
 
 
+def _assigned_names(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text("utf-8"))
+    return {
+        target.id
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+
+
+def test_dependency_aliases_are_defined_once_in_deps() -> None:
+    aliases = {"SessionDep", "ContextDep", "SettingsDep", "PrincipalDep", "FormText", "Id"}
+    web = SRC / "web"
+    assert aliases <= _assigned_names(web / "deps.py")
+    found = {
+        str(path.relative_to(SRC)): sorted(aliases & _assigned_names(path))
+        for path in sorted(web.rglob("*.py"))
+        if path != web / "deps.py" and aliases & _assigned_names(path)
+    }
+    assert found == {}
+
+
+def test_list_routes_read_their_pages_from_services() -> None:
+    """A route that sends a page builds no query: its service reads rows and total from
+    one query definition (``services.infra.pagination.page``)."""
+    listing = [
+        path
+        for path in sorted((SRC / "web" / "routes").rglob("*.py"))
+        if "badgeworks.web.pagination" in _imports(path)
+    ]
+    assert listing
+    assert _offenders(listing, ("sqlalchemy", "sqlmodel")) == {}
+
+
+def test_one_error_mapping_and_one_body_reader_for_the_web_layer() -> None:
+    """Only ``web/errors.py`` maps error classes to statuses and negotiates pages versus
+    JSON; only ``web/body.py`` reads a request body in chunks and joins them."""
+    web = SRC / "web"
+    for path in sorted(web.rglob("*.py")):
+        text = path.read_text("utf-8")
+        name = str(path.relative_to(SRC))
+        if path != web / "errors.py":
+            assert '("application/json", "text/html")' not in text, name
+            assert "(NotFoundError, 404)" not in text, name
+        if path != web / "body.py":
+            assert 'b"".join(' not in text, name
+
+
+def test_pages_read_signed_credentials_through_one_reader() -> None:
+    """The portfolio, the credential page, the downloads and the public verifier's summary
+    read what a credential says through ``core.reading`` only, so they cannot disagree."""
+    routes = SRC / "web" / "routes"
+    readers = [
+        *sorted((SRC / "services" / "portfolio").glob("*.py")),
+        SRC / "services" / "verification" / "public.py",
+        routes / "public.py",
+        routes / "portfolio.py",
+        routes / "downloads.py",
+        routes / "credential_page.py",
+    ]
+    found = [
+        str(path.relative_to(SRC))
+        for path in readers
+        if '"credentialSubject"' in path.read_text("utf-8")
+    ]
+    assert found == []
+
+
+def test_public_page_routes_run_no_queries() -> None:
+    """The credential, portfolio, blob and download routes parse, call a service and
+    render: every query and rule is in ``services``."""
+    routes = SRC / "web" / "routes"
+    files = [routes / name for name in ("public.py", "portfolio.py", "downloads.py")]
+    assert _offenders(files, ("sqlalchemy", "sqlmodel", "badgeworks.db")) == {}
+
+
 def test_only_the_verification_service_imports_the_core_verification_package() -> None:
     """Outside ``core``, the checks are reached through ``services.verification`` (its entry
     point is ``pipeline.verify``), so every surface verifies the same way. The adapters,
@@ -117,80 +194,3 @@ def test_api_models_import_no_database_or_web_layer() -> None:
     forbidden = ("sqlmodel", "sqlalchemy", "badgeworks.db", "badgeworks.web", "fastapi")
     assert _offenders(files, (*forbidden, "starlette")) == {}
     assert _offenders([shared], ("badgeworks",)) == {}
-
-
-def test_pages_read_signed_credentials_through_one_reader() -> None:
-    """The portfolio, the credential page, the downloads and the public verifier's summary
-    read what a credential says through ``core.reading`` only, so they cannot disagree."""
-    routes = SRC / "web" / "routes"
-    readers = [
-        *sorted((SRC / "services" / "portfolio").glob("*.py")),
-        SRC / "services" / "verification" / "public.py",
-        routes / "public.py",
-        routes / "portfolio.py",
-        routes / "downloads.py",
-        routes / "credential_page.py",
-    ]
-    found = [
-        str(path.relative_to(SRC))
-        for path in readers
-        if '"credentialSubject"' in path.read_text("utf-8")
-    ]
-    assert found == []
-
-
-def test_public_page_routes_run_no_queries() -> None:
-    """The credential, portfolio, blob and download routes parse, call a service and
-    render: every query and rule is in ``services``."""
-    routes = SRC / "web" / "routes"
-    files = [routes / name for name in ("public.py", "portfolio.py", "downloads.py")]
-    assert _offenders(files, ("sqlalchemy", "sqlmodel", "badgeworks.db")) == {}
-
-
-def _assigned_names(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text("utf-8"))
-    return {
-        target.id
-        for node in tree.body
-        if isinstance(node, ast.Assign)
-        for target in node.targets
-        if isinstance(target, ast.Name)
-    }
-
-
-def test_dependency_aliases_are_defined_once_in_deps() -> None:
-    aliases = {"SessionDep", "ContextDep", "SettingsDep", "PrincipalDep", "FormText", "Id"}
-    web = SRC / "web"
-    assert aliases <= _assigned_names(web / "deps.py")
-    found = {
-        str(path.relative_to(SRC)): sorted(aliases & _assigned_names(path))
-        for path in sorted(web.rglob("*.py"))
-        if path != web / "deps.py" and aliases & _assigned_names(path)
-    }
-    assert found == {}
-
-
-def test_list_routes_read_their_pages_from_services() -> None:
-    """A route that sends a page builds no query: its service reads rows and total from
-    one query definition (``services.infra.pagination.page``)."""
-    listing = [
-        path
-        for path in sorted((SRC / "web" / "routes").rglob("*.py"))
-        if "badgeworks.web.pagination" in _imports(path)
-    ]
-    assert listing
-    assert _offenders(listing, ("sqlalchemy", "sqlmodel")) == {}
-
-
-def test_one_error_mapping_and_one_body_reader_for_the_web_layer() -> None:
-    """Only ``web/errors.py`` maps error classes to statuses and negotiates pages versus
-    JSON; only ``web/body.py`` reads a request body in chunks and joins them."""
-    web = SRC / "web"
-    for path in sorted(web.rglob("*.py")):
-        text = path.read_text("utf-8")
-        name = str(path.relative_to(SRC))
-        if path != web / "errors.py":
-            assert '("application/json", "text/html")' not in text, name
-            assert "(NotFoundError, 404)" not in text, name
-        if path != web / "body.py":
-            assert 'b"".join(' not in text, name
