@@ -225,8 +225,8 @@ def test_candidate_controls_what_visitors_see(
 
         # 5. A new handle frees nothing by accident: the old address stays gone.
         _save(page, site, handle="ada-lovelace", visibility="public", credential="public")
-        assert look.goto(f"{site.base}/p/ada-lovelace").status == 200  # type: ignore[union-attr]
-        assert look.goto(portfolio).status == 404  # type: ignore[union-attr]
+        assert look.goto(f"{site.base}/p/ada-lovelace").status == 200
+        assert look.goto(portfolio).status == 404
 
         # 6. A photo, chosen with the file picker and described: /me (now showing the
         #    photo and its form) and the portfolio still pass axe.

@@ -196,7 +196,7 @@ def test_guessing_links_is_limited(
     with app.state.session_factory() as session:
         assert session.exec(select(CandidateLink)).one().used_at is None
     # The page does not tell a live link from a guess.
-    assert client.get(link).text.replace(link, "") == r.text.replace("/me/link/guess-4", "")  # type: ignore[attr-defined]
+    assert client.get(link).text.replace(link, "") == r.text.replace("/me/link/guess-4", "")
 
     # A minute later one token is back: the real link opens, then (another minute) signs in.
     clock.now += 60

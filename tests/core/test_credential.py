@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from badgeworks.core import contexts
 from badgeworks.core import credential as c
 from badgeworks.core.errors import CredentialError
 from badgeworks.core.identity import matches_identity
@@ -144,7 +145,11 @@ def test_status_list_entry() -> None:
 
 def test_micro_internship_badge(ob3_credential: dict[str, Any]) -> None:
     cred = ob3_credential
-    assert cred["@context"] == [c.VC2_CONTEXT, c.OB3_CONTEXT, c.OB3_EXTENSIONS_CONTEXT]
+    assert cred["@context"] == [
+        contexts.VC2_CONTEXT,
+        contexts.OB3_CONTEXT,
+        c.OB3_EXTENSIONS_CONTEXT,
+    ]
     assert cred["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
     assert c.issuer_id(cred) == ISSUER_DID
     assert cred["issuer"]["image"]["type"] == "Image"
@@ -189,4 +194,4 @@ def test_endorsement_credential_builder() -> None:
         name="Endorsement",
         credential_schema=False,
     )
-    assert bare["@context"] == [c.VC2_CONTEXT, c.OB3_CONTEXT]
+    assert bare["@context"] == [contexts.VC2_CONTEXT, contexts.OB3_CONTEXT]

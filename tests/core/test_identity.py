@@ -43,7 +43,7 @@ def test_identity_object_never_holds_the_identifier() -> None:
 )
 def test_identity_object_rejects(kwargs: dict[str, str], match: str) -> None:
     with pytest.raises(CredentialError, match=match) as exc:
-        identity_object("a@example.com", **kwargs)  # type: ignore[arg-type]
+        identity_object("a@example.com", **kwargs)
     assert exc.value.code == "credential.identity_object"
 
 

@@ -199,7 +199,10 @@ def test_unsigned_presentation_refused_when_a_challenge_was_asked(
     credential: dict[str, Any], loader: DocumentLoader, options: dict[str, str]
 ) -> None:
     result = verify_presentation(
-        create_presentation([credential]), loader=loader, now=NOW, **options
+        create_presentation([credential]),
+        loader=loader,
+        now=NOW,
+        **options,  # type: ignore[arg-type]
     )
     assert result["verified"] is False
     assert "presentation.proof_required" in codes(result)

@@ -37,7 +37,7 @@ def _send_outbox(app: FastAPI, port: int) -> None:
     assert result.sent == 1 and result.failed == 0
 
 
-def _verify(app: FastAPI, document: dict) -> object:  # type: ignore[type-arg]
+def _verify(app: FastAPI, document: dict) -> object:
     return verify(document, loader=app.state.ctx.loader, now=NOW, schemas=schema_documents())
 
 

@@ -464,7 +464,7 @@ def test_digitalbazaar_signed_ob3_passes_full_verify(
     """The whole badgeworks verifier (structure, schema, issuer binding, proofs)."""
     for name in ("ob3-builder-micro-internship", "ob3-builder-endorsement", "ob3-spec-basic"):
         report = verify(db_signed[name], loader=loader, now=NOW)
-        assert report.verified, (name, [c.as_dict() for c in report.failures])
+        assert report.verified, (name, [c.as_dict() for c in report.failures()])
 
 
 # ------------------------------------------------------------------ (d) identical output

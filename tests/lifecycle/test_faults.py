@@ -164,7 +164,7 @@ def test_concurrent_issuance_on_postgresql_never_loses_or_duplicates(
         issued.extend(json.loads(out.strip().splitlines()[-1]))
     assert len(issued) == len(set(issued)) == PROCESSES * PER_PROCESS
     with app.state.session_factory() as session:
-        rows = session.exec(select(Credential).where(Credential.issuer_id.is_not(None))).all()  # type: ignore[union-attr]
+        rows = session.exec(select(Credential).where(Credential.issuer_id.is_not(None))).all()  # type: ignore[attr-defined]
         stored = {r.id: json.loads(r.document) for r in rows}
         assert set(issued) <= set(stored)
         entries = session.exec(select(StatusEntry)).all()

@@ -195,7 +195,7 @@ def test_qr_codes_encode_the_credential_url(client: TestClient, issued: Issued) 
     n = len(expected)
     assert image.size == (n * scale, n * scale)
     sampled = [
-        [image.getpixel((x * scale + scale // 2, y * scale + scale // 2)) < 128 for x in range(n)]
+        [image.getpixel((x * scale + scale // 2, y * scale + scale // 2)) < 128 for x in range(n)]  # type: ignore[operator]
         for y in range(n)
     ]
     assert sampled == expected

@@ -27,7 +27,7 @@ sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 def _sha_of(credential: dict[str, object], name: str) -> str:
-    evidence = [e for e in credential["evidence"] if e["name"] == name]  # type: ignore[attr-defined, index]
+    evidence = [e for e in credential["evidence"] if e["name"] == name]  # type: ignore[attr-defined]
     return str(evidence[0]["id"]).rsplit("/", 1)[1]
 
 

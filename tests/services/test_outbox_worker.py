@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from badgeworks.adapters.smtp import Mail
+from badgeworks.adapters.smtp import Mail, SmtpError
 from badgeworks.cli_service import DEMO_OUTBOX_INTERVAL, demo_mail_settings, service_commands
 from badgeworks.db.engine import make_engine, make_session_factory
 from badgeworks.db.migrate import upgrade
@@ -196,7 +196,7 @@ def test_worker_survives_failures_and_keeps_delivering(
 
 def test_a_failed_attempt_waits_for_the_retry_delay(env: Env) -> None:
     def down(_mail: Mail) -> None:
-        raise outbox.SmtpError("connection refused (simulated)")
+        raise SmtpError("connection refused (simulated)")
 
     env.enqueue()
     delay = timedelta(seconds=60)

@@ -453,8 +453,8 @@ def test_web_process_killed_during_a_console_job_resumes_without_issuing_twice(
             assert code == 0, err[-2000:]
             rows = json.loads(out)["rows"]
             assert [r["outcome"] for r in rows] == ["issued"] * ROWS
-            page = http.get(f"{job_path}?lang=en").text
-            assert "Finished" in page and f"{ROWS} of {ROWS} issued" in page
+            page = http.get(f"{job_path}?lang=en").text  # type: ignore[assignment]
+            assert "Finished" in page and f"{ROWS} of {ROWS} issued" in page  # type: ignore[operator]
             # Resuming a finished job is refused and changes nothing.
             r = http.post(f"{job_path}/resume", data={"csrf_token": csrf})
             assert r.status_code == 409
@@ -541,7 +541,7 @@ def test_a_dead_worker_is_noticed_a_live_one_is_left_alone_and_start_up_resumes(
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             with factory() as session:
-                states = {n: session.get(BulkJob, i).status for n, i in jobs.items()}  # type: ignore[union-attr]
+                states = {n: session.get(BulkJob, i).status for n, i in jobs.items()}
             if states["remote-silent"] == states["local-gone"] == "done":
                 break
             time.sleep(0.1)

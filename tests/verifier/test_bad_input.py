@@ -157,9 +157,9 @@ def test_malformed_api_requests(vclient: TestClient, ours: Instance) -> None:
         ({"json": {"credential": ours.credential, "email": 5}}, 400, "verify.email_invalid"),
         ({"json": {"credential": 5}}, 400, "verify.not_credential"),
         ({"json": {"credential": None}}, 400, "verify.not_credential"),
-        ({"content": b"<xml/>", "headers": {"Content-Type": "application/xml"}}, 415, None),
-        ({"content": b"x", "headers": {"Content-Type": "text/csv"}}, 415, None),
-        (
+        ({"content": b"<xml/>", "headers": {"Content-Type": "application/xml"}}, 415, None),  # type: ignore[list-item]
+        ({"content": b"x", "headers": {"Content-Type": "text/csv"}}, 415, None),  # type: ignore[list-item]
+        (  # type: ignore[list-item]
             {
                 "content": b"--zz\r\nbroken",
                 "headers": {"Content-Type": "multipart/form-data; boundary=zz"},
@@ -168,7 +168,7 @@ def test_malformed_api_requests(vclient: TestClient, ours: Instance) -> None:
             None,
         ),
         ({"files": {"email": (None, "a@b.example")}}, 400, "verify.bad_request"),
-        (
+        (  # type: ignore[list-item]
             {
                 "files": [
                     ("file", ("a.json", b"{}", "application/json")),

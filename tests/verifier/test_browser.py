@@ -118,7 +118,7 @@ def test_upload_a_baked_png(page: Page, site: tuple[str, Instance]) -> None:
     page.goto(f"{base}/verify")
     page.set_input_files(
         "#field-file",
-        files=[
+        files=[  # type: ignore[arg-type]
             {
                 "name": "badge.png",
                 "mimeType": "image/png",

@@ -198,12 +198,12 @@ def committed_writes(engine: sqlalchemy.Engine) -> Iterator[list[str]]:
         ("rollback", on_rollback),
     ]
     for name, listener in listeners:
-        sqlalchemy.event.listen(engine, name, listener)
+        sqlalchemy.event.listen(engine, name, listener)  # type: ignore[arg-type]
     try:
         yield committed
     finally:
         for name, listener in listeners:
-            sqlalchemy.event.remove(engine, name, listener)
+            sqlalchemy.event.remove(engine, name, listener)  # type: ignore[arg-type]
 
 
 def test_every_endpoint_with_malformed_input(
@@ -244,7 +244,7 @@ def test_every_endpoint_with_malformed_input(
                         cases = [((method, path, auth), auth, None)]
                     else:
                         cases = [
-                            ((method, path, name, auth), {**headers, **auth}, body)
+                            ((method, path, name, auth), {**headers, **auth}, body)  # type: ignore[misc]
                             for name, headers, body in BODIES
                         ]
                     for context, request_headers, body in cases:
