@@ -29,7 +29,7 @@ from ..schema import schema_problems
 from ..structure import credential_problems, vc_version
 from ..values import as_list
 from ..vc_jwt import KeyResolver, verify_vc_jwt
-from .report import UNAVAILABLE_CODES, Check, Report, could_not_check, internal_error
+from .report import UNAVAILABLE_CODES, Check, Report, could_not_check, internal_error, proof_detail
 from .status import StatusResolver, check_status, now_utc
 
 #: Endorsements may carry endorsements; we follow at most this many levels.
@@ -166,12 +166,7 @@ def _proof(ctx: _Context) -> list[Check]:
         ]
     checks = []
     for r in ctx.proof_results:
-        proof = r.proof if isinstance(r.proof, Mapping) else {}
-        detail = {
-            k: proof[k]
-            for k in ("type", "cryptosuite", "verificationMethod", "created")
-            if isinstance(proof.get(k), str)
-        }
+        detail = proof_detail(r.proof)
         if r.verified:
             checks.append(
                 Check(

@@ -29,7 +29,7 @@ from ..structure import is_url
 from ..values import as_list, types_of
 from ..vc_jwt import KeyResolver, is_compact_jws
 from .credential import verify, verify_jwt
-from .report import Check, Report, internal_error
+from .report import Check, Report, internal_error, proof_detail
 from .status import StatusResolver, now_utc
 
 PRESENTATION_TYPE = "VerifiablePresentation"
@@ -212,12 +212,7 @@ def _proof_checks(
     )
     checks: list[Check] = []
     for r in results:
-        proof = r.proof if isinstance(r.proof, Mapping) else {}
-        detail = {
-            k: proof[k]
-            for k in ("type", "cryptosuite", "verificationMethod", "created")
-            if isinstance(proof.get(k), str)
-        }
+        detail = proof_detail(r.proof)
         if r.verified:
             checks.append(
                 Check(

@@ -13,7 +13,7 @@ not ``not_verified`` (which a reader takes to mean altered or forged).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -169,3 +169,14 @@ _UNCHECKED_AREA = {
     "deliverable": "A deliverable check",
     "internal": "Verification",
 }
+
+
+def proof_detail(proof: Any) -> dict[str, str]:
+    """What a proof check shows of its proof: type, suite, key and date, when they are text."""
+    if not isinstance(proof, Mapping):
+        return {}
+    return {
+        k: proof[k]
+        for k in ("type", "cryptosuite", "verificationMethod", "created")
+        if isinstance(proof.get(k), str)
+    }
