@@ -13,6 +13,26 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+def _seconds(default: float, doc: str, *, most: float) -> Any:
+    """A duration in seconds, above zero and at most ``most``."""
+    return Field(default=default, gt=0, le=most, description=doc)
+
+
+def _count(default: int | None, doc: str, *, least: int, most: int) -> Any:
+    """A whole number from ``least`` to ``most``."""
+    return Field(default=default, ge=least, le=most, description=doc)
+
+
+def _size(default: int, doc: str) -> Any:
+    """A size in bytes, above zero."""
+    return Field(default=default, gt=0, description=doc)
+
+
+def _rate_limit(default: float, doc: str) -> Any:
+    """A rate limit's rate per minute or burst; both at 0 turn the limit off."""
+    return Field(default=default, ge=0, description=doc)
+
+
 class Settings(BaseSettings):
     """Configuration for the web service, the CLI's service commands and the workers."""
 
@@ -27,27 +47,24 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; default: a SQLite file in data_dir. For PostgreSQL use "
         "postgresql+psycopg://user@host:5432/dbname.",
     )
-    db_pool_size: int | None = Field(
-        default=None,
-        ge=1,
-        le=1000,
-        description="Database connections each process keeps open. Unset: 10 (or fewer "
+    db_pool_size: int | None = _count(
+        None,
+        "Database connections each process keeps open. Unset: 10 (or fewer "
         "when db_max_overflow is set so the two add up to the threads that can use the "
         "database at once; docs/operations.md).",
+        least=1,
+        most=1000,
     )
-    db_max_overflow: int | None = Field(
-        default=None,
-        ge=0,
-        le=1000,
-        description="Extra connections opened under load beyond db_pool_size and closed "
+    db_max_overflow: int | None = _count(
+        None,
+        "Extra connections opened under load beyond db_pool_size and closed "
         "again. Unset: enough that every request thread gets one without waiting (40 "
         "request threads + 8 for background work, minus db_pool_size).",
+        least=0,
+        most=1000,
     )
-    db_pool_timeout: float = Field(
-        default=30.0,
-        gt=0,
-        le=600,
-        description="Seconds a request waits for a free database connection before failing.",
+    db_pool_timeout: float = _seconds(
+        30.0, "Seconds a request waits for a free database connection before failing.", most=600
     )
     public_base_url: str = Field(
         default="http://127.0.0.1:8000",
@@ -63,15 +80,15 @@ class Settings(BaseSettings):
     max_json_bytes: int = Field(
         default=2 * 1024 * 1024, description="Largest JSON request body accepted."
     )
-    max_json_depth: int = Field(
-        default=64, ge=8, le=256, description="Deepest nesting a JSON request body may have."
+    max_json_depth: int = _count(
+        64, "Deepest nesting a JSON request body may have.", least=8, most=256
     )
-    max_concurrent_uploads: int = Field(
-        default=8,
-        ge=1,
-        le=10_000,
-        description="Request bodies over 64 KiB this process receives at once; more get a "
+    max_concurrent_uploads: int = _count(
+        8,
+        "Request bodies over 64 KiB this process receives at once; more get a "
         "503 before their body is read.",
+        least=1,
+        most=10_000,
     )
     max_buffered_upload_bytes: int = Field(
         default=64 * 1024 * 1024,
@@ -79,42 +96,38 @@ class Settings(BaseSettings):
         description="Bytes of request bodies over 64 KiB this process holds at once; past it "
         "an upload gets a 503 (raised to max_upload_bytes if lower).",
     )
-    request_body_timeout_seconds: float = Field(
-        default=120.0,
-        gt=0,
-        le=3600,
-        description="Seconds a client has to send a whole request body; a slower one gets 408.",
+    request_body_timeout_seconds: float = _seconds(
+        120.0,
+        "Seconds a client has to send a whole request body; a slower one gets 408.",
+        most=3600,
     )
     forwarded_allow_ips: str = Field(
         default="",
         description="Comma-separated proxy addresses (or CIDR networks) trusted to report "
         "the client in X-Forwarded-For/-Proto; empty: none, the peer is the client.",
     )
-    portfolio_photo_max_bytes: int = Field(
-        default=5 * 1024 * 1024,
-        gt=0,
-        description="Largest portfolio photo upload accepted (also capped by max_upload_bytes).",
+    portfolio_photo_max_bytes: int = _size(
+        5 * 1024 * 1024,
+        "Largest portfolio photo upload accepted (also capped by max_upload_bytes).",
     )
     fetch_allow_private: bool = Field(
         default=False,
         description="Let the verifier fetch keys and status lists from loopback and private "
         "addresses. For tests and local development only: it turns off SSRF protection.",
     )
-    fetch_timeout: float = Field(
-        default=5.0, gt=0, le=60, description="Seconds one outbound fetch may take in all."
-    )
+    fetch_timeout: float = _seconds(5.0, "Seconds one outbound fetch may take in all.", most=60)
     fetch_max_bytes: int = Field(
         default=1024 * 1024,
         gt=0,
         le=64 * 1024 * 1024,
         description="Largest document (key, DID document, status list) the verifier fetches.",
     )
-    fetch_request_max_fetches: int = Field(
-        default=50,
-        ge=0,
-        le=10_000,
-        description="Most outbound requests one verification request (a credential or a "
+    fetch_request_max_fetches: int = _count(
+        50,
+        "Most outbound requests one verification request (a credential or a "
         "whole presentation) may send; cached answers are free. Checks beyond it are not run.",
+        least=0,
+        most=10_000,
     )
     fetch_request_max_bytes: int = Field(
         default=48 * 1024 * 1024,
@@ -122,11 +135,8 @@ class Settings(BaseSettings):
         le=1024 * 1024 * 1024,
         description="Most bytes one verification request may download in all.",
     )
-    fetch_request_deadline: float = Field(
-        default=20.0,
-        gt=0,
-        le=600,
-        description="Seconds all of one verification request's fetches may take together.",
+    fetch_request_deadline: float = _seconds(
+        20.0, "Seconds all of one verification request's fetches may take together.", most=600
     )
     ssl_certfile: Path | None = Field(
         default=None, description="PEM certificate chain: serve HTTPS directly (small deployments)."
@@ -138,8 +148,8 @@ class Settings(BaseSettings):
         "(POST /api/v1/issuers); at least 32 characters, or the service refuses to start. "
         "Unset: issuers are created with the CLI only.",
     )
-    review_link_days: int = Field(
-        default=14, ge=1, le=365, description="Days a mentor's review link stays valid."
+    review_link_days: int = _count(
+        14, "Days a mentor's review link stays valid.", least=1, most=365
     )
     smtp_host: str | None = Field(
         default=None,
@@ -157,9 +167,7 @@ class Settings(BaseSettings):
         description="starttls (upgrade a plain connection), ssl (TLS from the start, port "
         "465) or none (local test servers only).",
     )
-    smtp_timeout: float = Field(
-        default=10.0, gt=0, le=300, description="Seconds before an SMTP operation gives up."
-    )
+    smtp_timeout: float = _seconds(10.0, "Seconds before an SMTP operation gives up.", most=300)
     mail_console: bool = Field(
         default=False,
         description="Print each outgoing message in the server's terminal instead of sending "
@@ -191,79 +199,72 @@ class Settings(BaseSettings):
         description="JSON file listing issuers the public verifier shows as known, besides "
         "the issuers hosted here (docs/verifier.md). Re-read when it changes.",
     )
-    verify_rate_per_minute: float = Field(
-        default=30.0,
-        ge=0,
-        description="Verifications each client address may make per minute on /verify, "
+    verify_rate_per_minute: float = _rate_limit(
+        30.0,
+        "Verifications each client address may make per minute on /verify, "
         "POST /api/v1/verify and anonymous VC-API /credentials/verify and "
         "/presentations/verify calls (after the burst); 0 with verify_rate_burst 0 turns it off.",
     )
-    verify_rate_burst: int = Field(
-        default=20, ge=0, description="Verifications a client may make at once before limiting."
+    verify_rate_burst: int = _rate_limit(
+        20, "Verifications a client may make at once before limiting."
     )
-    verify_max_json_bytes: int = Field(
-        default=1024 * 1024, gt=0, description="Largest credential JSON or JWS the verifier reads."
+    verify_max_json_bytes: int = _size(
+        1024 * 1024, "Largest credential JSON or JWS the verifier reads."
     )
-    verify_max_file_bytes: int = Field(
-        default=8 * 1024 * 1024,
-        gt=0,
-        description="Largest upload (JSON or baked PNG/SVG) or fetched credential the verifier "
+    verify_max_file_bytes: int = _size(
+        8 * 1024 * 1024,
+        "Largest upload (JSON or baked PNG/SVG) or fetched credential the verifier "
         "reads; a larger request is refused with 413 before it is read.",
     )
-    verify_max_json_depth: int = Field(
-        default=64, ge=8, le=256, description="Deepest JSON nesting the verifier reads."
+    verify_max_json_depth: int = _count(
+        64, "Deepest JSON nesting the verifier reads.", least=8, most=256
     )
-    verify_max_deliverable_bytes: int = Field(
-        default=25 * 1024 * 1024,
-        gt=0,
-        description="Largest deliverable file the verifier fetches to compare its digest.",
+    verify_max_deliverable_bytes: int = _size(
+        25 * 1024 * 1024, "Largest deliverable file the verifier fetches to compare its digest."
     )
-    verify_max_proofs: int = Field(
-        default=32,
-        ge=1,
-        le=1000,
-        description="Most proofs one verified credential may carry, its embedded "
+    verify_max_proofs: int = _count(
+        32,
+        "Most proofs one verified credential may carry, its embedded "
         "endorsements' included; more is refused (proof.too_many) before any is checked.",
+        least=1,
+        most=1000,
     )
-    verify_workers: int = Field(
-        default=4,
-        ge=1,
-        le=64,
-        description="Verifications the public verifier and the VC-API's verify endpoints run "
+    verify_workers: int = _count(
+        4,
+        "Verifications the public verifier and the VC-API's verify endpoints run "
         "at once, in their own threads (others queue), so they cannot starve other requests.",
+        least=1,
+        most=64,
     )
-    verify_queue: int = Field(
-        default=64,
-        ge=0,
-        le=10_000,
-        description="Verifications that may wait for a free worker; beyond that a request "
+    verify_queue: int = _count(
+        64,
+        "Verifications that may wait for a free worker; beyond that a request "
         "is answered 503 (verify.busy) with Retry-After.",
+        least=0,
+        most=10_000,
     )
-    shutdown_grace_seconds: float = Field(
-        default=5.0,
-        gt=0,
-        le=300,
-        description="On SIGTERM, 'badgeworks serve' lets requests in flight finish for this "
+    shutdown_grace_seconds: float = _seconds(
+        5.0,
+        "On SIGTERM, 'badgeworks serve' lets requests in flight finish for this "
         "many seconds, then cancels them and exits.",
+        most=300,
     )
-    candidate_sign_in_rate_per_minute: float = Field(
-        default=2.0,
-        ge=0,
-        description="Sign-in links each client address may ask for per minute at /me/sign-in "
+    candidate_sign_in_rate_per_minute: float = _rate_limit(
+        2.0,
+        "Sign-in links each client address may ask for per minute at /me/sign-in "
         "(after the burst); 0 with candidate_sign_in_rate_burst 0 turns it off.",
     )
-    candidate_sign_in_rate_burst: int = Field(
-        default=10, ge=0, description="Sign-in links a client may ask for at once."
+    candidate_sign_in_rate_burst: int = _rate_limit(
+        10, "Sign-in links a client may ask for at once."
     )
-    candidate_link_rate_per_minute: float = Field(
-        default=10.0,
-        ge=0,
-        description="Sign-in links each client address may open or use per minute at "
+    candidate_link_rate_per_minute: float = _rate_limit(
+        10.0,
+        "Sign-in links each client address may open or use per minute at "
         "/me/link/<token> (after the burst; guessing links); 0 with "
         "candidate_link_rate_burst 0 turns it off.",
     )
-    candidate_link_rate_burst: int = Field(
-        default=20, ge=0, description="Sign-in links a client may open or use at once."
+    candidate_link_rate_burst: int = _rate_limit(
+        20, "Sign-in links a client may open or use at once."
     )
 
     @property
