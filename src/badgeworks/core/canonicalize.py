@@ -32,6 +32,7 @@ from pyld import jsonld
 from . import jsonld as fast_jsonld
 from . import rdfc
 from .errors import ContextError, JsonLdError
+from .jsonld.syntax import raise_dropped
 from .loader import DocumentLoader
 
 # A scheme, a colon, and no whitespace: pyld's RDF serializer silently drops IRIs with
@@ -82,18 +83,9 @@ def _check_expanded(node: Any) -> None:
             _check_expanded(value)
 
 
-def _raise_dropped(term: str | None) -> None:
-    raise JsonLdError(
-        f"the property {term!r:.120} is not defined by the credential's @context, so "
-        "signing would silently drop it",
-        code="jsonld.dropped_term",
-        term=term,
-    )
-
-
 def expand_strict(document: dict[str, Any], loader: DocumentLoader) -> list[Any]:
     """pyld expansion that raises instead of dropping terms or keeping relative IRIs."""
-    processor = jsonld.JsonLdProcessor(on_property_dropped=_raise_dropped)
+    processor = jsonld.JsonLdProcessor(on_property_dropped=raise_dropped)
     try:
         expanded = processor.expand(document, {"documentLoader": loader, "base": None})
     except (JsonLdError, ContextError):

@@ -70,8 +70,12 @@ def literal(lexical: str, datatype: str, language: str | None = None) -> str:
     return text + "^^<" + datatype + ">"
 
 
-class _Issuer:
-    """RDFC-1.0 §4.3 identifier issuer; ``issued`` keeps issue order."""
+class IdentifierIssuer:
+    """RDFC-1.0 §4.3 identifier issuer; ``issued`` keeps issue order.
+
+    JSON-LD's blank node identifier generator is the same thing: ``issue()`` without an
+    existing identifier gives a fresh one that nothing maps to.
+    """
 
     __slots__ = ("counter", "issued", "prefix")
 
@@ -80,17 +84,19 @@ class _Issuer:
         self.counter = 0
         self.issued: dict[str, str] = {}
 
-    def issue(self, existing: str) -> str:
-        found = self.issued.get(existing)
-        if found is not None:
-            return found
+    def issue(self, existing: str | None = None) -> str:
+        if existing is not None:
+            found = self.issued.get(existing)
+            if found is not None:
+                return found
         new = self.prefix + str(self.counter)
         self.counter += 1
-        self.issued[existing] = new
+        if existing is not None:
+            self.issued[existing] = new
         return new
 
-    def copy(self) -> _Issuer:
-        other = _Issuer(self.prefix)
+    def copy(self) -> IdentifierIssuer:
+        other = IdentifierIssuer(self.prefix)
         other.counter = self.counter
         other.issued = dict(self.issued)
         return other
@@ -103,7 +109,7 @@ class _Canonicalizer:
         self.work = 0
         self.bnode_quads: dict[str, list[Quad]] = {}
         self.first_hash: dict[str, str] = {}
-        self.canonical = _Issuer("_:c14n")
+        self.canonical = IdentifierIssuer("_:c14n")
         # One pass: quads without blank nodes are serialized now, once (their lines do
         # not depend on the labels); the others wait for the canonical labels.
         self.fixed_lines: list[str] = []
@@ -116,27 +122,14 @@ class _Canonicalizer:
         for quad in quads:
             s, p, o, g = quad
             blank = False
-            if s[0] == "_":
-                blank = True
-                found = by_node.get(s)
-                if found is None:
-                    by_node[s] = [quad]
-                else:
-                    found.append(quad)
-            if o[0] == "_":
-                blank = True
-                found = by_node.get(o)
-                if found is None:
-                    by_node[o] = [quad]
-                else:
-                    found.append(quad)
-            if g and g[0] == "_":
-                blank = True
-                found = by_node.get(g)
-                if found is None:
-                    by_node[g] = [quad]
-                else:
-                    found.append(quad)
+            for term in (s, o, g):
+                if term and term[0] == "_":
+                    blank = True
+                    found = by_node.get(term)
+                    if found is None:
+                        by_node[term] = [quad]
+                    else:
+                        found.append(quad)
             if blank:
                 blank_quads.append(quad)
             elif g:
@@ -176,7 +169,9 @@ class _Canonicalizer:
         return digest
 
     # RDFC-1.0 §4.7 Hash Related Blank Node.
-    def hash_related(self, related: str, quad: Quad, issuer: _Issuer, position: str) -> str:
+    def hash_related(
+        self, related: str, quad: Quad, issuer: IdentifierIssuer, position: str
+    ) -> str:
         ident = self.canonical.issued.get(related) or issuer.issued.get(related)
         if ident is None:
             ident = self.hash_first_degree(related)
@@ -184,7 +179,7 @@ class _Canonicalizer:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     # RDFC-1.0 §4.8 Hash N-Degree Quads.
-    def hash_n_degree(self, ref: str, issuer: _Issuer) -> tuple[str, _Issuer]:
+    def hash_n_degree(self, ref: str, issuer: IdentifierIssuer) -> tuple[str, IdentifierIssuer]:
         self._spend()
         related_map: dict[str, list[str]] = {}
         for quad in self.bnode_quads[ref]:
@@ -197,7 +192,7 @@ class _Canonicalizer:
         for related_hash in sorted(related_map):
             data.update(related_hash.encode("utf-8"))
             chosen_path = ""
-            chosen_issuer: _Issuer | None = None
+            chosen_issuer: IdentifierIssuer | None = None
             for perm in permutations(related_map[related_hash]):
                 self._spend()
                 issuer_copy = issuer.copy()
@@ -266,7 +261,7 @@ class _Canonicalizer:
             for ref in by_hash[digest]:
                 if ref in self.canonical.issued:
                     continue
-                temp = _Issuer("_:b")
+                temp = IdentifierIssuer("_:b")
                 temp.issue(ref)
                 results.append(self.hash_n_degree(ref, temp))
             results.sort(key=lambda r: r[0])

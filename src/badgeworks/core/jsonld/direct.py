@@ -74,8 +74,8 @@ class Direct(Processor):
         super().__init__(loader)
         self.quads: list[rdfc.Quad] = []
         self.seen: set[tuple[str, str, str, Any]] = set()
-        self.labels: dict[str, str] = {}
-        self.counter = 0
+        # Blank nodes are labelled _:b0, _:b1… in order; one label names one node.
+        self.bnode = rdfc.IdentifierIssuer("_:b").issue
         # The graph being written: "" (default) or the blank node of an @graph container.
         self.graph = ""
 
@@ -84,17 +84,6 @@ class Direct(Processor):
             raise Bail
         self.node(document, self.root, None, 0)
         return self.quads
-
-    def bnode(self, label: str | None = None) -> str:
-        if label is not None:
-            found = self.labels.get(label)
-            if found is not None:
-                return found
-        new = "_:b" + str(self.counter)
-        self.counter += 1
-        if label is not None:
-            self.labels[label] = new
-        return new
 
     def emit(self, s: str, p: str, o: str, key: Any) -> None:
         # pyld's node map keeps one copy of equal values of a subject's property.

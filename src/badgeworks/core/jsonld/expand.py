@@ -5,9 +5,16 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..errors import JsonLdError
 from .context import Context, Processor, invalid
-from .syntax import KEYWORDS, MAX_DEPTH, Unsupported, arrayify, pyld_absolute, too_deep
+from .syntax import (
+    KEYWORDS,
+    MAX_DEPTH,
+    Unsupported,
+    arrayify,
+    pyld_absolute,
+    raise_dropped,
+    too_deep,
+)
 
 
 def _add_value(subject: dict[str, Any], prop: str, value: Any, as_array: bool) -> None:
@@ -24,15 +31,6 @@ def _add_value(subject: dict[str, Any], prop: str, value: Any, as_array: bool) -
         existing.append(value)
     else:
         subject[prop] = [value] if as_array else value
-
-
-def _raise_dropped(term: str | None) -> None:
-    raise JsonLdError(
-        f"the property {term!r:.120} is not defined by the credential's @context, so "
-        "signing would silently drop it",
-        code="jsonld.dropped_term",
-        term=term,
-    )
 
 
 class Expander(Processor):
@@ -272,7 +270,7 @@ class Expander(Processor):
                 expanded_prop = self.expand_iri(active, key, vocab=True)
             is_keyword = isinstance(expanded_prop, str) and expanded_prop in KEYWORDS
             if expanded_prop is None or not (is_keyword or pyld_absolute(expanded_prop)):
-                _raise_dropped(expanded_prop)
+                raise_dropped(expanded_prop)
             if is_keyword:
                 if expanded_active_prop == "@reverse":
                     raise Unsupported("@reverse")

@@ -87,20 +87,9 @@ class RdfWriter:
 
     def __init__(self) -> None:
         self.quads: list[rdfc.Quad] = []
-        self.labels: dict[str, str] = {}
-        self.counter = 0
+        # Blank nodes are labelled _:b0, _:b1… in order; one label names one node.
+        self.bnode = rdfc.IdentifierIssuer("_:b").issue
         self.seen: dict[tuple[str, str, str, str], set[Any] | list[Any]] = {}
-
-    def bnode(self, label: str | None = None) -> str:
-        if label is not None:
-            found = self.labels.get(label)
-            if found is not None:
-                return found
-        new = "_:b" + str(self.counter)
-        self.counter += 1
-        if label is not None:
-            self.labels[label] = new
-        return new
 
     def emit(self, s: str, p: str, o: str, g: str, key: Any) -> None:
         if key is not None:

@@ -102,3 +102,13 @@ def too_deep() -> JsonLdError:
 def check_depth(depth: int) -> None:
     if depth > MAX_DEPTH:
         raise too_deep()
+
+
+def raise_dropped(term: str | None) -> None:
+    """Refuse a property the context does not define (expansion would drop it)."""
+    raise JsonLdError(
+        f"the property {term!r:.120} is not defined by the credential's @context, so "
+        "signing would silently drop it",
+        code="jsonld.dropped_term",
+        term=term,
+    )
