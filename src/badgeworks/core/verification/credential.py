@@ -29,7 +29,15 @@ from ..schema import schema_problems
 from ..structure import credential_problems, vc_version
 from ..values import as_list
 from ..vc_jwt import KeyResolver, verify_vc_jwt
-from .report import UNAVAILABLE_CODES, Check, Report, could_not_check, internal_error, proof_detail
+from .report import (
+    UNAVAILABLE_CODES,
+    Check,
+    Outcome,
+    Report,
+    could_not_check,
+    internal_error,
+    proof_detail,
+)
 from .status import StatusResolver, check_status, now_utc
 
 #: Endorsements may carry endorsements; we follow at most this many levels.
@@ -166,42 +174,28 @@ def _proof(ctx: _Context) -> list[Check]:
         ]
     checks = []
     for r in ctx.proof_results:
-        detail = proof_detail(r.proof)
+        outcome: Outcome
         if r.verified:
-            checks.append(
-                Check(
-                    "proof",
-                    "pass",
-                    r.code,
-                    f"The signature is intact: nobody has changed this credential since "
-                    f"{ctx.issuer_name} signed it.",
-                    detail,
-                )
+            outcome = "pass"
+            message = (
+                f"The signature is intact: nobody has changed this credential since "
+                f"{ctx.issuer_name} signed it."
             )
         elif r.code in UNAVAILABLE_CODES:
             # We could not fetch the key: that says nothing about the credential.
-            checks.append(
-                Check(
-                    "proof",
-                    "indeterminate",
-                    r.code,
-                    "The signature could not be checked right now (the signing key could not "
-                    f"be retrieved), so this credential could not be verified; try again "
-                    f"later: {r.message}",
-                    detail,
-                )
+            outcome = "indeterminate"
+            message = (
+                "The signature could not be checked right now (the signing key could not "
+                f"be retrieved), so this credential could not be verified; try again "
+                f"later: {r.message}"
             )
         else:
-            checks.append(
-                Check(
-                    "proof",
-                    "fail",
-                    r.code,
-                    f"The signature check failed, so this credential may have been altered "
-                    f"or forged: {r.message}",
-                    detail,
-                )
+            outcome = "fail"
+            message = (
+                f"The signature check failed, so this credential may have been altered "
+                f"or forged: {r.message}"
             )
+        checks.append(Check("proof", outcome, r.code, message, proof_detail(r.proof)))
     return checks
 
 
@@ -380,56 +374,40 @@ def _one_endorsement(ctx: _Context, where: str, endorsed_id: Any, endorsement: A
         _depth=ctx.depth + 1,
     )
     detail = {"endorser": issuer_id(endorsement), "endorses": where, "report": sub.as_dict()}
+    subject = endorsement.get("credentialSubject")
+    subject_id = subject.get("id") if isinstance(subject, Mapping) else None
+    outcome: Outcome
     if not sub.verified and all(c.code == "status.revoked" for c in sub.failures()):
         # Genuine, but its endorser has since revoked it (a withdrawn endorsement). That
         # is the endorser's word about their endorsement, not about this credential, so
         # it is a warning: the credential stands, this endorsement no longer counts.
-        return Check(
-            "endorsement",
-            "warning",
-            "endorsement.withdrawn",
+        outcome, code = "warning", "endorsement.withdrawn"
+        message = (
             f"The endorsement of {where} by {endorser} was withdrawn: it was signed by "
             f"{endorser}, but has since been revoked, so it no longer counts. This does not "
-            "affect the credential itself.",
-            detail,
+            "affect the credential itself."
         )
-    if not sub.verified and not sub.failures():
+    elif not sub.verified and not sub.failures():
         first = sub.unchecked()[0].message
-        return Check(
-            "endorsement",
-            "indeterminate",
-            "endorsement.unchecked",
-            f"The endorsement of {where} by {endorser} could not be checked right now: {first}",
-            detail,
+        outcome, code = "indeterminate", "endorsement.unchecked"
+        message = (
+            f"The endorsement of {where} by {endorser} could not be checked right now: {first}"
         )
-    if not sub.verified:
+    elif not sub.verified:
         first = sub.failures()[0].message
-        return Check(
-            "endorsement",
-            "fail",
-            "endorsement.failed",
-            f"The endorsement of {where} by {endorser} did not verify: {first}",
-            detail,
-        )
-    subject = endorsement.get("credentialSubject")
-    subject_id = subject.get("id") if isinstance(subject, Mapping) else None
-    if endorsed_id is not None and subject_id != endorsed_id:
-        return Check(
-            "endorsement",
-            "warning",
-            "endorsement.wrong_subject",
+        outcome, code = "fail", "endorsement.failed"
+        message = f"The endorsement of {where} by {endorser} did not verify: {first}"
+    elif endorsed_id is not None and subject_id != endorsed_id:
+        outcome, code = "warning", "endorsement.wrong_subject"
+        message = (
             f"The endorsement by {endorser} is genuine, but it endorses {subject_id!r:.200}, "
-            f"not {where} it is attached to.",
-            detail,
+            f"not {where} it is attached to."
         )
-    notes = " (with warnings: see details)" if sub.warnings() else ""
-    return Check(
-        "endorsement",
-        "pass",
-        "endorsement.ok",
-        f"The endorsement of {where} by {endorser} is genuine{notes}.",
-        detail,
-    )
+    else:
+        notes = " (with warnings: see details)" if sub.warnings() else ""
+        outcome, code = "pass", "endorsement.ok"
+        message = f"The endorsement of {where} by {endorser} is genuine{notes}."
+    return Check("endorsement", outcome, code, message, detail)
 
 
 _STAGES: tuple[tuple[str, Callable[[_Context], list[Check]]], ...] = (

@@ -29,7 +29,7 @@ from ..structure import is_url
 from ..values import as_list, types_of
 from ..vc_jwt import KeyResolver, is_compact_jws
 from .credential import verify, verify_jwt
-from .report import Check, Report, internal_error, proof_detail
+from .report import Check, Outcome, Report, internal_error, proof_detail
 from .status import StatusResolver, now_utc
 
 PRESENTATION_TYPE = "VerifiablePresentation"
@@ -212,27 +212,13 @@ def _proof_checks(
     )
     checks: list[Check] = []
     for r in results:
-        detail = proof_detail(r.proof)
         if r.verified:
-            checks.append(
-                Check(
-                    "proof",
-                    "pass",
-                    r.code,
-                    "The holder's signature on the presentation is intact.",
-                    detail,
-                )
-            )
+            outcome: Outcome = "pass"
+            message = "The holder's signature on the presentation is intact."
         else:
-            checks.append(
-                Check(
-                    "proof",
-                    "fail",
-                    r.code,
-                    f"The holder's signature on the presentation did not verify: {r.message}",
-                    detail,
-                )
-            )
+            outcome = "fail"
+            message = f"The holder's signature on the presentation did not verify: {r.message}"
+        checks.append(Check("proof", outcome, r.code, message, proof_detail(r.proof)))
     holder = _holder_id(vp.get("holder"))
     for r in (r for r in results if r.verified):
         if holder is None:
