@@ -25,6 +25,7 @@ from badgeworks.services.errors import (
 from badgeworks.services.infra.rate_limit import RateLimiter, retry_after_header
 from badgeworks.services.programs.issuers import get_issuer_by_id
 from badgeworks.settings import Settings
+from badgeworks.web.pagination import PageRequest, page_request
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -51,6 +52,8 @@ Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
 SessionDep = Annotated[Session, Depends(get_session)]
 ContextDep = Annotated[ServiceContext, Depends(get_context)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+#: A list endpoint's ``limit`` and ``offset`` (``send_page`` sends the page they select).
+PageDep = Annotated[PageRequest, Depends(page_request)]
 #: A free-text form field (a description, a narrative, one item per line): long, but
 #: bounded, so a form cannot carry an unbounded value into a page or a credential.
 FormText = Annotated[str, Form(max_length=20000)]

@@ -1,4 +1,5 @@
-"""Paging of list endpoints: ``X-Total-Count`` and ``Link`` for a page (``send_page``).
+"""Paging of list endpoints: the ``limit``/``offset`` parameters (``PageRequest``) and
+``X-Total-Count`` and ``Link`` for a page (``send_page``).
 
 Open Badges 3.0 API, "Pagination" (docs/OB3_CHECKLIST.md §8): the total in
 ``X-Total-Count``; a ``Link`` header (RFC 8288) with ``first`` and ``last``, ``next`` when
@@ -8,12 +9,13 @@ page, so a client need not know whether the list is complete to find its way.
 
 from __future__ import annotations
 
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import TypedDict, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import Request, Response
 
-from badgeworks.services.infra.pagination import Page
+from badgeworks.services.infra.pagination import DEFAULT_LIMIT, Page
 
 T = TypeVar("T")
 
@@ -45,12 +47,44 @@ def set_page_headers(
     )
 
 
-def send_page(request: Request, response: Response, page: Page[T]) -> list[T]:
+class Window(TypedDict):
+    """The keyword arguments every list service takes: ``page_of_…(…, **paging.window)``."""
+
+    limit: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """A list request: the window it asks for, and the request and response its page's
+    headers are built from and set on (``deps.PageDep`` reads it from the query)."""
+
+    request: Request
+    response: Response
+    limit: int
+    offset: int
+
+    @property
+    def window(self) -> Window:
+        """``limit`` and ``offset`` as the list services take them."""
+        return Window(limit=self.limit, offset=self.offset)
+
+
+def page_request(
+    request: Request, response: Response, limit: int = DEFAULT_LIMIT, offset: int = 0
+) -> PageRequest:
+    """The ``limit`` and ``offset`` query parameters of a list endpoint."""
+    return PageRequest(request, response, limit=limit, offset=offset)
+
+
+def send_page(paging: PageRequest, page: Page[T]) -> list[T]:
     """The one paging step of every list endpoint: set ``page``'s ``X-Total-Count`` and
-    ``Link`` headers on ``response`` and return its rows.
+    ``Link`` headers on the response and return its rows.
 
     The list service read the page (``services.infra.pagination.page``): its window and
     its total come from one query.
     """
-    set_page_headers(request, response, total=page.total, limit=page.limit, offset=page.offset)
+    set_page_headers(
+        paging.request, paging.response, total=page.total, limit=page.limit, offset=page.offset
+    )
     return page.rows

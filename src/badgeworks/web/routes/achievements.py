@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile
 
 from badgeworks.services.programs import achievements
 from badgeworks.services.programs.images import store_image
@@ -15,7 +15,7 @@ from badgeworks.services.programs.models import (
     AchievementPublic,
     AchievementUpdate,
 )
-from badgeworks.web.deps import ContextDep, Id, PrincipalDep, SessionDep
+from badgeworks.web.deps import ContextDep, Id, PageDep, PrincipalDep, SessionDep
 from badgeworks.web.pagination import send_page
 
 router = APIRouter(prefix="/api/v1", tags=["achievements"])
@@ -35,20 +35,12 @@ def create_achievement(
 
 @router.get("/issuers/{slug}/achievements", response_model=list[AchievementPublic])
 def list_achievements(
-    slug: str,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    ctx: ContextDep,
-    who: PrincipalDep,
-    limit: int = 100,
-    offset: int = 0,
+    slug: str, paging: PageDep, session: SessionDep, ctx: ContextDep, who: PrincipalDep
 ) -> list[AchievementPublic]:
     """The issuer's achievements, each at its current version."""
     issuer = who.issuer_for(slug)
-    page = achievements.page_of_achievements(session, issuer, limit=limit, offset=offset)
-    rows = send_page(request, response, page)
-    return [achievements.to_public(session, ctx, issuer, a) for a in rows]
+    page = achievements.page_of_achievements(session, issuer, **paging.window)
+    return [achievements.to_public(session, ctx, issuer, a) for a in send_page(paging, page)]
 
 
 @router.get("/achievements/{achievement_id}", response_model=AchievementPublic)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter
 
 from badgeworks.services.programs import candidates
 from badgeworks.services.programs.models import CandidateCreate, CandidatePublic, CandidateUpdate
-from badgeworks.web.deps import ContextDep, Id, PrincipalDep, SessionDep
+from badgeworks.web.deps import ContextDep, Id, PageDep, PrincipalDep, SessionDep
 from badgeworks.web.pagination import send_page
 
 router = APIRouter(prefix="/api/v1", tags=["candidates"])
@@ -26,19 +26,12 @@ def create_candidate(
 
 @router.get("/issuers/{slug}/candidates", response_model=list[CandidatePublic])
 def list_candidates(
-    slug: str,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    who: PrincipalDep,
-    limit: int = 100,
-    offset: int = 0,
+    slug: str, paging: PageDep, session: SessionDep, who: PrincipalDep
 ) -> list[CandidatePublic]:
     """The issuer's candidates."""
     issuer = who.issuer_for(slug)
-    page = candidates.page_of_candidates(session, issuer, limit=limit, offset=offset)
-    rows = send_page(request, response, page)
-    return [candidates.to_public(issuer, c) for c in rows]
+    page = candidates.page_of_candidates(session, issuer, **paging.window)
+    return [candidates.to_public(issuer, c) for c in send_page(paging, page)]
 
 
 @router.get("/candidates/{candidate_id}", response_model=CandidatePublic)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter
 
 from badgeworks.services.issuance import completion as issuance
 from badgeworks.services.issuance.models import CredentialSummary
 from badgeworks.services.lifecycle import changes as lifecycle
 from badgeworks.services.lifecycle.models import RevokeRequest
-from badgeworks.web.deps import ContextDep, PrincipalDep, SessionDep
+from badgeworks.web.deps import ContextDep, PageDep, PrincipalDep, SessionDep
 from badgeworks.web.pagination import send_page
 
 router = APIRouter(prefix="/api/v1", tags=["credentials"])
@@ -16,20 +16,12 @@ router = APIRouter(prefix="/api/v1", tags=["credentials"])
 
 @router.get("/issuers/{slug}/credentials", response_model=list[CredentialSummary])
 def list_credentials(
-    slug: str,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    ctx: ContextDep,
-    who: PrincipalDep,
-    limit: int = 100,
-    offset: int = 0,
+    slug: str, paging: PageDep, session: SessionDep, ctx: ContextDep, who: PrincipalDep
 ) -> list[CredentialSummary]:
     """The issuer's credentials, newest first."""
     issuer = who.issuer_for(slug)
-    page = issuance.page_of_credentials(session, issuer, limit=limit, offset=offset)
-    rows = send_page(request, response, page)
-    return [issuance.summary(session, ctx, issuer, r) for r in rows]
+    page = issuance.page_of_credentials(session, issuer, **paging.window)
+    return [issuance.summary(session, ctx, issuer, r) for r in send_page(paging, page)]
 
 
 @router.post("/credentials/{credential_id}/revoke", response_model=CredentialSummary)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, UploadFile
 
 from badgeworks.db.models import ApiToken
 from badgeworks.services.accounts import tokens
@@ -17,6 +17,7 @@ from badgeworks.web.deps import (
     ContextDep,
     Id,
     NoBody,
+    PageDep,
     PrincipalDep,
     SessionDep,
 )
@@ -26,17 +27,10 @@ router = APIRouter(prefix="/api/v1/issuers", tags=["issuers"])
 
 
 @router.get("", response_model=list[IssuerPublic])
-def list_issuers(
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    ctx: ContextDep,
-    limit: int = 100,
-    offset: int = 0,
-) -> list[IssuerPublic]:
+def list_issuers(paging: PageDep, session: SessionDep, ctx: ContextDep) -> list[IssuerPublic]:
     """Every issuer's public profile (no token needed)."""
-    page = issuers.page_of_issuers(session, limit=limit, offset=offset)
-    return [issuers.to_public(session, ctx, i) for i in send_page(request, response, page)]
+    page = issuers.page_of_issuers(session, **paging.window)
+    return [issuers.to_public(session, ctx, i) for i in send_page(paging, page)]
 
 
 @router.post("", response_model=IssuerPublic, status_code=201)

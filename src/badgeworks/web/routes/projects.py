@@ -19,7 +19,7 @@ from badgeworks.services.programs.models import (
     ProjectPublic,
     ProjectUpdate,
 )
-from badgeworks.web.deps import ContextDep, Id, NoBody, PrincipalDep, SessionDep
+from badgeworks.web.deps import ContextDep, Id, NoBody, PageDep, PrincipalDep, SessionDep
 from badgeworks.web.errors import error_response
 from badgeworks.web.pagination import send_page
 
@@ -47,20 +47,12 @@ def create_project(
 
 @router.get("/issuers/{slug}/projects", response_model=list[ProjectPublic])
 def list_projects(
-    slug: str,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    ctx: ContextDep,
-    who: PrincipalDep,
-    limit: int = 100,
-    offset: int = 0,
+    slug: str, paging: PageDep, session: SessionDep, ctx: ContextDep, who: PrincipalDep
 ) -> list[ProjectPublic]:
     """The issuer's projects (drafts included: only the issuer's own tokens see them)."""
     issuer = who.issuer_for(slug)
-    page = projects.page_of_projects(session, issuer, limit=limit, offset=offset)
-    rows = send_page(request, response, page)
-    return [projects.to_public(session, ctx, issuer, p) for p in rows]
+    page = projects.page_of_projects(session, issuer, **paging.window)
+    return [projects.to_public(session, ctx, issuer, p) for p in send_page(paging, page)]
 
 
 @router.get("/projects/{project_id}", response_model=ProjectPublic)
