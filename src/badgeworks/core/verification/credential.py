@@ -18,6 +18,7 @@ the other stages still run. Messages are written for a non-specialist reader.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -44,33 +45,24 @@ from .status import StatusResolver, check_status, now_utc
 MAX_ENDORSEMENT_DEPTH = 2
 
 
+@dataclass
 class _Context:
     """What every stage needs: the document, the options, and the proof results."""
 
-    def __init__(
-        self,
-        document: dict[str, Any],
-        loader: DocumentLoader,
-        now: datetime,
-        status_resolver: StatusResolver | None,
-        schemas: Mapping[str, Any] | None,
-        known_issuers: Collection[str],
-        proof_purpose: str,
-        challenge: str | None,
-        domain: str | None,
-        depth: int,
-    ) -> None:
-        self.document = document
-        self.loader = loader
-        self.now = now_utc(now)
-        self.status_resolver = status_resolver
-        self.schemas = schemas
-        self.known_issuers = known_issuers
-        self.proof_purpose = proof_purpose
-        self.challenge = challenge
-        self.domain = domain
-        self.depth = depth
-        self.proof_results: list[ProofResult] = []
+    document: dict[str, Any]
+    loader: DocumentLoader
+    now: datetime
+    status_resolver: StatusResolver | None
+    schemas: Mapping[str, Any] | None
+    known_issuers: Collection[str]
+    proof_purpose: str
+    challenge: str | None
+    domain: str | None
+    depth: int
+    proof_results: list[ProofResult] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.now = now_utc(self.now)
 
     @property
     def issuer(self) -> str | None:

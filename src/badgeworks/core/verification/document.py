@@ -115,28 +115,17 @@ def _core_checks(
     challenge: str | None,
     domain: str | None,
 ) -> list[Check]:
-    known = set(caps.known)
-    if not (isinstance(document, str) and is_compact_jws(document)):
-        report = verify(
-            document,
-            loader=caps.loader,
-            now=now,
-            status_resolver=caps.status_resolver,
-            schemas=caps.schemas,
-            known_issuers=known,
-            challenge=challenge,
-            domain=domain,
-        )
-        return list(report.checks)
-    _, checks = verify_jwt(
-        document,
-        loader=caps.loader,
-        now=now,
-        status_resolver=caps.status_resolver,
-        schemas=caps.schemas,
-        known_issuers=known,
-    )
-    return checks
+    options: dict[str, Any] = {
+        "loader": caps.loader,
+        "now": now,
+        "status_resolver": caps.status_resolver,
+        "schemas": caps.schemas,
+        "known_issuers": set(caps.known),
+    }
+    if isinstance(document, str) and is_compact_jws(document):
+        _, checks = verify_jwt(document, **options)
+        return checks
+    return list(verify(document, challenge=challenge, domain=domain, **options).checks)
 
 
 def verify_document(
