@@ -22,11 +22,10 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
-from xml.parsers import expat
 
 from .document import parse_json_document
 from .errors import BadgeworksError, InputError
-from .svg import UnsafeXml, hardened_parser
+from .svg import hardened_parser, parse_hardened
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 KEYWORD = "openbadgecredential"
@@ -311,16 +310,7 @@ def _scan_svg(data: bytes, *, encoding: str | None) -> _SvgScan:
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.CharacterDataHandler = text
-    try:
-        parser.Parse(data, True)
-    except UnsafeXml:
-        raise BakingError(
-            "the SVG declares a DOCTYPE or entities, which we refuse to read (they can "
-            "expand without bound or read local files)",
-            code="baking.unsafe_xml",
-        ) from None
-    except expat.ExpatError as exc:
-        raise BakingError(f"the SVG is not well-formed XML: {exc}", code="baking.corrupt") from None
+    parse_hardened(parser, data, BakingError, "baking")
     if scan.root_name not in (f"{SVG_NAMESPACE} svg", "svg"):
         raise BakingError("this is XML, but not an SVG image", code="baking.not_svg")
     return scan

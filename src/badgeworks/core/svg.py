@@ -121,6 +121,32 @@ def hardened_parser(encoding: str | None) -> Any:
     return parser
 
 
+def parse_hardened(
+    parser: Any,
+    data: str | bytes,
+    error: type[BadgeworksError],
+    area: str,
+    *,
+    advice: str = "",
+) -> None:
+    """Run a ``hardened_parser`` over all of ``data``.
+
+    Unsafe XML raises ``error`` with code ``<area>.unsafe_xml`` (its message ends with
+    ``advice``), XML that is not well-formed ``<area>.corrupt``; what the handlers raise
+    passes through.
+    """
+    try:
+        parser.Parse(data, True)
+    except UnsafeXml:
+        raise error(
+            "the SVG declares a DOCTYPE or entities, which we refuse to read (they can "
+            "expand without bound or read local files)" + advice,
+            code=f"{area}.unsafe_xml",
+        ) from None
+    except expat.ExpatError as exc:
+        raise error(f"the SVG is not well-formed XML: {exc}", code=f"{area}.corrupt") from None
+
+
 def _split(name: str) -> tuple[str, str]:
     namespace, _, local = name.rpartition(" ")
     return namespace, local
@@ -222,16 +248,7 @@ def sanitize_svg(data: bytes | str) -> str:
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.CharacterDataHandler = text
-    try:
-        parser.Parse(raw, True)
-    except UnsafeXml:
-        raise SvgError(
-            "the SVG declares a DOCTYPE or entities, which we refuse to read (they can "
-            "expand without bound or read local files); save it again without them",
-            code="svg.unsafe_xml",
-        ) from None
-    except expat.ExpatError as exc:
-        raise SvgError(f"the SVG is not well-formed XML: {exc}", code="svg.corrupt") from None
+    parse_hardened(parser, raw, SvgError, "svg", advice="; save it again without them")
     if not out:
         raise SvgError("this is not an SVG image", code="svg.not_svg")
     return "".join(out) + "\n"
