@@ -64,6 +64,14 @@ def invalid(message: str, code: str = "jsonld.invalid_context") -> JsonLdError:
     return JsonLdError(message, code=code)
 
 
+def _string_or_null(ctx: dict[str, Any], keyword: str) -> str | None:
+    """The value of a context keyword that must be a string or null."""
+    value = ctx[keyword]
+    if value is not None and not isinstance(value, str):
+        raise invalid(f"{keyword} must be a string or null")
+    return value
+
+
 class TermDef:
     """A processed term definition (JSON-LD 1.1 §4.2)."""
 
@@ -262,24 +270,15 @@ class Processor:
         if "@direction" in ctx:
             raise Unsupported("@direction")
         if "@vocab" in ctx:
-            vocab = ctx["@vocab"]
-            if vocab is None:
-                result.vocab = None
-            elif not isinstance(vocab, str):
-                raise invalid("@vocab must be a string or null")
-            else:
-                expanded = self.expand_iri(result, vocab, vocab=True)
-                if not isinstance(expanded, str) or not strict_absolute(expanded):
+            vocab = _string_or_null(ctx, "@vocab")
+            if vocab is not None:
+                vocab = self.expand_iri(result, vocab, vocab=True)
+                if not isinstance(vocab, str) or not strict_absolute(vocab):
                     raise Unsupported("a relative or blank-node @vocab")
-                result.vocab = expanded
+            result.vocab = vocab
         if "@language" in ctx:
-            language = ctx["@language"]
-            if language is None:
-                result.language = None
-            elif not isinstance(language, str):
-                raise invalid("@language must be a string or null")
-            else:
-                result.language = language.lower()
+            language = _string_or_null(ctx, "@language")
+            result.language = language.lower() if language is not None else None
         if "@propagate" in ctx and not isinstance(ctx["@propagate"], bool):
             raise invalid("@propagate must be true or false")
         protected = ctx.get("@protected", False)
