@@ -711,6 +711,24 @@ class Fetcher:
 
     # --- one fetch, redirects included -----------------------------------------------
 
+    @contextmanager
+    def _time_limit(self, given: str, budget: FetchBudget | None) -> Iterator[float]:
+        """The deadline of one fetch, redirects included: its timeout, or less when the
+        budget runs out sooner. Running out raises the timeout or the budget's error."""
+        allowed = self.timeout
+        if budget is not None:
+            allowed = min(allowed, budget.remaining())
+        deadline = self._clock() + allowed
+        token = _WIRE_DEADLINE.set(time.monotonic() + allowed)
+        try:
+            yield deadline
+        except _Expired:
+            if budget is not None and budget.remaining() <= _SLACK:
+                raise budget.out_of_time(given) from None
+            raise self._timed_out(given) from None
+        finally:
+            _WIRE_DEADLINE.reset(token)
+
     def _fetch(
         self,
         given: str,
@@ -720,66 +738,43 @@ class Fetcher:
         same_host: bool,
         budget: FetchBudget | None,
     ) -> FetchResult:
-        allowed = self.timeout
-        if budget is not None:
-            allowed = min(allowed, budget.remaining())
-        deadline = self._clock() + allowed
-        token = _WIRE_DEADLINE.set(time.monotonic() + allowed)
-        try:
-            return self._hops(given, target, accept, limit, same_host, budget, deadline)
-        except _Expired:
-            if budget is not None and budget.remaining() <= _SLACK:
-                raise budget.out_of_time(given) from None
-            raise self._timed_out(given) from None
-        finally:
-            _WIRE_DEADLINE.reset(token)
-
-    def _hops(
-        self,
-        given: str,
-        target: httpx.URL,
-        accept: str,
-        limit: int,
-        same_host: bool,
-        budget: FetchBudget | None,
-        deadline: float,
-    ) -> FetchResult:
-        accepted = _media_types(accept)
-        first = target
-        for hop in range(self.max_redirects + 1):
-            if budget is not None:
-                budget.spend_fetch(given)
-            response = self._send(given, target, accept, deadline)
-            try:
-                if response.status_code in _REDIRECTS and "Location" in response.headers:
-                    if hop == self.max_redirects:
-                        break
-                    target = self._redirect(given, first, target, response, same_host)
-                    continue
-                if not 200 <= response.status_code < 300:
-                    raise FetchError(
-                        f"{given:.200} answered HTTP {response.status_code}",
-                        code="fetch.http_error",
-                        status=response.status_code,
+        with self._time_limit(given, budget) as deadline:
+            accepted = _media_types(accept)
+            first = target
+            for hop in range(self.max_redirects + 1):
+                if budget is not None:
+                    budget.spend_fetch(given)
+                response = self._send(given, target, accept, deadline)
+                try:
+                    if response.status_code in _REDIRECTS and "Location" in response.headers:
+                        if hop == self.max_redirects:
+                            break
+                        target = self._redirect(given, first, target, response, same_host)
+                        continue
+                    if not 200 <= response.status_code < 300:
+                        raise FetchError(
+                            f"{given:.200} answered HTTP {response.status_code}",
+                            code="fetch.http_error",
+                            status=response.status_code,
+                        )
+                    content_type = (
+                        response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
                     )
-                content_type = (
-                    response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
-                )
-                if accepted and not _acceptable(content_type, accepted):
-                    raise FetchError(
-                        f"{given:.200} is served as {content_type or 'no content type'!r:.80}, "
-                        f"not one of {accept!r:.120}",
-                        code="fetch.bad_content",
-                        content_type=content_type,
-                    )
-                body = self._read(given, response, limit, deadline, budget)
-                return FetchResult(given, str(target), response.status_code, content_type, body)
-            finally:
-                response.close()
-        raise FetchError(
-            f"{given:.200} redirected more than {self.max_redirects} times",
-            code="fetch.too_many_redirects",
-        )
+                    if accepted and not _acceptable(content_type, accepted):
+                        raise FetchError(
+                            f"{given:.200} is served as {content_type or 'no content type'!r:.80}, "
+                            f"not one of {accept!r:.120}",
+                            code="fetch.bad_content",
+                            content_type=content_type,
+                        )
+                    body = self._read(given, response, limit, deadline, budget)
+                    return FetchResult(given, str(target), response.status_code, content_type, body)
+                finally:
+                    response.close()
+            raise FetchError(
+                f"{given:.200} redirected more than {self.max_redirects} times",
+                code="fetch.too_many_redirects",
+            )
 
     def _redirect(
         self,
