@@ -211,6 +211,16 @@ def did_document(
     return document
 
 
+def method_found_at(method: dict[str, Any], url: str) -> dict[str, Any]:
+    """A copy of a verification method under the URL it was looked up by, with the
+    Multikey context a Multikey method needs to be read as JSON-LD."""
+    found = dict(method)
+    found["id"] = url
+    if found.get("type") == "Multikey":
+        found.setdefault("@context", MULTIKEY_CONTEXT)
+    return found
+
+
 class DidWebResolver:
     """Resolves ``did:web`` DIDs over the network; plug into ``DocumentLoader.with_resolver``.
 
@@ -299,17 +309,13 @@ class DidWebResolver:
             candidates += [m for m in document.get(relation) or [] if isinstance(m, dict)]
         for method in candidates:
             if isinstance(method, dict) and method.get("id") in (url, f"#{fragment}"):
-                found = dict(method)
-                found["id"] = url
-                if found.get("controller") != did:
+                if method.get("controller") != did:
                     raise DidError(
                         f"the verification method {url!r:.200} has controller "
-                        f"{found.get('controller')!r:.160}, not {did!r}",
+                        f"{method.get('controller')!r:.160}, not {did!r}",
                         code="did.web_invalid",
                     )
-                if found.get("type") == "Multikey":
-                    found.setdefault("@context", MULTIKEY_CONTEXT)
-                return found
+                return method_found_at(method, url)
         raise DidError(
             f"the DID document of {did!r:.160} has no verification method {url!r:.200}",
             code="did.not_found",

@@ -20,9 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from typing import Any
 
-from badgeworks.adapters.did_web import DidWebResolver
+from badgeworks.adapters.did_web import DidWebResolver, method_found_at
 from badgeworks.adapters.fetcher import BUDGET_EXCEEDED, FetchBudget, Fetcher, FetchError
-from badgeworks.core.contexts import MULTIKEY_CONTEXT
 from badgeworks.core.document import parse_json_document
 from badgeworks.core.errors import BadgeworksError, ContextError, DidError, StatusError
 from badgeworks.core.loader import DocumentLoader
@@ -189,11 +188,7 @@ class HttpsKeyResolver:
             entries = document.get(relation)
             for method in entries if isinstance(entries, list) else [entries]:
                 if isinstance(method, dict) and _method_id(method.get("id"), base) == url:
-                    found = dict(method)
-                    found["id"] = url
-                    if found.get("type") == "Multikey":
-                        found.setdefault("@context", MULTIKEY_CONTEXT)
-                    return found
+                    return method_found_at(method, url)
         raise DidError(
             f"the document at {document_url:.200} has no verification method {url!r:.200}",
             code="key.not_found",
