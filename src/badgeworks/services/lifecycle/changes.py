@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from badgeworks.core import credential as ob
@@ -161,16 +160,16 @@ def state(session: Session, ctx: ServiceContext, row: Credential) -> CredentialS
     )
 
 
+def _clash(what: str) -> ConflictError:
+    """What ``what`` raises when it clashes with a concurrent change."""
+    return ConflictError(
+        f"{what} clashed with a concurrent change; reload and retry",
+        code="status.concurrent_change",
+    )
+
+
 def _commit(session: Session, what: str) -> None:
-    status_lists.run_before_commit_hook()
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise ConflictError(
-            f"{what} clashed with a concurrent change; reload and retry",
-            code="status.concurrent_change",
-        ) from None
+    audit.save(session, conflict=_clash(what), before=status_lists.run_before_commit_hook)
 
 
 def _record(
@@ -232,28 +231,6 @@ def _revoke_in_session(
     )
 
 
-def revoke(
-    session: Session,
-    ctx: ServiceContext,
-    issuer: Issuer,
-    credential_id: str,
-    *,
-    reason: str,
-    actor: str,
-) -> Credential:
-    """Revoke a credential for good: set its revocation bit and re-sign the list.
-
-    A credential issued before status lists existed has no entry; its revocation is
-    recorded (and shown on its page) but verifiers elsewhere cannot see it.
-    """
-    row = own_credential(session, issuer, credential_id)
-    status_lists.lock_for_change(session, None, [row.id], ("revocation",))
-    _revoke_in_session(session, ctx, issuer, row, reason=reason, actor=actor)
-    _record(session, issuer, row.id, "revoke", reason, actor, now=ctx.clock())
-    _commit(session, "the revocation")
-    return row
-
-
 def _is_revoked(session: Session, credential_id: str) -> bool:
     return (
         session.exec(select(Revocation.id).where(Revocation.credential_id == credential_id)).first()
@@ -261,7 +238,11 @@ def _is_revoked(session: Session, credential_id: str) -> bool:
     )
 
 
-def _suspension(session: Session, row: Credential, action: str) -> None:
+def _set_suspension(
+    session: Session, ctx: ServiceContext, issuer: Issuer, row: Credential, bit: int
+) -> None:
+    """Set (1) or clear (0) the suspension bit, refusing what cannot or need not change."""
+    action = "suspend" if bit else "unsuspend"
     if _is_revoked(session, row.id):
         raise ConflictError(
             f"credential {row.id} is revoked; revocation is permanent, so it cannot be {action}ed",
@@ -274,50 +255,58 @@ def _suspension(session: Session, row: Credential, action: str) -> None:
             "or re-issue it instead",
             code="status.suspension_unsupported",
         )
-
-
-def suspend(
-    session: Session,
-    ctx: ServiceContext,
-    issuer: Issuer,
-    credential_id: str,
-    *,
-    reason: str,
-    actor: str,
-) -> Credential:
-    """Suspend a credential (reversible with ``unsuspend``)."""
-    row = own_credential(session, issuer, credential_id)
-    status_lists.lock_for_change(session, None, [row.id], ("suspension",))
-    _suspension(session, row, "suspend")
-    if status_lists.current_value(session, row.id, "suspension") == 1:
+    suspended = status_lists.current_value(session, row.id, "suspension") == 1
+    if suspended and bit:
         raise ConflictError(
             f"credential {row.id} is already suspended", code="status.already_suspended"
         )
-    status_lists.set_bit(session, ctx, issuer, row.id, "suspension", 1)
-    _record(session, issuer, row.id, "suspend", reason, actor, now=ctx.clock())
-    _commit(session, "the suspension")
-    return row
-
-
-def unsuspend(
-    session: Session,
-    ctx: ServiceContext,
-    issuer: Issuer,
-    credential_id: str,
-    *,
-    reason: str,
-    actor: str,
-) -> Credential:
-    """Lift a suspension."""
-    row = own_credential(session, issuer, credential_id)
-    status_lists.lock_for_change(session, None, [row.id], ("suspension",))
-    _suspension(session, row, "unsuspend")
-    if status_lists.current_value(session, row.id, "suspension") != 1:
+    if not suspended and not bit:
         raise ConflictError(f"credential {row.id} is not suspended", code="status.not_suspended")
-    status_lists.set_bit(session, ctx, issuer, row.id, "suspension", 0)
-    _record(session, issuer, row.id, "unsuspend", reason, actor, now=ctx.clock())
-    _commit(session, "lifting the suspension")
-    return row
+    status_lists.set_bit(session, ctx, issuer, row.id, "suspension", bit)
+
+
+@dataclass(frozen=True)
+class StatusOperation:
+    """A change of a credential's status bit that keeps the credential itself.
+
+    Called like a function: it locks the list it changes, checks and flips the bit,
+    records the change and commits, or raises and changes nothing.
+    """
+
+    action: str
+    purpose: str
+    bit: int
+    what: str
+
+    def __call__(
+        self,
+        session: Session,
+        ctx: ServiceContext,
+        issuer: Issuer,
+        credential_id: str,
+        *,
+        reason: str,
+        actor: str,
+    ) -> Credential:
+        row = own_credential(session, issuer, credential_id)
+        status_lists.lock_for_change(session, None, [row.id], (self.purpose,))
+        if self.purpose == "revocation":
+            _revoke_in_session(session, ctx, issuer, row, reason=reason, actor=actor)
+        else:
+            _set_suspension(session, ctx, issuer, row, self.bit)
+        _record(session, issuer, row.id, self.action, reason, actor, now=ctx.clock())
+        _commit(session, self.what)
+        return row
+
+
+#: Revoke a credential for good: set its revocation bit and re-sign the list. A credential
+#: issued before status lists existed has no entry; its revocation is recorded (and shown
+#: on its page) but verifiers elsewhere cannot see it.
+revoke = StatusOperation("revoke", "revocation", 1, "the revocation")
+#: Suspend a credential (reversible with ``unsuspend``).
+suspend = StatusOperation("suspend", "suspension", 1, "the suspension")
+#: Lift a suspension.
+unsuspend = StatusOperation("unsuspend", "suspension", 0, "lifting the suspension")
 
 
 def _replacement_document(
@@ -412,7 +401,7 @@ def reissue(
     session.add(replacement)
     _revoke_in_session(session, ctx, issuer, row, reason=SUPERSEDED, actor=actor)
     _record(session, issuer, row.id, action, reason, actor, replaced_by=new_id, now=ctx.clock())
-    audit.record(
+    audit.commit(
         session,
         actor=actor,
         action="credential.issue",
@@ -420,9 +409,10 @@ def reissue(
         target=f"credential:{new_id}",
         detail={"replaces": row.id, "reason": reason},
         now=ctx.clock(),
+        refresh=[replacement],
+        conflict=_clash("the re-issue"),
+        before=status_lists.run_before_commit_hook,
     )
-    _commit(session, "the re-issue")
-    session.refresh(replacement)
     return replacement
 
 
