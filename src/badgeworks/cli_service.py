@@ -10,9 +10,10 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
 
 from badgeworks.core.errors import BadgeworksError
@@ -32,10 +33,22 @@ if TYPE_CHECKING:
 
 CLI_ACTOR = "cli"
 
+_Model = TypeVar("_Model", bound=BaseModel)
+
 
 def _fail(exc: BadgeworksError) -> None:
     click.echo(f"error [{exc.code}]: {exc.message}", err=True)
     sys.exit(1)
+
+
+def _validated(model: type[_Model], fields: dict[str, Any]) -> _Model:
+    """``fields`` read as ``model``; when they are invalid, print each problem and exit 2."""
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        for error in exc.errors():
+            click.echo(f"error: {'.'.join(map(str, error['loc']))}: {error['msg']}", err=True)
+        sys.exit(2)
 
 
 @contextmanager
@@ -219,23 +232,17 @@ def issuers_create(
     did_method: str,
 ) -> None:
     """Create an issuer SLUG with a fresh signing key."""
-    from pydantic import ValidationError
-
-    try:
-        data = IssuerCreate.model_validate(
-            {
-                "slug": slug,
-                "name": name,
-                "url": url,
-                "email": email,
-                "description": description,
-                "did_method": did_method,
-            }
-        )
-    except ValidationError as exc:
-        for error in exc.errors():
-            click.echo(f"error: {'.'.join(map(str, error['loc']))}: {error['msg']}", err=True)
-        sys.exit(2)
+    data = _validated(
+        IssuerCreate,
+        {
+            "slug": slug,
+            "name": name,
+            "url": url,
+            "email": email,
+            "description": description,
+            "did_method": did_method,
+        },
+    )
     with _services() as (session, ctx):
         issuer = issuers.create_issuer(session, ctx, data, actor=CLI_ACTOR)
         click.echo(f"created issuer {issuer.slug}: {issuer.did}")
@@ -717,28 +724,22 @@ def mentors_invite(
     days: int | None,
 ) -> None:
     """Invite a reviewer for PROJECT_ID; prints the single-use review link."""
-    from pydantic import ValidationError
-
     from badgeworks.db.models import Project
     from badgeworks.services.endorsements import workflow as endorsements
 
-    try:
-        data = endorsements.ReviewCreate.model_validate(
-            {
-                "kind": kind,
-                "name": name or email.split("@", 1)[0],
-                "email": email,
-                "title": title,
-                "organization": organization,
-                "did": did,
-                "subject": subject,
-                "expires_in_days": days,
-            }
-        )
-    except ValidationError as exc:
-        for error in exc.errors():
-            click.echo(f"error: {'.'.join(map(str, error['loc']))}: {error['msg']}", err=True)
-        sys.exit(2)
+    data = _validated(
+        endorsements.ReviewCreate,
+        {
+            "kind": kind,
+            "name": name or email.split("@", 1)[0],
+            "email": email,
+            "title": title,
+            "organization": organization,
+            "did": did,
+            "subject": subject,
+            "expires_in_days": days,
+        },
+    )
     with _services() as (session, ctx):
         project = session.get(Project, project_id)
         if project is None:
