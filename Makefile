@@ -39,8 +39,8 @@ test: $(STAMP) interop-deps browser-deps
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Browser tests always take their screenshots; this target writes them into docs/.
-BROWSER_TESTS := tests/portfolio/test_browser.py tests/candidate/test_browser.py \
-	tests/web/test_console_browser.py tests/verifier/test_browser.py tests/endorsements/test_browser.py
+BROWSER_TESTS := tests/web/test_portfolio_browser.py tests/web/test_me_browser.py \
+	tests/web/console/test_browser.py tests/web/verifier/test_browser.py tests/web/test_review_page_browser.py
 screenshots: $(STAMP) interop-deps browser-deps
 	BADGEWORKS_SCREENSHOTS=1 $(BIN)/python -m pytest -q $(BROWSER_TESTS)
 
@@ -48,7 +48,7 @@ screenshots: $(STAMP) interop-deps browser-deps
 # operation; FUZZ_EXAMPLES=200 make fuzz runs a longer one.
 FUZZ_EXAMPLES ?= 50
 fuzz: $(STAMP)
-	BADGEWORKS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q tests/trust/test_schemathesis.py
+	BADGEWORKS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q tests/web/test_openapi_fuzz.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -53,8 +53,8 @@ def served_app(
     public URL that address; yields ``(base, app)``. Set it up inside the ``with``."""
     from badgeworks.settings import get_settings
     from badgeworks.web.app import create_app
-    from tests.verifier.conftest import free_port, serve
-    from tests.web.conftest import TEST_SECRET
+    from tests.issuer_app import TEST_SECRET
+    from tests.servers import free_port, serve
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"

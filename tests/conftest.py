@@ -1,4 +1,5 @@
-"""Shared fixtures: the strict loader (plus the test-only examples context) and vectors."""
+"""Shared fixtures: the strict loader (plus the test-only examples context), vectors,
+databases, a browser, and (registered below) an app per test and local servers."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from sqlalchemy.pool import NullPool
 
 from badgeworks.adapters.resources import default_loader
 from badgeworks.core.loader import DocumentLoader
+
+pytest_plugins = ["tests.issuer_app", "tests.servers", "tests.verifier_app"]
 
 VECTORS = Path(__file__).parent / "vectors"
 EDDSA = VECTORS / "vc-di-eddsa"

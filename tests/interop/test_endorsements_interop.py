@@ -16,17 +16,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.endorsements.conftest import invite, open_form, review_path
 from tests.interop.conftest import Harness
-from tests.web.conftest import (  # noqa: F401  (fixtures)
-    NOW,
-    IssuerHandle,
-    acme,
-    app,
-    client,
-    draft_project,
-    settings,
-)
+from tests.issuer_app import NOW, IssuerHandle, draft_project
+from tests.mentor_reviews import invite, open_form, review_path
 
 pytestmark = [
     pytest.mark.interop,
@@ -46,8 +38,8 @@ def _did_web_path(did: str) -> str:
 
 
 def test_mentor_endorsement_and_badge_verify_with_digitalbazaar(
-    client: TestClient,  # noqa: F811
-    acme: IssuerHandle,  # noqa: F811
+    client: TestClient,
+    acme: IssuerHandle,
     harness: Harness,
 ) -> None:
     ids = draft_project(client, acme)

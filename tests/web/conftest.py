@@ -1,138 +1,22 @@
-"""Fixtures for web tests: an app per test on each database, and issuer/token helpers."""
+"""Fixtures for the pages and the API: a candidate known by email, nothing issued yet."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
-
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from badgeworks.services.accounts import tokens
-from badgeworks.services.programs import issuers
-from badgeworks.services.programs.models import IssuerCreate
-from badgeworks.settings import Settings, get_settings
-from badgeworks.web.app import create_app
-
-TEST_SECRET = "test-only-key-secret-0123456789"
-NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
+from tests.issuer_app import IssuerHandle
+from tests.web.candidate_sign_in import EMAIL
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return get_settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        key_secret=TEST_SECRET,
-        public_base_url="http://127.0.0.1:8000",
-        max_upload_bytes=64 * 1024,
-        max_json_bytes=16 * 1024,
-        admin_token="admin-test-token-0123456789-abcdefghij",
-    )
-
-
-@pytest.fixture
-def app(settings: Settings) -> Iterator[FastAPI]:
-    application = create_app(settings, clock=lambda: NOW)
-    yield application
-    application.state.engine.dispose()
-
-
-@pytest.fixture
-def client(app: FastAPI) -> TestClient:
-    return TestClient(app, raise_server_exceptions=False)
-
-
-@dataclass
-class IssuerHandle:
-    slug: str
-    token: str
-
-    @property
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
-def make_issuer(app: FastAPI, slug: str, did_method: str = "web") -> IssuerHandle:
-    """Create an issuer and a token the way the CLI does."""
-    ctx = app.state.ctx
-    with app.state.session_factory() as session:
-        issuer = issuers.create_issuer(
-            session,
-            ctx,
-            IssuerCreate(slug=slug, name=f"{slug.title()} Academy", did_method=did_method),  # type: ignore[arg-type]
-            actor="test",
-        )
-        _, token = tokens.create_token(session, issuer, label="test", actor="test", now=ctx.clock())
-    return IssuerHandle(slug=slug, token=token)
-
-
-@pytest.fixture
-def acme(app: FastAPI) -> IssuerHandle:
-    return make_issuer(app, "acme")
-
-
-@pytest.fixture
-def globex(app: FastAPI) -> IssuerHandle:
-    return make_issuer(app, "globex")
-
-
-ACHIEVEMENT = {
-    "name": "Data Analysis Micro-internship",
-    "description": "Completed a mentored data analysis project.",
-    "criteria_narrative": "Delivered a cleaned dataset and a written report.",
-    "alignments": [
-        {
-            "target_name": "Data analysis",
-            "target_url": "https://esco.example/skill/data-analysis",
-            "target_framework": "ESCO",
-            "target_code": "S1.2",
-        }
-    ],
-    "result_descriptions": [
-        {
-            "key": "quality",
-            "name": "Quality of work",
-            "levels": [
-                {"key": "meets", "name": "Meets expectations"},
-                {"key": "exceeds", "name": "Exceeds expectations"},
-            ],
-        }
-    ],
-    "tags": ["data"],
-    "in_language": "en",
-}
-
-
-def draft_project(client: TestClient, who: IssuerHandle) -> dict[str, int]:
-    """Achievement + candidate + project through the API; returns their ids."""
-    r = client.post(f"/api/v1/issuers/{who.slug}/achievements", json=ACHIEVEMENT, headers=who.auth)
-    assert r.status_code == 201, r.text
-    achievement_id = r.json()["id"]
+def known(client: TestClient, acme: IssuerHandle) -> int:
+    """A candidate with ``EMAIL`` and nothing issued yet (cheaper than ``issued``)."""
     r = client.post(
-        f"/api/v1/issuers/{who.slug}/candidates",
-        json={"name": "Ada Lovelace", "emails": ["ada@example.org"]},
-        headers=who.auth,
+        f"/api/v1/issuers/{acme.slug}/candidates",
+        json={"name": "Ada Lovelace", "emails": [EMAIL]},
+        headers=acme.auth,
     )
     assert r.status_code == 201, r.text
-    candidate_id = r.json()["id"]
-    r = client.post(
-        f"/api/v1/issuers/{who.slug}/projects",
-        json={
-            "achievement_id": achievement_id,
-            "candidate_id": candidate_id,
-            "title": "Churn analysis",
-            "summary": "Cleaned two years of sales data.",
-            "host": {"name": "Northwind Traders", "url": "https://northwind.example"},
-            "start_date": "2025-03-03",
-            "end_date": "2025-03-28",
-            "mentors": [{"name": "Grace Hopper", "title": "Lead analyst"}],
-            "results": [{"result_description": "quality", "achieved_level": "exceeds"}],
-        },
-        headers=who.auth,
-    )
-    assert r.status_code == 201, r.text
-    return {"achievement": achievement_id, "candidate": candidate_id, "project": r.json()["id"]}
+    candidate_id: int = r.json()["id"]
+    return candidate_id

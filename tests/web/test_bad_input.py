@@ -17,7 +17,7 @@ import sqlalchemy
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.web.conftest import IssuerHandle, draft_project, make_issuer
+from tests.issuer_app import IssuerHandle, draft_project, make_issuer
 
 SHAPE_KEYS = {"ok", "status", "code", "error"}
 

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from badgeworks.db.portfolio import Portfolio
-from tests.web.conftest import IssuerHandle, draft_project
+from tests.issuer_app import IssuerHandle, draft_project
 from tests.web.test_bad_input import assert_shape, committed_writes
 
 JSON = {"Content-Type": "application/json"}

@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from badgeworks.db.models import Deliverable
-from tests.endorsements.conftest import HTML
-from tests.web.conftest import IssuerHandle, draft_project
-from tests.web.console_helpers import add_staff, fast_scrypt, sign_in
+from tests.console_staff import add_staff, fast_scrypt, sign_in
+from tests.issuer_app import IssuerHandle, draft_project
+from tests.mentor_reviews import HTML
 
 pytestmark = pytest.mark.usefixtures("fast_scrypt")
 __all__ = ["fast_scrypt"]

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from badgeworks.services.infra.pagination import MAX_LIMIT
 from badgeworks.services.programs import candidates, issuers
 from badgeworks.services.programs.models import CandidateCreate
-from tests.web.conftest import IssuerHandle, draft_project
+from tests.issuer_app import IssuerHandle, draft_project
 
 BASE = "http://127.0.0.1:8000"
 LINK = re.compile(r'<([^>]+)>; rel="(\w+)"')

@@ -1,1 +1,0 @@
-"""Attacks and faults performed for real against a served app, on SQLite and PostgreSQL."""
