@@ -20,7 +20,6 @@ from sqlmodel import Session, col, select
 from badgeworks.adapters.did_web import check_did_web, did_document, did_web_id
 from badgeworks.adapters.keystore import decrypt_seed, encrypt_seed
 from badgeworks.core import credential as ob
-from badgeworks.core.contexts import MULTIKEY_CONTEXT
 from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.errors import ConfigError, DidError
 from badgeworks.db.endorsements import Endorser
@@ -29,6 +28,7 @@ from badgeworks.db.models import Issuer
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import NotFoundError
 from badgeworks.services.models import Did, Email, HttpUrl, Name, Strict
+from badgeworks.services.verification.resolver import document_or_method
 from badgeworks.settings import Settings
 
 Kind = Literal["mentor", "host"]
@@ -247,7 +247,7 @@ class HostedEndorserResolver:
         return None
 
     def _resolve(self, kind: str, prefix: str, url: str) -> dict[str, Any] | None:
-        did, _, fragment = url.partition("#")
+        did = url.partition("#")[0]
         endorser_id = did[len(prefix) :]
         if not _UUID.match(endorser_id):
             return None
@@ -256,12 +256,4 @@ class HostedEndorserResolver:
             if row is None or row.kind != kind or row.key_custody != "service" or row.did != did:
                 return None
             document = did_document_for(row)
-        if not fragment:
-            return document
-        for method in document.get("verificationMethod", []):
-            if method.get("id") == url:
-                return {"@context": MULTIKEY_CONTEXT, **method}
-        raise DidError(
-            f"the DID document of {did!r:.160} has no verification method {url!r:.200}",
-            code="did.not_found",
-        )
+        return document_or_method(document, url)

@@ -174,18 +174,7 @@ def read_text(text: str, limits: Limits, *, source: Source = "text", label: str 
             "has three parts separated by dots. Copy the whole token.",
             "verify.jws_malformed",
         )
-    try:
-        value = parse_json_document(
-            stripped, max_bytes=limits.max_json_bytes, max_depth=limits.max_depth
-        )
-    except InputError as exc:
-        if exc.code == "input.not_json" and "Extra data" in exc.message:
-            raise _unreadable(
-                "this holds more than one JSON document; verify one credential at a time.",
-                "verify.multiple_credentials",
-            ) from None
-        raise _unreadable(_lower_first(exc.message) + ".", exc.code) from None
-    return _from_value(value, source, label)
+    return _from_value(_parse_json(stripped, limits, "this"), source, label)
 
 
 def read_bytes(
@@ -248,6 +237,21 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if text else text
 
 
+def _parse_json(text: str | bytes, limits: Limits, holder: str) -> Any:
+    """The one JSON document in ``text`` (``holder`` names it in the message if not)."""
+    try:
+        return parse_json_document(
+            text, max_bytes=limits.max_json_bytes, max_depth=limits.max_depth
+        )
+    except InputError as exc:
+        if exc.code == "input.not_json" and "Extra data" in exc.message:
+            raise _unreadable(
+                f"{holder} holds more than one JSON document; verify one credential at a time.",
+                "verify.multiple_credentials",
+            ) from None
+        raise _unreadable(_lower_first(exc.message) + ".", exc.code) from None
+
+
 #: A local source of hosted credentials: URL -> the stored bytes, None if not ours.
 LocalCredentials = Callable[[str], bytes | None]
 
@@ -286,17 +290,7 @@ def read_api_json(
     Wrappers: ``{"credential": {…}}``, ``{"jws": "…"}`` or ``{"url": "…"}``, each with an
     optional ``"email"`` for the recipient check. Returns the submission and the email.
     """
-    try:
-        value = parse_json_document(
-            body, max_bytes=limits.max_json_bytes, max_depth=limits.max_depth
-        )
-    except InputError as exc:
-        if exc.code == "input.not_json" and "Extra data" in exc.message:
-            raise _unreadable(
-                "the body holds more than one JSON document; verify one credential at a time.",
-                "verify.multiple_credentials",
-            ) from None
-        raise _unreadable(_lower_first(exc.message) + ".", exc.code) from None
+    value = _parse_json(body, limits, "the body")
     if not isinstance(value, dict) or "@context" in value or "type" in value:
         return _from_value(value, "text", ""), None
     unknown = sorted(set(value) - API_KEYS)

@@ -59,6 +59,21 @@ def scoped(session_factory: SessionFactory) -> SessionFactory:
     return open_session
 
 
+def document_or_method(document: dict[str, Any], url: str) -> dict[str, Any]:
+    """What a hosted DID URL resolves to: the DID document itself, or the verification
+    method its ``#fragment`` names (``did.not_found`` if the document has none)."""
+    did, _, fragment = url.partition("#")
+    if not fragment:
+        return document
+    for method in document.get("verificationMethod", []):
+        if method.get("id") == url:
+            return {"@context": MULTIKEY_CONTEXT, **method}
+    raise DidError(
+        f"the DID document of {did!r:.160} has no verification method {url!r:.200}",
+        code="did.not_found",
+    )
+
+
 class HostedDidResolver:
     """A loader resolver: our issuers' DID (document) or DID URL (verification method)."""
 
@@ -89,7 +104,7 @@ class HostedDidResolver:
             return None
         if not url.startswith(self._prefix):
             return self._endorsers(url)
-        did, _, fragment = url.partition("#")
+        did = url.partition("#")[0]
         slug = did[len(self._prefix) :]
         if not slug or ":" in slug:
             return None
@@ -100,12 +115,4 @@ class HostedDidResolver:
             if issuer is None or issuer.did != did:
                 return None
             document = did_document_for(session, issuer)
-        if not fragment:
-            return document
-        for method in document.get("verificationMethod", []):
-            if method.get("id") == url:
-                return {"@context": MULTIKEY_CONTEXT, **method}
-        raise DidError(
-            f"the DID document of {did!r:.160} has no verification method {url!r:.200}",
-            code="did.not_found",
-        )
+        return document_or_method(document, url)
