@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from badgeworks.db.models import _ts
+from badgeworks.db.models import timestamp_field
 
 
 class CandidateLink(SQLModel, table=True):
@@ -23,9 +23,9 @@ class CandidateLink(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=320, index=True)
     token_hash: str = Field(max_length=64, unique=True)
-    created_at: datetime = _ts()
-    expires_at: datetime = _ts()
-    used_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = timestamp_field()
+    expires_at: datetime = timestamp_field()
+    used_at: datetime | None = timestamp_field(nullable=True)
 
 
 class CandidateSession(SQLModel, table=True):
@@ -37,6 +37,6 @@ class CandidateSession(SQLModel, table=True):
     email: str = Field(max_length=320)
     token_hash: str = Field(max_length=64, unique=True)
     csrf_token: str = Field(max_length=64)
-    created_at: datetime = _ts()
-    expires_at: datetime = _ts()
-    ended_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = timestamp_field()
+    expires_at: datetime = timestamp_field()
+    ended_at: datetime | None = timestamp_field(nullable=True)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from badgeworks.db.models import _json, _ts
+from badgeworks.db.models import json_field, timestamp_field
 
 #: Roles, weakest first: each role may do everything the ones before it may.
 ROLES = ("viewer", "issuer", "owner")
@@ -29,8 +29,8 @@ class StaffMember(SQLModel, table=True):
     email: str = Field(max_length=320, unique=True, index=True)
     name: str = Field(default="", max_length=200)
     password_hash: str | None = Field(default=None, max_length=300)
-    created_at: datetime = _ts()
-    disabled_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = timestamp_field()
+    disabled_at: datetime | None = timestamp_field(nullable=True)
     #: The program whose owner chose the current password, or None when the person chose
     #: it through a link sent to the address (or the operator set it). A password a
     #: program chose opens that program only: knowing it proves nothing about the mailbox.
@@ -47,7 +47,7 @@ class StaffMembership(SQLModel, table=True):
     staff_id: int = Field(foreign_key="staff_member.id", index=True)
     issuer_id: int = Field(foreign_key="issuer.id", index=True)
     role: str = Field(max_length=16)
-    created_at: datetime = _ts()
+    created_at: datetime = timestamp_field()
 
 
 class StaffSession(SQLModel, table=True):
@@ -59,10 +59,10 @@ class StaffSession(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True, index=True)
     staff_id: int = Field(foreign_key="staff_member.id", index=True)
     csrf_token: str = Field(max_length=64)
-    created_at: datetime = _ts()
-    last_seen_at: datetime = _ts()
-    expires_at: datetime = _ts()
-    ended_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = timestamp_field()
+    last_seen_at: datetime = timestamp_field()
+    expires_at: datetime = timestamp_field()
+    ended_at: datetime | None = timestamp_field(nullable=True)
 
 
 class StaffLoginAttempt(SQLModel, table=True):
@@ -74,7 +74,7 @@ class StaffLoginAttempt(SQLModel, table=True):
     email: str = Field(max_length=320, index=True)
     client: str = Field(max_length=100, index=True)
     ok: bool = False
-    at: datetime = _ts()
+    at: datetime = timestamp_field()
 
 
 class StaffLoginLimit(SQLModel, table=True):
@@ -90,8 +90,8 @@ class StaffLoginLimit(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=500)
     failures: int = 0
     strikes: int = 0
-    locked_until: datetime | None = _ts(nullable=True)
-    updated_at: datetime = _ts()
+    locked_until: datetime | None = timestamp_field(nullable=True)
+    updated_at: datetime = timestamp_field()
 
 
 class StaffPasswordLink(SQLModel, table=True):
@@ -107,9 +107,9 @@ class StaffPasswordLink(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True, index=True)
     staff_id: int = Field(foreign_key="staff_member.id", index=True)
     issuer_id: int | None = Field(default=None, foreign_key="issuer.id")
-    created_at: datetime = _ts()
-    expires_at: datetime = _ts()
-    used_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = timestamp_field()
+    expires_at: datetime = timestamp_field()
+    used_at: datetime | None = timestamp_field(nullable=True)
 
 
 class BulkJob(SQLModel, table=True):
@@ -130,22 +130,22 @@ class BulkJob(SQLModel, table=True):
     filename: str = Field(default="", max_length=300)
     status: str = Field(default="validated", max_length=16)
     csv_text: str = Field(default="", sa_column=Column(Text, nullable=False))
-    line_map: list[int] = _json()
+    line_map: list[int] = json_field()
     total_rows: int = 0
     good_rows: int = 0
-    problems: list[dict[str, Any]] = _json()
+    problems: list[dict[str, Any]] = json_field()
     done: int = 0
-    issued: list[dict[str, Any]] = _json()
-    rejected: list[dict[str, Any]] = _json()
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
-    finished_at: datetime | None = _ts(nullable=True)
+    issued: list[dict[str, Any]] = json_field()
+    rejected: list[dict[str, Any]] = json_field()
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
+    finished_at: datetime | None = timestamp_field(nullable=True)
     source: str = Field(default="console", max_length=16)
     worker: str = Field(default="", max_length=200)
-    heartbeat_at: datetime | None = _ts(nullable=True)
+    heartbeat_at: datetime | None = timestamp_field(nullable=True)
     attempts: int = 0
     reissue_revoked: bool = False
-    skipped: list[dict[str, Any]] = _json()
+    skipped: list[dict[str, Any]] = json_field()
 
 
 class BulkRow(SQLModel, table=True):
@@ -166,4 +166,4 @@ class BulkRow(SQLModel, table=True):
     job_id: int | None = Field(default=None, foreign_key="bulk_job.id", index=True)
     line: int = 0
     project_id: int | None = Field(default=None, foreign_key="project.id", index=True)
-    created_at: datetime = _ts()
+    created_at: datetime = timestamp_field()

@@ -18,21 +18,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, event, inspect
+from sqlalchemy import Column, Text, event, inspect
 from sqlmodel import Field, SQLModel
 
-from badgeworks.db.models import ImmutableRowError, UTCDateTime, utcnow
-
-
-def _ts(nullable: bool = False) -> Any:
-    return Field(
-        default_factory=utcnow if not nullable else None,
-        sa_column=Column(UTCDateTime(), nullable=nullable),
-    )
-
-
-def _json(default: Any = list) -> Any:
-    return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
+from badgeworks.db.models import ImmutableRowError, json_field, timestamp_field
 
 
 class Endorser(SQLModel, table=True):
@@ -51,7 +40,7 @@ class Endorser(SQLModel, table=True):
     vm_id: str | None = Field(default=None, max_length=600)
     public_key_multibase: str | None = Field(default=None, max_length=100)
     encrypted_secret: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    created_at: datetime = _ts()
+    created_at: datetime = timestamp_field()
 
 
 class ReviewInvite(SQLModel, table=True):
@@ -67,10 +56,10 @@ class ReviewInvite(SQLModel, table=True):
     subject: str = Field(default="credential", max_length=16)  # "credential"/"achievement"
     # Set on a withdrawal link: the endorsement the endorser may withdraw with it.
     withdraws: str | None = Field(default=None, max_length=36)
-    created_at: datetime = _ts()
-    expires_at: datetime = _ts()
-    used_at: datetime | None = _ts(nullable=True)
-    revoked_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = timestamp_field()
+    expires_at: datetime = timestamp_field()
+    used_at: datetime | None = timestamp_field(nullable=True)
+    revoked_at: datetime | None = timestamp_field(nullable=True)
 
 
 class Endorsement(SQLModel, table=True):
@@ -83,10 +72,10 @@ class Endorsement(SQLModel, table=True):
     invite_id: int = Field(foreign_key="review_invite.id", unique=True)
     subject_id: str = Field(max_length=2000)
     credential_id: str = Field(max_length=36, index=True)
-    ratings: list[dict[str, Any]] = _json()
+    ratings: list[dict[str, Any]] = json_field()
     document: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime = _ts()
-    withdrawn_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = timestamp_field()
+    withdrawn_at: datetime | None = timestamp_field(nullable=True)
     withdrawn_reason: str | None = Field(default=None, max_length=500)
 
 
@@ -97,7 +86,7 @@ class CredentialReservation(SQLModel, table=True):
 
     project_id: int = Field(foreign_key="project.id", primary_key=True)
     credential_id: str = Field(max_length=36, unique=True)
-    created_at: datetime = _ts()
+    created_at: datetime = timestamp_field()
 
 
 @event.listens_for(Endorsement, "before_update")

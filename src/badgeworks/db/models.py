@@ -55,14 +55,16 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def _ts(nullable: bool = False) -> Any:
+def timestamp_field(nullable: bool = False) -> Any:
+    """A UTC timestamp column, stamped with the current time unless ``nullable``."""
     return Field(
         default_factory=utcnow if not nullable else None,
         sa_column=Column(UTCDateTime(), nullable=nullable),
     )
 
 
-def _json(default: Any = list) -> Any:
+def json_field(default: Any = list) -> Any:
+    """A JSON column that is never null (an empty list unless ``default`` says otherwise)."""
     return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
 
 
@@ -83,7 +85,7 @@ class Issuer(SQLModel, table=True):
     image_caption: str | None = Field(default=None, max_length=500)
     did_method: str = Field(default="web", max_length=8)
     did: str = Field(max_length=500, unique=True)
-    created_at: datetime = _ts()
+    created_at: datetime = timestamp_field()
 
 
 class IssuerKey(SQLModel, table=True):
@@ -98,8 +100,8 @@ class IssuerKey(SQLModel, table=True):
     vm_id: str = Field(max_length=600, unique=True)
     public_key_multibase: str = Field(max_length=100)
     encrypted_secret: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime = _ts()
-    retired_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = timestamp_field()
+    retired_at: datetime | None = timestamp_field(nullable=True)
 
 
 class ApiToken(SQLModel, table=True):
@@ -111,8 +113,8 @@ class ApiToken(SQLModel, table=True):
     issuer_id: int = Field(foreign_key="issuer.id", index=True)
     label: str = Field(default="", max_length=200)
     token_hash: str = Field(max_length=64, unique=True, index=True)
-    created_at: datetime = _ts()
-    revoked_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = timestamp_field()
+    revoked_at: datetime | None = timestamp_field(nullable=True)
 
 
 class Achievement(SQLModel, table=True):
@@ -121,7 +123,7 @@ class Achievement(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     issuer_id: int = Field(foreign_key="issuer.id", index=True)
     current_version: int = Field(default=1)
-    created_at: datetime = _ts()
+    created_at: datetime = timestamp_field()
 
 
 class AchievementVersion(SQLModel, table=True):
@@ -140,14 +142,14 @@ class AchievementVersion(SQLModel, table=True):
     image_sha256: str | None = Field(default=None, max_length=64)
     image_caption: str | None = Field(default=None, max_length=500)
     image_media_type: str | None = Field(default=None, max_length=100)
-    alignments: list[dict[str, Any]] = _json()
-    result_descriptions: list[dict[str, Any]] = _json()
-    tags: list[str] = _json()
+    alignments: list[dict[str, Any]] = json_field()
+    result_descriptions: list[dict[str, Any]] = json_field()
+    tags: list[str] = json_field()
     in_language: str | None = Field(default=None, max_length=35)
     #: Credentials issued with this version get ``validUntil`` = ``validFrom`` + this many
     #: days (None: they do not expire).
     default_validity_days: int | None = None
-    created_at: datetime = _ts()
+    created_at: datetime = timestamp_field()
 
 
 class AchievementEdition(SQLModel, table=True):
@@ -170,9 +172,9 @@ class AchievementEdition(SQLModel, table=True):
     description: str = Field(sa_column=Column(Text, nullable=False))
     criteria_narrative: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     image_caption: str | None = Field(default=None, max_length=500)
-    result_names: dict[str, Any] = _json(dict)
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
+    result_names: dict[str, Any] = json_field(dict)
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
 
 
 class Candidate(SQLModel, table=True):
@@ -181,10 +183,10 @@ class Candidate(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     issuer_id: int = Field(foreign_key="issuer.id", index=True)
     name: str = Field(max_length=200)
-    emails: list[str] = _json()
+    emails: list[str] = json_field()
     did: str | None = Field(default=None, max_length=500)
     salt: str = Field(max_length=64)
-    created_at: datetime = _ts()
+    created_at: datetime = timestamp_field()
 
 
 class Project(SQLModel, table=True):
@@ -196,15 +198,15 @@ class Project(SQLModel, table=True):
     candidate_id: int = Field(foreign_key="candidate.id", index=True)
     title: str = Field(max_length=300)
     summary: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    host: dict[str, Any] = _json(dict)
+    host: dict[str, Any] = json_field(dict)
     role: str = Field(default="Intern", max_length=100)
     start_date: date | None = None
     end_date: date | None = None
-    mentors: list[dict[str, Any]] = _json()
-    results: list[dict[str, Any]] = _json()
+    mentors: list[dict[str, Any]] = json_field()
+    results: list[dict[str, Any]] = json_field()
     status: str = Field(default="draft", max_length=16)
-    completed_at: datetime | None = _ts(nullable=True)
-    created_at: datetime = _ts()
+    completed_at: datetime | None = timestamp_field(nullable=True)
+    created_at: datetime = timestamp_field()
 
 
 class Deliverable(SQLModel, table=True):
@@ -220,7 +222,7 @@ class Deliverable(SQLModel, table=True):
     size: int | None = None
     media_type: str | None = Field(default=None, max_length=200)
     filename: str | None = Field(default=None, max_length=300)
-    created_at: datetime = _ts()
+    created_at: datetime = timestamp_field()
 
 
 class Credential(SQLModel, table=True):
@@ -236,7 +238,7 @@ class Credential(SQLModel, table=True):
         default=None, foreign_key="achievement_version.id", index=True
     )
     document: str = Field(sa_column=Column(Text, nullable=False))
-    issued_at: datetime = _ts()
+    issued_at: datetime = timestamp_field()
 
 
 class Revocation(SQLModel, table=True):
@@ -246,7 +248,7 @@ class Revocation(SQLModel, table=True):
     credential_id: str = Field(foreign_key="credential.id", unique=True, max_length=36)
     reason: str = Field(default="", max_length=500)
     actor: str = Field(max_length=200)
-    revoked_at: datetime = _ts()
+    revoked_at: datetime = timestamp_field()
 
 
 class IdempotencyRecord(SQLModel, table=True):
@@ -261,7 +263,7 @@ class IdempotencyRecord(SQLModel, table=True):
     fingerprint: str = Field(max_length=64)
     status_code: int
     response: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime = _ts()
+    created_at: datetime = timestamp_field()
 
 
 class AuditEvent(SQLModel, table=True):
@@ -270,12 +272,12 @@ class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"
 
     id: int | None = Field(default=None, primary_key=True)
-    at: datetime = _ts()
+    at: datetime = timestamp_field()
     issuer_id: int | None = Field(default=None, foreign_key="issuer.id", index=True)
     actor: str = Field(max_length=200)
     action: str = Field(max_length=64)
     target: str = Field(default="", max_length=300)
-    detail: dict[str, Any] = _json(dict)
+    detail: dict[str, Any] = json_field(dict)
 
 
 @event.listens_for(Credential, "before_update")
@@ -309,8 +311,8 @@ class EndorserStatusList(SQLModel, table=True):
     bits: bytes
     version: int = Field(default=1)
     document: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
 
 
 class EndorserStatusEntry(SQLModel, table=True):

@@ -20,7 +20,6 @@ import base64
 import os
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
 
 from sqlalchemy import Column, Dialect, Text
 from sqlalchemy.engine import Engine
@@ -28,7 +27,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 from badgeworks.core.crypto.symmetric import aes_gcm_open, aes_gcm_seal, scrypt_key
-from badgeworks.db.models import UTCDateTime, utcnow
+from badgeworks.db.models import timestamp_field
 
 SEAL_PREFIX = "bwseal1:"
 #: Domain separation: this key can never equal the key that protects issuer keys (those
@@ -93,13 +92,6 @@ class SealedText(TypeDecorator[str]):
         return value if opened is None else opened
 
 
-def _ts(nullable: bool = False) -> Any:
-    return Field(
-        default_factory=utcnow if not nullable else None,
-        sa_column=Column(UTCDateTime(), nullable=nullable),
-    )
-
-
 class OutboxMessage(SQLModel, table=True):
     """One email: ``status`` is ``pending``, ``sending`` (claimed by a sender), ``sent``,
     ``failed`` (gave up) or ``cancelled``.
@@ -120,6 +112,6 @@ class OutboxMessage(SQLModel, table=True):
     attempts: int = Field(default=0)
     last_error: str | None = Field(default=None, max_length=1000)
     reference: str = Field(default="", max_length=100)
-    created_at: datetime = _ts()
-    sent_at: datetime | None = _ts(nullable=True)
-    attempted_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = timestamp_field()
+    sent_at: datetime | None = timestamp_field(nullable=True)
+    attempted_at: datetime | None = timestamp_field(nullable=True)

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from badgeworks.db.models import _ts
+from badgeworks.db.models import timestamp_field
 
 
 def default_handle() -> str:
@@ -45,8 +45,8 @@ class Portfolio(SQLModel, table=True):
     links: list[dict[str, Any]] | None = Field(
         default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)
     )
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
 
 
 class PortfolioItem(SQLModel, table=True):

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from badgeworks.db.models import _ts
+from badgeworks.db.models import timestamp_field
 
 
 class ServiceMeta(SQLModel, table=True):
@@ -21,4 +21,4 @@ class ServiceMeta(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=64)
     value: str = Field(max_length=500)
-    updated_at: datetime = _ts()
+    updated_at: datetime = timestamp_field()

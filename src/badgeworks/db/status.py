@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
-from badgeworks.db.models import ImmutableRowError, UTCDateTime, utcnow
+from badgeworks.db.models import ImmutableRowError, timestamp_field
 
 
 class StatusList(SQLModel, table=True):
@@ -34,12 +34,8 @@ class StatusList(SQLModel, table=True):
     bits: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     version: int = Field(default=1)
     document: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
-    )
-    updated_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
-    )
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
 
 
 class StatusEntry(SQLModel, table=True):
@@ -73,7 +69,7 @@ class StatusChange(SQLModel, table=True):
     reason: str = Field(default="", max_length=500)
     actor: str = Field(max_length=200)
     replaced_by: str | None = Field(default=None, max_length=36, unique=True)
-    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    at: datetime = timestamp_field()
 
 
 @event.listens_for(StatusChange, "before_update")
