@@ -36,7 +36,6 @@ from typing import Any, Literal
 
 from pydantic import Field
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from badgeworks.adapters.resources import schema
@@ -244,7 +243,7 @@ def invite(
             reference=f"review_invite:{row.id}",
             now=now,
         )
-    audit.record(
+    audit.commit(
         session,
         actor=actor,
         action="review.invite",
@@ -258,9 +257,8 @@ def invite(
             "credential": credential_id,
         },
         now=now,
+        refresh=[row],
     )
-    session.commit()
-    session.refresh(row)
     return row, endorser, link
 
 
@@ -368,7 +366,7 @@ def revoke_invite(
     if row.revoked_at is None:
         row.revoked_at = ctx.clock()
         session.add(row)
-        audit.record(
+        audit.commit(
             session,
             actor=actor,
             action="review.revoke",
@@ -376,9 +374,8 @@ def revoke_invite(
             target=f"project:{project.id}",
             detail={"invite": row.id},
             now=ctx.clock(),
+            refresh=[row],
         )
-        session.commit()
-        session.refresh(row)
     return row
 
 
@@ -623,7 +620,7 @@ def _store(
         created_at=now,
     )
     session.add(row)
-    audit.record(
+    audit.commit(
         session,
         actor=f"endorser:{invite.endorser_id}",
         action="endorsement.sign",
@@ -631,13 +628,9 @@ def _store(
         target=f"endorsement:{row.id}",
         detail={"project": project.id, "invite": invite.id, "subject": subject_id},
         now=now,
+        refresh=[row],
+        conflict=ReviewLinkGone("this review link was already used", code="review.used"),
     )
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise ReviewLinkGone("this review link was already used", code="review.used") from None
-    session.refresh(row)
     return row
 
 
@@ -900,7 +893,7 @@ def withdraw(
         else None
     )
     if withdrawn is not None:
-        audit.record(
+        audit.commit(
             session,
             actor=actor,
             action="endorsement.withdraw",
@@ -908,9 +901,8 @@ def withdraw(
             target=f"endorsement:{row.id}",
             detail={"reason": reason},
             now=ctx.clock(),
+            before=status_lists.run_before_commit_hook,
         )
-        status_lists.run_before_commit_hook()
-        session.commit()
     session.refresh(row)
     return row
 
@@ -975,7 +967,7 @@ def withdrawal_link(
             reference=f"review_invite:{invite.id}",
             now=now,
         )
-    audit.record(
+    audit.commit(
         session,
         actor=actor,
         action="endorsement.withdrawal_link",
@@ -983,9 +975,8 @@ def withdrawal_link(
         target=f"endorsement:{row.id}",
         detail={"invite": invite.id},
         now=now,
+        refresh=[invite],
     )
-    session.commit()
-    session.refresh(invite)
     return invite, link
 
 
@@ -1013,7 +1004,7 @@ def withdraw_by_link(
     now = ctx.clock()
     _claim(session, invite, now)
     _mark_withdrawn(session, ctx, row, reason.strip() or "withdrawn by the endorser", now)
-    audit.record(
+    audit.commit(
         session,
         actor=f"endorser:{invite.endorser_id}",
         action="endorsement.withdraw",
@@ -1021,10 +1012,9 @@ def withdraw_by_link(
         target=f"endorsement:{row.id}",
         detail={"invite": invite.id, "reason": reason[:500]},
         now=now,
+        refresh=[row],
+        before=status_lists.run_before_commit_hook,
     )
-    status_lists.run_before_commit_hook()
-    session.commit()
-    session.refresh(row)
     return row
 
 

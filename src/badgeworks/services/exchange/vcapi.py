@@ -29,7 +29,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from badgeworks.adapters.resources import schema_documents
@@ -275,7 +274,7 @@ def issue_credential(
         issued_at=ctx.clock(),
     )
     session.add(row)
-    audit.record(
+    audit.commit(
         session,
         actor=actor,
         action="credential.issue",
@@ -283,17 +282,13 @@ def issue_credential(
         target=f"credential:{row_id}",
         detail={"via": "vc-api"},
         now=ctx.clock(),
-    )
-    try:
-        session.commit()
-    except IntegrityError:
         # Another request took the same caller-supplied id in the meantime.
-        session.rollback()
-        raise ValidationFailed(
+        conflict=ValidationFailed(
             f"a credential with id {signed.get('id')!r:.80} was issued here at the same "
             "time; leave 'id' out and this service assigns a new one",
             code="vcapi.id_taken",
-        ) from None
+        ),
+    )
     return row, signed
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -38,6 +40,58 @@ def record(
     )
     session.add(event)
     return event
+
+
+def commit(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    issuer_id: int | None = None,
+    target: str = "",
+    detail: dict[str, Any] | None = None,
+    now: datetime,
+    refresh: Sequence[object] = (),
+    conflict: Exception | None = None,
+    before: Callable[[], object] | None = None,
+) -> None:
+    """Record the event (as ``record``), commit the unit of work, then reload ``refresh``.
+
+    ``before`` runs inside the unit of work once it is flushed, just before the commit;
+    ``conflict`` is what a clash with a concurrent change (an ``IntegrityError``) raises,
+    once the unit of work is rolled back.
+    """
+    record(
+        session,
+        actor=actor,
+        action=action,
+        issuer_id=issuer_id,
+        target=target,
+        detail=detail,
+        now=now,
+    )
+    save(session, conflict=conflict, before=before)
+    for row in refresh:
+        session.refresh(row)
+
+
+def save(
+    session: Session,
+    *,
+    conflict: Exception | None = None,
+    before: Callable[[], object] | None = None,
+) -> None:
+    """Commit the unit of work (``before`` and ``conflict`` as for ``commit``)."""
+    try:
+        if before is not None:
+            session.flush()
+            before()
+        session.commit()
+    except IntegrityError:
+        if conflict is None:
+            raise
+        session.rollback()
+        raise conflict from None
 
 
 def _listed(issuer_id: int) -> SelectOfScalar[AuditEvent]:

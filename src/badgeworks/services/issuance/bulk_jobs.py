@@ -117,7 +117,7 @@ def create_job(
     )
     session.add(job)
     session.flush()
-    audit.record(
+    audit.commit(
         session,
         actor=actor,
         action="bulk.validate",
@@ -125,9 +125,8 @@ def create_job(
         target=f"bulk:{job.id}",
         detail={"rows": checked.total, "good": len(checked.good), "file": filename[:100]},
         now=now,
+        refresh=[job],
     )
-    session.commit()
-    session.refresh(job)
     return job
 
 
@@ -261,7 +260,7 @@ def resume(
         raise ConflictError(f"bulk job {job_id} is already finished", code="bulk.finished")
     if not _take(session, job, RESUMABLE, reissue=None, now=now):
         raise ConflictError(f"bulk job {job_id} was resumed just now", code="bulk.running")
-    audit.record(
+    audit.commit(
         session,
         actor=actor,
         action="bulk.resume",
@@ -270,7 +269,6 @@ def resume(
         detail={"attempt": job.attempts, "done_before": job.done},
         now=now,
     )
-    session.commit()
     return job
 
 

@@ -297,7 +297,14 @@ def complete_project(
     project.completed_at = now
     session.add(row)
     session.add(project)
-    audit.record(
+
+    def stored() -> None:
+        if before_commit is not None:
+            before_commit(row)
+
+    # ``before`` runs once the unit of work is flushed, so a concurrent completion's
+    # unique-constraint clash lands in ``conflict``.
+    audit.commit(
         session,
         actor=actor,
         action="credential.issue",
@@ -309,20 +316,13 @@ def complete_project(
             "key": key.id,
         },
         now=now,
-    )
-    try:
-        # Flushed first, so a concurrent completion's unique-constraint clash lands here.
-        session.flush()
-        if before_commit is not None:
-            before_commit(row)
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise ConflictError(
+        refresh=[row],
+        conflict=ConflictError(
             f"project {project_id} was completed by another request at the same time",
             code="project.already_completed",
-        ) from None
-    session.refresh(row)
+        ),
+        before=stored,
+    )
     return row
 
 
@@ -419,23 +419,22 @@ def revoke_credential(
         return existing
     rev = Revocation(credential_id=credential_id, reason=reason, actor=actor[:200], revoked_at=now)
     session.add(rev)
-    audit.record(
-        session,
-        actor=actor,
-        action="credential.revoke",
-        issuer_id=issuer.id,
-        target=f"credential:{credential_id}",
-        detail={"reason": reason},
-        now=now,
-    )
     try:
-        session.commit()
+        audit.commit(
+            session,
+            actor=actor,
+            action="credential.revoke",
+            issuer_id=issuer.id,
+            target=f"credential:{credential_id}",
+            detail={"reason": reason},
+            now=now,
+            refresh=[rev],
+        )
     except IntegrityError:
         session.rollback()
         found = revocation(session, credential_id)
         assert found is not None
         return found
-    session.refresh(rev)
     return rev
 
 
