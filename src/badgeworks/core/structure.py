@@ -276,21 +276,29 @@ class _Checker:
         if ob:
             self.profile(issuer, "$.issuer", check_id=False)
 
+    def typed_object(
+        self, node: Any, path: str, code: str, type_name: str, *, check_id: bool = True
+    ) -> bool:
+        """What OB 3.0 classes share: an object whose ``id`` is a URI (when ``check_id``)
+        and whose ``type`` contains ``type_name``. False when ``node`` is not an object."""
+        if not isinstance(node, Mapping):
+            article = "an" if type_name[0] in "AEIOU" else "a"
+            self.add(code, path, f"must be {article} {type_name} object, got {_show(node)}")
+            return False
+        if check_id and not is_url(node.get("id")):
+            self.add(code, f"{path}.id", f"must be a URI, got {_show(node.get('id'))}")
+        if type_name not in _types(node):
+            self.add(
+                code,
+                f"{path}.type",
+                f"must contain '{type_name}', got {_show(node.get('type'))}",
+            )
+        return True
+
     def profile(self, node: Any, path: str, *, check_id: bool = True) -> None:
         """OB 3.0 Profile: ``id`` (URI) and ``type`` containing ``Profile``."""
-        if not isinstance(node, Mapping):
-            self.add("credential.profile", path, f"must be a Profile object, got {_show(node)}")
+        if not self.typed_object(node, path, "credential.profile", "Profile", check_id=check_id):
             return
-        if check_id and not is_url(node.get("id")):
-            self.add(
-                "credential.profile", f"{path}.id", f"must be a URI, got {_show(node.get('id'))}"
-            )
-        if "Profile" not in _types(node):
-            self.add(
-                "credential.profile",
-                f"{path}.type",
-                f"must contain 'Profile', got {_show(node.get('type'))}",
-            )
         if "image" in node:
             self.image(node["image"], f"{path}.image")
         if "parentOrg" in node:
@@ -430,15 +438,8 @@ class _Checker:
     def achievement(self, node: Any, path: str) -> None:
         """OB 3.0 Achievement: id, type, criteria, description and name."""
         code = "credential.achievement"
-        if not isinstance(node, Mapping):
-            self.add(code, path, f"must be an Achievement object, got {_show(node)}")
+        if not self.typed_object(node, path, code, "Achievement"):
             return
-        if not is_url(node.get("id")):
-            self.add(code, f"{path}.id", f"must be a URI, got {_show(node.get('id'))}")
-        if "Achievement" not in _types(node):
-            self.add(
-                code, f"{path}.type", f"must contain 'Achievement', got {_show(node.get('type'))}"
-            )
         criteria = node.get("criteria")
         if not isinstance(criteria, Mapping):
             self.add(code, f"{path}.criteria", f"is required (an object), got {_show(criteria)}")
@@ -471,13 +472,8 @@ class _Checker:
     def alignment(self, node: Any, path: str) -> None:
         """OB 3.0 Alignment: type, targetName and targetUrl."""
         code = "credential.alignment"
-        if not isinstance(node, Mapping):
-            self.add(code, path, f"must be an Alignment object, got {_show(node)}")
+        if not self.typed_object(node, path, code, "Alignment", check_id=False):
             return
-        if "Alignment" not in _types(node):
-            self.add(
-                code, f"{path}.type", f"must contain 'Alignment', got {_show(node.get('type'))}"
-            )
         if not isinstance(node.get("targetName"), str) or not node.get("targetName"):
             self.add(
                 code, f"{path}.targetName", f"is required, got {_show(node.get('targetName'))}"
@@ -490,17 +486,8 @@ class _Checker:
     def result_description(self, node: Any, path: str) -> None:
         """OB 3.0 ResultDescription: id, type, name and resultType."""
         code = "credential.result_description"
-        if not isinstance(node, Mapping):
-            self.add(code, path, f"must be a ResultDescription object, got {_show(node)}")
+        if not self.typed_object(node, path, code, "ResultDescription"):
             return
-        if not is_url(node.get("id")):
-            self.add(code, f"{path}.id", f"must be a URI, got {_show(node.get('id'))}")
-        if "ResultDescription" not in _types(node):
-            self.add(
-                code,
-                f"{path}.type",
-                f"must contain 'ResultDescription', got {_show(node.get('type'))}",
-            )
         if not isinstance(node.get("name"), str):
             self.add(code, f"{path}.name", f"is required, got {_show(node.get('name'))}")
         rt = node.get("resultType")
@@ -527,17 +514,8 @@ class _Checker:
     def rubric_criterion_level(self, node: Any, path: str) -> None:
         """OB 3.0 RubricCriterionLevel: id, type and name."""
         code = "credential.rubric_criterion_level"
-        if not isinstance(node, Mapping):
-            self.add(code, path, f"must be a RubricCriterionLevel object, got {_show(node)}")
+        if not self.typed_object(node, path, code, "RubricCriterionLevel"):
             return
-        if not is_url(node.get("id")):
-            self.add(code, f"{path}.id", f"must be a URI, got {_show(node.get('id'))}")
-        if "RubricCriterionLevel" not in _types(node):
-            self.add(
-                code,
-                f"{path}.type",
-                f"must contain 'RubricCriterionLevel', got {_show(node.get('type'))}",
-            )
         if not isinstance(node.get("name"), str):
             self.add(code, f"{path}.name", f"is required, got {_show(node.get('name'))}")
         for i, a in enumerate(_items(node.get("alignment", []))):
@@ -546,11 +524,8 @@ class _Checker:
     def result(self, node: Any, path: str, descriptions: Mapping[str, Mapping[str, Any]]) -> None:
         """OB 3.0 Result: type; status when its ResultDescription is of type Status."""
         code = "credential.result"
-        if not isinstance(node, Mapping):
-            self.add(code, path, f"must be a Result object, got {_show(node)}")
+        if not self.typed_object(node, path, code, "Result", check_id=False):
             return
-        if "Result" not in _types(node):
-            self.add(code, f"{path}.type", f"must contain 'Result', got {_show(node.get('type'))}")
         status = node.get("status")
         if status is not None and status not in RESULT_STATUSES:
             self.add(
