@@ -33,12 +33,8 @@ def encode_public_key(raw: bytes) -> str:
 
 def decode_public_key(value: str) -> bytes:
     """Return the raw 32-byte Ed25519 public key from a ``publicKeyMultibase`` value."""
-    return _decode(
-        ED25519_PUB_PREFIX,
-        value,
-        f"publicKeyMultibase {value!r:.80} is not an Ed25519 Multikey (z6Mk…)",
-        "key.unsupported",
-    )
+    wrong = f"publicKeyMultibase {value!r:.80} is not an Ed25519 Multikey (z6Mk…)"
+    return _decode(ED25519_PUB_PREFIX, value, wrong, "key.unsupported")
 
 
 def encode_secret_key(seed: bytes) -> str:
@@ -49,9 +45,5 @@ def encode_secret_key(seed: bytes) -> str:
 def decode_secret_key(value: str) -> bytes:
     """Return the 32-byte Ed25519 seed from a ``secretKeyMultibase`` value."""
     # The message leaves the value out: it is a secret.
-    return _decode(
-        ED25519_PRIV_PREFIX,
-        value,
-        "secretKeyMultibase is not an Ed25519 Multikey secret (z3u2…)",
-        "key.invalid",
-    )
+    wrong = "secretKeyMultibase is not an Ed25519 Multikey secret (z3u2…)"
+    return _decode(ED25519_PRIV_PREFIX, value, wrong, "key.invalid")
