@@ -623,7 +623,11 @@ def batch_result(
     refused = [
         BatchRowResult(line=r.line, outcome="refused", errors=r.errors) for r in checked.rejected()
     ]
-    rows = sorted([*refused, *results], key=lambda r: r.line)
+    return answer(session, ctx, sorted([*refused, *results], key=lambda r: r.line))
+
+
+def answer(session: Session, ctx: ServiceContext, rows: list[BatchRowResult]) -> BatchResult:
+    """Every row's outcome (in line order), with the credentials issued and the refusals."""
     issued = []
     for r in rows:
         if r.outcome == "issued" and r.credential_id:

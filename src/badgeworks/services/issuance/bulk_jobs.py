@@ -22,19 +22,18 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Update, update
 from sqlmodel import Session, col, select
 
 from badgeworks.core.errors import BadgeworksError
 from badgeworks.db.console import BulkJob
 from badgeworks.db.engine import SessionFactory
-from badgeworks.db.models import Credential, Issuer
+from badgeworks.db.models import Issuer
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ConflictError, NotFoundError
 from badgeworks.services.infra import audit
 from badgeworks.services.issuance import bulk
-from badgeworks.services.issuance import completion as issuance
-from badgeworks.services.issuance.models import BatchResult, BatchRowError, BatchRowResult
+from badgeworks.services.issuance.models import BatchResult, BatchRowResult
 
 log = logging.getLogger("badgeworks.bulk_jobs")
 
@@ -146,6 +145,15 @@ def list_jobs(session: Session, issuer: Issuer | None, limit: int = 20) -> list[
     return list(session.exec(stmt))
 
 
+def _while_running(job_id: int | None, worker: str | None) -> Update:
+    """An UPDATE of job ``job_id`` that changes it only while ``worker`` still runs it."""
+    return update(BulkJob).where(
+        col(BulkJob.id) == job_id,
+        col(BulkJob.status) == "running",
+        col(BulkJob.worker) == worker,
+    )
+
+
 def reap(
     session: Session, lease: float, *, issuer_id: int | None = None, now: datetime
 ) -> list[int]:
@@ -158,13 +166,7 @@ def reap(
     for job_id, worker in dead:
         # Only if nobody took it over in the meantime.
         changed = session.execute(
-            update(BulkJob)
-            .where(
-                col(BulkJob.id) == job_id,
-                col(BulkJob.status) == "running",
-                col(BulkJob.worker) == worker,
-            )
-            .values(status="interrupted", updated_at=now)
+            _while_running(job_id, worker).values(status="interrupted", updated_at=now)
         )
         if changed.rowcount == 1:  # type: ignore[attr-defined]
             marked.append(job_id or 0)
@@ -332,15 +334,7 @@ def run(
             if done % SAVE_EVERY == 0:
                 values.update(_lists(results))
             with factory() as beat_session:
-                mine = beat_session.execute(
-                    update(BulkJob)
-                    .where(
-                        col(BulkJob.id) == job_id,
-                        col(BulkJob.status) == "running",
-                        col(BulkJob.worker) == me,
-                    )
-                    .values(**values)
-                )
+                mine = beat_session.execute(_while_running(job_id, me).values(**values))
                 beat_session.commit()
             # Taken over (this worker was presumed dead): stop; the new worker finishes.
             return bool(mine.rowcount == 1)  # type: ignore[attr-defined]
@@ -468,17 +462,7 @@ def result_of(session: Session, ctx: ServiceContext, job: BulkJob) -> BatchResul
         merged[bad["line"]] = BatchRowResult(
             line=bad["line"], outcome="refused", errors=bad["errors"]
         )
-    ordered = [merged[line] for line in sorted(merged)]
-    issued = []
-    for r in ordered:
-        if r.outcome == "issued" and r.credential_id:
-            row = session.get(Credential, r.credential_id)
-            if row is not None:
-                issued.append(issuance.issued(ctx, row))
-    rejected = [
-        BatchRowError(line=r.line, errors=r.errors) for r in ordered if r.outcome == "refused"
-    ]
-    return BatchResult(issued=issued, rejected=rejected, rows=ordered)
+    return bulk.answer(session, ctx, [merged[line] for line in sorted(merged)])
 
 
 def escape_cell(value: str) -> str:
