@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 import pytest
@@ -11,9 +10,9 @@ from fastapi.testclient import TestClient
 
 from badgeworks.services.accounts import staff
 from badgeworks.services.programs import issuers
+from tests.html_page import csrf_of
 
 PASSWORD = "correct horse battery staple"
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def add_staff(app: FastAPI, slug: str, email: str, role: str) -> None:
@@ -29,13 +28,6 @@ def add_staff(app: FastAPI, slug: str, email: str, role: str) -> None:
             actor="test",
             now=app.state.ctx.clock(),
         )
-
-
-def csrf_of(html: str) -> str:
-    """The first CSRF token in a page."""
-    found = _CSRF.search(html)
-    assert found, "no CSRF token in the page"
-    return found.group(1)
 
 
 def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> str:

@@ -1,8 +1,16 @@
-"""A tiny HTML reader for tests (the standard library's html.parser)."""
+"""A tiny HTML reader for tests (the standard library's html.parser), and form fields."""
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
+
+
+def csrf_of(html: str, name: str = "csrf_token") -> str:
+    """The value of the page's first form field ``name`` (the CSRF token unless told)."""
+    match = re.search(rf'name="{name}" value="([^"]+)"', html)
+    assert match, f"no {name} in the page"
+    return match.group(1)
 
 
 class Page(HTMLParser):

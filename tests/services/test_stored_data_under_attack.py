@@ -201,7 +201,8 @@ def test_achievement_type_and_language_outside_ob3_are_refused(site: Site) -> No
 
 @pytest.mark.usefixtures("fast_scrypt")
 def test_the_console_form_refuses_what_the_api_refuses(site: Site) -> None:
-    from tests.console_staff import PASSWORD, csrf_of
+    from tests.console_staff import PASSWORD
+    from tests.html_page import csrf_of
 
     add_staff(site.app, "acme", "grace@example.org", "issuer")
     page = site.http.get("/console/login")

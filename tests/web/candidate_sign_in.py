@@ -10,14 +10,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
 from badgeworks.db.outbox import OutboxMessage
+from tests.html_page import csrf_of
 
 EMAIL = "ada@example.org"
-
-
-def csrf_of(html: str, name: str = "csrf_token") -> str:
-    match = re.search(rf'name="{name}" value="([^"]+)"', html)
-    assert match, html
-    return match.group(1)
 
 
 def last_link(application: FastAPI) -> str:

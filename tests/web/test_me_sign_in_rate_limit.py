@@ -15,8 +15,8 @@ from badgeworks.db.candidate_access import CandidateLink
 from badgeworks.services.accounts.candidate_access import SignInLimits
 from badgeworks.services.infra.rate_limit import RateLimiter
 from badgeworks.settings import Settings
-from tests.html_page import Page
-from tests.web.candidate_sign_in import EMAIL, csrf_of, last_link, outbox_count, request_link
+from tests.html_page import Page, csrf_of
+from tests.web.candidate_sign_in import EMAIL, last_link, outbox_count, request_link
 from tests.web.test_bad_input import committed_writes
 
 UNKNOWN = "nobody@example.org"

@@ -20,8 +20,9 @@ from fastapi.testclient import TestClient
 from PIL import Image, ImageCms
 from PIL.PngImagePlugin import PngInfo
 
+from tests.html_page import csrf_of
 from tests.issuer_app import IssuerHandle
-from tests.web.candidate_sign_in import csrf_of, sign_in
+from tests.web.candidate_sign_in import sign_in
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 GPS = {1: "N", 2: (51.0, 30.0, 12.5), 3: "W", 4: (0.0, 7.0, 40.0)}

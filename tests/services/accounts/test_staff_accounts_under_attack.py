@@ -30,6 +30,7 @@ from badgeworks.services.programs import issuers
 from badgeworks.settings import Settings
 from badgeworks.web.app import create_app
 from tests.console_staff import fast_scrypt  # noqa: F401
+from tests.html_page import csrf_of
 from tests.issuer_app import NOW, make_issuer
 from tests.servers import serve
 
@@ -37,7 +38,6 @@ PASSWORD = "correct horse battery staple"
 ATTACKER_PASSWORD = "chosen-by-the-other-program"
 ACME_TYPED = "typed-by-the-acme-owner"
 ADMIN = "admin-test-token-0123456789-abcdefghij"
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 class Clock:
@@ -86,12 +86,6 @@ def add_account(
             actor="test",
             now=app.state.ctx.clock(),
         )
-
-
-def csrf_of(html: str) -> str:
-    found = _CSRF.search(html)
-    assert found, "no CSRF token in the page"
-    return found.group(1)
 
 
 def sign_in(client: httpx.Client, email: str, password: str) -> httpx.Response:

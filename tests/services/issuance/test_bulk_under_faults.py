@@ -381,7 +381,8 @@ def _start_server(settings: Settings, port: int, delay: float) -> subprocess.Pop
 
 
 def _sign_in(http: httpx.Client, email: str) -> str:
-    from tests.console_staff import PASSWORD, csrf_of
+    from tests.console_staff import PASSWORD
+    from tests.html_page import csrf_of
 
     page = http.get("/console/login")
     r = http.post(
@@ -397,7 +398,8 @@ def test_web_process_killed_during_a_console_job_resumes_without_issuing_twice(
 ) -> None:
     from badgeworks.services.accounts import staff
     from badgeworks.services.programs import issuers
-    from tests.console_staff import PASSWORD, csrf_of
+    from tests.console_staff import PASSWORD
+    from tests.html_page import csrf_of
 
     monkeypatch.setattr(staff, "_SCRYPT_N", 2**10)  # a cheap hash; it records its cost
     settings = _settings(database_url, tmp_path)

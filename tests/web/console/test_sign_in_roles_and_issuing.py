@@ -19,7 +19,8 @@ from badgeworks.services.accounts import staff
 from badgeworks.services.issuance import bulk
 from badgeworks.web.routes import console as console_pages
 from badgeworks.web.routes.console.common import ConsoleRoute
-from tests.console_staff import PASSWORD, add_staff, csrf_of, fast_scrypt, sign_in
+from tests.console_staff import PASSWORD, add_staff, fast_scrypt, sign_in
+from tests.html_page import csrf_of
 from tests.issuer_app import NOW, TEST_SECRET, IssuerHandle, draft_project
 
 pytestmark = pytest.mark.usefixtures("fast_scrypt")

@@ -11,7 +11,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.console_staff import add_staff, csrf_of, fast_scrypt, sign_in
+from tests.console_staff import add_staff, fast_scrypt, sign_in
+from tests.html_page import csrf_of
 from tests.issuer_app import IssuerHandle
 
 pytestmark = pytest.mark.usefixtures("fast_scrypt")
