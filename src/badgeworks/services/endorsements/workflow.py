@@ -231,18 +231,8 @@ def invite(
     session.add(row)
     session.flush()
     link = review_url(ctx, token)
-    if endorser.email:
-        text, html = _invite_mail(issuer, endorser, project, link, row.expires_at)
-        outbox.enqueue(
-            session,
-            to=endorser.email,
-            subject=f"{issuer.name} asks for your review of “{project.title}”",
-            text=text,
-            html=html,
-            issuer_id=issuer.id,
-            reference=f"review_invite:{row.id}",
-            now=now,
-        )
+    mail = _invite_mail(issuer, endorser, project, row, link)
+    _mail_link(session, issuer, endorser, row, mail, now)
     audit.commit(
         session,
         actor=actor,
@@ -262,12 +252,35 @@ def invite(
     return row, endorser, link
 
 
+def _mail_link(
+    session: Session,
+    issuer: Issuer,
+    endorser: Endorser,
+    invite: ReviewInvite,
+    mail: tuple[str, str, str],
+    now: datetime,
+) -> None:
+    """Queue ``mail`` (subject, text, HTML) with the endorser's link, if they have an email."""
+    if endorser.email:
+        subject, text, html = mail
+        outbox.enqueue(
+            session,
+            to=endorser.email,
+            subject=subject,
+            text=text,
+            html=html,
+            issuer_id=issuer.id,
+            reference=f"review_invite:{invite.id}",
+            now=now,
+        )
+
+
 def _invite_mail(
-    issuer: Issuer, endorser: Endorser, project: Project, link: str, expires: datetime
-) -> tuple[str, str]:
+    issuer: Issuer, endorser: Endorser, project: Project, invite: ReviewInvite, link: str
+) -> tuple[str, str, str]:
     from html import escape
 
-    day = expires.date().isoformat()
+    day = invite.expires_at.date().isoformat()
     text = (
         f"Hello {endorser.name},\n\n"
         f"{issuer.name} invites you to review the project “{project.title}” and, if you "
@@ -284,7 +297,31 @@ def _invite_mail(
         "<p>No account or password is needed. If you did not expect this message, ignore "
         "it.</p>"
     )
-    return text, html
+    return f"{issuer.name} asks for your review of “{project.title}”", text, html
+
+
+def _withdrawal_mail(
+    ctx: ServiceContext,
+    issuer: Issuer,
+    endorser: Endorser,
+    endorsement: Endorsement,
+    invite: ReviewInvite,
+    link: str,
+) -> tuple[str, str, str]:
+    from html import escape
+
+    day = invite.expires_at.date().isoformat()
+    text = (
+        f"Hello {endorser.name},\n\nIf you want to withdraw the endorsement you "
+        f"signed ({endorsement_url(ctx, endorsement.id)}), open this link (it works once, "
+        f"until {day}):\n{link}\n"
+    )
+    html = (
+        f"<p>Hello {escape(endorser.name)},</p><p>If you want to withdraw the "
+        f'endorsement you signed, <a href="{escape(link)}">open this link</a> (it '
+        f"works once, until {day}).</p>"
+    )
+    return f"{issuer.name}: withdraw your endorsement if you wish", text, html
 
 
 def invite_status(invite: ReviewInvite, now: datetime) -> str:
@@ -946,27 +983,8 @@ def withdrawal_link(
     session.add(invite)
     session.flush()
     link = review_url(ctx, token)
-    if endorser.email:
-        from html import escape
-
-        outbox.enqueue(
-            session,
-            to=endorser.email,
-            subject=f"{issuer.name}: withdraw your endorsement if you wish",
-            text=(
-                f"Hello {endorser.name},\n\nIf you want to withdraw the endorsement you "
-                f"signed ({endorsement_url(ctx, row.id)}), open this link (it works once, "
-                f"until {invite.expires_at.date().isoformat()}):\n{link}\n"
-            ),
-            html=(
-                f"<p>Hello {escape(endorser.name)},</p><p>If you want to withdraw the "
-                f'endorsement you signed, <a href="{escape(link)}">open this link</a> (it '
-                f"works once, until {invite.expires_at.date().isoformat()}).</p>"
-            ),
-            issuer_id=issuer.id,
-            reference=f"review_invite:{invite.id}",
-            now=now,
-        )
+    mail = _withdrawal_mail(ctx, issuer, endorser, row, invite, link)
+    _mail_link(session, issuer, endorser, invite, mail, now)
     audit.commit(
         session,
         actor=actor,
