@@ -15,8 +15,10 @@ from tests.html_page import csrf_of
 PASSWORD = "correct horse battery staple"
 
 
-def add_staff(app: FastAPI, slug: str, email: str, role: str) -> None:
-    """Create a staff member with ``PASSWORD`` and ``role`` in issuer ``slug``."""
+def add_staff(
+    app: FastAPI, slug: str, email: str, role: str, password: str | None = PASSWORD
+) -> None:
+    """Create a staff member with ``password`` and ``role`` in issuer ``slug``."""
     with app.state.session_factory() as session:
         issuer = issuers.get_issuer(session, slug)
         staff.create_or_add_staff(
@@ -24,7 +26,7 @@ def add_staff(app: FastAPI, slug: str, email: str, role: str) -> None:
             issuer,
             email,
             role,
-            password=PASSWORD,
+            password=password,
             actor="test",
             now=app.state.ctx.clock(),
         )

@@ -22,6 +22,18 @@ import uvicorn
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 
+from badgeworks.settings import Settings
+
+
+def child_settings(settings: Settings) -> dict[str, Any]:
+    """What a child process needs to build an app on the same data and database."""
+    return {
+        "data_dir": str(settings.data_dir),
+        "database_url": settings.resolved_database_url,
+        "key_secret": settings.key_secret.get_secret_value() if settings.key_secret else None,
+        "public_base_url": settings.public_base_url,
+    }
+
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +30,7 @@ from badgeworks.settings import Settings, get_settings
 from badgeworks.web.app import create_app
 from tests.conftest import EDDSA, read_json
 from tests.issuer_app import NOW, TEST_SECRET, IssuerHandle, draft_project, make_issuer
+from tests.servers import free_port, serve
 
 ISSUED = datetime(2025, 5, 1, 9, 0, tzinfo=UTC)
 
@@ -101,6 +103,23 @@ def issue_through_api(application: FastAPI, http: TestClient, slug: str = "acme"
     hosted = http.get(f"/credentials/{path}", headers={"Accept": "application/vc+ld+json"})
     assert hosted.status_code == 200
     return Instance(application, http, who, issued, hosted.text)
+
+
+@contextmanager
+def served_instance(tmp: Path, slug: str) -> Iterator[tuple[Instance, str]]:
+    """Another badgeworks instance with its own database, served by uvicorn on a loopback
+    port and issuing as did:web, with one credential issued through its API; yields it
+    and its base URL."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    application = create_app(verifier_settings(tmp, public_base_url=base), clock=lambda: NOW)
+    http = TestClient(application, raise_server_exceptions=False)
+    instance = issue_through_api(application, http, slug=slug)
+    try:
+        with serve(application, port):
+            yield instance, base
+    finally:
+        application.state.engine.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -29,12 +29,11 @@ from badgeworks.services.infra import outbox
 from badgeworks.services.programs import issuers
 from badgeworks.settings import Settings
 from badgeworks.web.app import create_app
-from tests.console_staff import fast_scrypt  # noqa: F401
+from tests.console_staff import PASSWORD, add_staff, fast_scrypt  # noqa: F401
 from tests.html_page import csrf_of
 from tests.issuer_app import NOW, make_issuer
 from tests.servers import serve
 
-PASSWORD = "correct horse battery staple"
 ATTACKER_PASSWORD = "chosen-by-the-other-program"
 ACME_TYPED = "typed-by-the-acme-owner"
 ADMIN = "admin-test-token-0123456789-abcdefghij"
@@ -70,22 +69,6 @@ def browser(base: str, address: str = "127.0.0.1") -> httpx.Client:
     """An HTTP client whose connections come from loopback ``address``."""
     transport = httpx.HTTPTransport(local_address=address)
     return httpx.Client(base_url=base, transport=transport, timeout=60)
-
-
-def add_account(
-    app: FastAPI, slug: str, email: str, role: str, password: str | None = PASSWORD
-) -> None:
-    with app.state.session_factory() as session:
-        issuer = issuers.get_issuer(session, slug)
-        staff.create_or_add_staff(
-            session,
-            issuer,
-            email,
-            role,
-            password=password,
-            actor="test",
-            now=app.state.ctx.clock(),
-        )
 
 
 def sign_in(client: httpx.Client, email: str, password: str) -> httpx.Response:
@@ -131,7 +114,7 @@ def test_thirty_parallel_wrong_passwords_check_at_most_the_limit_and_the_owner_s
 ) -> None:
     base, app = served
     make_issuer(app, "acme")
-    add_account(app, "acme", "owner@acme.example", "owner")
+    add_staff(app, "acme", "owner@acme.example", "owner")
     attacker = browser(base, "127.0.0.2")
     token = csrf_of(attacker.get("/console/login").text)
     cookies = dict(attacker.cookies)
@@ -167,7 +150,7 @@ def test_locks_back_off_exponentially_and_one_address_cannot_spray_accounts(
 ) -> None:
     base, app = served
     make_issuer(app, "acme")
-    add_account(app, "acme", "owner@acme.example", "owner")
+    add_staff(app, "acme", "owner@acme.example", "owner")
     client = browser(base, "127.0.0.2")
     waits = []
     for _round in range(3):
@@ -222,8 +205,8 @@ def test_another_program_cannot_pre_set_the_password_of_an_account_a_program_add
     base, app = served
     make_issuer(app, "acme")
     make_issuer(app, "globex")
-    add_account(app, "acme", "owner@acme.example", "owner")
-    add_account(app, "globex", "boss@globex.example", "owner")
+    add_staff(app, "acme", "owner@acme.example", "owner")
+    add_staff(app, "globex", "boss@globex.example", "owner")
 
     # Globex's owner creates an account for Acme's future hire, with a password they chose.
     boss = signed_in(base, "boss@globex.example", PASSWORD, "127.0.0.2")
@@ -317,7 +300,7 @@ def test_cli_staff_create_says_an_account_exists_and_leaves_its_password_alone(
     app_settings: Settings = app.state.settings
     make_issuer(app, "acme")
     make_issuer(app, "globex")
-    add_account(app, "globex", "newhire@acme.example", "owner", password=ATTACKER_PASSWORD)
+    add_staff(app, "globex", "newhire@acme.example", "owner", password=ATTACKER_PASSWORD)
     for name, value in {
         "BADGEWORKS_DATABASE_URL": app_settings.resolved_database_url,
         "BADGEWORKS_DATA_DIR": str(app_settings.data_dir),
@@ -364,8 +347,8 @@ def test_changing_a_password_ends_the_accounts_other_sessions(
 ) -> None:
     base, app = served
     make_issuer(app, "acme")
-    add_account(app, "acme", "owner@acme.example", "owner")
-    add_account(app, "acme", "viewer@acme.example", "viewer")
+    add_staff(app, "acme", "owner@acme.example", "owner")
+    add_staff(app, "acme", "viewer@acme.example", "viewer")
     laptop = signed_in(base, "owner@acme.example", PASSWORD, "127.0.0.2")
     phone = signed_in(base, "owner@acme.example", PASSWORD, "127.0.0.3")
     viewer = signed_in(base, "viewer@acme.example", PASSWORD, "127.0.0.4")
@@ -442,8 +425,8 @@ def test_two_programs_adding_one_new_address_at_once_get_one_account_and_no_erro
     base, app = served
     make_issuer(app, "acme")
     make_issuer(app, "globex")
-    add_account(app, "acme", "owner@acme.example", "owner")
-    add_account(app, "globex", "boss@globex.example", "owner")
+    add_staff(app, "acme", "owner@acme.example", "owner")
+    add_staff(app, "globex", "boss@globex.example", "owner")
     owners = [
         ("acme", signed_in(base, "owner@acme.example", PASSWORD, "127.0.0.2")),
         ("globex", signed_in(base, "boss@globex.example", PASSWORD, "127.0.0.3")),

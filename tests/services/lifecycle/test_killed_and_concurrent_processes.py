@@ -23,6 +23,7 @@ from badgeworks.db.status import StatusEntry, StatusList
 from badgeworks.settings import Settings
 from tests.issuer_app import NOW, IssuerHandle
 from tests.plain_credentials import issue_plain, path_of, row_id
+from tests.servers import child_settings
 
 PRELUDE = """
 import json, os, signal, sys
@@ -53,15 +54,6 @@ def _run(script: str, args: dict[str, Any], timeout: float = 120) -> subprocess.
     )
 
 
-def _settings_args(settings: Settings) -> dict[str, Any]:
-    return {
-        "data_dir": str(settings.data_dir),
-        "database_url": settings.resolved_database_url,
-        "key_secret": settings.key_secret.get_secret_value() if settings.key_secret else None,
-        "public_base_url": settings.public_base_url,
-    }
-
-
 def _consistent(app: FastAPI, client: TestClient, entry: dict[str, str]) -> int:
     """The served list verifies and matches the database's bits; returns the entry's bit."""
     served = client.get(path_of(entry["statusListCredential"])).json()
@@ -88,7 +80,7 @@ def test_killed_mid_change_leaves_a_list_that_verifies_and_matches_its_bits(
             lifecycle.revoke(session, ctx, issuer, args["cid"], reason="x", actor="test")
         print("not killed")
         """,
-        {"settings": _settings_args(settings), "cid": row_id(vc)},
+        {"settings": child_settings(settings), "cid": row_id(vc)},
     )
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == -signal.SIGKILL, (out, err)
@@ -153,7 +145,7 @@ def test_concurrent_issuance_on_postgresql_never_loses_or_duplicates(
         print(json.dumps(ids))
         """
     procs = [
-        _run(script, {"settings": _settings_args(settings), "worker": w, "count": PER_PROCESS})
+        _run(script, {"settings": child_settings(settings), "worker": w, "count": PER_PROCESS})
         for w in range(PROCESSES)
     ]
     issued: list[str] = []

@@ -47,7 +47,7 @@ from badgeworks.web.app import create_app
 from tests.issuer_app import IssuerHandle, draft_project, make_issuer
 from tests.mentor_reviews import invite, open_form, review_path
 from tests.plain_credentials import issue_plain, path_of, row_id
-from tests.servers import free_port, serve
+from tests.servers import child_settings, free_port, serve
 
 #: Imports the app once, then forks a server per request line (JSON: settings and port)
 #: and answers with the child's pid: a restart after kill -9 costs a fork, not an import.
@@ -72,15 +72,6 @@ for line in sys.stdin:
 """
 
 
-def _settings_args(settings: Settings) -> dict[str, Any]:
-    return {
-        "data_dir": str(settings.data_dir),
-        "database_url": settings.resolved_database_url,
-        "key_secret": settings.key_secret.get_secret_value() if settings.key_secret else None,
-        "public_base_url": settings.public_base_url,
-    }
-
-
 class Servers:
     """Server processes on a test's database, forked from one pre-imported process."""
 
@@ -99,7 +90,7 @@ class Servers:
         """A new server process; its pid and base URL, once it answers."""
         assert self.zygote.stdin is not None and self.zygote.stdout is not None
         port = free_port()
-        request = {"settings": _settings_args(settings), "port": port}
+        request = {"settings": child_settings(settings), "port": port}
         self.zygote.stdin.write(json.dumps(request) + "\n")
         self.zygote.stdin.flush()
         pid = int(self.zygote.stdout.readline())

@@ -28,14 +28,14 @@ from badgeworks.cli import badgeworks
 from badgeworks.core import credential as ob
 from badgeworks.web.app import create_app
 from tests.issuer_app import NOW
-from tests.servers import Loopback, Route, free_port, serve
+from tests.servers import Loopback, Route
 from tests.signers import sign_vc_jwt
 from tests.verifier_app import (
     KEY,
     REPORT_PDF,
     Instance,
     codes,
-    issue_through_api,
+    served_instance,
     signed,
     verifier_settings,
 )
@@ -48,19 +48,8 @@ PRIVATE_ENV = {"BADGEWORKS_FETCH_ALLOW_PRIVATE": "1", "BADGEWORKS_FETCH_TIMEOUT"
 @pytest.fixture(scope="module")
 def gamma(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instance]:
     """Another badgeworks instance, served on a loopback port, with one issued credential."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    application = create_app(
-        verifier_settings(tmp_path_factory.mktemp("gamma"), public_base_url=base),
-        clock=lambda: NOW,
-    )
-    http = TestClient(application, raise_server_exceptions=False)
-    instance = issue_through_api(application, http, slug="gamma")
-    try:
-        with serve(application, port):
-            yield instance
-    finally:
-        application.state.engine.dispose()
+    with served_instance(tmp_path_factory.mktemp("gamma"), "gamma") as (instance, _):
+        yield instance
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ from badgeworks.services.verification.public import TrustRegistry, shared_fetche
 from badgeworks.web.app import create_app
 from tests.interop.conftest import Harness, harness  # noqa: F401 - the fixture
 from tests.issuer_app import NOW
-from tests.servers import Loopback, Route, free_port, serve
+from tests.servers import Loopback, Route
 from tests.verifier_app import (
     ISSUED,
     KEY,
@@ -37,6 +37,7 @@ from tests.verifier_app import (
     badge,
     codes,
     issue_through_api,
+    served_instance,
     signed,
     verifier_settings,
 )
@@ -61,19 +62,8 @@ def pclient(papp: FastAPI) -> TestClient:
 @pytest.fixture(scope="module")
 def second(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Instance, str]]:
     """A second badgeworks instance on its own port and database, issuing as did:web."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    application = create_app(
-        verifier_settings(tmp_path_factory.mktemp("second"), public_base_url=base),
-        clock=lambda: NOW,
-    )
-    http = TestClient(application, raise_server_exceptions=False)
-    instance = issue_through_api(application, http, slug="beta")
-    try:
-        with serve(application, port):
-            yield instance, base
-    finally:
-        application.state.engine.dispose()
+    with served_instance(tmp_path_factory.mktemp("second"), "beta") as served:
+        yield served
 
 
 def test_did_web_credential_from_a_second_instance(
