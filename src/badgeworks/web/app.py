@@ -39,22 +39,45 @@ from badgeworks.web.routes import (
     audit,
     batches,
     candidates,
+    console,
     credentials,
+    downloads,
+    home,
     issuers,
+    lifecycle,
+    me,
+    mentors,
+    portfolio,
     projects,
     public,
+    review,
+    status,
+    vcapi,
+    verifier,
 )
-from badgeworks.web.routes import console as console_routes
-from badgeworks.web.routes import downloads as downloads_routes
-from badgeworks.web.routes import home as home_routes
-from badgeworks.web.routes import lifecycle as lifecycle_routes
-from badgeworks.web.routes import me as me_routes
-from badgeworks.web.routes import mentors as mentors_routes
-from badgeworks.web.routes import portfolio as portfolio_routes
-from badgeworks.web.routes import review as review_routes
-from badgeworks.web.routes import status as status_routes
-from badgeworks.web.routes import vcapi as vcapi_routes
-from badgeworks.web.routes import verifier as verifier_routes
+
+#: Every route module, in the order their routes are matched.
+ROUTE_MODULES = (
+    issuers,
+    achievements,
+    candidates,
+    projects,
+    credentials,
+    batches,
+    audit,
+    public,
+    verifier,
+    status,
+    lifecycle,
+    vcapi,
+    downloads,
+    portfolio,
+    me,
+    mentors,
+    review,
+    console,
+    home,
+)
 
 DESCRIPTION = """
 Issue signed Open Badges 3.0 credentials for finished micro-internship work.
@@ -142,34 +165,13 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     )
     # Middleware added later runs earlier: the verifier's rate limit and body cap come
     # before the general body limit reads anything.
-    app.add_middleware(verifier_routes.VerifyGuard, settings=settings)
+    app.add_middleware(verifier.VerifyGuard, settings=settings)
     # Outside those: tokens and sessions are checked and uploads admitted before any
     # body is read (web/limits.py), and every response gets its security headers.
     app.add_middleware(RequestGuard, settings=settings)
     app.add_middleware(SecurityHeadersMiddleware)
-    for module in (
-        issuers,
-        achievements,
-        candidates,
-        projects,
-        credentials,
-        batches,
-        audit,
-        public,
-    ):
+    for module in ROUTE_MODULES:
         app.include_router(module.router)
-
-    app.include_router(verifier_routes.router)
-    app.include_router(status_routes.router)
-    app.include_router(lifecycle_routes.router)
-    app.include_router(vcapi_routes.router)
-    app.include_router(downloads_routes.router)
-    app.include_router(portfolio_routes.router)
-    app.include_router(me_routes.router)
-    app.include_router(mentors_routes.router)
-    app.include_router(review_routes.router)
-    app.include_router(console_routes.router)
-    app.include_router(home_routes.router)
 
     @app.get("/api/v1/health", tags=["health"])
     async def health() -> dict[str, bool]:

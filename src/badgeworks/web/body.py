@@ -3,13 +3,17 @@
 The body limits (``web/limits.py``) and the verifier's own limits read a body through
 ``read_capped``, so a body without ``Content-Length`` (or longer than it said) is cut off
 at the cap the same way everywhere, and the route then reads it again from ``replay``.
+Routes read an uploaded file with ``read_upload`` (whole, one byte past its limit) or
+``upload_chunks`` (streamed).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import Any
+
+from fastapi import UploadFile
 
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -76,3 +80,15 @@ def replay(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return replayed
+
+
+def read_upload(upload: UploadFile, limit: int) -> bytes:
+    """An uploaded file's bytes, read to at most one byte past ``limit``: enough for the
+    service to refuse a file that is too large without reading the rest."""
+    return upload.file.read(limit + 1)
+
+
+def upload_chunks(upload: UploadFile, size: int = 1024 * 1024) -> Iterator[bytes]:
+    """An uploaded file's bytes in chunks of ``size``, for a service that streams them."""
+    while chunk := upload.file.read(size):
+        yield chunk

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Form, Path, Request
+from fastapi import Depends, File, Form, Path, Request, UploadFile
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -57,6 +57,9 @@ PageDep = Annotated[PageRequest, Depends(page_request)]
 #: A free-text form field (a description, a narrative, one item per line): long, but
 #: bounded, so a form cannot carry an unbounded value into a page or a credential.
 FormText = Annotated[str, Form(max_length=20000)]
+#: An uploaded badge or issuer image, and the alt text it must come with.
+ImageFile = Annotated[UploadFile, File(description="A PNG or SVG image.")]
+ImageCaption = Annotated[str, Form(min_length=1, max_length=500, description="Alt text.")]
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile
+from fastapi import APIRouter, Path, Query, Response
 
 from badgeworks.services.programs import achievements
 from badgeworks.services.programs.images import store_image
@@ -15,7 +15,16 @@ from badgeworks.services.programs.models import (
     AchievementPublic,
     AchievementUpdate,
 )
-from badgeworks.web.deps import ContextDep, Id, PageDep, PrincipalDep, SessionDep
+from badgeworks.web.body import read_upload
+from badgeworks.web.deps import (
+    ContextDep,
+    Id,
+    ImageCaption,
+    ImageFile,
+    PageDep,
+    PrincipalDep,
+    SessionDep,
+)
 from badgeworks.web.pagination import send_page
 
 router = APIRouter(prefix="/api/v1", tags=["achievements"])
@@ -81,16 +90,15 @@ def update_achievement(
 @router.put("/achievements/{achievement_id}/image", response_model=AchievementPublic)
 def set_achievement_image(
     achievement_id: Id,
-    file: Annotated[UploadFile, File(description="A PNG or SVG image.")],
-    caption: Annotated[str, Form(min_length=1, max_length=500, description="Alt text.")],
+    file: ImageFile,
+    caption: ImageCaption,
     session: SessionDep,
     ctx: ContextDep,
     who: PrincipalDep,
 ) -> AchievementPublic:
     """Upload the badge image (PNG or SVG) with its required alt text (``caption``)."""
     achievement = achievements.get_achievement(session, who.issuer_id, achievement_id)
-    data = file.file.read(ctx.settings.max_upload_bytes + 1)
-    sha256, media_type = store_image(ctx, data)
+    sha256, media_type = store_image(ctx, read_upload(file, ctx.settings.max_upload_bytes))
     version = achievements.set_image(
         session,
         achievement,

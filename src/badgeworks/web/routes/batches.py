@@ -18,7 +18,7 @@ from badgeworks.services.infra import idempotency
 from badgeworks.services.issuance import bulk
 from badgeworks.services.issuance.models import BatchResult
 from badgeworks.web.deps import ContextDep, PrincipalDep, SessionDep
-from badgeworks.web.errors import error_response
+from badgeworks.web.idempotent import replayed, still_running
 
 router = APIRouter(prefix="/api/v1", tags=["batches"])
 
@@ -85,12 +85,7 @@ async def create_batch(
             session, who.issuer_id, idempotency_key, fingerprint, clock=ctx.clock
         ) as slot:
             if slot.replay is not None:
-                return Response(
-                    slot.replay.response,
-                    status_code=slot.replay.status_code,
-                    media_type="application/json",
-                    headers={"Idempotent-Replayed": "true"},
-                )
+                return replayed(slot.replay)
             result = bulk.issue_batch(
                 session, ctx, issuer, data, actor=who.actor, reissue_revoked=reissue_revoked
             )
@@ -101,6 +96,4 @@ async def create_batch(
     try:
         return await run_in_threadpool(work)
     except idempotency.InProgress as exc:
-        return error_response(
-            409, exc.code, exc.message, headers={"Retry-After": str(exc.retry_after)}
-        )
+        return still_running(exc)

@@ -7,6 +7,7 @@ changes it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -99,6 +100,10 @@ def certificate_pdf(
     )
 
 
+#: The image kinds a QR code is downloaded as: each has its own path, ``qr.<kind>``.
+QR_KINDS = ("png", "svg")
+
+
 def qr_response(data: str, kind: str, scale: int | None, title: str, stem: str) -> Response:
     """A QR code download (PNG or SVG) at ``scale`` pixels per module."""
     if kind == "svg":
@@ -118,39 +123,44 @@ def qr_response(data: str, kind: str, scale: int | None, title: str, stem: str) 
     )
 
 
-@router.get("/credentials/{credential_id}/qr.png", response_class=Response)
-def credential_qr_png(
-    credential_id: str,
-    session: SessionDep,
-    ctx: ContextDep,
-    scale: Scale = None,
-    target: Target = "page",
-) -> Response:
-    """A QR code to the credential page (or ``target=verify``: the verifier), PNG."""
-    return _credential_qr(credential_id, session, ctx, scale, target, "png")
+def add_qr_routes(
+    to: APIRouter,
+    path: str,
+    name: str,
+    endpoint_for: Callable[[str], Callable[..., Response]],
+    *,
+    include_in_schema: bool = True,
+) -> None:
+    """Add ``{path}/qr.png`` and ``{path}/qr.svg`` to ``to``, named ``{name}_png`` and
+    ``{name}_svg``, each answered by ``endpoint_for(kind)``."""
+    for kind in QR_KINDS:
+        to.add_api_route(
+            f"{path}/qr.{kind}",
+            endpoint_for(kind),
+            methods=["GET"],
+            response_class=Response,
+            name=f"{name}_{kind}",
+            include_in_schema=include_in_schema,
+        )
 
 
-@router.get("/credentials/{credential_id}/qr.svg", response_class=Response)
-def credential_qr_svg(
-    credential_id: str,
-    session: SessionDep,
-    ctx: ContextDep,
-    scale: Scale = None,
-    target: Target = "page",
-) -> Response:
-    """A QR code to the credential page (or ``target=verify``: the verifier), SVG."""
-    return _credential_qr(credential_id, session, ctx, scale, target, "svg")
+def _credential_qr(kind: str) -> Callable[..., Response]:
+    def credential_qr(
+        credential_id: str,
+        session: SessionDep,
+        ctx: ContextDep,
+        scale: Scale = None,
+        target: Target = "page",
+    ) -> Response:
+        row = issuance.get_credential(session, credential_id)
+        url = issuance.credential_url(ctx, row.id)
+        data = verify_url(ctx, url) if target == "verify" else url
+        return qr_response(data, kind, scale, data, f"qr-{row.id[:8]}")
+
+    credential_qr.__doc__ = (
+        f"A QR code to the credential page (or ``target=verify``: the verifier), {kind.upper()}."
+    )
+    return credential_qr
 
 
-def _credential_qr(
-    credential_id: str,
-    session: SessionDep,
-    ctx: ContextDep,
-    scale: int | None,
-    target: str,
-    kind: str,
-) -> Response:
-    row = issuance.get_credential(session, credential_id)
-    url = issuance.credential_url(ctx, row.id)
-    data = verify_url(ctx, url) if target == "verify" else url
-    return qr_response(data, kind, scale, data, f"qr-{row.id[:8]}")
+add_qr_routes(router, "/credentials/{credential_id}", "credential_qr", _credential_qr)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter
 
 from badgeworks.db.models import ApiToken
 from badgeworks.services.accounts import tokens
@@ -12,10 +12,13 @@ from badgeworks.services.accounts.models import TokenCreate, TokenCreated, Token
 from badgeworks.services.programs import issuers
 from badgeworks.services.programs.images import store_image
 from badgeworks.services.programs.models import IssuerCreate, IssuerPublic, IssuerUpdate, KeyPublic
+from badgeworks.web.body import read_upload
 from badgeworks.web.deps import (
     AdminDep,
     ContextDep,
     Id,
+    ImageCaption,
+    ImageFile,
     NoBody,
     PageDep,
     PrincipalDep,
@@ -66,16 +69,15 @@ def update_issuer(
 @router.put("/{slug}/image", response_model=IssuerPublic)
 def set_issuer_image(
     slug: str,
-    file: Annotated[UploadFile, File(description="A PNG or SVG image.")],
-    caption: Annotated[str, Form(min_length=1, max_length=500, description="Alt text.")],
+    file: ImageFile,
+    caption: ImageCaption,
     session: SessionDep,
     ctx: ContextDep,
     who: PrincipalDep,
 ) -> IssuerPublic:
     """Upload the issuer's image (PNG or SVG) with its alt text."""
     issuer = who.issuer_for(slug)
-    data = file.file.read(ctx.settings.max_upload_bytes + 1)
-    sha256, _ = store_image(ctx, data)
+    sha256, _ = store_image(ctx, read_upload(file, ctx.settings.max_upload_bytes))
     issuer = issuers.set_image(session, issuer, sha256, caption, actor=who.actor, now=ctx.clock())
     return issuers.to_public(session, ctx, issuer)
 

@@ -6,12 +6,14 @@ predates this module and keeps its response); it goes through the same service.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import StringConstraints
 
+from badgeworks.db.models import Credential
 from badgeworks.services.issuance import completion as issuance
 from badgeworks.services.issuance.models import IssuedCredential
 from badgeworks.services.lifecycle import changes as lifecycle
@@ -61,34 +63,41 @@ def credential_status(
     return state
 
 
-@router.post("/credentials/{credential_id}/suspend")
-def suspend(
-    credential_id: str,
-    data: StatusChangeRequest,
-    session: SessionDep,
-    ctx: ContextDep,
-    who: PrincipalDep,
-) -> dict[str, Any]:
-    """Suspend a credential: its suspension bit is set and the list re-signed."""
-    row = lifecycle.suspend(
-        session, ctx, who.issuer, credential_id, reason=data.reason, actor=who.actor
-    )
-    return lifecycle.state(session, ctx, row).as_dict()
+def _status_change(change: Callable[..., Credential]) -> Callable[..., dict[str, Any]]:
+    """The endpoint of a status change that keeps the credential: it answers with the
+    credential's new state."""
+
+    def status_change(
+        credential_id: str,
+        data: StatusChangeRequest,
+        session: SessionDep,
+        ctx: ContextDep,
+        who: PrincipalDep,
+    ) -> dict[str, Any]:
+        row = change(session, ctx, who.issuer, credential_id, reason=data.reason, actor=who.actor)
+        return lifecycle.state(session, ctx, row).as_dict()
+
+    return status_change
 
 
-@router.post("/credentials/{credential_id}/unsuspend")
-def unsuspend(
-    credential_id: str,
-    data: StatusChangeRequest,
-    session: SessionDep,
-    ctx: ContextDep,
-    who: PrincipalDep,
-) -> dict[str, Any]:
-    """Lift a suspension."""
-    row = lifecycle.unsuspend(
-        session, ctx, who.issuer, credential_id, reason=data.reason, actor=who.actor
+#: ``POST /api/v1/credentials/{id}/<action>``: the status change it makes, and what it does.
+STATUS_CHANGES = (
+    (
+        "suspend",
+        lifecycle.suspend,
+        "Suspend a credential: its suspension bit is set and the list re-signed.",
+    ),
+    ("unsuspend", lifecycle.unsuspend, "Lift a suspension."),
+)
+
+for _action, _change, _description in STATUS_CHANGES:
+    router.add_api_route(
+        f"/credentials/{{credential_id}}/{_action}",
+        _status_change(_change),
+        methods=["POST"],
+        name=_action,
+        description=_description,
     )
-    return lifecycle.state(session, ctx, row).as_dict()
 
 
 def _reissued(session: Any, ctx: Any, who: Any, old_id: str, new: Any) -> Reissued:

@@ -22,8 +22,9 @@ from badgeworks.services.endorsements import workflow as endorsements
 from badgeworks.services.endorsements.markdown import render as render_markdown
 from badgeworks.services.endorsements.workflow import ReviewCreate, WithdrawRequest
 from badgeworks.web.deps import ContextDep, Id, NoBody, PrincipalDep, SessionDep
-from badgeworks.web.negotiation import JSON_TYPES, choose
+from badgeworks.web.negotiation import hosted
 from badgeworks.web.pages import render
+from badgeworks.web.routes.public import did_response
 
 router = APIRouter(tags=["endorsements"])
 
@@ -113,16 +114,10 @@ def hosted_endorsement(
     endorsement_id: str, request: Request, session: SessionDep, ctx: ContextDep
 ) -> Response:
     """An endorsement at its id URL: the exact signed bytes as JSON, or an HTML page."""
-    force_json = endorsement_id.endswith(".json")
-    row = endorsements.get_endorsement(session, endorsement_id.removesuffix(".json"))
-    media_type = (
-        "application/vc+ld+json"
-        if force_json
-        else choose(request.headers.get("accept"), (*JSON_TYPES, "text/html"))
-    )
-    headers = {"Vary": "Accept", "Cache-Control": "public, max-age=300"}
-    if media_type != "text/html":
-        return Response(row.document.encode("utf-8"), media_type=media_type, headers=headers)
+    answer = hosted(request, endorsement_id)
+    row = endorsements.get_endorsement(session, answer.id)
+    if not answer.is_page:
+        return answer.signed(row.document)
     doc = json.loads(row.document)
     issuer = doc.get("issuer") if isinstance(doc.get("issuer"), dict) else {"id": doc.get("issuer")}
     subject = doc.get("credentialSubject") if isinstance(doc.get("credentialSubject"), dict) else {}
@@ -139,7 +134,7 @@ def hosted_endorsement(
     return render(
         request,
         "mentor_endorsement.html",
-        headers=headers,
+        headers=answer.headers,
         e=view,
         comment_html=render_markdown(comment if isinstance(comment, str) else None),
         json_url=endorsements.endorsement_url(ctx, row.id) + ".json",
@@ -148,18 +143,10 @@ def hosted_endorsement(
     )
 
 
-def _did_response(document: dict[str, Any]) -> JSONResponse:
-    return JSONResponse(
-        document,
-        media_type="application/did+json",
-        headers={"Cache-Control": "public, max-age=60", "Access-Control-Allow-Origin": "*"},
-    )
-
-
 @router.get("/mentors/{endorser_id}/did.json")
 def mentor_did_document(endorser_id: str, session: SessionDep) -> JSONResponse:
     """A mentor's did:web DID document (for identities whose key the service holds)."""
-    return _did_response(
+    return did_response(
         mentors.did_document_for(mentors.get_endorser(session, "mentor", endorser_id))
     )
 
@@ -167,6 +154,6 @@ def mentor_did_document(endorser_id: str, session: SessionDep) -> JSONResponse:
 @router.get("/hosts/{endorser_id}/did.json")
 def host_did_document(endorser_id: str, session: SessionDep) -> JSONResponse:
     """A host organisation's did:web DID document."""
-    return _did_response(
+    return did_response(
         mentors.did_document_for(mentors.get_endorser(session, "host", endorser_id))
     )

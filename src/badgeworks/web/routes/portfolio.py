@@ -8,6 +8,7 @@ candidates do the same at ``/me``.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
@@ -17,10 +18,11 @@ from badgeworks.services.portfolio import pages, portrait, presentation, sharing
 from badgeworks.services.portfolio.models import PortfolioPublic, PortfolioUpdate
 from badgeworks.services.programs import candidates
 from badgeworks.services.verification.pipeline import MAX_PRESENTED_CREDENTIALS
+from badgeworks.web.body import read_upload
 from badgeworks.web.deps import ContextDep, Id, PrincipalDep, SessionDep
 from badgeworks.web.i18n import Translator
 from badgeworks.web.pages import page_language, render
-from badgeworks.web.routes.downloads import Scale, qr_response
+from badgeworks.web.routes.downloads import Scale, add_qr_routes, qr_response
 
 router = APIRouter(tags=["portfolio"])
 
@@ -82,24 +84,19 @@ def portfolio_photo(handle: Handle, session: SessionDep, ctx: ContextDep) -> Res
     return Response(data, media_type=media_type, headers=headers)
 
 
-@router.get("/p/{handle}/qr.png", response_class=Response, include_in_schema=False)
-def portfolio_qr_png(
-    handle: Handle, session: SessionDep, ctx: ContextDep, scale: Scale = None
-) -> Response:
-    """A QR code to the portfolio, PNG (``?scale=`` pixels per module, up to 40)."""
-    row = store.find_by_handle(session, handle)
-    url = store.portfolio_url(ctx, row)
-    return qr_response(url, "png", scale, url, f"qr-{row.handle}")
+def _portfolio_qr(kind: str) -> Callable[..., Response]:
+    def portfolio_qr(
+        handle: Handle, session: SessionDep, ctx: ContextDep, scale: Scale = None
+    ) -> Response:
+        """A QR code to the portfolio (``?scale=`` pixels per module, up to 40)."""
+        row = store.find_by_handle(session, handle)
+        url = store.portfolio_url(ctx, row)
+        return qr_response(url, kind, scale, url, f"qr-{row.handle}")
+
+    return portfolio_qr
 
 
-@router.get("/p/{handle}/qr.svg", response_class=Response, include_in_schema=False)
-def portfolio_qr_svg(
-    handle: Handle, session: SessionDep, ctx: ContextDep, scale: Scale = None
-) -> Response:
-    """A QR code to the portfolio, SVG."""
-    row = store.find_by_handle(session, handle)
-    url = store.portfolio_url(ctx, row)
-    return qr_response(url, "svg", scale, url, f"qr-{row.handle}")
+add_qr_routes(router, "/p/{handle}", "portfolio_qr", _portfolio_qr, include_in_schema=False)
 
 
 @router.get("/p/{handle}/presentation.json", response_class=Response, include_in_schema=False)
@@ -173,7 +170,7 @@ def set_portfolio_photo(
     profile or text) before it is stored; shown only while the portfolio shows the name.
     """
     candidate = candidates.get_candidate(session, who.issuer_id, candidate_id)
-    data = file.file.read(portrait.photo_max_bytes(ctx) + 1)
+    data = read_upload(file, portrait.photo_max_bytes(ctx))
     row = portrait.set_photo(session, ctx, candidate, data, caption, actor=who.actor)
     return store.to_public(session, ctx, candidate, row)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile
@@ -19,8 +18,9 @@ from badgeworks.services.programs.models import (
     ProjectPublic,
     ProjectUpdate,
 )
+from badgeworks.web.body import upload_chunks
 from badgeworks.web.deps import ContextDep, Id, NoBody, PageDep, PrincipalDep, SessionDep
-from badgeworks.web.errors import error_response
+from badgeworks.web.idempotent import replayed, still_running
 from badgeworks.web.pagination import send_page
 
 router = APIRouter(prefix="/api/v1", tags=["projects"])
@@ -74,11 +74,6 @@ def update_project(
     return projects.to_public(session, ctx, who.issuer, project)
 
 
-def _chunks(upload: UploadFile, size: int = 1024 * 1024) -> Iterator[bytes]:
-    while chunk := upload.file.read(size):
-        yield chunk
-
-
 @router.post(
     "/projects/{project_id}/deliverables", response_model=DeliverablePublic, status_code=201
 )
@@ -100,7 +95,7 @@ def upload_deliverable(
         session,
         ctx,
         project,
-        _chunks(file),
+        upload_chunks(file),
         name=name,
         filename=file.filename,
         media_type=file.content_type,
@@ -173,18 +168,11 @@ def complete_project(
             session, issuer_id, idempotency_key, fingerprint, clock=ctx.clock
         ) as slot:
             if slot.replay is not None:
-                return Response(
-                    slot.replay.response,
-                    status_code=slot.replay.status_code,
-                    media_type="application/json",
-                    headers={"Idempotent-Replayed": "true"},
-                )
+                return replayed(slot.replay)
             row = issuance.complete_project(
                 session, ctx, who.issuer, project_id, actor=who.actor, before_commit=respond
             )
             body = staged[-1] if staged else issuance.issued(ctx, row).model_dump_json()
     except idempotency.InProgress as exc:
-        return error_response(
-            409, exc.code, exc.message, headers={"Retry-After": str(exc.retry_after)}
-        )
+        return still_running(exc)
     return Response(body, status_code=201, media_type="application/json")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 
@@ -10,7 +12,7 @@ from badgeworks.services.lifecycle import changes as lifecycle
 from badgeworks.services.portfolio import files
 from badgeworks.services.programs import achievements, issuers
 from badgeworks.web.deps import ContextDep, Id, SessionDep
-from badgeworks.web.negotiation import JSON_TYPES, choose
+from badgeworks.web.negotiation import hosted
 from badgeworks.web.routes.credential_page import credential_page
 
 router = APIRouter(tags=["public"])
@@ -37,19 +39,13 @@ def hosted_credential(
     ``Accept: application/vc+ld+json`` or ``application/json`` (or a ``.json`` suffix)
     returns the stored bytes; a browser's ``Accept`` gets the page.
     """
-    force_json = credential_id.endswith(".json")
-    row = issuance.get_credential(session, credential_id.removesuffix(".json"))
-    media_type = (
-        "application/vc+ld+json"
-        if force_json
-        else choose(request.headers.get("accept"), (*JSON_TYPES, "text/html"))
-    )
-    headers = {"Vary": "Accept", "Cache-Control": "public, max-age=300"}
-    if media_type != "text/html":
-        return Response(row.document.encode("utf-8"), media_type=media_type, headers=headers)
+    answer = hosted(request, credential_id)
+    row = issuance.get_credential(session, answer.id)
+    if not answer.is_page:
+        return answer.signed(row.document)
     # The page shows live status and the candidate's current privacy choices: browsers and
     # shared caches must revalidate it every time (the signed bytes above never change).
-    headers["Cache-Control"] = "no-cache"
+    headers = {**answer.headers, "Cache-Control": "no-cache"}
     # The page itself (layout, checks, downloads, sharing) is built in credential_page;
     # ``revoked`` and ``lifecycle`` are passed through for the status display.
     return credential_page(
@@ -64,14 +60,19 @@ def hosted_credential(
     )
 
 
-@router.get("/issuers/{slug}/did.json")
-def did_document(slug: str, session: SessionDep) -> JSONResponse:
-    """The did:web DID document of an issuer hosted here (every key, rotated ones too)."""
+def did_response(document: dict[str, Any]) -> JSONResponse:
+    """A did:web DID document (an issuer's, a mentor's, a host's): public, cached briefly."""
     return JSONResponse(
-        issuers.public_did_document(session, slug),
+        document,
         media_type="application/did+json",
         headers={"Cache-Control": "public, max-age=60", "Access-Control-Allow-Origin": "*"},
     )
+
+
+@router.get("/issuers/{slug}/did.json")
+def did_document(slug: str, session: SessionDep) -> JSONResponse:
+    """The did:web DID document of an issuer hosted here (every key, rotated ones too)."""
+    return did_response(issuers.public_did_document(session, slug))
 
 
 @router.get("/blobs/{sha256}/preview.png", include_in_schema=False)

@@ -8,6 +8,7 @@ same report a success returns with ``200``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
@@ -16,12 +17,11 @@ from pydantic import Field, StringConstraints
 from sqlalchemy.exc import SQLAlchemyError
 
 from badgeworks.services.context import ServiceContext
-from badgeworks.services.errors import NotFoundError
 from badgeworks.services.exchange import vcapi
 from badgeworks.services.lifecycle import changes as lifecycle
 from badgeworks.services.models import Strict
 from badgeworks.services.verification import pipeline as verification
-from badgeworks.services.verification.pipeline import KnownIssuer, Report, unavailable_report
+from badgeworks.services.verification.pipeline import KnownIssuer, unavailable_report
 from badgeworks.services.verification.pool import VerifierBusy
 from badgeworks.services.verification.public import TrustRegistry, known_issuers
 from badgeworks.web.deps import ContextDep, OptionalPrincipalDep, PrincipalDep, SessionDep
@@ -83,6 +83,31 @@ def _known(ctx: ServiceContext, registry: TrustRegistry) -> dict[str, KnownIssue
         return known_issuers(session, registry)
 
 
+async def _verified(
+    request: Request,
+    ctx: ServiceContext,
+    verify: Callable[[dict[str, KnownIssuer]], dict[str, Any]],
+) -> JSONResponse:
+    """Run ``verify`` with the known issuers on the verifier's bounded pool: 200 with its
+    answer when that says ``verified``, 422 with the same answer when not (503 when the
+    pool is full)."""
+    registry = trust_registry(request)
+
+    def work() -> dict[str, Any]:
+        # On a worker of the bounded pool, holding no database session across fetches.
+        try:
+            known = _known(ctx, registry)
+        except SQLAlchemyError as exc:
+            return vcapi.report_body(unavailable_report(exc))
+        return verify(known)
+
+    try:
+        result = await verify_pool(request).run(work)
+    except VerifierBusy as exc:
+        return busy_response(exc)
+    return JSONResponse(result, status_code=200 if result["verified"] else 422)
+
+
 @router.post("/credentials/verify")
 async def verify_credential(
     data: VerifyCredentialRequest,
@@ -97,27 +122,18 @@ async def verify_credential(
     same known issuers (hosted and the trust registry's), deliverable digests included.
     """
     options = data.options or VerifyOptions()
-    registry = trust_registry(request)
 
-    def work() -> Report:
-        # On a worker of the bounded pool, holding no database session across fetches.
-        try:
-            known = _known(ctx, registry)
-        except SQLAlchemyError as exc:
-            return unavailable_report(exc)
-        return verification.verify(
+    def verify(known: dict[str, KnownIssuer]) -> dict[str, Any]:
+        result = verification.verify(
             ctx,
             data.verifiableCredential,
             known=known,
             challenge=options.challenge,
             domain=options.domain,
-        ).report
+        )
+        return vcapi.report_body(result.report)
 
-    try:
-        report = await verify_pool(request).run(work)
-    except VerifierBusy as exc:
-        return busy_response(exc)
-    return JSONResponse(vcapi.report_body(report), status_code=200 if report.verified else 422)
+    return await _verified(request, ctx, verify)
 
 
 @router.post("/presentations/verify")
@@ -134,14 +150,9 @@ async def verify_presentation(
     same pipeline and known issuers, deliverable digests included).
     """
     options = data.options or VerifyOptions()
-    registry = trust_registry(request)
     vcapi.check_presentation_size(data.verifiablePresentation)
 
-    def work() -> dict[str, Any]:
-        try:
-            known = _known(ctx, registry)
-        except SQLAlchemyError as exc:
-            return vcapi.report_body(unavailable_report(exc))
+    def verify(known: dict[str, KnownIssuer]) -> dict[str, Any]:
         return vcapi.verify_presentation(
             ctx,
             data.verifiablePresentation,
@@ -150,11 +161,15 @@ async def verify_presentation(
             domain=options.domain,
         )
 
-    try:
-        result = await verify_pool(request).run(work)
-    except VerifierBusy as exc:
-        return busy_response(exc)
-    return JSONResponse(result, status_code=200 if result["verified"] else 422)
+    return await _verified(request, ctx, verify)
+
+
+#: The lifecycle change each ``credentialStatus`` item's ``status`` asks for.
+STATUS_CHANGES = {
+    "revoked": lifecycle.revoke,
+    "suspended": lifecycle.suspend,
+    "unsuspended": lifecycle.unsuspend,
+}
 
 
 @router.post("/credentials/status")
@@ -165,14 +180,6 @@ def update_status(
     row_id = vcapi.row_id_of(ctx, {"id": data.credentialId})
     row = lifecycle.own_credential(session, who.issuer, row_id)
     for item in data.credentialStatus:
-        if item.status == "revoked":
-            lifecycle.revoke(session, ctx, who.issuer, row.id, reason=data.reason, actor=who.actor)
-        elif item.status == "suspended":
-            lifecycle.suspend(session, ctx, who.issuer, row.id, reason=data.reason, actor=who.actor)
-        elif item.status == "unsuspended":
-            lifecycle.unsuspend(
-                session, ctx, who.issuer, row.id, reason=data.reason, actor=who.actor
-            )
-        else:  # pragma: no cover - the model allows nothing else
-            raise NotFoundError(f"unknown status {item.status!r}")
+        change = STATUS_CHANGES[item.status]
+        change(session, ctx, who.issuer, row.id, reason=data.reason, actor=who.actor)
     return {"credentialId": data.credentialId, **lifecycle.state(session, ctx, row).as_dict()}
