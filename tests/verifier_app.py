@@ -1,5 +1,5 @@
-"""What the public verifier's tests share: its settings, an app's own credential, and
-did:key credentials signed here with the W3C vector key.
+"""What the public verifier's tests share: its settings, an app's own credential, a
+second served instance, and the report's check codes.
 
 Building an app runs the migrations (about 2 s), so most verifier tests share one SQLite
 app per module (``vapp``, registered for every test by the root conftest's
@@ -13,7 +13,6 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +20,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from badgeworks.core import credential as ob
-from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
-from badgeworks.core.identity import identity_object
-from badgeworks.core.issue import issue
-from badgeworks.core.loader import DocumentLoader
 from badgeworks.settings import Settings, get_settings
 from badgeworks.web.app import create_app
-from tests.conftest import EDDSA, read_json
 from tests.issuer_app import NOW, TEST_SECRET, IssuerHandle, draft_project, make_issuer
 from tests.servers import free_port, serve
-
-ISSUED = datetime(2025, 5, 1, 9, 0, tzinfo=UTC)
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -139,47 +130,6 @@ def vclient(vapp: FastAPI) -> TestClient:
 def ours(vapp: FastAPI, vclient: TestClient) -> Instance:
     """A credential issued by ``vapp`` itself."""
     return issue_through_api(vapp, vclient)
-
-
-# ------------------------------------------------------------------ did:key credentials
-
-
-def vector_key() -> Ed25519KeyPair:
-    pair = read_json(EDDSA / "keyPair.json")
-    return Ed25519KeyPair.from_multibase(pair["publicKeyMultibase"], pair["privateKeyMultibase"])
-
-
-KEY = vector_key()
-
-
-def badge(key: Ed25519KeyPair = KEY, **overrides: Any) -> dict[str, Any]:
-    """An unsigned OB 3.0 credential issued by ``key``'s did:key."""
-    achievement = ob.achievement(
-        id="https://northwind.example/achievements/data-pipeline",
-        name="Data Pipeline Micro-internship",
-        description="Built a tested ingestion pipeline for a host company.",
-        criteria_narrative="Deliver a pipeline and present it.",
-    )
-    subject = ob.achievement_subject(
-        achievement=achievement,
-        identifier=[identity_object("ada@example.com", salt="s4lt")],
-        role="Intern",
-    )
-    args: dict[str, Any] = {
-        "id": "urn:uuid:6f1c2b1e-3c55-4a8e-9d43-2f0a8f6b7c11",
-        "issuer": ob.profile(id=key.controller, name="Northwind Institute"),
-        "valid_from": ob.xsd_datetime(ISSUED),
-        "subject": subject,
-        "name": "Data Pipeline Micro-internship",
-        "credential_schema": False,
-    }
-    args.update(overrides)
-    return ob.achievement_credential(**args)
-
-
-def signed(loader: DocumentLoader, key: Ed25519KeyPair = KEY, **overrides: Any) -> dict[str, Any]:
-    """``badge(**overrides)`` signed with eddsa-rdfc-2022."""
-    return issue(badge(key, **overrides), key, loader, now=ISSUED)
 
 
 def codes(body: dict[str, Any], check: str | None = None) -> dict[str, str]:

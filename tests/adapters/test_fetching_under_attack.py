@@ -27,9 +27,10 @@ from badgeworks.core.credential import digest_multibase
 from badgeworks.core.errors import DidError
 from badgeworks.core.loader import DocumentLoader
 from badgeworks.web.app import create_app
+from tests.did_key_badges import badge, signed
 from tests.issuer_app import NOW, IssuerHandle, draft_project
 from tests.servers import serve
-from tests.verifier_app import badge, signed, verifier_settings
+from tests.verifier_app import verifier_settings
 
 VC2 = "https://www.w3.org/ns/credentials/v2"
 

@@ -11,7 +11,6 @@ import pytest
 
 from badgeworks.core import credential as ob
 from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
-from badgeworks.core.identity import identity_object
 from badgeworks.core.issue import issue
 from badgeworks.core.loader import DocumentLoader
 from badgeworks.core.proof import add_proof
@@ -24,50 +23,20 @@ from badgeworks.core.status import (
 from badgeworks.core.verification.credential import verify
 from badgeworks.core.verification.report import Check, Report
 from tests.conftest import EDDSA, read_json
+from tests.did_key_badges import ISSUED, badge, signed, vector_key
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
-ISSUED = datetime(2025, 5, 1, 9, 0, tzinfo=UTC)
 LIST_URL = "https://northwind.example/status/revocation/1"
 
 
 @pytest.fixture(scope="module")
 def key() -> Ed25519KeyPair:
-    pair = read_json(EDDSA / "keyPair.json")
-    return Ed25519KeyPair.from_multibase(pair["publicKeyMultibase"], pair["privateKeyMultibase"])
+    return vector_key()
 
 
 @pytest.fixture(scope="module")
 def mentor_key() -> Ed25519KeyPair:
     return Ed25519KeyPair.generate()
-
-
-def badge(key: Ed25519KeyPair, **overrides: Any) -> dict[str, Any]:
-    achievement = ob.achievement(
-        id="https://northwind.example/achievements/data-pipeline",
-        name="Data Pipeline Micro-internship",
-        description="Built a tested ingestion pipeline for a host company.",
-        criteria_narrative="Deliver a pipeline and present it.",
-        endorsement=overrides.pop("achievement_endorsement", None),
-    )
-    subject = ob.achievement_subject(
-        achievement=achievement,
-        identifier=[identity_object("ada@example.com", salt="s4lt")],
-        role="Intern",
-    )
-    args: dict[str, Any] = {
-        "id": "urn:uuid:6f1c2b1e-3c55-4a8e-9d43-2f0a8f6b7c11",
-        "issuer": ob.profile(id=key.controller, name="Northwind Institute"),
-        "valid_from": ob.xsd_datetime(ISSUED),
-        "subject": subject,
-        "name": "Data Pipeline Micro-internship",
-        "credential_schema": False,
-    }
-    args.update(overrides)
-    return ob.achievement_credential(**args)
-
-
-def signed(key: Ed25519KeyPair, loader: DocumentLoader, **overrides: Any) -> dict[str, Any]:
-    return issue(badge(key, **overrides), key, loader, now=ISSUED)
 
 
 def codes(report: Report, check: str | None = None) -> list[str]:
@@ -81,7 +50,7 @@ def outcome(report: Report, code: str) -> str:
 
 
 def test_fresh_badge_verifies(key: Ed25519KeyPair, loader: DocumentLoader) -> None:
-    report = verify(signed(key, loader), loader=loader, now=NOW, known_issuers={key.controller})
+    report = verify(signed(loader, key), loader=loader, now=NOW, known_issuers={key.controller})
     assert report.verified, report.as_dict()
     assert report.verdict == "verified"
     assert [c.check for c in report.checks] == [
@@ -103,14 +72,14 @@ def test_fresh_badge_verifies(key: Ed25519KeyPair, loader: DocumentLoader) -> No
 
 
 def test_unknown_issuer_is_a_warning(key: Ed25519KeyPair, loader: DocumentLoader) -> None:
-    report = verify(signed(key, loader), loader=loader, now=NOW)
+    report = verify(signed(loader, key), loader=loader, now=NOW)
     assert report.verified
     assert report.verdict == "verified_with_warnings"
     assert outcome(report, "issuer.unknown") == "warning"
 
 
 def test_tampered_badge_fails(key: Ed25519KeyPair, loader: DocumentLoader) -> None:
-    doc = signed(key, loader)
+    doc = signed(loader, key)
     doc["credentialSubject"]["achievement"]["name"] = "Senior Data Engineer"
     report = verify(doc, loader=loader, now=NOW)
     assert not report.verified
@@ -126,17 +95,17 @@ def test_unsigned_badge_fails(key: Ed25519KeyPair, loader: DocumentLoader) -> No
 
 
 def test_expired_and_not_yet_valid(key: Ed25519KeyPair, loader: DocumentLoader) -> None:
-    doc = signed(key, loader, valid_until="2025-05-31T00:00:00Z")
+    doc = signed(loader, key, valid_until="2025-05-31T00:00:00Z")
     report = verify(doc, loader=loader, now=NOW)
     assert not report.verified
     assert outcome(report, "validity.expired") == "fail"
     assert "expired on 31 May 2025" in report.failures()[0].message
 
-    doc = signed(key, loader, valid_from="2025-07-01T00:00:00Z")
+    doc = signed(loader, key, valid_from="2025-07-01T00:00:00Z")
     report = verify(doc, loader=loader, now=NOW)
     assert outcome(report, "validity.not_yet_valid") == "fail"
 
-    report = verify(signed(key, loader), loader=loader, now=NOW)
+    report = verify(signed(loader, key), loader=loader, now=NOW)
     assert outcome(report, "validity.ok") == "pass"
 
 
@@ -163,7 +132,7 @@ def test_revoked_and_suspended(
     purpose: str, code: str, key: Ed25519KeyPair, loader: DocumentLoader
 ) -> None:
     entry = ob.bitstring_status_list_entry(list_url=LIST_URL, index=94567, purpose=purpose)
-    doc = signed(key, loader, credential_status=entry)
+    doc = signed(loader, key, credential_status=entry)
 
     clean = _status_list(key, loader, purpose, None)
     report = verify(doc, loader=loader, now=NOW, status_resolver={LIST_URL: clean}.__getitem__)
@@ -184,7 +153,7 @@ def test_status_list_signed_by_another_issuer(
     key: Ed25519KeyPair, mentor_key: Ed25519KeyPair, loader: DocumentLoader
 ) -> None:
     entry = ob.bitstring_status_list_entry(list_url=LIST_URL, index=1)
-    doc = signed(key, loader, credential_status=entry)
+    doc = signed(loader, key, credential_status=entry)
     foreign = _status_list(mentor_key, loader, "revocation", None)
     report = verify(doc, loader=loader, now=NOW, status_resolver=lambda url: foreign)
     assert outcome(report, "status.issuer_mismatch") == "fail"
@@ -239,7 +208,7 @@ def test_endorsement_good_and_tampered(
 ) -> None:
     achievement_id = "https://northwind.example/achievements/data-pipeline"
     endorsement = _endorsement(mentor_key, loader, achievement_id)
-    doc = signed(key, loader, achievement_endorsement=[endorsement])
+    doc = signed(loader, key, achievement_endorsement=[endorsement])
     report = verify(doc, loader=loader, now=NOW)
     assert report.verified, report.as_dict()
     check = next(c for c in report.checks if c.check == "endorsement")
@@ -249,7 +218,7 @@ def test_endorsement_good_and_tampered(
 
     bad = copy.deepcopy(endorsement)
     bad["credentialSubject"]["endorsementComment"] = "Ada was late every day."
-    doc = signed(key, loader, achievement_endorsement=[bad])
+    doc = signed(loader, key, achievement_endorsement=[bad])
     report = verify(doc, loader=loader, now=NOW)
     assert not report.verified
     check = next(c for c in report.checks if c.check == "endorsement")
@@ -261,7 +230,7 @@ def test_endorsement_of_something_else_is_a_warning(
     key: Ed25519KeyPair, mentor_key: Ed25519KeyPair, loader: DocumentLoader
 ) -> None:
     endorsement = _endorsement(mentor_key, loader, "https://elsewhere.example/a/1")
-    doc = signed(key, loader, endorsement=[endorsement])
+    doc = signed(loader, key, endorsement=[endorsement])
     report = verify(doc, loader=loader, now=NOW)
     assert outcome(report, "endorsement.wrong_subject") == "warning"
 
@@ -323,13 +292,13 @@ def test_internal_errors_become_a_check(key: Ed25519KeyPair, loader: DocumentLoa
         def get(self, *args: Any, **kwargs: Any) -> Any:
             raise RuntimeError("boom")
 
-    report = verify(Broken(signed(key, loader)), loader=loader, now=NOW)
+    report = verify(Broken(signed(loader, key)), loader=loader, now=NOW)
     assert not report.verified
     assert "internal.error" in codes(report)
 
 
 def test_naive_now_is_utc(key: Ed25519KeyPair, loader: DocumentLoader) -> None:
-    report = verify(signed(key, loader), loader=loader, now=datetime(2025, 6, 1))
+    report = verify(signed(loader, key), loader=loader, now=datetime(2025, 6, 1))
     assert report.verified
 
 

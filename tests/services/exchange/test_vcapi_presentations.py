@@ -16,8 +16,9 @@ from badgeworks.core import credential as ob
 from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.verification.presentation import create_presentation, sign_presentation
 from badgeworks.services.verification.pipeline import MAX_PRESENTED_CREDENTIALS
+from tests.did_key_badges import signed
 from tests.issuer_app import NOW, IssuerHandle, issue_with_deliverables
-from tests.verifier_app import REPORT_PDF, codes, signed
+from tests.verifier_app import REPORT_PDF, codes
 
 BLOBS = "http://127.0.0.1:8000/blobs/"
 

@@ -27,18 +27,11 @@ from fastapi.testclient import TestClient
 from badgeworks.cli import badgeworks
 from badgeworks.core import credential as ob
 from badgeworks.web.app import create_app
+from tests.did_key_badges import KEY, signed
 from tests.issuer_app import NOW
 from tests.servers import Loopback, Route
 from tests.signers import sign_vc_jwt
-from tests.verifier_app import (
-    KEY,
-    REPORT_PDF,
-    Instance,
-    codes,
-    served_instance,
-    signed,
-    verifier_settings,
-)
+from tests.verifier_app import REPORT_PDF, Instance, codes, served_instance, verifier_settings
 
 NOW_ISO = NOW.strftime("%Y-%m-%dT%H:%M:%SZ")
 #: Lets the CLI's fetcher reach 127.0.0.1: for tests only, like the app's setting.

@@ -42,9 +42,10 @@ from fastapi.testclient import TestClient
 from badgeworks.adapters.did_web import did_document
 from badgeworks.adapters.resources import default_loader
 from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
+from tests.did_key_badges import signed
 from tests.issuer_app import NOW, TEST_SECRET
 from tests.servers import free_port, serve
-from tests.verifier_app import issue_through_api, signed, verifier_settings
+from tests.verifier_app import issue_through_api, verifier_settings
 
 HTML = {"Accept": "text/html"}
 #: What a page says when a genuine credential is shown as failed ("Verification failed ✕").

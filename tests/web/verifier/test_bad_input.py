@@ -16,10 +16,11 @@ from fastapi.testclient import TestClient
 from badgeworks.services.verification.public import shared_fetcher
 from badgeworks.web.app import create_app
 from tests.adapters.test_fetcher import PUBLIC_IP, FakeDns
+from tests.did_key_badges import KEY, signed
 from tests.issuer_app import NOW
 from tests.servers import Loopback, Route
 from tests.signers import sign_vc_jwt
-from tests.verifier_app import KEY, PNG_1X1, Instance, signed, verifier_settings
+from tests.verifier_app import PNG_1X1, Instance, verifier_settings
 
 SHAPE = {"ok", "status", "code", "error"}
 

@@ -27,18 +27,15 @@ from badgeworks.core.proof import add_proof
 from badgeworks.core.status import encode_list, new_bitstring, set_status, status_list_credential
 from badgeworks.services.verification.public import TrustRegistry, shared_fetcher
 from badgeworks.web.app import create_app
+from tests.did_key_badges import ISSUED, KEY, badge, signed
 from tests.interop.conftest import Harness, harness  # noqa: F401 - the fixture
 from tests.issuer_app import NOW
 from tests.servers import Loopback, Route
 from tests.verifier_app import (
-    ISSUED,
-    KEY,
     Instance,
-    badge,
     codes,
     issue_through_api,
     served_instance,
-    signed,
     verifier_settings,
 )
 

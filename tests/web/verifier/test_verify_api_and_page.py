@@ -19,8 +19,9 @@ from fastapi.testclient import TestClient
 from badgeworks.core import credential as ob
 from badgeworks.core.baking import bake_png, bake_svg
 from badgeworks.services.verification.public import TrustRegistry
+from tests.did_key_badges import KEY, signed
 from tests.signers import sign_vc_jwt
-from tests.verifier_app import KEY, PNG_1X1, REPORT_PDF, Instance, codes, signed
+from tests.verifier_app import PNG_1X1, REPORT_PDF, Instance, codes
 
 SVG = (
     '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
