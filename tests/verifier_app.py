@@ -97,13 +97,16 @@ def issue_through_api(application: FastAPI, http: TestClient, slug: str = "acme"
 
 
 @contextmanager
-def served_instance(tmp: Path, slug: str) -> Iterator[tuple[Instance, str]]:
-    """Another badgeworks instance with its own database, served by uvicorn on a loopback
+def served_instance(
+    tmp: Path, slug: str = "acme", **overrides: Any
+) -> Iterator[tuple[Instance, str]]:
+    """A badgeworks instance with its own database, served by uvicorn on a loopback
     port and issuing as did:web, with one credential issued through its API; yields it
-    and its base URL."""
+    and its base URL. ``overrides`` go to ``verifier_settings``."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    application = create_app(verifier_settings(tmp, public_base_url=base), clock=lambda: NOW)
+    settings = verifier_settings(tmp, public_base_url=base, **overrides)
+    application = create_app(settings, clock=lambda: NOW)
     http = TestClient(application, raise_server_exceptions=False)
     instance = issue_through_api(application, http, slug=slug)
     try:

@@ -14,15 +14,14 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
 from badgeworks.core.baking import bake_png
-from badgeworks.web.app import create_app
 from tests.browser_support import HAVE_CHROMIUM, assert_accessible
-from tests.issuer_app import NOW
-from tests.servers import free_port, serve
-from tests.verifier_app import PNG_1X1, Instance, issue_through_api, verifier_settings
+from tests.verifier_app import (
+    PNG_1X1,
+    Instance,
+    served_instance,
+)
 
 if not HAVE_CHROMIUM:  # pragma: no cover - depends on the machine
     pytest.skip(
@@ -36,20 +35,9 @@ from playwright.sync_api import Browser, Page
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Instance]]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    application: FastAPI = create_app(
-        verifier_settings(
-            tmp_path_factory.mktemp("browser"), public_base_url=base, fetch_allow_private=True
-        ),
-        clock=lambda: NOW,
-    )
-    instance = issue_through_api(application, TestClient(application))
-    try:
-        with serve(application, port):
-            yield base, instance
-    finally:
-        application.state.engine.dispose()
+    tmp = tmp_path_factory.mktemp("browser")
+    with served_instance(tmp, fetch_allow_private=True) as (instance, base):
+        yield base, instance
 
 
 @pytest.fixture(scope="module")
