@@ -27,7 +27,6 @@ verifier and the console sign-in.
 
 from __future__ import annotations
 
-import secrets
 import threading
 from collections.abc import Iterator
 from typing import Annotated, Any
@@ -36,7 +35,7 @@ from fastapi import APIRouter, Depends, Form, Path, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
 from pydantic import ValidationError
 from starlette.background import BackgroundTask
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from badgeworks.core.errors import BadgeworksError
 from badgeworks.db.models import Candidate
@@ -53,6 +52,7 @@ from badgeworks.web.errors import status_for
 from badgeworks.web.i18n import Translator
 from badgeworks.web.limits import _size
 from badgeworks.web.pages import page_language, render
+from badgeworks.web.routes.double_submit import form_token, token_matches
 
 router = APIRouter(tags=["candidate"], include_in_schema=False)
 
@@ -72,6 +72,8 @@ _GONE = {
     "candidate.link_unknown": "candidate.gone_unknown",
 }
 VISIBILITIES = ("public", "unlisted", "hidden")
+#: The secret of a sign-in link, as it stands in the link's path.
+LinkToken = Annotated[str, Path(max_length=200)]
 
 
 def _secure(request: Request) -> bool:
@@ -138,11 +140,18 @@ def _limited(
     )
 
 
+def _link_limited(request: Request, token: str) -> Response | None:
+    """Opening or using a sign-in link spends a token of the ``redeem`` limit."""
+    return _limited(
+        request, _limits(request).redeem, "candidate.limited_link", f"{PREFIX}/link/{token}"
+    )
+
+
 # ------------------------------------------------------------------------------ sign-in
 
 
 def _sign_in_page(request: Request, *, sent: bool = False, status_code: int = 200) -> Response:
-    token = request.cookies.get(SIGNIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
+    token = form_token(request, SIGNIN_CSRF_COOKIE)
     response = render(
         request,
         "me_sign_in.html",
@@ -175,8 +184,7 @@ def sign_in(
     )
     if limited is not None:
         return limited
-    expected = request.cookies.get(SIGNIN_CSRF_COOKIE) or ""
-    if not expected or not secrets.compare_digest(csrf_token.encode(), expected.encode()):
+    if not token_matches(request, SIGNIN_CSRF_COOKIE, csrf_token):
         return _error(request, "candidate.csrf", 403)
     access.request_link(session, ctx, email)
     return _sign_in_page(request, sent=True)
@@ -199,12 +207,10 @@ def link_page(
     request: Request,
     session: SessionDep,
     ctx: ContextDep,
-    token: Annotated[str, Path(max_length=200)],
+    token: LinkToken,
 ) -> Response:
     """Confirm before using the single-use link."""
-    limited = _limited(
-        request, _limits(request).redeem, "candidate.limited_link", f"{PREFIX}/link/{token}"
-    )
+    limited = _link_limited(request, token)
     if limited is not None:
         return limited
     try:
@@ -225,13 +231,11 @@ def use_link(
     request: Request,
     session: SessionDep,
     ctx: ContextDep,
-    token: Annotated[str, Path(max_length=200)],
+    token: LinkToken,
     nonce: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Use the link once, start a session and go to ``/me``."""
-    limited = _limited(
-        request, _limits(request).redeem, "candidate.limited_link", f"{PREFIX}/link/{token}"
-    )
+    limited = _link_limited(request, token)
     if limited is not None:
         return limited
     try:
@@ -384,6 +388,11 @@ def me(request: Request, session: SessionDep, ctx: ContextDep, who: MaybeSignedI
     )
 
 
+def _text_fields(form: FormData) -> dict[str, str]:
+    """The posted form's text fields (files left out)."""
+    return {k: v for k, v in form.multi_items() if isinstance(v, str)}
+
+
 def _int(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() and len(value) < 10 else None
 
@@ -396,18 +405,11 @@ async def save_portfolio(
     if who is None:
         return _to_sign_in()
     form = await request.form(max_files=0, max_fields=5000)
-    values = {k: v for k, v in form.multi_items() if isinstance(v, str)}
-    try:
-        access.check_csrf(who, values.get("csrf_token"))
-    except BadgeworksError as exc:
-        return _error(request, exc.code, status_for(exc))
-    candidate_id = _int(values.get("candidate_id"))
-    try:
-        if candidate_id is None:
-            raise NotFoundError("no candidate chosen", code="candidate.not_yours")
-        candidate = access.own_candidate(session, who, candidate_id)
-    except NotFoundError as exc:
-        return _error(request, exc.code, status_for(exc))
+    values = _text_fields(form)
+    candidate = _own(request, session, who, _int(values.get("candidate_id")), values)
+    if isinstance(candidate, Response):
+        return candidate
+    candidate_id = candidate.id or 0
     rows, row_numbers = _submitted_links(values)
     data: dict[str, Any] = {
         "handle": values.get("handle", "").strip() or None,
@@ -506,15 +508,18 @@ def _own(
     request: Request,
     session: SessionDep,
     who: SignedInCandidate,
-    candidate_id: int,
+    candidate_id: int | None,
     values: dict[str, str],
 ) -> Candidate | Response:
-    """The signed-in candidate's own row ``candidate_id``, or the error page to answer."""
+    """The signed-in candidate's own row ``candidate_id``, or the error page to answer: a
+    form without the session's CSRF token first, then a candidate that is not theirs."""
     try:
         access.check_csrf(who, values.get("csrf_token"))
     except BadgeworksError as exc:
         return _error(request, exc.code, status_for(exc))
     try:
+        if candidate_id is None:
+            raise NotFoundError("no candidate chosen", code="candidate.not_yours")
         return access.own_candidate(session, who, candidate_id)
     except NotFoundError as exc:
         return _error(request, exc.code, status_for(exc))
@@ -529,7 +534,7 @@ async def save_photo(
         return _to_sign_in()
     form = await request.form(max_files=1, max_fields=10)
     try:
-        values = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+        values = _text_fields(form)
         candidate = _own(request, session, who, candidate_id, values)
         if isinstance(candidate, Response):
             return candidate
@@ -585,7 +590,7 @@ async def delete_photo(
     if who is None:
         return _to_sign_in()
     form = await request.form(max_files=0, max_fields=10)
-    values = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+    values = _text_fields(form)
     candidate = _own(request, session, who, candidate_id, values)
     if isinstance(candidate, Response):
         return candidate

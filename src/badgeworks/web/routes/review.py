@@ -11,7 +11,9 @@ are left out of the OpenAPI document.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -157,16 +159,28 @@ async def _read_form(request: Request) -> ReviewForm:
     return result
 
 
+#: What a posted review form leads to, worked out in a worker thread (the services are
+#: synchronous): ``(request, session, ctx, token, form) -> response``.
+FormAnswer = Callable[[Request, Any, ServiceContext, str, ReviewForm], Response]
+
+
+async def _answer_form(
+    request: Request, session: Any, ctx: ServiceContext, token: str, answer: FormAnswer
+) -> Response:
+    """Read the posted form, then ``answer`` it; a form that cannot be read is an error."""
+    try:
+        form = await _read_form(request)
+    except BadgeworksError as exc:
+        return _error(request, exc)
+    return await run_in_threadpool(answer, request, session, ctx, token, form)
+
+
 @router.post("/review/{token}")
 async def submit_review(
     token: str, request: Request, session: SessionDep, ctx: ContextDep
 ) -> Response:
     """Sign the review: ratings, comment and vouched skills, in one request."""
-    try:
-        form = await _read_form(request)
-    except BadgeworksError as exc:
-        return _error(request, exc)
-    return await run_in_threadpool(_submit, request, session, ctx, token, form, False)
+    return await _answer_form(request, session, ctx, token, partial(_submit, is_upload=False))
 
 
 @router.post("/review/{token}/upload")
@@ -174,11 +188,7 @@ async def upload_endorsement(
     token: str, request: Request, session: SessionDep, ctx: ContextDep
 ) -> Response:
     """Accept an endorsement signed by the endorser's own DID (verified first)."""
-    try:
-        form = await _read_form(request)
-    except BadgeworksError as exc:
-        return _error(request, exc)
-    return await run_in_threadpool(_submit, request, session, ctx, token, form, True)
+    return await _answer_form(request, session, ctx, token, partial(_submit, is_upload=True))
 
 
 @router.post("/review/{token}/withdraw")
@@ -186,27 +196,38 @@ async def withdraw_endorsement(
     token: str, request: Request, session: SessionDep, ctx: ContextDep
 ) -> Response:
     """Withdraw an endorsement through a withdrawal link."""
-    try:
-        form = await _read_form(request)
-    except BadgeworksError as exc:
-        return _error(request, exc)
-    return await run_in_threadpool(_withdraw, request, session, ctx, token, form)
+    return await _answer_form(request, session, ctx, token, _withdraw)
+
+
+def _open_with_nonce(session: Any, ctx: ServiceContext, token: str, form: ReviewForm) -> None:
+    """The link is still open and the form carries its nonce (else a ``BadgeworksError``)."""
+    endorsements.open_invite(session, ctx, token)
+    endorsements.check_nonce(ctx, token, form.nonce)
+
+
+def _endorsement_answer(
+    request: Request, session: Any, ctx: ServiceContext, row: Any, *, page: str, status_code: int
+) -> Response:
+    """A browser goes to the endorsement's ``page``; another client gets it as JSON."""
+    if wants_html(request):
+        return RedirectResponse(page, status_code=303)
+    return JSONResponse(
+        jsonable_encoder(endorsements.endorsement_public(session, ctx, row)),
+        status_code=status_code,
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 def _withdraw(
     request: Request, session: Any, ctx: ServiceContext, token: str, form: ReviewForm
 ) -> Response:
     try:
-        endorsements.open_invite(session, ctx, token)
-        endorsements.check_nonce(ctx, token, form.nonce)
+        _open_with_nonce(session, ctx, token, form)
         row = endorsements.withdraw_by_link(session, ctx, token, reason=form.reason)
     except BadgeworksError as exc:
         return _error(request, exc)
-    if wants_html(request):
-        return RedirectResponse(f"/endorsements/{row.id}", status_code=303)
-    return JSONResponse(
-        jsonable_encoder(endorsements.endorsement_public(session, ctx, row)),
-        headers={"Cache-Control": "no-store"},
+    return _endorsement_answer(
+        request, session, ctx, row, page=f"/endorsements/{row.id}", status_code=200
     )
 
 
@@ -216,11 +237,11 @@ def _submit(
     ctx: ServiceContext,
     token: str,
     form: ReviewForm,
+    *,
     is_upload: bool,
 ) -> Response:
     try:
-        endorsements.open_invite(session, ctx, token)
-        endorsements.check_nonce(ctx, token, form.nonce)
+        _open_with_nonce(session, ctx, token, form)
         if form.problems:
             raise ValidationFailed("; ".join(form.problems), code="review.unknown_skill")
         if is_upload:
@@ -245,10 +266,6 @@ def _submit(
         return _page(request, ctx, token, view, values=form, errors=[exc.message], status_code=422)
     except BadgeworksError as exc:
         return _error(request, exc)
-    if wants_html(request):
-        return RedirectResponse(f"/endorsements/{row.id}?signed=1", status_code=303)
-    return JSONResponse(
-        jsonable_encoder(endorsements.endorsement_public(session, ctx, row)),
-        status_code=201,
-        headers={"Cache-Control": "no-store"},
+    return _endorsement_answer(
+        request, session, ctx, row, page=f"/endorsements/{row.id}?signed=1", status_code=201
     )

@@ -18,7 +18,7 @@ from badgeworks.web.routes.console import (
     projects,
     settings,
 )
-from badgeworks.web.routes.console.common import PREFIX, ConsoleRoute, error_page
+from badgeworks.web.routes.console.common import console_router, error_page
 
 #: The console's page modules, each with its own ``router``.
 PAGES = (auth, dashboard, achievements, projects, bulk, credentials, settings)
@@ -27,7 +27,7 @@ router = APIRouter(include_in_schema=False)
 for _module in PAGES:
     router.include_router(_module.router)
 
-_fallback = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
+_fallback = console_router()
 
 
 @_fallback.api_route("/{path:path}", methods=["GET", "POST"])

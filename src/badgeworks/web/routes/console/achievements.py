@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Path, Request, Response, UploadFile
+from fastapi import Depends, Form, Path, Request, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
@@ -14,7 +14,6 @@ from badgeworks.core.errors import BadgeworksError
 from badgeworks.db.models import Achievement, AchievementEdition, AchievementVersion
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.programs import achievements
-from badgeworks.services.programs.images import store_image
 from badgeworks.services.programs.models import (
     AchievementCreate,
     AchievementEditionPut,
@@ -22,14 +21,17 @@ from badgeworks.services.programs.models import (
 )
 from badgeworks.web.deps import ContextDep, FormText, Id, SessionDep
 from badgeworks.web.routes.console.common import (
-    PREFIX,
-    ConsoleRoute,
+    AltText,
     Csrf,
+    ImageFile,
+    ImageRefused,
     Program,
     ProgramDep,
     back_to,
+    console_router,
     form_problems,
     page,
+    stored_image,
 )
 from badgeworks.web.routes.console.forms import (
     format_alignments,
@@ -40,7 +42,7 @@ from badgeworks.web.routes.console.forms import (
     parse_tags,
 )
 
-router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
+router = console_router()
 
 LANGUAGES = ("en", "es", "fr", "de", "pt", "it", "nl", "ca")
 
@@ -307,23 +309,16 @@ def upload_image(
     session: SessionDep,
     ctx: ContextDep,
     program: ProgramDep,
-    file: Annotated[UploadFile, File()],
-    caption: Annotated[str, Form(max_length=500)] = "",
+    file: ImageFile,
+    caption: AltText = "",
 ) -> Response:
     """Set the badge image (PNG or SVG) with its alt text, which is required."""
     program.require("issuer")
     achievement = achievements.get_achievement(session, program.issuer_id, achievement_id)
-    version = achievements.current_version(session, achievement)
-    image_error = ""
-    if not caption.strip():
-        image_error = "alt_required"
-    else:
-        try:
-            data = file.file.read(ctx.settings.max_upload_bytes + 1)
-            sha256, media_type = store_image(ctx, data)
-        except BadgeworksError as exc:
-            image_error = exc.message
-    if image_error:
+    try:
+        sha256, media_type = stored_image(ctx, file, caption)
+    except ImageRefused as exc:
+        version = achievements.current_version(session, achievement)
         return _saved_editor(
             request,
             program,
@@ -331,7 +326,7 @@ def upload_image(
             ctx,
             achievement,
             version,
-            image_error=image_error,
+            image_error=exc.error,
             status_code=422,
         )
     achievements.set_image(

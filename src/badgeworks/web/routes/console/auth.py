@@ -3,11 +3,9 @@ signed-in person) and the program chooser."""
 
 from __future__ import annotations
 
-import hmac
-import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from badgeworks.core.errors import BadgeworksError
@@ -18,15 +16,16 @@ from badgeworks.web.routes.console.common import (
     COOKIE,
     LOGIN_CSRF_COOKIE,
     PREFIX,
-    ConsoleRoute,
     Csrf,
     SignedInDep,
+    console_router,
     cookie_secure,
     now,
     page,
 )
+from badgeworks.web.routes.double_submit import form_token, token_matches
 
-router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
+router = console_router()
 
 
 def _safe_next(value: str | None) -> str:
@@ -57,7 +56,7 @@ def _login_page(
 ) -> Response:
     # Before sign-in there is no session to bind a CSRF token to, so the sign-in form uses
     # a double-submit token: a random cookie that the form must repeat.
-    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
+    token = form_token(request, LOGIN_CSRF_COOKIE)
     response = page(
         request,
         "console/login.html",
@@ -88,8 +87,7 @@ def login(
     next: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """Check the password; on success start a session and go where the member was going."""
-    expected = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
-    if not expected or not hmac.compare_digest(expected.encode(), csrf_token.encode()):
+    if not token_matches(request, LOGIN_CSRF_COOKIE, csrf_token):
         return _login_page(request, status_code=403, error="csrf", email=email)
     client = request.client.host if request.client else "unknown"
     try:
@@ -125,7 +123,7 @@ def _password_page(
     message: str = "",
 ) -> Response:
     # The link form has no session yet, so it uses the sign-in form's double-submit token.
-    login_csrf = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
+    login_csrf = form_token(request, LOGIN_CSRF_COOKIE)
     response = page(
         request,
         "console/password.html",
@@ -163,8 +161,7 @@ def password_link_submit(
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Choose a password through the link: every session of the account ends."""
-    expected = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
-    if not expected or not hmac.compare_digest(expected.encode(), csrf_token.encode()):
+    if not token_matches(request, LOGIN_CSRF_COOKIE, csrf_token):
         return _password_page(request, token=token, status_code=403, error="csrf")
     try:
         staff.redeem_password_link(session, token, password, now=now(request))

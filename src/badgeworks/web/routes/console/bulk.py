@@ -8,22 +8,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+from fastapi import File, Form, Request, Response, UploadFile
 
 from badgeworks.core.errors import BadgeworksError, InputError
 from badgeworks.services.issuance import bulk, bulk_jobs
 from badgeworks.web.deps import ContextDep, Id, SessionDep
 from badgeworks.web.routes.console.common import (
-    PREFIX,
-    ConsoleRoute,
     Csrf,
     Program,
     ProgramDep,
     back_to,
+    console_router,
     page,
 )
 
-router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
+router = console_router()
 
 
 def _upload_page(

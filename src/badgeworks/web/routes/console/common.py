@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Depends, Request, Response
+from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
@@ -25,6 +25,7 @@ from badgeworks.db.console import StaffMembership
 from badgeworks.db.models import Issuer
 from badgeworks.services.accounts import staff
 from badgeworks.services.context import ServiceContext
+from badgeworks.services.programs.images import store_image
 from badgeworks.web.deps import SessionDep
 from badgeworks.web.errors import CONSOLE, public_message, status_for
 from badgeworks.web.pages import render
@@ -34,6 +35,11 @@ log = logging.getLogger("badgeworks.console")
 COOKIE = "bw_console"
 LOGIN_CSRF_COOKIE = "bw_login_csrf"
 PREFIX = CONSOLE
+
+
+def console_router() -> APIRouter:
+    """A router for console pages: under ``/console``, errors as pages, not in the API schema."""
+    return APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
 
 
 class LoginRequired(Exception):
@@ -90,6 +96,16 @@ def form_problems(exc: RequestValidationError | ValidationError) -> str:
         loc = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "form"))
         parts.append(f"{loc}: {error.get('msg', 'invalid value')}" if loc else error["msg"])
     return "; ".join(parts) or "the form is invalid"
+
+
+def refusal(exc: Exception) -> str:
+    """What a page says about a refused form: the fields' problems, the service's message,
+    or the text of any other error."""
+    if isinstance(exc, RequestValidationError | ValidationError):
+        return form_problems(exc)
+    if isinstance(exc, BadgeworksError):
+        return exc.message
+    return str(exc)
 
 
 # ----------------------------------------------------------------------------- dependencies
@@ -204,3 +220,66 @@ def cookie_secure(request: Request) -> bool:
     """Cookies are ``Secure`` when the service is reached over HTTPS."""
     base: str = request.app.state.settings.base_url
     return base.startswith("https://")
+
+
+def confirm_page(
+    request: Request,
+    program: Program,
+    *,
+    section: str,
+    question: str,
+    action: str,
+    cancel: str,
+    subject: str,
+    button: str = "",
+    reason: bool = False,
+) -> HTMLResponse:
+    """The page that asks before a change: what it is about (``subject``), what it does
+    (the ``console.confirm.<question>`` words) and a button that posts to ``action``.
+
+    ``action`` and ``cancel`` are paths in this program, as for ``back_to``; the button says
+    ``console.confirm.<question>_button`` unless ``button`` names other words.
+    """
+    base = f"{PREFIX}/{program.issuer.slug}"
+    return page(
+        request,
+        "console/confirm.html",
+        program,
+        section=section,
+        action=base + action,
+        cancel=base + cancel,
+        heading=f"console.confirm.{question}",
+        explain=f"console.confirm.{question}_explain",
+        subject=subject,
+        button=button or f"console.confirm.{question}_button",
+        reason=reason,
+    )
+
+
+# ----------------------------------------------------------------------------- images
+
+#: An uploaded image file (PNG or SVG for badges and issuers).
+ImageFile = Annotated[UploadFile, File()]
+#: The alt text an uploaded image must come with.
+AltText = Annotated[str, Form(max_length=500)]
+
+
+class ImageRefused(Exception):
+    """An image upload the page refuses; ``error`` is ``alt_required`` or the reason."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def stored_image(ctx: ServiceContext, file: UploadFile, caption: str) -> tuple[str, str]:
+    """Store an uploaded image that has its alt text: its SHA-256 and media type.
+
+    No alt text, or a file the image store refuses, is an ``ImageRefused``.
+    """
+    if not caption.strip():
+        raise ImageRefused("alt_required")
+    try:
+        return store_image(ctx, file.file.read(ctx.settings.max_upload_bytes + 1))
+    except BadgeworksError as exc:
+        raise ImageRefused(exc.message) from exc

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import Form, Request, Response
 
 from badgeworks.db.models import Credential
 from badgeworks.services.console import views as console
@@ -16,16 +16,16 @@ from badgeworks.services.lifecycle import changes as lifecycle
 from badgeworks.services.programs import achievements, candidates
 from badgeworks.web.deps import ContextDep, SessionDep
 from badgeworks.web.routes.console.common import (
-    PREFIX,
-    ConsoleRoute,
     Csrf,
     Program,
     ProgramDep,
     back_to,
+    confirm_page,
+    console_router,
     page,
 )
 
-router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
+router = console_router()
 
 
 def _own(session: SessionDep, program: Program, credential_id: str) -> Credential:
@@ -132,17 +132,14 @@ def confirm_action(
     program.require("issuer")
     row = _own(session, program, credential_id)
     document = console.credential_document(row)
-    return page(
+    return confirm_page(
         request,
-        "console/confirm.html",
         program,
         section="credentials",
-        action=f"/console/{program.issuer.slug}/credentials/{row.id}/{action}",
-        cancel=f"/console/{program.issuer.slug}/credentials/{row.id}",
-        heading=f"console.confirm.{action}",
-        explain=f"console.confirm.{action}_explain",
+        question=action,
+        action=f"/credentials/{row.id}/{action}",
+        cancel=f"/credentials/{row.id}",
         subject=f"{document.get('name', '')} — {row.id}",
-        button=f"console.confirm.{action}_button",
         reason=True,
     )
 

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from badgeworks.services.console import views as console
 from badgeworks.services.infra import audit
 from badgeworks.web.deps import ContextDep, SessionDep
 from badgeworks.web.routes.console.common import (
-    PREFIX,
-    ConsoleRoute,
     ProgramDep,
+    console_router,
     page,
 )
 
-router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
+router = console_router()
 
 
 @router.get("/{slug}/")

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+from fastapi import File, Form, Request, Response, UploadFile
 from pydantic import ValidationError
 
 from badgeworks.core.errors import BadgeworksError
@@ -25,18 +25,18 @@ from badgeworks.services.programs.models import (
 )
 from badgeworks.web.deps import ContextDep, FormText, Id, SessionDep
 from badgeworks.web.routes.console.common import (
-    PREFIX,
-    ConsoleRoute,
     Csrf,
     Program,
     ProgramDep,
     back_to,
-    form_problems,
+    confirm_page,
+    console_router,
     page,
+    refusal,
 )
 from badgeworks.web.routes.console.forms import format_mentors, none_if_blank, parse_mentors
 
-router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
+router = console_router()
 
 Short = Annotated[str, Form(max_length=2000)]
 
@@ -169,13 +169,6 @@ def create_project(
             session, program.issuer, data, actor=program.actor, now=ctx.clock()
         )
     except (ValidationError, BadgeworksError, ValueError) as exc:
-        message = (
-            form_problems(exc)
-            if isinstance(exc, ValidationError)
-            else exc.message
-            if isinstance(exc, BadgeworksError)
-            else str(exc)
-        )
         return page(
             request,
             "console/project_form.html",
@@ -183,7 +176,7 @@ def create_project(
             section="projects",
             status_code=422,
             values=values,
-            error=message,
+            error=refusal(exc),
             **_choices(session, program),
         )
     return back_to(program, f"/projects/{project.id}", "project_created")
@@ -227,6 +220,22 @@ def _detail(
             for i in endorsements.list_invites(session, program.issuer, project.id or 0)
         ],
         review_link=review_link,
+    )
+
+
+def _refused(
+    request: Request,
+    session: Any,
+    ctx: Any,
+    program: Program,
+    project: Project,
+    exc: Exception,
+    *,
+    status_code: int = 422,
+) -> Response:
+    """The project page again, saying why the form was refused."""
+    return _detail(
+        request, session, ctx, program, project, error=refusal(exc), status_code=status_code
     )
 
 
@@ -277,7 +286,7 @@ def upload_deliverable(
             actor=program.actor,
         )
     except BadgeworksError as exc:
-        return _detail(request, session, ctx, program, project, error=exc.message, status_code=422)
+        return _refused(request, session, ctx, program, project, exc)
     return back_to(program, f"/projects/{project_id}", "deliverable_added")
 
 
@@ -299,9 +308,7 @@ def add_link(
         data = DeliverableLinkCreate(name=name, url=url, genre=none_if_blank(genre))
         projects.add_link(session, project, data, actor=program.actor, now=ctx.clock())
     except ValidationError as exc:
-        return _detail(
-            request, session, ctx, program, project, error=form_problems(exc), status_code=422
-        )
+        return _refused(request, session, ctx, program, project, exc)
     return back_to(program, f"/projects/{project_id}", "deliverable_added")
 
 
@@ -323,19 +330,15 @@ def confirm_remove(
             f"project {project_id} has no deliverable {deliverable_id}",
             code="deliverable.not_found",
         )
-    return page(
+    return confirm_page(
         request,
-        "console/confirm.html",
         program,
         section="projects",
-        action=f"/console/{program.issuer.slug}/projects/{project_id}/deliverables/"
-        f"{deliverable_id}/remove",
-        cancel=f"/console/{program.issuer.slug}/projects/{project_id}",
-        heading="console.confirm.remove_deliverable",
-        explain="console.confirm.remove_deliverable_explain",
+        question="remove_deliverable",
+        action=f"/projects/{project_id}/deliverables/{deliverable_id}/remove",
+        cancel=f"/projects/{project_id}",
         subject=found[0].name,
         button="console.confirm.remove_button",
-        reason=False,
     )
 
 
@@ -379,9 +382,7 @@ async def assess(
         )
         projects.update_project(session, project, update, actor=program.actor, now=ctx.clock())
     except ValidationError as exc:
-        return _detail(
-            request, session, ctx, program, project, error=form_problems(exc), status_code=422
-        )
+        return _refused(request, session, ctx, program, project, exc)
     return back_to(program, f"/projects/{project_id}", "assessment_saved")
 
 
@@ -456,11 +457,9 @@ def invite_reviewer(
             session, ctx, program.issuer, project_id, data, actor=program.actor
         )
     except ValidationError as exc:
-        return _detail(
-            request, session, ctx, program, project, error=form_problems(exc), status_code=422
-        )
+        return _refused(request, session, ctx, program, project, exc)
     except BadgeworksError as exc:
-        return _detail(request, session, ctx, program, project, error=exc.message, status_code=409)
+        return _refused(request, session, ctx, program, project, exc, status_code=409)
     return _detail(request, session, ctx, program, project, review_link=link)
 
 
@@ -492,18 +491,14 @@ def confirm_revoke_review(
             code="review.not_pending",
         )
     endorser = invite["endorser"]
-    return page(
+    return confirm_page(
         request,
-        "console/confirm.html",
         program,
         section="projects",
-        action=f"/console/{program.issuer.slug}/projects/{project_id}/reviews/{invite_id}/revoke",
-        cancel=f"/console/{program.issuer.slug}/projects/{project_id}",
-        heading="console.confirm.revoke_review",
-        explain="console.confirm.revoke_review_explain",
+        question="revoke_review",
+        action=f"/projects/{project_id}/reviews/{invite_id}/revoke",
+        cancel=f"/projects/{project_id}",
         subject=endorser.get("name") or "",
-        button="console.confirm.revoke_review_button",
-        reason=False,
     )
 
 

@@ -4,32 +4,36 @@ shown once), staff and roles, the outbox configuration and the trust registry.""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+from fastapi import Form, Request, Response
 from pydantic import ValidationError
 
 from badgeworks.core.errors import BadgeworksError, ConfigError
 from badgeworks.db.console import ROLES
 from badgeworks.services.accounts import staff, tokens
 from badgeworks.services.programs import issuers
-from badgeworks.services.programs.images import store_image
 from badgeworks.services.programs.models import IssuerUpdate
 from badgeworks.services.verification.public import load_registry
 from badgeworks.web.deps import ContextDep, Id, SessionDep
 from badgeworks.web.routes.console.common import (
-    PREFIX,
-    ConsoleRoute,
+    AltText,
     Csrf,
+    ImageFile,
+    ImageRefused,
     Program,
     ProgramDep,
     back_to,
+    confirm_page,
+    console_router,
     form_problems,
     page,
+    stored_image,
 )
 from badgeworks.web.routes.console.forms import none_if_blank
 
-router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
+router = console_router()
 log = logging.getLogger("badgeworks.console")
 
 #: The most trust registry entries the settings page lists (a registry may hold 10,000).
@@ -146,17 +150,15 @@ def update_image(
     session: SessionDep,
     ctx: ContextDep,
     program: ProgramDep,
-    file: Annotated[UploadFile, File()],
-    caption: Annotated[str, Form(max_length=500)] = "",
+    file: ImageFile,
+    caption: AltText = "",
 ) -> Response:
     """The issuer's image (PNG or SVG) with its required alt text."""
     program.require("owner")
-    if not caption.strip():
-        return _settings_page(request, session, ctx, program, error="alt_required", status_code=422)
     try:
-        sha256, _ = store_image(ctx, file.file.read(ctx.settings.max_upload_bytes + 1))
-    except BadgeworksError as exc:
-        return _settings_page(request, session, ctx, program, error=exc.message, status_code=422)
+        sha256, _ = stored_image(ctx, file, caption)
+    except ImageRefused as exc:
+        return _settings_page(request, session, ctx, program, error=exc.error, status_code=422)
     issuers.set_image(
         session, program.issuer, sha256, caption.strip(), actor=program.actor, now=ctx.clock()
     )
@@ -167,18 +169,14 @@ def update_image(
 def confirm_rotate(request: Request, program: ProgramDep) -> Response:
     """Explain key rotation before doing it."""
     program.require("owner")
-    return page(
+    return confirm_page(
         request,
-        "console/confirm.html",
         program,
         section="settings",
-        action=f"/console/{program.issuer.slug}/settings/keys/rotate",
-        cancel=f"/console/{program.issuer.slug}/settings",
-        heading="console.confirm.rotate",
-        explain="console.confirm.rotate_explain",
+        question="rotate",
+        action="/settings/keys/rotate",
+        cancel="/settings",
         subject=program.issuer.did,
-        button="console.confirm.rotate_button",
-        reason=False,
     )
 
 
@@ -216,18 +214,14 @@ def confirm_revoke_token(
     if not found:
         # Not found: the service raises the 404.
         tokens.revoke_token(session, program.issuer, token_id, actor=program.actor, now=ctx.clock())
-    return page(
+    return confirm_page(
         request,
-        "console/confirm.html",
         program,
         section="settings",
-        action=f"/console/{program.issuer.slug}/settings/tokens/{token_id}/revoke",
-        cancel=f"/console/{program.issuer.slug}/settings",
-        heading="console.confirm.revoke_token",
-        explain="console.confirm.revoke_token_explain",
+        question="revoke_token",
+        action=f"/settings/tokens/{token_id}/revoke",
+        cancel="/settings",
         subject=f"#{token_id} {found[0].label}",
-        button="console.confirm.revoke_token_button",
-        reason=False,
     )
 
 
@@ -239,6 +233,53 @@ def revoke_token(
     program.require("owner")
     tokens.revoke_token(session, program.issuer, token_id, actor=program.actor, now=ctx.clock())
     return back_to(program, "/settings", "token_revoked")
+
+
+def _change_staff(
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
+    program: Program,
+    change: Callable[[], object],
+    *,
+    done: str,
+    status_of: Callable[[BadgeworksError], int] = lambda exc: 409,
+) -> Response:
+    """Make one change to a staff member of this program, then back to the settings with
+    the ``done`` flash. A refused change is the settings page with the reason, at the
+    status ``status_of`` gives; an unknown member stays a 404 page."""
+    try:
+        change()
+    except BadgeworksError as exc:
+        if exc.code == "staff.not_found":
+            raise
+        return _settings_page(
+            request, session, ctx, program, error=exc.message, status_code=status_of(exc)
+        )
+    return back_to(program, "/settings", done)
+
+
+def _set_role(
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
+    program: Program,
+    staff_id: int,
+    role: str | None,
+    *,
+    done: str,
+) -> Response:
+    """Give a staff member ``role`` in this program (``None`` removes them from it)."""
+    return _change_staff(
+        request,
+        session,
+        ctx,
+        program,
+        lambda: staff.change_role(
+            session, program.issuer, staff_id, role, actor=program.actor, now=ctx.clock()
+        ),
+        done=done,
+    )
 
 
 def _grant_flash(grant: staff.StaffGrant) -> str:
@@ -293,16 +334,17 @@ def set_staff_password(
 ) -> Response:
     """Set the password of an account that works in this program only (sessions end)."""
     program.require("owner")
-    try:
-        staff.reset_password_by_owner(
+    return _change_staff(
+        request,
+        session,
+        ctx,
+        program,
+        lambda: staff.reset_password_by_owner(
             session, program.issuer, staff_id, password, actor=program.actor, now=ctx.clock()
-        )
-    except BadgeworksError as exc:
-        if exc.code == "staff.not_found":
-            raise
-        status = 403 if exc.code == "staff.shared_account" else 422
-        return _settings_page(request, session, ctx, program, error=exc.message, status_code=status)
-    return back_to(program, "/settings", "staff_password_set")
+        ),
+        done="staff_password_set",
+        status_of=lambda exc: 403 if exc.code == "staff.shared_account" else 422,
+    )
 
 
 @router.post("/{slug}/settings/staff/{staff_id}", dependencies=[Csrf])
@@ -316,15 +358,7 @@ def change_staff(
 ) -> Response:
     """Change someone's role in this program."""
     program.require("owner")
-    try:
-        staff.change_role(
-            session, program.issuer, staff_id, role, actor=program.actor, now=ctx.clock()
-        )
-    except BadgeworksError as exc:
-        if exc.code == "staff.not_found":
-            raise
-        return _settings_page(request, session, ctx, program, error=exc.message, status_code=409)
-    return back_to(program, "/settings", "staff_saved")
+    return _set_role(request, session, ctx, program, staff_id, role, done="staff_saved")
 
 
 @router.get("/{slug}/settings/staff/{staff_id}/remove")
@@ -339,18 +373,14 @@ def confirm_remove_staff(
         staff.change_role(
             session, program.issuer, staff_id, None, actor=program.actor, now=ctx.clock()
         )
-    return page(
+    return confirm_page(
         request,
-        "console/confirm.html",
         program,
         section="settings",
-        action=f"/console/{program.issuer.slug}/settings/staff/{staff_id}/remove",
-        cancel=f"/console/{program.issuer.slug}/settings",
-        heading="console.confirm.remove_staff",
-        explain="console.confirm.remove_staff_explain",
+        question="remove_staff",
+        action=f"/settings/staff/{staff_id}/remove",
+        cancel="/settings",
         subject=found[0].email,
-        button="console.confirm.remove_staff_button",
-        reason=False,
     )
 
 
@@ -360,12 +390,4 @@ def remove_staff(
 ) -> Response:
     """Remove someone from the program (their account stays, for other programs)."""
     program.require("owner")
-    try:
-        staff.change_role(
-            session, program.issuer, staff_id, None, actor=program.actor, now=ctx.clock()
-        )
-    except BadgeworksError as exc:
-        if exc.code == "staff.not_found":
-            raise
-        return _settings_page(request, session, ctx, program, error=exc.message, status_code=409)
-    return back_to(program, "/settings", "staff_removed")
+    return _set_role(request, session, ctx, program, staff_id, None, done="staff_removed")
