@@ -278,7 +278,7 @@ def _grant(
     if (created and password is None) or (pending and not _live_link(session, member, now)):
         _send_password_link(session, member, issuer, base_url=base_url, now=now, invited=created)
         link_sent = True
-    audit.record(
+    audit.commit(
         session,
         actor=actor,
         action="staff.grant",
@@ -286,10 +286,8 @@ def _grant(
         target=f"staff:{member.id}",
         detail={"email": value, "role": role, "new_account": created, "pending": pending},
         now=now,
+        refresh=[member, membership],
     )
-    session.commit()
-    session.refresh(member)
-    session.refresh(membership)
     return StaffGrant(
         member=member,
         membership=membership,
@@ -350,7 +348,7 @@ def set_password(
     member.password_issuer_id = chosen_by
     session.add(member)
     ended = _end_sessions(session, member.id or 0, now=now, keep=keep_session)
-    audit.record(
+    audit.commit(
         session,
         actor=actor,
         action="staff.password",
@@ -359,7 +357,6 @@ def set_password(
         detail={"sessions_ended": ended},
         now=now,
     )
-    session.commit()
     return ended
 
 
@@ -605,7 +602,7 @@ def change_role(
     else:
         membership.role = role
         session.add(membership)
-    audit.record(
+    audit.commit(
         session,
         actor=actor,
         action="staff.remove" if role is None else "staff.role",
@@ -614,7 +611,6 @@ def change_role(
         detail={"role": role},
         now=now,
     )
-    session.commit()
 
 
 # ----------------------------------------------------------------------------- sign-in

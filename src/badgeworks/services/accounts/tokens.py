@@ -10,8 +10,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from badgeworks.db.models import ApiToken, Issuer
-from badgeworks.services.errors import NotFoundError
-from badgeworks.services.infra import audit
+from badgeworks.services.infra import audit, ownership
 
 TOKEN_PREFIX = "bwt_"
 
@@ -31,7 +30,7 @@ def create_token(
     )
     session.add(row)
     session.flush()
-    audit.record(
+    audit.commit(
         session,
         actor=actor,
         action="token.create",
@@ -39,9 +38,8 @@ def create_token(
         target=f"token:{row.id}",
         detail={"label": label},
         now=now,
+        refresh=[row],
     )
-    session.commit()
-    session.refresh(row)
     return row, token
 
 
@@ -67,15 +65,12 @@ def revoke_token(
     session: Session, issuer: Issuer, token_id: int, *, actor: str, now: datetime
 ) -> ApiToken:
     """Revoke one of ``issuer``'s tokens; revoking twice is harmless."""
-    row = session.get(ApiToken, token_id)
-    if row is None or row.issuer_id != issuer.id:
-        raise NotFoundError(
-            f"the issuer {issuer.slug!r} has no token {token_id}", code="token.not_found"
-        )
+    missing = f"the issuer {issuer.slug!r} has no token {token_id}"
+    row = ownership.issuer_row(session, ApiToken, token_id, issuer.id, "token", missing=missing)
     if row.revoked_at is None:
         row.revoked_at = now
         session.add(row)
-        audit.record(
+        audit.commit(
             session,
             actor=actor,
             action="token.revoke",
@@ -83,7 +78,6 @@ def revoke_token(
             target=f"token:{row.id}",
             detail={"label": row.label},
             now=now,
+            refresh=[row],
         )
-        session.commit()
-        session.refresh(row)
     return row

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -15,61 +15,48 @@ from badgeworks.services.infra import pagination
 from badgeworks.services.infra.pagination import Page
 
 
-def record(
-    session: Session,
-    *,
-    actor: str,
-    action: str,
-    issuer_id: int | None = None,
-    target: str = "",
-    detail: dict[str, Any] | None = None,
-    now: datetime,
-) -> AuditEvent:
-    """Add an event to the session; it is committed with the caller's unit of work.
+class Event(TypedDict, total=False):
+    """What an event says: who (``actor``) did what (``action``) to which ``target`` of which
+    issuer, with ``detail``; ``now`` is the time the caller took from the context, so the
+    event and the change it records carry the same time."""
 
-    ``now`` is the time the caller took from the context, so the event and the change it
-    records carry the same time.
-    """
-    event = AuditEvent(
-        at=now,
-        issuer_id=issuer_id,
-        actor=actor[:200],
-        action=action,
-        target=target[:300],
-        detail=detail or {},
+    actor: Required[str]
+    action: Required[str]
+    issuer_id: int | None
+    target: str
+    detail: dict[str, Any] | None
+    now: Required[datetime]
+
+
+def record(session: Session, **event: Unpack[Event]) -> AuditEvent:
+    """Add an event to the session; it is committed with the caller's unit of work."""
+    row = AuditEvent(
+        at=event["now"],
+        issuer_id=event.get("issuer_id"),
+        actor=event["actor"][:200],
+        action=event["action"],
+        target=event.get("target", "")[:300],
+        detail=event.get("detail") or {},
     )
-    session.add(event)
-    return event
+    session.add(row)
+    return row
 
 
 def commit(
     session: Session,
     *,
-    actor: str,
-    action: str,
-    issuer_id: int | None = None,
-    target: str = "",
-    detail: dict[str, Any] | None = None,
-    now: datetime,
     refresh: Sequence[object] = (),
     conflict: Exception | None = None,
     before: Callable[[], object] | None = None,
+    **event: Unpack[Event],
 ) -> None:
-    """Record the event (as ``record``), commit the unit of work, then reload ``refresh``.
+    """Record the event, commit the unit of work, then reload ``refresh``.
 
     ``before`` runs inside the unit of work once it is flushed, just before the commit;
     ``conflict`` is what a clash with a concurrent change (an ``IntegrityError``) raises,
     once the unit of work is rolled back.
     """
-    record(
-        session,
-        actor=actor,
-        action=action,
-        issuer_id=issuer_id,
-        target=target,
-        detail=detail,
-        now=now,
-    )
+    record(session, **event)
     save(session, conflict=conflict, before=before)
     for row in refresh:
         session.refresh(row)

@@ -18,9 +18,8 @@ from badgeworks.db.models import AchievementVersion, Candidate, Deliverable, Iss
 from badgeworks.db.portfolio import Portfolio
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import NotFoundError, ValidationFailed
-from badgeworks.services.infra import audit
 from badgeworks.services.portfolio import photos
-from badgeworks.services.portfolio.store import get_or_create
+from badgeworks.services.portfolio.store import commit_change, get_or_create
 
 PHOTO_CAPTION_MAX = 300
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -91,19 +90,15 @@ def set_photo(
     old = row.photo_sha256
     row.photo_sha256 = ctx.blobs.put(clean)
     row.photo_caption = text
-    row.updated_at = ctx.clock()
-    session.add(row)
-    audit.record(
+    commit_change(
         session,
+        candidate,
+        row,
+        "portfolio.photo_set",
         actor=actor,
-        action="portfolio.photo_set",
-        issuer_id=candidate.issuer_id,
-        target=f"candidate:{candidate.id or 0}",
-        detail={"bytes": len(clean)},
         now=ctx.clock(),
+        detail={"bytes": len(clean)},
     )
-    session.commit()
-    session.refresh(row)
     if old != row.photo_sha256:
         _release_photo(session, ctx, old)
     return row
@@ -121,18 +116,7 @@ def set_photo_caption(
         )
     if row.photo_caption != text:
         row.photo_caption = text
-        row.updated_at = now
-        session.add(row)
-        audit.record(
-            session,
-            actor=actor,
-            action="portfolio.photo_caption",
-            issuer_id=candidate.issuer_id,
-            target=f"candidate:{candidate.id or 0}",
-            now=now,
-        )
-        session.commit()
-        session.refresh(row)
+        commit_change(session, candidate, row, "portfolio.photo_caption", actor=actor, now=now)
     return row
 
 
@@ -146,18 +130,7 @@ def remove_photo(
         return row
     row.photo_sha256 = None
     row.photo_caption = None
-    row.updated_at = ctx.clock()
-    session.add(row)
-    audit.record(
-        session,
-        actor=actor,
-        action="portfolio.photo_removed",
-        issuer_id=candidate.issuer_id,
-        target=f"candidate:{candidate.id or 0}",
-        now=ctx.clock(),
-    )
-    session.commit()
-    session.refresh(row)
+    commit_change(session, candidate, row, "portfolio.photo_removed", actor=actor, now=ctx.clock())
     _release_photo(session, ctx, old)
     return row
 

@@ -7,7 +7,9 @@ with ``update``; every read that must not write uses ``get_or_create(create=Fals
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -156,25 +158,13 @@ def update(
         row.headline = data.headline or None
     if "links" in changes:
         row.links = [link.model_dump() for link in data.links or []] or None
-    wanted: list[tuple[str, str, str]] = []
-    if data.credentials:
-        own = {c.id for c in candidate_credentials(session, cid)}
-        unknown = sorted(set(data.credentials) - own)
-        if unknown:
-            raise ValidationFailed(
-                f"credentials: {unknown[0]!r:.60} is not one of this candidate's credentials",
-                code="portfolio.unknown_item",
-            )
-        wanted += [("credential", k, v) for k, v in data.credentials.items()]
-    if data.deliverables:
-        own = _candidate_deliverable_ids(session, cid)
-        unknown = sorted(set(data.deliverables) - own)
-        if unknown:
-            raise ValidationFailed(
-                f"deliverables: {unknown[0]!r:.60} is not one of this candidate's deliverables",
-                code="portfolio.unknown_item",
-            )
-        wanted += [("deliverable", k, v) for k, v in data.deliverables.items()]
+    wanted = _chosen_items(
+        "credential",
+        data.credentials,
+        lambda: {c.id for c in candidate_credentials(session, cid)},
+    ) + _chosen_items(
+        "deliverable", data.deliverables, lambda: _candidate_deliverable_ids(session, cid)
+    )
     existing = {
         (i.kind, i.ref): i
         for i in session.exec(select(PortfolioItem).where(PortfolioItem.candidate_id == cid))
@@ -183,27 +173,65 @@ def update(
         item = existing.get((kind, ref)) or PortfolioItem(candidate_id=cid, kind=kind, ref=ref)
         item.visibility = vis
         session.add(item)
+    raced = ConflictError(
+        "the handle was taken by another request at the same time; choose another",
+        code="portfolio.handle_taken",
+    )
+    commit_change(
+        session,
+        candidate,
+        row,
+        "portfolio.update",
+        actor=actor,
+        now=now,
+        detail={"fields": sorted(changes)},
+        conflict=raced,
+    )
+    return row
+
+
+def commit_change(
+    session: Session,
+    candidate: Candidate,
+    row: Portfolio,
+    action: str,
+    *,
+    actor: str,
+    now: datetime,
+    detail: dict[str, Any] | None = None,
+    conflict: Exception | None = None,
+) -> None:
+    """Stamp the candidate's portfolio ``row`` as changed at ``now`` and commit it with the
+    ``action`` event (``conflict`` as for ``audit.commit``)."""
     row.updated_at = now
     session.add(row)
-    audit.record(
+    audit.commit(
         session,
         actor=actor,
-        action="portfolio.update",
+        action=action,
         issuer_id=candidate.issuer_id,
-        target=f"candidate:{cid}",
-        detail={"fields": sorted(changes)},
+        target=f"candidate:{candidate.id or 0}",
+        detail=detail,
         now=now,
+        refresh=[row],
+        conflict=conflict,
     )
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise ConflictError(
-            "the handle was taken by another request at the same time; choose another",
-            code="portfolio.handle_taken",
-        ) from None
-    session.refresh(row)
-    return row
+
+
+def _chosen_items(
+    kind: str, chosen: Mapping[str, str] | None, own: Callable[[], set[str]]
+) -> list[tuple[str, str, str]]:
+    """``(kind, ref, visibility)`` of each ``chosen`` item; ``portfolio.unknown_item`` for
+    one that is not among the candidate's ``own`` (read only when something is chosen)."""
+    if not chosen:
+        return []
+    unknown = sorted(set(chosen) - own())
+    if unknown:
+        raise ValidationFailed(
+            f"{kind}s: {unknown[0]!r:.60} is not one of this candidate's {kind}s",
+            code="portfolio.unknown_item",
+        )
+    return [(kind, ref, visibility) for ref, visibility in chosen.items()]
 
 
 def display_name(portfolio: Portfolio | None, candidate: Candidate) -> str | None:

@@ -44,7 +44,7 @@ from badgeworks.db.models import (
 )
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ConflictError, NotFoundError, ValidationFailed
-from badgeworks.services.infra import audit, pagination
+from badgeworks.services.infra import audit, ownership, pagination
 from badgeworks.services.infra.pagination import Page
 from badgeworks.services.programs.issuers import image_url, profile
 from badgeworks.services.programs.models import (
@@ -162,7 +162,7 @@ def create_achievement(
     if ctx is not None:
         session.flush()
         check_issuable(session, ctx, issuer, version)
-    audit.record(
+    audit.commit(
         session,
         actor=actor,
         action="achievement.create",
@@ -170,10 +170,8 @@ def create_achievement(
         target=f"achievement:{achievement.id}",
         detail={"name": data.name},
         now=now,
+        refresh=[achievement, version],
     )
-    session.commit()
-    session.refresh(achievement)
-    session.refresh(version)
     return achievement, version
 
 
@@ -285,12 +283,7 @@ def _field_of(exc: BadgeworksError) -> str | None:
 
 def get_achievement(session: Session, issuer_id: int, achievement_id: int) -> Achievement:
     """An achievement of ``issuer_id``; another issuer's looks like a missing one."""
-    achievement = session.get(Achievement, achievement_id)
-    if achievement is None or achievement.issuer_id != issuer_id:
-        raise NotFoundError(
-            f"there is no achievement {achievement_id}", code="achievement.not_found"
-        )
-    return achievement
+    return ownership.issuer_row(session, Achievement, achievement_id, issuer_id, "achievement")
 
 
 def current_version(session: Session, achievement: Achievement) -> AchievementVersion:
@@ -414,7 +407,7 @@ def update_achievement(
             f"there is no achievement {achievement.id}", code="achievement.not_found"
         )
     check_issuable(session, ctx, issuer, version)
-    audit.record(
+    audit.commit(
         session,
         actor=actor,
         action="achievement.update",
@@ -422,9 +415,8 @@ def update_achievement(
         target=f"achievement:{achievement.id}",
         detail={"version": version.version, "new_version": new, "fields": sorted(changes)},
         now=now,
+        refresh=[version],
     )
-    session.commit()
-    session.refresh(version)
     return version
 
 
@@ -444,7 +436,7 @@ def set_image(
     version.image_media_type = media_type
     version.image_caption = caption
     session.add(version)
-    audit.record(
+    audit.commit(
         session,
         actor=actor,
         action="achievement.image",
@@ -452,9 +444,8 @@ def set_image(
         target=f"achievement:{achievement.id}",
         detail={"version": version.version, "new_version": new, "sha256": sha256},
         now=now,
+        refresh=[version],
     )
-    session.commit()
-    session.refresh(version)
     return version
 
 
@@ -657,14 +648,18 @@ def related_entry(ctx: ServiceContext, version: AchievementVersion, lang: str) -
     }
 
 
-def editions_of(session: Session, version: AchievementVersion) -> list[AchievementEdition]:
+def _editions(version: AchievementVersion) -> SelectOfScalar[AchievementEdition]:
     """The language editions of one version, by language tag."""
-    stmt = (
+    return (
         select(AchievementEdition)
         .where(AchievementEdition.achievement_version_id == version.id)
         .order_by(col(AchievementEdition.lang))
     )
-    return list(session.exec(stmt))
+
+
+def editions_of(session: Session, version: AchievementVersion) -> list[AchievementEdition]:
+    """The language editions of one version, by language tag."""
+    return list(session.exec(_editions(version)))
 
 
 def _stored_editions(version: AchievementVersion) -> list[AchievementEdition]:
@@ -673,12 +668,7 @@ def _stored_editions(version: AchievementVersion) -> list[AchievementEdition]:
     session = object_session(version)
     if session is None or version.id is None:
         return []
-    stmt = (
-        select(AchievementEdition)
-        .where(AchievementEdition.achievement_version_id == version.id)
-        .order_by(col(AchievementEdition.lang))
-    )
-    return list(session.scalars(stmt))
+    return list(session.scalars(_editions(version)))
 
 
 def _find_edition(
@@ -776,7 +766,7 @@ def put_edition(
     edition.result_names = names
     edition.updated_at = now
     session.add(edition)
-    audit.record(
+    audit.commit(
         session,
         actor=actor,
         action="achievement.edition.put",
@@ -784,9 +774,8 @@ def put_edition(
         target=f"achievement:{achievement.id}",
         detail={"version": row.version, "lang": tag, "created": created},
         now=now,
+        refresh=[edition],
     )
-    session.commit()
-    session.refresh(edition)
     return row, edition, created
 
 
@@ -809,7 +798,7 @@ def delete_edition(
             code="edition.not_found",
         )
     session.delete(edition)
-    audit.record(
+    audit.commit(
         session,
         actor=actor,
         action="achievement.edition.delete",
@@ -818,7 +807,6 @@ def delete_edition(
         detail={"version": row.version, "lang": tag},
         now=now,
     )
-    session.commit()
 
 
 def _check_editions_still_fit(session: Session, version: AchievementVersion) -> None:

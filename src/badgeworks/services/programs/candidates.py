@@ -11,8 +11,8 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from badgeworks.db.models import Candidate, Issuer
 from badgeworks.db.portfolio import Portfolio, default_handle
-from badgeworks.services.errors import NotFoundError, ValidationFailed
-from badgeworks.services.infra import audit, pagination
+from badgeworks.services.errors import ValidationFailed
+from badgeworks.services.infra import audit, ownership, pagination
 from badgeworks.services.infra.pagination import Page
 from badgeworks.services.programs.models import CandidateCreate, CandidatePublic, CandidateUpdate
 
@@ -49,25 +49,21 @@ def create_candidate(
             candidate_id=candidate.id or 0, handle=default_handle(), created_at=now, updated_at=now
         )
     )
-    audit.record(
+    audit.commit(
         session,
         actor=actor,
         action="candidate.create",
         issuer_id=issuer.id,
         target=f"candidate:{candidate.id}",
         now=now,
+        refresh=[candidate],
     )
-    session.commit()
-    session.refresh(candidate)
     return candidate
 
 
 def get_candidate(session: Session, issuer_id: int, candidate_id: int) -> Candidate:
     """A candidate of ``issuer_id``; another issuer's looks like a missing one."""
-    candidate = session.get(Candidate, candidate_id)
-    if candidate is None or candidate.issuer_id != issuer_id:
-        raise NotFoundError(f"there is no candidate {candidate_id}", code="candidate.not_found")
-    return candidate
+    return ownership.issuer_row(session, Candidate, candidate_id, issuer_id, "candidate")
 
 
 def find_by_email(session: Session, issuer: Issuer, email: str) -> Candidate | None:
@@ -118,7 +114,7 @@ def update_candidate(
         setattr(candidate, name, value)
     _check_identity(candidate.emails, candidate.did)
     session.add(candidate)
-    audit.record(
+    audit.commit(
         session,
         actor=actor,
         action="candidate.update",
@@ -126,9 +122,8 @@ def update_candidate(
         target=f"candidate:{candidate.id}",
         detail={"fields": sorted(changes)},
         now=now,
+        refresh=[candidate],
     )
-    session.commit()
-    session.refresh(candidate)
     return candidate
 
 

@@ -82,7 +82,7 @@ def create_issuer(
         key, did = _new_key(ctx, issuer, 1)
         issuer.did = did
         session.add(key)
-        audit.record(
+        audit.commit(
             session,
             actor=actor,
             action="issuer.create",
@@ -90,14 +90,13 @@ def create_issuer(
             target=data.slug,
             detail={"did": did, "key": key.vm_id},
             now=ctx.clock(),
+            refresh=[issuer],
         )
-        session.commit()
     except IntegrityError:
         session.rollback()
         raise ConflictError(
             f"the issuer slug {data.slug!r} is taken", code="issuer.slug_taken"
         ) from None
-    session.refresh(issuer)
     return issuer
 
 
@@ -148,7 +147,7 @@ def update_issuer(
     for name, value in changes.items():
         setattr(issuer, name, value)
     session.add(issuer)
-    audit.record(
+    audit.commit(
         session,
         actor=actor,
         action="issuer.update",
@@ -156,9 +155,8 @@ def update_issuer(
         target=issuer.slug,
         detail={"fields": sorted(changes)},
         now=now,
+        refresh=[issuer],
     )
-    session.commit()
-    session.refresh(issuer)
     return issuer
 
 
@@ -169,16 +167,15 @@ def set_image(
     issuer.image_sha256 = sha256
     issuer.image_caption = caption
     session.add(issuer)
-    audit.record(
+    audit.commit(
         session,
         actor=actor,
         action="issuer.image",
         issuer_id=issuer.id,
         target=issuer.slug,
         now=now,
+        refresh=[issuer],
     )
-    session.commit()
-    session.refresh(issuer)
     return issuer
 
 
@@ -205,7 +202,7 @@ def rotate_key(session: Session, ctx: ServiceContext, issuer: Issuer, *, actor: 
             session.add(old)
     key, _ = _new_key(ctx, issuer, number)
     session.add(key)
-    audit.record(
+    audit.commit(
         session,
         actor=actor,
         action="key.rotate",
@@ -213,15 +210,11 @@ def rotate_key(session: Session, ctx: ServiceContext, issuer: Issuer, *, actor: 
         target=key.vm_id,
         detail={"number": number},
         now=now,
-    )
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise ConflictError(
+        refresh=[key],
+        conflict=ConflictError(
             "another key rotation happened at the same time; try again", code="key.rotation_race"
-        ) from None
-    session.refresh(key)
+        ),
+    )
     return key
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from badgeworks.core.structure import RESULT_TYPES
 from badgeworks.services.models import (
     DbId,
     Did,
@@ -24,23 +25,9 @@ from badgeworks.services.models import (
 )
 
 #: OB 3.0 ResultType enumeration (plus ``ext:`` extensions).
-RESULT_TYPES = (
-    "GradePointAverage",
-    "LetterGrade",
-    "Percent",
-    "PerformanceLevel",
-    "PredictedScore",
-    "RawScore",
-    "Result",
-    "RubricCriterion",
-    "RubricCriterionLevel",
-    "RubricScore",
-    "ScaledScore",
-    "Status",
-)
 ResultType = Annotated[
     str,
-    StringConstraints(pattern=r"^(?:" + "|".join(RESULT_TYPES) + r"|ext:[A-Za-z0-9_.-]+)$"),
+    StringConstraints(pattern=r"^(?:" + "|".join(sorted(RESULT_TYPES)) + r"|ext:[A-Za-z0-9_.-]+)$"),
 ]
 ResultStatus = Literal[
     "Completed", "Enrolled", "Failed", "InProgress", "OnHold", "Provisional", "Withdrew"
@@ -50,14 +37,15 @@ ResultStatus = Literal[
 # ----------------------------------------------------------------------------- issuers
 
 
-class IssuerBase(Strict):
+# An organization's name and contact fields: an issuer's, or a project's host's.
+class Organization(Strict):
     name: Name
     url: HttpUrl | None = None
     email: Email | None = None
     description: Text | None = None
 
 
-class IssuerCreate(IssuerBase):
+class IssuerCreate(Organization):
     slug: Slug
     did_method: Literal["web", "key"] = "web"
 
@@ -144,19 +132,23 @@ ValidityDays = Annotated[
 ]
 
 
+AchievementType = Annotated[
+    str, StringConstraints(pattern=r"^(?:[A-Z][A-Za-z]+|ext:[A-Za-z0-9_.-]+)$")
+]
+_LANGUAGE_TAG = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"
+#: A BCP 47 language tag (``in_language``).
+Language = Annotated[str, StringConstraints(pattern=_LANGUAGE_TAG)]
+
+
 class AchievementCreate(Strict):
     name: Name
     description: Text
     criteria_narrative: Text | None = None
-    achievement_type: Annotated[
-        str, StringConstraints(pattern=r"^(?:[A-Z][A-Za-z]+|ext:[A-Za-z0-9_.-]+)$")
-    ] = "Fieldwork"
+    achievement_type: AchievementType = "Fieldwork"
     alignments: list[AlignmentIn] = Field(default_factory=list, max_length=50)
     result_descriptions: list[ResultDescriptionIn] = Field(default_factory=list, max_length=20)
     tags: list[Short] = Field(default_factory=list, max_length=50)
-    in_language: (
-        Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")] | None
-    ) = None
+    in_language: Language | None = None
     default_validity_days: ValidityDays | None = None
 
     model_config = ConfigDict(
@@ -198,16 +190,11 @@ class AchievementUpdate(Strict):
     name: Name | None = None
     description: Text | None = None
     criteria_narrative: Text | None = None
-    achievement_type: (
-        Annotated[str, StringConstraints(pattern=r"^(?:[A-Z][A-Za-z]+|ext:[A-Za-z0-9_.-]+)$")]
-        | None
-    ) = None
+    achievement_type: AchievementType | None = None
     alignments: list[AlignmentIn] | None = Field(default=None, max_length=50)
     result_descriptions: list[ResultDescriptionIn] | None = Field(default=None, max_length=20)
     tags: list[Short] | None = Field(default=None, max_length=50)
-    in_language: (
-        Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")] | None
-    ) = None
+    in_language: Language | None = None
     #: ``null`` removes the default validity; leaving the field out keeps it.
     default_validity_days: ValidityDays | None = None
 
@@ -243,9 +230,7 @@ class AchievementPublic(BaseModel):
 # ----------------------------------------------------------------------------- editions
 
 #: A BCP 47 language tag as ``in_language`` accepts it (the service canonicalises its case).
-LanguageTag = Annotated[
-    str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$", max_length=35)
-]
+LanguageTag = Annotated[str, StringConstraints(pattern=_LANGUAGE_TAG, max_length=35)]
 Caption = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
@@ -344,11 +329,8 @@ class CandidatePublic(BaseModel):
 # ----------------------------------------------------------------------------- projects
 
 
-class HostOrganization(Strict):
-    name: Name
-    url: HttpUrl | None = None
-    email: Email | None = None
-    description: Text | None = None
+class HostOrganization(Organization):
+    pass
 
 
 class Mentor(Strict):

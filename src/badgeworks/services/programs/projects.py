@@ -24,7 +24,7 @@ from badgeworks.db.models import (
 )
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ConflictError, NotFoundError, ValidationFailed
-from badgeworks.services.infra import audit, pagination
+from badgeworks.services.infra import audit, ownership, pagination
 from badgeworks.services.infra.pagination import Page
 from badgeworks.services.programs.achievements import current_version, get_achievement
 from badgeworks.services.programs.candidates import get_candidate
@@ -115,25 +115,21 @@ def create_project(
     _check_dates(project)
     session.add(project)
     session.flush()
-    audit.record(
+    audit.commit(
         session,
         actor=actor,
         action="project.create",
         issuer_id=issuer_id,
         target=f"project:{project.id}",
         now=now,
+        refresh=[project],
     )
-    session.commit()
-    session.refresh(project)
     return project
 
 
 def get_project(session: Session, issuer_id: int, project_id: int) -> Project:
     """A project of ``issuer_id``; another issuer's looks like a missing one."""
-    project = session.get(Project, project_id)
-    if project is None or project.issuer_id != issuer_id:
-        raise NotFoundError(f"there is no project {project_id}", code="project.not_found")
-    return project
+    return ownership.issuer_row(session, Project, project_id, issuer_id, "project")
 
 
 def _require_draft(project: Project) -> None:
@@ -164,7 +160,7 @@ def update_project(
     achievement = get_achievement(session, project.issuer_id, project.achievement_id)
     check_results(current_version(session, achievement), project.results)
     session.add(project)
-    audit.record(
+    audit.commit(
         session,
         actor=actor,
         action="project.update",
@@ -172,9 +168,8 @@ def update_project(
         target=f"project:{project.id}",
         detail={"fields": sorted(changes)},
         now=now,
+        refresh=[project],
     )
-    session.commit()
-    session.refresh(project)
     return project
 
 
@@ -258,7 +253,7 @@ def _add(
 ) -> Deliverable:
     session.add(row)
     session.flush()
-    audit.record(
+    audit.commit(
         session,
         actor=actor,
         action="deliverable.add",
@@ -266,9 +261,8 @@ def _add(
         target=f"project:{project.id}",
         detail={"deliverable": row.id, "sha256": row.sha256, "url": row.url},
         now=now,
+        refresh=[row],
     )
-    session.commit()
-    session.refresh(row)
     return row
 
 
@@ -284,7 +278,7 @@ def remove_deliverable(
             code="deliverable.not_found",
         )
     session.delete(row)
-    audit.record(
+    audit.commit(
         session,
         actor=actor,
         action="deliverable.remove",
@@ -293,7 +287,6 @@ def remove_deliverable(
         detail={"deliverable": deliverable_id},
         now=now,
     )
-    session.commit()
 
 
 def deliverable_url(ctx: ServiceContext, row: Deliverable) -> str:
