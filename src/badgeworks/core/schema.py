@@ -38,9 +38,18 @@ _COMPACTABLE = ("type", "proof", "credentialSchema", "termsOfUse")
 # far more than validating one credential. Keyed by content (not URL) so a caller who
 # passes a different document under the same URL never gets a stale validator.
 _VALIDATORS: dict[str, Any] = {}
+# The same validators by the identity of the schema object a caller passed (held here, so
+# its id is not reused): hashing the OB schema's text costs more than validating a
+# credential, and callers pass the same parsed schema every time. A schema passed as
+# data is never changed in place.
+_BY_OBJECT: dict[int, tuple[Any, Any]] = {}
+_BY_OBJECT_MAX = 64
 
 
 def _validator(schema: Any) -> Any:
+    held = _BY_OBJECT.get(id(schema))
+    if held is not None and held[0] is schema:
+        return held[1]
     key = hashlib.sha256(json.dumps(schema, sort_keys=True).encode("utf-8")).hexdigest()
     found = _VALIDATORS.get(key)
     if found is None:
@@ -53,6 +62,9 @@ def _validator(schema: Any) -> Any:
             ) from None
         found = cls(schema)
         _VALIDATORS[key] = found
+    if len(_BY_OBJECT) >= _BY_OBJECT_MAX:
+        _BY_OBJECT.clear()
+    _BY_OBJECT[id(schema)] = (schema, found)
     return found
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint, event
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint, delete, event, inspect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -189,6 +189,49 @@ class Candidate(SQLModel, table=True):
     created_at: datetime = timestamp_field()
 
 
+class CandidateEmail(SQLModel, table=True):
+    """One email of a candidate, lower-case: the indexed way to find a candidate by email.
+
+    Kept equal to ``Candidate.emails`` by the mapper events below (every insert, and every
+    update that changes the emails), so bulk issuance looks candidates up by
+    ``(issuer_id, email)`` instead of reading all of an issuer's candidates.
+    """
+
+    __tablename__ = "candidate_email"
+    __table_args__ = (
+        UniqueConstraint("candidate_id", "email"),
+        Index("ix_candidate_email_issuer_email", "issuer_id", "email"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    candidate_id: int = Field(foreign_key="candidate.id", ondelete="CASCADE")
+    issuer_id: int = Field(foreign_key="issuer.id")
+    email: str = Field(sa_column=Column(Text, nullable=False))
+
+
+def _email_rows(target: Candidate) -> list[dict[str, Any]]:
+    emails = dict.fromkeys(str(e).lower() for e in (target.emails or []))
+    return [{"candidate_id": target.id, "issuer_id": target.issuer_id, "email": e} for e in emails]
+
+
+@event.listens_for(Candidate, "after_insert")
+def _index_emails(_mapper: object, connection: Any, target: Candidate) -> None:
+    rows = _email_rows(target)
+    if rows:
+        connection.execute(CandidateEmail.__table__.insert(), rows)  # type: ignore[attr-defined]
+
+
+@event.listens_for(Candidate, "after_update")
+def _reindex_emails(_mapper: object, connection: Any, target: Candidate) -> None:
+    if not inspect(target).attrs.emails.history.has_changes():
+        return
+    table: Any = CandidateEmail.__table__  # type: ignore[attr-defined]
+    connection.execute(delete(table).where(table.c.candidate_id == target.id))
+    rows = _email_rows(target)
+    if rows:
+        connection.execute(table.insert(), rows)
+
+
 class Project(SQLModel, table=True):
     """A micro-internship engagement: a draft until completed, then read-only."""
 
@@ -311,6 +354,8 @@ class EndorserStatusList(SQLModel, table=True):
     bits: bytes
     version: int = Field(default=1)
     document: str = Field(sa_column=Column(Text, nullable=False))
+    #: How many slots of the list's index permutation were handed out (status_lists).
+    next_slot: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = timestamp_field()
     updated_at: datetime = timestamp_field()
 

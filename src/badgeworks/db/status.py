@@ -5,7 +5,9 @@
   ``bits``, ``version`` and ``document`` (the exact signed JSON we serve) always change
   in the same transaction, so the served list's signature matches its bits.
 - ``StatusEntry``: the index a credential holds in a list. ``(list_id, index)`` is unique,
-  so two processes issuing at once can never be handed the same index.
+  so two processes issuing at once can never be handed the same index. ``next_slot``
+  counts the list's slots handed out; slot ``k`` maps to an index through a keyed
+  permutation, so indexes follow no issue order.
 - ``StatusChange``: the append-only history of lifecycle operations, with the reason the
   issuer gives (shown on the hosted credential page) and, for a re-issue, the replacement.
 """
@@ -34,6 +36,9 @@ class StatusList(SQLModel, table=True):
     bits: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     version: int = Field(default=1)
     document: str = Field(sa_column=Column(Text, nullable=False))
+    #: How many slots of the list's index permutation were handed out: slot ``k`` is index
+    #: ``permute(k)`` (services/lifecycle/status_lists.py), so a claim needs no retry.
+    next_slot: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = timestamp_field()
     updated_at: datetime = timestamp_field()
 

@@ -27,13 +27,13 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import ValidationError
-from sqlalchemy import exists, update
+from sqlalchemy import exists, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from badgeworks.core.errors import BadgeworksError, InputError
 from badgeworks.db.console import BulkRow
-from badgeworks.db.models import Credential, Issuer, Project, Revocation
+from badgeworks.db.models import CandidateEmail, Credential, Issuer, Project, Revocation
 from badgeworks.db.status import StatusChange
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ConflictError, NotFoundError
@@ -64,6 +64,9 @@ OPTIONAL = (
 )
 MAX_ROWS = 10000
 MAX_EXTERNAL_ID = 200
+#: Rows looked up together: one query finds their ``bulk_row`` marks and one their
+#: candidates, whatever the number of candidates stored.
+BATCH = 100
 
 #: Leading characters that make a spreadsheet treat a cell as a formula (OWASP "CSV
 #: injection"); such cells are refused on every bulk path and escaped on export.
@@ -410,13 +413,60 @@ def _mark_of(session: Session, issuer_id: int, key: str) -> BulkRow | None:
     ).first()
 
 
+@dataclass
+class _Known:
+    """What one query per batch found: rows' marks by key, candidates' ids by email."""
+
+    marks: dict[str, BulkRow] = field(default_factory=dict)
+    candidates: dict[str, int] = field(default_factory=dict)
+    #: The keys and emails looked up (a key looked up and not found has no mark yet).
+    keys: set[str] = field(default_factory=set)
+    emails: set[str] = field(default_factory=set)
+
+
+def _look_up(session: Session, issuer_id: int, rows: Sequence[BatchRow]) -> _Known:
+    """The marks and candidates of ``rows``: two indexed queries for the whole batch."""
+    known = _Known()
+    known.keys = {row.key for row in rows}
+    known.emails = {row.candidate.emails[0].lower() for row in rows}
+    if known.keys:
+        for mark in session.exec(
+            select(BulkRow).where(
+                BulkRow.issuer_id == issuer_id, col(BulkRow.row_key).in_(sorted(known.keys))
+            )
+        ):
+            known.marks[mark.row_key] = mark
+    if known.emails:
+        # The first candidate (by id) with the email, as a single look-up would find.
+        first = func.min(CandidateEmail.candidate_id)
+        for email, candidate_id in session.execute(
+            select(CandidateEmail.email, first)
+            .where(
+                CandidateEmail.issuer_id == issuer_id,
+                col(CandidateEmail.email).in_(sorted(known.emails)),
+            )
+            .group_by(col(CandidateEmail.email))
+        ):
+            known.candidates[email] = candidate_id
+    return known
+
+
 def _claim_mark(
-    session: Session, issuer_id: int, row: BatchRow, job_id: int | None, now: datetime
+    session: Session,
+    issuer_id: int,
+    row: BatchRow,
+    job_id: int | None,
+    now: datetime,
+    known: _Known | None = None,
 ) -> BulkRow:
     """The row's ``bulk_row``, inserted (and committed) if no run took the key before."""
-    mark = _mark_of(session, issuer_id, row.key)
+    mark = known.marks.get(row.key) if known is not None else None
     if mark is not None:
         return mark
+    if known is None or row.key not in known.keys:
+        mark = _mark_of(session, issuer_id, row.key)
+        if mark is not None:
+            return mark
     session.add(
         BulkRow(issuer_id=issuer_id, row_key=row.key, job_id=job_id, line=row.line, created_at=now)
     )
@@ -462,11 +512,23 @@ def _attach(session: Session, mark: BulkRow, project_id: int, *, expected: int |
     return bool(done.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def _candidate(session: Session, issuer: Issuer, row: BatchRow, actor: str, now: datetime) -> int:
-    found = candidates.find_by_email(session, issuer, row.candidate.emails[0])
-    if found is None:
-        found = candidates.create_candidate(session, issuer, row.candidate, actor=actor, now=now)
-    return found.id or 0
+def _candidate(
+    session: Session, issuer: Issuer, row: BatchRow, actor: str, now: datetime, known: _Known
+) -> int:
+    email = row.candidate.emails[0].lower()
+    if email not in known.emails:
+        known.emails.add(email)
+        found = session.exec(
+            select(func.min(CandidateEmail.candidate_id)).where(
+                CandidateEmail.issuer_id == issuer.id, CandidateEmail.email == email
+            )
+        ).one()
+        if found is not None:
+            known.candidates[email] = found
+    if email not in known.candidates:
+        created = candidates.create_candidate(session, issuer, row.candidate, actor=actor, now=now)
+        known.candidates[email] = created.id or 0
+    return known.candidates[email]
 
 
 def _link(session: Session, project: Project, row: BatchRow, actor: str, now: datetime) -> None:
@@ -503,8 +565,9 @@ def _project_for(
     *,
     adopt: bool,
     now: datetime,
+    known: _Known,
 ) -> int:
-    candidate_id = _candidate(session, issuer, row, actor, now)
+    candidate_id = _candidate(session, issuer, row, actor, now, known)
     project = _adopt(session, issuer, mark, candidate_id, row) if adopt else None
     if project is None:
         data = ProjectCreate.model_validate({**row.project, "candidate_id": candidate_id})
@@ -522,11 +585,22 @@ def issue_row(
     actor: str,
     job_id: int | None = None,
     reissue_revoked: bool = False,
+    known: _Known | None = None,
 ) -> BatchRowResult:
-    """Issue one row unless its key already issued; never raises for a row's own problem."""
+    """Issue one row unless its key already issued; never raises for a row's own problem.
+
+    ``known`` is what ``issue_rows`` looked up for the row's batch (looked up here if not).
+    """
     try:
         return _issue_row(
-            session, ctx, issuer, row, actor=actor, job_id=job_id, reissue=reissue_revoked
+            session,
+            ctx,
+            issuer,
+            row,
+            actor=actor,
+            job_id=job_id,
+            reissue=reissue_revoked,
+            known=known if known is not None else _Known(),
         )
     except BadgeworksError as exc:
         session.rollback()
@@ -542,14 +616,17 @@ def _issue_row(
     actor: str,
     job_id: int | None,
     reissue: bool,
+    known: _Known,
 ) -> BatchRowResult:
     _hook("row")
     now = ctx.clock()
-    mark = _claim_mark(session, issuer.id or 0, row, job_id, now)
+    mark = _claim_mark(session, issuer.id or 0, row, job_id, now, known)
     _hook("claimed")
     for _ in range(5):
         if mark.project_id is None:
-            project_id = _project_for(session, issuer, mark, row, actor, adopt=True, now=now)
+            project_id = _project_for(
+                session, issuer, mark, row, actor, adopt=True, now=now, known=known
+            )
             _hook("project")
             _attach(session, mark, project_id, expected=None)
             continue
@@ -560,7 +637,9 @@ def _issue_row(
             current, revoked = _current(session, credential)
             url = issuance.credential_url(ctx, current)
             if revoked and reissue:
-                project_id = _project_for(session, issuer, mark, row, actor, adopt=False, now=now)
+                project_id = _project_for(
+                    session, issuer, mark, row, actor, adopt=False, now=now, known=known
+                )
                 _attach(session, mark, project_id, expected=mark.project_id)
                 continue
             if revoked:
@@ -604,15 +683,30 @@ def issue_rows(
     reissue_revoked: bool = False,
     each: Callable[[int, BatchRowResult], bool] | None = None,
 ) -> list[BatchRowResult]:
-    """Issue ``rows`` in order; ``each(done, result)`` returning False stops early."""
-    out = []
-    for done, row in enumerate(rows, start=1):
-        result = issue_row(
-            session, ctx, issuer, row, actor=actor, job_id=job_id, reissue_revoked=reissue_revoked
-        )
-        out.append(result)
-        if each is not None and not each(done, result):
-            break
+    """Issue ``rows`` in order; ``each(done, result)`` returning False stops early.
+
+    Rows go in batches of ``BATCH``: one query finds the batch's marks and one its
+    candidates (by the indexed ``candidate_email``), so the statements per row do not
+    grow with the candidates or rows stored.
+    """
+    out: list[BatchRowResult] = []
+    for start in range(0, len(rows), BATCH):
+        batch = rows[start : start + BATCH]
+        known = _look_up(session, issuer.id or 0, batch)
+        for row in batch:
+            result = issue_row(
+                session,
+                ctx,
+                issuer,
+                row,
+                actor=actor,
+                job_id=job_id,
+                reissue_revoked=reissue_revoked,
+                known=known,
+            )
+            out.append(result)
+            if each is not None and not each(len(out), result):
+                return out
     return out
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import exists, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -26,6 +27,7 @@ from badgeworks.core.identity import identity_object
 from badgeworks.core.issue import issue
 from badgeworks.db.engine import begin_write
 from badgeworks.db.models import (
+    Achievement,
     AchievementVersion,
     Candidate,
     Credential,
@@ -194,12 +196,14 @@ def _check_reserved_id_free(session: Session, project: Project, credential_id: s
     # database written before that check may hold another credential under this
     # project's reserved id. Completing would then claim status entries that can never
     # be claimed; say so at once instead.
-    held = session.get(Credential, credential_id) is not None or (
-        session.exec(
-            select(StatusEntry.id).where(StatusEntry.credential_id == credential_id)
-        ).first()
-        is not None
-    )
+    held = session.execute(
+        select(
+            or_(
+                exists().where(col(Credential.id) == credential_id),
+                exists().where(col(StatusEntry.credential_id) == credential_id),
+            )
+        )
+    ).scalar()
     if held:
         raise ConflictError(
             f"the credential id {credential_id} reserved for project {project.id} (its "
@@ -210,23 +214,43 @@ def _check_reserved_id_free(session: Session, project: Project, credential_id: s
         )
 
 
-def _lock_project(session: Session, issuer_id: int, project_id: int) -> None:
+def _lock_project(session: Session, issuer: Issuer, project_id: int) -> None:
     # Completions of one project take turns from the start: the first signs, and the
     # others, once it has committed, see a completed project and answer 409 without
     # claiming status entries or signing. Without this, every simultaneous request
     # does all the work only to fail at the commit, and a burst of them starves the
     # connection pool. PostgreSQL locks the project row; SQLite takes its write lock
-    # (BEGIN IMMEDIATE) before anything is read, so what is read stays current.
+    # (BEGIN IMMEDIATE) before anything is read, so what is read stays current (the
+    # issuer, which the caller just read, is kept as it is: it is not read again).
     if session.get_bind().dialect.name == "sqlite":
         begin_write(session)
-        session.expire_all()
+        for loaded in list(session.identity_map.values()):
+            if loaded is not issuer:
+                session.expire(loaded)
         return
     session.exec(
         select(Project)
-        .where(Project.id == project_id, Project.issuer_id == issuer_id)
+        .where(Project.id == project_id, Project.issuer_id == (issuer.id or 0))
         .with_for_update()
         .execution_options(populate_existing=True)
     ).first()
+
+
+def _current_version(session: Session, issuer_id: int, achievement_id: int) -> AchievementVersion:
+    """The version of the issuer's achievement new credentials use, in one query."""
+    found = session.exec(
+        select(AchievementVersion)
+        .join(Achievement, col(Achievement.id) == col(AchievementVersion.achievement_id))
+        .where(
+            Achievement.id == achievement_id,
+            Achievement.issuer_id == issuer_id,
+            col(AchievementVersion.version) == col(Achievement.current_version),
+        )
+    ).first()
+    if found is not None:
+        return found
+    # Missing: the look-ups that say what is missing raise it.
+    return current_version(session, get_achievement(session, issuer_id, achievement_id))
 
 
 def complete_project(
@@ -245,7 +269,7 @@ def complete_project(
     writes is committed with the credential or not at all.
     """
     issuer_id = issuer.id or 0
-    _lock_project(session, issuer_id, project_id)
+    _lock_project(session, issuer, project_id)
     project = get_project(session, issuer_id, project_id)
     if project.status != "draft":
         existing = session.exec(
@@ -256,8 +280,7 @@ def complete_project(
             f"project {project.id} is already completed{where}",
             code="project.already_completed",
         )
-    achievement = get_achievement(session, issuer_id, project.achievement_id)
-    version = current_version(session, achievement)
+    version = _current_version(session, issuer_id, project.achievement_id)
     check_results(version, project.results)
     candidate = get_candidate(session, issuer_id, project.candidate_id)
     files = deliverables(session, project)
@@ -316,7 +339,8 @@ def complete_project(
             "key": key.id,
         },
         now=now,
-        refresh=[row],
+        # Nothing to read back: every column of ``row`` was set here and the session
+        # does not expire on commit.
         conflict=ConflictError(
             f"project {project_id} was completed by another request at the same time",
             code="project.already_completed",

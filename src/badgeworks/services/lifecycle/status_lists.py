@@ -13,10 +13,14 @@ entries, served at
   organisation) for an endorser, next to their DID document (tables
   ``endorser_status_list``, ``endorser_status_entry``).
 
-A credential's index is drawn uniformly at random among the unused ones of the current
-list (never in issuance order, which would tell a verifier how many credentials came
-before); the unique ``(list_id, index)`` constraint decides races between processes, and
-the loser draws again. When a list is full, list ``n + 1`` starts.
+A credential's index comes from the current list's next *slot*: the list counts the slots
+it handed out (``next_slot``, taken under the row's write lock) and slot ``k`` is index
+``permute(key, k)``, a keyed pseudo-random permutation of the list's indexes whose key
+only this service can derive (``slot_key``, from the key secret). So indexes are never
+handed out twice, follow no issue order and say nothing about other credentials, and a
+claim needs no trial inserts. The unique ``(list_id, index)`` constraint still guards
+every claim: an index taken before slots existed is skipped. When a list is full, list
+``n + 1`` starts.
 
 A list's ``bits``, ``version`` and signed ``document`` change together, in the caller's
 transaction (``set_bit`` never commits), so a crash before the commit leaves the old,
@@ -34,6 +38,8 @@ re-signs the lists that drifted (``badgeworks status repair``).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import re
@@ -45,7 +51,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import func, insert
+from sqlalchemy import func, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
@@ -78,8 +84,10 @@ PURPOSES: tuple[str, ...] = ("revocation", "suspension")
 #: holds for an EndorsementCredential, so endorsements carry this one entry too.
 OB_PURPOSES: tuple[str, ...] = ("revocation",)
 LIST_ENTRIES = MIN_ENTRIES
-#: How many random draws we make before concluding a list is (nearly) full.
-_DRAWS = 64
+#: How many taken indexes in a row ``allocate`` skips before drawing among the free ones.
+_SKIPS = 64
+#: Feistel rounds of the index permutation (``permute``).
+_ROUNDS = 6
 _UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 _LIST_PATH = re.compile(r"^/status/([a-z0-9][a-z0-9-]{0,63})/(revocation|suspension)/([0-9]{1,9})$")
 _ENDORSER_LIST_PATH = re.compile(
@@ -226,6 +234,17 @@ def ensure_list(
     row = _list_row(session, owner, purpose, number)
     if row is not None:
         return row
+    _create_list(session, ctx, owner, purpose, number)
+    row = _list_row(session, owner, purpose, number)
+    if row is None:  # pragma: no cover - the insert or a concurrent one made it
+        raise ConflictError("the status list could not be created; retry", code="status.busy")
+    return row
+
+
+def _create_list(
+    session: Session, ctx: ServiceContext, owner: Owner, purpose: str, number: int
+) -> None:
+    """Insert (and sign) list ``number`` unless it exists; a concurrent creation wins."""
     now = ctx.clock()
     bits = new_bitstring(LIST_ENTRIES)
     lists, _ = _tables(owner)
@@ -240,34 +259,116 @@ def ensure_list(
             "bits": bytes(bits),
             "version": 1,
             "document": _signed_list(session, ctx, owner, purpose, number, bits, now),
+            "next_slot": 0,
             "created_at": now,
             "updated_at": now,
         },
     )
-    row = _list_row(session, owner, purpose, number)
-    if row is None:  # pragma: no cover - the insert or a concurrent one made it
-        raise ConflictError("the status list could not be created; retry", code="status.busy")
-    return row
+
+
+# --- index allocation: a keyed permutation of each list's indexes -----------------------
+
+
+def slot_key(ctx: ServiceContext, owner: Owner, list_id: int) -> bytes:
+    """The secret permutation key of one list, derived from the service's key secret.
+
+    Only this service can map a slot to its index, so an index tells a verifier nothing
+    about when the credential was issued or which other indexes are taken.
+    """
+    table = "endorser_status_list" if isinstance(owner, Endorser) else "status_list"
+    label = f"badgeworks status-list slots\0{table}\0{list_id}".encode()
+    return hmac.new(ctx.key_secret.encode("utf-8"), label, hashlib.sha256).digest()
+
+
+def permute(key: bytes, slot: int, size: int) -> int:
+    """Slot ``slot`` of a list of ``size`` entries → its index: a bijection of [0, size).
+
+    A balanced Feistel network (``_ROUNDS`` rounds of keyed BLAKE2b) over the smallest
+    even number of bits that covers ``size``, walked again while the result falls outside
+    the list (cycle-walking), so every slot gets its own index and every index one slot.
+    """
+    if not 0 <= slot < size:
+        raise ValueError(f"slot {slot} is outside a list of {size} entries")
+    bits = max(2, (size - 1).bit_length())
+    bits += bits % 2
+    half = bits // 2
+    mask = (1 << half) - 1
+    value = slot
+    while True:
+        left, right = value >> half, value & mask
+        for round_number in range(_ROUNDS):
+            digest = hashlib.blake2b(
+                right.to_bytes(4, "big") + bytes((round_number,)), key=key, digest_size=4
+            ).digest()
+            left, right = right, left ^ (int.from_bytes(digest, "big") & mask)
+        value = (left << half) | right
+        if value < size:
+            return value
+
+
+@dataclass(frozen=True)
+class _Slot:
+    list_id: int
+    number: int
+    entries: int
+    #: The slot handed out (0-based), or None when the list has handed out every slot.
+    slot: int | None
+
+
+def _take_slot(session: Session, owner: Owner, purpose: str) -> _Slot | None:
+    """Hand out the next slot of ``owner``'s current list for ``purpose`` (one statement).
+
+    ``UPDATE … SET next_slot = next_slot + 1 … RETURNING``: the row's write lock makes
+    concurrent issuers take turns for the counter, so no two transactions get one slot
+    (a rolled-back one gives its slot back with its entry). None if there is no list yet;
+    a ``_Slot`` without ``slot`` if the current list has no slot left.
+    """
+    lists, _ = _tables(owner)
+    table = lists.__table__
+    current = (
+        select(lists.id)
+        .where(_owned_by(owner), lists.purpose == purpose)
+        .order_by(col(lists.number).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    taken: Any = session.execute(
+        update(table)
+        .where(table.c.id == current, table.c.next_slot < table.c.entries)
+        .values(next_slot=table.c.next_slot + 1)
+        .returning(table.c.id, table.c.number, table.c.entries, table.c.next_slot)
+    ).first()
+    if taken is not None:
+        return _Slot(taken[0], taken[1], taken[2], taken[3] - 1)
+    full: Any = session.execute(
+        select(table.c.id, table.c.number, table.c.entries).where(table.c.id == current)
+    ).first()
+    return None if full is None else _Slot(full[0], full[1], full[2], None)
 
 
 def _claim(
-    session: Session, owner: Owner, row: ListRow, index: int, purpose: str, credential_id: str
+    session: Session, owner: Owner, list_id: int, index: int, purpose: str, credential_id: str
 ) -> bool:
     _, entries = _tables(owner)
-    values = {"list_id": row.id, "index": index, "purpose": purpose, "credential_id": credential_id}
+    values = {
+        "list_id": list_id,
+        "index": index,
+        "purpose": purpose,
+        "credential_id": credential_id,
+    }
     return _insert_ignoring_conflict(session, entries.__table__, values)
 
 
-def _free_indexes(session: Session, owner: Owner, row: ListRow) -> list[int]:
+def _free_indexes(session: Session, owner: Owner, list_id: int, size: int) -> list[int]:
     _, entries = _tables(owner)
-    taken = set(session.exec(select(entries.index).where(entries.list_id == row.id)).all())
-    return [i for i in range(row.entries) if i not in taken]
+    taken = set(session.exec(select(entries.index).where(entries.list_id == list_id)).all())
+    return [i for i in range(size) if i not in taken]
 
 
 def _already_has(session: Session, owner: Owner, credential_id: str, purpose: str) -> None:
     # A claim also fails when the credential already holds an entry for ``purpose``
     # (unique (credential_id, purpose) across the whole table, whoever owns the list);
-    # drawing again could never succeed then, so look in every owner's lists.
+    # trying again could never succeed then, so look in every owner's lists.
     _, entries = _tables(owner)
     held = session.exec(
         select(entries.id).where(entries.credential_id == credential_id, entries.purpose == purpose)
@@ -280,37 +381,47 @@ def _already_has(session: Session, owner: Owner, credential_id: str, purpose: st
 
 def allocate(
     session: Session, ctx: ServiceContext, owner: Owner, credential_id: str, purpose: str
-) -> tuple[ListRow, int]:
-    """Claim a random unused index for ``credential_id`` in ``owner``'s current list.
+) -> tuple[int, int]:
+    """Claim an unused index for ``credential_id`` in ``owner``'s current list.
 
-    Each draw is an ``INSERT … ON CONFLICT DO NOTHING`` of the entry (not committed): the
-    unique constraint is what makes the claim, so a concurrent claim of the same index
-    loses and draws again. After ``_DRAWS`` collisions in a row the list is nearly full,
-    and we draw uniformly from the free indexes instead (or start the next list).
+    Returns the list's number and the index.
+
+    The list hands out its slots in turn (``_take_slot``) and slot ``k`` is index
+    ``permute(slot_key, k, entries)``: no index is handed out twice and none follows
+    issue order. The entry is then inserted (``INSERT … ON CONFLICT DO NOTHING``, not
+    committed); the unique ``(list_id, index)`` constraint still decides, so an index
+    taken before slots existed (lists drawn at random) is skipped and the next slot
+    taken. After ``_SKIPS`` such skips in a row, or once every slot is out, the index is
+    drawn at random among the free ones; a list with none free starts list ``n + 1``.
+    Two statements in the usual case: the slot and the entry.
     """
-    lists, _ = _tables(owner)
-    number = (
-        session.exec(
-            select(func.max(lists.number)).where(_owned_by(owner), lists.purpose == purpose)
-        ).one()
-        or 1
-    )
-    rng = secrets.SystemRandom()
+    key: bytes | None = None
+    key_list = 0
+    skips = 0
     for _attempt in range(1000):
-        row = ensure_list(session, ctx, owner, purpose, number)
-        for draw in range(_DRAWS):
-            index = rng.randrange(row.entries)
-            if _claim(session, owner, row, index, purpose, credential_id):
-                return row, index
-            if draw == 0:
-                _already_has(session, owner, credential_id, purpose)
-        free = _free_indexes(session, owner, row)
-        if not free:
-            number += 1
+        slot = _take_slot(session, owner, purpose)
+        if slot is None:
+            _create_list(session, ctx, owner, purpose, 1)
             continue
-        index = rng.choice(free)
-        if _claim(session, owner, row, index, purpose, credential_id):
-            return row, index
+        if slot.slot is not None and skips < _SKIPS:
+            if key is None or key_list != slot.list_id:
+                key, key_list = slot_key(ctx, owner, slot.list_id), slot.list_id
+            index = permute(key, slot.slot, slot.entries)
+            if _claim(session, owner, slot.list_id, index, purpose, credential_id):
+                return slot.number, index
+            if skips == 0:
+                _already_has(session, owner, credential_id, purpose)
+            skips += 1
+            continue
+        free = _free_indexes(session, owner, slot.list_id, slot.entries)
+        if not free:
+            _create_list(session, ctx, owner, purpose, slot.number + 1)
+            skips = 0
+            continue
+        index = secrets.choice(free)
+        if _claim(session, owner, slot.list_id, index, purpose, credential_id):
+            return slot.number, index
+        _already_has(session, owner, credential_id, purpose)
     raise ConflictError(  # pragma: no cover - needs 1000 lost races in a row
         "could not allocate a status list index; retry", code="status.busy"
     )
@@ -330,8 +441,8 @@ def allocate_entries(
     """
     entries = []
     for purpose in purposes:
-        row, index = allocate(session, ctx, owner, credential_id, purpose)
-        url = list_url(ctx, owner, purpose, row.number)
+        number, index = allocate(session, ctx, owner, credential_id, purpose)
+        url = list_url(ctx, owner, purpose, number)
         entries.append(bitstring_status_list_entry(list_url=url, index=index, purpose=purpose))
     return entries
 
