@@ -8,16 +8,18 @@ edition of the achievement in the visitor's language.
 
 from __future__ import annotations
 
+import hmac
 import json
 import re
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from badgeworks.core.credential import check_digest_multibase
+from badgeworks.core.credential import check_digest_multibase, decode_digest_multibase
 from badgeworks.core.errors import BadgeworksError
 from badgeworks.core.reading import (
     AchievementView,
@@ -27,22 +29,21 @@ from badgeworks.core.reading import (
     read_endorsement,
     safe_link,
 )
+from badgeworks.db.endorsements import Endorsement
 from badgeworks.db.models import (
     AchievementEdition,
     AchievementVersion,
     Credential,
-    Deliverable,
-    Issuer,
 )
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.endorsements import workflow as endorsement_service
 from badgeworks.services.endorsements.markdown import render as render_markdown
-from badgeworks.services.errors import NotFoundError
 from badgeworks.services.issuance import completion as issuance
-from badgeworks.services.portfolio import sharing
+from badgeworks.services.portfolio import page_rows, sharing
+from badgeworks.services.portfolio.page_rows import PageRows
 from badgeworks.services.portfolio.store import item_visibility
 from badgeworks.services.programs import achievements
-from badgeworks.services.verification import pipeline
+from badgeworks.services.verification import kept, pipeline
 from badgeworks.services.verification.pipeline import Check, Report
 from badgeworks.services.verification.resolver import reading_with
 
@@ -54,19 +55,20 @@ _IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", 
 class Status:
     """The server-side status summary shown next to a credential."""
 
-    state: str  # valid, revoked, expired, not_yet_valid, invalid
+    state: str  # valid, revoked, suspended, expired, not_yet_valid, invalid, unchecked
     signature_ok: bool
     revoked_at: datetime | None = None
     reason: str | None = None
     valid_until: datetime | None = None
 
 
-def _status_from_report(
-    session: Session, ctx: ServiceContext, row: Credential, view: CredentialView, report: Report
+def _status(
+    row: Credential, view: CredentialView, report: Report, rows: PageRows, now: datetime
 ) -> Status:
+    """The card's status: the kept report for what the signature says, and the status
+    rows and dates read now, against ``now`` (never kept)."""
     # The report also carries one check per embedded endorsement, which the credential
     # card shows next to each endorsement, so the card verifies the credential only once.
-    now = ctx.clock()
     failed = {c.check for c in report.checks if c.outcome == "fail"}
     # Dates and status are reported separately below; the rest must pass.
     signature_ok = not (failed - {"validity", "status", "endorsement"})
@@ -74,11 +76,15 @@ def _status_from_report(
     unchecked = any(
         c.outcome == "indeterminate" and c.check not in ("endorsement",) for c in report.checks
     )
-    rev = issuance.revocation(session, row.id)
+    rev = rows.revocations.get(row.id)
+    revoked = rev is not None or rows.bits.get((row.id, "revocation")) == 1
+    suspended = rows.bits.get((row.id, "suspension")) == 1
     valid_until = view.expires
     valid_from = view.issued
-    if rev is not None:
+    if revoked:
         state = "revoked"
+    elif suspended:
+        state = "suspended"
     elif not signature_ok:
         state = "invalid"
     elif unchecked:
@@ -103,13 +109,6 @@ def verify_url(ctx: ServiceContext, credential_url: str) -> str:
     return f"{ctx.base_url}/verify?url={quote(credential_url, safe='')}"
 
 
-def _deliverable_rows(session: Session, project_id: int | None) -> dict[str, Deliverable]:
-    if project_id is None:
-        return {}
-    stmt = select(Deliverable).where(Deliverable.project_id == project_id)
-    return {str(d.id): d for d in session.exec(stmt)}
-
-
 def _preview(media_type: str | None, url: str | None, sha256: str | None) -> str:
     if sha256 and media_type in _IMAGE_TYPES:
         return "image"
@@ -120,14 +119,30 @@ def _preview(media_type: str | None, url: str | None, sha256: str | None) -> str
     return "link" if url else "none"
 
 
-def digest_check(ctx: ServiceContext, resource_id: str, digest: str | None) -> str:
-    """``ok`` / ``mismatch`` for a file we host, ``unavailable``, or ``none`` (no digest)."""
+def digest_check(
+    ctx: ServiceContext, resource_id: str, digest: str | None, recorded: Collection[str] = ()
+) -> str:
+    """``ok`` / ``mismatch`` for a file we host, ``unavailable``, or ``none`` (no digest).
+
+    Blobs are content-addressed: a stored blob's name is the SHA-256 computed while it was
+    stored (``BlobStore.put_stream``, recorded on its ``Deliverable`` row), so a SHA-256
+    ``digestMultibase`` is compared with the name, and no file is read. A blob named in
+    ``recorded`` (the deliverables' recorded digests) is known to be stored; another one is
+    looked up (a file-system look-up, no read). Only a digest of another algorithm reads
+    the file to hash it.
+    """
     if not digest:
         return "none"
     prefix = f"{ctx.base_url}/blobs/"
     sha = resource_id[len(prefix) :] if resource_id.startswith(prefix) else ""
-    if not _SHA256.match(sha) or not ctx.blobs.exists(sha):
+    if not _SHA256.match(sha) or (sha not in recorded and not ctx.blobs.exists(sha)):
         return "unavailable"
+    try:
+        algorithm, expected = decode_digest_multibase(digest)
+    except BadgeworksError:
+        return "mismatch"
+    if algorithm == "sha2-256":
+        return "ok" if hmac.compare_digest(expected, bytes.fromhex(sha)) else "mismatch"
     try:
         with ctx.blobs.open(sha) as fh:
             data = fh.read()
@@ -168,12 +183,49 @@ def _endorsement_view(
     }
 
 
+def _later_report(
+    session: Session,
+    ctx: ServiceContext,
+    stored: Endorsement,
+    document: dict[str, Any],
+    rows: PageRows,
+    now: datetime,
+) -> Report:
+    """A later endorsement's verification (``network`` reach, as the public verifier does).
+
+    Kept (``kept.KEPT``) when everything it reads is ours: DIDs we host (or ``did:key``),
+    our status lists (their versions are part of the key) and our blobs; verified afresh
+    otherwise, since another host's keys or lists can change without our knowing.
+    """
+
+    def fresh() -> Report:
+        with reading_with(session):
+            return pipeline.verify(ctx, document, now=now).report
+
+    lists = rows.endorsement_lists.get(stored.id, ())
+    if not kept.reaches_only(document, ctx.base_url, rows.keys, lists_known=bool(lists)):
+        return fresh()
+    key = kept.report_key(
+        origin=ctx.base_url,
+        kind="endorsement",
+        ident=stored.id,
+        text=stored.document,
+        document=document,
+        keys=rows.keys,
+        now=now,
+        extra=lists,
+    )
+    return kept.KEPT.get(key, fresh)
+
+
 def endorsements(
     session: Session,
     ctx: ServiceContext,
     row: Credential,
     view: CredentialView,
     report: Report,
+    rows: PageRows,
+    now: datetime,
 ) -> list[dict[str, Any]]:
     """The endorsements a credential's pages show, as plain data, oldest kind first.
 
@@ -181,18 +233,20 @@ def endorsements(
       result is its ``endorsement`` check in ``report`` (the badge's own verification,
       which checks every embedded endorsement like a credential, and its subject).
     - **Later** (``embedded: False``): made after issuance, hosted at
-      ``<base>/endorsements/<uuid>`` and listed by ``endorsements.for_credential``; each is
-      verified on its own with the service's verifier, and must name this credential or
-      its achievement.
+      ``<base>/endorsements/<uuid>`` and read with the page's rows; each is verified on
+      its own with the service's verifier (a kept report while nothing it read changed),
+      and must name this credential or its achievement.
 
     Withdrawn endorsements are left out, embedded ones included: the badge keeps its
     signed copy, but our pages respect the endorser's withdrawal.
     """
-    try:
-        listed = endorsement_service.for_credential(session, ctx, row.id)
-    except NotFoundError:  # an id that is not a UUID (VC-API) has no endorsement rows
-        listed = []
-    withdrawn = {e["url"] for e in listed if e["withdrawn_at"] is not None}
+    stored_rows = rows.endorsements.get(row.id, [])
+    embedded_ids = {item.id for item in view.endorsements}
+    withdrawn = {
+        endorsement_service.endorsement_url(ctx, e.id)
+        for e in stored_rows
+        if e.withdrawn_at is not None
+    }
     checks: list[Check] = [
         c
         for c in report.checks
@@ -214,15 +268,14 @@ def endorsements(
             )
         )
     subjects = {view.id, view.achievement.id}
-    for entry in listed:
-        if entry["embedded"] or entry["withdrawn_at"] is not None:
+    for stored in stored_rows:
+        url = endorsement_service.endorsement_url(ctx, stored.id)
+        if url in embedded_ids or stored.withdrawn_at is not None:
             continue
         if len(out) >= MAX_ENDORSEMENTS:
             break
-        stored = endorsement_service.get_endorsement(session, entry["id"])
         document = json.loads(stored.document)
-        with reading_with(session):
-            result = pipeline.verify(ctx, document).report
+        result = _later_report(session, ctx, stored, document, rows, now)
         later = read_endorsement(document)
         verified = result.verified and later.subject_id in subjects
         first = result.failures()[0].message if result.failures() else None
@@ -233,25 +286,102 @@ def endorsements(
 
 
 def language_edition(
-    session: Session, ctx: ServiceContext, row: Credential, ach: AchievementView, lang: str
+    session: Session,
+    ctx: ServiceContext,
+    row: Credential,
+    ach: AchievementView,
+    lang: str,
+    rows: PageRows | None = None,
 ) -> tuple[AchievementVersion, AchievementEdition] | None:
     """The issuer's edition of the credential's achievement in the visitor's language.
 
     Only when the visitor reads another language than the signed ``inLanguage`` (compared
     by primary subtag: an ``es-MX`` visitor reads ``es``) and the achievement is one this
-    service hosts for the credential's issuer; editions are read from our database, so a
-    credential issued before the edition existed shows it too. Nothing is ever fetched.
+    service hosts for the credential's issuer; editions are read from our database (with
+    the page's rows when they hold them), so a credential issued before the edition
+    existed shows it too. Nothing is ever fetched.
     """
     in_language = ach.in_language
     if not in_language or achievements.primary_subtag(in_language) == (
         achievements.primary_subtag(lang)
     ):
         return None
-    version = achievements.hosted_version(session, ctx, row, ach.id)
+    vid = row.achievement_version_id
+    if rows is not None and vid is not None and vid in rows.versions:
+        version: AchievementVersion | None = rows.versions[vid]
+        editions = rows.editions.get(vid, [])
+    else:
+        version = achievements.hosted_version(session, ctx, row, ach.id)
+        if version is None:
+            return None
+        editions = achievements.editions_of(session, version)
     if version is None:
         return None
-    edition = achievements.pick_edition(achievements.editions_of(session, version), lang)
+    edition = achievements.pick_edition(editions, lang)
     return (version, edition) if edition is not None else None
+
+
+def _credential_report(
+    session: Session,
+    ctx: ServiceContext,
+    row: Credential,
+    doc: Any,
+    rows: PageRows,
+    now: datetime,
+) -> Report:
+    """The credential's ``offline`` verification: kept by ``kept.KEPT`` under its stored
+    text, the DID documents its proofs name and the side of each of its dates ``now`` is on."""
+
+    def fresh() -> Report:
+        # Offline: our own credential, checked against bundled contexts, did:key and the
+        # DIDs we host, with the hosted keys read on this request's connection.
+        with reading_with(session):
+            return pipeline.verify(ctx, doc, reach="offline", now=now).report
+
+    if not isinstance(doc, dict):
+        return fresh()
+    key = kept.report_key(
+        origin=ctx.base_url,
+        kind="credential",
+        ident=row.id,
+        text=row.document,
+        document=doc,
+        keys=rows.keys,
+        now=now,
+    )
+    return kept.KEPT.get(key, fresh)
+
+
+def credential_cards(
+    session: Session,
+    ctx: ServiceContext,
+    credentials: Sequence[Credential],
+    *,
+    lang: str,
+    choices: dict[tuple[str, str], str],
+    candidate_name: str | None = None,
+    original: bool = False,
+) -> list[dict[str, Any]]:
+    """The cards of ``credentials``, their rows read once for all of them (``page_rows``)."""
+    documents = {r.id: json.loads(r.document) for r in credentials}
+    views = {r.id: read_credential(documents[r.id], own_origin=ctx.base_url) for r in credentials}
+    rows = page_rows.load(session, credentials, documents, views, lang=lang)
+    now = ctx.clock()
+    return [
+        _card(
+            session,
+            ctx,
+            r,
+            views[r.id],
+            rows,
+            now,
+            lang=lang,
+            choices=choices,
+            candidate_name=candidate_name,
+            original=original,
+        )
+        for r in credentials
+    ]
 
 
 def credential_card(
@@ -264,6 +394,34 @@ def credential_card(
     candidate_name: str | None = None,
     original: bool = False,
 ) -> dict[str, Any]:
+    """Everything a page shows about one credential (``credential_cards`` of one)."""
+    if choices is None:
+        choices = item_visibility(session, row.candidate_id) if row.candidate_id else {}
+    (card,) = credential_cards(
+        session,
+        ctx,
+        [row],
+        lang=lang,
+        choices=choices,
+        candidate_name=candidate_name,
+        original=original,
+    )
+    return card
+
+
+def _card(
+    session: Session,
+    ctx: ServiceContext,
+    row: Credential,
+    view: CredentialView,
+    rows: PageRows,
+    now: datetime,
+    *,
+    lang: str,
+    choices: dict[tuple[str, str], str],
+    candidate_name: str | None,
+    original: bool,
+) -> dict[str, Any]:
     """Everything a page shows about one credential, read from the stored JSON.
 
     When the issuer has an edition of the achievement in the visitor's language
@@ -272,17 +430,14 @@ def credential_card(
     text; ``edition`` then says which languages are involved, for the page's note. Every
     other line is the signed credential's.
     """
-    doc = json.loads(row.document)
-    if choices is None:
-        choices = item_visibility(session, row.candidate_id) if row.candidate_id else {}
-    view = read_credential(doc, own_origin=ctx.base_url)
+    doc = rows.documents[row.id]
     ach = view.achievement
     source = view.recipient.source
     url = issuance.credential_url(ctx, row.id)
     name = view.title
     caption = ach.image.caption if ach.image else None
     in_language = ach.in_language
-    found = language_edition(session, ctx, row, ach, lang)
+    found = language_edition(session, ctx, row, ach, lang, rows)
     edition = found[1] if found is not None and not original else None
     signed_name = name
     name_lang = in_language if name == ach.name else None
@@ -299,15 +454,11 @@ def credential_card(
         rubric_names = achievements.edition_rubric_names(ach.id or "", found[0], edition)
     issued = view.issued
     expires = view.expires
-    # Offline: our own credential, checked against bundled contexts, did:key and the DIDs
-    # we host, with the hosted keys read on this request's connection, not a second one.
-    with reading_with(session):
-        report = pipeline.verify(ctx, doc, reach="offline").report
-    status = _status_from_report(session, ctx, row, view, report)
-    files = _deliverable_rows(session, row.project_id)
-    by_url = {
-        (f"{ctx.base_url}/blobs/{d.sha256}" if d.sha256 else d.url): d for d in files.values()
-    }
+    report = _credential_report(session, ctx, row, doc, rows, now)
+    status = _status(row, view, report, rows, now)
+    files = rows.deliverables.get(row.project_id, []) if row.project_id is not None else []
+    by_url = {(f"{ctx.base_url}/blobs/{d.sha256}" if d.sha256 else d.url): d for d in files}
+    recorded = {d.sha256 for d in files if d.sha256}
     evidence = []
     for e in view.evidence:
         eid = e.id or ""
@@ -323,7 +474,7 @@ def credential_card(
                 "genre": e.genre,
                 "media_type": media_type,
                 "digest": e.digest,
-                "digest_check": digest_check(ctx, eid, e.digest),
+                "digest_check": digest_check(ctx, eid, e.digest, recorded),
                 "preview": _preview(media_type, eid, d.sha256 if d else None)
                 if visible
                 else "none",
@@ -348,7 +499,7 @@ def credential_card(
         )
     # The program that signed, by its registered name and site: a VC-API caller chooses
     # the ``issuer`` object it sends, and may copy another program's name into it.
-    signer = session.get(Issuer, row.issuer_id)
+    signer = rows.issuers.get(row.issuer_id)
     org = signer.name if signer is not None else view.issuer.id or ""
     other_languages = [{"lang": o.lang, "href": o.url} for o in ach.other_languages]
     preferred = next((o for o in other_languages if o["lang"][:2] == lang), None)
@@ -428,7 +579,7 @@ def credential_card(
         ],
         "results": results,
         "evidence": evidence,
-        "endorsements": endorsements(session, ctx, row, view, report),
+        "endorsements": endorsements(session, ctx, row, view, report, rows, now),
         "proofs": [{"cryptosuite": p.cryptosuite, "method": p.method} for p in view.proofs],
         "status": status,
         "verify_url": verify_url(ctx, url),

@@ -26,7 +26,7 @@ from badgeworks.db.portfolio import Portfolio
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import NotFoundError
 from badgeworks.services.portfolio import photos, sharing
-from badgeworks.services.portfolio.cards import credential_card
+from badgeworks.services.portfolio.cards import credential_card, credential_cards
 from badgeworks.services.portfolio.portrait import public_photo
 from badgeworks.services.portfolio.store import (
     candidate_credentials,
@@ -75,11 +75,14 @@ def portfolio_page_data(
     issuer = session.get(Issuer, candidate.issuer_id)
     choices = item_visibility(session, portfolio.candidate_id)
     name = display_name(portfolio, candidate)
-    cards = [
-        credential_card(session, ctx, row, lang=lang, choices=choices, candidate_name=name)
+    # Every card's rows are read together (``page_rows``): the page costs the same
+    # number of statements whatever the number of credentials it shows.
+    listed = [
+        row
         for row in candidate_credentials(session, portfolio.candidate_id)
         if choices.get(("credential", row.id), "public") == "public"
     ]
+    cards = credential_cards(session, ctx, listed, lang=lang, choices=choices, candidate_name=name)
     url = portfolio_url(ctx, portfolio)
     # The photo and the links are personal details, like the name: shown only with it.
     photo = None

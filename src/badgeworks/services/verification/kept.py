@@ -1,0 +1,245 @@
+"""Verification reports of the documents this service hosts, kept while they still hold.
+
+A credential (or endorsement) we host is signed once and stored verbatim, so what its
+verification says depends only on:
+
+- the stored text (keyed by its SHA-256),
+- the DID documents its proofs name (for the DIDs we host: the ``issuer``/``issuer_key``
+  and ``endorser`` rows, read by ``hosted_keys`` in one query per table; a ``did:key`` never
+  changes; a DID we do not host makes a report that reaches the network uncacheable),
+- for a report that reads status lists: the ``version`` of each list involved (status rows
+  carry ``version``, bumped with every bit flipped),
+- and the clock, only through comparisons of ``now`` with the dates the document carries
+  (``validFrom``, ``validUntil``, ``issuanceDate``, ``expirationDate``, a proof's
+  ``created``/``expires``): the key holds which side of each date ``now`` is on
+  (``date_sides``), so a report is re-used only where a fresh one would say the same.
+
+``KeptReports`` keeps reports under such a key, in memory, bounded (least recently used
+leave first). Every part of the key is read in the request itself, so each server process
+with its own copy is correct without any message between processes: a revocation, a key
+rotation or a date passing changes the key the next request computes. A report with a
+check that could not run (``indeterminate``) is never kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Hashable, Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from badgeworks.core.credential import parse_xsd_datetime
+from badgeworks.core.errors import BadgeworksError
+from badgeworks.core.verification.report import Report
+from badgeworks.db.endorsements import Endorser
+from badgeworks.db.models import Issuer, IssuerKey
+
+#: The keys whose values a verification compares with ``now``.
+DATE_KEYS = frozenset(
+    {"validFrom", "validUntil", "issuanceDate", "expirationDate", "created", "expires"}
+)
+#: How many reports one process keeps (about 2 KB each).
+MAX_KEPT = 4096
+#: The fingerprint of a DID whose document never changes (``did:key``).
+IMMUTABLE = "immutable"
+#: The fingerprint of a DID that is not ours (not resolved offline; fetched otherwise).
+FOREIGN = "foreign"
+
+
+def digest(text: str) -> str:
+    """The SHA-256 (hex) of a stored document's text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _walk(node: Any) -> Iterator[tuple[str, Any]]:
+    """Every ``(key, value)`` pair of every object in ``node``, depth first, in order."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Mapping):
+            for key, value in item.items():
+                yield key, value
+                stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+
+
+def date_sides(document: Any, now: datetime) -> tuple[int, ...]:
+    """Which side of each date in ``document`` ``now`` is on: -1 before, 0 at, 1 after.
+
+    Verification reads the clock only through such comparisons, so two instants with the
+    same sides get the same report. An unreadable date compares the same at any instant.
+    """
+    sides: list[int] = []
+    for key, value in _walk(document):
+        if key not in DATE_KEYS or not isinstance(value, str):
+            continue
+        try:
+            when = parse_xsd_datetime(value)
+        except (BadgeworksError, ValueError, TypeError, OverflowError):
+            continue
+        sides.append((now > when) - (now < when))
+    return tuple(sides)
+
+
+def named_dids(document: Any) -> set[str]:
+    """The DIDs of every ``verificationMethod`` in ``document`` (embedded proofs too)."""
+    return {
+        value.partition("#")[0]
+        for key, value in _walk(document)
+        if key == "verificationMethod" and isinstance(value, str)
+    }
+
+
+def named_strings(document: Any, key_name: str) -> set[str]:
+    """Every string value of ``key_name`` anywhere in ``document``."""
+    return {v for k, v in _walk(document) if k == key_name and isinstance(v, str)}
+
+
+def _fingerprint(parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def hosted_keys(session: Session, dids: Collection[str]) -> dict[str, str]:
+    """A fingerprint of the DID document of each DID in ``dids``, read in two queries.
+
+    Ours (an issuer, with its name and every key row, or an endorser the service holds
+    keys for) fingerprint their rows, so a rotated key, a renamed issuer or a changed
+    identity gives a new value; ``did:key`` DIDs are ``IMMUTABLE``; others ``FOREIGN``.
+    """
+    wanted = sorted(d for d in dids if not d.startswith("did:key:"))
+    out = {d: IMMUTABLE for d in dids if d.startswith("did:key:")}
+    if not wanted:
+        return out
+    issuer_parts: dict[str, list[Any]] = {}
+    stmt = (
+        select(Issuer, IssuerKey)
+        .join(IssuerKey, col(IssuerKey.issuer_id) == col(Issuer.id), isouter=True)
+        .where(col(Issuer.did).in_(wanted))
+        .order_by(col(Issuer.id), col(IssuerKey.number))
+    )
+    for issuer, key in session.exec(stmt):
+        parts = issuer_parts.setdefault(
+            issuer.did, [issuer.id, issuer.slug, issuer.did_method, issuer.name, issuer.url]
+        )
+        if key is not None:
+            parts.append([key.number, key.vm_id, key.public_key_multibase, key.retired_at])
+    endorser_parts: dict[str, list[Any]] = {}
+    for e in session.exec(select(Endorser).where(col(Endorser.did).in_(wanted))):
+        endorser_parts.setdefault(e.did, []).append(
+            [e.id, e.kind, e.key_custody, e.vm_id, e.public_key_multibase]
+        )
+    for did in wanted:
+        if did in issuer_parts or did in endorser_parts:
+            out[did] = _fingerprint([issuer_parts.get(did), endorser_parts.get(did)])
+        else:
+            out[did] = FOREIGN
+    return out
+
+
+class KeptReports:
+    """Reports by key, at most ``limit`` of them (the least recently used leave first)."""
+
+    def __init__(self, limit: int = MAX_KEPT) -> None:
+        self._lock = threading.Lock()
+        self._limit = limit
+        self._reports: OrderedDict[Hashable, Report] = OrderedDict()
+        #: How many reports were computed (misses) and re-used (hits): for tests and figures.
+        self.computed = 0
+        self.reused = 0
+
+    def get(self, key: Hashable, compute: Callable[[], Report]) -> Report:
+        """The report kept under ``key``, or ``compute()`` (kept unless something could
+        not be checked). ``compute`` runs outside the lock."""
+        with self._lock:
+            found = self._reports.get(key)
+            if found is not None:
+                self._reports.move_to_end(key)
+                self.reused += 1
+                return found
+        report = compute()
+        with self._lock:
+            self.computed += 1
+            if not report.unchecked():
+                self._reports[key] = report
+                self._reports.move_to_end(key)
+                while len(self._reports) > self._limit:
+                    self._reports.popitem(last=False)
+        return report
+
+    def clear(self) -> None:
+        """Forget every report (tests)."""
+        with self._lock:
+            self._reports.clear()
+            self.computed = self.reused = 0
+
+    def __len__(self) -> int:
+        return len(self._reports)
+
+
+#: The reports this process keeps.
+KEPT = KeptReports()
+
+
+def report_key(
+    *,
+    origin: str,
+    kind: str,
+    ident: str,
+    text: str,
+    document: Any,
+    keys: Mapping[str, str],
+    now: datetime,
+    extra: Hashable = (),
+) -> Hashable:
+    """The key of ``document``'s report: everything its verification depends on."""
+    dids = sorted(named_dids(document))
+    return (
+        origin,
+        kind,
+        ident,
+        digest(text),
+        tuple((d, keys.get(d, FOREIGN)) for d in dids),
+        extra,
+        date_sides(document, now),
+    )
+
+
+def reaches_only(document: Any, origin: str, keys: Mapping[str, str], *, lists_known: bool) -> bool:
+    """True when a ``network`` verification of ``document`` reads only what is ours.
+
+    Every DID its proofs name is ours or a ``did:key`` (``keys`` from ``hosted_keys``),
+    every status list it names is under ``origin`` and its versions were read
+    (``lists_known``), and every resource with a digest is one of our blobs
+    (content-addressed, so never different). Its report may then be kept.
+    """
+    if any(keys.get(d, FOREIGN) == FOREIGN for d in named_dids(document)):
+        return False
+    named_lists = named_strings(document, "statusListCredential")
+    if named_lists and not lists_known:
+        return False
+    if any(not url.startswith(f"{origin}/") for url in named_lists):
+        return False
+    blobs = f"{origin}/blobs/"
+    return not any(
+        ("digestMultibase" in item or "digestSRI" in item)
+        and not str(item.get("id", "")).startswith(blobs)
+        for item in _objects(document)
+    )
+
+
+def _objects(node: Any) -> Iterator[Mapping[str, Any]]:
+    """Every object in ``node``."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Mapping):
+            yield item
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
