@@ -10,9 +10,14 @@ builders are ``core.status``.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..credential import issuer_id, parse_xsd_datetime
@@ -35,6 +40,113 @@ from .report import UNAVAILABLE_CODES, Check
 StatusResolver = Callable[[str], Any]
 
 _INDEX = re.compile(r"^[0-9]+$")
+
+#: How many verified list versions a ``ListProofMemo`` keeps by default.
+LIST_PROOF_MEMO_SIZE = 256
+#: How long a remembered list proof counts (a remote issuer may take its key back).
+LIST_PROOF_MEMO_AGE = timedelta(minutes=10)
+
+
+def document_digest(document: Mapping[str, Any]) -> str:
+    """The SHA-256 (hex) of ``document``'s canonical JSON (sorted keys, no spaces)."""
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class ListProofMemo:
+    """Status list credentials whose proofs all verified: ``(url, digest)`` -> signers.
+
+    Bounded (the least recently used entry goes first) and safe to share between threads.
+    An entry counts for ``max_age`` after the check that made it (by the ``now`` each
+    verification is given); a list whose proof carries ``expires`` is never remembered.
+    Only passes are kept: a list that failed or could not be checked is checked again.
+    """
+
+    def __init__(
+        self, size: int = LIST_PROOF_MEMO_SIZE, max_age: timedelta = LIST_PROOF_MEMO_AGE
+    ) -> None:
+        self.size = size
+        self.max_age = max_age
+        self._entries: OrderedDict[tuple[str, str], tuple[frozenset[Any], datetime]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def signers(self, url: str, digest: str, now: datetime) -> frozenset[Any] | None:
+        """The controllers of the keys that signed list ``(url, digest)``, if remembered."""
+        with self._lock:
+            found = self._entries.get((url, digest))
+            if found is None:
+                return None
+            signers, checked = found
+            if not checked <= now_utc(now) < checked + self.max_age:
+                del self._entries[(url, digest)]
+                return None
+            self._entries.move_to_end((url, digest))
+            return signers
+
+    def remember(self, url: str, digest: str, signers: frozenset[Any], now: datetime) -> None:
+        """Record that every proof of list ``(url, digest)`` verified, signed by ``signers``."""
+        with self._lock:
+            self._entries[(url, digest)] = (signers, now_utc(now))
+            self._entries.move_to_end((url, digest))
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+@dataclass(frozen=True)
+class RememberingResolver:
+    """A ``StatusResolver`` whose lists' proofs are checked once per version (``proofs``)."""
+
+    resolve: StatusResolver
+    proofs: ListProofMemo = field(default_factory=ListProofMemo)
+
+    def __call__(self, url: str) -> Any:
+        return self.resolve(url)
+
+
+def _has_expiring_proof(listed: Mapping[str, Any]) -> bool:
+    proofs = listed.get("proof")
+    items = proofs if isinstance(proofs, list) else [proofs]
+    return any(isinstance(p, Mapping) and "expires" in p for p in items)
+
+
+def _list_signers(
+    listed: Mapping[str, Any],
+    url: str,
+    loader: DocumentLoader,
+    now: datetime,
+    memo: ListProofMemo | None,
+    detail: dict[str, Any],
+) -> frozenset[Any] | Check:
+    """§3.2 step 4, every proof on the status list must verify: the signers, or the
+    failed Check. Remembered in ``memo`` (when given) for the list's URL and digest."""
+    digest = document_digest(listed) if memo is not None else ""
+    if memo is not None:
+        known = memo.signers(url, digest, now)
+        if known is not None:
+            return known
+    results = verify_proofs(listed, loader, now=now)
+    unchecked = next((r for r in results if r.code in UNAVAILABLE_CODES), None)
+    if unchecked is not None:
+        # The list's key could not be fetched (or read): the list was not checked, which
+        # says nothing against it or the credential.
+        return _unavailable(url, unchecked.message, detail)
+    if not results or not all(r.verified for r in results):
+        reason = next((r.message for r in results if not r.verified), "it has no signature")
+        return _fail(
+            "status.list_unverified",
+            "The issuer's revocation list failed its own signature check, so it cannot be "
+            f"trusted ({reason}).",
+            detail,
+        )
+    signers = frozenset(r.controller for r in results)
+    if memo is not None and not _has_expiring_proof(listed):
+        memo.remember(url, digest, signers, now)
+    return signers
+
+
 _HEX = re.compile(r"^0x[0-9a-fA-F]+$")
 
 
@@ -114,6 +226,7 @@ def _check_list_credential(
     loader: DocumentLoader,
     now: datetime,
     detail: dict[str, Any],
+    memo: ListProofMemo | None = None,
 ) -> Check | str:
     """Validate the list credential; return a failed Check, or its ``encodedList``."""
     if not isinstance(listed, Mapping) or LIST_CREDENTIAL_TYPE not in types_of(listed):
@@ -123,26 +236,14 @@ def _check_list_credential(
             "check whether this credential was revoked.",
             detail,
         )
-    # §3.2 step 4: every proof on the status list must verify.
-    results = verify_proofs(listed, loader, now=now)
-    unchecked = next((r for r in results if r.code in UNAVAILABLE_CODES), None)
-    if unchecked is not None:
-        # The list's key could not be fetched (or read): the list was not checked, which
-        # says nothing against it or the credential.
-        return _unavailable(url, unchecked.message, detail)
-    if not results or not all(r.verified for r in results):
-        reason = next((r.message for r in results if not r.verified), "it has no signature")
-        return _fail(
-            "status.list_unverified",
-            "The issuer's revocation list failed its own signature check, so it cannot be "
-            f"trusted ({reason}).",
-            detail,
-        )
+    signers = _list_signers(listed, url, loader, now, memo, detail)
+    if isinstance(signers, Check):
+        return signers
     # Our policy, stricter than §2.2 allows: only the credential's own issuer may revoke
     # it, and the list must be signed with a key that issuer controls.
     expected = issuer_id(credential)
     list_issuer = issuer_id(listed)
-    controllers = {r.controller for r in results}
+    controllers = set(signers)
     if expected is None or list_issuer != expected or controllers != {expected}:
         return _fail(
             "status.issuer_mismatch",
@@ -290,7 +391,8 @@ def _check_entry(
     except Exception as exc:  # the resolver is the caller's code; any failure is "unavailable"
         return _unavailable(url, str(exc) or type(exc).__name__, detail)
     try:
-        found = _check_list_credential(listed, credential, url, purpose, loader, now, detail)
+        memo = resolver.proofs if isinstance(resolver, RememberingResolver) else None
+        found = _check_list_credential(listed, credential, url, purpose, loader, now, detail, memo)
         if isinstance(found, Check):
             return found
         bits = decode_list(found)

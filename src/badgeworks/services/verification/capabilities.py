@@ -11,21 +11,25 @@ CLI builds its own with ``standalone``. Nothing here runs a check: the entry poi
   ``did:web`` documents and HTTPS keys through one shared ``Fetcher`` built from the
   settings (address checks, timeout, size cap; docs/fetching.md). Contexts are never
   fetched.
-- Status lists: ours straight from the database (no network hop, so a revocation shows at
-  once), others through the same fetcher.
+- Status lists: ours straight from the database (no network hop), kept in memory while
+  the database's ``hosted_version`` stays the same (``services.verification.hosted``: a
+  revocation shows at once), others through the same fetcher; each list version's proof
+  is checked once.
+- The hosted issuers: read once per ``hosted_version``, like our lists.
 - Deliverables for the digest checks: our own blobs from the blob store, others through
   the same fetcher.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from badgeworks.adapters.blobstore import BlobStore
 from badgeworks.adapters.fetcher import FetchBudget, Fetcher
@@ -34,9 +38,10 @@ from badgeworks.adapters.resources import default_loader, schema_documents
 from badgeworks.core.errors import InputError, StatusError
 from badgeworks.core.loader import DocumentLoader
 from badgeworks.core.verification.checks import DEFAULT_MAX_PROOFS, FetchBytes, KnownIssuer
-from badgeworks.core.verification.status import StatusResolver
-from badgeworks.db.engine import SessionFactory
+from badgeworks.core.verification.status import RememberingResolver, StatusResolver
+from badgeworks.db.engine import SessionFactory, read_only_sessions
 from badgeworks.db.models import Issuer
+from badgeworks.services.verification.hosted import cached
 from badgeworks.services.verification.resolver import scoped
 from badgeworks.settings import Settings
 
@@ -105,45 +110,80 @@ def blob_fetch_bytes(blobs: BlobStore, base_url: str, fetcher: Fetcher) -> Fetch
     return fetch_bytes
 
 
+def read_hosted_issuers(session: Session) -> dict[str, KnownIssuer]:
+    """Every issuer this service hosts, by DID, read now through ``session``."""
+    rows = session.exec(select(Issuer.did, Issuer.name, Issuer.url)).all()
+    return {did: KnownIssuer(did, name, url, "hosted") for did, name, url in rows}
+
+
 def hosted_issuers(session_factory: SessionFactory | None) -> Callable[[], dict[str, KnownIssuer]]:
-    """The issuers this service hosts, with the names we hold for them (read when called)."""
+    """The issuers this service hosts, with the names we hold for them.
+
+    Read from the database once per ``hosted_version`` (``services.verification.hosted``)
+    and shared: callers must not change the dict they get.
+    """
+    reader = scoped(read_only_sessions(session_factory)) if session_factory is not None else None
+
+    def read() -> dict[str, KnownIssuer]:
+        assert reader is not None
+        # ``scoped``: inside ``resolver.reading_with`` this reads on the caller's connection.
+        with reader() as session:
+            return read_hosted_issuers(session)
 
     def hosted() -> dict[str, KnownIssuer]:
-        if session_factory is None:
+        if reader is None:
             return {}
-        # ``scoped``: inside ``resolver.reading_with`` this reads on the caller's connection.
-        with scoped(session_factory)() as session:
-            rows = session.exec(select(Issuer.did, Issuer.name, Issuer.url)).all()
-        return {did: KnownIssuer(did, name, url, "hosted") for did, name, url in rows}
+        return cached("hosted-issuers", read)
 
     return hosted
 
 
-def service_verifier(ctx: ServiceContext) -> Verifier:
-    """The verifier of a service context (``ServiceContext.verifier`` builds it once)."""
+def hosted_status_lists(ctx: ServiceContext) -> Callable[[str], dict[str, Any] | None]:
+    """Our own status list credentials (``status_lists.local_document``), read from the
+    database once per ``hosted_version``; each call gets its own copy."""
     from badgeworks.services.lifecycle.status_lists import local_document
 
+    # Inside ``resolver.reading_with`` (a page holding a session) our own lists are read
+    # on that session's connection, never on a second one from the pool.
+    lists_ctx = (
+        ctx
+        if ctx.session_factory is None
+        else replace(ctx, session_factory=scoped(read_only_sessions(ctx.session_factory)))
+    )
+
+    def read(url: str) -> str | None:
+        document = local_document(lists_ctx, url)
+        return None if document is None else json.dumps(document)
+
+    def local(url: str) -> dict[str, Any] | None:
+        if not isinstance(url, str) or not url.startswith(ctx.base_url + "/"):
+            return None
+        text = cached(("status-list", url), lambda: read(url))
+        if text is None:
+            return None
+        document: dict[str, Any] = json.loads(text)
+        return document
+
+    return local
+
+
+def service_verifier(ctx: ServiceContext) -> Verifier:
+    """The verifier of a service context (``ServiceContext.verifier`` builds it once).
+
+    Status lists, ours and others', have their proofs checked once per version of the
+    list (``core.verification.status.RememberingResolver``).
+    """
     settings = ctx.settings
     fetcher = Fetcher(
         allow_private=settings.fetch_allow_private,
         timeout=settings.fetch_timeout,
         max_bytes=settings.fetch_max_bytes,
     )
-    # Inside ``resolver.reading_with`` (a page holding a session) our own lists are read
-    # on that session's connection, never on a second one from the pool.
-    lists_ctx = (
-        ctx
-        if ctx.session_factory is None
-        else replace(ctx, session_factory=scoped(ctx.session_factory))
-    )
-
-    def local(url: str) -> dict[str, Any] | None:
-        return local_document(lists_ctx, url)
-
+    lists = StatusListFetcher(fetcher, local=hosted_status_lists(ctx))
     return Verifier(
         offline_loader=ctx.loader,
         loader=remote_loader(ctx.loader, fetcher),
-        status_resolver=StatusListFetcher(fetcher, local=local),
+        status_resolver=RememberingResolver(lists),
         fetch_bytes=blob_fetch_bytes(ctx.blobs, ctx.base_url, fetcher),
         schemas=schema_documents(),
         hosted=hosted_issuers(ctx.session_factory),

@@ -40,6 +40,7 @@ from badgeworks.core.verification.presentation import (
 from badgeworks.core.verification.report import VERDICT_TEXT, Check, Report, verdict
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.verification.capabilities import Verifier, fetch_budget
+from badgeworks.services.verification.hosted import hosted_view
 
 __all__ = [
     "MAX_PRESENTED_CREDENTIALS",
@@ -135,7 +136,34 @@ def verify(
     with ``public.check_email``) adds the recipient check; ``challenge``/``domain`` are
     required on the credential's Data Integrity proofs. ``now`` defaults to the context's
     clock.
+
+    What this service hosts (issuers, their DID documents, our status lists) is read
+    once per ``hosted_version`` of the database (``services.verification.hosted``).
     """
+    with hosted_view(ctx.session_factory if reach != "offline" else None):
+        return _verify(
+            ctx,
+            document,
+            reach=reach,
+            known=known,
+            email=email,
+            now=now,
+            challenge=challenge,
+            domain=domain,
+        )
+
+
+def _verify(
+    ctx: ServiceContext,
+    document: Any,
+    *,
+    reach: Reach,
+    known: Mapping[str, KnownIssuer] | None,
+    email: str | None,
+    now: datetime | None,
+    challenge: str | None,
+    domain: str | None,
+) -> Verification:
     try:
         caps = _capabilities(ctx.get_verifier(), reach, known)
     except Exception as exc:  # never raise: building the verifier itself could fail
@@ -212,6 +240,22 @@ def verify_presented(
     issuers, deliverable digests, the recipient check). The caller caps the number of
     credentials (``MAX_PRESENTED_CREDENTIALS``).
     """
+    with hosted_view(ctx.session_factory):
+        return _verify_presented(
+            ctx, vp, known=known, email=email, now=now, challenge=challenge, domain=domain
+        )
+
+
+def _verify_presented(
+    ctx: ServiceContext,
+    vp: dict[str, Any],
+    *,
+    known: Mapping[str, KnownIssuer] | None,
+    email: str | None,
+    now: datetime | None,
+    challenge: str | None,
+    domain: str | None,
+) -> PresentationVerification:
     when = now or ctx.clock()
     try:
         known = ctx.get_verifier().hosted() if known is None else known

@@ -23,12 +23,13 @@ import json
 import re
 import threading
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from badgeworks.adapters.fetcher import Fetcher
 from badgeworks.adapters.remote import fetch_credential
@@ -41,13 +42,13 @@ from badgeworks.core.reading import ProfileView, read_credential
 from badgeworks.core.vc_jwt import is_compact_jws
 from badgeworks.core.verification.checks import KnownIssuer, parse_trust_registry
 from badgeworks.core.verification.report import Report
-from badgeworks.db.models import Issuer
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import NotFoundError
 from badgeworks.services.issuance import completion as issuance
 from badgeworks.services.verification import pipeline as verification
+from badgeworks.services.verification.capabilities import read_hosted_issuers
+from badgeworks.services.verification.hosted import cached, hosted_view, view_on
 from badgeworks.services.verification.pipeline import unavailable_report
-from badgeworks.services.verification.resolver import scoped
 from badgeworks.settings import Settings
 
 Json = dict[str, Any]
@@ -360,7 +361,7 @@ class TrustRegistry:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, ...] | None = None
         self._entries: dict[str, KnownIssuer] = {}
 
     def entries(self) -> dict[str, KnownIssuer]:
@@ -371,7 +372,8 @@ class TrustRegistry:
             stat = self.path.stat()
         except OSError as exc:
             raise _registry_error(self.path, f"it cannot be read ({exc.strerror})") from None
-        stamp = (stat.st_mtime_ns, stat.st_size)
+        # A rewrite in place changes the times or size; a file moved over it, the inode.
+        stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size)
         with self._lock:
             if stamp != self._stamp:
                 self._entries = load_registry(self.path)
@@ -399,24 +401,47 @@ def load_registry(path: Path) -> dict[str, KnownIssuer]:
 
 
 def known_issuers(session: Session, registry: TrustRegistry) -> dict[str, KnownIssuer]:
-    """The issuers this service hosts (their DIDs) plus the trust registry's."""
-    known = dict(registry.entries())
-    for did, name, url in session.exec(select(Issuer.did, Issuer.name, Issuer.url)).all():
-        known[did] = KnownIssuer(did, name, url, "hosted")
-    return known
+    """The issuers this service hosts (their DIDs) plus the trust registry's.
+
+    The hosted ones are read once per ``hosted_version`` (``services.verification.hosted``,
+    the counter read on ``session``), the registry once per change of its file; the
+    merged dict is shared, so callers must not change it.
+    """
+    with view_on(session):
+        hosted = cached("hosted-issuers", lambda: read_hosted_issuers(session))
+    return _merged(hosted, registry.entries())
+
+
+#: The last merge: (hosted, registry entries, the merged dict), compared by identity.
+_last_merge: tuple[Mapping[str, KnownIssuer], Mapping[str, KnownIssuer], dict[str, Any]] | None = (
+    None
+)
+
+
+def _merged(
+    hosted: Mapping[str, KnownIssuer], registry: Mapping[str, KnownIssuer]
+) -> dict[str, KnownIssuer]:
+    """``registry`` overlaid with ``hosted``, merged again only when either changed."""
+    global _last_merge
+    last = _last_merge
+    if last is not None and last[0] is hosted and last[1] is registry:
+        return last[2]
+    merged = {**registry, **hosted}
+    _last_merge = (hosted, registry, merged)
+    return merged
 
 
 def _known(
     ctx: ServiceContext, session: Session | None, registry: TrustRegistry
 ) -> dict[str, KnownIssuer]:
-    """``known_issuers`` with ``session``, or without one through a short session of its
-    own, closed before any verification starts (no connection is held across a fetch)."""
+    """``known_issuers`` with ``session``, or without one from the verifier's hosted
+    issuers (a short session of their own when they must be read, closed before any
+    verification starts: no connection is held across a fetch)."""
     if session is not None:
         return known_issuers(session, registry)
     if ctx.session_factory is None:
         return dict(registry.entries())
-    with scoped(ctx.session_factory)() as own:
-        return known_issuers(own, registry)
+    return _merged(ctx.get_verifier().hosted(), registry.entries())
 
 
 # --------------------------------------------------------------------------- the result
@@ -521,6 +546,11 @@ def summarize(credential: Mapping[str, Any], report: Report | None = None) -> Js
     }
 
 
+def _view(ctx: ServiceContext, session: Session | None) -> AbstractContextManager[Any]:
+    """One reading of ``hosted_version`` for the known issuers and the verification."""
+    return view_on(session) if session is not None else hosted_view(ctx.session_factory)
+
+
 def verify_submission(
     ctx: ServiceContext,
     session: Session | None,
@@ -535,11 +565,12 @@ def verify_submission(
     and the trust registry's as known issuers: the VC-API and ``badgeworks verify --json``
     (given the same capabilities) show the same checks.
     """
-    try:
-        known = _known(ctx, session, registry)
-    except SQLAlchemyError as exc:
-        return Outcome(unavailable_report(exc), None, submission)
-    result = verification.verify(ctx, submission.document, known=known, email=email)
+    with _view(ctx, session):
+        try:
+            known = _known(ctx, session, registry)
+        except SQLAlchemyError as exc:
+            return Outcome(unavailable_report(exc), None, submission)
+        result = verification.verify(ctx, submission.document, known=known, email=email)
     credential = result.credential
     issuer = issuer_id(credential) if credential is not None else None
     return Outcome(
@@ -615,13 +646,14 @@ def verify_presentation_submission(
     summary a single credential's page shows.
     """
     assert isinstance(submission.document, dict)
-    try:
-        known = _known(ctx, session, registry)
-    except SQLAlchemyError as exc:
-        return PresentationOutcome(
-            unavailable_report(exc), "proof" in submission.document, [], submission
-        )
-    result = verification.verify_presented(ctx, submission.document, known=known, email=email)
+    with _view(ctx, session):
+        try:
+            known = _known(ctx, session, registry)
+        except SQLAlchemyError as exc:
+            return PresentationOutcome(
+                unavailable_report(exc), "proof" in submission.document, [], submission
+            )
+        result = verification.verify_presented(ctx, submission.document, known=known, email=email)
     outcomes = []
     for item, document in zip(result.credentials, result.documents, strict=True):
         credential = item.credential

@@ -9,11 +9,14 @@ its verification inside ``reading_with(session)``: the resolver then reads throu
 session's connection instead of checking a second one out of the pool. A request never
 waits for a second pooled connection while holding one, so a crowd of such requests
 cannot deadlock the pool. A database that fails or times out is ``did.unavailable``
-(the check could not run), never a failed signature.
+(the check could not run), never a failed signature. Within a verification the documents
+are kept in memory while the database's ``hosted_version`` stays the same
+(``services.verification.hosted``), so a key rotation shows at once.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -25,7 +28,7 @@ from sqlmodel import Session, select
 from badgeworks.adapters.did_web import did_web_id
 from badgeworks.core.contexts import MULTIKEY_CONTEXT
 from badgeworks.core.errors import DidError
-from badgeworks.db.engine import SessionFactory
+from badgeworks.db.engine import SessionFactory, read_only_sessions
 from badgeworks.db.models import Issuer
 from badgeworks.settings import Settings
 
@@ -78,7 +81,8 @@ class HostedDidResolver:
     """A loader resolver: our issuers' DID (document) or DID URL (verification method)."""
 
     def __init__(self, session_factory: SessionFactory, settings: Settings) -> None:
-        session_factory = scoped(session_factory)
+        # Read-only look-ups: on PostgreSQL in autocommit (nothing to roll back after).
+        session_factory = scoped(read_only_sessions(session_factory))
         self._session_factory = session_factory
         # Every hosted DID starts with this prefix; anything else is not ours.
         self._prefix = did_web_id(settings.base_url, "issuers", "x")[: -len("x")]
@@ -108,11 +112,19 @@ class HostedDidResolver:
         slug = did[len(self._prefix) :]
         if not slug or ":" in slug:
             return None
+        from badgeworks.services.verification.hosted import cached
+
+        document = cached(("did", did), lambda: self._read(slug, did))
+        if document is None:
+            return None
+        # A copy: the cached document is shared by every verification.
+        return document_or_method(copy.deepcopy(document), url)
+
+    def _read(self, slug: str, did: str) -> dict[str, Any] | None:
         from badgeworks.services.programs.issuers import did_document_for
 
         with self._session_factory() as session:
             issuer = session.exec(select(Issuer).where(Issuer.slug == slug)).first()
             if issuer is None or issuer.did != did:
                 return None
-            document = did_document_for(session, issuer)
-        return document_or_method(document, url)
+            return did_document_for(session, issuer)
