@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench demo clean interop-deps browser-deps screenshots fuzz
+.PHONY: run test lint bench bench-http demo clean interop-deps browser-deps screenshots fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,17 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_proofs.py
+
+# The served service under load (docs/performance.md, "HTTP benchmark"): seeds SQLite and a
+# throwaway PostgreSQL database and drives them with wrk from Debian's packages.
+# BENCH_HTTP_ARGS="--credentials 2000 --duration 2" for a quick run.
+BENCH_HTTP_ARGS ?=
+bench-http: $(STAMP)
+	@if ! command -v wrk >/dev/null 2>&1; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk; \
+	fi
+	$(BIN)/python bench/bench_http.py $(BENCH_HTTP_ARGS)
 
 clean:
 	rm -rf $(VENV) interop/node_modules .pytest_cache .mypy_cache .ruff_cache
