@@ -103,6 +103,13 @@ def service_commands() -> None:
     help="Comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For and "
     "X-Forwarded-Proto are believed (default: BADGEWORKS_FORWARDED_ALLOW_IPS, else none).",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Worker processes serving requests (default: BADGEWORKS_WORKERS, else the number "
+    'of cores); 1 serves in this process (docs/operations.md, "Worker processes").',
+)
 def serve(
     host: str,
     port: int,
@@ -110,13 +117,15 @@ def serve(
     ssl_certfile: Path | None,
     ssl_keyfile: Path | None,
     forwarded_allow_ips: str | None,
+    workers: int | None,
 ) -> None:
     """Run the web service (migrations are applied on start).
 
     Without BADGEWORKS_PUBLIC_BASE_URL the public base URL is http(s)://HOST:PORT, so the
     URLs put into credentials (and printed by --demo) point at this server. With
     BADGEWORKS_OUTBOX_INTERVAL_SECONDS it also delivers the outbox; --demo without an SMTP
-    server prints the mail in this terminal (docs/outbox.md).
+    server prints the mail in this terminal (docs/outbox.md). The database is migrated
+    and the demo seeded here, once, before any worker process starts.
     """
     import os
 
@@ -127,6 +136,10 @@ def serve(
     from badgeworks.web.proxies import trusted_proxies
 
     settings = get_settings()
+    from_environment = settings
+    if workers is None:
+        workers = settings.workers if "workers" in settings.model_fields_set else None
+    settings = settings.model_copy(update={"workers": workers or os.cpu_count() or 1})
     if forwarded_allow_ips is not None:
         settings = settings.model_copy(update={"forwarded_allow_ips": forwarded_allow_ips})
     try:
@@ -148,13 +161,27 @@ def serve(
         settings, mail_note = demo_mail_settings(settings)
         settings = _seed_and_print(settings, serving=True)
     try:
+        # Checks the secret and keys and migrates the database, once for every worker.
         app = create_app(settings)
     except BadgeworksError as exc:
         _fail(exc)
     click.echo(mail_note or outbox.delivery_summary(settings))
-    click.echo(f"badgeworks listening on {scheme}://{host}:{port} (API docs at /docs)")
+    click.echo(
+        f"badgeworks listening on {scheme}://{host}:{port} (API docs at /docs; "
+        f"{settings.workers} worker process{'es' if settings.workers > 1 else ''})"
+    )
+    target: Any = app
+    if settings.workers > 1:
+        # Each worker builds its own app (uvicorn's factory) from the environment: the
+        # settings this command changed are passed on the same way as the rest.
+        app.state.engine.dispose()
+        app.state.verify_pool.shutdown()
+        os.environ.update(settings_environment(settings, from_environment))
+        target = "badgeworks.web.app:app_from_environment"
     uvicorn.run(
-        app,
+        target,
+        factory=settings.workers > 1,
+        workers=settings.workers if settings.workers > 1 else None,
         host=host,
         port=port,
         log_level="info",
@@ -167,6 +194,33 @@ def serve(
         # Requests still waiting after this long (say, on a slow issuer) do not hold up exit.
         timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_seconds)),
     )
+
+
+def settings_environment(settings: Settings, base: Settings) -> dict[str, str]:
+    """The ``BADGEWORKS_*`` variables that make a worker process read ``settings``: one
+    for each field that differs from ``base`` (what the environment already gives)."""
+    import json
+
+    from pydantic import SecretStr
+    from pydantic_core import to_jsonable_python
+
+    env: dict[str, str] = {}
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if value == getattr(base, name):
+            continue
+        if value is None:
+            raise click.UsageError(f"cannot pass an unset {name} to the worker processes")
+        if isinstance(value, SecretStr):
+            text = value.get_secret_value()
+        elif isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, str | int | float | Path):
+            text = str(value)
+        else:
+            text = json.dumps(to_jsonable_python(value))
+        env[f"BADGEWORKS_{name.upper()}"] = text
+    return env
 
 
 @service_commands.group()

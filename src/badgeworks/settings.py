@@ -63,6 +63,20 @@ class Settings(BaseSettings):
         least=0,
         most=1000,
     )
+    workers: int = _count(
+        1,
+        "Worker processes serving requests (set by `badgeworks serve --workers`): the "
+        "connection pools are sized for them, and with more than one the rate limits "
+        'are kept in the database (docs/operations.md, "Worker processes").',
+        least=1,
+        most=256,
+    )
+    rate_limit_store: Literal["auto", "memory", "database"] = Field(
+        default="auto",
+        description="Where the per-client rate limits count: 'memory' (each process on "
+        "its own), 'database' (shared by every process and host using the database) or "
+        "'auto' (the database when workers is above 1, else memory).",
+    )
     db_pool_timeout: float = _seconds(
         30.0, "Seconds a request waits for a free database connection before failing.", most=600
     )

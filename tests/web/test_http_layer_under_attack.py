@@ -92,7 +92,17 @@ def _start(tmp: Path, *args: str, tls: bool = False, **settings: Any) -> Server:
         app.state.engine.dispose()
     port = free_port()
     process = subprocess.Popen(
-        [str(BADGEWORKS), "serve", "--host", "127.0.0.1", "--port", str(port), *args],
+        [
+            str(BADGEWORKS),
+            "serve",
+            "--workers",
+            "1",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            *args,
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

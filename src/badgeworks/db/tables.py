@@ -14,6 +14,7 @@ from badgeworks.db import (
     models,  # issuers, achievements, candidates, projects, credentials, audit
     outbox,  # messages waiting to be delivered
     portfolio,  # portfolio pages and what they show
+    rate_limits,  # rate-limit counters shared by every worker process
     service_meta,  # facts about the service itself: the key secret's fingerprint
     status,  # status lists, entries, lifecycle changes
 )
@@ -25,6 +26,7 @@ __all__ = [
     "models",
     "outbox",
     "portfolio",
+    "rate_limits",
     "service_meta",
     "status",
 ]

@@ -28,7 +28,7 @@ from badgeworks.services.issuance import bulk_jobs
 from badgeworks.services.lifecycle import status_lists
 from badgeworks.services.programs.issuers import example_key_holders
 from badgeworks.services.verification.pool import VerifyPool
-from badgeworks.settings import Settings
+from badgeworks.settings import Settings, get_settings
 from badgeworks.web.deps import check_admin_token_setting
 from badgeworks.web.errors import handle_error
 from badgeworks.web.headers import SecurityHeadersMiddleware
@@ -165,7 +165,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     )
     # Middleware added later runs earlier: the verifier's rate limit and body cap come
     # before the general body limit reads anything.
-    app.add_middleware(verifier.VerifyGuard, settings=settings)
+    app.add_middleware(
+        verifier.VerifyGuard, settings=settings, session_factory=session_factory, clock=ctx.clock
+    )
     # Outside those: tokens and sessions are checked and uploads admitted before any
     # body is read (web/limits.py), and every response gets its security headers.
     app.add_middleware(RequestGuard, settings=settings)
@@ -179,3 +181,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         return {"ok": True}
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one worker process of ``badgeworks serve --workers N`` (uvicorn's
+    factory): its settings come from the ``BADGEWORKS_*`` environment the command set."""
+    return create_app(get_settings())

@@ -411,7 +411,10 @@ def test_serve_demo_prints_the_start_page_and_the_candidate_sign_in(
         "BADGEWORKS_KEY_SECRET": SECRET,
     }
     result = CliRunner().invoke(
-        service_commands, ["serve", "--demo", "--port", "8123"], env=env, catch_exceptions=False
+        service_commands,
+        ["serve", "--demo", "--port", "8123", "--workers", "1"],
+        env=env,
+        catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
     out = result.stdout

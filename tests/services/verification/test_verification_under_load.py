@@ -384,7 +384,18 @@ def test_sigterm_under_load_exits_within_seconds(
     }
     log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "badgeworks", "serve", "--host", "127.0.0.1", "--port", f"{port}"],
+        [
+            sys.executable,
+            "-m",
+            "badgeworks",
+            "serve",
+            "--workers",
+            "1",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            f"{port}",
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         # A file, not a pipe: a pipe nobody reads fills up and blocks the server.

@@ -20,8 +20,9 @@ import re
 import secrets
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from html import escape
 from typing import IO
 
@@ -37,7 +38,7 @@ from badgeworks.services.accounts.tokens import hash_token
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ForbiddenError, NotFoundError, ValidationFailed
 from badgeworks.services.infra import outbox
-from badgeworks.services.infra.rate_limit import RateLimiter
+from badgeworks.services.infra.rate_limit import Limiter, limiter_for
 from badgeworks.settings import Settings
 
 LINK_LIFETIME = timedelta(minutes=30)
@@ -58,28 +59,44 @@ SESSIONS: sign_in_sessions.SessionKind[CandidateSession] = sign_in_sessions.Sess
 
 @dataclass(frozen=True)
 class SignInLimits:
-    """The per-client rate limits on signing in (one set per app instance, in memory).
+    """The per-client rate limits on signing in (one set per app instance).
 
     ``links`` is spent by asking for a link, ``redeem`` by opening or using one. Both are
-    the public verifier's token buckets (``services.rate_limit.RateLimiter``), keyed by the
-    client address (IPv6 by /64). The caller checks them before anything else, so a
-    refused request reads and writes nothing and cannot tell whether an address is known.
+    the public verifier's kind of limit (``services.infra.rate_limit``: in memory, or in
+    the database when several worker processes serve), keyed by the client address (IPv6
+    by /64). The caller checks them before anything else, so a refused request reads and
+    writes nothing else and cannot tell whether an address is known.
     """
 
-    links: RateLimiter
-    redeem: RateLimiter
+    links: Limiter
+    redeem: Limiter
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> SignInLimits:
-        """The limits configured by ``candidate_sign_in_rate_*`` and ``candidate_link_rate_*``."""
+    def from_settings(
+        cls,
+        settings: Settings,
+        session_factory: Callable[[], Session] | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> SignInLimits:
+        """The limits configured by ``candidate_sign_in_rate_*`` and ``candidate_link_rate_*``
+        (kept in the database, through ``session_factory``, when ``rate_limit_store`` says
+        so)."""
         return cls(
-            links=RateLimiter(
+            links=limiter_for(
+                "candidate.links",
+                settings,
                 per_minute=settings.candidate_sign_in_rate_per_minute,
                 burst=settings.candidate_sign_in_rate_burst,
+                session_factory=session_factory,
+                clock=clock,
             ),
-            redeem=RateLimiter(
+            redeem=limiter_for(
+                "candidate.redeem",
+                settings,
                 per_minute=settings.candidate_link_rate_per_minute,
                 burst=settings.candidate_link_rate_burst,
+                session_factory=session_factory,
+                clock=clock,
             ),
         )
 

@@ -1,9 +1,11 @@
-"""Per-client token buckets, in memory (one set of buckets per limiter and app instance).
+"""Per-client rate limits: token buckets in memory, or window counters in the database.
 
 The public verifier and the VC-API verify endpoints share one limiter; candidate sign-in has
-its own (link requests, link redemptions). Staff sign-in and the admin token count failures
-in the database instead, shared by every worker, and use only ``client_key`` to group
-addresses.
+its own (link requests, link redemptions). ``limiter_for`` picks where a limit counts
+(``BADGEWORKS_RATE_LIMIT_STORE``): ``RateLimiter`` keeps one process's buckets in memory;
+``SharedRateLimiter`` counts in the database, so a limit holds across every worker process
+(``badgeworks serve --workers``). Staff sign-in and the admin token count failures in the
+database too, and use only ``client_key`` to group addresses.
 """
 
 from __future__ import annotations
@@ -14,6 +16,30 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col
+
+from badgeworks.db.rate_limits import RateLimitWindow
+from badgeworks.settings import Settings
+
+
+class Limiter(Protocol):
+    """A per-client rate limit: ``take`` spends one request of a client address."""
+
+    #: True if ``take`` reads and writes the database (call it off the event loop).
+    shared: bool
+    #: Requests a client may make at once.
+    burst: float
+    #: True when the limit is off (rate and burst both 0).
+    disabled: bool
+
+    def take(self, address: str | None, session: Session | None = None) -> float | None:
+        """None if the request is allowed, else the seconds until one is."""
+        ...
 
 
 class RateLimiter:
@@ -55,8 +81,11 @@ class RateLimiter:
             return str(ipaddress.ip_network(f"{ip}/64", strict=False))
         return str(ip)
 
-    def take(self, address: str | None) -> float | None:
-        """Spend one token: None if allowed, else the seconds until the next one."""
+    shared = False
+
+    def take(self, address: str | None, session: Session | None = None) -> float | None:
+        """Spend one token: None if allowed, else the seconds until the next one
+        (``session`` is not used: the buckets are in memory)."""
         if self.disabled:
             return None
         key = self.client_key(address)
@@ -73,6 +102,159 @@ class RateLimiter:
             while len(self._buckets) > self.max_clients:
                 self._buckets.popitem(last=False)
         return wait
+
+
+#: How often (seconds) a process deletes a limit's windows that no longer count.
+SWEEP_EVERY_SECONDS = 60.0
+#: The shortest window a shared limit counts in.
+MIN_WINDOW_SECONDS = 1.0
+
+
+class SharedRateLimiter:
+    """A rate limit counted in the database, shared by every process that uses it.
+
+    The same limit as ``RateLimiter`` (``burst`` requests at once, ``per_minute`` after
+    that), as a sliding window: time is cut into windows of ``burst / per_minute``
+    minutes, and a request is allowed while the current window's count plus the share
+    of the previous window's count still inside the last window length stays below
+    ``burst``. A request is counted by one atomic upsert that only adds while the count
+    is below what is left (``INSERT … ON CONFLICT DO UPDATE … WHERE hits < cap``), so
+    parallel requests from any number of processes never pass the limit together. A
+    refused request writes nothing. Times come from ``clock`` (the context's).
+    """
+
+    shared = True
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        per_minute: float,
+        burst: int,
+        session_factory: Callable[[], Session],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.name = name
+        self.burst = float(burst)
+        self.disabled = per_minute <= 0 and burst <= 0
+        self.window = (
+            max(MIN_WINDOW_SECONDS, 60.0 * burst / per_minute) if per_minute > 0 else 3600.0
+        )
+        self._sessions = session_factory
+        self._clock = clock
+        self._next_sweep = 0.0
+
+    def take(self, address: str | None, session: Session | None = None) -> float | None:
+        """Count one request of ``address``: None if allowed, else the seconds to wait.
+
+        With ``session`` (a request's own, before it did anything else) the count is
+        committed on it, so the request holds one connection; otherwise a short session
+        of its own is used.
+        """
+        if self.disabled:
+            return None
+        key = RateLimiter.client_key(address)
+        if session is not None:
+            return self._take(session, key)
+        with self._sessions() as own:
+            return self._take(own, key)
+
+    def _take(self, session: Session, key: str) -> float | None:
+        now = self._clock().timestamp()
+        index = math.floor(now / self.window)
+        # The share of the previous window that still lies inside the last window length.
+        weight = 1.0 - (now - index * self.window) / self.window
+        table = RateLimitWindow.__table__  # type: ignore[attr-defined]
+        here = (table.c.name == self.name) & (table.c.client == key)
+        counts = dict(
+            session.execute(
+                select(table.c.period, table.c.hits).where(
+                    here, table.c.period.in_((index - 1, index))
+                )
+            ).all()
+        )
+        previous = counts.get(index - 1, 0)
+        cap = math.floor(self.burst - previous * weight + 1e-9)
+        if cap >= 1:
+            dialect = session.get_bind().dialect.name
+            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            statement = (
+                insert(table)
+                .values(
+                    name=self.name,
+                    client=key,
+                    period=index,
+                    hits=1,
+                    ends_at=math.ceil((index + 2) * self.window),
+                )
+                .on_conflict_do_update(
+                    index_elements=[table.c.name, table.c.client, table.c.period],
+                    set_={"hits": table.c.hits + 1},
+                    where=table.c.hits < cap,
+                )
+                .returning(table.c.hits)
+            )
+            if session.execute(statement).first() is not None:
+                self._sweep(session, now)
+                session.commit()
+                return None
+            counts[index] = cap  # another process took the last one meanwhile
+        session.rollback()
+        return self._wait(now, index, previous, counts.get(index, 0))
+
+    def _sweep(self, session: Session, now: float) -> None:
+        """Delete this limit's windows that no longer count (once a minute per process)."""
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + SWEEP_EVERY_SECONDS
+        session.execute(
+            delete(RateLimitWindow).where(
+                col(RateLimitWindow.name) == self.name, col(RateLimitWindow.ends_at) < now
+            )
+        )
+
+    def _wait(self, now: float, index: int, previous: int, current: int) -> float:
+        """Seconds until a request of a client with these counts is allowed again."""
+        room = self.burst - 1 - current
+        if room < 0 or previous == 0:
+            # Not in this window: in the next, where this window's count is the previous.
+            if self.burst < 1:
+                return self.window
+            share = max(0.0, 1.0 - (self.burst - 1) / current) if current else 0.0
+            at = (index + 1 + share) * self.window
+        else:
+            at = (index + 1.0 - room / previous) * self.window
+        return max(at - now, 0.001)
+
+
+def shared_limits(settings: Settings) -> bool:
+    """Whether the rate limits count in the database (``rate_limit_store``)."""
+    store = settings.rate_limit_store
+    return store == "database" or (store == "auto" and settings.workers > 1)
+
+
+def limiter_for(
+    name: str,
+    settings: Settings,
+    *,
+    per_minute: float,
+    burst: int,
+    session_factory: Callable[[], Session] | None,
+    clock: Callable[[], datetime] | None,
+) -> Limiter:
+    """The limit ``name`` where ``settings`` say limits count: the database (through
+    ``session_factory``, at ``clock``'s time) or memory."""
+    if shared_limits(settings):
+        if session_factory is None or clock is None:
+            raise ValueError(f"the shared limit {name} needs a session factory and a clock")
+        return SharedRateLimiter(
+            name,
+            per_minute=per_minute,
+            burst=burst,
+            session_factory=session_factory,
+            clock=clock,
+        )
+    return RateLimiter(per_minute=per_minute, burst=burst)
 
 
 def retry_after_header(seconds: float) -> str:

@@ -34,6 +34,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Path, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
 from pydantic import ValidationError
+from sqlmodel import Session
 from starlette.background import BackgroundTask
 from starlette.datastructures import FormData, UploadFile
 
@@ -43,7 +44,7 @@ from badgeworks.db.portfolio import Portfolio
 from badgeworks.services.accounts import candidate_access as access
 from badgeworks.services.accounts.candidate_access import SignedInCandidate
 from badgeworks.services.errors import NotFoundError
-from badgeworks.services.infra.rate_limit import RateLimiter, retry_after_header
+from badgeworks.services.infra.rate_limit import Limiter, retry_after_header
 from badgeworks.services.portfolio import photos, portrait, store
 from badgeworks.services.portfolio.links import LINK_LABEL_MAX, LINK_URL_MAX, MAX_LINKS
 from badgeworks.services.portfolio.models import PortfolioUpdate
@@ -115,17 +116,22 @@ def _limits(request: Request) -> access.SignInLimits:
     with _LIMITS_LOCK:
         limits = getattr(state, "candidate_limits", None)
         if limits is None:
-            limits = access.SignInLimits.from_settings(state.settings)
+            limits = access.SignInLimits.from_settings(
+                state.settings, state.session_factory, state.ctx.clock
+            )
             state.candidate_limits = limits
     assert isinstance(limits, access.SignInLimits)
     return limits
 
 
 def _limited(
-    request: Request, bucket: RateLimiter, message_key: str, retry: str
+    request: Request, session: Session, bucket: Limiter, message_key: str, retry: str
 ) -> Response | None:
-    """Spend one of the client's tokens in ``bucket``: None if allowed, else the 429 page."""
-    wait = bucket.take(request.client.host if request.client else None)
+    """Spend one of the client's tokens in ``bucket``: None if allowed, else the 429 page.
+
+    A limit kept in the database counts on the request's own ``session``, before the
+    route has used it."""
+    wait = bucket.take(request.client.host if request.client else None, session)
     if wait is None:
         return None
     seconds = retry_after_header(wait)
@@ -140,10 +146,14 @@ def _limited(
     )
 
 
-def _link_limited(request: Request, token: str) -> Response | None:
+def _link_limited(request: Request, session: Session, token: str) -> Response | None:
     """Opening or using a sign-in link spends a token of the ``redeem`` limit."""
     return _limited(
-        request, _limits(request).redeem, "candidate.limited_link", f"{PREFIX}/link/{token}"
+        request,
+        session,
+        _limits(request).redeem,
+        "candidate.limited_link",
+        f"{PREFIX}/link/{token}",
     )
 
 
@@ -180,7 +190,7 @@ def sign_in(
 ) -> Response:
     """Queue a link if the address is known; the answer is the same either way."""
     limited = _limited(
-        request, _limits(request).links, "candidate.limited_sign_in", f"{PREFIX}/sign-in"
+        request, session, _limits(request).links, "candidate.limited_sign_in", f"{PREFIX}/sign-in"
     )
     if limited is not None:
         return limited
@@ -210,7 +220,7 @@ def link_page(
     token: LinkToken,
 ) -> Response:
     """Confirm before using the single-use link."""
-    limited = _link_limited(request, token)
+    limited = _link_limited(request, session, token)
     if limited is not None:
         return limited
     try:
@@ -235,7 +245,7 @@ def use_link(
     nonce: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Use the link once, start a session and go to ``/me``."""
-    limited = _link_limited(request, token)
+    limited = _link_limited(request, session, token)
     if limited is not None:
         return limited
     try:

@@ -16,18 +16,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import UnsupportedMediaError
-from badgeworks.services.infra.rate_limit import RateLimiter, retry_after_header
+from badgeworks.services.infra.rate_limit import limiter_for, retry_after_header
 from badgeworks.services.verification.pipeline import unavailable_report
 from badgeworks.services.verification.pool import RETRY_AFTER_SECONDS, VerifierBusy, VerifyPool
 from badgeworks.services.verification.public import (
@@ -87,10 +90,22 @@ class VerifyGuard:
     """Rate limit and body cap for the verifier's paths (and the VC-API's verify
     endpoints), before the body is read."""
 
-    def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        settings: Settings,
+        session_factory: Callable[[], Session],
+        clock: Callable[[], datetime],
+    ) -> None:
         self.app = app
-        self.limiter = RateLimiter(
-            per_minute=settings.verify_rate_per_minute, burst=settings.verify_rate_burst
+        self.limiter = limiter_for(
+            "verify",
+            settings,
+            per_minute=settings.verify_rate_per_minute,
+            burst=settings.verify_rate_burst,
+            session_factory=session_factory,
+            clock=clock,
         )
         self.max_body = (
             max(settings.verify_max_file_bytes, settings.verify_max_json_bytes) + _MULTIPART_SLACK
@@ -113,7 +128,13 @@ class VerifyGuard:
             await self.app(scope, receive, send)
             return
         client = scope.get("client")
-        wait = self.limiter.take(client[0] if client else None)
+        address = client[0] if client else None
+        # A limit kept in the database is counted off the event loop.
+        wait = (
+            await run_in_threadpool(self.limiter.take, address)
+            if self.limiter.shared
+            else self.limiter.take(address)
+        )
         if wait is not None:
             await self._reject(
                 scope,
