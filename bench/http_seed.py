@@ -5,12 +5,11 @@ The demo (``services.demo.seed_demo``) makes the issuer, its signing key, the ac
 Every seeded credential is then made the way ``issuance.completion.complete_project``
 makes one, minus the per-row round trips:
 
-- candidates (one per portfolio), their portfolios, projects (``completed``) and the
-  project's three deliverables (the demo's files, by the same SHA-256) are inserted in
-  bulk with explicit ids;
-- each credential gets one revocation entry in the issuer's status list, at a random free
-  index of the current list (the service draws at random too), and the list moves on
-  when it is 90% full;
+- candidates (one per portfolio; through the ORM), their portfolios, projects
+  (``completed``) and each project's three deliverables (the demo's files, by the same
+  SHA-256) are inserted in bulk with explicit ids;
+- each credential's revocation entry is claimed by the service's own
+  ``status_lists.allocate_entries``, as at completion (its index, its list);
 - the unsigned credential is built by ``completion.build_credential`` and signed by
   ``core.issue.issue`` (validation, the OB 3.0 JSON Schema, ``eddsa-rdfc-2022``) in a
   pool of processes, then stored verbatim with ``completion.serialize``.
@@ -36,14 +35,12 @@ from sqlalchemy import func, insert, text
 from sqlmodel import Session, col, select
 
 from badgeworks.adapters.resources import default_loader
-from badgeworks.core.credential import bitstring_status_list_entry
 from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.issue import issue
 from badgeworks.db.engine import make_engine, make_session_factory
 from badgeworks.db.migrate import upgrade
 from badgeworks.db.models import Achievement, Candidate, Credential, Deliverable, Issuer, Project
 from badgeworks.db.portfolio import Portfolio, default_handle
-from badgeworks.db.status import StatusEntry, StatusList
 from badgeworks.services.context import ServiceContext, build_context
 from badgeworks.services.demo import DEMO_SLUG, seed_demo
 from badgeworks.services.issuance import completion
@@ -52,11 +49,8 @@ from badgeworks.services.programs import achievements, projects
 from badgeworks.services.programs.issuers import signing_key
 from badgeworks.settings import Settings
 
-#: A list takes new entries until it is this full; then the next list is started.
-LIST_FILL = 0.9
-PURPOSE = "revocation"
 #: Tables given explicit ids, whose PostgreSQL sequences are moved past them afterwards.
-_ID_TABLES = ("candidate", "portfolio", "project", "deliverable", "status_entry")
+_ID_TABLES = ("candidate", "portfolio", "project", "deliverable")
 
 
 @dataclass
@@ -100,40 +94,6 @@ def _sign(job: tuple[dict[str, Any], datetime]) -> str:
     unsigned, now = job
     signed = issue(unsigned, _worker["key"], _worker["loader"], now=now, schemas=_worker["schemas"])
     return completion.serialize(signed)
-
-
-# --- status list indexes -----------------------------------------------------------------
-
-
-class _Indexes:
-    """Random free indexes of the issuer's revocation lists, list after list."""
-
-    def __init__(self, session: Session, ctx: ServiceContext, issuer: Issuer) -> None:
-        self.session, self.ctx, self.issuer = session, ctx, issuer
-        number = session.exec(
-            select(func.max(StatusList.number)).where(
-                StatusList.issuer_id == issuer.id, StatusList.purpose == PURPOSE
-            )
-        ).one()
-        self._open(number or 1)
-
-    def _open(self, number: int) -> None:
-        self.row = status_lists.ensure_list(self.session, self.ctx, self.issuer, PURPOSE, number)
-        taken = set(
-            self.session.exec(
-                select(StatusEntry.index).where(StatusEntry.list_id == self.row.id)
-            ).all()
-        )
-        free = [i for i in range(self.row.entries) if i not in taken]
-        random.shuffle(free)
-        room = max(0, int(self.row.entries * LIST_FILL) - len(taken))
-        self.free = free[:room]
-
-    def take(self) -> tuple[StatusList, int]:
-        while not self.free:
-            self._open(self.row.number + 1)
-        assert isinstance(self.row, StatusList)
-        return self.row, self.free.pop()
 
 
 # --- seeding -----------------------------------------------------------------------------
@@ -205,7 +165,6 @@ def seed(
             key = signing_key(session, ctx, issuer)
             assert key.secret_seed is not None
             key_args = (key.public_key, key.secret_seed, key.controller, key.id)
-            indexes = _Indexes(session, ctx, issuer)
             session.commit()
             seeded = Seeded(
                 base_url=ctx.base_url,
@@ -224,12 +183,12 @@ def seed(
                 step = max(1, batch // per_portfolio)
                 for first in range(0, len(sizes), step):
                     chunk = sizes[first : first + step]
-                    made = _seed_chunk(session, ctx, template, indexes, chunk, pool, seeded)
+                    made = _seed_chunk(session, ctx, template, chunk, pool, seeded)
                     session.commit()
                     done += made
                     say(f"seeded {done}/{credentials} credentials")
             for size in _groups(drafts, per_portfolio):
-                _seed_chunk(session, ctx, template, indexes, [size], None, seeded)
+                _seed_chunk(session, ctx, template, [size], None, seeded)
                 session.commit()
             if session.get_bind().dialect.name == "postgresql":
                 for table in _ID_TABLES:
@@ -251,7 +210,6 @@ def _seed_chunk(
     session: Session,
     ctx: ServiceContext,
     template: _Template,
-    indexes: _Indexes,
     sizes: list[int],
     pool: Any,
     seeded: Seeded,
@@ -267,10 +225,10 @@ def _seed_chunk(
             ("portfolio", Portfolio),
             ("project", Project),
             ("deliverable", Deliverable),
-            ("entry", StatusEntry),
         )
     }
-    candidates, portfolios, rows_projects, rows_files, entries = [], [], [], [], []
+    candidates: list[Candidate] = []
+    portfolios, rows_projects, rows_files = [], [], []
     jobs: list[tuple[dict[str, Any], datetime]] = []
     stored: list[dict[str, Any]] = []
     for size in sizes:
@@ -284,7 +242,7 @@ def _seed_chunk(
             salt=secrets.token_hex(16),
             created_at=now,
         )
-        candidates.append(candidate.model_dump())
+        candidates.append(candidate)
         portfolios.append(
             Portfolio(
                 id=ids["portfolio"],
@@ -330,18 +288,6 @@ def _seed_chunk(
                 continue
             credential_id = str(uuid.uuid4())
             seeded.issued_ids.append(credential_id)
-            row, index = indexes.take()
-            entries.append(
-                {
-                    "id": ids["entry"],
-                    "list_id": row.id,
-                    "index": index,
-                    "purpose": PURPOSE,
-                    "credential_id": credential_id,
-                }
-            )
-            ids["entry"] += 1
-            url = status_lists.list_url(ctx, issuer, PURPOSE, row.number)
             unsigned = completion.build_credential(
                 ctx,
                 credential_id=credential_id,
@@ -351,9 +297,10 @@ def _seed_chunk(
                 project=new,
                 files=mine,
                 now=issued_at,
-                credential_status=bitstring_status_list_entry(
-                    list_url=url, index=index, purpose=PURPOSE
-                ),
+                # The service's own allocation, as at completion: one revocation entry.
+                credential_status=status_lists.allocate_entries(
+                    session, ctx, issuer, credential_id, purposes=status_lists.OB_PURPOSES
+                )[0],
             )
             jobs.append((unsigned, issued_at))
             stored.append(
@@ -366,11 +313,13 @@ def _seed_chunk(
                     "issued_at": issued_at,
                 }
             )
-    _bulk(session, _table(Candidate), candidates)
+    # Candidates through the ORM, so whatever the models keep beside a candidate (mapper
+    # events) is kept for these too.
+    session.add_all(candidates)
+    session.flush()
     _bulk(session, _table(Portfolio), portfolios)
     _bulk(session, _table(Project), rows_projects)
     _bulk(session, _table(Deliverable), rows_files)
-    _bulk(session, _table(StatusEntry), entries)
     if pool is not None and jobs:
         documents = pool.map(_sign, jobs, chunksize=8)
         for values, document in zip(stored, documents, strict=True):
