@@ -308,3 +308,40 @@ def test_threads_viewing_while_a_credential_is_revoked_agree(
     seen.clear()
     crowd()
     assert len(seen) == 12 and all(sorted(s) == ["revoked"] + ["valid"] * 3 for s in seen)
+
+
+_LATER = re.compile(r'data-kind="later" data-verified="(true|false)"')
+
+
+def test_a_later_endorsement_is_kept_until_its_endorser_list_changes(
+    app: FastAPI, client: TestClient, acme: IssuerHandle
+) -> None:
+    from badgeworks.db.endorsements import Endorsement, Endorser
+    from badgeworks.services.lifecycle import status_lists
+    from tests.issuer_app import draft_project
+    from tests.mentor_reviews import invite, open_form, review_path
+
+    ids = draft_project(client, acme)
+    r = client.post(f"/api/v1/projects/{ids['project']}/complete", headers=acme.auth)
+    assert r.status_code == 201, r.text
+    page = str(r.json()["url"]).removeprefix(BASE)
+    path = review_path(invite(client, acme, ids["project"]))
+    r = client.post(path, data={"nonce": open_form(client, path), "comment": "Great work."})
+    assert r.status_code == 201, r.text
+    endorsement_id = str(r.json()["url"]).rsplit("/", 1)[-1]
+
+    assert _LATER.findall(_view(client, page)) == ["true"]
+    computed = KEPT.computed
+    assert _LATER.findall(_view(client, page)) == ["true"]
+    assert KEPT.computed == computed  # the endorsement's report was kept too
+
+    # The endorser's list changes (the bit is set, the list re-signed, its version bumped)
+    # without any other row saying so: the next view verifies afresh and sees it.
+    with app.state.session_factory() as session:
+        stored = session.get(Endorsement, endorsement_id)
+        assert stored is not None
+        endorser = session.get(Endorser, stored.endorser_id)
+        assert endorser is not None
+        status_lists.set_bit(session, app.state.ctx, endorser, endorsement_id, "revocation", 1)
+        session.commit()
+    assert _LATER.findall(_view(client, page)) == ["false"]
