@@ -233,3 +233,14 @@ def test_the_store_follows_the_settings(tmp_path: Path) -> None:
         limiter_for("x", one, per_minute=1, burst=1, session_factory=None, clock=None),
         RateLimiter,
     )
+
+
+def test_without_the_database_the_limit_counts_in_memory(tmp_path: Path) -> None:
+    """A database that cannot be reached neither lifts the limit nor fails the request."""
+    broken = sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'missing' / 'no.db'}")
+    limiter = _limiter(broken, Clock(), per_minute=1, burst=2)
+    assert limiter.take("192.0.2.1") is None
+    assert limiter.take("192.0.2.1") is None
+    wait = limiter.take("192.0.2.1")
+    assert wait is not None and wait > 0
+    assert limiter.take("192.0.2.2") is None

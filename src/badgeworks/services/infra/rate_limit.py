@@ -11,6 +11,7 @@ database too, and use only ``client_key`` to group addresses.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import math
 import threading
 import time
@@ -21,10 +22,13 @@ from typing import Protocol
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 
 from badgeworks.db.rate_limits import RateLimitWindow
 from badgeworks.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class Limiter(Protocol):
@@ -120,7 +124,8 @@ class SharedRateLimiter:
     ``burst``. A request is counted by one atomic upsert that only adds while the count
     is below what is left (``INSERT … ON CONFLICT DO UPDATE … WHERE hits < cap``), so
     parallel requests from any number of processes never pass the limit together. A
-    refused request writes nothing. Times come from ``clock`` (the context's).
+    refused request writes nothing. Times come from ``clock`` (the context's). While the
+    database cannot be reached, the limit is counted in this process's memory instead.
     """
 
     shared = True
@@ -143,6 +148,7 @@ class SharedRateLimiter:
         self._sessions = session_factory
         self._clock = clock
         self._next_sweep = 0.0
+        self._fallback = RateLimiter(per_minute=per_minute, burst=burst)
 
     def take(self, address: str | None, session: Session | None = None) -> float | None:
         """Count one request of ``address``: None if allowed, else the seconds to wait.
@@ -154,10 +160,18 @@ class SharedRateLimiter:
         if self.disabled:
             return None
         key = RateLimiter.client_key(address)
-        if session is not None:
-            return self._take(session, key)
-        with self._sessions() as own:
-            return self._take(own, key)
+        try:
+            if session is not None:
+                return self._take(session, key)
+            with self._sessions() as own:
+                return self._take(own, key)
+        except SQLAlchemyError as error:
+            # The database cannot count right now: this process's own buckets do, so a
+            # client is still limited (per process) and the request is not a 500.
+            if session is not None:
+                session.rollback()
+            log.warning("rate limit %s counted in memory: %s", self.name, error)
+            return self._fallback.take(address)
 
     def _take(self, session: Session, key: str) -> float | None:
         now = self._clock().timestamp()
