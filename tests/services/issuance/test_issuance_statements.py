@@ -141,3 +141,39 @@ def test_bulk_rows_cost_the_same_with_10_and_with_1000_stored_candidates(
             )
         ).all()
     assert found == [2_000_500]  # the stored candidate was found, not made again
+
+
+def _emails_of(app: FastAPI, candidate_id: int) -> list[str]:
+    with app.state.session_factory() as session:
+        return sorted(
+            session.exec(
+                select(CandidateEmail.email).where(CandidateEmail.candidate_id == candidate_id)
+            ).all()
+        )
+
+
+def test_the_email_index_follows_a_candidates_emails(
+    app: FastAPI, client: TestClient, acme: IssuerHandle
+) -> None:
+    r = client.post(
+        f"/api/v1/issuers/{acme.slug}/candidates",
+        json={"name": "Ada", "emails": ["Ada@Example.org", "ada@work.example"]},
+        headers=acme.auth,
+    )
+    assert r.status_code == 201, r.text
+    candidate = r.json()["id"]
+    assert _emails_of(app, candidate) == ["ada@example.org", "ada@work.example"]
+    r = client.patch(
+        f"/api/v1/candidates/{candidate}",
+        json={"emails": ["ada@new.example"]},
+        headers=acme.auth,
+    )
+    assert r.status_code == 200, r.text
+    assert _emails_of(app, candidate) == ["ada@new.example"]
+    r = client.patch(
+        f"/api/v1/candidates/{candidate}",
+        json={"name": "Ada L."},
+        headers=acme.auth,
+    )
+    assert r.status_code == 200, r.text
+    assert _emails_of(app, candidate) == ["ada@new.example"]
