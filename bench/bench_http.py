@@ -53,20 +53,41 @@ def free_port() -> int:
         return port
 
 
+def _tree(pid: int) -> list[int]:
+    """``pid`` and every process below it."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        try:
+            todo.extend(int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split())
+        except OSError:
+            continue
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) spent so far by ``pid`` and every process below it."""
+    ticks = 0
+    for p in _tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def rss_bytes(pid: int) -> int:
     """Resident memory of ``pid`` and every process below it."""
     total = 0
-    todo = [pid]
-    while todo:
-        p = todo.pop()
+    for p in _tree(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1]) * 1024
-            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
         except OSError:
             continue
-        todo.extend(int(c) for c in children)
     return total
 
 
@@ -120,6 +141,19 @@ class Server:
 
     def rss(self) -> int:
         return rss_bytes(self.proc.pid)
+
+    def settle(self, limit: float = 120) -> None:
+        """Wait until the server is idle (under 5% of a core for half a second), so requests
+        still queued from one point are not counted against the next."""
+        deadline = time.monotonic() + limit
+        before = cpu_seconds(self.proc.pid)
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            now = cpu_seconds(self.proc.pid)
+            if now - before < 0.025:
+                return
+            before = now
+        say(f"the server was still busy after {limit:.0f} s")
 
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
@@ -248,13 +282,16 @@ def measure_store(store: str, args: argparse.Namespace, work: Path) -> tuple[lis
             env["BADGEWORKS_DATABASE_URL"] = url
         files = _request_files(work / f"{store}-requests", seeded)
         log = work / f"{store}-serve.log"
-        server = Server(env, port, log, [])
+        # One worker process unless asked: `serve --workers` defaults to the core count.
+        workers = serve_supports_workers()
+        server = Server(env, port, log, ["--workers", "1"] if workers else [])
         memory = [server.rss()]
         try:
             expect = verified_text(base, seeded.documents[0])
             drafts = iter(seeded.draft_project_ids)
             points += _scenarios(store, args, server, seeded, files, expect, drafts, "")
             say(f"[{store}] bulk issuing {args.bulk_rows} rows …")
+            server.settle()
             started = time.perf_counter()
             status, answer = post(
                 f"{base}/api/v1/issuers/{seeded.issuer_slug}/batches",
@@ -280,7 +317,7 @@ def measure_store(store: str, args: argparse.Namespace, work: Path) -> tuple[lis
             memory.append(server.rss())
         finally:
             server.stop()
-        if args.workers_run and serve_supports_workers():
+        if args.workers_run and workers:
             server = Server(env, port, log, ["--workers", "2"])
             try:
                 points += _scenarios(
@@ -336,6 +373,7 @@ def _scenarios(
             headers = [HTML] if scenario in (report.PORTFOLIO, report.CREDENTIAL_PAGE) else []
             if scenario == report.VERIFY:
                 headers = ["Content-Type: application/json"]
+            server.settle()
             result = run_wrk(
                 server.base,
                 files[scenario],
@@ -361,6 +399,7 @@ def _scenarios(
         [("POST", f"/api/v1/projects/{i}/complete", "") for i in ids],
     )
     scenario = report.ISSUE_WORKERS if flags else report.ISSUE
+    server.settle()
     result = run_wrk(server.base, path, c, args.duration, [f"Authorization: Bearer {seeded.token}"])
     if result["requests"] > len(ids):
         say(f"[{store}] {result['requests']} completions for {len(ids)} drafts: raise --drafts")
@@ -397,6 +436,8 @@ def main() -> None:
         help="skip the issuing run with 'serve --workers 2' (run when serve has --workers)",
     )
     args = parser.parse_args()
+    # On SIGTERM, unwind: the servers are stopped and the PostgreSQL database dropped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.drafts is None:
         args.drafts = 2 * args.issue_requests
     if shutil.which("wrk") is None:
