@@ -471,13 +471,6 @@ def _listed(issuer: Issuer) -> SelectOfScalar[Credential]:
     )
 
 
-def list_credentials(
-    session: Session, issuer: Issuer, *, limit: int = 100, offset: int = 0
-) -> list[Credential]:
-    """The issuer's credentials, newest first."""
-    return list(session.exec(_listed(issuer).offset(offset).limit(limit)))
-
-
 def page_of_credentials(
     session: Session, issuer: Issuer, *, limit: int, offset: int
 ) -> Page[Credential]:
