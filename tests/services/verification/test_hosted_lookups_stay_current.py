@@ -23,7 +23,10 @@ from sqlalchemy import event
 
 from badgeworks.core.proof import verify_proofs
 from badgeworks.db import engine as db_engine
+from badgeworks.services.verification.capabilities import hosted_status_lists
+from badgeworks.services.verification.hosted import hosted_view
 from badgeworks.services.verification.public import Submission, TrustRegistry, verify_any
+from badgeworks.services.verification.resolver import HostedDidResolver
 from badgeworks.web.app import create_app
 from tests.did_key_badges import KEY, signed
 from tests.issuer_app import NOW, IssuerHandle, draft_project
@@ -290,3 +293,22 @@ def test_verifications_in_threads_that_start_after_a_revocation_all_see_it(
     assert "verified" in before
     assert after
     assert set(after) == {"not_verified"}
+
+
+def test_names_of_nothing_we_host_take_no_room(
+    apps: tuple[FastAPI, FastAPI], issued: Instance
+) -> None:
+    first, _ = apps
+    ctx = first.state.ctx
+    assert verify(first, issued.credential)["verdict"] == "verified"
+    resolver = HostedDidResolver(ctx.session_factory, ctx.settings)
+    lists = hosted_status_lists(ctx)
+    issuer_did = issued.credential["issuer"]["id"]
+    with hosted_view(ctx.session_factory) as view:
+        assert view is not None
+        held = len(view.cache)
+        assert held >= 3  # the hosted issuers, the issuer's DID document, its list
+        for n in range(50):
+            assert resolver(f"{issuer_did}x{n}") is None
+            assert lists(f"{ctx.base_url}/elsewhere/{n}") is None
+        assert len(view.cache) == held

@@ -46,6 +46,11 @@ VERSION_NAME = "hosted_version"
 _READ_VERSION = text("SELECT value FROM service_meta WHERE name = :name")
 
 
+#: The most values one cache holds (DID documents and lists of what exists: far more than
+#: a service hosts); beyond it, the cache starts again empty.
+MAX_VALUES = 4096
+
+
 class HostedCache:
     """Values read at one ``hosted_version``; dropped when a newer version is seen."""
 
@@ -71,6 +76,8 @@ class HostedCache:
                 self.version = version
                 self._values.clear()
             if version == self.version:
+                if len(self._values) >= MAX_VALUES:
+                    self._values.clear()
                 self._values[key] = value
 
     def __len__(self) -> int:
@@ -172,7 +179,11 @@ def _opened(cache: HostedCache | None, version: int | None) -> Iterator[View | N
 
 
 def cached(key: Any, load: Callable[[], T]) -> T:
-    """``load()``, or what it gave earlier at the current view's version."""
+    """``load()``, or what it gave earlier at the current view's version.
+
+    ``None`` (nothing hosted there) is not kept: a credential may name any number of
+    URLs under ours, and each would otherwise take room until the next change.
+    """
     view = _view.get()
     if view is None:
         return load()
@@ -180,5 +191,6 @@ def cached(key: Any, load: Callable[[], T]) -> T:
     if found:
         return value  # type: ignore[no-any-return]
     value = load()
-    view.cache.put(view.version, key, value)
+    if value is not None:
+        view.cache.put(view.version, key, value)
     return value
