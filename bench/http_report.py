@@ -62,6 +62,8 @@ class Point:
     p99_ms: float = 0.0
     non_2xx: int = 0
     status_5xx: int = 0
+    #: Of the 5xx, how many were 503 (the verifier's queue full: ``verify.busy``).
+    status_503: int = 0
     #: Socket errors and timeouts (no HTTP answer at all); for bulk issuing, rows not issued.
     failed: int = 0
     wrong: int | None = None
@@ -98,6 +100,7 @@ def point_from_wrk(
         p99_ms=result["p99_us"] / 1000,
         non_2xx=result["requests"] - result["status_2xx"],
         status_5xx=result["status_5xx"],
+        status_503=result.get("status_503", 0),
         failed=failed,
         wrong=result["wrong"] if scenario == VERIFY else None,
         server=server,
@@ -165,7 +168,7 @@ def format_table(points: list[Point]) -> str:
                     rate,
                     *lat,
                     str(p.non_2xx),
-                    str(p.status_5xx),
+                    f"{p.status_5xx} (503: {p.status_503})" if p.status_503 else str(p.status_5xx),
                     str(p.failed),
                     "" if p.wrong is None else str(p.wrong),
                     "" if share is None or p.scenario in (HEALTH, BULK) else f"{share:.0%}",

@@ -20,7 +20,7 @@ end
 local requests = {}
 local next_request = 1
 local expect = os.getenv("BENCH_EXPECT")
-status_2xx, status_4xx, status_5xx, status_other, wrong = 0, 0, 0, 0, 0
+status_2xx, status_4xx, status_5xx, status_503, status_other, wrong = 0, 0, 0, 0, 0, 0
 
 function init(args)
    local threads_total = tonumber(os.getenv("BENCH_THREADS") or "1")
@@ -55,6 +55,7 @@ function response(status, headers, body)
       status_2xx = status_2xx + 1
    elseif status >= 500 then
       status_5xx = status_5xx + 1
+      if status == 503 then status_503 = status_503 + 1 end
    elseif status >= 400 then
       status_4xx = status_4xx + 1
    else
@@ -66,11 +67,12 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-   local c2, c4, c5, co, w = 0, 0, 0, 0, 0
+   local c2, c4, c5, c503, co, w = 0, 0, 0, 0, 0, 0
    for _, t in ipairs(threads) do
       c2 = c2 + t:get("status_2xx")
       c4 = c4 + t:get("status_4xx")
       c5 = c5 + t:get("status_5xx")
+      c503 = c503 + t:get("status_503")
       co = co + t:get("status_other")
       w = w + t:get("wrong")
    end
@@ -78,9 +80,9 @@ function done(summary, latency, requests)
    io.write(string.format(
       'BENCH_RESULT {"requests": %d, "duration_us": %d, "p50_us": %d, "p95_us": %d, '
          .. '"p99_us": %d, "max_us": %d, "status_2xx": %d, "status_4xx": %d, "status_5xx": %d, '
-         .. '"status_other": %d, "wrong": %d, "connect_errors": %d, "read_errors": %d, '
+         .. '"status_503": %d, "status_other": %d, "wrong": %d, "connect_errors": %d, "read_errors": %d, '
          .. '"write_errors": %d, "timeouts": %d}\n',
       summary.requests, summary.duration, latency:percentile(50), latency:percentile(95),
-      latency:percentile(99), latency.max, c2, c4, c5, co, w,
+      latency:percentile(99), latency.max, c2, c4, c5, c503, co, w,
       e.connect, e.read, e.write, e.timeout))
 end

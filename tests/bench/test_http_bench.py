@@ -132,13 +132,13 @@ def test_report_reads_the_lua_result_line():
     line = (
         'BENCH_RESULT {"requests": 10, "duration_us": 2000000, "p50_us": 1000, "p95_us": 2000, '
         '"p99_us": 3000, "max_us": 4000, "status_2xx": 7, "status_4xx": 1, "status_5xx": 2, '
-        '"status_other": 0, "wrong": 1, "connect_errors": 0, "read_errors": 1, '
+        '"status_503": 1, "status_other": 0, "wrong": 1, "connect_errors": 0, "read_errors": 1, '
         '"write_errors": 0, "timeouts": 2}'
     )
     found = report.parse_wrk("Running 2s test\n" + line + "\n")
     point = report.point_from_wrk("sqlite", report.VERIFY, 1, found)
     assert (point.per_second, point.p99_ms, point.non_2xx, point.status_5xx) == (5, 3, 3, 2)
-    assert (point.failed, point.wrong) == (3, 1)
+    assert (point.failed, point.wrong, point.status_503) == (3, 1, 1)
     with pytest.raises(ValueError):
         report.parse_wrk("no result")
 
@@ -146,9 +146,11 @@ def test_report_reads_the_lua_result_line():
 class _Answers(http.server.BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        status, verdict = {b"ok": (200, "verified"), b"bad": (422, "not_verified")}.get(
-            body, (500, "")
-        )
+        status, verdict = {
+            b"ok": (200, "verified"),
+            b"bad": (422, "not_verified"),
+            b"busy": (503, ""),
+        }.get(body, (500, ""))
         answer = json.dumps({"verdict": verdict}, separators=(",", ":")).encode()
         self.send_response(status)
         self.send_header("Content-Length", str(len(answer)))
@@ -166,7 +168,7 @@ def test_wrk_script_counts_statuses_and_wrong_verdicts(tmp_path: Path):
     thread.start()
     try:
         requests = tmp_path / "requests"
-        requests.write_text("POST\t/v\tok\nPOST\t/v\tbad\nPOST\t/v\tboom\n")
+        requests.write_text("POST\t/v\tok\nPOST\t/v\tbad\nPOST\t/v\tboom\nPOST\t/v\tbusy\n")
         found = run_wrk(
             f"http://127.0.0.1:{server.server_address[1]}",
             requests,
@@ -179,9 +181,10 @@ def test_wrk_script_counts_statuses_and_wrong_verdicts(tmp_path: Path):
         server.shutdown()
         server.server_close()
     n = found["requests"]
-    assert n >= 3
-    # One connection sends the three lines in turn: a third of each.
-    assert abs(found["status_2xx"] - n / 3) <= 1
-    assert abs(found["status_4xx"] - n / 3) <= 1
-    assert abs(found["status_5xx"] - n / 3) <= 1
+    assert n >= 4
+    # One connection sends the four lines in turn: a quarter of each.
+    assert abs(found["status_2xx"] - n / 4) <= 1
+    assert abs(found["status_4xx"] - n / 4) <= 1
+    assert abs(found["status_5xx"] - n / 2) <= 1
+    assert abs(found["status_503"] - n / 4) <= 1
     assert found["wrong"] == found["status_4xx"]
