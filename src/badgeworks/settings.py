@@ -251,9 +251,9 @@ class Settings(BaseSettings):
         most=64,
     )
     verify_queue: int = _count(
-        64,
-        "Verifications that may wait for a free worker; beyond that a request "
-        "is answered 503 (verify.busy) with Retry-After.",
+        256,
+        "Verifications that may wait for a free worker (a waiting one holds no "
+        "thread); beyond that a request is answered 503 (verify.busy) with Retry-After.",
         least=0,
         most=10_000,
     )
