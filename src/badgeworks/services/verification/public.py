@@ -439,6 +439,14 @@ def _known(
     verification starts: no connection is held across a fetch)."""
     if session is not None:
         return known_issuers(session, registry)
+    return known_issuers_kept(ctx, registry)
+
+
+def known_issuers_kept(ctx: ServiceContext, registry: TrustRegistry) -> dict[str, KnownIssuer]:
+    """``known_issuers`` without a session: the verifier's hosted issuers, kept while
+    ``hosted_version`` stays the same (read in a short session of their own only when it
+    moved), plus the trust registry's. Inside ``hosted_view`` this reads no counter of its
+    own; callers must not change the dict they get."""
     if ctx.session_factory is None:
         return dict(registry.entries())
     return _merged(ctx.get_verifier().hosted(), registry.entries())

@@ -21,9 +21,10 @@ from badgeworks.services.exchange import vcapi
 from badgeworks.services.lifecycle import changes as lifecycle
 from badgeworks.services.models import Strict
 from badgeworks.services.verification import pipeline as verification
+from badgeworks.services.verification.hosted import hosted_view
 from badgeworks.services.verification.pipeline import KnownIssuer, unavailable_report
 from badgeworks.services.verification.pool import VerifierBusy
-from badgeworks.services.verification.public import TrustRegistry, known_issuers
+from badgeworks.services.verification.public import known_issuers_kept
 from badgeworks.web.deps import ContextDep, OptionalPrincipalDep, PrincipalDep, SessionDep
 from badgeworks.web.routes.verifier import busy_response, trust_registry, verify_pool
 
@@ -75,14 +76,6 @@ def issue_credential(
     return JSONResponse({"verifiableCredential": signed}, status_code=201)
 
 
-def _known(ctx: ServiceContext, registry: TrustRegistry) -> dict[str, KnownIssuer]:
-    """Hosted and registry issuers, read in a short session closed before verifying."""
-    if ctx.session_factory is None:
-        return dict(registry.entries())
-    with ctx.session_factory() as session:
-        return known_issuers(session, registry)
-
-
 async def _verified(
     request: Request,
     ctx: ServiceContext,
@@ -95,11 +88,14 @@ async def _verified(
 
     def work() -> dict[str, Any]:
         # On a worker of the bounded pool, holding no database session across fetches.
-        try:
-            known = _known(ctx, registry)
-        except SQLAlchemyError as exc:
-            return vcapi.report_body(unavailable_report(exc))
-        return verify(known)
+        # One reading of ``hosted_version`` serves the known issuers and the verification
+        # (the hosted issuers kept while it stays the same), as for POST /api/v1/verify.
+        with hosted_view(ctx.session_factory):
+            try:
+                known = known_issuers_kept(ctx, registry)
+            except SQLAlchemyError as exc:
+                return vcapi.report_body(unavailable_report(exc))
+            return verify(known)
 
     try:
         result = await verify_pool(request).run(work)
