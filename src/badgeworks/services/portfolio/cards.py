@@ -25,8 +25,6 @@ from badgeworks.core.reading import (
     AchievementView,
     CredentialView,
     EndorsementView,
-    read_credential,
-    read_endorsement,
     safe_link,
 )
 from badgeworks.db.endorsements import Endorsement
@@ -39,8 +37,9 @@ from badgeworks.services.context import ServiceContext
 from badgeworks.services.endorsements import workflow as endorsement_service
 from badgeworks.services.endorsements.markdown import render as render_markdown
 from badgeworks.services.issuance import completion as issuance
-from badgeworks.services.portfolio import page_rows, sharing
+from badgeworks.services.portfolio import page_rows, readings, sharing
 from badgeworks.services.portfolio.page_rows import PageRows
+from badgeworks.services.portfolio.readings import Reading
 from badgeworks.services.portfolio.store import item_visibility
 from badgeworks.services.programs import achievements
 from badgeworks.services.verification import kept, pipeline
@@ -187,7 +186,7 @@ def _later_report(
     session: Session,
     ctx: ServiceContext,
     stored: Endorsement,
-    document: dict[str, Any],
+    reading: Reading,
     rows: PageRows,
     now: datetime,
 ) -> Report:
@@ -199,18 +198,27 @@ def _later_report(
     """
 
     def fresh() -> Report:
+        # Parsed afresh: the verifier never holds a reading shared with other requests.
         with reading_with(session):
-            return pipeline.verify(ctx, document, now=now).report
+            return pipeline.verify(ctx, json.loads(stored.document), now=now).report
 
     lists = rows.endorsement_lists.get(stored.id, ())
-    if not kept.reaches_only(document, ctx.base_url, rows.keys, lists_known=bool(lists)):
+    if not kept.reaches_only_named(
+        reading.dids,
+        reading.lists,
+        reading.digested,
+        ctx.base_url,
+        rows.keys,
+        lists_known=bool(lists),
+    ):
         return fresh()
-    key = kept.report_key(
+    key = kept.key_of(
         origin=ctx.base_url,
         kind="endorsement",
         ident=stored.id,
-        text=stored.document,
-        document=document,
+        text_digest=reading.digest,
+        dids=reading.dids,
+        dates=reading.dates,
         keys=rows.keys,
         now=now,
         extra=lists,
@@ -274,9 +282,11 @@ def endorsements(
             continue
         if len(out) >= MAX_ENDORSEMENTS:
             break
-        document = json.loads(stored.document)
-        result = _later_report(session, ctx, stored, document, rows, now)
-        later = read_endorsement(document)
+        reading = rows.endorsement_readings.get(stored.id)
+        if reading is None or reading.endorsement is None:
+            continue  # not JSON: nothing to show (we store only what we signed)
+        result = _later_report(session, ctx, stored, reading, rows, now)
+        later = reading.endorsement
         verified = result.verified and later.subject_id in subjects
         first = result.failures()[0].message if result.failures() else None
         if result.verified and not verified:
@@ -325,7 +335,7 @@ def _credential_report(
     session: Session,
     ctx: ServiceContext,
     row: Credential,
-    doc: Any,
+    reading: Reading,
     rows: PageRows,
     now: datetime,
 ) -> Report:
@@ -334,18 +344,20 @@ def _credential_report(
 
     def fresh() -> Report:
         # Offline: our own credential, checked against bundled contexts, did:key and the
-        # DIDs we host, with the hosted keys read on this request's connection.
+        # DIDs we host, with the hosted keys read on this request's connection. Parsed
+        # afresh: the verifier never holds a reading shared with other requests.
         with reading_with(session):
-            return pipeline.verify(ctx, doc, reach="offline", now=now).report
+            return pipeline.verify(ctx, json.loads(row.document), reach="offline", now=now).report
 
-    if not isinstance(doc, dict):
+    if not reading.is_object:
         return fresh()
-    key = kept.report_key(
+    key = kept.key_of(
         origin=ctx.base_url,
         kind="credential",
         ident=row.id,
-        text=row.document,
-        document=doc,
+        text_digest=reading.digest,
+        dids=reading.dids,
+        dates=reading.dates,
         keys=rows.keys,
         now=now,
     )
@@ -361,24 +373,33 @@ def credential_cards(
     choices: dict[tuple[str, str], str],
     candidate_name: str | None = None,
     original: bool = False,
+    shares: bool = True,
 ) -> list[dict[str, Any]]:
-    """The cards of ``credentials``, their rows read once for all of them (``page_rows``)."""
-    documents = {r.id: json.loads(r.document) for r in credentials}
-    views = {r.id: read_credential(documents[r.id], own_origin=ctx.base_url) for r in credentials}
-    rows = page_rows.load(session, credentials, documents, views, lang=lang)
+    """The cards of ``credentials``, their rows read once for all of them (``page_rows``).
+
+    ``shares=False`` leaves out the share and LinkedIn links (``shares``, ``linkedin``),
+    for a page that does not show them (the portfolio page shows only its own).
+    """
+    # What each stored text says is read once per process (``readings``); everything
+    # that can change is read below, for this request.
+    kept_readings = readings.READINGS
+    read = {
+        r.id: kept_readings.get(ctx.base_url, "credential", r.id, r.document) for r in credentials
+    }
+    rows = page_rows.load(session, credentials, read, origin=ctx.base_url, lang=lang)
     now = ctx.clock()
     return [
         _card(
             session,
             ctx,
             r,
-            views[r.id],
             rows,
             now,
             lang=lang,
             choices=choices,
             candidate_name=candidate_name,
             original=original,
+            shares=shares,
         )
         for r in credentials
     ]
@@ -413,7 +434,6 @@ def _card(
     session: Session,
     ctx: ServiceContext,
     row: Credential,
-    view: CredentialView,
     rows: PageRows,
     now: datetime,
     *,
@@ -421,6 +441,7 @@ def _card(
     choices: dict[tuple[str, str], str],
     candidate_name: str | None,
     original: bool,
+    shares: bool,
 ) -> dict[str, Any]:
     """Everything a page shows about one credential, read from the stored JSON.
 
@@ -430,7 +451,9 @@ def _card(
     text; ``edition`` then says which languages are involved, for the page's note. Every
     other line is the signed credential's.
     """
-    doc = rows.documents[row.id]
+    reading = rows.readings[row.id]
+    view = reading.credential
+    assert view is not None  # read as a credential (``kind="credential"``)
     ach = view.achievement
     source = view.recipient.source
     url = issuance.credential_url(ctx, row.id)
@@ -454,7 +477,7 @@ def _card(
         rubric_names = achievements.edition_rubric_names(ach.id or "", found[0], edition)
     issued = view.issued
     expires = view.expires
-    report = _credential_report(session, ctx, row, doc, rows, now)
+    report = _credential_report(session, ctx, row, reading, rows, now)
     status = _status(row, view, report, rows, now)
     files = rows.deliverables.get(row.project_id, []) if row.project_id is not None else []
     by_url = {(f"{ctx.base_url}/blobs/{d.sha256}" if d.sha256 else d.url): d for d in files}
@@ -522,7 +545,7 @@ def _card(
             "lang": edition.lang,
             "criteria_lang": edition.lang if edition.criteria_narrative else in_language,
         }
-    return {
+    card: dict[str, Any] = {
         "row_id": row.id,
         "id": view.id or url,
         "url": url,
@@ -583,16 +606,6 @@ def _card(
         "proofs": [{"cryptosuite": p.cryptosuite, "method": p.method} for p in view.proofs],
         "status": status,
         "verify_url": verify_url(ctx, url),
-        # The certification record on LinkedIn names the credential as signed.
-        "linkedin": sharing.linkedin_add_to_profile(
-            name=signed_name,
-            organization=org,
-            issued=issued,
-            expires=expires,
-            cert_url=url,
-            cert_id=row.id,
-        ),
-        "shares": sharing.share_links(url, f"{name} — {org}"),
         "downloads": {
             "json": url + ".json",
             "png": f"{url}/badge.png",
@@ -604,3 +617,15 @@ def _card(
         },
         "og_image": f"{url}/preview.png",
     }
+    if shares:
+        # The certification record on LinkedIn names the credential as signed.
+        card["linkedin"] = sharing.linkedin_add_to_profile(
+            name=signed_name,
+            organization=org,
+            issued=issued,
+            expires=expires,
+            cert_url=url,
+            cert_id=row.id,
+        )
+        card["shares"] = sharing.share_links(url, f"{name} — {org}")
+    return card

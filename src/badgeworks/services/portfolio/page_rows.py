@@ -10,14 +10,11 @@ of statements whatever the number of credentials (docs/performance.md, "Pages").
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlmodel import Session, col, select
 
-from badgeworks.core.reading import CredentialView
 from badgeworks.core.status import get_status
 from badgeworks.db.endorsements import Endorsement
 from badgeworks.db.models import (
@@ -31,8 +28,10 @@ from badgeworks.db.models import (
     Revocation,
 )
 from badgeworks.db.status import StatusEntry, StatusList
+from badgeworks.services.portfolio import readings as kept_readings
+from badgeworks.services.portfolio.readings import Reading
 from badgeworks.services.programs import achievements
-from badgeworks.services.verification.kept import hosted_keys, named_dids
+from badgeworks.services.verification.kept import hosted_keys
 
 
 @dataclass
@@ -53,26 +52,28 @@ class PageRows:
     #: Achievement versions and their editions, read when the visitor may need an edition.
     versions: dict[int, AchievementVersion] = field(default_factory=dict)
     editions: dict[int, list[AchievementEdition]] = field(default_factory=dict)
-    #: Each credential's stored document, parsed once.
-    documents: dict[str, Any] = field(default_factory=dict)
+    #: Each credential's reading (``readings.READINGS``), by credential id.
+    readings: dict[str, Reading] = field(default_factory=dict)
+    #: Each later endorsement's reading, by endorsement id (absent when not JSON).
+    endorsement_readings: dict[str, Reading] = field(default_factory=dict)
 
 
-def _needs_edition(view: CredentialView, lang: str) -> bool:
-    tag = view.achievement.in_language
+def _needs_edition(reading: Reading, lang: str) -> bool:
+    tag = reading.credential.achievement.in_language if reading.credential else None
     return bool(tag) and achievements.primary_subtag(tag) != achievements.primary_subtag(lang)
 
 
 def load(
     session: Session,
     rows: Sequence[Credential],
-    documents: dict[str, Any],
-    views: dict[str, CredentialView],
+    readings: dict[str, Reading],
     *,
+    origin: str,
     lang: str,
 ) -> PageRows:
-    """The rows behind the cards of ``rows`` (whose parsed ``documents`` and ``views``
-    the caller read)."""
-    out = PageRows(documents=documents)
+    """The rows behind the cards of ``rows`` (whose ``readings`` the caller took from
+    ``readings.READINGS``); the later endorsements' texts are read there too."""
+    out = PageRows(readings=readings)
     ids = [r.id for r in rows]
     issuer_ids = sorted({r.issuer_id for r in rows})
     out.issuers = {
@@ -121,19 +122,21 @@ def load(
         lists.setdefault(endorsement_id, []).append((list_id or 0, version))
     out.endorsement_lists = {k: tuple(v) for k, v in lists.items()}
     dids: set[str] = set()
-    for document in out.documents.values():
-        dids |= named_dids(document)
+    for reading in readings.values():
+        dids |= reading.dids
     for e in later:
         try:
-            dids |= named_dids(json.loads(e.document))
+            found = kept_readings.READINGS.get(origin, "endorsement", e.id, e.document)
         except ValueError:
             continue
+        out.endorsement_readings[e.id] = found
+        dids |= found.dids
     out.keys = hosted_keys(session, dids)
     wanted = sorted(
         {
             r.achievement_version_id
             for r in rows
-            if r.achievement_version_id is not None and _needs_edition(views[r.id], lang)
+            if r.achievement_version_id is not None and _needs_edition(readings[r.id], lang)
         }
     )
     if wanted:

@@ -82,7 +82,10 @@ def portfolio_page_data(
         for row in candidate_credentials(session, portfolio.candidate_id)
         if choices.get(("credential", row.id), "public") == "public"
     ]
-    cards = credential_cards(session, ctx, listed, lang=lang, choices=choices, candidate_name=name)
+    # The page shows its own share links, not each card's (``shares=False``).
+    cards = credential_cards(
+        session, ctx, listed, lang=lang, choices=choices, candidate_name=name, shares=False
+    )
     url = portfolio_url(ctx, portfolio)
     # The photo and the links are personal details, like the name: shown only with it.
     photo = None

@@ -27,7 +27,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Hashable, Iterator, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -69,22 +69,31 @@ def _walk(node: Any) -> Iterator[tuple[str, Any]]:
             stack.extend(reversed(item))
 
 
+def document_dates(document: Any) -> tuple[datetime, ...]:
+    """The readable dates in ``document`` a verification compares with ``now``, in order."""
+    dates: list[datetime] = []
+    for key, value in _walk(document):
+        if key not in DATE_KEYS or not isinstance(value, str):
+            continue
+        try:
+            dates.append(parse_xsd_datetime(value))
+        except (BadgeworksError, ValueError, TypeError, OverflowError):
+            continue
+    return tuple(dates)
+
+
+def sides(dates: Iterable[datetime], now: datetime) -> tuple[int, ...]:
+    """Which side of each of ``dates`` ``now`` is on: -1 before, 0 at, 1 after."""
+    return tuple((now > when) - (now < when) for when in dates)
+
+
 def date_sides(document: Any, now: datetime) -> tuple[int, ...]:
     """Which side of each date in ``document`` ``now`` is on: -1 before, 0 at, 1 after.
 
     Verification reads the clock only through such comparisons, so two instants with the
     same sides get the same report. An unreadable date compares the same at any instant.
     """
-    sides: list[int] = []
-    for key, value in _walk(document):
-        if key not in DATE_KEYS or not isinstance(value, str):
-            continue
-        try:
-            when = parse_xsd_datetime(value)
-        except (BadgeworksError, ValueError, TypeError, OverflowError):
-            continue
-        sides.append((now > when) - (now < when))
-    return tuple(sides)
+    return sides(document_dates(document), now)
 
 
 def named_dids(document: Any) -> set[str]:
@@ -198,15 +207,41 @@ def report_key(
     extra: Hashable = (),
 ) -> Hashable:
     """The key of ``document``'s report: everything its verification depends on."""
-    dids = sorted(named_dids(document))
+    return key_of(
+        origin=origin,
+        kind=kind,
+        ident=ident,
+        text_digest=digest(text),
+        dids=named_dids(document),
+        dates=document_dates(document),
+        keys=keys,
+        now=now,
+        extra=extra,
+    )
+
+
+def key_of(
+    *,
+    origin: str,
+    kind: str,
+    ident: str,
+    text_digest: str,
+    dids: Iterable[str],
+    dates: Iterable[datetime],
+    keys: Mapping[str, str],
+    now: datetime,
+    extra: Hashable = (),
+) -> Hashable:
+    """``report_key`` from what the stored text says (its SHA-256, the DIDs its proofs
+    name, its dates), already read: the same key, without walking the document."""
     return (
         origin,
         kind,
         ident,
-        digest(text),
-        tuple((d, keys.get(d, FOREIGN)) for d in dids),
+        text_digest,
+        tuple((d, keys.get(d, FOREIGN)) for d in sorted(dids)),
         extra,
-        date_sides(document, now),
+        sides(dates, now),
     )
 
 
@@ -218,19 +253,45 @@ def reaches_only(document: Any, origin: str, keys: Mapping[str, str], *, lists_k
     (``lists_known``), and every resource with a digest is one of our blobs
     (content-addressed, so never different). Its report may then be kept.
     """
-    if any(keys.get(d, FOREIGN) == FOREIGN for d in named_dids(document)):
+    return reaches_only_named(
+        named_dids(document),
+        named_strings(document, "statusListCredential"),
+        digested_ids(document),
+        origin,
+        keys,
+        lists_known=lists_known,
+    )
+
+
+def digested_ids(document: Any) -> tuple[str, ...]:
+    """The ``id`` of every object in ``document`` that carries a digest of a resource."""
+    return tuple(
+        str(item.get("id", ""))
+        for item in _objects(document)
+        if "digestMultibase" in item or "digestSRI" in item
+    )
+
+
+def reaches_only_named(
+    dids: Iterable[str],
+    lists: Iterable[str],
+    digested: Iterable[str],
+    origin: str,
+    keys: Mapping[str, str],
+    *,
+    lists_known: bool,
+) -> bool:
+    """``reaches_only`` from what the document names, already read: its DIDs, its status
+    lists and the ids of the resources it gives a digest of."""
+    if any(keys.get(d, FOREIGN) == FOREIGN for d in dids):
         return False
-    named_lists = named_strings(document, "statusListCredential")
+    named_lists = list(lists)
     if named_lists and not lists_known:
         return False
     if any(not url.startswith(f"{origin}/") for url in named_lists):
         return False
     blobs = f"{origin}/blobs/"
-    return not any(
-        ("digestMultibase" in item or "digestSRI" in item)
-        and not str(item.get("id", "")).startswith(blobs)
-        for item in _objects(document)
-    )
+    return all(i.startswith(blobs) for i in digested)
 
 
 def _objects(node: Any) -> Iterator[Mapping[str, Any]]:
