@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, File, Form, Path, Request, UploadFile
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from badgeworks.core.errors import ConfigError, InputError
@@ -34,14 +35,15 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_context(request: Request) -> ServiceContext:
-    """The app's service context."""
+async def get_context(request: Request) -> ServiceContext:
+    """The app's service context (``async``: read on the event loop, where a plain
+    function would cost each request a hop to a worker thread and back)."""
     ctx: ServiceContext = request.app.state.ctx
     return ctx
 
 
-def get_settings_dep(request: Request) -> Settings:
-    """The app's settings."""
+async def get_settings_dep(request: Request) -> Settings:
+    """The app's settings (``async``, as ``get_context``)."""
     settings: Settings = request.app.state.settings
     return settings
 
@@ -117,10 +119,18 @@ def get_principal(request: Request, session: SessionDep) -> Principal:
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def get_optional_principal(request: Request) -> Principal | None:
-    """No ``Authorization`` header: an anonymous caller (None). A header, even an empty
-    one: it must be a valid token (401 otherwise), so sending one cannot be used to skip
-    a rate limit.
+async def get_optional_principal(request: Request) -> Principal | None:
+    """No ``Authorization`` header: an anonymous caller (None), answered on the event
+    loop. A header, even an empty one: it must be a valid token (401 otherwise), so
+    sending one cannot be used to skip a rate limit (``optional_principal``, on a worker
+    thread)."""
+    if request.headers.get("authorization") is None:
+        return None
+    return await run_in_threadpool(optional_principal, request)
+
+
+def optional_principal(request: Request) -> Principal | None:
+    """``get_optional_principal``'s check, for code already off the event loop.
 
     The token is checked in a short session of its own, closed before the route runs: the
     verify endpoints that use this hold no database connection while they verify.

@@ -41,7 +41,7 @@ from badgeworks.core.document import parse_json_document
 from badgeworks.core.errors import BadgeworksError, InputError
 from badgeworks.settings import Settings
 from badgeworks.web.body import discard_rest, more_body, read_capped, replay
-from badgeworks.web.deps import get_optional_principal, get_principal
+from badgeworks.web.deps import get_optional_principal, get_principal, optional_principal
 from badgeworks.web.errors import (
     CONSOLE,
     error_body,
@@ -545,7 +545,7 @@ def _needs_of(dependant: Dependant) -> frozenset[str]:
 def _check_token(request: Request, required: bool) -> None:
     """Raise the route's own ``AuthError`` for a missing, malformed or unknown token."""
     if not required:
-        get_optional_principal(request)
+        optional_principal(request)
         return
     with request.app.state.session_factory() as session:
         get_principal(request, session)

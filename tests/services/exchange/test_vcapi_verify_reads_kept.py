@@ -47,9 +47,7 @@ def vc_verify(app: FastAPI, credential: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def test_a_hosted_credential_is_verified_with_one_statement(
-    app: FastAPI, issued: Instance
-) -> None:
+def test_a_hosted_credential_is_verified_with_one_statement(app: FastAPI, issued: Instance) -> None:
     assert vc_verify(app, issued.credential)["verified"] is True
     statements = counting(app.state.engine)
     assert vc_verify(app, issued.credential)["verified"] is True
