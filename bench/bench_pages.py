@@ -1,6 +1,7 @@
 """Portfolio page speed: ``GET /p/{handle}`` of a portfolio with ``--credentials`` badges.
 
     .venv/bin/python bench/bench_pages.py --credentials 20 --views 30
+    .venv/bin/python bench/bench_pages.py --pages portfolio,credential,health
     .venv/bin/python bench/bench_pages.py --database-url postgresql+psycopg://…/db
 
 Makes a fresh database (SQLite in a temporary folder unless ``--database-url`` names an
@@ -8,13 +9,17 @@ empty one), an issuer, one candidate with ``--credentials`` completed projects (
 one uploaded deliverable) and a public portfolio, all through the API with the FastAPI
 ``TestClient``. Then renders the portfolio page ``--views`` times after one warm-up view
 and prints the mean and median time per view and the SQL statements per view. With
-``--cold`` the kept verification reports are dropped before each view (what the first
-view after a change costs).
+``--cold`` the kept verification reports (and the kept readings of stored texts) are
+dropped before each view (what the first view after a change costs). ``--pages`` names
+what is viewed, each in turn in the same process: ``portfolio`` (the default),
+``credential`` (the first credential's HTML page) and ``health`` (``GET /api/v1/health``,
+what a request costs that reads nothing).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import statistics
 import sys
 import tempfile
@@ -23,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from badgeworks.services.accounts import tokens
 from badgeworks.services.programs import issuers
@@ -101,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--views", type=int, default=30)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--cold", action="store_true", help="drop kept reports before views")
+    parser.add_argument(
+        "--pages", default="portfolio", help="comma-separated: portfolio, credential, health"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         settings = get_settings(
@@ -117,32 +125,45 @@ def main(argv: list[str] | None = None) -> int:
             )
             _, token = tokens.create_token(session, issuer, label="b", actor="b", now=ctx.clock())
         client = TestClient(app)
-        path = _seed(client, {"Authorization": f"Bearer {token}"}, args.credentials)
-        try:
-            from badgeworks.services.verification.kept import KEPT
-
-            drop = KEPT.clear
-        except ImportError:  # before reports were kept
-            drop = lambda: None  # noqa: E731
+        portfolio = _seed(client, {"Authorization": f"Bearer {token}"}, args.credentials)
+        with app.state.engine.connect() as conn:
+            first = conn.execute(text("SELECT id FROM credential ORDER BY id LIMIT 1")).scalar()
+        paths = {
+            "portfolio": portfolio,
+            "credential": f"/credentials/{first}",
+            "health": "/api/v1/health",
+        }
+        drops = []
+        for module, name in (
+            ("badgeworks.services.verification.kept", "KEPT"),
+            ("badgeworks.services.portfolio.readings", "READINGS"),
+        ):
+            try:  # absent in older trees
+                drops.append(getattr(importlib.import_module(module), name).clear)
+            except (ImportError, AttributeError):
+                continue
         statements: list[str] = []
         event.listen(app.state.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
-        assert client.get(path).status_code == 200  # warm-up
-        times = []
-        statements.clear()
-        for _ in range(args.views):
-            if args.cold:
-                drop()
-            start = time.perf_counter()
-            r = client.get(path, headers={"Accept": "text/html"})
-            times.append(time.perf_counter() - start)
-            assert r.status_code == 200
+        for page in args.pages.split(","):
+            path = paths[page.strip()]
+            assert client.get(path).status_code == 200  # warm-up
+            times = []
+            statements.clear()
+            for _ in range(args.views):
+                if args.cold:
+                    for drop in drops:
+                        drop()
+                start = time.perf_counter()
+                r = client.get(path, headers={"Accept": "text/html"})
+                times.append(time.perf_counter() - start)
+                assert r.status_code == 200
+            print(
+                f"{page.strip()}: {args.credentials} credentials, {args.views} views"
+                f"{' (cold)' if args.cold else ''}: mean {statistics.mean(times) * 1000:.2f} ms, "
+                f"median {statistics.median(times) * 1000:.2f} ms, "
+                f"{len(statements) / args.views:.0f} statements per view"
+            )
         app.state.engine.dispose()
-    print(
-        f"{args.credentials} credentials, {args.views} views"
-        f"{' (cold)' if args.cold else ''}: mean {statistics.mean(times) * 1000:.1f} ms, "
-        f"median {statistics.median(times) * 1000:.1f} ms, "
-        f"{len(statements) / args.views:.0f} statements per view"
-    )
     return 0
 
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from badgeworks.core.status import get_status
@@ -34,15 +36,47 @@ from badgeworks.services.programs import achievements
 from badgeworks.services.verification.kept import hosted_keys
 
 
+@dataclass(frozen=True)
+class Signer:
+    """What a card shows of the issuer that signed: its registered name and site."""
+
+    name: str
+    url: str | None
+
+
+@dataclass(frozen=True)
+class Revoked:
+    """A credential's revocation, as a card shows it."""
+
+    revoked_at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class File:
+    """A deliverable, as a card's evidence list uses it."""
+
+    id: int
+    project_id: int
+    sha256: str | None
+    url: str | None
+    media_type: str | None
+
+
 @dataclass
 class PageRows:
-    """The rows behind a page's cards, keyed for look-up by credential."""
+    """The rows behind a page's cards, keyed for look-up by credential.
 
-    issuers: dict[int, Issuer] = field(default_factory=dict)
-    revocations: dict[str, Revocation] = field(default_factory=dict)
+    Rows whose few columns a card shows are read as those columns (``Signer``,
+    ``Revoked``, ``File``), not as ORM objects: building an object per row was most of
+    the cost of those queries.
+    """
+
+    issuers: dict[int, Signer] = field(default_factory=dict)
+    revocations: dict[str, Revoked] = field(default_factory=dict)
     #: ``(credential id, purpose)`` → the credential's bit in its issuer's list.
     bits: dict[tuple[str, str], int] = field(default_factory=dict)
-    deliverables: dict[int, list[Deliverable]] = field(default_factory=dict)
+    deliverables: dict[int, list[File]] = field(default_factory=dict)
     #: Endorsements naming each credential (embedded and later), oldest first.
     endorsements: dict[str, list[Endorsement]] = field(default_factory=dict)
     #: Endorsement id → ``((list id, version), …)`` of the endorser lists it has entries in.
@@ -76,32 +110,41 @@ def load(
     out = PageRows(readings=readings)
     ids = [r.id for r in rows]
     issuer_ids = sorted({r.issuer_id for r in rows})
-    out.issuers = {
-        i.id or 0: i for i in session.exec(select(Issuer).where(col(Issuer.id).in_(issuer_ids)))
-    }
-    out.revocations = {
-        r.credential_id: r
-        for r in session.exec(select(Revocation).where(col(Revocation.credential_id).in_(ids)))
-    }
-    entries = list(session.exec(select(StatusEntry).where(col(StatusEntry.credential_id).in_(ids))))
-    list_ids = sorted({e.list_id for e in entries})
+    stmt_i = select(Issuer.id, Issuer.name, Issuer.url).where(col(Issuer.id).in_(issuer_ids))
+    out.issuers = {iid or 0: Signer(name, url) for iid, name, url in session.exec(stmt_i)}
+    stmt_r = select(Revocation.credential_id, Revocation.revoked_at, Revocation.reason).where(
+        col(Revocation.credential_id).in_(ids)
+    )
+    out.revocations = {cid: Revoked(at, reason) for cid, at, reason in session.exec(stmt_r)}
+    stmt_s = select(
+        StatusEntry.credential_id, StatusEntry.purpose, StatusEntry.list_id, StatusEntry.index
+    ).where(col(StatusEntry.credential_id).in_(ids))
+    entries = list(session.exec(stmt_s))
+    list_ids = sorted({lid for _, _, lid, _ in entries})
     bits = dict(
         session.exec(
             select(StatusList.id, StatusList.bits).where(col(StatusList.id).in_(list_ids))
         ).all()
     )
-    for entry in entries:
-        if entry.list_id in bits:
-            value = get_status(bits[entry.list_id], entry.index)
-            out.bits[(entry.credential_id, entry.purpose)] = value
+    for credential_id, purpose, lid, index in entries:
+        if lid in bits:
+            out.bits[(credential_id, purpose)] = get_status(bits[lid], index)
     project_ids = sorted({r.project_id for r in rows if r.project_id is not None})
     stmt_d = (
-        select(Deliverable)
+        select_columns(
+            col(Deliverable.id),
+            col(Deliverable.project_id),
+            col(Deliverable.sha256),
+            col(Deliverable.url),
+            col(Deliverable.media_type),
+        )
         .where(col(Deliverable.project_id).in_(project_ids))
         .order_by(col(Deliverable.id))
     )
-    for d in session.exec(stmt_d):
-        out.deliverables.setdefault(d.project_id, []).append(d)
+    for did, project_id, sha256, url, media_type in session.execute(stmt_d):
+        out.deliverables.setdefault(project_id, []).append(
+            File(did or 0, project_id, sha256, url, media_type)
+        )
     stmt_e = (
         select(Endorsement)
         .where(col(Endorsement.credential_id).in_(ids))

@@ -31,7 +31,8 @@ from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, 
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import select as select_columns
+from sqlmodel import Session, col
 
 from badgeworks.core.credential import parse_xsd_datetime
 from badgeworks.core.errors import BadgeworksError
@@ -126,23 +127,39 @@ def hosted_keys(session: Session, dids: Collection[str]) -> dict[str, str]:
     if not wanted:
         return out
     issuer_parts: dict[str, list[Any]] = {}
+    # Columns, not ORM objects: a page reads these on every view.
     stmt = (
-        select(Issuer, IssuerKey)
+        select_columns(
+            col(Issuer.did),
+            col(Issuer.id),
+            col(Issuer.slug),
+            col(Issuer.did_method),
+            col(Issuer.name),
+            col(Issuer.url),
+            col(IssuerKey.number),
+            col(IssuerKey.vm_id),
+            col(IssuerKey.public_key_multibase),
+            col(IssuerKey.retired_at),
+        )
         .join(IssuerKey, col(IssuerKey.issuer_id) == col(Issuer.id), isouter=True)
         .where(col(Issuer.did).in_(wanted))
         .order_by(col(Issuer.id), col(IssuerKey.number))
     )
-    for issuer, key in session.exec(stmt):
-        parts = issuer_parts.setdefault(
-            issuer.did, [issuer.id, issuer.slug, issuer.did_method, issuer.name, issuer.url]
-        )
-        if key is not None:
-            parts.append([key.number, key.vm_id, key.public_key_multibase, key.retired_at])
+    for did, *issuer, number, vm_id, public_key, retired_at in session.execute(stmt):
+        parts = issuer_parts.setdefault(did, list(issuer))
+        if number is not None:  # an issuer without keys joins one row of NULLs
+            parts.append([number, vm_id, public_key, retired_at])
     endorser_parts: dict[str, list[Any]] = {}
-    for e in session.exec(select(Endorser).where(col(Endorser.did).in_(wanted))):
-        endorser_parts.setdefault(e.did, []).append(
-            [e.id, e.kind, e.key_custody, e.vm_id, e.public_key_multibase]
-        )
+    stmt_e = select_columns(
+        col(Endorser.did),
+        col(Endorser.id),
+        col(Endorser.kind),
+        col(Endorser.key_custody),
+        col(Endorser.vm_id),
+        col(Endorser.public_key_multibase),
+    ).where(col(Endorser.did).in_(wanted))
+    for did, *endorser in session.execute(stmt_e):
+        endorser_parts.setdefault(did, []).append(list(endorser))
     for did in wanted:
         if did in issuer_parts or did in endorser_parts:
             out[did] = _fingerprint([issuer_parts.get(did), endorser_parts.get(did)])
