@@ -64,6 +64,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 #: Media types a write endpoint under /api/ accepts at all (each route narrows further).
 ACCEPTED = ("application/json", "multipart/form-data", "text/csv")
 _MULTIPART_SLACK = 64 * 1024
+#: The most request paths ``RequestGuard`` keeps the matched route of.
+MAX_KEPT_ROUTES = 4096
 #: The verifier's API reads a credential sent as the whole body itself (its own limits).
 VERIFIER_API = "/api/v1/verify"
 #: The most of a refused body read (and thrown away) so a browser sees the 413 page.
@@ -340,6 +342,9 @@ class RequestGuard:
         self.uploads = 0
         self.reserved = 0
         self._needs: dict[int, frozenset[str]] = {}
+        #: ``_route_of`` by (method, root path, path): the routes do not change once the
+        #: app serves, so a path is matched against them once, not on every request.
+        self._routes: dict[tuple[str, str, str], tuple[bool, APIRoute | None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
@@ -352,7 +357,7 @@ class RequestGuard:
         if declared == 0 and not chunked:
             await self.app(scope, receive, send)
             return
-        served, route = _route_of(scope)
+        served, route = self._route_of(scope)
         if not served:
             # Nothing takes this method at this path: the router's 404 or 405 needs no body.
             await self.app(scope, _empty_body, send)
@@ -381,6 +386,18 @@ class RequestGuard:
             if large:
                 self.uploads -= 1
                 self.reserved -= body.reserved
+
+    def _route_of(self, scope: Scope) -> tuple[bool, APIRoute | None]:
+        """``_route_of(scope)``, kept per path (at most ``MAX_KEPT_ROUTES`` paths: paths
+        with ids in them are many, so past that the kept ones are dropped)."""
+        key = (scope["method"], scope.get("root_path", ""), scope["path"])
+        found = self._routes.get(key)
+        if found is None:
+            found = _route_of(scope)
+            if len(self._routes) >= MAX_KEPT_ROUTES:
+                self._routes.clear()
+            self._routes[key] = found
+        return found
 
     async def _busy(self, scope: Scope, send: Send) -> None:
         log.warning("upload refused: %d uploads, %d bytes held", self.uploads, self.reserved)
