@@ -113,7 +113,8 @@ def main() -> None:
     print(
         f"{args.scenario} c={args.concurrency}: {result['requests'] / seconds:.1f} req/s, "
         f"p50 {result['p50_us'] / 1000:.1f} ms, p99 {result['p99_us'] / 1000:.1f} ms, "
-        f"2xx {result['status_2xx']} / {result['requests']}"
+        f"2xx {result['status_2xx']} / {result['requests']} "
+        f"({result['status_2xx'] / seconds:.1f} 2xx/s; a completion is 2xx once per draft)"
     )
     server.should_exit = True
     thread.join()
