@@ -8,8 +8,10 @@ portfolio page builds no share links for its cards (it shows only its own).
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,9 +20,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from badgeworks.services.portfolio import readings, sharing
-from badgeworks.services.portfolio.readings import READINGS, KeptReadings
+from badgeworks.services.portfolio.readings import READINGS, KeptReadings, read_text
+from badgeworks.services.verification import kept
 from badgeworks.services.verification.kept import KEPT
-from tests.issuer_app import ACHIEVEMENT, BASE, IssuerHandle
+from tests.issuer_app import ACHIEVEMENT, BASE, NOW, IssuerHandle
 from tests.web.test_pages_cost_what_they_show import _view, portfolio_with, states
 
 
@@ -122,3 +125,68 @@ def test_threads_reading_texts_while_readings_are_dropped_agree(
         t.join()
     assert not failures, failures
     assert seen == [["valid"] * 4] * 20
+
+
+def test_a_reading_gives_the_key_and_reach_of_its_document(
+    client: TestClient, acme: IssuerHandle
+) -> None:
+    _, paths = portfolio_with(client, acme, 1, handle="same-key")
+    cid = paths[0].rsplit("/", 1)[-1]
+    stored = client.get(f"/credentials/{cid}", headers={"Accept": "application/json"}).text
+    document = json.loads(stored)
+    reading = read_text(BASE, "credential", stored)
+    keys = {did: "fingerprint" for did in reading.dids}
+    for now in (NOW - timedelta(days=1), NOW, NOW + timedelta(days=3650)):
+        expected = kept.report_key(
+            origin=BASE,
+            kind="credential",
+            ident=cid,
+            text=stored,
+            document=document,
+            keys=keys,
+            now=now,
+        )
+        assert expected == kept.key_of(
+            origin=BASE,
+            kind="credential",
+            ident=cid,
+            text_digest=reading.digest,
+            dids=reading.dids,
+            dates=reading.dates,
+            keys=keys,
+            now=now,
+        )
+    for known in (True, False):
+        for fingerprints in (keys, {}):
+            assert kept.reaches_only(
+                document, BASE, fingerprints, lists_known=known
+            ) == kept.reaches_only_named(
+                reading.dids,
+                reading.lists,
+                reading.digested,
+                BASE,
+                fingerprints,
+                lists_known=known,
+            )
+
+
+@pytest.mark.parametrize(
+    "evidence",
+    [f"{BASE}/blobs/{'a' * 64}", "https://elsewhere.example/report.pdf"],
+)
+def test_a_reading_reaches_what_its_document_reaches(evidence: str) -> None:
+    document = {
+        "validFrom": "2025-01-01T00:00:00Z",
+        "credentialStatus": {"statusListCredential": f"{BASE}/status/1"},
+        "evidence": [{"id": evidence, "digestMultibase": "uEiB"}],
+        "proof": {"verificationMethod": "did:key:z6Mk#z6Mk", "created": "2025-01-01T00:00:00Z"},
+    }
+    reading = read_text(BASE, "credential", json.dumps(document))
+    keys = {"did:key:z6Mk": kept.IMMUTABLE}
+    for known in (True, False):
+        assert kept.reaches_only(document, BASE, keys, lists_known=known) == (
+            kept.reaches_only_named(
+                reading.dids, reading.lists, reading.digested, BASE, keys, lists_known=known
+            )
+        )
+    assert kept.reaches_only(document, BASE, keys, lists_known=True) == (evidence.startswith(BASE))
