@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.dependencies import utils as dependency_utils
 from fastapi.testclient import TestClient
+from starlette.concurrency import run_in_threadpool
 
 from badgeworks.web.app import create_app
 from tests.issuer_app import NOW
@@ -31,7 +32,7 @@ def app(tmp_path: Path) -> Iterator[FastAPI]:
 def hops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The names of the dependencies FastAPI runs on a worker thread."""
     seen: list[str] = []
-    real = dependency_utils.run_in_threadpool
+    real = run_in_threadpool  # what fastapi.dependencies.utils calls it by
 
     async def counted(call: Any, *args: Any, **kwargs: Any) -> Any:
         seen.append(getattr(call, "__name__", repr(call)))
