@@ -60,3 +60,64 @@ def test_a_changed_schema_under_the_same_url_gets_its_own_validator() -> None:
     problems = schema_module.schema_problems(credential, {OB3_SCHEMA_URL: stricter})
     assert [p.code for p in problems] == ["schema.invalid"]
     assert "nickname" in problems[0].message
+
+
+class _CountingValidators:
+    """Counts the validations ``schema_problems`` runs (calls of ``_problems``)."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.calls = 0
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        return self.real(*args, **kwargs)
+
+
+def test_verification_remembers_the_answer_for_the_same_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    schemas = schema_documents()
+    counting = _CountingValidators(schema_module._problems)
+    monkeypatch.setattr(schema_module, "_problems", counting)
+    monkeypatch.setattr(schema_module, "_FOUND", {})
+    good = build_ob3_credential()
+    for _ in range(3):
+        assert schema_module.schema_problems(copy.deepcopy(good), schemas, remember=True) == []
+    assert counting.calls == 1
+    # A different text is validated on its own and its problems are reported every time.
+    bad = copy.deepcopy(good)
+    bad["credentialSubject"]["creditsEarned"] = "three"
+    for _ in range(2):
+        problems = schema_module.schema_problems(copy.deepcopy(bad), schemas, remember=True)
+        assert [p.code for p in problems] == ["schema.invalid"]
+        assert "creditsEarned" in problems[0].message
+    assert counting.calls == 2
+    # The same text against another schema under the same URL is validated again.
+    stricter = copy.deepcopy(schemas[OB3_SCHEMA_URL])
+    stricter.setdefault("required", []).append("nickname")
+    problems = schema_module.schema_problems(good, {OB3_SCHEMA_URL: stricter}, remember=True)
+    assert [p.code for p in problems] == ["schema.invalid"]
+    assert counting.calls == 3
+
+
+def test_issuing_does_not_fill_the_memory_and_the_memory_is_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    schemas = schema_documents()
+    monkeypatch.setattr(schema_module, "_FOUND", {})
+    monkeypatch.setattr(schema_module, "_FOUND_MAX", 3)
+    good = build_ob3_credential()
+    schema_module.schema_problems(good, schemas)
+    assert schema_module._FOUND == {}
+    for n in range(10):
+        doc = copy.deepcopy(good)
+        doc["name"] = f"Badge {n}"
+        schema_module.schema_problems(doc, schemas, remember=True)
+        assert len(schema_module._FOUND) <= 3
+    # Not plain JSON (a value json cannot write): validated, never remembered.
+    odd = copy.deepcopy(good)
+    odd["credentialSubject"]["score"] = float("nan")
+    schema_module._FOUND.clear()
+    schema_module.schema_problems(odd, schemas, remember=True)
+    assert schema_module._FOUND == {}

@@ -44,6 +44,12 @@ _VALIDATORS: dict[str, Any] = {}
 # data is never changed in place.
 _BY_OBJECT: dict[int, tuple[Any, Any]] = {}
 _BY_OBJECT_MAX = 64
+# What validating a document found, by the validators used and the SHA-256 of the
+# document's sorted JSON text: the same text always gives the same problems, and the
+# same credential is verified again and again (a hosted badge, a page's cards), while
+# validating it costs about five times hashing it. Bounded: emptied when full.
+_FOUND: dict[tuple[tuple[int | None, ...], str], tuple[SchemaError, ...]] = {}
+_FOUND_MAX = 4096
 
 
 def _validator(schema: Any) -> Any:
@@ -102,15 +108,39 @@ def _schema_urls(credential: Mapping[str, Any]) -> list[str] | None:
     ]
 
 
-def schema_problems(credential: Any, schemas: Mapping[str, Any]) -> list[SchemaError]:
+def schema_problems(
+    credential: Any, schemas: Mapping[str, Any], *, remember: bool = False
+) -> list[SchemaError]:
     """Validate ``credential`` against the JSON Schemas it names (or, for an OB credential
     that names none, the OB schema for its class); return every problem found.
 
     Codes: ``schema.invalid`` (with the JSON path and the validator's message),
-    ``schema.unknown`` (a named schema URL not in ``schemas``).
+    ``schema.unknown`` (a named schema URL not in ``schemas``). ``remember`` keeps the
+    answer for this exact text (verification, where the same credential comes back);
+    issuing, where every document is new, does not fill the memory.
     """
-    if not isinstance(credential, Mapping):
-        return [SchemaError("a credential must be a JSON object", code="schema.invalid")]
+    if not remember or not isinstance(credential, Mapping):
+        return _problems(credential, schemas)
+    try:
+        text = json.dumps(credential, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError):  # not plain JSON: validate without remembering
+        return _problems(credential, schemas)
+    urls = _urls_for(credential)
+    validators_used = tuple(
+        None if schemas.get(url) is None else id(_validator(schemas[url])) for url in urls
+    )
+    key = (validators_used, hashlib.sha256(text.encode("ascii")).hexdigest())
+    found = _FOUND.get(key)
+    if found is None:
+        found = tuple(_problems(credential, schemas))
+        if len(_FOUND) >= _FOUND_MAX:
+            _FOUND.clear()
+        _FOUND[key] = found
+    return list(found)
+
+
+def _urls_for(credential: Mapping[str, Any]) -> list[str]:
+    """The schema URLs a credential is checked against: those it names, or its class's."""
     urls = _schema_urls(credential)
     if urls is None:
         default = {
@@ -118,6 +148,13 @@ def schema_problems(credential: Any, schemas: Mapping[str, Any]) -> list[SchemaE
             "endorsement": OB3_ENDORSEMENT_SCHEMA_URL,
         }.get(credential_kind(credential))
         urls = [default] if default else []
+    return urls
+
+
+def _problems(credential: Any, schemas: Mapping[str, Any]) -> list[SchemaError]:
+    if not isinstance(credential, Mapping):
+        return [SchemaError("a credential must be a JSON object", code="schema.invalid")]
+    urls = _urls_for(credential)
     problems: list[SchemaError] = []
     document = _normalized(credential)
     for url in urls:

@@ -115,7 +115,7 @@ def _schema(ctx: _Context) -> list[Check]:
                 "The credential names a JSON Schema, but no schemas were supplied to check it.",
             )
         ]
-    problems = schema_problems(ctx.document, ctx.schemas)
+    problems = schema_problems(ctx.document, ctx.schemas, remember=True)
     if not problems:
         return [
             Check(
