@@ -368,6 +368,8 @@ def _scenarios(
     points: list[report.Point] = []
     levels = sorted({*args.concurrency, args.issue_concurrency})
     reads = [] if flags else [report.PORTFOLIO, report.CREDENTIAL_PAGE, report.VERIFY]
+    if reads:
+        _first_views(store, server, seeded)
     for c in levels if not flags else [args.issue_concurrency]:
         for scenario in [report.HEALTH, *(reads if c in args.concurrency else [])]:
             headers = [HTML] if scenario in (report.PORTFOLIO, report.CREDENTIAL_PAGE) else []
@@ -407,6 +409,35 @@ def _scenarios(
     say(f"[{store}] {scenario} c={c}: {point.per_second:,.0f}/s p99 {point.p99_ms:.1f} ms")
     points.append(point)
     return points
+
+
+def _first_views(store: str, server: Server, seeded: Seeded) -> None:
+    """Open every page of the run once, one at a time, and say what a first view costs.
+
+    The measured points then show pages as people meet them once the server has seen them
+    (kept verification reports, readings); a page's first view after a start or a change
+    is this figure.
+    """
+    import urllib.request
+
+    server.settle()
+    for kind, paths in (
+        ("portfolio", [f"/p/{h}" for h in seeded.portfolio_handles]),
+        ("credential page", [f"/credentials/{i}" for i in seeded.credential_ids]),
+    ):
+        took = []
+        for path in paths:
+            request = urllib.request.Request(server.base + path, headers={"Accept": "text/html"})
+            started = time.perf_counter()
+            with urllib.request.urlopen(request, timeout=120) as answer:
+                answer.read()
+            took.append(time.perf_counter() - started)
+        took.sort()
+        say(
+            f"[{store}] first view of each {kind} ({len(took)}, one at a time): "
+            f"median {1000 * took[len(took) // 2]:.1f} ms, "
+            f"p99 {1000 * took[min(len(took) - 1, int(len(took) * 0.99))]:.1f} ms"
+        )
 
 
 def say(message: str) -> None:

@@ -35,7 +35,7 @@ from badgeworks.core.reading import (
 from badgeworks.services.verification import kept
 
 #: How many readings one process keeps (a reading is a few KB: the text's fields, read).
-MAX_READINGS = 2048
+MAX_READINGS = 8192
 
 
 @dataclass(frozen=True)

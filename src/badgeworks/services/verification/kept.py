@@ -45,7 +45,7 @@ DATE_KEYS = frozenset(
     {"validFrom", "validUntil", "issuanceDate", "expirationDate", "created", "expires"}
 )
 #: How many reports one process keeps (about 2 KB each).
-MAX_KEPT = 4096
+MAX_KEPT = 8192
 #: The fingerprint of a DID whose document never changes (``did:key``).
 IMMUTABLE = "immutable"
 #: The fingerprint of a DID that is not ours (not resolved offline; fetched otherwise).
