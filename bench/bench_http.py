@@ -108,6 +108,22 @@ def pg_database() -> Iterator[str]:
         admin.dispose()
 
 
+def serve_env(data: Path, base: str, database_url: str | None) -> dict[str, str]:
+    """The environment ``badgeworks serve`` runs with over the seeded data."""
+    env = {
+        **os.environ,
+        "BADGEWORKS_DATA_DIR": str(data),
+        "BADGEWORKS_PUBLIC_BASE_URL": base,
+        "BADGEWORKS_KEY_SECRET": KEY_SECRET,
+        # One load generator is one client address: the per-address limit is off.
+        "BADGEWORKS_VERIFY_RATE_PER_MINUTE": "0",
+        "BADGEWORKS_VERIFY_RATE_BURST": "0",
+    }
+    if database_url:
+        env["BADGEWORKS_DATABASE_URL"] = database_url
+    return env
+
+
 def serve_supports_workers() -> bool:
     out = subprocess.run(
         [str(BADGEWORKS), "serve", "--help"], capture_output=True, text=True, check=False
@@ -244,7 +260,7 @@ def bulk_csv(achievement_id: int, rows: int) -> bytes:
 
 def measure_store(store: str, args: argparse.Namespace, work: Path) -> tuple[list[Any], str]:
     points: list[report.Point] = []
-    with pg_database() if store == "postgresql" else _no_database() as url:
+    with pg_database() if store == "postgresql" else no_database() as url:
         from pydantic import SecretStr
 
         from badgeworks.settings import Settings
@@ -269,18 +285,8 @@ def measure_store(store: str, args: argparse.Namespace, work: Path) -> tuple[lis
             progress=lambda m: say(f"[{store}] {m}") if "000/" in m else None,
         )
         say(f"[{store}] seeded in {seeded.seconds:.0f} s")
-        env = {
-            **os.environ,
-            "BADGEWORKS_DATA_DIR": str(data),
-            "BADGEWORKS_PUBLIC_BASE_URL": base,
-            "BADGEWORKS_KEY_SECRET": KEY_SECRET,
-            # One load generator is one client address: the per-address limit is off.
-            "BADGEWORKS_VERIFY_RATE_PER_MINUTE": "0",
-            "BADGEWORKS_VERIFY_RATE_BURST": "0",
-        }
-        if url:
-            env["BADGEWORKS_DATABASE_URL"] = url
-        files = _request_files(work / f"{store}-requests", seeded)
+        env = serve_env(data, base, url)
+        files = request_files(work / f"{store}-requests", seeded)
         log = work / f"{store}-serve.log"
         # One worker process unless asked: `serve --workers` defaults to the core count.
         workers = serve_supports_workers()
@@ -334,11 +340,11 @@ def measure_store(store: str, args: argparse.Namespace, work: Path) -> tuple[lis
 
 
 @contextmanager
-def _no_database() -> Iterator[None]:
+def no_database() -> Iterator[None]:
     yield None
 
 
-def _request_files(folder: Path, seeded: Seeded) -> dict[str, Path]:
+def request_files(folder: Path, seeded: Seeded) -> dict[str, Path]:
     folder.mkdir()
     compact = [json.dumps(json.loads(d), separators=(",", ":")) for d in seeded.documents]
     return {

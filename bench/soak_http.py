@@ -15,7 +15,6 @@ look-ups, schema answers) fill in the first rounds; after that the size should s
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -29,12 +28,13 @@ from bench.bench_http import (  # noqa: E402
     HTML,
     KEY_SECRET,
     Server,
-    _no_database,
-    _request_files,
     free_port,
+    no_database,
     pg_database,
+    request_files,
     run_wrk,
     say,
+    serve_env,
     serve_supports_workers,
 )
 from bench.http_seed import seed  # noqa: E402
@@ -53,7 +53,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="badgeworks-soak-") as tmp:
         work = Path(tmp)
-        database = pg_database() if args.store == "postgresql" else _no_database()
+        database = pg_database() if args.store == "postgresql" else no_database()
         with database as url:
             data = work / "data"
             data.mkdir()
@@ -67,17 +67,8 @@ def main() -> None:
             )
             say(f"[{args.store}] seeding {args.credentials:,} credentials …")
             seeded = seed(settings, credentials=args.credentials, per_portfolio=20)
-            env = {
-                **os.environ,
-                "BADGEWORKS_DATA_DIR": str(data),
-                "BADGEWORKS_PUBLIC_BASE_URL": base,
-                "BADGEWORKS_KEY_SECRET": KEY_SECRET,
-                "BADGEWORKS_VERIFY_RATE_PER_MINUTE": "0",
-                "BADGEWORKS_VERIFY_RATE_BURST": "0",
-            }
-            if url:
-                env["BADGEWORKS_DATABASE_URL"] = url
-            files = _request_files(work / "requests", seeded)
+            env = serve_env(data, base, url)
+            files = request_files(work / "requests", seeded)
             extra = ["--workers", "1"] if serve_supports_workers() else []
             server = Server(env, port, work / "serve.log", extra)
             try:

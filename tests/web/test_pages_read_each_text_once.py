@@ -40,10 +40,10 @@ def test_a_second_view_reads_no_stored_text_again(client: TestClient, acme: Issu
     portfolio, paths = portfolio_with(client, acme, 5, handle="five-texts")
     READINGS.clear()
     assert states(_view(client, portfolio)) == ["valid"] * 5
-    assert READINGS.read == 5
+    assert READINGS.computed == 5
     assert states(_view(client, portfolio)) == ["valid"] * 5
     assert states(_view(client, paths[0])) == ["valid"]
-    assert READINGS.read == 5 and READINGS.reused == 6
+    assert READINGS.computed == 5 and READINGS.reused == 6
 
 
 def test_a_changed_text_under_the_same_id_is_read_again(
@@ -68,18 +68,18 @@ def test_kept_readings_are_bounded() -> None:
     kept = KeptReadings(limit=2)
     texts = {f"id-{n}": f'{{"name": "credential {n}"}}' for n in range(3)}
     for ident, body in texts.items():
-        kept.get(BASE, "credential", ident, body)
-    assert len(kept) == 2 and kept.read == 3
-    kept.get(BASE, "credential", "id-2", texts["id-2"])
+        kept.read(BASE, "credential", ident, body)
+    assert len(kept) == 2 and kept.computed == 3
+    kept.read(BASE, "credential", "id-2", texts["id-2"])
     assert kept.reused == 1
-    kept.get(BASE, "credential", "id-0", texts["id-0"])  # the oldest left: read again
-    assert kept.read == 4 and len(kept) == 2
+    kept.read(BASE, "credential", "id-0", texts["id-0"])  # the oldest left: read again
+    assert kept.computed == 4 and len(kept) == 2
 
 
 def test_a_text_that_is_not_json_is_never_kept() -> None:
     kept = KeptReadings()
     with pytest.raises(ValueError):
-        kept.get(BASE, "credential", "id", "{not json")
+        kept.read(BASE, "credential", "id", "{not json")
     assert len(kept) == 0
 
 

@@ -212,17 +212,7 @@ def _later_report(
         lists_known=bool(lists),
     ):
         return fresh()
-    key = kept.key_of(
-        origin=ctx.base_url,
-        kind="endorsement",
-        ident=stored.id,
-        text_digest=reading.digest,
-        dids=reading.dids,
-        dates=reading.dates,
-        keys=rows.keys,
-        now=now,
-        extra=lists,
-    )
+    key = reading.report_key(ctx.base_url, "endorsement", stored.id, rows.keys, now, lists)
     return kept.KEPT.get(key, fresh)
 
 
@@ -351,16 +341,7 @@ def _credential_report(
 
     if not reading.is_object:
         return fresh()
-    key = kept.key_of(
-        origin=ctx.base_url,
-        kind="credential",
-        ident=row.id,
-        text_digest=reading.digest,
-        dids=reading.dids,
-        dates=reading.dates,
-        keys=rows.keys,
-        now=now,
-    )
+    key = reading.report_key(ctx.base_url, "credential", row.id, rows.keys, now)
     return kept.KEPT.get(key, fresh)
 
 
@@ -384,7 +365,7 @@ def credential_cards(
     # that can change is read below, for this request.
     kept_readings = readings.READINGS
     read = {
-        r.id: kept_readings.get(ctx.base_url, "credential", r.id, r.document) for r in credentials
+        r.id: kept_readings.read(ctx.base_url, "credential", r.id, r.document) for r in credentials
     }
     rows = page_rows.load(session, credentials, read, origin=ctx.base_url, lang=lang)
     now = ctx.clock()

@@ -169,7 +169,7 @@ def load(
         dids |= reading.dids
     for e in later:
         try:
-            found = kept_readings.READINGS.get(origin, "endorsement", e.id, e.document)
+            found = kept_readings.READINGS.read(origin, "endorsement", e.id, e.document)
         except ValueError:
             continue
         out.endorsement_readings[e.id] = found

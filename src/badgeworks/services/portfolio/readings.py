@@ -21,8 +21,7 @@ object with other requests, and each kept reading stays small.
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,6 +31,7 @@ from badgeworks.core.reading import (
     read_credential,
     read_endorsement,
 )
+from badgeworks.services.infra.memory import Recent
 from badgeworks.services.verification import kept
 
 #: How many readings one process keeps (a reading is a few KB: the text's fields, read).
@@ -59,6 +59,28 @@ class Reading:
     #: The endorsement's reading (``kind == "endorsement"``), else None.
     endorsement: EndorsementView | None = None
 
+    def report_key(
+        self,
+        origin: str,
+        kind: str,
+        ident: str,
+        keys: Mapping[str, str],
+        now: datetime,
+        extra: Hashable = (),
+    ) -> Hashable:
+        """The key its kept verification report is found under (``kept.key_of``)."""
+        return kept.key_of(
+            origin=origin,
+            kind=kind,
+            ident=ident,
+            text_digest=self.digest,
+            dids=self.dids,
+            dates=self.dates,
+            keys=keys,
+            now=now,
+            extra=extra,
+        )
+
 
 def read_text(origin: str, kind: str, text: str, text_digest: str | None = None) -> Reading:
     """Read ``text`` (a stored credential or endorsement) without keeping anything.
@@ -78,47 +100,22 @@ def read_text(origin: str, kind: str, text: str, text_digest: str | None = None)
     )
 
 
-class KeptReadings:
+class KeptReadings(Recent[tuple[str, str, str, str], Reading]):
     """Readings by ``(origin, kind, id, SHA-256 of the text)``, at most ``limit``."""
 
     def __init__(self, limit: int = MAX_READINGS) -> None:
-        self._lock = threading.Lock()
-        self._limit = limit
-        self._readings: OrderedDict[tuple[str, str, str, str], Reading] = OrderedDict()
-        #: How many texts were read (misses) and re-used (hits): for tests and figures.
-        self.read = 0
-        self.reused = 0
+        super().__init__(limit)
 
-    def get(self, origin: str, kind: str, ident: str, text: str) -> Reading:
+    def read(self, origin: str, kind: str, ident: str, text: str) -> Reading:
         """The reading of ``text`` stored under ``ident``, read now if not kept.
 
         Raises ``ValueError`` when the text is not JSON (nothing is kept then).
         """
         text_digest = kept.digest(text)
-        key = (origin, kind, ident, text_digest)
-        with self._lock:
-            found = self._readings.get(key)
-            if found is not None:
-                self._readings.move_to_end(key)
-                self.reused += 1
-                return found
-        reading = read_text(origin, kind, text, text_digest)
-        with self._lock:
-            self.read += 1
-            self._readings[key] = reading
-            self._readings.move_to_end(key)
-            while len(self._readings) > self._limit:
-                self._readings.popitem(last=False)
-        return reading
-
-    def clear(self) -> None:
-        """Forget every reading (tests)."""
-        with self._lock:
-            self._readings.clear()
-            self.read = self.reused = 0
-
-    def __len__(self) -> int:
-        return len(self._readings)
+        return self.get(
+            (origin, kind, ident, text_digest),
+            lambda: read_text(origin, kind, text, text_digest),
+        )
 
 
 #: The readings this process keeps.

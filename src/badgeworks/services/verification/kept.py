@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -39,6 +37,7 @@ from badgeworks.core.errors import BadgeworksError
 from badgeworks.core.verification.report import Report
 from badgeworks.db.endorsements import Endorser
 from badgeworks.db.models import Issuer, IssuerKey
+from badgeworks.services.infra.memory import Recent
 
 #: The keys whose values a verification compares with ``now``.
 DATE_KEYS = frozenset(
@@ -168,44 +167,27 @@ def hosted_keys(session: Session, dids: Collection[str]) -> dict[str, str]:
     return out
 
 
-class KeptReports:
-    """Reports by key, at most ``limit`` of them (the least recently used leave first)."""
+def _checked(report: Report) -> bool:
+    """A report may be kept unless something in it could not be checked."""
+    return not report.unchecked()
+
+
+class KeptReports(Recent[Hashable, Report]):
+    """Reports by key, at most ``limit`` of them (the least recently used leave first);
+    a report in which something could not be checked is not kept."""
 
     def __init__(self, limit: int = MAX_KEPT) -> None:
-        self._lock = threading.Lock()
-        self._limit = limit
-        self._reports: OrderedDict[Hashable, Report] = OrderedDict()
-        #: How many reports were computed (misses) and re-used (hits): for tests and figures.
-        self.computed = 0
-        self.reused = 0
+        super().__init__(limit)
 
-    def get(self, key: Hashable, compute: Callable[[], Report]) -> Report:
-        """The report kept under ``key``, or ``compute()`` (kept unless something could
-        not be checked). ``compute`` runs outside the lock."""
-        with self._lock:
-            found = self._reports.get(key)
-            if found is not None:
-                self._reports.move_to_end(key)
-                self.reused += 1
-                return found
-        report = compute()
-        with self._lock:
-            self.computed += 1
-            if not report.unchecked():
-                self._reports[key] = report
-                self._reports.move_to_end(key)
-                while len(self._reports) > self._limit:
-                    self._reports.popitem(last=False)
-        return report
-
-    def clear(self) -> None:
-        """Forget every report (tests)."""
-        with self._lock:
-            self._reports.clear()
-            self.computed = self.reused = 0
-
-    def __len__(self) -> int:
-        return len(self._reports)
+    def get(
+        self,
+        key: Hashable,
+        compute: Callable[[], Report],
+        *,
+        keep: Callable[[Report], bool] | None = None,
+    ) -> Report:
+        """The report kept under ``key``, or ``compute()`` (run outside the lock)."""
+        return super().get(key, compute, keep=keep or _checked)
 
 
 #: The reports this process keeps.
