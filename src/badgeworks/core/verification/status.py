@@ -28,6 +28,7 @@ from ..status import (
     ENTRY_TYPE,
     LIST_CREDENTIAL_TYPE,
     LIST_TYPE,
+    MAX_STATUS_SIZE,
     MIN_ENTRIES,
     check_size,
     decode_list,
@@ -148,6 +149,8 @@ def _list_signers(
 
 
 _HEX = re.compile(r"^0x[0-9a-fA-F]+$")
+#: The longest ``statusReference`` URL we accept (a bound, not a spec limit).
+_MAX_URL = 2048
 
 
 def _fail(code: str, message: str, detail: dict[str, Any]) -> Check:
@@ -155,7 +158,13 @@ def _fail(code: str, message: str, detail: dict[str, Any]) -> Check:
 
 
 def _entry_messages(entry: Mapping[str, Any], size: int) -> dict[int, str] | None:
-    """``statusMessage`` as value -> message, validated per §2.1; None when absent."""
+    """``statusMessage`` as value -> message, validated per §2.1; None when absent.
+
+    §2.1 "statusMessage": an array whose length equals the number of values ``statusSize``
+    bits can hold (2**statusSize), required when ``statusSize`` > 1, each element with a
+    ``status`` (the value in hexadecimal, prefixed ``0x``) and a ``message`` string. We
+    also require each value to appear exactly once, so every value has one message.
+    """
     raw = entry.get("statusMessage")
     if raw is None:
         if size > 1:
@@ -165,24 +174,66 @@ def _entry_messages(entry: Mapping[str, Any], size: int) -> dict[int, str] | Non
             )
         return None
     if not isinstance(raw, list) or len(raw) != 1 << size:
+        count = f"{len(raw)} entries" if isinstance(raw, list) else "no list"
         raise StatusError(
-            f"statusMessage must be a list of {1 << size} entries for statusSize {size}",
+            f"statusMessage must be a list of {1 << size} entries for statusSize {size}, "
+            f"got {count}",
             code="status.entry_malformed",
         )
     messages: dict[int, str] = {}
     for item in raw:
         status = item.get("status") if isinstance(item, Mapping) else None
         message = item.get("message") if isinstance(item, Mapping) else None
-        if not isinstance(status, str) or not _HEX.match(status) or not isinstance(message, str):
+        if (
+            not isinstance(status, str)
+            or len(status) > 2 + MAX_STATUS_SIZE
+            or not _HEX.match(status)
+            or not isinstance(message, str)
+        ):
             raise StatusError(
                 "each statusMessage entry needs a 'status' like '0x1' and a 'message' string",
                 code="status.entry_malformed",
             )
-        messages[int(status, 16)] = message
+        value = int(status, 16)
+        if value >= 1 << size or value in messages:
+            raise StatusError(
+                f"statusMessage gives status {status!r:.20} "
+                + ("twice" if value in messages else f"which does not fit in {size} bit(s)"),
+                code="status.entry_malformed",
+            )
+        messages[value] = message
     return messages
 
 
-def _entry_fields(entry: Mapping[str, Any]) -> tuple[str, int, str, int, dict[int, str] | None]:
+def _entry_references(entry: Mapping[str, Any]) -> list[str]:
+    """``statusReference`` as a list of URLs (§2.1: "a URL or an array of URLs")."""
+    raw = entry.get("statusReference")
+    if raw is None:
+        return []
+    items = raw if isinstance(raw, list) else [raw]
+    if not items or not all(
+        isinstance(url, str) and 0 < len(url) <= _MAX_URL and ":" in url for url in items
+    ):
+        raise StatusError(
+            f"statusReference must be a URL or a list of URLs, got {raw!r:.80}",
+            code="status.entry_malformed",
+        )
+    return list(items)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """A ``BitstringStatusListEntry`` as validated against §2.1."""
+
+    purpose: str
+    index: int
+    url: str
+    size: int
+    messages: dict[int, str] | None
+    references: list[str]
+
+
+def _entry_fields(entry: Mapping[str, Any]) -> _Entry:
     purpose = entry.get("statusPurpose")
     index = entry.get("statusListIndex")
     url = entry.get("statusListCredential")
@@ -197,9 +248,13 @@ def _entry_fields(entry: Mapping[str, Any]) -> tuple[str, int, str, int, dict[in
         raise StatusError(
             f"statusListCredential must be a URL, got {url!r:.80}", code="status.entry_malformed"
         )
+    # §2.1 "statusSize": absent means 1; present, an integer greater than zero. We read
+    # up to MAX_STATUS_SIZE bits (2**16 messages), and refuse wider entries.
     size = entry.get("statusSize", 1)
     check_size(size)
-    return purpose, int(index), url, size, _entry_messages(entry, size)
+    return _Entry(
+        purpose, int(index), url, size, _entry_messages(entry, size), _entry_references(entry)
+    )
 
 
 def _date(value: Any, name: str) -> datetime | None:
@@ -227,6 +282,7 @@ def _check_list_credential(
     now: datetime,
     detail: dict[str, Any],
     memo: ListProofMemo | None = None,
+    size: int = 1,
 ) -> Check | str:
     """Validate the list credential; return a failed Check, or its ``encodedList``."""
     if not isinstance(listed, Mapping) or LIST_CREDENTIAL_TYPE not in types_of(listed):
@@ -282,6 +338,23 @@ def _check_list_credential(
             f"{purposes!r:.80}.",
             detail,
         )
+    # §2.2 asks for the list's own statusSize with purpose "message"; when a list states
+    # one, it must be the entry's, or the entry would read someone else's bits.
+    listed_size = subject.get("statusSize")
+    if listed_size is not None:
+        try:
+            check_size(listed_size)
+        except StatusError as exc:
+            return _fail(
+                "status.list_malformed", f"The issuer's status list is malformed: {exc}.", detail
+            )
+        if listed_size != size:
+            return _fail(
+                "status.size_mismatch",
+                f"The credential's status entry is {size} bit(s) wide, but the list at "
+                f"{url:.200} holds entries of {listed_size} bit(s), so we could not read it.",
+                {**detail, "listStatusSize": listed_size},
+            )
     encoded = subject.get("encodedList")
     if not isinstance(encoded, str):
         return _fail("status.list_malformed", "The revocation list has no encodedList.", detail)
@@ -293,9 +366,9 @@ def now_utc(now: datetime) -> datetime:
     return now if now.tzinfo else now.replace(tzinfo=UTC)
 
 
-def _outcome(
-    purpose: str, value: int, message: str | None, url: str, detail: dict[str, Any]
-) -> Check:
+def _outcome(purpose: str, value: int, message: str | None, detail: dict[str, Any]) -> Check:
+    """The check for an entry whose value is ``value`` (§3.2 steps 10-14: ``valid`` is
+    ``status == 0``; purpose ``message`` gives the entry's message for the value)."""
     said = f' The issuer\'s note for this status: "{message:.200}".' if message else ""
     if purpose == "revocation":
         if value == 0:
@@ -303,7 +376,7 @@ def _outcome(
                 "status",
                 "pass",
                 "status.ok",
-                "Not revoked: the issuer's revocation list shows this credential as valid.",
+                "Not revoked: the issuer's revocation list shows this credential as valid." + said,
                 detail,
             )
         return _fail("status.revoked", f"This credential was revoked by its issuer.{said}", detail)
@@ -313,7 +386,8 @@ def _outcome(
                 "status",
                 "pass",
                 "status.ok",
-                "Not suspended: the issuer's suspension list shows this credential as active.",
+                "Not suspended: the issuer's suspension list shows this credential as active."
+                + said,
                 detail,
             )
         return _fail(
@@ -325,18 +399,18 @@ def _outcome(
         text = message if message is not None else ("unset" if value == 0 else "set")
         return Check(
             "status",
-            "warning",
+            "pass" if value == 0 else "warning",
             "status.message",
-            f'The issuer attached a status message to this credential: "{text:.200}" '
-            f"(value {hex(value)}). Read it before relying on the credential.",
-            {**detail, "message": text},
+            f'The issuer\'s status for this credential is "{text:.200}" (value {hex(value)}).'
+            + ("" if value == 0 else " Read it before relying on the credential."),
+            detail,
         )
     if value == 0:
         return Check(
             "status",
             "pass",
             "status.ok",
-            f"The issuer's '{purpose:.40}' status list has nothing set for this credential.",
+            f"The issuer's '{purpose:.40}' status list has nothing set for this credential." + said,
             detail,
         )
     return Check(
@@ -372,14 +446,19 @@ def _check_entry(
             {"type": types},
         )
     try:
-        purpose, index, url, size, messages = _entry_fields(entry)
+        fields = _entry_fields(entry)
     except StatusError as exc:
         return _fail(exc.code, f"The credential's status entry is malformed: {exc}", {})
+    purpose, index, url, size = fields.purpose, fields.index, fields.url, fields.size
     detail: dict[str, Any] = {
         "statusListCredential": url,
         "statusListIndex": index,
         "statusPurpose": purpose,
     }
+    if size != 1:
+        detail["statusSize"] = size
+    if fields.references:
+        detail["statusReference"] = fields.references
     if resolver is None:
         return _not_checked(url, detail)
     try:
@@ -392,10 +471,13 @@ def _check_entry(
         return _unavailable(url, str(exc) or type(exc).__name__, detail)
     try:
         memo = resolver.proofs if isinstance(resolver, RememberingResolver) else None
-        found = _check_list_credential(listed, credential, url, purpose, loader, now, detail, memo)
+        found = _check_list_credential(
+            listed, credential, url, purpose, loader, now, detail, memo, size
+        )
         if isinstance(found, Check):
             return found
         bits = decode_list(found)
+        # §3.2 step 9: the bitstring's length divided by statusSize is the entry count.
         if len(bits) * 8 // size < MIN_ENTRIES:
             return _fail(
                 "status.list_too_short",
@@ -404,11 +486,19 @@ def _check_entry(
                 "privacy.",
                 detail,
             )
+        # §3.2 step 10: the value at statusListIndex × statusSize (RANGE_ERROR outside).
         value = get_status(bits, index, size)
     except StatusError as exc:
         return _fail(exc.code, f"We could not read the issuer's status list: {exc}.", detail)
-    message = messages.get(value) if messages else None
-    check = _outcome(purpose, value, message, url, {**detail, "status": value})
+    # §3.2 steps 11-14: the result in machine form: the value, whether it means valid, and
+    # the message the entry gives for it (§2.1: "set"/"unset" without statusMessage).
+    message = fields.messages.get(value) if fields.messages else None
+    result: dict[str, Any] = {**detail, "status": value, "valid": value == 0}
+    if message is not None:
+        result["message"] = message
+    elif purpose == "message":
+        result["message"] = "unset" if value == 0 else "set"
+    check = _outcome(purpose, value, message, result)
     if check.code == "status.revoked" and "EndorsementCredential" in types_of(credential):
         # An endorser revoking their own endorsement is a withdrawal: say it that way.
         said = f' The endorser\'s note: "{message:.200}".' if message else ""
