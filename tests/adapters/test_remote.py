@@ -124,7 +124,60 @@ def test_status_list_is_fetched_and_checked(
     assert (revoked.outcome, revoked.code) == ("fail", "status.revoked")
     # One fetch: the second check is served from the fetcher's cache.
     assert len(seen) == 1
-    assert seen[0].headers["accept"] == "application/vc+ld+json, application/json"
+    assert seen[0].headers["accept"].startswith("application/vc+ld+json, application/json")
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain; charset=utf-8", "application/octet-stream", "application/ld+json"],
+)
+def test_status_list_served_as_a_plain_file_is_read(
+    content_type: str, issuer_key: Ed25519KeyPair, loader: DocumentLoader
+) -> None:
+    """Bitstring Status List §3.2 step 4 asks only that the URL dereference to the list
+    credential; raw files (GitHub serves them as text/plain) are that credential too."""
+    signed = _signed_list(issuer_key, loader, revoked=7)
+    body = json.dumps(signed).encode()
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, content=body, headers={"content-type": content_type})
+
+    resolver = StatusListFetcher(_fetcher(handler))
+    (revoked,) = check_status(_credential(issuer_key.controller, 7), resolver, loader, now=NOW)
+    assert (revoked.outcome, revoked.code) == ("fail", "status.revoked")
+    accepted = seen[0].headers["accept"]
+    assert "text/plain;q=0.5" in accepted and "application/octet-stream;q=0.5" in accepted
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "reason"),
+    [
+        ("text/plain", b"not json at all", "JSON"),
+        ("application/octet-stream", b"\x1f\x8b\x08\x00binary", "JSON"),
+        ("text/plain", b"eyJhbGciOiJFZERTQSJ9.eyJ2YyI6e319.c2ln", "JSON"),
+        ("text/plain", b'["a list", "not an object"]', "not a JSON object"),
+        ("text/plain", b"[" * 5000 + b"]" * 5000, "deep"),
+        ("text/html", b'{"type": "BitstringStatusListCredential"}', "text/html"),
+        ("image/png", b'{"type": "BitstringStatusListCredential"}', "image/png"),
+    ],
+)
+def test_plain_file_lists_must_be_json_objects(content_type: str, body: bytes, reason: str) -> None:
+    response = httpx.Response(200, content=body, headers={"content-type": content_type})
+    with pytest.raises(StatusError) as info:
+        StatusListFetcher(_fetcher(lambda r: response))(LIST_URL)
+    assert info.value.code == "status.unavailable"
+    assert reason in str(info.value)
+
+
+def test_plain_file_lists_keep_the_size_cap() -> None:
+    big = httpx.Response(
+        200, content=b'{"pad": "' + b"x" * 5000 + b'"}', headers={"content-type": "text/plain"}
+    )
+    with pytest.raises(StatusError) as info:
+        StatusListFetcher(_fetcher(lambda r: big), max_bytes=1000)(LIST_URL)
+    assert info.value.details["cause"] == "fetch.too_large"
 
 
 def test_local_status_lists_are_asked_first(

@@ -27,7 +27,12 @@ from badgeworks.core.errors import BadgeworksError, ContextError, DidError, Stat
 from badgeworks.core.loader import DocumentLoader
 from badgeworks.core.verification.report import Check, Report
 
-STATUS_LIST_ACCEPT = "application/vc+ld+json, application/json"
+#: Status lists are JSON credentials; a list kept as a plain file is often served as
+#: ``text/plain`` (raw files on GitHub) or ``application/octet-stream``, so those are read
+#: too, at a lower preference. The body must still parse as a JSON object.
+STATUS_LIST_ACCEPT = (
+    "application/vc+ld+json, application/json, text/plain;q=0.5, application/octet-stream;q=0.5"
+)
 KEY_ACCEPT = "application/did+ld+json, application/ld+json, application/jwk+json, application/json"
 CREDENTIAL_ACCEPT = (
     "application/vc+ld+json, application/ld+json, application/json, "
