@@ -1,9 +1,10 @@
 """The strict offline document loader.
 
 It serves exactly the bundled JSON-LD contexts (handed in as data by the caller) and
-resolves ``did:key`` in pure code. Anything else raises ``ContextError`` with code
+resolves ``did:key`` in pure code. Any other context raises ``ContextError`` with code
 ``context.not_allowed``: the core never fetches what a credential tells it to, which
-would make every verifier an SSRF vector.
+would make every verifier an SSRF vector. A key or controller document that neither the
+bundle, ``did:key`` nor a resolver provides raises ``DidError`` ``proof.key_not_found``.
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ class DocumentLoader:
         """Return the document for ``url``: a bundled context, a did:key, or what a resolver gives.
 
         Used for verification methods and controller documents. The result is a shared
-        object: callers must not mutate it.
+        object: callers must not mutate it. Raises ``DidError`` (``proof.key_not_found``)
+        when nothing serves ``url``, and whatever a resolver raises.
         """
         if not isinstance(url, str):
             raise ContextError(f"a context reference must be a URL string, got {url!r:.80}")
@@ -79,10 +81,18 @@ class DocumentLoader:
             found = resolver(url)
             if found is not None:
                 return found
-        raise ContextError(
-            f"the document {url!r:.200} is not one this verifier bundles; "
-            "badgeworks never fetches contexts from the network",
-            code="context.not_allowed",
+        # Not a context lookup: a key or controller document (VC Data Integrity 1.0,
+        # section 4.6, Retrieve Verification Method) that nothing here can look up, for
+        # example a did:web key when verifying offline. Say the key was not found rather
+        # than blame a context. DidError: the proof layer reports lookup errors by code.
+        where = (
+            "this verification looks nothing up over the network"
+            if not self._resolvers
+            else "no lookup this verification may use handles it"
+        )
+        raise DidError(
+            f"the key document {url!r:.200} is not bundled, not a did:key, and {where}",
+            code="proof.key_not_found",
             url=url,
         )
 
