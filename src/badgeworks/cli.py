@@ -207,15 +207,80 @@ def _parse_created(value: str | None) -> datetime:
         _fail(f"--created: {exc}")
 
 
-def _status_lists(paths: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """The ``--status-list`` files by their ``id`` (what ``statusListCredential`` names)."""
+def _status_list_argument(argument: str) -> tuple[str | None, str]:
+    """``--status-list`` as (URL, FILE): ``FILE``, or ``URL=FILE`` naming the
+    ``statusListCredential`` URL the file answers for (split at the last ``=``)."""
+    if os.path.exists(argument) or argument == "-":
+        return None, argument
+    url, equals, path = argument.rpartition("=")
+    if equals and url.split(":", 1)[0].lower() in ("http", "https") and path:
+        return url, path
+    return None, argument
+
+
+def _status_entries(document: Any) -> list[tuple[str, set[str]]]:
+    """The credential's Bitstring Status List entries as (URL, purposes); none for a
+    VC-JWT (its entries are read after its signature, by the pipeline)."""
+    status = document.get("credentialStatus") if isinstance(document, dict) else None
+    entries = status if isinstance(status, list) else [status]
+    found: list[tuple[str, set[str]]] = []
+    for entry in entries:
+        if isinstance(entry, dict) and isinstance(entry.get("statusListCredential"), str):
+            purpose = entry.get("statusPurpose")
+            found.append((entry["statusListCredential"], {purpose} if purpose else set()))
+    return found
+
+
+def _list_purposes(document: dict[str, Any]) -> set[str]:
+    subject = document.get("credentialSubject")
+    purposes = subject.get("statusPurpose") if isinstance(subject, dict) else None
+    purposes = [purposes] if isinstance(purposes, str) else purposes
+    return {p for p in purposes if isinstance(p, str)} if isinstance(purposes, list) else set()
+
+
+def _status_lists(arguments: Sequence[str], credential: Any) -> dict[str, dict[str, Any]]:
+    """The ``--status-list`` files by the ``statusListCredential`` URL each answers for.
+
+    A list with an ``id`` answers for that URL only (Bitstring Status List §2.2: the ``id``
+    may match the entry's ``statusListCredential``): its signed ``id`` is never overridden,
+    so a list the issuer published for other credentials cannot stand in for this one's.
+    A list without an ``id`` answers for the URL given with it (``URL=FILE``), or else for
+    the one entry of the credential that no other list answers for and whose purpose the
+    list has.
+    """
     lists: dict[str, dict[str, Any]] = {}
-    for path in paths:
+    unnamed: list[tuple[str, dict[str, Any]]] = []
+    for argument in arguments:
+        url, path = _status_list_argument(argument)
         document = _read_json(path, "status list")
-        url = document.get("id") if isinstance(document, dict) else None
-        if not isinstance(url, str):
-            _fail(f"status list {path} has no 'id', so no credential can point at it")
-        lists[url] = document
+        if not isinstance(document, dict):
+            _fail(f"status list {path} is not a JSON object")
+        own = document.get("id")
+        if own is not None and not isinstance(own, str):
+            _fail(f"status list {path} has an 'id' that is not a URL")
+        if url is not None and own is not None and own != url:
+            _fail(
+                f"status list {path} names itself {own!r:.200}, not {url!r:.200}; "
+                "a list is only used for the URL it names"
+            )
+        key = url or own
+        if key is None:
+            unnamed.append((path, document))
+        elif key in lists:
+            _fail(f"two status lists were given for {key:.200}")
+        else:
+            lists[key] = document
+    open_entries = [(u, p) for u, p in _status_entries(credential) if u not in lists]
+    for path, document in unnamed:
+        purposes = _list_purposes(document)
+        fits = {u for u, wanted in open_entries if u not in lists and wanted & purposes}
+        if len(fits) != 1:
+            _fail(
+                f"status list {path} has no 'id', and the credential has "
+                f"{'no' if not fits else 'more than one'} status entry it could answer for; "
+                "give it as --status-list URL=FILE"
+            )
+        lists[fits.pop()] = document
     return lists
 
 
@@ -280,8 +345,10 @@ def _print_report(report: Report) -> None:
     "--status-list",
     "status_lists",
     multiple=True,
-    metavar="FILE",
-    help="A BitstringStatusListCredential to check status against (repeatable).",
+    metavar="[URL=]FILE",
+    help="A BitstringStatusListCredential to check status against (repeatable): used for "
+    "the statusListCredential URL its id names, or the URL given before '='; a list "
+    "without an id answers for the one status entry it fits.",
 )
 @click.option(
     "--online",
@@ -310,11 +377,11 @@ def verify_command(
     """Verify the credential in FILE ('-' for stdin). Exit 0 verified, 1 not, 2 bad input."""
 
     moment = _parse_now(now)
-    lists = _status_lists(status_lists)
     known = _trust(trust_file)
     address = _email(email)
     settings = _online_settings() if online else None
     document = _read_credential(file)
+    lists = _status_lists(status_lists, document)
     # The same pipeline as the API and the VC-API; only the capabilities differ.
     with standalone(settings, status_lists=lists, known=known) as verifier:
         report = verify(verifier, document, now=moment, email=address).report
