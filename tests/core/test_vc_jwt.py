@@ -17,8 +17,10 @@ from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.errors import KeyFormatError
 from badgeworks.core.loader import DocumentLoader
 from badgeworks.core.vc_jwt import verify_vc_jwt
+from badgeworks.core.verification.credential import verify_jwt
 from badgeworks.core.verification.report import Check
 from tests.core.conftest import build_ob3_credential
+from tests.did_key_badges import KEY, badge
 from tests.signers import encode_jws, generate_jwk, jws_sign, jwt_claims, sign_vc_jwt
 
 NOW = datetime(2027, 1, 1, tzinfo=UTC)
@@ -374,3 +376,52 @@ def test_jwk_helpers(rsa_key: dict[str, Any]) -> None:
         jws_sign("EdDSA", public, b"x")
     with pytest.raises(KeyFormatError):
         generate_jwk("HS256")
+
+
+# --------------------------------------------------------------------------- no subject id
+
+
+def _without_subject_id() -> dict[str, Any]:
+    cred = build_ob3_credential(issuer_id=ISSUER)
+    cred["credentialSubject"].pop("id", None)
+    return cred
+
+
+@pytest.mark.parametrize("style", ["payload", "vc claim"])
+def test_a_subject_without_id_and_no_sub_claim_is_not_a_mismatch(
+    ed_key: dict[str, Any], style: str
+) -> None:
+    """OB 3.0 §8.2 (JSON Web Token Proof Format): ``sub`` is the ``credentialSubject.id``;
+    an AchievementSubject may name its recipient by ``identifier`` alone (OB 3.0
+    AchievementSubject: ``id`` is optional), and then the token carries no ``sub``."""
+    cred = _without_subject_id()
+    claims = jwt_claims(cred)
+    assert "sub" not in claims
+    payload = {**cred, **claims} if style == "payload" else {"vc": cred, **claims}
+    out, checks = run(token("EdDSA", ed_key, payload=payload), jose.public_jwk(ed_key))
+    assert codes(checks) == ["jwt.verified"]
+    assert out is not None and "id" not in out["credentialSubject"]
+
+
+def test_a_subject_with_id_still_needs_its_sub_claim(ed_key: dict[str, Any]) -> None:
+    """The same rule the other way: a subject with an ``id`` and no ``sub`` is a mismatch."""
+    cred = credential()
+    payload = {**cred, **jwt_claims(cred)}
+    del payload["sub"]
+    _, checks = run(token("EdDSA", ed_key, payload=payload), jose.public_jwk(ed_key))
+    assert codes(checks) == ["jwt.claim_mismatch"]
+    assert checks[0].detail == {"claim": "sub"}
+
+
+def test_a_did_key_badge_without_subject_id_verifies_through_every_stage(
+    loader: DocumentLoader,
+) -> None:
+    """OB 3.0 §8.2 and "Verification and Validation": an OB 3.0 VC-JWT whose subject is named
+    by ``identifier`` only verifies end to end (proof, structure, validity)."""
+    cred = badge()
+    cred["credentialSubject"].pop("id", None)
+    token_text = sign_vc_jwt(cred, KEY)
+    out, checks = verify_jwt(token_text, loader=loader, now=NOW)
+    assert out is not None
+    assert [c.code for c in checks if c.outcome == "fail"] == []
+    assert "jwt.verified" in codes(checks) and "structure.ok" in codes(checks)

@@ -82,7 +82,7 @@ class DocumentLoader:
             if found is not None:
                 return found
         # Not a context lookup: a key or controller document (VC Data Integrity 1.0,
-        # section 4.6, Retrieve Verification Method) that nothing here can look up, for
+        # "Retrieve Verification Method") that nothing here can look up, for
         # example a did:web key when verifying offline. Say the key was not found rather
         # than blame a context. DidError: the proof layer reports lookup errors by code.
         where = (

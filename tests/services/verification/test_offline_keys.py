@@ -1,6 +1,6 @@
 """Offline verification of a credential whose key lives elsewhere.
 
-VC Data Integrity 1.0, section 4.6 (Retrieve Verification Method): when the verification
+VC Data Integrity 1.0, "Retrieve Verification Method": when the verification
 method cannot be retrieved, verification fails with an error saying so. Offline, a
 ``did:web`` or HTTPS key is not fetched, so the report says the key was not found
 (``proof.key_not_found``), never that a JSON-LD context was refused.
