@@ -175,7 +175,7 @@ def test_bad_dates(loader: DocumentLoader, field: str, value: Any) -> None:
 
 def test_unknown_cryptosuite(loader: DocumentLoader) -> None:
     document = signed(loader)
-    document["proof"]["cryptosuite"] = "eddsa-jcs-2022"
+    document["proof"]["cryptosuite"] = "ecdsa-rdfc-2019"
     assert_code(one(document, loader), "proof.unsupported_cryptosuite")
     with pytest.raises(ProofError) as info:
         create_proof(unsigned(), KEY, loader, created=CREATED, cryptosuite="ecdsa-rdfc-2019")

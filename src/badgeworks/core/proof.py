@@ -32,7 +32,13 @@ from badgeworks.core.contexts import DATA_INTEGRITY_V2, ED25519_2020_CONTEXT
 
 from . import multikey
 from .crypto.ed25519 import Ed25519KeyPair
-from .cryptosuites import ED25519_SIGNATURE_2020, Cryptosuite, get_cryptosuite
+from .cryptosuites import (
+    DEFAULT_CRYPTOSUITE,
+    ED25519_SIGNATURE_2020,
+    SIGNING_CRYPTOSUITES,
+    Cryptosuite,
+    get_cryptosuite,
+)
 from .errors import BadgeworksError, ContextError, DidError, KeyFormatError, ProofError
 from .loader import DocumentLoader
 from .multibase import decode_base58btc
@@ -49,9 +55,13 @@ DATA_INTEGRITY_CONTEXTS = frozenset(
     }
 )
 
-#: Verification method types each proof type accepts.
+#: Verification method types each proof type accepts. Both carry an Ed25519
+#: ``publicKeyMultibase`` with the ed25519-pub multicodec header (``z6Mk…``): Multikey
+#: (Controlled Identifiers, "Multikey") and Ed25519VerificationKey2020 (the Ed25519 Signature
+#: 2020 suite's key type, still published in many DID documents); vc-di-eddsa's eddsa
+#: cryptosuites need only the Ed25519 public key, whichever of the two carries it.
 _VM_TYPES = {
-    DATA_INTEGRITY_PROOF: frozenset({"Multikey"}),
+    DATA_INTEGRITY_PROOF: frozenset({"Multikey", "Ed25519VerificationKey2020"}),
     ED25519_SIGNATURE_2020_TYPE: frozenset({"Ed25519VerificationKey2020", "Multikey"}),
 }
 
@@ -156,7 +166,7 @@ def create_proof(
     loader: DocumentLoader,
     *,
     created: str | datetime,
-    cryptosuite: str = "eddsa-rdfc-2022",
+    cryptosuite: str = DEFAULT_CRYPTOSUITE,
     proof_purpose: str = "assertionMethod",
     proof_id: str | None = None,
     previous_proof: str | list[str] | None = None,
@@ -166,8 +176,10 @@ def create_proof(
 ) -> dict[str, Any]:
     """Sign ``document`` and return the proof object (VC Data Integrity "Add Proof").
 
-    ``created`` is required (the core reads no clock). Existing proofs in ``document`` are
-    not signed over, except those named by ``previous_proof`` (a proof chain).
+    ``created`` is required (the core reads no clock). ``cryptosuite`` is one of
+    ``SIGNING_CRYPTOSUITES``: ``eddsa-rdfc-2022`` (the default) or ``eddsa-jcs-2022``.
+    Existing proofs in ``document`` are not signed over, except those named by
+    ``previous_proof`` (a proof chain).
     Raises ``ProofError``, ``KeyFormatError`` or the canonicalizer's ``JsonLdError``.
     """
     if not isinstance(document, dict):
@@ -175,8 +187,8 @@ def create_proof(
     suite = get_cryptosuite(cryptosuite)
     if not suite.can_sign:
         raise ProofError(
-            f"the cryptosuite {cryptosuite!r} is accepted for verification only; "
-            "sign with 'eddsa-rdfc-2022'",
+            f"the cryptosuite {cryptosuite!r} is accepted for verification only; sign with "
+            + " or ".join(repr(n) for n in SIGNING_CRYPTOSUITES),
             code="proof.unsupported_cryptosuite",
             cryptosuite=cryptosuite,
         )
@@ -230,8 +242,9 @@ def create_proof(
     else:
         input_document = _unsecured(document)
 
-    hash_data = _hash(suite, input_document, options, loader)
-    return {**options, "proofValue": suite.sign(hash_data, key)}
+    proof = suite.proof_options(options, input_document)
+    hash_data = _hash(suite, input_document, proof, loader)
+    return {**proof, "proofValue": suite.sign(hash_data, key)}
 
 
 def add_proof(
@@ -292,19 +305,16 @@ def _copy_value(value: Any) -> Any:
 def _hash(
     suite: Cryptosuite,
     input_document: dict[str, Any],
-    options: dict[str, Any],
+    proof: dict[str, Any],
     loader: DocumentLoader,
     canonical_document: str | None = None,
 ) -> bytes:
-    # vc-di-eddsa "Proof Configuration": the proof options take the document's @context.
-    proof_config = dict(options)
-    proof_config.pop("proofValue", None)
-    proof_config.pop("@context", None)
-    if "@context" in input_document:
-        proof_config["@context"] = input_document["@context"]
+    # vc-di-eddsa "Proof Configuration": what the suite pairs the proof options with (the
+    # rdfc suites give them the document's @context; eddsa-jcs-2022 keeps the proof's).
+    proof_config, document = suite.proof_configuration(proof, input_document)
     canonical_config = suite.canonicalize_proof_config(proof_config, loader)
     if canonical_document is None:
-        canonical_document = suite.canonicalize_document(input_document, loader)
+        canonical_document = suite.canonicalize_document(document, loader)
     return suite.hash_data(canonical_config, canonical_document)
 
 
@@ -364,7 +374,8 @@ def verify_proofs(
             )
         ]
     all_proofs = _as_list(raw)
-    # Proofs that are not chained all sign the same unsecured document; canonicalize it once.
+    # Proofs that are not chained all sign the same unsecured document; canonicalize it
+    # once per cryptosuite (the key: the suite's name, then the previousProof ids).
     canonical_cache: dict[tuple[str, ...], str] = {}
     results = []
     for proof in all_proofs:
@@ -440,11 +451,22 @@ class _Context:
             )
         public_key = self._resolve_key(proof, proof_type)
 
-        canonical_document = self.canonical_cache.get(cache_key)
+        try:
+            proof_config, signed_document = suite.proof_configuration(proof, input_document)
+        except ProofError as exc:
+            raise _Failure(exc.code, _sentence(str(exc))) from None
+        # The document as canonicalized is the same for every proof of one suite and one
+        # previousProof list, unless the suite read it with the proof's own @context.
+        cache_key = (suite.name, *cache_key)
+        cacheable = signed_document is input_document
+        canonical_document = self.canonical_cache.get(cache_key) if cacheable else None
         if canonical_document is None:
-            canonical_document = suite.canonicalize_document(input_document, self.loader)
-            self.canonical_cache[cache_key] = canonical_document
-        hash_data = _hash(suite, input_document, proof, self.loader, canonical_document)
+            canonical_document = suite.canonicalize_document(signed_document, self.loader)
+            if cacheable:
+                self.canonical_cache[cache_key] = canonical_document
+        hash_data = suite.hash_data(
+            suite.canonicalize_proof_config(proof_config, self.loader), canonical_document
+        )
         if not suite.verify(hash_data, proof["proofValue"], public_key):
             raise _Failure(
                 "proof.signature_invalid",

@@ -5,8 +5,9 @@ The checks run in a fixed order, each under its own ``check`` name:
 1. ``structure``: VC Data Model 2.0 / 1.1 and OB 3.0 MUST-level rules;
 2. ``schema``: the JSON Schemas the credential names (OB 3.0 "Verification" step 1);
 3. ``proof``: every Data Integrity proof (step 2);
-4. ``issuer``: the key that signed belongs to the issuer ("Key provenance"), and whether
-   the issuer is one the caller knows;
+4. ``issuer``: at least one verified proof was made with a key the issuer controls ("Key
+   provenance"; other proofs of a set or chain may be by co-signers or witnesses), and
+   whether the issuer is one the caller knows;
 5. ``validity``: ``validFrom``/``validUntil`` (or VC 1.1 dates) against ``now`` (step 4);
 6. ``status``: the Bitstring Status List entries (step 4);
 7. ``endorsement``: each embedded EndorsementCredential, verified the same way (step 6).
@@ -167,12 +168,24 @@ def _proof(ctx: _Context) -> list[Check]:
     checks = []
     for r in ctx.proof_results:
         outcome: Outcome
+        detail = proof_detail(r.proof)
         if r.verified:
             outcome = "pass"
-            message = (
-                f"The signature is intact: nobody has changed this credential since "
-                f"{ctx.issuer_name} signed it."
-            )
+            if r.controller is not None and r.controller == ctx.issuer:
+                message = (
+                    f"The signature is intact: nobody has changed this credential since "
+                    f"{ctx.issuer_name} signed it."
+                )
+            else:
+                # VC Data Integrity "Verify Proof Sets and Chains": each proof of a
+                # set is verified on its own, and may be by another signer (a witness or
+                # co-signer); the message names who actually signed, not the issuer.
+                message = (
+                    f"The signature by {r.controller or 'an unnamed signer':.200} (key "
+                    f"{_method_id(r):.200}) is intact: nobody has changed this credential "
+                    "since they signed it."
+                )
+            detail["signer"] = r.controller or ""
         elif r.code in UNAVAILABLE_CODES:
             # We could not fetch the key: that says nothing about the credential.
             outcome = "indeterminate"
@@ -187,8 +200,18 @@ def _proof(ctx: _Context) -> list[Check]:
                 f"The signature check failed, so this credential may have been altered "
                 f"or forged: {r.message}"
             )
-        checks.append(Check("proof", outcome, r.code, message, proof_detail(r.proof)))
+        checks.append(Check("proof", outcome, r.code, message, detail))
     return checks
+
+
+def _method_id(result: ProofResult) -> str:
+    vm = result.verification_method
+    if isinstance(vm, Mapping) and isinstance(vm.get("id"), str):
+        return str(vm["id"])
+    proof = result.proof
+    if isinstance(proof, Mapping) and isinstance(proof.get("verificationMethod"), str):
+        return str(proof["verificationMethod"])
+    return "unnamed"
 
 
 def _issuer(ctx: _Context) -> list[Check]:
@@ -213,8 +236,24 @@ def _issuer(ctx: _Context) -> list[Check]:
                 "No signature verified, so we could not check that the issuer signed it.",
             )
         )
+    # The issuer binding holds when at least one verified proof is by a key the issuer
+    # controls; verified proofs by other keys are then co-signatures, named as such. When
+    # none is, every verified proof is reported as a mismatch.
+    by_issuer = any(r.controller == issuer for r in verified)
     for r in verified:
-        if r.controller == issuer:
+        if by_issuer and r.controller != issuer:
+            checks.append(
+                Check(
+                    "issuer",
+                    "pass",
+                    "issuer.cosigned",
+                    f"A further signature is by {r.controller or 'an unnamed signer':.200} "
+                    f"(key {_method_id(r):.200}), who is not the issuer; the issuer signed "
+                    "too, so it adds to the issuer's signature.",
+                    {"controller": r.controller, "issuer": issuer},
+                )
+            )
+        elif r.controller == issuer:
             checks.append(
                 Check(
                     "issuer",
@@ -231,7 +270,8 @@ def _issuer(ctx: _Context) -> list[Check]:
                     "fail",
                     "issuer.key_mismatch",
                     f"The credential says it was issued by {issuer:.200}, but it was signed "
-                    f"with a key that belongs to {r.controller or 'someone else'}.",
+                    f"with a key that belongs to {r.controller or 'someone else'}, and none "
+                    "of its signatures is by the issuer.",
                     {"controller": r.controller, "issuer": issuer},
                 )
             )
