@@ -45,7 +45,7 @@ def mapp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
 
 
 @pytest.fixture(scope="module")
-def served(mapp: FastAPI, loopback: Loopback) -> dict[str, Any]:
+def served(mapp: FastAPI, loopback: Loopback) -> dict[int, dict[str, Any]]:
     """A message list (entry 77 is 0x1) served as a raw file; a credential pointing at it."""
     loader = mapp.state.ctx.loader
     url = f"{loopback.base}/lists/messages.json"
@@ -60,7 +60,7 @@ def served(mapp: FastAPI, loopback: Loopback) -> dict[str, Any]:
     )
     body = json.dumps(add_proof(unsigned, KEY, loader, created=ISSUED)).encode()
     loopback.routes["/lists/messages.json"] = Route(body, "text/plain; charset=utf-8")
-    entries = {}
+    entries: dict[int, dict[str, Any]] = {}
     for index in (76, 77):
         entry = status_entry(
             status_list_credential=url,
@@ -80,7 +80,7 @@ def _status(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_the_report_carries_the_value_and_the_message(
-    mapp: FastAPI, served: dict[str, Any]
+    mapp: FastAPI, served: dict[int, dict[str, Any]]
 ) -> None:
     client = TestClient(mapp, raise_server_exceptions=False)
     r = client.post("/api/v1/verify", json=served[77])
@@ -100,7 +100,7 @@ def test_the_report_carries_the_value_and_the_message(
     [("en", "Status:", "What this status means"), ("es", "Estado:", "Qué significa este estado")],
 )
 def test_the_verifier_page_shows_the_message(
-    mapp: FastAPI, served: dict[str, Any], lang: str, label: str, link: str
+    mapp: FastAPI, served: dict[int, dict[str, Any]], lang: str, label: str, link: str
 ) -> None:
     client = TestClient(mapp, raise_server_exceptions=False)
     page = client.post(f"/verify?lang={lang}", files={"credential": (None, json.dumps(served[77]))})
