@@ -11,6 +11,8 @@ formatting/parsing, and VC 2.0 ``digestMultibase`` digests of related resources.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import re
@@ -153,39 +155,62 @@ def digest_multibase(
     return encode_base64url(multihash)
 
 
+#: What a digestMultibase must be, said in every refusal: other implementations send a bare
+#: SHA-256 (hex, or base64 without the multihash header), which is not one.
+DIGEST_MULTIBASE_EXPECTED = (
+    "expected 'u' (base64url, no padding) or 'z' (base58btc) multibase of a sha2-256 "
+    "multihash (0x12 0x20 then the 32-byte digest, so values start 'uEi' or 'zQm'; "
+    "sha2-384 0x20 0x30 and sha2-512 0x13 0x40 are accepted too)"
+)
+_HEX_DIGEST = re.compile(r"^[0-9a-fA-F]{64}$|^[0-9a-fA-F]{96}$|^[0-9a-fA-F]{128}$")
+_BARE_SIZES = {32: "SHA-256", 48: "SHA-384", 64: "SHA-512"}
+
+
 def decode_digest_multibase(value: str) -> tuple[str, bytes]:
     """Decode a ``digestMultibase`` value into (multihash algorithm name, digest bytes).
 
     Raises ``CredentialError`` code ``credential.related_resource`` when the value is not
-    a ``u``/``z`` multibase string holding a SHA-2 multihash of the right length.
+    a ``u``/``z`` multibase string holding a SHA-2 multihash of the right length; the
+    message says what was found and what is expected (``DIGEST_MULTIBASE_EXPECTED``).
     """
 
     def bad(why: str) -> CredentialError:
         return CredentialError(
-            f"digestMultibase {value!r:.100} is malformed: {why}",
+            f"digestMultibase {value!r:.100} is malformed: {why}; {DIGEST_MULTIBASE_EXPECTED}",
             code="credential.related_resource",
             value=value,
         )
 
     if not isinstance(value, str) or len(value) < 2:
-        raise bad("expected a multibase string")
+        raise bad("it is not a multibase string")
+    if _HEX_DIGEST.match(value):
+        bare = _BARE_SIZES[len(value) // 2]
+        raise bad(f"it looks like a bare hexadecimal {bare} digest, without multibase or multihash")
     prefix, body = value[0], value[1:]
     try:
         if prefix == "u":
             if not re.fullmatch(r"[A-Za-z0-9_-]+", body):
-                raise bad("it is not base64url without padding")
+                raise bad("after 'u' it is not base64url without padding")
             raw = b64url_decode(body)
         elif prefix == "z":
             raw = b58decode(body)
         else:
-            raise bad("the multibase prefix must be 'u' (base64url) or 'z' (base58btc)")
+            raise bad(f"the multibase prefix is {prefix!r:.10}")
     except (ValueError, KeyFormatError):
         raise bad("it does not decode") from None
     if len(raw) < 2 or raw[0] not in _MULTIHASH_BY_CODE:
-        raise bad("it is not a SHA-2 multihash (expected code 0x12, 0x20 or 0x13)")
+        if len(raw) in _BARE_SIZES:
+            raise bad(
+                f"it decodes to {len(raw)} bytes with no multihash header: a bare "
+                f"{_BARE_SIZES[len(raw)]} digest"
+            )
+        raise bad(f"it decodes to {len(raw)} bytes that do not start with a SHA-2 multihash header")
     name, size = _MULTIHASH_BY_CODE[raw[0]]
     if raw[1] != size or len(raw) != size + 2:
-        raise bad(f"a {name} multihash must carry exactly {size} digest bytes")
+        raise bad(
+            f"its {name} multihash header says {raw[1]} digest bytes and {len(raw) - 2} follow, "
+            f"not {size}"
+        )
     return name, raw[2:]
 
 
@@ -200,6 +225,67 @@ def check_digest_multibase(value: str, data: bytes) -> bool:
     except CredentialError:
         return False
     return hmac.compare_digest(_MULTIHASH[name][2](data).digest(), digest)
+
+
+# digestSRI (VC Data Model 2.0 §5.3: "as defined by the hash-expression ABNF grammar defined
+# in the Subresource Integrity specification, Section 3.5"): whitespace-separated
+# "sha256-…", "sha384-…", "sha512-…" with standard base64 and an optional "?options".
+_SRI = re.compile(r"^(sha256|sha384|sha512)-([A-Za-z0-9+/]+={0,2})(\?\S*)?$")
+_SRI_HASHES = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
+_SRI_LENGTH = {"sha256": 32, "sha384": 48, "sha512": 64}
+_SRI_STRENGTH = {"sha256": 1, "sha384": 2, "sha512": 3}
+
+
+def decode_digest_sri(value: str) -> list[tuple[str, bytes]]:
+    """Decode a ``digestSRI`` value into its (algorithm, digest bytes) hash expressions.
+
+    Raises ``CredentialError`` code ``credential.related_resource`` naming the expression
+    at fault when one is not ``sha256-``, ``sha384-`` or ``sha512-`` followed by the
+    standard base64 of a digest of that size.
+    """
+
+    def bad(why: str) -> CredentialError:
+        return CredentialError(
+            f"digestSRI {value!r:.100} is malformed: {why}; expected Subresource Integrity "
+            "hash expressions like 'sha384-' followed by the standard base64 of the digest",
+            code="credential.related_resource",
+            value=value,
+        )
+
+    if not isinstance(value, str) or not value.strip():
+        raise bad("it is not a non-empty string")
+    found: list[tuple[str, bytes]] = []
+    for expr in value.split():
+        m = _SRI.match(expr)
+        if m is None:
+            raise bad(f"{expr[:80]!r} is not a sha256-, sha384- or sha512- hash expression")
+        try:
+            raw = base64.b64decode(m[2], validate=True)
+        except (binascii.Error, ValueError):
+            raise bad(f"{expr[:80]!r} has malformed base64") from None
+        if len(raw) != _SRI_LENGTH[m[1]]:
+            raise bad(
+                f"{expr[:80]!r} holds {len(raw)} bytes, not a {m[1]} digest "
+                f"({_SRI_LENGTH[m[1]]} bytes)"
+            )
+        found.append((m[1], raw))
+    return found
+
+
+def check_digest_sri(value: str, data: bytes) -> bool:
+    """True if ``data`` matches ``value`` the way Subresource Integrity §3.3.5 ("Does
+    response match metadataList?") says: only the strongest algorithm listed counts, and
+    any one of its digests may match. A malformed value is not a match."""
+    try:
+        expressions = decode_digest_sri(value)
+    except CredentialError:
+        return False
+    strongest = max(_SRI_STRENGTH[alg] for alg, _ in expressions)
+    return any(
+        hmac.compare_digest(_SRI_HASHES[alg](data).digest(), digest)
+        for alg, digest in expressions
+        if _SRI_STRENGTH[alg] == strongest
+    )
 
 
 # --------------------------------------------------------------------------------------

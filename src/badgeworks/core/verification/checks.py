@@ -12,7 +12,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..credential import check_digest_multibase, decode_digest_multibase
+from ..credential import (
+    check_digest_multibase,
+    check_digest_sri,
+    decode_digest_multibase,
+    decode_digest_sri,
+)
 from ..document import parse_json_document
 from ..encoding import b64url_decode
 from ..errors import BadgeworksError, ConfigError
@@ -162,16 +167,38 @@ def fingerprinted(credential: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [
         r
         for r in as_list(credential.get("relatedResource"))
-        if isinstance(r, Mapping) and "digestMultibase" in r
+        if isinstance(r, Mapping) and ("digestMultibase" in r or "digestSRI" in r)
     ]
+
+
+#: The digest properties of a related resource (VC Data Model 2.0 §5.3: "Each object
+#: associated with relatedResource MUST contain at least a digestSRI or a digestMultibase
+#: value"): how to read each, and how to compare it with the bytes fetched.
+_DIGESTS = (
+    ("digestMultibase", decode_digest_multibase, check_digest_multibase),
+    ("digestSRI", decode_digest_sri, check_digest_sri),
+)
+
+
+def _unreadable_digest(resource: Mapping[str, Any]) -> str | None:
+    """Why a digest of ``resource`` cannot be read (the first one), or None."""
+    for key, decode, _ in _DIGESTS:
+        if key in resource:
+            try:
+                decode(resource[key])
+            except BadgeworksError as exc:
+                return exc.message
+    return None
 
 
 def deliverable_checks(
     credential: Mapping[str, Any], fetch_bytes: FetchBytes, *, max_bytes: int
 ) -> list[Check]:
-    """One ``deliverable`` check per ``relatedResource`` with a ``digestMultibase``.
+    """One ``deliverable`` check per ``relatedResource`` with a ``digestMultibase`` or a
+    ``digestSRI``.
 
-    The file at the resource's ``id`` is fetched (``fetch_bytes``) and its digest compared.
+    The file at the resource's ``id`` is fetched (``fetch_bytes``) and compared with every
+    digest the resource gives (both, when it gives both).
     A file that cannot be fetched is a warning (the credential itself is intact); a file
     whose digest differs is a failure: it is not the file that was assessed.
     """
@@ -187,7 +214,7 @@ def deliverable_checks(
         name = resource.get("name") if isinstance(resource.get("name"), str) else None
         name = name or (names.get(url) if isinstance(url, str) else None)
         shown = f"{name or url!s:.{_SHOW}}"
-        detail = {"id": url, "digestMultibase": resource.get("digestMultibase")}
+        detail = {"id": url, **{k: resource[k] for k, _, _ in _DIGESTS if k in resource}}
         if index >= MAX_DELIVERABLES:
             checks.append(
                 Check(
@@ -200,15 +227,15 @@ def deliverable_checks(
                 )
             )
             break
-        try:
-            decode_digest_multibase(resource["digestMultibase"])
-        except BadgeworksError:
+        digests = [(k, check) for k, _, check in _DIGESTS if k in resource]
+        unreadable = _unreadable_digest(resource)
+        if unreadable is not None:
             checks.append(
                 Check(
                     "deliverable",
                     "fail",
                     "deliverable.malformed",
-                    f"The fingerprint given for {shown} cannot be read.",
+                    f"The fingerprint given for {shown} cannot be read: {unreadable}.",
                     detail,
                 )
             )
@@ -238,7 +265,7 @@ def deliverable_checks(
                 )
             )
             continue
-        if check_digest_multibase(resource["digestMultibase"], data):
+        if all(check(resource[k], data) for k, check in digests):
             checks.append(
                 Check(
                     "deliverable",
