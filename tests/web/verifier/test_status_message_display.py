@@ -1,6 +1,6 @@
 """The verifier shows a status entry's value by its issuer's message (Bitstring Status List
-v1.0 §2.1 ``statusMessage``), with the issuer's ``statusReference`` linked, in English and
-Spanish; a reference that is not an http(s) URL is never a link."""
+v1.0 §2.1 ``statusMessage``), with the issuer's ``statusReference`` linked (three at most),
+in English and Spanish; a reference that is not an http(s) URL is never a link."""
 
 from __future__ import annotations
 
@@ -67,6 +67,13 @@ def test_hostile_messages_and_references_stay_text() -> None:
     assert page.find(".//script") is None and shown.find("a") is None
     assert (shown.findtext("q") or "").startswith('<script>alert(1)</script>"')
     assert len(shown.findtext("q") or "") <= 203
+
+
+def test_at_most_three_references_are_linked() -> None:
+    many = [f"https://issuer.example/reasons/{n}" for n in range(1000)]
+    shown = _shown(_render(_status("pending review", many), "es"))
+    assert shown is not None
+    assert [a.get("href") for a in shown.findall("a")] == many[:3]
 
 
 def test_checks_without_a_message_show_none() -> None:
