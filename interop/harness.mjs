@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Test-only harness: signs and verifies credentials with Digital Bazaar's VC stack
-// (@digitalbazaar/vc + DataIntegrityProof + eddsa-rdfc-2022) so that badgeworks can be
-// checked against an independent implementation.
+// (@digitalbazaar/vc + DataIntegrityProof + eddsa-rdfc-2022 or eddsa-jcs-2022) so that
+// badgeworks can be checked against an independent implementation.
 //
 // Usage: node interop/harness.mjs <command> < request.json > response.json
 //
@@ -11,7 +11,13 @@
 // of one item never aborts the batch; it becomes that item's result, {"error": "..."}.
 //
 // Commands and their per-item requests:
-//   sign                 {credential, key, created?}          -> the signed credential
+//   sign                 {credential, key, created?, cryptosuite?}
+//                                                              -> the signed credential
+//   add-proof            {document, key, created?, cryptosuite?}
+//                                                              -> the document with one more
+//                                                                 proof (a proof set), made
+//                                                                 with jsonld-signatures'
+//                                                                 assertion purpose
 //   verify               {verifiableCredential, now?, checkIssuer?}
 //                                                              -> {verified, error?, proofs}
 //   sign-presentation    {presentation, key, created?, challenge, domain?}
@@ -23,7 +29,11 @@
 //   status-bit           {statusListCredential, index, now?}  -> {verified, error?, bit,
 //                                                                  entries} (Bitstring
 //                                                                  Status List v1.0 §3.4)
-// where key = {publicKeyMultibase, secretKeyMultibase, id, controller}.
+// where key = {publicKeyMultibase, secretKeyMultibase, id, controller, type?}: type
+// "Ed25519VerificationKey2020" signs with @digitalbazaar/ed25519-verification-key-2020
+// (then key.seedHex, the 32-byte seed in hex, is required), anything else with
+// @digitalbazaar/ed25519-multikey; cryptosuite is "eddsa-rdfc-2022" (the default) or
+// "eddsa-jcs-2022". verify accepts proofs of either cryptosuite.
 //
 // Every item may also carry, for keys that are not did:key (a mentor's did:web, say):
 //   didDocuments         [DID document, ...]  each served at its id, and each of its
@@ -46,6 +56,12 @@ import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey';
 import * as vc from '@digitalbazaar/vc';
 import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
 import {cryptosuite as eddsaRdfc2022} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
+import {
+  createSignCryptosuite as createJcsSignCryptosuite,
+  createVerifyCryptosuite as createJcsVerifyCryptosuite
+} from '@digitalbazaar/eddsa-jcs-2022-cryptosuite';
+import {Ed25519VerificationKey2020} from
+  '@digitalbazaar/ed25519-verification-key-2020';
 import jsigs from 'jsonld-signatures';
 import {gunzipSync} from 'node:zlib';
 
@@ -53,6 +69,13 @@ const {purposes: {AssertionProofPurpose, AuthenticationProofPurpose}} = jsigs;
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MULTIKEY_CONTEXT = 'https://w3id.org/security/multikey/v1';
+const ED25519_2020_CONTEXT = 'https://w3id.org/security/suites/ed25519-2020/v1';
+const KEY_2020 = 'Ed25519VerificationKey2020';
+
+// A verification method is served with the context that defines its type.
+function methodContext(method) {
+  return method.type === KEY_2020 ? ED25519_2020_CONTEXT : MULTIKEY_CONTEXT;
+}
 const DID_CONTEXT = 'https://www.w3.org/ns/did/v1';
 const EXAMPLES_V2 = 'https://www.w3.org/ns/credentials/examples/v2';
 
@@ -130,11 +153,11 @@ function extraDocuments({didDocuments = [], verificationMethods = []} = {}) {
       if(!id.startsWith(`${did.id}#`)) {
         throw new Error(`interop harness: ${id} is not a method of ${did.id}`);
       }
-      add(id, {'@context': MULTIKEY_CONTEXT, ...method, id});
+      add(id, {'@context': methodContext(method), ...method, id});
     }
   }
   for(const method of verificationMethods) {
-    add(method.id, {'@context': MULTIKEY_CONTEXT, ...method});
+    add(method.id, {'@context': methodContext(method), ...method});
   }
   return extra;
 }
@@ -163,6 +186,20 @@ async function checkStatus() {
 }
 
 async function signer(key) {
+  if(key.type === KEY_2020) {
+    // The 2020 key library builds its own key pair (and publicKeyMultibase) from the seed.
+    const keyPair = await Ed25519VerificationKey2020.generate({
+      seed: Buffer.from(key.seedHex, 'hex'),
+      id: key.id,
+      controller: key.controller
+    });
+    if(keyPair.publicKeyMultibase !== key.publicKeyMultibase) {
+      throw new Error('interop harness: the 2020 key does not match publicKeyMultibase');
+    }
+    // Its signer predates Data Integrity and names no algorithm; the signature is Ed25519.
+    const {id, sign} = keyPair.signer();
+    return {id, algorithm: 'Ed25519', sign};
+  }
   const keyPair = await Ed25519Multikey.from({
     '@context': MULTIKEY_CONTEXT,
     type: 'Multikey',
@@ -174,16 +211,31 @@ async function signer(key) {
   return keyPair.signer();
 }
 
-async function suiteFor({key, created}) {
+function signingCryptosuite(name = 'eddsa-rdfc-2022') {
+  if(name === 'eddsa-rdfc-2022') {
+    return eddsaRdfc2022;
+  }
+  if(name === 'eddsa-jcs-2022') {
+    return createJcsSignCryptosuite();
+  }
+  throw new Error(`interop harness: unknown cryptosuite ${name}`);
+}
+
+async function suiteFor({key, created, cryptosuite}) {
   return new DataIntegrityProof({
     signer: await signer(key),
     date: created,
-    cryptosuite: eddsaRdfc2022
+    cryptosuite: signingCryptosuite(cryptosuite)
   });
 }
 
+// Every suite a proof may use: jsonld-signatures matches each proof to the suite whose
+// cryptosuite it names.
 function verifierSuite() {
-  return new DataIntegrityProof({cryptosuite: eddsaRdfc2022});
+  return [
+    new DataIntegrityProof({cryptosuite: eddsaRdfc2022}),
+    new DataIntegrityProof({cryptosuite: createJcsVerifyCryptosuite()})
+  ];
 }
 
 function describeError(error) {
@@ -204,10 +256,19 @@ function proofResults(result) {
 }
 
 const COMMANDS = {
-  async sign({credential, key, created}, {documentLoader}) {
+  async sign({credential, key, created, cryptosuite}, {documentLoader}) {
     return vc.issue({
       credential: structuredClone(credential),
-      suite: await suiteFor({key, created}),
+      suite: await suiteFor({key, created, cryptosuite}),
+      documentLoader
+    });
+  },
+
+  async 'add-proof'({document, key, created, cryptosuite}, {documentLoader}) {
+    // jsonld-signatures appends the new proof to the document's existing ones (a set).
+    return jsigs.sign(structuredClone(document), {
+      suite: await suiteFor({key, created, cryptosuite}),
+      purpose: new AssertionProofPurpose(),
       documentLoader
     });
   },
