@@ -168,10 +168,14 @@ def _proof(ctx: _Context) -> list[Check]:
     checks = []
     for r in ctx.proof_results:
         outcome: Outcome
-        detail = proof_detail(r.proof)
+        detail: dict[str, Any] = dict(proof_detail(r.proof))
         if r.verified:
             outcome = "pass"
-            if r.controller is not None and r.controller == ctx.issuer:
+            by_issuer = r.controller is not None and r.controller == ctx.issuer
+            # Who signed, as data, so a page can say it in the reader's language.
+            detail["signer"] = r.controller or ""
+            detail["signer_is_issuer"] = by_issuer
+            if by_issuer:
                 message = (
                     f"The signature is intact: nobody has changed this credential since "
                     f"{ctx.issuer_name} signed it."
@@ -185,7 +189,6 @@ def _proof(ctx: _Context) -> list[Check]:
                     f"{_method_id(r):.200}) is intact: nobody has changed this credential "
                     "since they signed it."
                 )
-            detail["signer"] = r.controller or ""
         elif r.code in UNAVAILABLE_CODES:
             # We could not fetch the key: that says nothing about the credential.
             outcome = "indeterminate"
