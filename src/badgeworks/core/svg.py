@@ -4,8 +4,12 @@ An issuer's badge SVG is shown by browsers on our origin and travels inside ever
 badge, so anything that can run or fetch is removed, and the image is rebuilt from what
 remains rather than edited in place:
 
-- Parsing is expat's with any DOCTYPE, entity declaration or external entity refused
-  outright (``svg.unsafe_xml``): no entity can expand, none can read a file.
+- Parsing is expat's with any entity declaration, external entity or DOCTYPE refused
+  outright (``svg.unsafe_xml``): no entity can expand, none can read a file. The one
+  exception is the plain W3C line editors write, ``<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG
+  1.1//EN" "http://www.w3.org/…">`` (``standard_doctype``): it declares nothing, so it is
+  blanked before parsing and expat never sees it. Nothing is fetched, and an undefined
+  entity such as ``&nbsp;`` stays an error instead of being skipped.
 - Only drawing elements of the SVG namespace are kept (shapes, text, gradients, patterns,
   clip paths, masks, filters). ``script``, ``style``, ``foreignObject``, animation
   (``set``, ``animate*``, which can rewrite ``href``), ``feImage``, elements of other
@@ -101,6 +105,54 @@ class UnsafeXml(Exception):
     """Raised by a ``hardened_parser`` that met a DOCTYPE or an entity declaration."""
 
 
+# The DOCTYPE line Inkscape, Illustrator and the SVG 1.0/1.1 specifications write: the name
+# ``svg``, a W3C SVG public identifier and a www.w3.org system identifier (or the system
+# identifier alone), and no internal subset (``[…]``, where entities would be declared).
+# It may follow only an XML declaration, whitespace and comments (XML 1.0 §2.8, prolog).
+_QUOTED_W3C_URL = r"""(?:"https?://www\.w3\.org/[^"<>\[\]]*"|'https?://www\.w3\.org/[^'<>\[\]]*')"""
+_QUOTED_SVG_FPI = r"""(?:"-//W3C//DTD SVG [^"<>\[\]]*"|'-//W3C//DTD SVG [^'<>\[\]]*')"""
+# XML whitespace only (S, XML 1.0 §2.3); one character per repetition, so a long run of
+# whitespace cannot make the match backtrack exponentially.
+_S = r"[ \t\r\n]"
+_STANDARD_DOCTYPE = (
+    rf"\A(?:\ufeff)?(?:<\?xml[^>]*\?>)?(?:{_S}|<!--(?:(?!--).)*-->)*"
+    rf"(<!DOCTYPE{_S}+svg{_S}+(?:PUBLIC{_S}+{_QUOTED_SVG_FPI}{_S}+|SYSTEM{_S}+)"
+    rf"{_QUOTED_W3C_URL}{_S}*>)"
+)
+_STANDARD_DOCTYPE_TEXT = re.compile(_STANDARD_DOCTYPE, re.DOTALL)
+_STANDARD_DOCTYPE_BYTES = re.compile(
+    _STANDARD_DOCTYPE.replace(r"(?:\ufeff)?", r"(?:\xef\xbb\xbf)?").encode("ascii"), re.DOTALL
+)
+
+
+def standard_doctype(data: str | bytes) -> tuple[int, int] | None:
+    """Where the plain W3C SVG DOCTYPE line of ``data`` is (start, end), or None.
+
+    Bytes are matched as UTF-8 (or ASCII): a document in another encoding with a DOCTYPE
+    is refused as before.
+    """
+    if isinstance(data, str):
+        text = _STANDARD_DOCTYPE_TEXT.match(data)
+        return text.span(1) if text else None
+    raw = _STANDARD_DOCTYPE_BYTES.match(data)
+    return raw.span(1) if raw else None
+
+
+def _without_standard_doctype(data: str | bytes) -> str | bytes:
+    """``data`` with its plain W3C SVG DOCTYPE line (if any) turned into spaces.
+
+    The length and line breaks stay, so offsets expat reports still index ``data`` (baking
+    edits the original bytes at those offsets).
+    """
+    span = standard_doctype(data)
+    if span is None:
+        return data
+    start, end = span
+    if isinstance(data, str):
+        return data[:start] + re.sub(r"[^\r\n]", " ", data[start:end]) + data[end:]
+    return data[:start] + re.sub(rb"[^\r\n]", b" ", data[start:end]) + data[end:]
+
+
 def hardened_parser(encoding: str | None) -> Any:
     """An expat parser (namespace separator ``" "``) that refuses DTDs and entities.
 
@@ -131,16 +183,18 @@ def parse_hardened(
 ) -> None:
     """Run a ``hardened_parser`` over all of ``data``.
 
-    Unsafe XML raises ``error`` with code ``<area>.unsafe_xml`` (its message ends with
-    ``advice``), XML that is not well-formed ``<area>.corrupt``; what the handlers raise
-    passes through.
+    A plain W3C SVG DOCTYPE line is blanked first (``standard_doctype``). Unsafe XML raises
+    ``error`` with code ``<area>.unsafe_xml`` (its message ends with ``advice``), XML that
+    is not well-formed ``<area>.corrupt``; what the handlers raise passes through.
     """
     try:
-        parser.Parse(data, True)
+        parser.Parse(_without_standard_doctype(data), True)
     except UnsafeXml:
         raise error(
-            "the SVG declares a DOCTYPE or entities, which we refuse to read (they can "
-            "expand without bound or read local files)" + advice,
+            "the SVG declares entities or a DOCTYPE other than the plain W3C SVG one "
+            '(\'<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/…">\', '
+            "with no internal subset), which we refuse to read (entities can expand without "
+            "bound or read local files)" + advice,
             code=f"{area}.unsafe_xml",
         ) from None
     except expat.ExpatError as exc:

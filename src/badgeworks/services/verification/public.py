@@ -227,7 +227,8 @@ def _baking_reason(exc: BadgeworksError) -> str:
         "baking.unknown_format": "this file is neither a credential (JSON or JWS) nor a "
         "baked PNG or SVG image.",
         "baking.corrupt": "the image is damaged or truncated.",
-        "baking.unsafe_xml": "the SVG declares a DOCTYPE or entities, which we refuse to read.",
+        "baking.unsafe_xml": "the SVG declares entities or a DOCTYPE with declarations of its "
+        "own, which we refuse to read.",
         "baking.too_large": "the image or the credential in it is too large.",
         "baking.not_svg": "the file is XML, but not an SVG image.",
     }
