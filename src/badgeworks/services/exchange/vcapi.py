@@ -3,15 +3,21 @@
 ``issue_credential`` signs any well-formed VC 2.0 (or 1.1) credential for the token's
 issuer with eddsa-rdfc-2022, and stores and hosts it like a project's credential:
 
-- ``issuer`` becomes the issuer's DID (a Profile object keeps its other fields);
+- ``issuer``: absent → the issuer's DID; the issuer's DID (a string, or a Profile object
+  whose ``id`` it is, other fields kept) → kept; anything else is refused with a 400:
+  not a URL string or an object with a URL ``id`` (``vcapi.issuer_invalid``), or another
+  issuer's id (``vcapi.issuer_not_yours``);
 - ``id``: absent → ``<base>/credentials/<uuid>``; ``urn:uuid:<uuid>`` → kept, hosted at
-  ``<base>/credentials/<uuid>``; any other id is refused (``vcapi.id_not_hostable``): we
-  cannot host a credential at someone else's URL, and ids under our URL are ours to give;
-- ``credentialStatus``: we add a ``BitstringStatusListEntry`` per purpose (revocation and
-  suspension; revocation only for Open Badges credentials, whose schema allows one).
-  Entries the caller sends are validated (a malformed one is refused); a well-formed
-  entry of another status type is kept, a ``BitstringStatusListEntry`` is refused (we
-  allocate those);
+  ``<base>/credentials/<uuid>``; ``null`` is refused (``vcapi.id_invalid``); any other
+  id is refused (``vcapi.id_not_hostable``): we cannot host a credential at someone
+  else's URL, and ids under our URL are ours to give;
+- ``credentialStatus``: a VC 2.0 credential gets a ``BitstringStatusListEntry`` per
+  purpose (revocation and suspension; revocation only for Open Badges credentials, whose
+  schema allows one); a VC 1.1 credential gets none, and no status context, unless
+  ``options.credentialStatus`` asks for them. A purpose that an entry of the caller's
+  already serves is not given a second entry. Entries the caller sends are validated (a
+  malformed one is refused); a well-formed entry of another status type is kept, a
+  ``BitstringStatusListEntry`` is refused (we allocate those);
 - anything the signature could not secure faithfully is refused: unknown contexts,
   undefined terms, relative IRIs (strict canonicalization), and structural MUSTs.
 
@@ -19,6 +25,11 @@ issuer with eddsa-rdfc-2022, and stores and hosts it like a project's credential
 one pipeline ``POST /credentials/verify`` runs (``verification.pipeline.verify``: named
 issuers, status, deliverable digests), so a credential gets the same checks inside a
 presentation as on its own; ``report_body`` gives each report the VC-API's shape.
+
+``verify_options`` reads the verify endpoints' ``options`` (``challenge``, ``domain``,
+``checks``, and ``returnPresentation`` for presentations). The pipeline always runs
+whole; ``options.checks`` then selects which of its checks decide the answer and appear
+in it (``select_checks``).
 """
 
 from __future__ import annotations
@@ -26,6 +37,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import text
@@ -48,12 +60,26 @@ from badgeworks.services.infra import audit
 from badgeworks.services.lifecycle import status_lists
 from badgeworks.services.programs.issuers import signing_key
 from badgeworks.services.verification import pipeline as verification
-from badgeworks.services.verification.pipeline import KnownIssuer, Report, Verification, verdict
+from badgeworks.services.verification.pipeline import (
+    Check,
+    KnownIssuer,
+    Report,
+    Verification,
+    verdict,
+)
 
 OB_TYPES = frozenset({"OpenBadgeCredential", "AchievementCredential"})
 _URN_UUID = re.compile(r"urn:uuid:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
-#: Issue options we understand (VC-API "IssueCredentialOptions").
+#: Issue options we understand: ``credentialStatus``, an extension the VC-API allows
+#: ("Implementations MAY extend an options object with additional properties").
 ISSUE_OPTIONS = frozenset({"credentialStatus"})
+#: Issue options the VC-API defines ("IssueCredentialOptions") that this service does not
+#: implement: refused by name, so a caller knows they were not applied.
+ISSUE_OPTIONS_NOT_IMPLEMENTED = frozenset(
+    {"credentialId", "mandatoryPointers", "proofId", "previousProof"}
+)
+#: The status entry type ``options.credentialStatus`` may ask for (the only one we issue).
+STATUS_OPTION_TYPES = frozenset({ENTRY_TYPE})
 
 
 def _types(node: Any) -> list[str]:
@@ -163,8 +189,14 @@ def prepare(
     *,
     credential_id: str | None = None,
     keep_id: bool = True,
+    status: bool | None = None,
 ) -> dict[str, Any]:
     """The unsigned credential as we will sign it: issuer, id and status entries set.
+
+    ``status`` says whether to add our status entries: ``None`` follows the credential's
+    version (a VC 2.0 credential gets them; a VC 1.1 credential only when its
+    ``@context`` already lists the status context, as a re-issued one that had them
+    does). A purpose that a caller's own entry serves gets no second entry.
 
     Raises ``CredentialError``/``ValidationFailed`` for input we will not sign. The status
     entries are claimed in ``session`` (committed with the credential).
@@ -196,14 +228,22 @@ def prepare(
     check_id_free(session, row_id, shown=str(unsigned["id"]))
     # Check the structure before claiming status indexes, so bad input changes nothing.
     check_credential({**unsigned, "credentialStatus": kept} if kept else unsigned)
-    entries = status_lists.allocate_entries(
-        session, ctx, issuer, row_id, purposes=_purposes(unsigned)
-    )
-    if first == VC1_CONTEXT and isinstance(contexts, list) and STATUS_CONTEXT not in contexts:
+    vc1 = first == VC1_CONTEXT
+    if status is None:
+        status = not vc1 or (isinstance(contexts, list) and STATUS_CONTEXT in contexts)
+    # One entry per purpose: a purpose the caller's own entry already serves gets none of
+    # ours (two revocation entries would leave a verifier to choose between them).
+    served = {e.get("statusPurpose") for e in kept if isinstance(e.get("statusPurpose"), str)}
+    purposes = tuple(p for p in _purposes(unsigned) if p not in served) if status else ()
+    entries = status_lists.allocate_entries(session, ctx, issuer, row_id, purposes=purposes)
+    if entries and vc1 and isinstance(contexts, list) and STATUS_CONTEXT not in contexts:
         # VC 1.1's context does not define BitstringStatusListEntry; its own context does.
         unsigned["@context"] = [*contexts, STATUS_CONTEXT]
-    status = [*kept, *entries]
-    unsigned["credentialStatus"] = status[0] if len(status) == 1 else status
+    given_status = [*kept, *entries]
+    if given_status:
+        unsigned["credentialStatus"] = given_status[0] if len(given_status) == 1 else given_status
+    else:
+        unsigned.pop("credentialStatus", None)
     return unsigned
 
 
@@ -235,6 +275,102 @@ def sign(
     )
 
 
+def _names(names: Any) -> str:
+    """Up to five names from a caller, each quoted and cut short, for a message."""
+    shown = [f"{str(n)[:40]!r}" for n in list(names)[:5]]
+    more = len(names) - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+
+def issue_options(options: Any) -> bool:
+    """Read ``POST /credentials/issue``'s ``options``: whether they ask for status entries.
+
+    VC-API, "Handling Unknown Options and Data": "Implementations MUST throw an error if
+    an endpoint receives data, options, or option values that it does not understand or
+    know how to process", so an option we do not know or do not implement, or a value we
+    cannot honour, is ``InputError`` (400), never ignored.
+    """
+    if options is None:
+        return False
+    if not isinstance(options, dict):
+        raise InputError(
+            "options must be a JSON object, such as "
+            '{"credentialStatus": {"type": "BitstringStatusListEntry"}}',
+            code="vcapi.options_invalid",
+        )
+    not_implemented = sorted(set(options) & ISSUE_OPTIONS_NOT_IMPLEMENTED)
+    if not_implemented:
+        raise InputError(
+            f"options: {_names(not_implemented)} is not implemented by this issuer; remove it "
+            f"(supported: {', '.join(sorted(ISSUE_OPTIONS))})",
+            code="vcapi.option_unsupported",
+        )
+    unknown = sorted(set(options) - ISSUE_OPTIONS, key=str)
+    if unknown:
+        raise InputError(
+            f"options: unknown option {_names(unknown)}; remove it "
+            f"(supported: {', '.join(sorted(ISSUE_OPTIONS))})",
+            code="vcapi.option_unknown",
+        )
+    wanted = options.get("credentialStatus")
+    if wanted is None:
+        return False
+    if (
+        not isinstance(wanted, dict)
+        or set(wanted) != {"type"}
+        or not isinstance(wanted["type"], str)
+        or wanted["type"] not in STATUS_OPTION_TYPES
+    ):
+        raise InputError(
+            f'options.credentialStatus must be {{"type": "{ENTRY_TYPE}"}}: this issuer '
+            "keeps Bitstring Status Lists only (it does not issue StatusList2021Entry), "
+            "and chooses the purposes itself",
+            code="vcapi.option_unsupported",
+        )
+    return True
+
+
+def credential_version(credential: Mapping[str, Any]) -> int:
+    """1 for a VC 1.1 credential (first ``@context`` is credentials/v1), else 2."""
+    contexts = credential.get("@context")
+    first = contexts[0] if isinstance(contexts, list) and contexts else contexts
+    return 1 if first == VC1_CONTEXT else 2
+
+
+def check_issue_input(credential: Mapping[str, Any], issuer: Issuer) -> None:
+    """Refuse a ``null`` id and an ``issuer`` we will not sign as (``InputError``, 400).
+
+    VC Data Model 2.0 §4.4 Identifiers: "If present, the value of the id property MUST be
+    a single URL", so ``null`` is not an absent id. §4.7 Issuer: "The value of the issuer
+    property MUST be either a URL or an object containing an id property whose value is a
+    URL". The VC-API answers 400 when "the provided value of 'issuer' does not match the
+    expected configuration": the token's issuer signs only as itself.
+    """
+    if "id" in credential and credential["id"] is None:
+        raise InputError(
+            "id is null: leave 'id' out (this service assigns <base>/credentials/<uuid>) "
+            "or give a urn:uuid: URN",
+            code="vcapi.id_invalid",
+        )
+    if "issuer" not in credential:
+        return
+    given = credential["issuer"]
+    named = given.get("id") if isinstance(given, dict) else given
+    if not is_url(named):
+        shown = "an object without a URL 'id'" if isinstance(given, dict) else f"{given!r:.80}"
+        raise InputError(
+            f"issuer must be a URL or an object whose 'id' is a URL, got {shown}; leave it "
+            f"out or give this issuer's id, {issuer.did}",
+            code="vcapi.issuer_invalid",
+        )
+    if named != issuer.did:
+        raise InputError(
+            f"issuer {named!r:.120} is not the issuer this token signs for ({issuer.did}); "
+            "leave 'issuer' out or give that id",
+            code="vcapi.issuer_not_yours",
+        )
+
+
 def issue_credential(
     session: Session,
     ctx: ServiceContext,
@@ -244,23 +380,18 @@ def issue_credential(
     *,
     actor: str,
 ) -> tuple[Credential, dict[str, Any]]:
-    """``POST /credentials/issue``: sign, store and host a credential; returns both."""
-    if options is not None and not isinstance(options, dict):
-        raise ValidationFailed("options must be a JSON object", code="vcapi.options_invalid")
-    unknown = sorted(set(options or {}) - ISSUE_OPTIONS)
-    if unknown:
-        raise ValidationFailed(
-            f"unsupported issue option(s): {', '.join(unknown)[:200]} "
-            f"(supported: {', '.join(sorted(ISSUE_OPTIONS))})",
-            code="vcapi.option_unsupported",
-        )
-    wanted = (options or {}).get("credentialStatus")
-    if wanted is not None and (not isinstance(wanted, dict) or wanted.get("type") != ENTRY_TYPE):
-        raise ValidationFailed(
-            f"options.credentialStatus: only {{'type': '{ENTRY_TYPE}'}} is supported",
-            code="vcapi.option_unsupported",
-        )
-    unsigned = prepare(session, ctx, issuer, credential)
+    """``POST /credentials/issue``: sign, store and host a credential; returns both.
+
+    ``InputError`` (400) for options we do not understand, a ``null`` id and an issuer
+    that is malformed or not ``issuer``'s, before any work is done.
+    """
+    wants_status = issue_options(options)
+    if isinstance(credential, dict):
+        check_issue_input(credential, issuer)
+        status = wants_status or credential_version(credential) == 2
+    else:
+        status = wants_status
+    unsigned = prepare(session, ctx, issuer, credential, status=status)
     signed = sign(session, ctx, issuer, unsigned)
     if credential_issuer_id(signed) != issuer.did:  # pragma: no cover - prepare sets it
         raise CredentialError("issuer mismatch", code="credential.issuer")
@@ -293,6 +424,141 @@ def issue_credential(
 
 
 # --------------------------------------------------------------------------- verifying
+
+#: The names ``options.checks`` may hold, each with the report checks (``check`` areas,
+#: docs/verification.md) it selects. ``proof`` brings the ``issuer`` checks with it: a
+#: signature is only worth something when the key belongs to the credential's issuer
+#: (VC Data Model 2.0 §4.7 and Data Integrity's assertionMethod purpose).
+CHECKS: dict[str, frozenset[str]] = {
+    "proof": frozenset({"proof", "issuer"}),
+    "status": frozenset({"status"}),
+    "validity": frozenset({"validity"}),
+    "structure": frozenset({"structure"}),
+    "schema": frozenset({"schema"}),
+    "issuer": frozenset({"issuer"}),
+    "endorsement": frozenset({"endorsement"}),
+    "deliverable": frozenset({"deliverable"}),
+}
+#: Every area a check name selects; an ``internal`` check of another stage is kept.
+_AREAS = frozenset().union(*CHECKS.values())
+#: The most names ``options.checks`` may hold (there are eight; repeats are allowed).
+MAX_CHECKS = 32
+#: The longest ``challenge`` or ``domain`` we compare.
+MAX_OPTION_TEXT = 2000
+VERIFY_OPTIONS = frozenset({"challenge", "domain", "checks"})
+PRESENTATION_OPTIONS = VERIFY_OPTIONS | {"returnPresentation"}
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    """The verify endpoints' ``options``, read by ``verify_options``.
+
+    ``checks`` is ``None`` for every check, else the areas that decide the answer.
+    """
+
+    challenge: str | None = None
+    domain: str | None = None
+    checks: frozenset[str] | None = None
+    return_presentation: bool = False
+
+
+def _option_text(options: Mapping[str, Any], name: str) -> str | None:
+    value = options.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > MAX_OPTION_TEXT:
+        raise InputError(
+            f"options.{name} must be a string of at most {MAX_OPTION_TEXT} characters",
+            code="vcapi.option_invalid",
+        )
+    return value
+
+
+def _checks(value: Any) -> frozenset[str] | None:
+    if value is None:
+        return None
+    supported = ", ".join(CHECKS)
+    if (
+        not isinstance(value, list)
+        or not value
+        or len(value) > MAX_CHECKS
+        or not all(isinstance(name, str) for name in value)
+    ):
+        raise InputError(
+            f"options.checks must be a list of 1 to {MAX_CHECKS} check names, such as "
+            f'["proof", "status"] (supported: {supported})',
+            code="vcapi.checks_invalid",
+        )
+    unknown = sorted({name for name in value if name not in CHECKS})
+    if unknown:
+        raise InputError(
+            f"options.checks: unknown check {_names(unknown)} (supported: {supported})",
+            code="vcapi.check_unknown",
+        )
+    return frozenset().union(*(CHECKS[name] for name in value))
+
+
+def verify_options(options: Any, *, presentation: bool = False) -> VerifyOptions:
+    """Read a verify endpoint's ``options``; ``InputError`` (400) for what we cannot honour.
+
+    VC-API, "Handling Unknown Options and Data": "Implementations MUST throw an error if
+    an endpoint receives data, options, or option values that it does not understand or
+    know how to process." ``challenge`` and ``domain`` are strings ("VerifyPresentation
+    Options"); ``checks`` is a list of check names; ``returnPresentation`` (presentations
+    only) a boolean.
+    """
+    if options is None:
+        return VerifyOptions()
+    if not isinstance(options, dict):
+        raise InputError(
+            'options must be a JSON object, such as {"checks": ["proof", "status"]}',
+            code="vcapi.options_invalid",
+        )
+    allowed = PRESENTATION_OPTIONS if presentation else VERIFY_OPTIONS
+    unknown = sorted(set(options) - allowed, key=str)
+    if unknown:
+        raise InputError(
+            f"options: unknown option {_names(unknown)}; remove it "
+            f"(supported: {', '.join(sorted(allowed))})",
+            code="vcapi.option_unknown",
+        )
+    wanted = options.get("returnPresentation", False)
+    if not isinstance(wanted, bool):
+        raise InputError(
+            "options.returnPresentation must be true or false", code="vcapi.option_invalid"
+        )
+    return VerifyOptions(
+        challenge=_option_text(options, "challenge"),
+        domain=_option_text(options, "domain"),
+        checks=_checks(options.get("checks")),
+        return_presentation=wanted,
+    )
+
+
+def _selected(check: Check, areas: frozenset[str]) -> bool:
+    if check.check in areas:
+        return True
+    if check.check == "structure" and check.outcome == "fail":
+        # A document that is not a well-formed credential is never verified, whatever
+        # checks were asked for: the others looked at something that is not one.
+        return True
+    if check.check == "internal":
+        # A stage that crashed belongs to its stage; a failure before any stage ran (the
+        # database, the set-up) to every answer.
+        stage = check.detail.get("stage")
+        return stage in areas or stage not in _AREAS
+    return False
+
+
+def select_checks(report: Report, areas: frozenset[str] | None) -> Report:
+    """The checks of ``report`` that ``options.checks`` asked for (``areas``; ``None``:
+    all): only they appear in the answer and decide ``verified``.
+
+    The pipeline always runs whole (it has no subsets); the selection is made here.
+    """
+    if areas is None:
+        return report
+    return Report(c for c in report.checks if _selected(c, areas))
 
 
 def report_body(report: Report) -> dict[str, Any]:
@@ -340,10 +606,15 @@ def verify_presentation(
     known: Mapping[str, KnownIssuer],
     challenge: str | None = None,
     domain: str | None = None,
+    checks: frozenset[str] | None = None,
 ) -> dict[str, Any]:
     """``POST /presentations/verify``: the presentation's own checks, then each credential
     through the one pipeline (``verification.pipeline.verify_presented``); never fails
     on what it verifies.
+
+    ``checks`` (from ``options.checks``) selects the checks of each credential that decide
+    its result (``select_checks``); the presentation's own checks (structure, proof with
+    ``challenge`` and ``domain``, holder) always run and always count.
 
     Returns ``{"verified", "presentationResult", "credentialResults", "checks", "errors",
     "warnings"}``: the top-level ``checks`` are the presentation's own, and each
@@ -361,14 +632,17 @@ def verify_presentation(
         if result.signed
         else None
     )
-    everything = [*result.report.checks, *(c for v in result.credentials for c in v.report.checks)]
+    credentials = [
+        replace(item, report=select_checks(item.report, checks)) for item in result.credentials
+    ]
+    everything = [*result.report.checks, *(c for v in credentials for c in v.report.checks)]
     return {
         **report_body(result.report),
-        "verified": result.verified,
+        "verified": result.report.verified and all(v.report.verified for v in credentials),
         "verdict": verdict(everything),
         "presentationResult": presentation_result,
         "credentialResults": [
             _credential_result(item, document)
-            for item, document in zip(result.credentials, result.documents, strict=True)
+            for item, document in zip(credentials, result.documents, strict=True)
         ],
     }
