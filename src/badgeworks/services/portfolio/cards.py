@@ -37,7 +37,8 @@ from badgeworks.services.context import ServiceContext
 from badgeworks.services.endorsements import workflow as endorsement_service
 from badgeworks.services.endorsements.markdown import render as render_markdown
 from badgeworks.services.issuance import completion as issuance
-from badgeworks.services.portfolio import page_rows, readings, sharing
+from badgeworks.services.portfolio import page_memo, page_rows, readings, sharing
+from badgeworks.services.portfolio.page_memo import Freshness
 from badgeworks.services.portfolio.page_rows import PageRows
 from badgeworks.services.portfolio.readings import Reading
 from badgeworks.services.portfolio.store import item_visibility
@@ -189,8 +190,9 @@ def _later_report(
     reading: Reading,
     rows: PageRows,
     now: datetime,
-) -> Report:
-    """A later endorsement's verification (``network`` reach, as the public verifier does).
+) -> tuple[Report, bool]:
+    """A later endorsement's verification (``network`` reach, as the public verifier does),
+    and whether it read only what is ours.
 
     Kept (``kept.KEPT``) when everything it reads is ours: DIDs we host (or ``did:key``),
     our status lists (their versions are part of the key) and our blobs; verified afresh
@@ -211,9 +213,9 @@ def _later_report(
         rows.keys,
         lists_known=bool(lists),
     ):
-        return fresh()
+        return fresh(), False
     key = reading.report_key(ctx.base_url, "endorsement", stored.id, rows.keys, now, lists)
-    return kept.KEPT.get(key, fresh)
+    return kept.KEPT.get(key, fresh), True
 
 
 def endorsements(
@@ -224,6 +226,7 @@ def endorsements(
     report: Report,
     rows: PageRows,
     now: datetime,
+    fresh: list[Freshness] | None = None,
 ) -> list[dict[str, Any]]:
     """The endorsements a credential's pages show, as plain data, oldest kind first.
 
@@ -236,7 +239,8 @@ def endorsements(
       and must name this credential or its achievement.
 
     Withdrawn endorsements are left out, embedded ones included: the badge keeps its
-    signed copy, but our pages respect the endorser's withdrawal.
+    signed copy, but our pages respect the endorser's withdrawal. ``fresh`` receives,
+    for each later endorsement shown, how long its verdict holds (``page_memo``).
     """
     stored_rows = rows.endorsements.get(row.id, [])
     embedded_ids = {item.id for item in view.endorsements}
@@ -275,7 +279,10 @@ def endorsements(
         reading = rows.endorsement_readings.get(stored.id)
         if reading is None or reading.endorsement is None:
             continue  # not JSON: nothing to show (we store only what we signed)
-        result = _later_report(session, ctx, stored, reading, rows, now)
+        result, ours = _later_report(session, ctx, stored, reading, rows, now)
+        if fresh is not None:
+            checked = ours and not result.unchecked()
+            fresh.append(page_memo.freshness(reading.dates, now, checked=checked))
         later = reading.endorsement
         verified = result.verified and later.subject_id in subjects
         first = result.failures()[0].message if result.failures() else None
@@ -460,6 +467,13 @@ def _card(
     expires = view.expires
     report = _credential_report(session, ctx, row, reading, rows, now)
     status = _status(row, view, report, rows, now)
+    # How long what this card shows holds (``page_memo``): its verdicts compare ``now``
+    # with the dates its text carries; a check that could not run is never kept.
+    fresh = [
+        page_memo.freshness(
+            reading.dates, now, checked=reading.is_object and not report.unchecked()
+        )
+    ]
     files = rows.deliverables.get(row.project_id, []) if row.project_id is not None else []
     by_url = {(f"{ctx.base_url}/blobs/{d.sha256}" if d.sha256 else d.url): d for d in files}
     recorded = {d.sha256 for d in files if d.sha256}
@@ -583,7 +597,7 @@ def _card(
         ],
         "results": results,
         "evidence": evidence,
-        "endorsements": endorsements(session, ctx, row, view, report, rows, now),
+        "endorsements": endorsements(session, ctx, row, view, report, rows, now, fresh),
         "proofs": [{"cryptosuite": p.cryptosuite, "method": p.method} for p in view.proofs],
         "status": status,
         "verify_url": verify_url(ctx, url),
@@ -597,6 +611,7 @@ def _card(
             "qr_print": f"{url}/qr.png?scale=40",
         },
         "og_image": f"{url}/preview.png",
+        "freshness": page_memo.join(fresh),
     }
     if shares:
         # The certification record on LinkedIn names the credential as signed.

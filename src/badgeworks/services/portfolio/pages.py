@@ -25,7 +25,7 @@ from badgeworks.db.models import Candidate, Credential, Issuer
 from badgeworks.db.portfolio import Portfolio
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import NotFoundError
-from badgeworks.services.portfolio import photos, sharing
+from badgeworks.services.portfolio import page_memo, photos, sharing
 from badgeworks.services.portfolio.cards import credential_card, credential_cards
 from badgeworks.services.portfolio.portrait import public_photo
 from badgeworks.services.portfolio.store import (
@@ -62,6 +62,8 @@ def credential_page_data(
         "portfolio_url": portfolio_url(ctx, portfolio) if listed and portfolio else None,
         # Only a credential the candidate lists on a public portfolio may be indexed.
         "noindex": not (listed and portfolio is not None and portfolio.visibility == "public"),
+        # How long the page holds (``page_memo``): the card's verdicts decide.
+        "freshness": card["freshness"],
     }
 
 
@@ -121,4 +123,6 @@ def portfolio_page_data(
         },
         "cards": cards,
         "noindex": portfolio.visibility != "public",
+        # How long the page holds (``page_memo``): every card's verdicts decide.
+        "freshness": page_memo.join(c["freshness"] for c in cards),
     }

@@ -18,6 +18,7 @@ from badgeworks.db.models import Credential
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.portfolio import pages as portfolio
 from badgeworks.services.portfolio import sharing
+from badgeworks.services.portfolio.page_memo import Freshness
 from badgeworks.web.i18n import Translator
 from badgeworks.web.pages import page_language, render
 
@@ -46,8 +47,11 @@ def credential_page(
     *,
     headers: dict[str, str] | None = None,
     **extra: Any,
-) -> HTMLResponse:
-    """Render the credential page; ``extra`` passes other features' data (e.g. status)."""
+) -> tuple[HTMLResponse, Freshness]:
+    """Render the credential page; ``extra`` passes other features' data (e.g. status).
+
+    Also returns how long what the page shows holds (``services/portfolio/page_memo.py``).
+    """
     lang = page_language(request)
     # ``?original=1``: the signed achievement text even if there is an edition in ``lang``.
     original = request.query_params.get("original") == "1"
@@ -55,7 +59,7 @@ def credential_page(
     out = {**(headers or {}), "Vary": "Accept, Accept-Language, Cookie"}
     if data["noindex"]:
         out["X-Robots-Tag"] = "noindex"
-    return render(
+    page = render(
         request,
         "credential.html",
         headers=out,
@@ -63,3 +67,4 @@ def credential_page(
         **data,
         **extra,
     )
+    return page, data["freshness"]

@@ -14,13 +14,16 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
+from badgeworks.services.context import ServiceContext
 from badgeworks.services.portfolio import pages, portrait, presentation, sharing, store
 from badgeworks.services.portfolio.models import PortfolioPublic, PortfolioUpdate
+from badgeworks.services.portfolio.page_memo import Freshness
 from badgeworks.services.programs import candidates
 from badgeworks.services.verification.pipeline import MAX_PRESENTED_CREDENTIALS
 from badgeworks.web.body import read_upload
 from badgeworks.web.deps import ContextDep, Id, PrincipalDep, SessionDep
 from badgeworks.web.i18n import Translator
+from badgeworks.web.page_memo import memoized
 from badgeworks.web.pages import page_language, render
 from badgeworks.web.routes.downloads import Scale, add_qr_routes, qr_response
 
@@ -33,8 +36,18 @@ Handle = Annotated[str, Path(max_length=200)]
 @router.get("/p/{handle}", response_class=HTMLResponse, include_in_schema=False)
 def portfolio_page(
     handle: Handle, request: Request, session: SessionDep, ctx: ContextDep
-) -> HTMLResponse:
-    """A candidate's portfolio: the credentials and work they choose to show."""
+) -> Response:
+    """A candidate's portfolio: the credentials and work they choose to show.
+
+    An anonymous view is answered from the kept finished page while nothing it shows has
+    changed (``web/page_memo.py``).
+    """
+    return memoized(request, session, ctx, lambda: _portfolio_page(handle, request, session, ctx))
+
+
+def _portfolio_page(
+    handle: str, request: Request, session: SessionDep, ctx: ServiceContext
+) -> tuple[Response, Freshness]:
     row = store.find_by_handle(session, handle)
     lang = page_language(request)
     data = pages.portfolio_page_data(session, ctx, row, lang=lang)
@@ -60,7 +73,8 @@ def portfolio_page(
     headers = {"Cache-Control": "no-cache"}
     if data["noindex"]:
         headers["X-Robots-Tag"] = "noindex"
-    return render(request, "portfolio.html", headers=headers, meta=meta, page_title=title, **data)
+    page = render(request, "portfolio.html", headers=headers, meta=meta, page_title=title, **data)
+    return page, data["freshness"]
 
 
 @router.get("/p/{handle}/photo", response_class=Response, include_in_schema=False)

@@ -10,9 +10,11 @@ from fastapi.responses import FileResponse, JSONResponse
 from badgeworks.services.issuance import completion as issuance
 from badgeworks.services.lifecycle import changes as lifecycle
 from badgeworks.services.portfolio import files
+from badgeworks.services.portfolio.page_memo import Freshness
 from badgeworks.services.programs import achievements, issuers
 from badgeworks.web.deps import ContextDep, Id, SessionDep
 from badgeworks.web.negotiation import hosted
+from badgeworks.web.page_memo import memoized
 from badgeworks.web.routes.credential_page import credential_page
 
 router = APIRouter(tags=["public"])
@@ -40,24 +42,30 @@ def hosted_credential(
     returns the stored bytes; a browser's ``Accept`` gets the page.
     """
     answer = hosted(request, credential_id)
-    row = issuance.get_credential(session, answer.id)
     if not answer.is_page:
-        return answer.signed(row.document)
-    # The page shows live status and the candidate's current privacy choices: browsers and
-    # shared caches must revalidate it every time (the signed bytes above never change).
-    headers = {**answer.headers, "Cache-Control": "no-cache"}
-    # The page itself (layout, checks, downloads, sharing) is built in credential_page;
-    # ``revoked`` and ``lifecycle`` are passed through for the status display.
-    return credential_page(
-        request,
-        session,
-        ctx,
-        row,
-        headers=headers,
-        json_url=issuance.credential_url(ctx, row.id) + ".json",
-        revoked=issuance.revocation(session, row.id),
-        lifecycle=lifecycle.state(session, ctx, row).as_dict(),
-    )
+        return answer.signed(issuance.get_credential(session, answer.id).document)
+
+    def page() -> tuple[Response, Freshness]:
+        row = issuance.get_credential(session, answer.id)
+        # The page shows live status and the candidate's current privacy choices: browsers
+        # and shared caches must revalidate it every time (the signed bytes never change).
+        headers = {**answer.headers, "Cache-Control": "no-cache"}
+        # The page itself (layout, checks, downloads, sharing) is built in credential_page;
+        # ``revoked`` and ``lifecycle`` are passed through for the status display.
+        return credential_page(
+            request,
+            session,
+            ctx,
+            row,
+            headers=headers,
+            json_url=issuance.credential_url(ctx, row.id) + ".json",
+            revoked=issuance.revocation(session, row.id),
+            lifecycle=lifecycle.state(session, ctx, row).as_dict(),
+        )
+
+    # An anonymous view is answered from the kept finished page while nothing it shows
+    # has changed (``web/page_memo.py``).
+    return memoized(request, session, ctx, page)
 
 
 def did_response(document: dict[str, Any]) -> JSONResponse:
