@@ -392,3 +392,33 @@ def test_vc2_never_gets_two_entries_of_one_purpose(http: TestClient, issuer: Iss
     assert entries[0] == own
     assert [e.get("statusPurpose") for e in entries] == ["revocation", "suspension"]
     assert entries[1]["type"] == "BitstringStatusListEntry"
+
+
+def test_a_reissued_vc1_keeps_the_status_it_was_issued_with(
+    http: TestClient, issuer: IssuerHandle
+) -> None:
+    """A replacement says what the credential it replaces said: a VC 1.1 credential issued
+    without status entries is re-issued without them (and without the status context), one
+    issued with them gets fresh ones."""
+    for options, contexts, purposes in (
+        ({}, [VC1, DI_V2], []),
+        (
+            {"credentialStatus": {"type": "BitstringStatusListEntry"}},
+            [VC1, STATUS_V1, DI_V2],
+            ["revocation", "suspension"],
+        ),
+    ):
+        old = _issued(http, issuer, _vc1(), options=options)
+        row = old["id"].rsplit("/", 1)[-1]
+        r = http.post(
+            f"/api/v1/credentials/{row}/reissue", json={"reason": "typo"}, headers=issuer.auth
+        )
+        assert r.status_code == 201, r.text
+        new = http.get(
+            f"/credentials/{r.json()['id']}", headers={"Accept": "application/json"}
+        ).json()
+        assert new["id"] != old["id"]
+        assert new["@context"] == contexts
+        assert [e["statusPurpose"] for e in _entries(new)] == purposes
+        if purposes:
+            assert _entries(new) != _entries(old), "the replacement has entries of its own"
