@@ -4,7 +4,9 @@ Every front end shows the report built here (through the service's entry point,
 ``services.verification.pipeline.verify``), so for the same input and the same
 ``Capabilities`` they show the same checks in the same order:
 
-1. a VC-JWT's ``proof`` checks (``core.vc_jwt``), when the input is a compact JWS;
+1. a VC-JWT's ``proof`` checks (``core.vc_jwt``), when the input is a compact JWS, or
+   the JOSE envelope's (``core.enveloped``, VC-JOSE-COSE) for an
+   ``EnvelopedVerifiableCredential``, its ``data:`` URL or a JWS with ``typ`` ``vc+jwt``;
 2. ``credential.verify``'s checks (structure, schema, proof, issuer, validity, status,
    endorsement), the issuer naming the registry's name (``issuer.known``);
 3. ``deliverable`` checks: each ``relatedResource`` ``digestMultibase`` compared with the
@@ -25,6 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from ..credential import issuer_id
+from ..enveloped import envelope_kind, enveloped_payload
 from ..loader import DocumentLoader
 from ..vc_jwt import is_compact_jws
 from .checks import (
@@ -41,6 +44,7 @@ from .checks import (
     too_many_proofs,
 )
 from .credential import verify, verify_jwt
+from .enveloped import verify_enveloped
 from .report import Check, Report, could_not_check, internal_error
 from .status import StatusResolver
 
@@ -122,6 +126,9 @@ def _core_checks(
         "schemas": caps.schemas,
         "known_issuers": set(caps.known),
     }
+    if envelope_kind(document) == "vc":
+        _, checks = verify_enveloped(document, **options)
+        return checks
     if isinstance(document, str) and is_compact_jws(document):
         _, checks = verify_jwt(document, **options)
         return checks
@@ -143,7 +150,9 @@ def verify_document(
     ``challenge``/``domain`` are required on the credential's Data Integrity proofs.
     """
     credential: Json | None
-    if isinstance(document, dict):
+    if envelope_kind(document) == "vc":
+        credential = enveloped_payload(document)
+    elif isinstance(document, dict):
         credential = document
     elif isinstance(document, str) and is_compact_jws(document):
         credential = jws_credential(document)
