@@ -21,6 +21,7 @@ from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.issue import issue
 from tests.did_key_badges import ISSUED, badge
 from tests.issuer_app import NOW
+from tests.signers import sign_vc_jwt
 
 NOW_ISO = NOW.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -61,3 +62,20 @@ def test_offline_an_https_key_is_reported_as_not_found(tmp_path: Path) -> None:
     assert exit_code == 1
     codes = [c["code"] for c in report["checks"] if c["check"] == "proof"]
     assert codes == ["proof.key_not_found"]
+
+
+def test_offline_a_vc_jwt_with_a_did_web_kid_is_reported_as_key_not_found(tmp_path: Path) -> None:
+    """OB 3.0 §8.2 (Verify a Credential): the ``kid`` is dereferenced; offline it cannot be,
+    and the report says so in the VC-JWT's own code, without blaming a context."""
+    key = Ed25519KeyPair.generate(controller="did:web:issuer.example")
+    token = sign_vc_jwt(badge(key), key)
+    path = tmp_path / "credential.jwt"
+    path.write_text(token)
+    result = CliRunner().invoke(
+        badgeworks, ["verify", str(path), "--json", "--now", NOW_ISO], catch_exceptions=False
+    )
+    report = json.loads(result.stdout)
+    proof = [c for c in report["checks"] if c["check"] == "proof"]
+    assert [c["code"] for c in proof] == ["jwt.key_not_found"], proof
+    assert "did:web:issuer.example" in proof[0]["message"]
+    assert "context" not in proof[0]["message"].lower()
