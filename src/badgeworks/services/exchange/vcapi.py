@@ -305,7 +305,7 @@ def issue_options(options: Any) -> bool:
             f"(supported: {', '.join(sorted(ISSUE_OPTIONS))})",
             code="vcapi.option_unsupported",
         )
-    unknown = sorted(set(options) - ISSUE_OPTIONS, key=str)
+    unknown = [name for name in options if name not in ISSUE_OPTIONS]
     if unknown:
         raise InputError(
             f"options: unknown option {_names(unknown)}; remove it "
@@ -489,7 +489,7 @@ def _checks(value: Any) -> frozenset[str] | None:
             f'["proof", "status"] (supported: {supported})',
             code="vcapi.checks_invalid",
         )
-    unknown = sorted({name for name in value if name not in CHECKS})
+    unknown = [name for name in value if name not in CHECKS]
     if unknown:
         raise InputError(
             f"options.checks: unknown check {_names(unknown)} (supported: {supported})",
@@ -515,7 +515,7 @@ def verify_options(options: Any, *, presentation: bool = False) -> VerifyOptions
             code="vcapi.options_invalid",
         )
     allowed = PRESENTATION_OPTIONS if presentation else VERIFY_OPTIONS
-    unknown = sorted(set(options) - allowed, key=str)
+    unknown = [name for name in options if name not in allowed]
     if unknown:
         raise InputError(
             f"options: unknown option {_names(unknown)}; remove it "
