@@ -26,12 +26,18 @@ from badgeworks.core.loader import DocumentLoader
 from badgeworks.core.multibase import decode_base58btc
 from badgeworks.core.proof import add_proof, create_proof, verify_proofs
 from badgeworks.core.verification.credential import verify
+from badgeworks.core.verification.presentation import (
+    create_presentation,
+    sign_presentation,
+    verify_presentation,
+)
 from tests.conftest import EDDSA, read_json
 from tests.did_key_badges import badge
 
 JCS = EDDSA / "eddsa-jcs-2022"
 CHAIN = EDDSA / "proof-set-chain"
 CREATED = "2023-02-24T23:36:38Z"
+JCS_NAME = "eddsa-jcs-2022"
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 
 
@@ -135,13 +141,31 @@ def test_both_suites_are_selectable_and_rdfc_is_the_default(loader: DocumentLoad
     )
     # The issuing entry point passes the choice through, and verify() dispatches on it.
     credential = issue(badge(KEY), KEY, loader, now=NOW, cryptosuite="eddsa-jcs-2022")
-    assert credential["proof"]["cryptosuite"] == "eddsa-jcs-2022"
-    assert credential["proof"]["@context"] == credential["@context"]
+    assert credential["proof"][0]["cryptosuite"] == "eddsa-jcs-2022"
+    assert credential["proof"][0]["@context"] == credential["@context"]
     report = verify(credential, loader=loader, now=NOW)
     assert report.verified, report.as_dict()
     with pytest.raises(ProofError) as info:
         create_proof(unsigned, KEY, loader, created=CREATED, cryptosuite="eddsa-2022")
     assert "'eddsa-jcs-2022'" in str(info.value)
+
+
+def test_a_presentation_signed_with_jcs_verifies(loader: DocumentLoader) -> None:
+    """The holder's authentication proof may use either suite too, challenge and domain
+    included in the hashed proof options (§3.3.5)."""
+    credential = issue(badge(KEY), KEY, loader, now=NOW, cryptosuite="eddsa-jcs-2022")
+    vp = create_presentation([credential], holder=KEY.controller, id="urn:uuid:vp-jcs")
+    signed = sign_presentation(
+        vp, KEY, loader, now=NOW, challenge="c-1", domain="https://v.example", cryptosuite=JCS_NAME
+    )
+    assert signed["proof"]["cryptosuite"] == JCS_NAME
+    result = verify_presentation(
+        signed, loader=loader, now=NOW, challenge="c-1", domain="https://v.example"
+    )
+    assert result["verified"] is True, result
+    signed["proof"]["challenge"] = "c-2"
+    wrong = verify_presentation(signed, loader=loader, now=NOW, challenge="c-2")
+    assert wrong["verified"] is False
 
 
 # ------------------------------------------------------------------ tampering

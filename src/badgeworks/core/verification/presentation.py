@@ -22,6 +22,7 @@ from urllib.parse import unquote
 
 from ..contexts import VC1_CONTEXT, VC2_CONTEXT
 from ..crypto.ed25519 import Ed25519KeyPair
+from ..cryptosuites import DEFAULT_CRYPTOSUITE
 from ..errors import CredentialError
 from ..loader import DocumentLoader
 from ..proof import add_proof, verify_proofs
@@ -88,8 +89,10 @@ def sign_presentation(
     now: datetime,
     challenge: str | None = None,
     domain: str | None = None,
+    cryptosuite: str = DEFAULT_CRYPTOSUITE,
 ) -> dict[str, Any]:
-    """A copy of ``presentation`` with the holder's ``authentication`` proof added.
+    """A copy of ``presentation`` with the holder's ``authentication`` proof added
+    (``cryptosuite``: ``eddsa-rdfc-2022``, the default, or ``eddsa-jcs-2022``).
 
     Raises as ``add_proof`` does, and ``CredentialError`` (``credential.invalid``) when the
     presentation names a ``holder`` other than the key's controller (a verifier would
@@ -109,6 +112,7 @@ def sign_presentation(
         proof_purpose="authentication",
         challenge=challenge,
         domain=domain,
+        cryptosuite=cryptosuite,
     )
 
 
