@@ -382,7 +382,7 @@ def test_a_signature_skipped_for_the_budget_is_could_not_check_never_forged(
         did = f"did:web:127.0.0.1%3A{server.port}:c{i}"
         credential = signed(loader)
         credential["issuer"]["id"] = did
-        credential["proof"]["verificationMethod"] = f"{did}#key-1"
+        credential["proof"][0]["verificationMethod"] = f"{did}#key-1"
         credentials.append(credential)
     application = _app(tmp_path, database_url, fetch_request_max_fetches=1)
     try:

@@ -36,7 +36,7 @@ def test_issue_signs_a_verifiable_credential(
     before = copy.deepcopy(unsigned)
     signed = issue(unsigned, key, strict_loader, now=NOW, schemas=schema_documents())
     assert unsigned == before  # the input is not mutated
-    proof = signed["proof"]
+    (proof,) = signed["proof"]  # an OB credential's proof is issued as an array
     assert proof["type"] == "DataIntegrityProof"
     assert proof["cryptosuite"] == "eddsa-rdfc-2022"
     assert proof["proofPurpose"] == "assertionMethod"

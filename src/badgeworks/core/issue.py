@@ -19,7 +19,7 @@ from .errors import CredentialError
 from .loader import DocumentLoader
 from .proof import add_proof
 from .schema import schema_problems
-from .structure import check_credential
+from .structure import check_credential, credential_kind
 
 
 def issue(
@@ -46,6 +46,7 @@ def issue(
     4. If ``schemas`` is given, the first ``schema_problems`` entry is raised, including
        ``schema.unknown`` (we do not issue against a schema we cannot check).
     5. ``add_proof`` with ``proofPurpose`` ``assertionMethod`` and ``created`` = ``now``.
+    6. An Open Badges credential (achievement or endorsement) gets its ``proof`` as an array.
     """
     if not isinstance(credential, dict):
         check_credential(credential)  # raises credential.not_object
@@ -76,4 +77,11 @@ def issue(
     }
     if previous_proof is not None:
         options["previous_proof"] = previous_proof
-    return add_proof(credential, key, loader, **options)
+    signed = add_proof(credential, key, loader, **options)
+    if credential_kind(signed) != "vc" and isinstance(signed.get("proof"), dict):
+        # One published version of the OB 3.0 AchievementCredential JSON Schema (bundled
+        # in schemas/) accepts ``proof`` only as an array, the later one an object or an
+        # array: an array satisfies both, as consumers run them. A one-element proof set
+        # is the same signature (VC Data Integrity, "Proof Sets").
+        signed["proof"] = [signed["proof"]]
+    return signed

@@ -93,7 +93,7 @@ def test_a_chained_witness_proof_verifies(loader: DocumentLoader) -> None:
     """ "Add Proof Set/Chain": the witness signs the document together with the issuer's
     proof (``previousProof``)."""
     issued = _issued(loader)
-    chained = _cosign(issued, WITNESS, loader, previous_proof=issued["proof"]["id"])
+    chained = _cosign(issued, WITNESS, loader, previous_proof=issued["proof"][0]["id"])
     report = verify(chained, loader=loader, now=NOW)
     assert report.verified, report.as_dict()
     assert "issuer.cosigned" in [c.code for c in report.checks]

@@ -104,7 +104,7 @@ def test_key_rotation_keeps_old_credentials_verifying(
     assert r.json()["id"].endswith("#key-2")
     ids2 = draft_project(client, acme)
     second = client.post(f"/api/v1/projects/{ids2['project']}/complete", headers=acme.auth).json()
-    assert second["credential"]["proof"]["verificationMethod"].endswith("#key-2")
+    assert second["credential"]["proof"][0]["verificationMethod"].endswith("#key-2")
     for issued in (first, second):
         report = verify(issued["credential"], loader=app.state.ctx.loader, now=NOW)
         assert report.verified, report.as_dict()

@@ -338,12 +338,12 @@ def test_thousands_of_proofs_are_refused_before_any_is_checked(
     limits = {"max_json_bytes": 4 << 20, "verify_max_json_bytes": 2 << 20}
     with served(tmp_path, database_url, **limits, verify_max_file_bytes=2 << 20) as app:
         heavy = copy.deepcopy(app.credential)
-        heavy["proof"] = [copy.deepcopy(app.credential["proof"]) for _ in range(3000)]
+        heavy["proof"] = [copy.deepcopy(app.credential["proof"][0]) for _ in range(3000)]
         presentation = {
             "@context": ["https://www.w3.org/ns/credentials/v2"],
             "type": ["VerifiablePresentation"],
             "verifiableCredential": [
-                {**app.credential, "proof": [app.credential["proof"]] * 30} for _ in range(10)
+                {**app.credential, "proof": app.credential["proof"] * 30} for _ in range(10)
             ],
         }
         with httpx.Client(base_url=app.base, timeout=30) as client:

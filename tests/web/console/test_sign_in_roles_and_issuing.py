@@ -304,7 +304,7 @@ def test_issue_flow_uses_the_same_services_and_audits_the_staff_member(
         assert [e.actor for e in events] == ["staff:owner@acme.example"]
     document = json.loads(served)
     assert document["credentialSubject"]["achievement"]["name"] == "Data Analysis"
-    assert document["proof"]["cryptosuite"] == "eddsa-rdfc-2022" or document["proof"]
+    assert document["proof"][0]["cryptosuite"] == "eddsa-rdfc-2022" or document["proof"]
 
     r = client.get(f"/console/acme/credentials/{credential_id}/revoke")
     assert r.status_code == 200 and "cannot be undone" in r.text
