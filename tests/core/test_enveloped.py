@@ -11,11 +11,14 @@ import hashlib
 import hmac
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
+from badgeworks.core.crypto.jose import jws_verify as jose_verify
+from badgeworks.core.encoding import b64url_decode
 from badgeworks.core.enveloped import (
     envelope_credential,
     envelope_kind,
@@ -381,3 +384,61 @@ def test_every_jose_code_is_documented() -> None:
     docs = (root / "docs" / "verification.md").read_text("utf-8")
     assert len(used) > 20
     assert sorted(code for code in used if f"`{code}`" not in docs) == []
+
+
+VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "vc-jose-cose"
+SUITE_KEY = {"kty": "OKP", "crv": "Ed25519", "x": "NvUhsjZe7Mdv8Esoc60o3ma1U5j2tFUTDsOQd39xMnI"}
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        # Test suite case 15, §1.1.2.1: vc and vp claims MUST NOT be present.
+        ("credential-jose-vc-vp-claims.txt", "jose.claim_not_allowed"),
+        # Case 13, §3.1.1: typ "bad+typ" is not vc+jwt.
+        ("credential-jose-bad-media-type.txt", "jose.typ_invalid"),
+        # Cases 6 and 12: their kid is a JWK thumbprint, not the absolute URL §4.1.1 asks
+        # for without a matching iss, so no key is looked up at all.
+        ("credential-jose-bad-signature.txt", "jose.kid_not_absolute"),
+        ("credential-jose-minimal.txt", "jose.kid_not_absolute"),
+    ],
+)
+def test_w3c_test_suite_inputs(loader: DocumentLoader, name: str, code: str) -> None:
+    """The W3C VC-JOSE-COSE test suite's JOSE inputs (tests/vectors/PROVENANCE.md)."""
+    token = (VECTORS / name).read_text("utf-8").strip()
+    for form in (token, data_url(token)):
+        out, checks = run(form, loader)
+        assert out is None and codes(checks) == [code]
+
+
+def test_w3c_test_suite_signatures_are_checked() -> None:
+    """§3.1.1 (RFC 7515): with the suite's key served for an absolute kid, its good
+    signature verifies and its bad one fails, exactly as signed upstream."""
+    kid = "https://example.issuer/vc-jose-cose#key-1"
+    method = {"id": kid, "type": "JsonWebKey", "controller": "https://example.issuer/vc-jose-cose",
+              "publicKeyJwk": SUITE_KEY}  # fmt: skip
+    doc = {"id": method["controller"], "verificationMethod": [method], "assertionMethod": [kid]}
+    docs = {kid: method, method["controller"]: doc}
+    for name, expected in (("credential-jose-vc-vp-claims.txt", True),
+                           ("credential-jose-bad-signature.txt", False)):  # fmt: skip
+        head, body, sig = (VECTORS / name).read_text("utf-8").strip().split(".")
+        assert (
+            jose_verify("EdDSA", SUITE_KEY, f"{head}.{body}".encode(), b64url_decode(sig))
+            is expected
+        )
+    # The header names the key by an absolute kid: only the kid differs, so the signature
+    # (over the original header) must now fail: the header is signed too.
+    head, body, sig = (
+        (VECTORS / "credential-jose-vc-vp-claims.txt").read_text("utf-8").strip().split(".")
+    )
+    header = json.loads(base64.urlsafe_b64decode(head + "=="))
+    del header["cty"]
+    forged = b64(json.dumps({**header, "kid": kid}).encode())
+    payload = json.loads(base64.urlsafe_b64decode(body + "=="))
+    del payload["vc"], payload["vp"], payload["iat"]
+    _, checks = verify_envelope(
+        f"{forged}.{b64(json.dumps(payload).encode())}.{sig}",
+        key_resolver=docs.__getitem__,
+        now=NOW,
+    )
+    assert codes(checks) == ["jose.signature_invalid"]

@@ -1,0 +1,94 @@
+"""VC-JOSE-COSE enveloped credentials through every way in: ``POST /api/v1/verify``, the
+``/verify`` page and the VC-API's ``POST /credentials/verify`` (one SQLite app).
+
+The credential is an ``EnvelopedVerifiableCredential`` (VC 2.0 §4.13) whose ``id`` is
+``data:application/vc+jwt,<JWS>`` (VC-JOSE-COSE §3.1.1), signed by a did:key issuer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from badgeworks.core.enveloped import envelope_credential
+from tests.did_key_badges import KEY, badge
+from tests.verifier_app import NOW, codes
+
+
+def enveloped(**overrides: Any) -> dict[str, Any]:
+    return envelope_credential(badge(KEY, **overrides), KEY, iat=NOW)
+
+
+def test_verify_api_reads_the_envelope_in_every_form(vclient: TestClient) -> None:
+    """VC 2.0 §4.13: the object, its data: URL and the bare JWS give one report, which
+    names the JOSE securing mechanism (VC-JOSE-COSE §3.1.1)."""
+    env = enveloped()
+    r = vclient.post("/api/v1/verify", json={"credential": env})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["verified"] is True
+    first = body["checks"][0]
+    assert first["code"] == "jose.verified"
+    assert first["detail"]["securingMechanism"] == "VC-JOSE-COSE"
+    assert codes(body)["validity.ok"] == "pass"
+    assert body["credential"]["name"] == "Data Pipeline Micro-internship"
+    token = env["id"].split(",", 1)[1]
+    for payload in ({"jws": token}, {"credential": token}, env):
+        again = vclient.post("/api/v1/verify", json=payload)
+        assert again.status_code == 200, (payload if payload is env else "", again.text)
+        assert again.json()["checks"] == body["checks"]
+
+
+def test_tampered_or_expired_envelope_is_422_not_500(vclient: TestClient) -> None:
+    """VC-JOSE-COSE §3.1.1 (RFC 7515 signature) and §3.1.3 (exp): a clear answer."""
+    env = enveloped()
+    head, body, sig = env["id"].split(",", 1)[1].split(".")
+    forged = {**env, "id": f"data:application/vc+jwt,{head}.{body}.{sig[:-6]}AAAAAA"}
+    r = vclient.post("/api/v1/verify", json={"credential": forged})
+    assert r.status_code == 422, r.text
+    assert codes(r.json(), "proof") == {"jose.signature_invalid": "fail"}
+    wrong_media = {**env, "id": env["id"].replace("vc+jwt", "vc+sd-jwt", 1)}
+    r = vclient.post("/api/v1/verify", json={"credential": wrong_media})
+    assert r.status_code == 422, r.text
+    assert codes(r.json(), "proof") == {"jose.media_type": "fail"}
+
+
+def test_verifier_page_in_english_and_spanish(vclient: TestClient) -> None:
+    """The page shows the JOSE proof to people, in both languages."""
+    env = enveloped()
+    for lang, word in (("en", "verified"), ("es", "verificad")):
+        page = vclient.post(
+            f"/verify?lang={lang}", files={"credential": (None, env["id"].split(",", 1)[1])}
+        )
+        assert page.status_code == 200, page.text[:500]
+        assert 'data-code="jose.verified"' in page.text
+        assert word in page.text.lower()
+
+
+def test_vcapi_verify_accepts_an_enveloped_credential(vapp: FastAPI, vclient: TestClient) -> None:
+    """VC-API ``POST /credentials/verify`` with ``{"verifiableCredential": {"@context": …,
+    "type": "EnvelopedVerifiableCredential", "id": "data:application/vc+jwt,…"}}``."""
+    r = vclient.post("/credentials/verify", json={"verifiableCredential": enveloped()})
+    assert r.status_code == 200, r.text
+    assert r.json()["checks"][0]["code"] == "jose.verified"
+    env = enveloped()
+    head, body, sig = env["id"].split(",", 1)[1].split(".")
+    env["id"] = f"data:application/vc+jwt,{head}.{body}.{sig[:-6]}AAAAAA"
+    r = vclient.post("/credentials/verify", json={"verifiableCredential": env})
+    assert r.status_code == 422, r.text
+
+
+def test_presentation_carrying_enveloped_credentials(vclient: TestClient) -> None:
+    """VC-JOSE-COSE §3.1.2: credentials in a presentation use EnvelopedVerifiableCredential."""
+    vp = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": "VerifiablePresentation",
+        "verifiableCredential": [enveloped()],
+    }
+    r = vclient.post("/api/v1/verify", json={"credential": vp})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["format"] == "presentation" and body["verified"] is True
+    assert body["credentialResults"][0]["checks"][0]["code"] == "jose.verified"
