@@ -663,7 +663,9 @@ def _issue_row(
         mark.job_id = job_id
         session.add(mark)
         try:
-            issued = issuance.complete_project(session, ctx, issuer, mark.project_id, actor=actor)
+            issued = issuance.complete_project(
+                session, ctx, issuer, mark.project_id, actor=actor, in_one_transaction=True
+            )
         except (ConflictError, IntegrityError) as exc:
             if isinstance(exc, ConflictError) and exc.code != "project.already_completed":
                 raise
@@ -721,7 +723,9 @@ def _new(
     mark.project_id = project.id
     session.add(mark)
     session.flush()
-    issued = issuance.complete_project(session, ctx, issuer, project.id or 0, actor=actor)
+    issued = issuance.complete_project(
+        session, ctx, issuer, project.id or 0, actor=actor, in_one_transaction=True
+    )
     url = issuance.credential_url(ctx, issued.id)
     return _result(row, "issued", credential_id=issued.id, credential_url=url)
 

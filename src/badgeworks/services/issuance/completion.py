@@ -3,9 +3,10 @@
 The credential's ``id`` (``<base>/credentials/<uuid>``) is allocated before signing, so
 the signed document names the URL it is served at. The stored text is what the hosted
 URL returns, byte for byte; it is never rebuilt from columns, and the ``credential``
-table rejects updates (docs/architecture.md, "Conventions the service follows"). One
-credential per project is enforced by a unique constraint, so two processes completing the
-same project cannot both issue.
+table rejects updates (docs/architecture.md, "Conventions the service follows"). A
+completion signs holding no lock and stores with a compare-and-set on the project's state
+(``complete_project``); one credential per project is also enforced by a unique
+constraint, so two processes completing the same project cannot both issue.
 """
 
 from __future__ import annotations
@@ -17,14 +18,16 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, or_
+from sqlalchemy import and_, exists, or_, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from badgeworks.core import credential as ob
 from badgeworks.core.identity import identity_object
 from badgeworks.core.issue import issue
+from badgeworks.db.endorsements import CredentialReservation
 from badgeworks.db.engine import begin_write
 from badgeworks.db.models import (
     Achievement,
@@ -253,6 +256,95 @@ def _current_version(session: Session, issuer_id: int, achievement_id: int) -> A
     return current_version(session, get_achievement(session, issuer_id, achievement_id))
 
 
+#: The project's columns a credential is built from: the write that marks the project
+#: complete returns them, so an edit committed while the credential was being signed is
+#: seen, and the credential built again from the edited project.
+_SIGNED_FROM = (
+    "achievement_id",
+    "candidate_id",
+    "title",
+    "summary",
+    "host",
+    "role",
+    "start_date",
+    "end_date",
+    "mentors",
+    "results",
+)
+#: Times a completion builds and signs again (its index taken, its project edited meanwhile).
+_ATTEMPTS = 5
+
+
+class _Again(Exception):
+    """The credential signed cannot be stored as it is: build and sign it again."""
+
+    def __init__(self, *, look: bool) -> None:
+        super().__init__("again")
+        self.look = look
+
+
+def _already_completed(session: Session, ctx: ServiceContext, project_id: int) -> ConflictError:
+    existing = session.exec(
+        select(Credential.id).where(Credential.project_id == project_id)
+    ).first()
+    where = f"; its credential is {credential_url(ctx, existing)}" if existing else ""
+    return ConflictError(
+        f"project {project_id} is already completed{where}",
+        code="project.already_completed",
+    )
+
+
+def _read_draft(
+    session: Session, issuer_id: int, project_id: int
+) -> tuple[Project, Candidate, AchievementVersion]:
+    """The project, its candidate and the version it is issued under, in one query."""
+    found = session.exec(
+        select(Project, Candidate, AchievementVersion)
+        .join(
+            Candidate,
+            and_(
+                col(Candidate.id) == col(Project.candidate_id),
+                col(Candidate.issuer_id) == issuer_id,
+            ),
+        )
+        .join(
+            Achievement,
+            and_(
+                col(Achievement.id) == col(Project.achievement_id),
+                col(Achievement.issuer_id) == issuer_id,
+            ),
+        )
+        .join(
+            AchievementVersion,
+            and_(
+                col(AchievementVersion.achievement_id) == col(Achievement.id),
+                col(AchievementVersion.version) == col(Achievement.current_version),
+            ),
+        )
+        .where(Project.id == project_id, Project.issuer_id == issuer_id)
+        .execution_options(populate_existing=True)
+    ).first()
+    if found is not None:
+        return found[0], found[1], found[2]
+    # Something is missing: the look-ups that say what raise it.
+    project = get_project(session, issuer_id, project_id)
+    version = _current_version(session, issuer_id, project.achievement_id)
+    return project, get_candidate(session, issuer_id, project.candidate_id), version
+
+
+def _credential_id(session: Session, project: Project) -> tuple[str, bool]:
+    """The credential's id, and whether it was reserved.
+
+    A mentor's invite reserves the id (earlier endorsements name it), and it is checked to
+    be free; without a reservation the id is a fresh UUID, which nothing can hold yet.
+    """
+    reservation = session.get(CredentialReservation, project.id)
+    if reservation is None:
+        return str(uuid.uuid4()), False
+    _check_reserved_id_free(session, project, reservation.credential_id)
+    return reservation.credential_id, True
+
+
 def complete_project(
     session: Session,
     ctx: ServiceContext,
@@ -261,25 +353,172 @@ def complete_project(
     *,
     actor: str,
     before_commit: Callable[[Credential], None] | None = None,
+    in_one_transaction: bool = False,
 ) -> Credential:
     """Complete a draft project: issue, sign and store its credential.
 
     ``before_commit`` runs inside the transaction that stores the credential (the
     completion endpoint stages its ``Idempotency-Key`` response there), so whatever it
     writes is committed with the credential or not at all.
+
+    Three steps, and only the short ones write (docs/performance.md, "Issuance"): the
+    project and what the credential needs are read; the revocation index is reserved in
+    a transaction of its own that commits at once (``status_lists.reserve``); the
+    credential is built and signed holding no lock and no connection; then one short
+    transaction marks the project complete with a compare-and-set on its state (still a
+    draft, still the data that was signed), claims the index and stores the credential
+    and its audit event. Of simultaneous completions of one project exactly one passes
+    the compare-and-set; the others answer ``project.already_completed``. The session
+    must have nothing pending: its transaction is committed on the way.
+
+    ``in_one_transaction`` does all of it in the caller's transaction instead, holding
+    the write lock throughout (bulk issuance, whose rows commit together).
     """
+    if in_one_transaction:
+        return _complete_in_one_transaction(
+            session, ctx, issuer, project_id, actor=actor, before_commit=before_commit
+        )
+    look = False
+    for _attempt in range(_ATTEMPTS):
+        try:
+            return _complete(
+                session,
+                ctx,
+                issuer,
+                project_id,
+                actor=actor,
+                before_commit=before_commit,
+                look=look,
+            )
+        except _Again as again:
+            look = look or again.look
+    raise ConflictError(
+        f"project {project_id} kept changing while its credential was being signed; retry",
+        code="project.busy",
+    )
+
+
+def _complete(
+    session: Session,
+    ctx: ServiceContext,
+    issuer: Issuer,
+    project_id: int,
+    *,
+    actor: str,
+    before_commit: Callable[[Credential], None] | None,
+    look: bool,
+) -> Credential:
+    issuer_id = issuer.id or 0
+    # 1. Read, holding no write lock (SQLite reads outside a transaction; PostgreSQL in a
+    # read transaction that the reservation's commit ends).
+    project, candidate, version = _read_draft(session, issuer_id, project_id)
+    if project.status != "draft":
+        raise _already_completed(session, ctx, project_id)
+    check_results(version, project.results)
+    files = deliverables(session, project)
+    credential_id, reserved_id = _credential_id(session, project)
+    signed_from = tuple(getattr(project, name) for name in _SIGNED_FROM)
+    # 2. The revocation index, in a transaction of its own. Only one entry: the OB 3.0
+    # JSON Schema allows a single credentialStatus object (see docs/lifecycle.md).
+    reserved = status_lists.reserve(session, ctx, issuer, status_lists.OB_PURPOSES[0], look=look)
+    # 3. Build and sign. The reads end their transaction before signing, so a completion
+    # holds no pooled connection while it signs.
+    now = ctx.clock()
+    unsigned = build_credential(
+        ctx,
+        credential_id=credential_id,
+        issuer=issuer,
+        version=version,
+        candidate=candidate,
+        project=project,
+        files=files,
+        now=now,
+        credential_status=status_lists.reserved_entry(ctx, issuer, reserved),
+    )
+    if reserved_id:
+        # Endorsements made so far are embedded; endorsers' ratings become Results. An
+        # endorsement is stored with the reservation of the id it names (one transaction,
+        # endorsements.workflow), so a project without one has none to look for.
+        unsigned = endorsements.attach(session, ctx, project, version, unsigned)
+    key = signing_key(session, ctx, issuer)
+    session.commit()
+    signed = issue(unsigned, key, ctx.loader, now=now, schemas=ctx.schemas())
+    # 4. Store: compare-and-set the project, claim the index, insert the credential and
+    # its event, all in one short write transaction.
+    row = Credential(
+        id=credential_id,
+        issuer_id=issuer_id,
+        project_id=project.id,
+        candidate_id=candidate.id or 0,
+        achievement_version_id=version.id or 0,
+        document=serialize(signed),
+        issued_at=now,
+    )
+    conflict = ConflictError(
+        f"project {project_id} was completed by another request at the same time",
+        code="project.already_completed",
+    )
+    table: Any = Project.__table__  # type: ignore[attr-defined]
+    try:
+        begin_write(session)
+        marked = session.execute(
+            update(table)
+            .where(
+                table.c.id == project_id,
+                table.c.issuer_id == issuer_id,
+                table.c.status == "draft",
+            )
+            .values(status="completed", completed_at=now)
+            .returning(*(table.c[name] for name in _SIGNED_FROM))
+        ).first()
+        if marked is None:
+            session.rollback()
+            raise _already_completed(session, ctx, project_id)
+        if tuple(marked) != signed_from:
+            raise _Again(look=False)
+        if not status_lists.claim(session, issuer, reserved, credential_id):
+            raise _Again(look=True)
+    except BaseException:
+        session.rollback()
+        raise
+    set_committed_value(project, "status", "completed")
+    set_committed_value(project, "completed_at", now)
+    session.add(row)
+    audit.record(
+        session,
+        actor=actor,
+        action="credential.issue",
+        issuer_id=issuer_id,
+        target=f"credential:{credential_id}",
+        detail={"project": project.id, "achievement_version": version.version, "key": key.id},
+        now=now,
+    )
+
+    def stored() -> None:
+        if before_commit is not None:
+            before_commit(row)
+
+    # Nothing to read back: every column of ``row`` was set here and the session does
+    # not expire on commit. A unique clash (the credential id taken meanwhile) lands in
+    # ``conflict`` once the flush runs.
+    audit.save(session, conflict=conflict, before=stored)
+    return row
+
+
+def _complete_in_one_transaction(
+    session: Session,
+    ctx: ServiceContext,
+    issuer: Issuer,
+    project_id: int,
+    *,
+    actor: str,
+    before_commit: Callable[[Credential], None] | None,
+) -> Credential:
     issuer_id = issuer.id or 0
     _lock_project(session, issuer, project_id)
     project = get_project(session, issuer_id, project_id)
     if project.status != "draft":
-        existing = session.exec(
-            select(Credential.id).where(Credential.project_id == project.id)
-        ).first()
-        where = f"; its credential is {credential_url(ctx, existing)}" if existing else ""
-        raise ConflictError(
-            f"project {project.id} is already completed{where}",
-            code="project.already_completed",
-        )
+        raise _already_completed(session, ctx, project_id)
     version = _current_version(session, issuer_id, project.achievement_id)
     check_results(version, project.results)
     candidate = get_candidate(session, issuer_id, project.candidate_id)

@@ -20,7 +20,10 @@ only this service can derive (``slot_key``, from the key secret). So indexes are
 handed out twice, follow no issue order and say nothing about other credentials, and a
 claim needs no trial inserts. The unique ``(list_id, index)`` constraint still guards
 every claim: an index taken before slots existed is skipped. When a list is full, list
-``n + 1`` starts.
+``n + 1`` starts. A project's completion ``reserve``s its slot in a transaction that
+commits at once and ``claim``s the entry when it stores the credential, so it signs
+holding no lock; a slot reserved and never claimed is never handed out again (its index
+stays unused). Other issuers ``allocate`` inside their own transaction.
 
 A list's ``bits``, ``version`` and signed ``document`` change together, in the caller's
 transaction (``set_bit`` never commits), so a crash before the commit leaves the old,
@@ -53,6 +56,7 @@ from typing import Any, Literal
 
 from sqlalchemy import func, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
@@ -320,7 +324,8 @@ def _take_slot(session: Session, owner: Owner, purpose: str) -> _Slot | None:
 
     ``UPDATE … SET next_slot = next_slot + 1 … RETURNING``: the row's write lock makes
     concurrent issuers take turns for the counter, so no two transactions get one slot
-    (a rolled-back one gives its slot back with its entry). None if there is no list yet;
+    (a rolled-back one gives its slot back with its entry; a committed ``reserve`` keeps
+    it, used or not). None if there is no list yet;
     a ``_Slot`` without ``slot`` if the current list has no slot left.
     """
     lists, _ = _tables(owner)
@@ -445,6 +450,129 @@ def allocate_entries(
         url = list_url(ctx, owner, purpose, number)
         entries.append(bitstring_status_list_entry(list_url=url, index=index, purpose=purpose))
     return entries
+
+
+@dataclass(frozen=True)
+class Reserved:
+    """A status index taken for one credential by ``reserve``, not yet claimed."""
+
+    list_id: int
+    number: int
+    index: int
+    purpose: str
+
+
+def _index_taken(session: Session, owner: Owner, list_id: int, index: int) -> bool:
+    _, entries = _tables(owner)
+    found = session.exec(
+        select(entries.id).where(entries.list_id == list_id, entries.index == index)
+    ).first()
+    return found is not None
+
+
+def reserve(
+    session: Session, ctx: ServiceContext, owner: Owner, purpose: str, *, look: bool = False
+) -> Reserved:
+    """Take the next slot of ``owner``'s current list for ``purpose`` and commit at once.
+
+    The slot's transaction holds the list's write lock (SQLite's ``BEGIN IMMEDIATE``,
+    PostgreSQL's row lock of the ``UPDATE``) for one statement, so issuances into one
+    list no longer take turns from their allocation to their commit: they sign in
+    parallel and ``claim`` the index in the transaction that stores the credential. A
+    slot taken and then not claimed (the issuance failed, or its process died) is never
+    handed out again, so its index is simply never used: indexes stay unlinkable and are
+    never reused (docs/lifecycle.md).
+
+    ``session``'s transaction is committed first, so the caller must have nothing
+    pending; on SQLite the slot is taken on a connection of its own (``_without_fsync``).
+    With ``look`` (after a ``claim`` found its index taken, as an index drawn at
+    random before slots existed can be) each slot's index is first looked up and taken
+    ones are skipped; after ``_SKIPS`` skips, or once every slot is out, the index is
+    drawn at random among the free ones (``claim`` still decides); a list with none free
+    starts list ``n + 1``.
+    """
+    session.commit()  # the caller's reads end here: one connection at a time
+    bind = session.get_bind()
+    if not isinstance(bind, Engine) or bind.dialect.name != "sqlite":
+        return _reserve(session, ctx, owner, purpose, look=look)
+    with _without_fsync(bind) as own:
+        return _reserve(own, ctx, owner, purpose, look=look)
+
+
+@contextmanager
+def _without_fsync(engine: Engine) -> Iterator[Session]:
+    """A session on a connection of its own whose commits skip the fsync (SQLite).
+
+    A reservation needs no fsync of its own: in WAL mode the log is written in order, so
+    the fsync of any later commit (``synchronous=FULL``, the connection's setting, which
+    is restored before the connection goes back to the pool) makes it durable too. The
+    only commit that can use a slot, the credential's, therefore never outlives its
+    reservation; a reservation lost with the machine's power was used by nothing. One
+    fsync per completion instead of two: SQLite's writers wait for each other's fsyncs.
+    """
+    with engine.connect() as conn:
+        raw: Any = conn.connection.driver_connection
+        (kept,) = raw.execute("PRAGMA synchronous").fetchone()
+        raw.execute("PRAGMA synchronous=NORMAL")
+        try:
+            with Session(bind=conn, expire_on_commit=False) as own:
+                yield own
+        finally:
+            raw.execute(f"PRAGMA synchronous={int(kept)}")
+
+
+def _reserve(
+    session: Session, ctx: ServiceContext, owner: Owner, purpose: str, *, look: bool
+) -> Reserved:
+    skips = 0
+    try:
+        for _attempt in range(1000):
+            begin_write(session)
+            slot = _take_slot(session, owner, purpose)
+            if slot is None:
+                _create_list(session, ctx, owner, purpose, 1)
+                session.commit()
+                continue
+            if slot.slot is not None and skips < _SKIPS:
+                index = permute(slot_key(ctx, owner, slot.list_id), slot.slot, slot.entries)
+                if look and _index_taken(session, owner, slot.list_id, index):
+                    skips += 1
+                    session.commit()
+                    continue
+            else:
+                free = _free_indexes(session, owner, slot.list_id, slot.entries)
+                if not free:
+                    _create_list(session, ctx, owner, purpose, slot.number + 1)
+                    session.commit()
+                    skips = 0
+                    continue
+                index = secrets.choice(free)
+            session.commit()
+            return Reserved(slot.list_id, slot.number, index, purpose)
+    except BaseException:
+        session.rollback()
+        raise
+    raise ConflictError(  # pragma: no cover - needs 1000 full lists in a row
+        "could not allocate a status list index; retry", code="status.busy"
+    )
+
+
+def claim(session: Session, owner: Owner, reserved: Reserved, credential_id: str) -> bool:
+    """Claim a ``reserve``d index for ``credential_id`` (not committed); False if taken.
+
+    The unique ``(list_id, index)`` constraint decides; a ``False`` means the caller
+    reserves again with ``look=True`` (and signs again: the index is in the signature).
+    """
+    return _claim(session, owner, reserved.list_id, reserved.index, reserved.purpose, credential_id)
+
+
+def reserved_entry(ctx: ServiceContext, owner: Owner, reserved: Reserved) -> dict[str, Any]:
+    """The ``credentialStatus`` entry naming a ``reserve``d index."""
+    return bitstring_status_list_entry(
+        list_url=list_url(ctx, owner, reserved.purpose, reserved.number),
+        index=reserved.index,
+        purpose=reserved.purpose,
+    )
 
 
 def entry_for(
