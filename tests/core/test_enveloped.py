@@ -29,7 +29,10 @@ from badgeworks.core.enveloped import (
 from badgeworks.core.errors import CredentialError
 from badgeworks.core.loader import DocumentLoader
 from badgeworks.core.verification.document import Capabilities, verify_document
-from badgeworks.core.verification.enveloped import verify_enveloped
+from badgeworks.core.verification.enveloped import (
+    verify_enveloped,
+    verify_enveloped_presentation,
+)
 from badgeworks.core.verification.report import Check
 from tests.did_key_badges import KEY, badge
 from tests.signers import encode_jws, generate_jwk, jws_sign
@@ -442,3 +445,46 @@ def test_w3c_test_suite_signatures_are_checked() -> None:
         now=NOW,
     )
     assert codes(checks) == ["jose.signature_invalid"]
+
+
+def test_enveloped_presentation_with_challenge_and_its_credentials(loader: DocumentLoader) -> None:
+    """§3.1.2: an application/vp+jwt presentation carries EnvelopedVerifiableCredentials,
+    each verified on its own; a verifier's challenge/domain are bound as nonce/aud."""
+    inner = envelope_credential(example_credential(), KEY)
+    vp = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": "VerifiablePresentation",
+        "holder": OTHER.controller,
+        "verifiableCredential": [inner],
+    }
+    env = envelope_presentation(vp, OTHER, challenge="c-123", domain="verifier.example")
+    options = {"loader": loader.with_documents({}), "now": NOW}
+    result = verify_enveloped_presentation(
+        env, challenge="c-123", domain="verifier.example", **options
+    )
+    assert result["verified"] is True, result
+    assert result["checks"][0]["code"] == "jose.verified"
+    assert result["credentialResults"][0]["checks"][0]["code"] == "jose.verified"
+    assert result["credentialResults"][0]["format"] == "jose"
+    # Replayed for another challenge or domain, or without binding at all: refused.
+    for challenge, domain, code in (
+        ("other", "verifier.example", "jose.challenge_mismatch"),
+        ("c-123", "evil.example", "jose.domain_mismatch"),
+    ):
+        result = verify_enveloped_presentation(env, challenge=challenge, domain=domain, **options)
+        assert [c["code"] for c in result["checks"] if c["outcome"] == "fail"] == [code]
+    unbound = envelope_presentation(vp, OTHER)
+    result = verify_enveloped_presentation(unbound, challenge="c-123", **options)
+    assert result["verified"] is False
+    # A credential in it that is not enveloped is refused (§3.1.2: MUST be secured).
+    plain = {**vp, "verifiableCredential": [example_credential()]}
+    result = verify_enveloped_presentation(envelope_presentation(plain, OTHER), **options)
+    fails = [c["code"] for c in result["checks"] if c["outcome"] == "fail"]
+    assert fails == ["jose.credential_not_enveloped"]
+    # A tampered credential inside fails that credential, and so the whole presentation.
+    head, body, sig = inner["id"].split(",", 1)[1].split(".")
+    broken = {**inner, "id": f"data:application/vc+jwt,{head}.{body}.{sig[:-6]}AAAAAA"}
+    tampered = {**vp, "verifiableCredential": [broken]}
+    result = verify_enveloped_presentation(envelope_presentation(tampered, OTHER), **options)
+    assert result["verified"] is False
+    assert result["credentialResults"][0]["checks"][0]["code"] == "jose.signature_invalid"

@@ -518,6 +518,25 @@ def _iss(header: Mapping[str, Any], payload: Mapping[str, Any]) -> str | None:
     return value
 
 
+def _presented_items(vp: Mapping[str, Any]) -> list[Check]:
+    """§3.1.2: credentials in the presentation MUST be secured, as
+    ``EnvelopedVerifiableCredential``s (each is then verified on its own)."""
+    checks = []
+    for index, item in enumerate(as_list(vp.get("verifiableCredential"))):
+        if not isinstance(item, Mapping) or ENVELOPED_TYPE["vc"] not in types_of(item):
+            checks.append(
+                Check(
+                    "proof",
+                    "fail",
+                    "jose.credential_not_enveloped",
+                    f"Credential {index + 1} in the enveloped presentation is not an "
+                    "EnvelopedVerifiableCredential (VC-JOSE-COSE §3.1.2).",
+                    {"index": index},
+                )
+            )
+    return checks
+
+
 def _document(payload: Mapping[str, Any]) -> dict[str, Any]:
     """The credential or presentation: the payload without the JWT's own claims."""
     return {k: v for k, v in payload.items() if k not in JWT_CLAIMS}
@@ -526,8 +545,43 @@ def _document(payload: Mapping[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- verify
 
 
+def _binding_checks(
+    payload: Mapping[str, Any], challenge: str | None, domain: str | None
+) -> list[Check]:
+    """A presentation answering a verifier's ``challenge``/``domain`` binds them as the
+    registered JWT claims ``nonce`` and ``aud`` (RFC 7519 §4.1.3; OpenID ``nonce``), so a
+    presentation captured elsewhere cannot be replayed here."""
+    checks: list[Check] = []
+    if challenge is not None and payload.get("nonce") != challenge:
+        checks.append(
+            Check(
+                "proof",
+                "fail",
+                "jose.challenge_mismatch",
+                "The presentation was not made for this request: its 'nonce' is not the "
+                "challenge asked for.",
+            )
+        )
+    if domain is not None and domain not in as_list(payload.get("aud")):
+        checks.append(
+            Check(
+                "proof",
+                "fail",
+                "jose.domain_mismatch",
+                "The presentation was not made for this verifier: its 'aud' does not name "
+                "the domain asked for.",
+            )
+        )
+    return checks
+
+
 def _verify(
-    document: Any, kind: Kind, key_resolver: KeyResolver, now: datetime
+    document: Any,
+    kind: Kind,
+    key_resolver: KeyResolver,
+    now: datetime,
+    challenge: str | None = None,
+    domain: str | None = None,
 ) -> tuple[dict[str, Any], list[Check]]:
     parts = _split(_token(document, kind))
     alg, checks = _check_header(parts.header, kind)
@@ -590,6 +644,9 @@ def _verify(
             )
         )
     checks.extend(_time_checks(payload, now))
+    checks.extend(_binding_checks(payload, challenge, domain))
+    if kind == "vp":
+        checks.extend(_presented_items(secured))
     if not any(c.outcome == "fail" for c in checks):
         checks.insert(
             0,
@@ -611,7 +668,13 @@ def _verify(
 
 
 def verify_envelope(
-    document: Any, *, kind: Kind = "vc", key_resolver: KeyResolver, now: datetime
+    document: Any,
+    *,
+    kind: Kind = "vc",
+    key_resolver: KeyResolver,
+    now: datetime,
+    challenge: str | None = None,
+    domain: str | None = None,
 ) -> tuple[dict[str, Any] | None, list[Check]]:
     """Verify an enveloped credential (``kind="vc"``) or presentation; never raises.
 
@@ -620,10 +683,12 @@ def verify_envelope(
     token could not be read or its signature did not verify) and ``proof`` checks; it
     verified iff none failed. ``key_resolver(url)`` returns a verification method or a
     controller document (``loader.load``); anything it raises means ``jose.key_not_found``.
+    For a presentation, ``challenge``/``domain`` must be its ``nonce``/``aud``, and every
+    credential in it an ``EnvelopedVerifiableCredential`` (checked on its own by the caller).
     """
     now = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
     try:
-        return _verify(document, kind, key_resolver, now)
+        return _verify(document, kind, key_resolver, now, challenge, domain)
     except _Failure as failure:
         return None, [Check("proof", "fail", failure.code, failure.message, failure.detail)]
     except Exception as exc:  # never raise, whatever the input
@@ -679,7 +744,11 @@ def enveloped_payload(document: Any, kind: Kind = "vc") -> dict[str, Any] | None
 
 
 def _sign(
-    document: Mapping[str, Any], key: Ed25519KeyPair, kind: Kind, iat: datetime | None
+    document: Mapping[str, Any],
+    key: Ed25519KeyPair,
+    kind: Kind,
+    iat: datetime | None,
+    extra: Mapping[str, Any] | None = None,
 ) -> str:
     header = {"alg": "EdDSA", "kid": key.id, "typ": TYP[kind], "cty": CTY[kind]}
     claims: dict[str, Any] = {}
@@ -699,6 +768,7 @@ def _sign(
     claims["iss"] = key.controller
     if iat is not None:
         claims["iat"] = int(iat.timestamp())
+    claims.update(extra or {})
 
     def part(value: Mapping[str, Any]) -> str:
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
@@ -728,10 +798,17 @@ def envelope_credential(
 
 
 def envelope_presentation(
-    presentation: Mapping[str, Any], key: Ed25519KeyPair, *, iat: datetime | None = None
+    presentation: Mapping[str, Any],
+    key: Ed25519KeyPair,
+    *,
+    iat: datetime | None = None,
+    challenge: str | None = None,
+    domain: str | None = None,
 ) -> dict[str, Any]:
-    """An ``EnvelopedVerifiablePresentation`` of ``presentation``, signed by its holder."""
-    token = _sign(presentation, key, "vp", iat)
+    """An ``EnvelopedVerifiablePresentation`` of ``presentation``, signed by its holder;
+    a verifier's ``challenge`` and ``domain`` go in as ``nonce`` and ``aud``."""
+    extra = {k: v for k, v in (("nonce", challenge), ("aud", domain)) if v is not None}
+    token = _sign(presentation, key, "vp", iat, extra)
     return {
         "@context": VC2_CONTEXT,
         "id": f"data:{MEDIA_TYPE['vp']},{token}",

@@ -11,10 +11,11 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from ..enveloped import KeyResolver, verify_envelope
+from ..enveloped import ENVELOPED_TYPE, KeyResolver, verify_envelope
 from ..loader import DocumentLoader
+from ..values import as_list, types_of
 from .credential import verify
-from .report import Check
+from .report import Check, Report
 from .status import StatusResolver
 
 
@@ -54,3 +55,53 @@ def verify_enveloped(
             continue
         found.append(check)
     return credential, found
+
+
+def verify_enveloped_presentation(
+    document: Any,
+    *,
+    loader: DocumentLoader,
+    now: datetime,
+    key_resolver: KeyResolver | None = None,
+    challenge: str | None = None,
+    domain: str | None = None,
+    status_resolver: StatusResolver | None = None,
+    schemas: Mapping[str, Any] | None = None,
+    known_issuers: Collection[str] = (),
+) -> dict[str, Any]:
+    """Verify an ``EnvelopedVerifiablePresentation`` (VC-JOSE-COSE §3.1.2) and each
+    enveloped credential in it; never raises. The result has ``verify_presentation``'s
+    shape: ``{"verified", "presentationResult", "credentialResults", "checks"}``.
+    """
+    resolver = key_resolver or loader.load
+    vp, checks = verify_envelope(
+        document, kind="vp", key_resolver=resolver, now=now, challenge=challenge, domain=domain
+    )
+    results: list[dict[str, Any]] = []
+    for item in as_list(vp.get("verifiableCredential")) if vp is not None else []:
+        if not isinstance(item, Mapping) or ENVELOPED_TYPE["vc"] not in types_of(item):
+            continue  # reported among the presentation's own checks
+        credential, found = verify_enveloped(
+            item,
+            loader=loader,
+            now=now,
+            key_resolver=resolver,
+            status_resolver=status_resolver,
+            schemas=schemas,
+            known_issuers=known_issuers,
+        )
+        cid = credential.get("id") if credential is not None else None
+        results.append(
+            {
+                **Report(found).as_dict(),
+                "credentialId": cid if isinstance(cid, str) else None,
+                "format": "jose",
+            }
+        )
+    own = Report(checks)
+    return {
+        "verified": own.verified and all(r["verified"] for r in results),
+        "presentationResult": {**own.as_dict(), "signed": True},
+        "credentialResults": results,
+        "checks": [c.as_dict() for c in checks],
+    }
