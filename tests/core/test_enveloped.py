@@ -458,7 +458,7 @@ def test_enveloped_presentation_with_challenge_and_its_credentials(loader: Docum
         "verifiableCredential": [inner],
     }
     env = envelope_presentation(vp, OTHER, challenge="c-123", domain="verifier.example")
-    options = {"loader": loader.with_documents({}), "now": NOW}
+    options: dict[str, Any] = {"loader": loader, "now": NOW}
     result = verify_enveloped_presentation(
         env, challenge="c-123", domain="verifier.example", **options
     )
