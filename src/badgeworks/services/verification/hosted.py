@@ -37,7 +37,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from badgeworks.db.engine import SessionFactory, read_only_sessions
-from badgeworks.services.verification.resolver import scoped
+from badgeworks.services.verification.resolver import held_session, scoped
 
 T = TypeVar("T")
 
@@ -141,14 +141,56 @@ def hosted_view(session_factory: SessionFactory | None) -> Iterator[View | None]
     if current is not None or session_factory is None:
         yield current
         return
+    version: int | None
     try:
-        with scoped(_reader(session_factory))() as session:
-            version = read_version(session)
-            cache = cache_for(session)
+        if held_session() is not None:
+            with scoped(_reader(session_factory))() as session:
+                version = read_version(session)
+                cache = cache_for(session)
+        else:
+            engine, cache = _counter_for(session_factory)
+            version = _read_on(engine)
     except Exception:  # the look-ups will read, and report, for themselves
         version = None
     with _opened(cache if version is not None else None, version) as view:
         yield view
+
+
+_counters: weakref.WeakKeyDictionary[SessionFactory, tuple[Engine, HostedCache]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _counter_for(session_factory: SessionFactory) -> tuple[Engine, HostedCache]:
+    """The engine to read the counter with (autocommit on PostgreSQL: nothing to roll
+    back) and the cache of ``session_factory``'s database, found once per factory."""
+    with _caches_lock:
+        found = _counters.get(session_factory)
+    if found is not None:
+        return found
+    probe = session_factory()
+    try:
+        cache = cache_for(probe)
+        bind = probe.get_bind()
+    finally:
+        probe.close()
+    engine: Engine = bind if isinstance(bind, Engine) else bind.engine
+    if engine.dialect.name == "postgresql":
+        engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+    with _caches_lock:
+        _counters[session_factory] = (engine, cache)
+    return engine, cache
+
+
+def _read_on(engine: Engine) -> int | None:
+    """``read_version`` on a plain connection: one statement, no ORM session to build
+    (which cost as much as the statement itself on every verification)."""
+    with engine.connect() as connection:
+        value = connection.execute(_READ_VERSION, {"name": VERSION_NAME}).scalar()
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 @contextmanager

@@ -39,6 +39,7 @@ from badgeworks.core.verification.presentation import (
 )
 from badgeworks.core.verification.report import VERDICT_TEXT, Check, Report, verdict
 from badgeworks.services.context import ServiceContext
+from badgeworks.services.verification import submitted
 from badgeworks.services.verification.capabilities import Verifier, fetch_budget
 from badgeworks.services.verification.hosted import hosted_view
 
@@ -140,17 +141,38 @@ def verify(
     What this service hosts (issuers, their DID documents, our status lists) is read
     once per ``hosted_version`` of the database (``services.verification.hosted``).
     """
-    with hosted_view(ctx.session_factory if reach != "offline" else None):
-        return _verify(
+    with hosted_view(ctx.session_factory if reach != "offline" else None) as view:
+        when = now or ctx.clock()
+        # The same text, read at the same hosted_version, with the same options and on the
+        # same side of every date: the report kept from before (services/verification/
+        # submitted.py says when one is kept).
+        memo = submitted.attempt(
+            ctx,
+            view,
+            document,
+            reach=reach,
+            known=known,
+            email=email,
+            now=when,
+            challenge=challenge,
+            domain=domain,
+            verifier_of=ctx.get_verifier,
+        )
+        if memo is not None and memo.found is not None:
+            return memo.found
+        result, reached_network = _verify(
             ctx,
             document,
             reach=reach,
             known=known,
             email=email,
-            now=now,
+            now=when,
             challenge=challenge,
             domain=domain,
         )
+        if memo is not None:
+            memo.keep(result, reached_network=reached_network)
+        return result
 
 
 def _verify(
@@ -160,30 +182,32 @@ def _verify(
     reach: Reach,
     known: Mapping[str, KnownIssuer] | None,
     email: str | None,
-    now: datetime | None,
+    now: datetime,
     challenge: str | None,
     domain: str | None,
-) -> Verification:
+) -> tuple[Verification, bool]:
+    """The verification, and whether it may have reached the network (anything fetched,
+    or refused for want of budget, or no budget to tell)."""
     try:
         caps = _capabilities(ctx.get_verifier(), reach, known)
     except Exception as exc:  # never raise: building the verifier itself could fail
         # Reading the hosted issuers failed (the database): nothing was checked, so the
         # credential could not be verified right now; that is not a failed check.
-        return Verification(
-            unavailable_report(exc), document if isinstance(document, dict) else None
-        )
-    when = now or ctx.clock()
+        report = unavailable_report(exc)
+        return Verification(report, document if isinstance(document, dict) else None), True
     make_budget = ctx.get_verifier().budget
     if reach == "offline" or make_budget is None:
         # Nothing is fetched offline, and the CLI sets no per-request budget.
-        return verify_document(
-            document, caps, now=when, email=email, challenge=challenge, domain=domain
+        result = verify_document(
+            document, caps, now=now, email=email, challenge=challenge, domain=domain
         )
+        return result, reach != "offline"
     with request_budget(make_budget) as budget:
         result = verify_document(
-            document, caps, now=when, email=email, challenge=challenge, domain=domain
+            document, caps, now=now, email=email, challenge=challenge, domain=domain
         )
-    return replace(result, report=budget_skipped(result.report, budget))
+    reached = bool(budget.fetches or budget.received or budget.refused or budget.exhausted)
+    return replace(result, report=budget_skipped(result.report, budget)), reached
 
 
 #: The most credentials the public verifier checks in one presentation (each runs the

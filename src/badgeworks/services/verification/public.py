@@ -49,6 +49,7 @@ from badgeworks.services.verification import pipeline as verification
 from badgeworks.services.verification.capabilities import read_hosted_issuers
 from badgeworks.services.verification.hosted import cached, hosted_view, view_on
 from badgeworks.services.verification.pipeline import unavailable_report
+from badgeworks.services.verification.submitted import derived
 from badgeworks.settings import Settings
 
 Json = dict[str, Any]
@@ -366,9 +367,11 @@ class TrustRegistry:
         self._entries: dict[str, KnownIssuer] = {}
 
     def entries(self) -> dict[str, KnownIssuer]:
-        """Issuer id → entry (empty when no registry is configured)."""
+        """Issuer id → entry (empty when no registry is configured); shared, so callers
+        must not change it (the same dict while the file stays the same lets the merged
+        known issuers, and the reports kept under them, be re-used)."""
         if self.path is None:
-            return {}
+            return self._entries
         try:
             stat = self.path.stat()
         except OSError as exc:
@@ -479,6 +482,18 @@ class Outcome:
         out["credential"] = self.summary or None
         return out
 
+    def as_json(self) -> bytes:
+        """``as_dict`` as compact UTF-8 JSON (what the API sends), written once for a kept
+        report and the text it was kept under."""
+        return derived(self.report, ("json", self.submission.format), lambda: compact_json(self))
+
+
+def compact_json(outcome: Outcome | PresentationOutcome) -> bytes:
+    """The API's JSON of ``outcome``, written as Starlette's ``JSONResponse`` writes it."""
+    return json.dumps(
+        outcome.as_dict(), ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+    ).encode("utf-8")
+
 
 # --------------------------------------------------------------------------- summary
 
@@ -582,12 +597,16 @@ def verify_submission(
         result = verification.verify(ctx, submission.document, known=known, email=email)
     credential = result.credential
     issuer = issuer_id(credential) if credential is not None else None
+    summary: Json = {}
+    if credential is not None:
+        shown = credential
+        summary = derived(result.report, "summary", lambda: summarize(shown, result.report))
     return Outcome(
         report=result.report,
         credential=credential,
         submission=submission,
         known=known.get(issuer) if issuer is not None else None,
-        summary=summarize(credential, result.report) if credential is not None else {},
+        summary=summary,
     )
 
 

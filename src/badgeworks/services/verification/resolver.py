@@ -45,6 +45,11 @@ def reading_with(session: Session) -> Iterator[None]:
         _borrowed.reset(token)
 
 
+def held_session() -> Session | None:
+    """The session ``reading_with`` lends to this block, or None."""
+    return _borrowed.get()
+
+
 def scoped(session_factory: SessionFactory) -> SessionFactory:
     """``session_factory``, or inside ``reading_with`` a session on the held connection.
 

@@ -41,6 +41,7 @@ from badgeworks.services.verification.public import (
     TrustRegistry,
     VerifyInputError,
     check_email,
+    compact_json,
     credential_json,
     local_credentials,
     read_api_json,
@@ -327,7 +328,7 @@ _API_DOC = {
         503: {"description": "The verifier is busy (verify.busy); try again after Retry-After."},
     },
 )
-async def verify_api(request: Request, ctx: ContextDep) -> JSONResponse:
+async def verify_api(request: Request, ctx: ContextDep) -> Response:
     """Verify a credential: JSON body, multipart ``file`` upload, or ``{"url": …}``.
 
     Returns ``{"verified", "verdict", "checks", "format", "credential"}``: the report
@@ -385,9 +386,12 @@ async def verify_api(request: Request, ctx: ContextDep) -> JSONResponse:
         outcome = await verify_pool(request).run(lambda: _verify(ctx, registry, read))
     except VerifierBusy as exc:
         return busy_response(exc)
-    return JSONResponse(
-        outcome.as_dict(),
+    # The JSON ``JSONResponse`` would write, written once for a report kept in memory.
+    body = outcome.as_json() if isinstance(outcome, Outcome) else compact_json(outcome)
+    return Response(
+        body,
         status_code=200 if _verified(outcome) else 422,
+        media_type="application/json",
         headers={"Cache-Control": "no-store"},
     )
 
