@@ -47,6 +47,7 @@ from badgeworks.adapters.resources import schema_documents
 from badgeworks.core.contexts import STATUS_CONTEXT, VC1_CONTEXT
 from badgeworks.core.credential import issuer_id as credential_issuer_id
 from badgeworks.core.credential import xsd_datetime
+from badgeworks.core.enveloped import MEDIA_TYPE, envelope_credential
 from badgeworks.core.errors import CredentialError, InputError
 from badgeworks.core.issue import issue
 from badgeworks.core.status import ENTRY_TYPE
@@ -70,9 +71,14 @@ from badgeworks.services.verification.pipeline import (
 
 OB_TYPES = frozenset({"OpenBadgeCredential", "AchievementCredential"})
 _URN_UUID = re.compile(r"urn:uuid:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
-#: Issue options we understand: ``credentialStatus``, an extension the VC-API allows
-#: ("Implementations MAY extend an options object with additional properties").
-ISSUE_OPTIONS = frozenset({"credentialStatus"})
+#: Issue options we understand: ``credentialStatus`` and ``securingMechanism``, extensions
+#: the VC-API allows ("Implementations MAY extend an options object with additional
+#: properties").
+ISSUE_OPTIONS = frozenset({"credentialStatus", "securingMechanism"})
+#: ``options.securingMechanism``: the enveloping proof this issuer can add, named by its
+#: media type (VC-JOSE-COSE §6.1.1; VC Data Model 2.0 §4.13 "Enveloped Verifiable
+#: Credentials"). The answer is then an ``EnvelopedVerifiableCredential``.
+ENVELOPING_MECHANISMS = frozenset({MEDIA_TYPE["vc"]})
 #: Issue options the VC-API defines ("IssueCredentialOptions") that this service does not
 #: implement: refused by name, so a caller knows they were not applied.
 ISSUE_OPTIONS_NOT_IMPLEMENTED = frozenset(
@@ -312,6 +318,17 @@ def issue_options(options: Any) -> bool:
             f"(supported: {', '.join(sorted(ISSUE_OPTIONS))})",
             code="vcapi.option_unknown",
         )
+    mechanism = options.get("securingMechanism")
+    # A list or object is no media type (and is unhashable: check the type first).
+    if mechanism is not None and (
+        not isinstance(mechanism, str) or mechanism not in ENVELOPING_MECHANISMS
+    ):
+        raise InputError(
+            f"options.securingMechanism {str(mechanism)[:60]!r} is not one this issuer "
+            f"adds; supported: {', '.join(sorted(ENVELOPING_MECHANISMS))} (VC-JOSE-COSE), "
+            "or leave it out for a Data Integrity proof",
+            code="vcapi.option_unsupported",
+        )
     wanted = options.get("credentialStatus")
     if wanted is None:
         return False
@@ -421,6 +438,22 @@ def issue_credential(
         ),
     )
     return row, signed
+
+
+def issued_answer(
+    session: Session, ctx: ServiceContext, issuer: Issuer, signed: dict[str, Any], options: Any
+) -> dict[str, Any]:
+    """What ``POST /credentials/issue`` answers with: the signed credential, or, when
+    ``options.securingMechanism`` is ``application/vc+jwt``, an
+    ``EnvelopedVerifiableCredential`` of it signed by the same key (VC-JOSE-COSE §3.1.1).
+
+    The envelope's payload is exactly the credential stored and hosted (with its Data
+    Integrity proof), so the credential page, status changes and both kinds of verifier
+    agree on one text. ``options`` were read by ``issue_options`` before any work.
+    """
+    if not isinstance(options, dict) or options.get("securingMechanism") is None:
+        return signed
+    return envelope_credential(signed, signing_key(session, ctx, issuer), iat=ctx.clock())
 
 
 # --------------------------------------------------------------------------- verifying

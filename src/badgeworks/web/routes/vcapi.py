@@ -40,8 +40,9 @@ Options = Annotated[
     Field(
         description="A JSON object. Verify: challenge, domain, checks (e.g. "
         '["proof", "status"]); presentations also returnPresentation. Issue: '
-        'credentialStatus ({"type": "BitstringStatusListEntry"}). Unknown options are '
-        "400 vcapi.option_unknown.",
+        'credentialStatus ({"type": "BitstringStatusListEntry"}), securingMechanism '
+        '("application/vc+jwt": answer with an EnvelopedVerifiableCredential). Unknown '
+        "options are 400 vcapi.option_unknown.",
         json_schema_extra={"type": "object"},
     ),
 ]
@@ -78,11 +79,13 @@ def issue_credential(
     data: IssueRequest, session: SessionDep, ctx: ContextDep, who: PrincipalDep
 ) -> JSONResponse:
     """Sign ``credential`` for the token's issuer (eddsa-rdfc-2022), add status entries,
-    store and host it; ``201 {"verifiableCredential": …}``."""
+    store and host it; ``201 {"verifiableCredential": …}``, an enveloped credential
+    (VC-JOSE-COSE) when ``options.securingMechanism`` is ``application/vc+jwt``."""
     _row, signed = vcapi.issue_credential(
         session, ctx, who.issuer, data.credential, data.options, actor=who.actor
     )
-    return JSONResponse({"verifiableCredential": signed}, status_code=201)
+    answer = vcapi.issued_answer(session, ctx, who.issuer, signed, data.options)
+    return JSONResponse({"verifiableCredential": answer}, status_code=201)
 
 
 async def _verified(
