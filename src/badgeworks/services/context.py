@@ -4,7 +4,7 @@ and the verifier's capabilities."""
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from threading import Lock
@@ -17,6 +17,7 @@ from badgeworks.core.credential import OB3_SCHEMA_URL
 from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.loader import DocumentLoader
 from badgeworks.db.engine import SessionFactory
+from badgeworks.services.infra.memory import Recent
 from badgeworks.settings import Settings
 
 if TYPE_CHECKING:
@@ -30,6 +31,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+#: Decrypted signing keys kept per process (issuers' and endorsers' current keys).
+KEPT_KEYS = 1024
+
+
 @dataclass
 class ServiceContext:
     """Shared, long-lived collaborators of the services (one per app or CLI run)."""
@@ -41,9 +46,11 @@ class ServiceContext:
     #: Opens database sessions; services that read outside the caller's session use it
     #: (the verifier reads our own status lists straight from the database).
     session_factory: SessionFactory | None = None
-    # Decrypting a key runs scrypt; keep decrypted keys for the life of the process.
-    _keys: dict[str, Ed25519KeyPair] = field(default_factory=dict, repr=False)
-    _keys_lock: Lock = field(default_factory=Lock, repr=False)
+    # Decrypting a key runs scrypt; keep decrypted keys for the life of the process, the
+    # most recently used ``KEPT_KEYS`` of them.
+    _keys: Recent[Hashable, Ed25519KeyPair] = field(
+        default_factory=lambda: Recent(KEPT_KEYS), repr=False
+    )
     #: What verification uses (loaders, status lists, the fetcher, known issuers): built
     #: on first use by ``get_verifier`` unless set (the CLI sets its own). A copy made
     #: with ``dataclasses.replace`` builds its own, from its own settings.
@@ -78,14 +85,13 @@ class ServiceContext:
                 self.verifier = built
             return self.verifier
 
-    def cached_key(self, vm_id: str, build: Callable[[], Ed25519KeyPair]) -> Ed25519KeyPair:
-        """The signing key for ``vm_id``, decrypting it on first use only."""
-        with self._keys_lock:
-            key = self._keys.get(vm_id)
-            if key is None:
-                key = build()
-                self._keys[vm_id] = key
-            return key
+    def cached_key(self, name: Hashable, build: Callable[[], Ed25519KeyPair]) -> Ed25519KeyPair:
+        """The signing key kept under ``name``, decrypted (``build``) on first use only.
+
+        ``name`` must change whenever the stored key does (issuers: the key row's id and
+        the SHA-256 of its ciphertext).
+        """
+        return self._keys.get(name, build)
 
 
 def build_context(
