@@ -12,8 +12,10 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from badgeworks.core.enveloped import envelope_credential
+from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
+from badgeworks.core.enveloped import envelope_credential, envelope_presentation
 from tests.did_key_badges import KEY, badge
+from tests.signers import encode_jws
 from tests.verifier_app import NOW, codes
 
 
@@ -92,3 +94,55 @@ def test_presentation_carrying_enveloped_credentials(vclient: TestClient) -> Non
     body = r.json()
     assert body["format"] == "presentation" and body["verified"] is True
     assert body["credentialResults"][0]["checks"][0]["code"] == "jose.verified"
+
+
+def test_vcapi_enveloped_presentation(vclient: TestClient) -> None:
+    """VC-JOSE-COSE §3.1.2 through ``POST /presentations/verify``: the holder's
+    application/vp+jwt envelope (challenge and domain bound as nonce and aud), each
+    enveloped credential in it through the one pipeline, reported as ``jose``."""
+    holder = Ed25519KeyPair.generate()
+    vp = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": "VerifiablePresentation",
+        "holder": holder.controller,
+        "verifiableCredential": [enveloped()],
+    }
+    env = envelope_presentation(vp, holder, challenge="c-9", domain="verifier.example")
+    options = {"challenge": "c-9", "domain": "verifier.example"}
+    r = vclient.post(
+        "/presentations/verify", json={"verifiablePresentation": env, "options": options}
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["checks"][0]["code"] == "jose.verified"
+    assert body["credentialResults"][0]["format"] == "jose"
+    assert body["credentialResults"][0]["checks"][0]["code"] == "jose.verified"
+    # Replayed with another challenge: 422 naming the mismatch.
+    options["challenge"] = "c-10"
+    r = vclient.post(
+        "/presentations/verify", json={"verifiablePresentation": env, "options": options}
+    )
+    assert r.status_code == 422, r.text
+    assert "jose.challenge_mismatch" in {c["code"] for c in r.json()["checks"]}
+
+
+def test_enveloped_credential_without_typ_in_a_presentation(vclient: TestClient) -> None:
+    """VC 2.0 §4.13: the data: URL's media type says application/vc+jwt, so the entry is
+    read as VC-JOSE-COSE even when its token carries no ``typ`` (a SHOULD, §3.1.1)."""
+    credential = badge(KEY)
+    token = encode_jws({"alg": "EdDSA", "kid": KEY.id}, credential, KEY.sign)
+    item = {
+        "@context": "https://www.w3.org/ns/credentials/v2",
+        "type": "EnvelopedVerifiableCredential",
+        "id": f"data:application/vc+jwt,{token}",
+    }
+    vp = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": "VerifiablePresentation",
+        "verifiableCredential": [item],
+    }
+    r = vclient.post("/presentations/verify", json={"verifiablePresentation": vp})
+    assert r.status_code == 200, r.text
+    result = r.json()["credentialResults"][0]
+    assert result["format"] == "jose"
+    assert "jose.typ_missing" in {c["code"] for c in result["checks"]}

@@ -47,7 +47,7 @@ from badgeworks.adapters.resources import schema_documents
 from badgeworks.core.contexts import STATUS_CONTEXT, VC1_CONTEXT
 from badgeworks.core.credential import issuer_id as credential_issuer_id
 from badgeworks.core.credential import xsd_datetime
-from badgeworks.core.enveloped import MEDIA_TYPE, envelope_credential
+from badgeworks.core.enveloped import MEDIA_TYPE, envelope_credential, envelope_kind
 from badgeworks.core.errors import CredentialError, InputError
 from badgeworks.core.issue import issue
 from badgeworks.core.status import ENTRY_TYPE
@@ -266,7 +266,8 @@ def row_id_of(ctx: ServiceContext, document: dict[str, Any]) -> str:
 def sign(
     session: Session, ctx: ServiceContext, issuer: Issuer, unsigned: dict[str, Any]
 ) -> dict[str, Any]:
-    """Sign with the issuer's current key; the bundled schemas it names are checked."""
+    """Sign with the issuer's current key and cryptosuite; the bundled schemas it names
+    are checked."""
     named = unsigned.get("credentialSchema")
     named_list = named if isinstance(named, list) else [named] if named else []
     bundled = schema_documents()
@@ -278,6 +279,7 @@ def sign(
         ctx.loader,
         now=now,
         schemas=bundled if named_list and known else None,
+        cryptosuite=issuer.cryptosuite,
     )
 
 
@@ -617,7 +619,13 @@ def _credential_result(result: Verification, document: Any) -> dict[str, Any]:
     return {
         **report_body(result.report),
         "credentialId": credential_id if isinstance(credential_id, str) else None,
-        "format": "jwt" if isinstance(document, str) else "json",
+        "format": (
+            "jose"
+            if envelope_kind(document) == "vc"
+            else "jwt"
+            if isinstance(document, str)
+            else "json"
+        ),
     }
 
 

@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 from badgeworks.adapters.fetcher import request_budget
 from badgeworks.adapters.remote import budget_skipped
+from badgeworks.core.enveloped import envelope_kind, verify_envelope
 from badgeworks.core.values import as_list
 from badgeworks.core.verification.checks import KnownIssuer, count_proofs, too_many_proofs
 from badgeworks.core.verification.document import Capabilities, Verification, verify_document
@@ -224,7 +225,13 @@ def presented_credentials(vp: Mapping[str, Any]) -> list[Any]:
 
 
 def _presented_document(item: Any) -> Any:
-    """What the pipeline verifies for one entry: the object, or an enveloped VC-JWT."""
+    """What the pipeline verifies for one entry: the object, or an enveloped VC-JWT.
+
+    A VC-JOSE-COSE entry (``data:application/vc+jwt,…``) stays the object: the pipeline
+    verifies it as an envelope (``core.enveloped``), whatever its token's ``typ`` says.
+    """
+    if envelope_kind(item) == "vc":
+        return item
     token = enveloped_jwt(item)
     return item if token is None else token
 
@@ -294,6 +301,8 @@ def _verify_presented(
         return PresentationVerification(
             Report([too_many_proofs(total, limit, "presentation")]), "proof" in vp, [], []
         )
+    if envelope_kind(vp) == "vp":
+        return _verify_enveloped_presentation(ctx, vp, known, email, when, challenge, domain)
     # One fetch budget for the whole presentation: its credentials share it.
     with request_budget(verifier.budget or (lambda: fetch_budget(ctx.settings))) as budget:
         # The presentation's own checks only: each credential goes through ``verify``
@@ -314,3 +323,43 @@ def _verify_presented(
         credentials = [verify(ctx, doc, known=known, email=email, now=when) for doc in documents]
     report = budget_skipped(Report(checks), budget)
     return PresentationVerification(report, "proof" in vp, credentials, documents)
+
+
+def _verify_enveloped_presentation(
+    ctx: ServiceContext,
+    vp: dict[str, Any],
+    known: Mapping[str, KnownIssuer],
+    email: str | None,
+    when: datetime,
+    challenge: str | None,
+    domain: str | None,
+) -> PresentationVerification:
+    """An ``EnvelopedVerifiablePresentation`` (VC-JOSE-COSE §3.1.2): the holder's JWS
+    (``challenge``/``domain`` as ``nonce``/``aud``), then each enveloped credential in it
+    through ``verify``, the one pipeline."""
+    verifier = ctx.get_verifier()
+    with request_budget(verifier.budget or (lambda: fetch_budget(ctx.settings))) as budget:
+        inner, checks = verify_envelope(
+            vp,
+            kind="vp",
+            key_resolver=verifier.loader.load,
+            now=when,
+            challenge=challenge,
+            domain=domain,
+        )
+        items = presented_credentials(inner) if inner is not None else []
+        if len(items) > MAX_PRESENTED_CREDENTIALS:
+            checks.append(
+                Check(
+                    "presentation",
+                    "fail",
+                    "presentation.too_many_credentials",
+                    f"The presentation carries {len(items)} credentials; at most "
+                    f"{MAX_PRESENTED_CREDENTIALS} are verified in one request.",
+                )
+            )
+            items = []
+        documents = [_presented_document(item) for item in items]
+        credentials = [verify(ctx, doc, known=known, email=email, now=when) for doc in documents]
+    report = budget_skipped(Report(checks), budget)
+    return PresentationVerification(report, True, credentials, documents)
