@@ -29,6 +29,7 @@ from badgeworks.services.lifecycle import status_lists
 from badgeworks.services.programs.issuers import example_key_holders
 from badgeworks.services.verification.pool import VerifyPool
 from badgeworks.settings import Settings, get_settings
+from badgeworks.web.api_docs import add_api_docs
 from badgeworks.web.deps import check_admin_token_setting
 from badgeworks.web.errors import handle_error
 from badgeworks.web.headers import SecurityHeadersMiddleware
@@ -141,7 +142,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         title="badgeworks",
         version="0.1.0",
         description=DESCRIPTION,
-        docs_url="/docs",
+        docs_url=None,  # served from our own files (web/api_docs.py), never a CDN
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -174,6 +175,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     app.add_middleware(SecurityHeadersMiddleware)
     for module in ROUTE_MODULES:
         app.include_router(module.router)
+    add_api_docs(app)
 
     @app.get("/api/v1/health", tags=["health"])
     async def health() -> dict[str, bool]:

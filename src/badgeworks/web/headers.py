@@ -7,8 +7,9 @@ scripts at all (the pages need no JavaScript). A route's own policy is kept, wit
 ``frame-ancestors 'none'`` added if it lacks one. Every response gets
 ``X-Content-Type-Options: nosniff`` and a ``Referrer-Policy``; over TLS (``https``,
 directly or from a trusted proxy's ``X-Forwarded-Proto``) also
-``Strict-Transport-Security``. The interactive API docs at ``/docs`` load Swagger UI
-from its CDN, so they get a policy that allows exactly that.
+``Strict-Transport-Security``. The interactive API docs at ``/docs`` run Swagger UI
+from this service's own files (``web/api_docs.py``), so they get a policy that allows
+scripts from here and nowhere else.
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ PAGE_CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' https: data:; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
-#: FastAPI's Swagger UI page: its bundle and stylesheet from jsDelivr, one inline script.
+#: The Swagger UI page (web/api_docs.py): its bundle, stylesheet and start-up script from
+#: this service; the styles Swagger UI sets on its elements; its data: icons.
 DOCS_CSP = (
-    "default-src 'none'; script-src 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' https: data:; "
-    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'none'"
 )
 #: One year, the floor of the HSTS preload list.
 HSTS = "max-age=31536000; includeSubDomains"
