@@ -37,7 +37,8 @@ def test_verify_api_reads_the_envelope_in_every_form(vclient: TestClient) -> Non
     assert codes(body)["validity.ok"] == "pass"
     assert body["credential"]["name"] == "Data Pipeline Micro-internship"
     token = env["id"].split(",", 1)[1]
-    for payload in ({"jws": token}, {"credential": token}, env):
+    assert body["format"] == "jose"
+    for payload in ({"jws": token}, {"credential": token}, {"credential": env["id"]}, env):
         again = vclient.post("/api/v1/verify", json=payload)
         assert again.status_code == 200, (payload if payload is env else "", again.text)
         assert again.json()["checks"] == body["checks"]
@@ -51,6 +52,13 @@ def test_tampered_or_expired_envelope_is_422_not_500(vclient: TestClient) -> Non
     r = vclient.post("/api/v1/verify", json={"credential": forged})
     assert r.status_code == 422, r.text
     assert codes(r.json(), "proof") == {"jose.signature_invalid": "fail"}
+    # Pasted as text, a data: URL of another securing mechanism is a clear 400.
+    pasted = vclient.post(
+        "/api/v1/verify", json={"credential": env["id"].replace("vc+jwt", "vc+cose", 1)}
+    )
+    assert pasted.status_code == 400, pasted.text
+    assert pasted.json()["code"] == "verify.media_type"
+    assert "application/vc+cose" in pasted.json()["error"]
     wrong_media = {**env, "id": env["id"].replace("vc+jwt", "vc+sd-jwt", 1)}
     r = vclient.post("/api/v1/verify", json={"credential": wrong_media})
     assert r.status_code == 422, r.text
@@ -61,9 +69,7 @@ def test_verifier_page_in_english_and_spanish(vclient: TestClient) -> None:
     """The page shows the JOSE proof to people, in both languages."""
     env = enveloped()
     for lang, word in (("en", "verified"), ("es", "verificad")):
-        page = vclient.post(
-            f"/verify?lang={lang}", files={"credential": (None, env["id"].split(",", 1)[1])}
-        )
+        page = vclient.post(f"/verify?lang={lang}", files={"credential": (None, env["id"])})
         assert page.status_code == 200, page.text[:500]
         assert 'data-code="jose.verified"' in page.text
         assert word in page.text.lower()

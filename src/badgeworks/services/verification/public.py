@@ -37,6 +37,7 @@ from badgeworks.core.baking import PNG_SIGNATURE, extract
 from badgeworks.core.credential import issuer_id
 from badgeworks.core.document import parse_json_document
 from badgeworks.core.email import looks_like_email
+from badgeworks.core.enveloped import MEDIA_TYPE, envelope_kind
 from badgeworks.core.errors import BadgeworksError, ConfigError, InputError
 from badgeworks.core.reading import ProfileView, read_credential
 from badgeworks.core.vc_jwt import is_compact_jws
@@ -104,8 +105,12 @@ class Submission:
     label: str = ""
 
     @property
-    def format(self) -> Literal["json", "jwt", "presentation"]:
-        """``jwt`` for a compact JWS, ``presentation`` for a VP, ``json`` for a credential."""
+    def format(self) -> Literal["json", "jwt", "jose", "presentation"]:
+        """``jose`` for a VC-JOSE-COSE envelope (object, data: URL or ``typ`` ``vc+jwt``
+        JWS), ``jwt`` for another compact JWS, ``presentation`` for a VP, ``json`` for a
+        credential."""
+        if envelope_kind(self.document) == "vc":
+            return "jose"
         if isinstance(self.document, str):
             return "jwt"
         return "presentation" if is_presentation(self.document) else "json"
@@ -126,7 +131,7 @@ def _unreadable(message: str, code: str = "verify.unreadable", **details: Any) -
 def _from_value(value: Any, source: Source, label: str) -> Submission:
     """A parsed JSON value as a submission (or why it is not one credential)."""
     if isinstance(value, str):
-        if is_compact_jws(value):
+        if is_compact_jws(value) or envelope_kind(value) == "vc":
             return Submission(value.strip(), source, label)
         raise _unreadable("this is a JSON string, not a credential.", "verify.not_credential")
     if isinstance(value, list):
@@ -168,8 +173,18 @@ def read_text(text: str, limits: Limits, *, source: Source = "text", label: str 
     stripped = text.strip().removeprefix("\ufeff").strip()
     if not stripped:
         raise _unreadable("there was nothing to verify.", "verify.empty")
-    if len(stripped) <= limits.max_json_bytes and is_compact_jws(stripped):
+    if len(stripped) <= limits.max_json_bytes and (
+        is_compact_jws(stripped) or envelope_kind(stripped) == "vc"
+    ):
         return Submission(stripped, source, label)
+    if stripped[:5].lower() == "data:":
+        # An enveloped credential's id (VC 2.0 §4.13) of a securing mechanism we do not read.
+        media = stripped[5 : stripped.find(",")] if "," in stripped[:200] else ""
+        raise _unreadable(
+            f"this data: URL holds {media[:80] or 'no media type'!r}; the verifier reads "
+            f"enveloped credentials of {MEDIA_TYPE['vc']} (VC-JOSE-COSE).",
+            "verify.media_type",
+        )
     if _JWS_LIKE.match(stripped[:100_000]):
         raise _unreadable(
             "this looks like a JSON Web Token that is incomplete or damaged: a compact JWS "
