@@ -21,6 +21,7 @@ import click
 from badgeworks.adapters.resources import default_loader
 from badgeworks.core.credential import parse_xsd_datetime, xsd_datetime
 from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
+from badgeworks.core.cryptosuites import DEFAULT_CRYPTOSUITE, SIGNING_CRYPTOSUITES
 from badgeworks.core.document import DEFAULT_MAX_BYTES, parse_json_document
 from badgeworks.core.enveloped import envelope_credential, envelope_kind, enveloped_payload
 from badgeworks.core.errors import BadgeworksError
@@ -187,8 +188,25 @@ def _load_key(path: str) -> Ed25519KeyPair:
     help="Secure it with VC-JOSE-COSE instead: write an EnvelopedVerifiableCredential "
     "(application/vc+jwt, EdDSA); --created becomes its 'iat'.",
 )
-def sign(file: str, key_file: str, created: str | None, output: str | None, envelope: bool) -> None:
-    """Add an eddsa-rdfc-2022 proof to the credential in FILE ('-' for stdin)."""
+@click.option(
+    "--cryptosuite",
+    type=click.Choice(SIGNING_CRYPTOSUITES),
+    default=None,
+    help=f"The Data Integrity cryptosuite of the proof (default: {DEFAULT_CRYPTOSUITE}; "
+    "not with --envelope).",
+)
+def sign(
+    file: str,
+    key_file: str,
+    created: str | None,
+    output: str | None,
+    envelope: bool,
+    cryptosuite: str | None,
+) -> None:
+    """Add a Data Integrity proof (eddsa-rdfc-2022, or --cryptosuite eddsa-jcs-2022) to the
+    credential in FILE ('-' for stdin)."""
+    if envelope and cryptosuite is not None:
+        _fail("--cryptosuite names a Data Integrity proof; --envelope makes a JWS instead")
     document = _read_json(file)
     if not isinstance(document, dict):
         _fail("input: only a JSON object can be signed")
@@ -198,7 +216,13 @@ def sign(file: str, key_file: str, created: str | None, output: str | None, enve
         if envelope:
             signed = envelope_credential(document, key, iat=when)
         else:
-            signed = add_proof(document, key, default_loader(), created=when)
+            signed = add_proof(
+                document,
+                key,
+                default_loader(),
+                created=when,
+                cryptosuite=cryptosuite or DEFAULT_CRYPTOSUITE,
+            )
     except BadgeworksError as exc:
         _fail(f"cannot sign {file}: {exc}")
     text = _dumps(signed) + "\n"

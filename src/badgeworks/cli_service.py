@@ -16,6 +16,7 @@ import click
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
 
+from badgeworks.core.cryptosuites import DEFAULT_CRYPTOSUITE, SIGNING_CRYPTOSUITES
 from badgeworks.core.errors import BadgeworksError
 from badgeworks.db.engine import make_engine, make_session_factory
 from badgeworks.db.migrate import current_revision, upgrade
@@ -25,7 +26,7 @@ from badgeworks.services.infra.secrets import check_key_secret, ensure_dev_key_s
 from badgeworks.services.issuance import bulk, bulk_jobs
 from badgeworks.services.issuance import completion as issuance
 from badgeworks.services.programs import issuers
-from badgeworks.services.programs.models import IssuerCreate
+from badgeworks.services.programs.models import IssuerCreate, IssuerUpdate
 from badgeworks.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -277,6 +278,13 @@ def issuers_group() -> None:
 @click.option("--email", default=None, help="Contact email.")
 @click.option("--description", default=None)
 @click.option("--did-method", type=click.Choice(["web", "key"]), default="web", show_default=True)
+@click.option(
+    "--cryptosuite",
+    type=click.Choice(SIGNING_CRYPTOSUITES),
+    default=DEFAULT_CRYPTOSUITE,
+    show_default=True,
+    help="The Data Integrity cryptosuite its credentials are signed with.",
+)
 def issuers_create(
     slug: str,
     name: str,
@@ -284,6 +292,7 @@ def issuers_create(
     email: str | None,
     description: str | None,
     did_method: str,
+    cryptosuite: str,
 ) -> None:
     """Create an issuer SLUG with a fresh signing key."""
     data = _validated(
@@ -295,11 +304,28 @@ def issuers_create(
             "email": email,
             "description": description,
             "did_method": did_method,
+            "cryptosuite": cryptosuite,
         },
     )
     with _services() as (session, ctx):
         issuer = issuers.create_issuer(session, ctx, data, actor=CLI_ACTOR)
         click.echo(f"created issuer {issuer.slug}: {issuer.did}")
+
+
+@issuers_group.command("cryptosuite")
+@click.argument("slug")
+@click.argument("name", required=False, type=click.Choice(SIGNING_CRYPTOSUITES))
+def issuers_cryptosuite(slug: str, name: str | None) -> None:
+    """Show the cryptosuite issuer SLUG signs with, or set it to NAME.
+
+    Only what is signed from now on changes: issued credentials keep their proofs.
+    """
+    with _services() as (session, ctx):
+        issuer = issuers.get_issuer(session, slug)
+        if name is not None:
+            data = _validated(IssuerUpdate, {"cryptosuite": name})
+            issuer = issuers.update_issuer(session, issuer, data, actor=CLI_ACTOR, now=ctx.clock())
+        click.echo(f"{issuer.slug}\t{issuer.cryptosuite}")
 
 
 @issuers_group.command("list")

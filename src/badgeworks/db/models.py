@@ -85,6 +85,9 @@ class Issuer(SQLModel, table=True):
     image_caption: str | None = Field(default=None, max_length=500)
     did_method: str = Field(default="web", max_length=8)
     did: str = Field(max_length=500, unique=True)
+    #: The Data Integrity cryptosuite this issuer signs with from now on (credentials
+    #: already signed keep theirs: they are stored verbatim).
+    cryptosuite: str = Field(default="eddsa-rdfc-2022", max_length=32)
     created_at: datetime = timestamp_field()
 
 

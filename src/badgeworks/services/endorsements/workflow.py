@@ -733,12 +733,15 @@ def submit(
         ctx, invite, endorser, version, subject_id, _comment(comment, vouched), now, status
     )
     key = mentors.signing_key(ctx, endorser)
+    # The endorser's key signs, with the cryptosuite the program has chosen.
+    program = get_issuer_by_id(session, project.issuer_id)
     signed = issue(
         unsigned,
         key,
         ctx.loader,
         now=now,
         schemas={OB3_ENDORSEMENT_SCHEMA_URL: schema(ENDORSEMENT_SCHEMA_FILE)},
+        cryptosuite=program.cryptosuite,
     )
     signed = proof_as_list(signed)
     for rating in checked:

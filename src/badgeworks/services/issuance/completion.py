@@ -441,8 +441,12 @@ def _complete(
         # endorsements.workflow), so a project without one has none to look for.
         unsigned = endorsements.attach(session, ctx, project, version, unsigned)
     key = signing_key(session, ctx, issuer)
+    # Read with the rest, before the commit: signing then needs no connection.
+    cryptosuite = issuer.cryptosuite
     session.commit()
-    signed = issue(unsigned, key, ctx.loader, now=now, schemas=ctx.schemas())
+    signed = issue(
+        unsigned, key, ctx.loader, now=now, schemas=ctx.schemas(), cryptosuite=cryptosuite
+    )
     # 4. Store: compare-and-set the project, claim the index, insert the credential and
     # its event, all in one short write transaction.
     row = Credential(
@@ -545,7 +549,14 @@ def _complete_in_one_transaction(
     # Endorsements made so far are embedded; endorsers' ratings become Results.
     unsigned = endorsements.attach(session, ctx, project, version, unsigned)
     key = signing_key(session, ctx, issuer)
-    signed = issue(unsigned, key, ctx.loader, now=now, schemas=ctx.schemas())
+    signed = issue(
+        unsigned,
+        key,
+        ctx.loader,
+        now=now,
+        schemas=ctx.schemas(),
+        cryptosuite=issuer.cryptosuite,
+    )
     row = Credential(
         id=credential_id,
         issuer_id=issuer_id,

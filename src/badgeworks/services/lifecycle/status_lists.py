@@ -62,6 +62,7 @@ from sqlmodel import Session, col, select
 
 from badgeworks.core.credential import bitstring_status_list_entry
 from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
+from badgeworks.core.cryptosuites import DEFAULT_CRYPTOSUITE
 from badgeworks.core.errors import StatusError
 from badgeworks.core.issue import issue
 from badgeworks.core.status import (
@@ -154,6 +155,15 @@ def _signing_key(session: Session, ctx: ServiceContext, owner: Owner) -> Ed25519
     return signing_key(session, ctx, owner)
 
 
+def _cryptosuite(session: Session, owner: Owner) -> str:
+    """The cryptosuite ``owner``'s lists are signed with: the issuer's setting; for a
+    mentor or host, the setting of the program they endorse for."""
+    if isinstance(owner, Endorser):
+        program = session.get(Issuer, owner.issuer_id)
+        return program.cryptosuite if program is not None else DEFAULT_CRYPTOSUITE
+    return owner.cryptosuite
+
+
 def list_url(ctx: ServiceContext, owner: Owner, purpose: str, number: int) -> str:
     """The URL (and ``id``) of one of ``owner``'s status list credentials."""
     if isinstance(owner, Endorser):
@@ -200,7 +210,8 @@ def _signed_list(
         valid_from=now,
     )
     key = _signing_key(session, ctx, owner)
-    return serialize(issue(unsigned, key, ctx.loader, now=now))
+    cryptosuite = _cryptosuite(session, owner)
+    return serialize(issue(unsigned, key, ctx.loader, now=now, cryptosuite=cryptosuite))
 
 
 def _insert_ignoring_conflict(session: Session, table: Any, values: dict[str, Any]) -> bool:

@@ -22,6 +22,7 @@ from badgeworks.adapters.did_web import did_document, did_web_id
 from badgeworks.adapters.keystore import decrypt_seed, encrypt_seed, is_example_key
 from badgeworks.core import credential as ob
 from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
+from badgeworks.core.cryptosuites import SIGNING_CRYPTOSUITES
 from badgeworks.core.errors import ConfigError
 from badgeworks.db.models import Issuer, IssuerKey
 from badgeworks.services.context import ServiceContext
@@ -31,6 +32,19 @@ from badgeworks.services.infra.pagination import Page
 from badgeworks.services.programs.models import IssuerCreate, IssuerPublic, IssuerUpdate, KeyPublic
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+
+
+def check_cryptosuite(name: object) -> str:
+    """``name`` if this service can sign with it, else ``ValidationFailed``
+    (``issuer.cryptosuite_unsupported``, 422) naming the choices."""
+    if isinstance(name, str) and name in SIGNING_CRYPTOSUITES:
+        return name
+    shown = "null" if name is None else f"{str(name)[:64]!r}"
+    raise ValidationFailed(
+        f"cryptosuite: {shown} is not a cryptosuite this service signs with; choose "
+        + " or ".join(repr(n) for n in SIGNING_CRYPTOSUITES),
+        code="issuer.cryptosuite_unsupported",
+    )
 
 
 def did_for_slug(ctx: ServiceContext, slug: str) -> str:
@@ -64,6 +78,7 @@ def create_issuer(
 ) -> Issuer:
     """Create an issuer with its first key; ``ConflictError`` if the slug is taken."""
     ctx.key_secret  # noqa: B018  (fail before writing anything if we could not sign)
+    cryptosuite = check_cryptosuite(data.cryptosuite)
     if session.exec(select(Issuer).where(Issuer.slug == data.slug)).first() is not None:
         raise ConflictError(f"the issuer slug {data.slug!r} is taken", code="issuer.slug_taken")
     placeholder = did_for_slug(ctx, data.slug)
@@ -75,6 +90,7 @@ def create_issuer(
         description=data.description,
         did_method=data.did_method,
         did=placeholder,
+        cryptosuite=cryptosuite,
         created_at=ctx.clock(),
     )
     try:
@@ -145,6 +161,9 @@ def update_issuer(
             "name: must not be null; send a name, or leave the field out to keep the current one",
             code="issuer.name_required",
         )
+    if "cryptosuite" in changes:
+        # Only what is signed from now on changes: stored credentials keep their proofs.
+        changes["cryptosuite"] = check_cryptosuite(changes["cryptosuite"])
     for name, value in changes.items():
         setattr(issuer, name, value)
     session.add(issuer)
@@ -303,6 +322,7 @@ def to_public(session: Session, ctx: ServiceContext, issuer: Issuer) -> IssuerPu
         description=issuer.description,
         did=issuer.did,
         did_method=issuer.did_method,
+        cryptosuite=issuer.cryptosuite,
         did_document_url=(
             f"{ctx.base_url}/issuers/{issuer.slug}/did.json" if issuer.did_method == "web" else None
         ),

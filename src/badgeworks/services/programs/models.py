@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from badgeworks.core.cryptosuites import DEFAULT_CRYPTOSUITE, SIGNING_CRYPTOSUITES
 from badgeworks.core.structure import RESULT_TYPES
 from badgeworks.services.models import (
     DbId,
@@ -36,6 +37,20 @@ ResultStatus = Literal[
 
 # ----------------------------------------------------------------------------- issuers
 
+#: An issuer's cryptosuite as a request gives it. Any string up to 64 characters passes
+#: here; the service refuses one it cannot sign with (``issuer.cryptosuite_unsupported``,
+#: with the choices), so the answer names the setting instead of a schema rule.
+Cryptosuite = Annotated[
+    str,
+    StringConstraints(max_length=64),
+    Field(
+        description="The Data Integrity cryptosuite new proofs are made with: "
+        + " or ".join(SIGNING_CRYPTOSUITES)
+        + f" (default {DEFAULT_CRYPTOSUITE}). Credentials already signed keep theirs.",
+        json_schema_extra={"enum": list(SIGNING_CRYPTOSUITES)},
+    ),
+]
+
 
 # An organization's name and contact fields: an issuer's, or a project's host's.
 class Organization(Strict):
@@ -48,6 +63,7 @@ class Organization(Strict):
 class IssuerCreate(Organization):
     slug: Slug
     did_method: Literal["web", "key"] = "web"
+    cryptosuite: Cryptosuite = DEFAULT_CRYPTOSUITE
 
     model_config = ConfigDict(
         extra="forbid",
@@ -70,6 +86,7 @@ class IssuerUpdate(Strict):
     url: HttpUrl | None = None
     email: Email | None = None
     description: Text | None = None
+    cryptosuite: Cryptosuite | None = None
 
 
 class KeyPublic(BaseModel):
@@ -87,6 +104,7 @@ class IssuerPublic(BaseModel):
     description: str | None
     did: str
     did_method: str
+    cryptosuite: str
     did_document_url: str | None
     image_url: str | None
     keys: list[KeyPublic]

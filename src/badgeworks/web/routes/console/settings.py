@@ -10,9 +10,11 @@ from typing import Annotated, Any
 from fastapi import Form, Request, Response
 from pydantic import ValidationError
 
+from badgeworks.core.cryptosuites import SIGNING_CRYPTOSUITES
 from badgeworks.core.errors import BadgeworksError, ConfigError
 from badgeworks.db.console import ROLES
 from badgeworks.services.accounts import staff, tokens
+from badgeworks.services.errors import ValidationFailed
 from badgeworks.services.programs import issuers
 from badgeworks.services.programs.models import IssuerUpdate
 from badgeworks.services.verification.public import load_registry
@@ -103,6 +105,7 @@ def _settings_page(
         tokens=tokens.list_tokens(session, program.issuer) if owner else [],
         staff_rows=staff.issuer_staff(session, program.issuer) if owner else [],
         roles=ROLES,
+        cryptosuites=SIGNING_CRYPTOSUITES,
         outbox=_outbox(ctx.settings),
         trust=_trust_registry(ctx.settings),
     )
@@ -142,6 +145,32 @@ def update_profile(
         )
     issuers.update_issuer(session, program.issuer, data, actor=program.actor, now=ctx.clock())
     return back_to(program, "/settings", "profile_saved")
+
+
+@router.post("/{slug}/settings/cryptosuite", dependencies=[Csrf])
+def update_cryptosuite(
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
+    program: ProgramDep,
+    cryptosuite: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    """The cryptosuite the program signs with from now on (issued credentials keep theirs)."""
+    program.require("owner")
+    try:
+        issuers.update_issuer(
+            session,
+            program.issuer,
+            IssuerUpdate(cryptosuite=cryptosuite),
+            actor=program.actor,
+            now=ctx.clock(),
+        )
+    except ValidationFailed as exc:
+        # The page says it in the reader's language (console.settings.*).
+        known = exc.code == "issuer.cryptosuite_unsupported"
+        error = "cryptosuite_unsupported" if known else exc.message
+        return _settings_page(request, session, ctx, program, error=error, status_code=422)
+    return back_to(program, "/settings", "cryptosuite_saved")
 
 
 @router.post("/{slug}/settings/image", dependencies=[Csrf])
