@@ -488,3 +488,19 @@ def test_enveloped_presentation_with_challenge_and_its_credentials(loader: Docum
     result = verify_enveloped_presentation(envelope_presentation(tampered, OTHER), **options)
     assert result["verified"] is False
     assert result["credentialResults"][0]["checks"][0]["code"] == "jose.signature_invalid"
+
+
+def test_core_presentation_reads_enveloped_credentials(loader: DocumentLoader) -> None:
+    """§3.1.2 in the core's verify_presentation: an enveloped credential is verified as
+    VC-JOSE-COSE (format jose), not as an OB 3.0 VC-JWT."""
+    from badgeworks.core.verification.presentation import verify_presentation
+
+    vp = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": "VerifiablePresentation",
+        "verifiableCredential": [envelope_credential(example_credential(), KEY)],
+    }
+    result = verify_presentation(vp, loader=loader, now=NOW)
+    assert result["credentialResults"][0]["format"] == "jose"
+    assert result["credentialResults"][0]["checks"][0]["code"] == "jose.verified"
+    assert result["verified"] is True

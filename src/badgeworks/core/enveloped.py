@@ -732,6 +732,36 @@ def envelope_kind(document: Any) -> Kind | None:
     return "vc" if typ == TYP["vc"] else "vp" if typ == TYP["vp"] else None
 
 
+def _header_typ(token: str) -> str | None:
+    head = token.strip().split(".", 1)[0]
+    if len(head) > MAX_HEADER_BYTES * 4 // 3 + 4:
+        return None
+    try:
+        header = parse_json_document(b64url_decode(head), max_bytes=MAX_HEADER_BYTES)
+    except (BadgeworksError, ValueError):
+        return None
+    return _media_name(header.get("typ")) if isinstance(header, dict) else None
+
+
+def is_jose_envelope(item: Any) -> bool:
+    """True for an ``EnvelopedVerifiableCredential`` whose ``id`` is a
+    ``data:application/vc+jwt,`` URL holding anything but an OB 3.0 VC-JWT.
+
+    ``core.verification.presentation.create_presentation`` wraps OB 3.0 VC-JWTs (``typ``
+    ``JWT``) in the same envelope, so inside a presentation an explicit ``typ`` ``JWT``
+    keeps such an entry with ``core.vc_jwt``; an envelope we cannot read at all is left
+    to the presentation's own "malformed entry" check.
+    """
+    if not isinstance(item, Mapping) or ENVELOPED_TYPE["vc"] not in types_of(item):
+        return False
+    ref = item.get("id")
+    if not isinstance(ref, str) or len(ref) > MAX_TOKEN_CHARS + 64 or "," not in ref:
+        return False
+    if ref[:5].lower() != "data:" or _media_type(ref) != MEDIA_TYPE["vc"]:
+        return False
+    return _header_typ(ref.split(",", 1)[1]) != "jwt"
+
+
 def enveloped_payload(document: Any, kind: Kind = "vc") -> dict[str, Any] | None:
     """What the envelope says, unverified (for display and counting); None if unreadable."""
     try:

@@ -23,6 +23,7 @@ from urllib.parse import unquote
 from ..contexts import VC1_CONTEXT, VC2_CONTEXT
 from ..crypto.ed25519 import Ed25519KeyPair
 from ..cryptosuites import DEFAULT_CRYPTOSUITE
+from ..enveloped import is_jose_envelope
 from ..errors import CredentialError
 from ..loader import DocumentLoader
 from ..proof import add_proof, verify_proofs
@@ -30,6 +31,7 @@ from ..structure import is_url
 from ..values import as_list, types_of
 from ..vc_jwt import KeyResolver, is_compact_jws
 from .credential import verify, verify_jwt
+from .enveloped import verify_enveloped
 from .report import Check, Outcome, Report, internal_error, proof_detail
 from .status import StatusResolver, now_utc
 
@@ -311,6 +313,15 @@ def _verify_jwt_credential(
 
 
 def _verify_credential(item: Any, index: int, **options: Any) -> dict[str, Any]:
+    if is_jose_envelope(item):
+        # VC-JOSE-COSE §3.1.2: an EnvelopedVerifiableCredential of application/vc+jwt.
+        credential, checks = verify_enveloped(item, **options)
+        cid = credential.get("id") if credential is not None else None
+        return {
+            **Report(checks).as_dict(),
+            "credentialId": cid if isinstance(cid, str) else None,
+            "format": "jose",
+        }
     token = _jwt_token(item)
     if token is not None:
         if not token:

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from badgeworks.adapters.fetcher import request_budget
 from badgeworks.adapters.remote import budget_skipped
-from badgeworks.core.enveloped import envelope_kind, verify_envelope
+from badgeworks.core.enveloped import envelope_kind, is_jose_envelope, verify_envelope
 from badgeworks.core.values import as_list
 from badgeworks.core.verification.checks import KnownIssuer, count_proofs, too_many_proofs
 from badgeworks.core.verification.document import Capabilities, Verification, verify_document
@@ -230,7 +230,7 @@ def _presented_document(item: Any) -> Any:
     A VC-JOSE-COSE entry (``data:application/vc+jwt,…``) stays the object: the pipeline
     verifies it as an envelope (``core.enveloped``), whatever its token's ``typ`` says.
     """
-    if envelope_kind(item) == "vc":
+    if is_jose_envelope(item):
         return item
     token = enveloped_jwt(item)
     return item if token is None else token
