@@ -155,3 +155,31 @@ def test_enveloped_credential_without_typ_in_a_presentation(vclient: TestClient)
     result = r.json()["credentialResults"][0]
     assert result["format"] == "jose"
     assert "jose.typ_missing" in {c["code"] for c in result["checks"]}
+
+
+def test_public_verifier_reads_an_enveloped_presentation(vclient: TestClient) -> None:
+    """VC-JOSE-COSE §3.1.2 on the public verifier: an EnvelopedVerifiablePresentation is
+    a presentation; its holder's envelope and each credential in it are checked."""
+    holder = Ed25519KeyPair.generate()
+    vp = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": "VerifiablePresentation",
+        "holder": holder.controller,
+        "verifiableCredential": [enveloped()],
+    }
+    r = vclient.post("/api/v1/verify", json={"credential": envelope_presentation(vp, holder)})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["format"] == "presentation" and body["verified"] is True
+    assert body["credentialResults"][0]["checks"][0]["code"] == "jose.verified"
+    # Signed by someone who is not the holder: the presentation fails.
+    mallory = Ed25519KeyPair.generate()
+    forged = envelope_presentation({**vp, "holder": mallory.controller}, mallory)
+    token = forged["id"].split(",", 1)[1]
+    head, _, sig = token.split(".")
+    original_body = envelope_presentation(vp, holder)["id"].split(",", 1)[1].split(".")[1]
+    swapped = {**forged, "id": f"data:application/vp+jwt,{head}.{original_body}.{sig}"}
+    r = vclient.post("/api/v1/verify", json={"credential": swapped})
+    assert r.status_code == 422, r.text
+    found = {c["code"] for c in r.json()["presentationResult"]["checks"]}
+    assert "jose.signature_invalid" in found

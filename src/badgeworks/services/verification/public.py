@@ -117,9 +117,12 @@ class Submission:
 
 
 def is_presentation(value: Any) -> bool:
-    """True for a JSON object whose ``type`` includes ``VerifiablePresentation``."""
+    """True for a JSON object whose ``type`` includes ``VerifiablePresentation``, or an
+    ``EnvelopedVerifiablePresentation`` (VC-JOSE-COSE §3.1.2)."""
     if not isinstance(value, dict):
         return False
+    if envelope_kind(value) == "vp":
+        return True
     types = value.get("type")
     return "VerifiablePresentation" in (types if isinstance(types, list) else [types])
 
@@ -150,7 +153,9 @@ def _from_value(value: Any, source: Source, label: str) -> Submission:
             "JSON object).",
             "verify.not_credential",
         )
-    if is_presentation(value):
+    # An enveloped presentation's credentials are read after its signature (the pipeline
+    # caps their number then).
+    if is_presentation(value) and envelope_kind(value) != "vp":
         count = len(verification.presented_credentials(value))
         if count == 0:
             raise _unreadable(
