@@ -20,6 +20,8 @@ from tests.issuer_app import NOW, TEST_SECRET, IssuerHandle, make_issuer
 from tests.plain_credentials import plain_credential
 
 JOSE = {"securingMechanism": "application/vc+jwt"}
+#: The DID of the issuer ``make_issuer(…, "enveloped")`` creates (did:web on the test host).
+ISSUER_DID = "did:web:127.0.0.1%3A8000:issuers:enveloped"
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +62,7 @@ def test_issue_answers_with_an_enveloped_credential(http: TestClient, issuer: Is
     Integrity proof), signed by the issuer's key (typ vc+jwt)."""
     r = http.post(
         "/credentials/issue",
-        json={"credential": plain_credential(), "options": JOSE},
+        json={"credential": plain_credential(issuer=ISSUER_DID), "options": JOSE},
         headers=issuer.auth,
     )
     assert r.status_code == 201, r.text
@@ -86,7 +88,9 @@ def test_issue_answers_with_an_enveloped_credential(http: TestClient, issuer: Is
 def test_without_the_option_the_answer_is_unchanged(http: TestClient, issuer: IssuerHandle) -> None:
     """Without options.securingMechanism the issuer answers as before (Data Integrity)."""
     r = http.post(
-        "/credentials/issue", json={"credential": plain_credential()}, headers=issuer.auth
+        "/credentials/issue",
+        json={"credential": plain_credential(issuer=ISSUER_DID)},
+        headers=issuer.auth,
     )
     assert r.status_code == 201, r.text
     assert r.json()["verifiableCredential"]["proof"]
@@ -102,7 +106,10 @@ def test_other_securing_mechanisms_are_a_400(
     honour is an error, never ignored (and nothing is issued)."""
     r = http.post(
         "/credentials/issue",
-        json={"credential": plain_credential(), "options": {"securingMechanism": value}},
+        json={
+            "credential": plain_credential(issuer=ISSUER_DID),
+            "options": {"securingMechanism": value},
+        },
         headers=issuer.auth,
     )
     assert r.status_code == 400, r.text
