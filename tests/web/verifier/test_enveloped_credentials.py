@@ -7,6 +7,8 @@ The credential is an ``EnvelopedVerifiableCredential`` (VC 2.0 §4.13) whose ``i
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any
 
 from fastapi import FastAPI
@@ -183,3 +185,32 @@ def test_public_verifier_reads_an_enveloped_presentation(vclient: TestClient) ->
     assert r.status_code == 422, r.text
     found = {c["code"] for c in r.json()["presentationResult"]["checks"]}
     assert "jose.signature_invalid" in found
+
+
+def test_forged_envelopes_against_the_served_verifier(vclient: TestClient) -> None:
+    """Attacks on the served API, each a clear 4xx/422 and never a 500: a credential that
+    names KEY's issuer but is signed by another DID's key (§4.1.1/§4.2), ``alg: none``
+    (§1.1.2.1), HS256 keyed with the issuer's public key, and a huge token."""
+    mallory = Ed25519KeyPair.generate()
+    credential = badge(KEY)
+    forged = encode_jws(
+        {"alg": "EdDSA", "kid": mallory.id, "typ": "vc+jwt"}, credential, mallory.sign
+    )
+    r = vclient.post("/api/v1/verify", json={"credential": f"data:application/vc+jwt,{forged}"})
+    assert r.status_code == 422, r.text
+    assert codes(r.json(), "proof") == {"jose.issuer_key_mismatch": "fail"}
+    head = encode_jws({"alg": "none", "typ": "vc+jwt"}, credential, lambda _: b"").rsplit(".", 1)[0]
+    r = vclient.post("/api/v1/verify", json={"credential": f"data:application/vc+jwt,{head}."})
+    assert r.status_code == 422, r.text
+    assert codes(r.json(), "proof") == {"jose.alg_unsupported": "fail"}
+    hs = encode_jws(
+        {"alg": "HS256", "kid": KEY.id, "typ": "vc+jwt"},
+        credential,
+        lambda data: hmac.new(KEY.public_key, data, hashlib.sha256).digest(),
+    )
+    r = vclient.post("/api/v1/verify", json={"credential": f"data:application/vc+jwt,{hs}"})
+    assert r.status_code == 422, r.text
+    assert codes(r.json(), "proof") == {"jose.alg_unsupported": "fail"}
+    huge = "data:application/vc+jwt," + "A" * (2 * 1024 * 1024)
+    r = vclient.post("/api/v1/verify", json={"credential": huge})
+    assert 400 <= r.status_code < 500, r.status_code
