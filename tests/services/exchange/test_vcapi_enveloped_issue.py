@@ -14,6 +14,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from badgeworks.core import multikey
+from badgeworks.core.crypto.jose import ed25519_public_jwk
 from badgeworks.settings import get_settings
 from badgeworks.web.app import create_app
 from tests.issuer_app import NOW, TEST_SECRET, IssuerHandle, make_issuer
@@ -114,3 +116,28 @@ def test_other_securing_mechanisms_are_a_400(
     )
     assert r.status_code == 400, r.text
     assert r.json()["code"] == "vcapi.option_unsupported"
+
+
+def test_issued_envelope_verifies_in_panva_jose(http: TestClient, issuer: IssuerHandle) -> None:
+    """VC-JOSE-COSE §3.1.1 (RFC 7515), checked by an independent implementation: the
+    service's own envelope verifies in panva's jose with the key of the issuer's hosted
+    DID document (the one its kid names), typ vc+jwt required."""
+    from tests.interop.test_vc_jose_cose_interop import run
+
+    r = http.post(
+        "/credentials/issue",
+        json={"credential": plain_credential(issuer=ISSUER_DID), "options": JOSE},
+        headers=issuer.auth,
+    )
+    assert r.status_code == 201, r.text
+    token = r.json()["verifiableCredential"]["id"].removeprefix("data:application/vc+jwt,")
+    kid = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))["kid"]
+    document = http.get("/issuers/enveloped/did.json").json()
+    method = next(m for m in document["verificationMethod"] if m["id"] == kid)
+    raw = multikey.decode_public_key(method["publicKeyMultibase"])
+    public = {**ed25519_public_jwk(raw), "alg": "EdDSA"}
+    (result,) = run(
+        "verify", [{"token": token, "publicJwk": public, "typ": "vc+jwt", "algorithms": ["EdDSA"]}]
+    )
+    assert "error" not in result, result
+    assert result["payload"]["issuer"] == ISSUER_DID
