@@ -6,6 +6,13 @@ specific code and a message that quotes the property (as a JSON path) and its va
 here: JSON-LD strictness is enforced by canonicalization. Presentations are checked
 elsewhere.
 
+Issuing is strict: everything found is a problem. Verifying is not (docs/verification.md,
+"What fails and what warns"): a few findings leave a credential authentic and readable,
+only not fully conformant (a subject named by neither ``id`` nor ``identifier``, an image
+given as a plain URL, no ``1EdTechJsonSchemaValidator2019`` schema entry).
+``credential_findings`` returns those apart, as conformance notes the verifier reports as
+warnings.
+
 Each check names the section it implements: VC 2.0 §4 "Basic Concepts" and §5
 "Advanced Concepts"; VC 1.1 §4; OB 3.0 "Data Models" and "Serialization > JSON".
 """
@@ -110,9 +117,14 @@ def credential_kind(credential: Mapping[str, Any]) -> Kind:
 class _Checker:
     """Walks one credential and collects problems; each check method handles one class."""
 
-    def __init__(self, prefix: str = "") -> None:
+    def __init__(self, prefix: str = "", *, embedded: bool = True) -> None:
         self.problems: list[CredentialError] = []
+        #: Conformance notes: findings that leave the credential authentic and readable.
+        self.notes: list[CredentialError] = []
         self.prefix = prefix
+        #: Whether embedded endorsements are checked here too (a verifier checks each one
+        #: on its own, so that its findings count against it and not the credential).
+        self.embedded = embedded
 
     def where(self, path: str) -> str:
         """``path`` (relative to this checker's "$") as a path from the outermost "$"."""
@@ -121,6 +133,13 @@ class _Checker:
     def add(self, code: str, path: str, message: str, value: Any = None) -> None:
         where = self.where(path)
         self.problems.append(
+            CredentialError(f"{where}: {message}", code=code, path=where, value=value)
+        )
+
+    def note(self, code: str, path: str, message: str, value: Any = None) -> None:
+        """A conformance note: not fully conformant, but nothing a reader could misread."""
+        where = self.where(path)
+        self.notes.append(
             CredentialError(f"{where}: {message}", code=code, path=where, value=value)
         )
 
@@ -304,6 +323,17 @@ class _Checker:
 
     def image(self, node: Any, path: str) -> None:
         """OB 3.0 Image: ``id`` (URI or data URI) required, ``type`` is ``Image``."""
+        if isinstance(node, str) and is_url(node):
+            # OB 3.0 B.1 types ``image`` as an Image object; many issuers write the URL
+            # alone. It still names one image unambiguously, so it is a note.
+            self.note(
+                "credential.image_url",
+                path,
+                f"should be an Image object ({{'id': …, 'type': 'Image'}}), got the plain "
+                f"URL {_show(node)}",
+                node,
+            )
+            return
         if not isinstance(node, Mapping):
             self.add("credential.image", path, f"must be an Image object, got {_show(node)}")
             return
@@ -323,7 +353,7 @@ class _Checker:
     def endorsements(self, node: Mapping[str, Any], path: str) -> None:
         """Embedded EndorsementCredentials are full credentials: check each one."""
         endorsements = node.get("endorsement")
-        if endorsements is None:
+        if endorsements is None or not self.embedded:
             return
         for i, item in enumerate(_items(endorsements)):
             sub = _Checker(self.where(f"{path}.endorsement[{i}]"))
@@ -336,6 +366,7 @@ class _Checker:
                     f"{_show(item.get('type'))}",
                 )
             self.problems.extend(sub.problems)
+            self.notes.extend(sub.notes)
 
     # ------------------------------------------------------------------ subjects
     def subject(self, cred: Mapping[str, Any], kind: Kind) -> None:
@@ -375,7 +406,15 @@ class _Checker:
                 f"must contain 'AchievementSubject', got {_show(s.get('type'))}",
             )
         if "id" not in s and not s.get("identifier"):
-            self.add(code, path, "must have an id or at least one identifier (IdentityObject)")
+            # OB 3.0 B.1.3: "Either id or at least one identifier MUST be supplied." A
+            # subject named by neither is still a readable claim about an achievement;
+            # only the holder cannot be matched to it, so it is a note.
+            self.note(
+                "credential.subject_unidentified",
+                path,
+                "names its recipient by neither an id nor an identifier (IdentityObject), "
+                "as Open Badges 3.0 requires, so the credential cannot be matched to its holder",
+            )
         if "identifier" in s:
             for i, ident in enumerate(_items(s["identifier"])):
                 self.identity_object(ident, f"{path}.identifier[{i}]")
@@ -718,8 +757,10 @@ class _Checker:
         if ob and not any(
             isinstance(e, Mapping) and e.get("type") == JSON_SCHEMA_VALIDATOR_TYPE for e in entries
         ):
-            self.add(
-                "credential.schema",
+            # Another schema type is not wrong for a VC (VC 2.0 §4.11 allows any), only
+            # not one an Open Badges verifier is asked to run: a note.
+            self.note(
+                "credential.schema_type",
                 "$.credentialSchema",
                 f"an Open Badges credential's credentialSchema must include an entry of type "
                 f"{JSON_SCHEMA_VALIDATOR_TYPE!r}",
@@ -800,10 +841,22 @@ def _multibase_problem(value: Any) -> str | None:
 
 
 def credential_problems(credential: Any) -> list[CredentialError]:
-    """Every structural problem of ``credential`` (an empty list means none found)."""
+    """Every structural problem of ``credential``, conformance notes included, and its
+    embedded endorsements' (an empty list means none found): what issuing refuses."""
     checker = _Checker()
     checker.credential(credential)
-    return checker.problems
+    return checker.problems + checker.notes
+
+
+def credential_findings(credential: Any) -> tuple[list[CredentialError], list[CredentialError]]:
+    """What a verifier reports of ``credential``'s structure: (problems, conformance notes).
+
+    Embedded endorsements are left out: the verifier checks each one as a credential of
+    its own, and what is wrong with an endorsement counts against that endorsement.
+    """
+    checker = _Checker(embedded=False)
+    checker.credential(credential)
+    return checker.problems, checker.notes
 
 
 def check_credential(credential: Any) -> None:

@@ -229,17 +229,20 @@ def test_withdrawal_sets_the_bit_and_verifiers_see_it(
     assert not checked.verified
     assert _codes(checked, "status") == {"status.list_unverified": "fail"}
     checked = pipeline(badge, _offline(app, {list_url: forged}), now=NOW).report
-    assert not checked.verified
+    # The endorsement fails on its own; the badge's verdict is not failed by it.
+    assert checked.verified and checked.verdict == "verified_with_warnings"
     (check,) = (c for c in checked.checks if c.check == "endorsement")
-    assert (check.outcome, check.code) == ("fail", "endorsement.failed")
+    assert (check.outcome, check.code) == ("warning", "endorsement.failed")
 
-    # A list signed by someone else (the program) for the mentor's endorsement is refused.
+    # A list signed by someone else (the program) for the mentor's endorsement is read,
+    # and the report names who signed it (docs/verification.md, "What fails and what
+    # warns"); the endorsement's own URL is what names the list.
     with app.state.session_factory() as session:
         own = status_lists.get_list(session, acme.slug, "revocation", 1)
         program_list = own.document
     foreign = json.loads(program_list)
     checked = pipeline(endorsement, _offline(app, {list_url: foreign}), now=NOW).report
-    assert _codes(checked, "status") == {"status.issuer_mismatch": "fail"}
+    assert _codes(checked, "status")["status.issuer_mismatch"] == "warning"
 
 
 def test_withdrawing_twice_is_idempotent_and_only_the_owner_can(

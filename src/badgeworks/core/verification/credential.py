@@ -12,6 +12,13 @@ The checks run in a fixed order, each under its own ``check`` name:
 6. ``status``: the Bitstring Status List entries (step 4);
 7. ``endorsement``: each embedded EndorsementCredential, verified the same way (step 6).
 
+What fails and what warns (docs/verification.md): a credential is not verified when it
+is not authentic (signature, issuer binding) or not currently valid (revoked, suspended,
+expired, not yet valid) or cannot be read. One that is authentic and valid but not fully
+conformant is verified with warnings. An embedded endorsement is judged on its own: one
+that fails is reported as failed, but it is the endorsement that does not count, not the
+credential (its outcome is a warning on the credential's report).
+
 A stage that crashes becomes one ``internal.error`` check (``report.internal_error``);
 the other stages still run. Messages are written for a non-specialist reader.
 """
@@ -28,7 +35,7 @@ from ..errors import BadgeworksError
 from ..loader import DocumentLoader
 from ..proof import ProofResult, verify_proofs
 from ..schema import schema_problems
-from ..structure import credential_problems, vc_version
+from ..structure import credential_findings, vc_version
 from ..values import as_list
 from ..vc_jwt import KeyResolver, verify_vc_jwt
 from .report import (
@@ -79,12 +86,12 @@ class _Context:
 
 
 def _structure(ctx: _Context) -> list[Check]:
-    problems = credential_problems(ctx.document)
+    problems, notes = credential_findings(ctx.document)
     if problems:
         return [
             Check("structure", "fail", p.code, f"The credential is malformed: {p.message}")
             for p in problems
-        ]
+        ] + [_conformance_note(n) for n in notes]
     version = vc_version(ctx.document)
     return [
         Check(
@@ -93,7 +100,19 @@ def _structure(ctx: _Context) -> list[Check]:
             "structure.ok",
             f"The credential is well formed (Verifiable Credentials Data Model {version}).",
         )
-    ]
+    ] + [_conformance_note(n) for n in notes]
+
+
+def _conformance_note(note: BadgeworksError) -> Check:
+    """A finding that leaves the credential authentic and readable: a warning."""
+    return Check(
+        "structure",
+        "warning",
+        note.code,
+        f"The credential does not fully follow the standard, though this does not make it "
+        f"any less genuine: {note.message}",
+        {"path": note.details["path"]} if note.details.get("path") else {},
+    )
 
 
 def _schema(ctx: _Context) -> list[Check]:
@@ -130,6 +149,20 @@ def _schema(ctx: _Context) -> list[Check]:
     for p in problems:
         if p.code == "schema.unknown":
             checks.append(Check("schema", "warning", p.code, p.message))
+        elif p.code == "schema.invalid":
+            # A credential that breaks its JSON Schema is not fully conformant, but that
+            # says nothing about who issued it or whether it still holds (OB 3.0 B.1.13,
+            # for one, lets an image be "just the id string", which the schema refuses).
+            # What a reader could misread is refused by the structure checks instead.
+            checks.append(
+                Check(
+                    "schema",
+                    "warning",
+                    p.code,
+                    f"The credential does not match the JSON Schema it names, though this "
+                    f"does not make it any less genuine: {p.message}",
+                )
+            )
         else:
             checks.append(
                 Check("schema", "fail", p.code, f"The credential breaks its schema: {p.message}")
@@ -383,7 +416,7 @@ def _one_endorsement(ctx: _Context, where: str, endorsed_id: Any, endorsement: A
     if not isinstance(endorsement, dict):
         return Check(
             "endorsement",
-            "fail",
+            "warning",
             "endorsement.malformed",
             f"An endorsement of {where} is not a credential object.",
         )
@@ -412,7 +445,17 @@ def _one_endorsement(ctx: _Context, where: str, endorsed_id: Any, endorsement: A
     subject = endorsement.get("credentialSubject")
     subject_id = subject.get("id") if isinstance(subject, Mapping) else None
     outcome: Outcome
-    if not sub.verified and all(c.code == "status.revoked" for c in sub.failures()):
+    failed = {c.code for c in sub.failures()}
+    if not sub.verified and failed == {"validity.expired"}:
+        # Genuine, but past its validUntil: the endorser's word had a time limit. Like a
+        # withdrawal, that is about the endorsement, not the credential it is attached to.
+        outcome, code = "warning", "endorsement.expired"
+        message = (
+            f"The endorsement of {where} by {endorser} has expired: it was signed by "
+            f"{endorser}, but it was valid only for a limited time, so it no longer counts. "
+            "This does not affect the credential itself."
+        )
+    elif not sub.verified and failed and failed <= {"status.revoked", "validity.expired"}:
         # Genuine, but its endorser has since revoked it (a withdrawn endorsement). That
         # is the endorser's word about their endorsement, not about this credential, so
         # it is a warning: the credential stands, this endorsement no longer counts.
@@ -429,9 +472,15 @@ def _one_endorsement(ctx: _Context, where: str, endorsed_id: Any, endorsement: A
             f"The endorsement of {where} by {endorser} could not be checked right now: {first}"
         )
     elif not sub.verified:
+        # The endorsement failed (a broken signature, say): it does not count, and the
+        # report says so plainly, but it is the endorser's document that failed, not the
+        # credential, whose own proof covers it as it is. A warning on the credential.
         first = sub.failures()[0].message
-        outcome, code = "fail", "endorsement.failed"
-        message = f"The endorsement of {where} by {endorser} did not verify: {first}"
+        outcome, code = "warning", "endorsement.failed"
+        message = (
+            f"The endorsement of {where} by {endorser} did not verify, so it does not count "
+            f"(the credential itself is not affected): {first}"
+        )
     elif endorsed_id is not None and subject_id != endorsed_id:
         outcome, code = "warning", "endorsement.wrong_subject"
         message = (

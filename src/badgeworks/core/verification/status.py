@@ -1,6 +1,18 @@
-"""Checking a credential's status: its Bitstring Status List entries against their lists.
+"""Checking a credential's status: its status list entries against their lists.
 
-W3C Bitstring Status List v1.0 §3.2 "Validate Algorithm". The core never fetches:
+W3C Bitstring Status List v1.0 §3.2 "Validate Algorithm", for ``BitstringStatusListEntry``
+and for its predecessor ``StatusList2021Entry`` (W3C CCG "Verifiable Credentials Status
+List v2021", which the Digital Credentials Consortium and many Open Badges 3.0 issuers
+publish with): the same entry fields and the same bitstring, in a
+``StatusList2021Credential`` whose ``encodedList`` is base64 without the multibase ``u``.
+
+What fails and what warns (docs/verification.md): a credential that is revoked or
+suspended, or whose list cannot be trusted to say so (a list whose signature fails, that
+has expired, or that cannot be read at the entry's index) is not verified. A list that is
+genuine but short of the 131,072-entry minimum, or signed by someone other than the
+credential's issuer (the credential itself names the list), is read and warned about.
+
+The core never fetches:
 ``check_status`` asks an injected ``StatusResolver`` for the status list credential. A
 resolver that does not handle a URL raises ``StatusError`` with code
 ``status.not_checked`` (reported as a warning); any other exception means the list could
@@ -36,6 +48,41 @@ from ..status import (
 )
 from ..values import types_of
 from .report import UNAVAILABLE_CODES, Check
+
+#: W3C CCG Status List 2021: the entry, list credential and list types.
+ENTRY_TYPE_2021 = "StatusList2021Entry"
+LIST_CREDENTIAL_TYPE_2021 = "StatusList2021Credential"
+LIST_TYPE_2021 = "StatusList2021"
+
+
+@dataclass(frozen=True)
+class _Flavour:
+    """What differs between Bitstring Status List v1.0 and Status List 2021."""
+
+    entry_type: str
+    list_credential_type: str
+    list_type: str
+    #: Whether ``encodedList`` carries the multibase ``u`` prefix (v1.0 §2.2) or is plain
+    #: base64 of the GZIP bytes (Status List 2021 §2.3; implementations write base64url).
+    multibase: bool
+
+
+_BITSTRING = _Flavour(ENTRY_TYPE, LIST_CREDENTIAL_TYPE, LIST_TYPE, multibase=True)
+_2021 = _Flavour(ENTRY_TYPE_2021, LIST_CREDENTIAL_TYPE_2021, LIST_TYPE_2021, multibase=False)
+_FLAVOURS = (_BITSTRING, _2021)
+
+
+def _decode(encoded: str, flavour: _Flavour) -> bytes:
+    """The list's bitstring; Status List 2021 lists are read as base64 or base64url."""
+    if not flavour.multibase:
+        if not isinstance(encoded, str) or not re.fullmatch(r"[A-Za-z0-9+/_-]+={0,2}", encoded):
+            raise StatusError(
+                "the status list's encodedList is not base64", code="status.list_malformed"
+            )
+        # One decoder for both: standard base64 rewritten in the URL-safe alphabet.
+        encoded = "u" + encoded.rstrip("=").replace("+", "-").replace("/", "_")
+    return decode_list(encoded)
+
 
 #: statusListCredential URL -> the status list credential document (raise if unavailable).
 StatusResolver = Callable[[str], Any]
@@ -283,29 +330,45 @@ def _check_list_credential(
     detail: dict[str, Any],
     memo: ListProofMemo | None = None,
     size: int = 1,
+    flavour: _Flavour = _BITSTRING,
+    notes: list[Check] | None = None,
 ) -> Check | str:
-    """Validate the list credential; return a failed Check, or its ``encodedList``."""
-    if not isinstance(listed, Mapping) or LIST_CREDENTIAL_TYPE not in types_of(listed):
+    """Validate the list credential; return a failed Check, or its ``encodedList``.
+
+    Findings that do not stop the list from being read (warnings) go into ``notes``.
+    """
+    if not isinstance(listed, Mapping) or flavour.list_credential_type not in types_of(listed):
         return _fail(
             "status.list_malformed",
-            f"The document at {url} is not a BitstringStatusListCredential, so we could not "
+            f"The document at {url} is not a {flavour.list_credential_type}, so we could not "
             "check whether this credential was revoked.",
             detail,
         )
     signers = _list_signers(listed, url, loader, now, memo, detail)
     if isinstance(signers, Check):
         return signers
-    # Our policy, stricter than §2.2 allows: only the credential's own issuer may revoke
-    # it, and the list must be signed with a key that issuer controls.
+    # Every proof on the list verified (§3.2 step 4). The list is the one the credential
+    # itself names, signed by its issuer; §2.2 lets another party issue a list, so a list
+    # issued or signed by someone else is read, with a warning that says who it was.
     expected = issuer_id(credential)
     list_issuer = issuer_id(listed)
     controllers = set(signers)
     if expected is None or list_issuer != expected or controllers != {expected}:
-        return _fail(
-            "status.issuer_mismatch",
-            f"The revocation list at {url} was published by {list_issuer or 'an unknown party'}"
-            f", not by this credential's issuer ({expected}), so we do not trust it.",
-            {**detail, "listIssuer": list_issuer, "signers": sorted(str(c) for c in controllers)},
+        signed_by = ", ".join(sorted(str(c) for c in controllers)) or "an unknown party"
+        (notes if notes is not None else []).append(
+            Check(
+                "status",
+                "warning",
+                "status.issuer_mismatch",
+                f"The status list at {url:.200} is signed by {signed_by:.200}, not by this "
+                f"credential's issuer ({expected}). The credential itself names this list, "
+                "so it was read; make sure you trust whoever runs it.",
+                {
+                    **detail,
+                    "listIssuer": list_issuer,
+                    "signers": sorted(str(c) for c in controllers),
+                },
+            )
         )
     valid_from = _date(listed.get("validFrom", listed.get("issuanceDate")), "validFrom")
     valid_until = _date(listed.get("validUntil", listed.get("expirationDate")), "validUntil")
@@ -323,10 +386,10 @@ def _check_list_credential(
             detail,
         )
     subject = listed.get("credentialSubject")
-    if not isinstance(subject, Mapping) or LIST_TYPE not in types_of(subject):
+    if not isinstance(subject, Mapping) or flavour.list_type not in types_of(subject):
         return _fail(
             "status.list_malformed",
-            "The issuer's revocation list has no BitstringStatusList subject.",
+            f"The issuer's revocation list has no {flavour.list_type} subject.",
             detail,
         )
     purposes = subject.get("statusPurpose")
@@ -429,13 +492,28 @@ def _check_entry(
     resolver: StatusResolver | None,
     loader: DocumentLoader,
     now: datetime,
+) -> list[Check]:
+    """The checks for one entry: its outcome last, after any warnings about its list."""
+    notes: list[Check] = []
+    check = _entry_outcome(entry, credential, resolver, loader, now, notes)
+    return [*notes, check]
+
+
+def _entry_outcome(
+    entry: Any,
+    credential: Mapping[str, Any],
+    resolver: StatusResolver | None,
+    loader: DocumentLoader,
+    now: datetime,
+    notes: list[Check],
 ) -> Check:
     if not isinstance(entry, Mapping):
         return _fail(
             "status.entry_malformed", "The credential's status entry is not an object.", {}
         )
     types = types_of(entry)
-    if ENTRY_TYPE not in types:
+    flavour = next((f for f in _FLAVOURS if f.entry_type in types), None)
+    if flavour is None:
         kind = ", ".join(types) or "an untyped entry"
         return Check(
             "status",
@@ -455,6 +533,8 @@ def _check_entry(
         "statusListIndex": index,
         "statusPurpose": purpose,
     }
+    if flavour is _2021:
+        detail["type"] = ENTRY_TYPE_2021
     if size != 1:
         detail["statusSize"] = size
     if fields.references:
@@ -472,19 +552,27 @@ def _check_entry(
     try:
         memo = resolver.proofs if isinstance(resolver, RememberingResolver) else None
         found = _check_list_credential(
-            listed, credential, url, purpose, loader, now, detail, memo, size
+            listed, credential, url, purpose, loader, now, detail, memo, size, flavour, notes
         )
         if isinstance(found, Check):
             return found
-        bits = decode_list(found)
-        # §3.2 step 9: the bitstring's length divided by statusSize is the entry count.
-        if len(bits) * 8 // size < MIN_ENTRIES:
-            return _fail(
-                "status.list_too_short",
-                f"The issuer's status list holds only {len(bits) * 8 // size} entries; the "
-                f"standard requires at least {MIN_ENTRIES} so that it protects holders' "
-                "privacy.",
-                detail,
+        bits = _decode(found, flavour)
+        # §3.2 step 9: the bitstring's length divided by statusSize is the entry count. The
+        # minimum protects holders' privacy (a short list narrows down who is who); it
+        # says nothing about whether this credential was revoked, so a short list is read
+        # and warned about.
+        entries = len(bits) * 8 // size
+        if entries < MIN_ENTRIES:
+            notes.append(
+                Check(
+                    "status",
+                    "warning",
+                    "status.list_too_short",
+                    f"The issuer's status list holds only {entries} entries; the standard "
+                    f"asks for at least {MIN_ENTRIES} so that the list does not help tell "
+                    "holders apart. It was still read.",
+                    {**detail, "entries": entries},
+                )
             )
         # §3.2 step 10: the value at statusListIndex × statusSize (RANGE_ERROR outside).
         value = get_status(bits, index, size)
@@ -551,4 +639,4 @@ def check_status(
     entries = status if isinstance(status, list) else [status]
     if not entries:
         return [_fail("status.entry_malformed", "The credential's credentialStatus is empty.", {})]
-    return [_check_entry(entry, credential, resolver, loader, now) for entry in entries]
+    return [c for entry in entries for c in _check_entry(entry, credential, resolver, loader, now)]
