@@ -129,7 +129,11 @@ async function verifyOne({credential, now, documents = {}}) {
     const check = types.has('StatusList2021Entry') ? checkStatus2021 : checkBitstringStatus;
     const result = await check({...options, suite, documentLoader});
     for(const r of result.results || []) {
-      statuses.push(r.status === true || (typeof r.status === 'number' && r.status > 0));
+      // vc-bitstring-status-list gives the value as status; vc-status-list (2021) gives
+      // only verified, false when the bit is set.
+      statuses.push('status' in r ?
+        r.status === true || (typeof r.status === 'number' && r.status > 0) :
+        r.verified === false);
     }
     return result;
   };

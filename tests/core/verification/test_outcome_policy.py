@@ -12,7 +12,6 @@ import pytest
 
 from badgeworks.adapters.resources import schema_documents
 from badgeworks.core import credential as ob
-from badgeworks.core.contexts import VC1_CONTEXT
 from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.issue import issue
 from badgeworks.core.loader import DocumentLoader
@@ -22,11 +21,10 @@ from badgeworks.core.structure import credential_findings, credential_problems
 from badgeworks.core.verification.credential import verify
 from badgeworks.core.verification.report import Report
 from tests.did_key_badges import ISSUED, badge, vector_key
+from tests.status_lists_2021 import credential_2021, list_2021
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 LIST_URL = "https://northwind.example/status/revocation/7"
-STATUS_2021 = "https://w3id.org/vc/status-list/2021/v1"
-DATA_INTEGRITY = "https://w3id.org/security/data-integrity/v2"
 
 
 @pytest.fixture(scope="module")
@@ -273,60 +271,6 @@ def _bitstring_list(
     return add_proof(unsigned, key, loader, created=ISSUED)
 
 
-def _list_2021(
-    key: Ed25519KeyPair,
-    loader: DocumentLoader,
-    *,
-    set_bits: tuple[int, ...] = (),
-    purpose: str = "revocation",
-    entries: int = 131_072,
-    standard_base64: bool = False,
-) -> dict[str, Any]:
-    """A StatusList2021Credential as the Status List 2021 report (§2.3) writes it:
-    ``encodedList`` is the GZIP bitstring in base64, without a multibase prefix."""
-    bits = bytearray(entries // 8)
-    for index in set_bits:
-        set_status(bits, index, 1)
-    encoded = encode_list(bits)[1:]
-    if standard_base64:
-        encoded = encoded.replace("-", "+").replace("_", "/") + "=" * (-len(encoded) % 4)
-    unsigned = {
-        "@context": [VC1_CONTEXT, STATUS_2021, DATA_INTEGRITY],
-        "id": LIST_URL,
-        "type": ["VerifiableCredential", "StatusList2021Credential"],
-        "issuer": key.controller,
-        "issuanceDate": "2025-05-01T09:00:00Z",
-        "credentialSubject": {
-            "id": f"{LIST_URL}#list",
-            "type": "StatusList2021",
-            "statusPurpose": purpose,
-            "encodedList": encoded,
-        },
-    }
-    return add_proof(unsigned, key, loader, created=ISSUED)
-
-
-def _credential_2021(
-    key: Ed25519KeyPair, loader: DocumentLoader, index: int, purpose: str = "revocation"
-) -> dict[str, Any]:
-    unsigned = {
-        "@context": [VC1_CONTEXT, STATUS_2021, DATA_INTEGRITY],
-        "id": "urn:uuid:4b7e1c0a-2f55-4f3e-9b0c-1d2e3f405162",
-        "type": ["VerifiableCredential"],
-        "issuer": key.controller,
-        "issuanceDate": "2025-05-01T09:00:00Z",
-        "credentialSubject": {"id": "did:example:ada"},
-        "credentialStatus": {
-            "id": f"{LIST_URL}#{index}",
-            "type": "StatusList2021Entry",
-            "statusPurpose": purpose,
-            "statusListIndex": str(index),
-            "statusListCredential": LIST_URL,
-        },
-    }
-    return add_proof(unsigned, key, loader, created=ISSUED)
-
-
 @pytest.mark.parametrize(
     ("purpose", "code"), [("revocation", "status.revoked"), ("suspension", "status.suspended")]
 )
@@ -341,11 +285,9 @@ def test_status_list_2021_entries_are_checked(
     """Status List 2021 §2.1 StatusList2021Entry (statusPurpose, statusListIndex,
     statusListCredential) and §2.2 StatusList2021Credential, read like Bitstring Status
     List v1.0 entries."""
-    listed = _list_2021(
-        key, loader, set_bits=(5,), purpose=purpose, standard_base64=standard_base64
-    )
+    listed = list_2021(key, loader, set_bits=(5,), purpose=purpose, standard_base64=standard_base64)
     for index, outcome, verdict in ((4, "status.ok", "verified"), (5, code, "not_verified")):
-        doc = _credential_2021(key, loader, index, purpose)
+        doc = credential_2021(key, loader, index, purpose)
         report = verify(
             doc,
             loader=loader,
@@ -363,7 +305,7 @@ def test_status_list_2021_entries_are_checked(
 def test_status_list_2021_entry_needs_a_2021_list(
     key: Ed25519KeyPair, loader: DocumentLoader
 ) -> None:
-    doc = _credential_2021(key, loader, 4)
+    doc = credential_2021(key, loader, 4)
     listed = _bitstring_list(key, loader, revoked=None)
     report = verify(doc, loader=loader, now=NOW, status_resolver=lambda url: listed)
     assert _found(report, "status.list_malformed") == "fail"
@@ -373,9 +315,9 @@ def test_status_list_2021_entry_needs_a_2021_list(
 def test_status_list_2021_with_a_broken_encoded_list_is_not_verified(
     key: Ed25519KeyPair, loader: DocumentLoader
 ) -> None:
-    listed = _list_2021(key, loader)
+    listed = list_2021(key, loader)
     listed["credentialSubject"]["encodedList"] = "not base64!"
-    doc = _credential_2021(key, loader, 4)
+    doc = credential_2021(key, loader, 4)
     report = verify(doc, loader=loader, now=NOW, status_resolver=lambda url: listed)
     # The proof no longer holds over the changed list, which is reported first.
     assert report.verdict == "not_verified"
@@ -388,8 +330,8 @@ def test_status_list_2021_with_a_broken_encoded_list_is_not_verified(
 def test_short_status_list_2021_is_read_with_a_warning(
     key: Ed25519KeyPair, loader: DocumentLoader
 ) -> None:
-    listed = _list_2021(key, loader, set_bits=(2, 6, 8), entries=100_000)
-    doc = _credential_2021(key, loader, 9)
+    listed = list_2021(key, loader, set_bits=(2, 6, 8), entries=100_000)
+    doc = credential_2021(key, loader, 9)
     report = verify(
         doc,
         loader=loader,
