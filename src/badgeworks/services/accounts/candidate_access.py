@@ -30,6 +30,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from badgeworks.core.email import looks_like_email
+from badgeworks.core.reading import read_credential
 from badgeworks.db.candidate_access import CandidateLink, CandidateSession
 from badgeworks.db.models import Candidate, Credential, Deliverable, Issuer, Project
 from badgeworks.db.portfolio import Portfolio
@@ -377,6 +378,46 @@ def credential_names(session: Session, candidate_id: int) -> dict[str, str]:
         ach = (doc.get("credentialSubject") or {}).get("achievement") or {}
         name = doc.get("name") or (ach.get("name") if isinstance(ach, dict) else None)
         out[cred.id] = name if isinstance(name, str) and name else cred.id
+    return out
+
+
+@dataclass(frozen=True)
+class OwnCredential:
+    """One of the candidate's credentials as ``/me`` lists it: its name, its page and its
+    image (the achievement's image the credential carries, else its link preview), shown
+    beside its name, so the image itself needs no alt text of its own."""
+
+    id: str
+    name: str
+    page: str
+    image: str
+
+
+def own_credentials(session: Session, origin: str, candidate_id: int) -> list[OwnCredential]:
+    """The candidate's credentials, newest first, read from their stored JSON (a page may
+    show only the images ``core.reading`` allows: https, this service's own, or inline)."""
+    stmt = (
+        select(Credential)
+        .where(Credential.candidate_id == candidate_id)
+        .order_by(col(Credential.issued_at).desc(), col(Credential.id))
+    )
+    out: list[OwnCredential] = []
+    for cred in session.exec(stmt):
+        try:
+            view = read_credential(json.loads(cred.document), own_origin=origin)
+        except ValueError:
+            view = None
+        name = (view.name or view.achievement.name) if view else None
+        image = view.achievement.image if view else None
+        page = f"/credentials/{cred.id}"
+        out.append(
+            OwnCredential(
+                id=cred.id,
+                name=name or cred.id,
+                page=page,
+                image=image.url if image and image.url else f"{page}/preview.png",
+            )
+        )
     return out
 
 

@@ -47,7 +47,7 @@ from badgeworks.services.errors import NotFoundError
 from badgeworks.services.infra.rate_limit import Limiter, retry_after_header
 from badgeworks.services.portfolio import photos, portrait, store
 from badgeworks.services.portfolio.links import LINK_LABEL_MAX, LINK_URL_MAX, MAX_LINKS
-from badgeworks.services.portfolio.models import PortfolioUpdate
+from badgeworks.services.portfolio.models import PortfolioPublic, PortfolioUpdate
 from badgeworks.web.deps import ContextDep, Id, SessionDep
 from badgeworks.web.errors import status_for
 from badgeworks.web.i18n import Translator
@@ -285,6 +285,22 @@ def sign_out(
 PREVIEW_SIDE = 96
 #: What the "saved" note says, by ``?what=`` after a redirect.
 _SAVED = {"photo": "candidate.photo_saved", "photo_removed": "candidate.photo_removed"}
+#: The portfolio form's refusals by the field pydantic names (the first one refused).
+_FIELD_ERRORS = {
+    "visibility": "candidate.error_visibility",
+    "headline": "candidate.error_headline",
+    "credentials": "candidate.error_items",
+    "deliverables": "candidate.error_items",
+}
+#: The portfolio form's refusals by error code: the message, and the field at fault.
+_CODE_ERRORS = {
+    "portfolio.handle_invalid": ("candidate.error_handle_invalid", "handle"),
+    "portfolio.handle_reserved": ("candidate.error_handle_reserved", "handle"),
+    "portfolio.handle_abusive": ("candidate.error_handle_abusive", "handle"),
+    "portfolio.handle_taken": ("candidate.error_handle_taken", "handle"),
+}
+#: The longest headline (``PortfolioUpdate.headline``).
+HEADLINE_MAX = 200
 #: Localised messages for the photo's error codes (the service's English otherwise).
 _PHOTO_ERRORS = {
     "portfolio.photo_type": "candidate.photo_error_type",
@@ -322,28 +338,80 @@ def _preview(ctx: ContextDep, row: Portfolio, candidate_id: int) -> dict[str, An
     }
 
 
+#: The portfolio form's fields as a refused save keeps them (``_typed``).
+Draft = dict[str, Any]
+
+
+def _typed(values: dict[str, str], links: list[dict[str, str]]) -> Draft:
+    """Everything the candidate typed into the portfolio form, to show again after a
+    refused save: nothing they chose is lost because one field was wrong."""
+    return {
+        "handle": values.get("handle", ""),
+        "visibility": values.get("visibility", ""),
+        "show_name": values.get("show_name") == "on",
+        "headline": values.get("headline", ""),
+        "credentials": {
+            k.removeprefix("credential:"): v
+            for k, v in values.items()
+            if k.startswith("credential:")
+        },
+        "deliverables": {
+            k.removeprefix("deliverable:"): v
+            for k, v in values.items()
+            if k.startswith("deliverable:")
+        },
+        "links": links,
+    }
+
+
+def _form(public: PortfolioPublic, draft: Draft | None) -> Draft:
+    """What the portfolio form shows: the saved choices, with what was typed over them."""
+    saved: Draft = {
+        "handle": public.handle,
+        "visibility": public.visibility,
+        "show_name": public.show_name,
+        "headline": public.headline or "",
+        "credentials": dict(public.credentials),
+        "deliverables": dict(public.deliverables),
+    }
+    if draft is None:
+        return saved
+    return {
+        **saved,
+        **{k: draft[k] for k in ("handle", "visibility", "show_name", "headline")},
+        # Only the items the form has; a forged name is not shown back.
+        "credentials": {k: draft["credentials"].get(k, v) for k, v in saved["credentials"].items()},
+        "deliverables": {
+            k: draft["deliverables"].get(k, v) for k, v in saved["deliverables"].items()
+        },
+    }
+
+
 def _portfolios(
     session: SessionDep,
     ctx: ContextDep,
     who: SignedInCandidate,
-    drafts: dict[int, list[dict[str, str]]] | None = None,
+    drafts: dict[int, Draft] | None = None,
 ) -> list[dict[str, Any]]:
     out = []
     for candidate in access.candidates_for(session, who.email):
         cid = candidate.id or 0
         row = store.get_or_create(session, candidate)
         public = store.to_public(session, ctx, candidate, row)
+        draft = (drafts or {}).get(cid)
         out.append(
             {
                 "candidate_id": candidate.id,
                 "name": candidate.name,
                 "program": access.issuer_name(session, candidate),
                 "p": public,
+                "form": _form(public, draft),
                 "photo": _preview(ctx, row, cid),
                 # After a refused save, the rows as typed (so nothing has to be typed again).
                 "link_rows": _link_rows(
-                    (drafts or {}).get(cid) or [link.model_dump() for link in public.links]
+                    draft["links"] if draft else [link.model_dump() for link in public.links]
                 ),
+                "credentials": access.own_credentials(session, ctx.settings.base_url, cid),
                 "credential_names": access.credential_names(session, cid),
                 "deliverable_names": access.deliverable_names(session, cid),
             }
@@ -358,9 +426,10 @@ def _me_page(
     who: SignedInCandidate,
     *,
     errors: dict[int, str] | None = None,
+    error_fields: dict[int, str] | None = None,
     saved: int | None = None,
     saved_key: str = "candidate.saved",
-    drafts: dict[int, list[dict[str, str]]] | None = None,
+    drafts: dict[int, Draft] | None = None,
     status_code: int = 200,
 ) -> Response:
     return render(
@@ -373,6 +442,7 @@ def _me_page(
         portfolios=_portfolios(session, ctx, who, drafts),
         visibilities=VISIBILITIES,
         errors=errors or {},
+        error_fields=error_fields or {},
         saved=saved,
         saved_key=saved_key,
         photo_limit=_size(portrait.photo_max_bytes(ctx), page_language(request)),
@@ -440,34 +510,40 @@ async def save_portfolio(
     if any(k.startswith(("link_label_", "link_url_")) for k in values):
         # Only a form with link rows changes the links (empty rows remove them).
         data["links"] = rows
-    drafts = {candidate_id: rows}
+    drafts = {candidate_id: _typed(values, rows)}
+    t = Translator(page_language(request))
     try:
         update = PortfolioUpdate.model_validate({k: v for k, v in data.items() if v is not None})
         store.update(session, candidate, update, actor=who.actor, now=ctx.clock())
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = first.get("loc", ())
-        where = ".".join(str(p) for p in loc)
-        message = f"{where}: {first.get('msg', 'invalid')}"
-        if loc and loc[0] == "links":
-            message = _link_error(request, loc, row_numbers, first.get("msg", ""))
+        loc = exc.errors()[0].get("loc", ())
+        field = str(loc[0]) if loc else ""
+        if field == "links":
+            message = _link_error(t, loc, row_numbers)
+        else:
+            message = t(_FIELD_ERRORS.get(field, "candidate.error_form"), max=HEADLINE_MAX)
         return _me_page(
             request,
             session,
             ctx,
             who,
             errors={candidate_id: message},
+            error_fields={candidate_id: field},
             drafts=drafts,
             status_code=422,
         )
     except BadgeworksError as exc:
         session.rollback()
+        key, field = _CODE_ERRORS.get(exc.code, (None, ""))
+        handle = str(data.get("handle") or "").strip().lower()[:40]
+        message = t(key, handle=handle) if key else exc.message
         return _me_page(
             request,
             session,
             ctx,
             who,
-            errors={candidate_id: exc.message},
+            errors={candidate_id: message},
+            error_fields={candidate_id: field},
             drafts=drafts,
             status_code=status_for(exc),
         )
@@ -497,18 +573,14 @@ def _submitted_links(values: dict[str, str]) -> tuple[list[dict[str, str]], list
     return rows, kept
 
 
-def _link_error(
-    request: Request, loc: tuple[Any, ...], row_numbers: list[int], problem: str
-) -> str:
-    """A refused link, said in the page's language: which row, and which field."""
-    t = Translator(page_language(request))
+def _link_error(t: Translator, loc: tuple[Any, ...], row_numbers: list[int]) -> str:
+    """A refused link, said once in the page's language: which row, and which field."""
     if len(loc) < 3 or not isinstance(loc[1], int) or loc[1] >= len(row_numbers):
         return t("candidate.link_error_count", max=MAX_LINKS)
     n = row_numbers[loc[1]]
     if loc[2] == "label":
         return t("candidate.link_error_label", n=n, max=LINK_LABEL_MAX)
-    detail = problem.removeprefix("Value error, ")
-    return t("candidate.link_error_url", n=n, max=LINK_URL_MAX, detail=detail)
+    return t("candidate.link_error_url", n=n, max=LINK_URL_MAX)
 
 
 # ------------------------------------------------------------------------------ photo
