@@ -44,7 +44,9 @@ from badgeworks.services.errors import (
     UnsupportedMediaError,
     ValidationFailed,
 )
+from badgeworks.services.field_problems import describe_errors
 from badgeworks.web.headers import security_headers
+from badgeworks.web.i18n import negotiate
 from badgeworks.web.negotiation import choose
 from badgeworks.web.pages import render
 
@@ -116,23 +118,23 @@ def status_for(exc: BadgeworksError) -> int:
     return 400
 
 
-def _validation_message(exc: RequestValidationError) -> tuple[int, str, str]:
-    problems: list[str] = []
-    for error in exc.errors()[:10]:
-        kind = str(error.get("type", ""))
-        if kind == "json_invalid":
+def _validation_message(request: Request, exc: RequestValidationError) -> tuple[int, str, str]:
+    """The refused fields in words (``services/field_problems.py``), each with its JSON
+    property's name, in the language the caller's ``Accept-Language`` asks for (English
+    unless Spanish is preferred)."""
+    errors = exc.errors()
+    for error in errors[:10]:
+        if str(error.get("type", "")) == "json_invalid":
             return (
                 400,
                 "input.not_json",
                 "the request body is not valid JSON: "
                 + str(error.get("ctx", {}).get("error", "check the syntax")),
             )
-        loc = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
-        if kind == "extra_forbidden":
-            problems.append(f"{loc}: unknown field; remove it (see /docs for the fields)")
-        else:
-            problems.append(f"{loc}: {error.get('msg', 'invalid value')}")
-    return 422, "request.invalid", "; ".join(problems) or "the request is invalid"
+    lang = negotiate(None, None, request.headers.get("accept-language"))
+    problems = describe_errors(errors, lang, property_name=True)
+    fallback = "the request is invalid" if lang == "en" else "la solicitud no es válida"
+    return 422, "request.invalid", " ".join(problems) or fallback
 
 
 async def handle_error(request: Request, exc: Exception) -> Response:
@@ -209,7 +211,7 @@ def _error_json(request: Request, exc: Exception) -> JSONResponse:
         # Key and config problems must not leak details (never key material anyway).
         return error_response(status, exc.code, public_message(exc))
     if isinstance(exc, RequestValidationError):
-        status, code, message = _validation_message(exc)
+        status, code, message = _validation_message(request, exc)
         return error_response(status, code, message)
     if isinstance(exc, StarletteHTTPException):
         status = exc.status_code

@@ -3,7 +3,8 @@
 Every HTML page gets a Content-Security-Policy that forbids framing
 (``frame-ancestors 'none'``, plus ``X-Frame-Options: DENY`` for old browsers) and, when
 its route set none, allows only our own stylesheets and https/data images and no
-scripts at all (the pages need no JavaScript). A route's own policy is kept, with
+scripts at all (the pages need no JavaScript; the console also allows its own script
+files, for its Copy buttons). A route's own policy is kept, with
 ``frame-ancestors 'none'`` added if it lacks one. Every response gets
 ``X-Content-Type-Options: nosniff`` and a ``Referrer-Policy``; over TLS (``https``,
 directly or from a trusted proxy's ``X-Forwarded-Proto``) also
@@ -26,6 +27,12 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 #: The pages' policy: no scripts, our stylesheets, images from us, https or data:.
 PAGE_CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' https: data:; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+#: The staff console's pages: as the pages, plus scripts from this service (the Copy
+#: buttons' static/copy.js; never inline).
+CONSOLE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 #: The Swagger UI page (web/api_docs.py): its bundle, stylesheet and start-up script from
@@ -52,8 +59,13 @@ def security_headers(headers: dict[str, str], *, path: str, https: bool) -> list
     if headers.get("content-type", "").lower().startswith("text/html"):
         csp = headers.get("content-security-policy")
         if csp is None:
-            docs = path == "/docs" or path.startswith("/docs/")
-            added.append(("Content-Security-Policy", DOCS_CSP if docs else PAGE_CSP))
+            if path == "/docs" or path.startswith("/docs/"):
+                policy = DOCS_CSP
+            elif path == "/console" or path.startswith("/console/"):
+                policy = CONSOLE_CSP
+            else:
+                policy = PAGE_CSP
+            added.append(("Content-Security-Policy", policy))
         elif "frame-ancestors" not in csp:
             added.append(("Content-Security-Policy", "frame-ancestors 'none'"))
         if "x-frame-options" not in headers:

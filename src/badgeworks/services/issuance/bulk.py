@@ -36,6 +36,7 @@ from badgeworks.core.errors import BadgeworksError, InputError
 from badgeworks.db.console import BulkRow
 from badgeworks.db.models import CandidateEmail, Credential, Issuer, Project, Revocation
 from badgeworks.db.status import StatusChange
+from badgeworks.services import field_problems
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ConflictError, NotFoundError
 from badgeworks.services.issuance import completion as issuance
@@ -175,11 +176,38 @@ def row_key(values: dict[str, str]) -> str:
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _pydantic_problems(exc: ValidationError) -> list[str]:
+#: The CSV column that fills each field of the candidate and project models.
+_CANDIDATE_COLUMNS = {"name": "candidate_name", "emails": "candidate_email", "did": "candidate_did"}
+_PROJECT_COLUMNS = {
+    "title": "project_title",
+    "summary": "project_summary",
+    "host": "host_name",
+    "role": "role",
+    "start_date": "start_date",
+    "end_date": "end_date",
+    "results": "result_description",
+}
+_LINK_COLUMNS = {
+    "name": "deliverable_name",
+    "url": "deliverable_url",
+    "genre": "deliverable_genre",
+    "description": "deliverable_description",
+}
+
+
+def _pydantic_problems(exc: ValidationError, columns: dict[str, str]) -> list[str]:
+    """``"<CSV column>: <what is wrong and how to fix it>"`` for each refused field, in
+    words (``services/field_problems.py``), never the model's paths or patterns."""
     out = []
-    for error in exc.errors():
-        loc = ".".join(str(p) for p in error["loc"])
-        out.append(f"{loc}: {error['msg']}")
+    for problem in field_problems.problems_of(exc.errors()):
+        named = [p for p in problem.place if isinstance(p, str)]
+        column = columns.get(named[0], "") if named else ""
+        if named[:2] == ["host", "url"]:
+            column = "host_url"
+        if named and named[0] == "results" and "achieved_level" in named:
+            column = "achieved_level"
+        where = column or field_problems.field_name(problem.place)
+        out.append(f"{where}: {field_problems.explain(problem)}")
     return out
 
 
@@ -261,7 +289,7 @@ def _row(line: int, v: dict[str, str]) -> BatchRow | BatchRowError:
             did=v.get("candidate_did") or None,
         )
     except ValidationError as exc:
-        problems += _pydantic_problems(exc)
+        problems += _pydantic_problems(exc, _CANDIDATE_COLUMNS)
     if not v.get("achievement_id", "").isdigit():
         problems.append("achievement_id: must be a whole number (an achievement's id)")
     external = v.get("external_id", "")
@@ -294,7 +322,7 @@ def _row(line: int, v: dict[str, str]) -> BatchRow | BatchRowError:
     try:
         ProjectCreate.model_validate(project)
     except ValidationError as exc:
-        problems += _pydantic_problems(exc)
+        problems += _pydantic_problems(exc, _PROJECT_COLUMNS)
     if v.get("deliverable_url") or v.get("deliverable_name"):
         try:
             link = DeliverableLinkCreate(
@@ -304,7 +332,7 @@ def _row(line: int, v: dict[str, str]) -> BatchRow | BatchRowError:
                 description=v.get("deliverable_description") or None,
             )
         except ValidationError as exc:
-            problems += [f"deliverable {p}" for p in _pydantic_problems(exc)]
+            problems += _pydantic_problems(exc, _LINK_COLUMNS)
     if problems or candidate is None:
         return BatchRowError(line=line, errors=problems)
     return BatchRow(
@@ -319,6 +347,9 @@ def _row(line: int, v: dict[str, str]) -> BatchRow | BatchRowError:
 
 def column_of(message: str) -> str:
     """The CSV column a ``parse`` message is about ("" for the whole row)."""
+    head = message.partition(":")[0]
+    if head in REQUIRED or head in OPTIONAL:
+        return head
     for prefix, column in _COLUMNS:
         if message.startswith(prefix + ":") or message.startswith(prefix + "."):
             return column

@@ -20,6 +20,7 @@ from badgeworks.services.programs.models import (
     AchievementUpdate,
 )
 from badgeworks.web.deps import ContextDep, FormText, Id, SessionDep
+from badgeworks.web.pages import page_language
 from badgeworks.web.routes.console.common import (
     AltText,
     Csrf,
@@ -29,7 +30,7 @@ from badgeworks.web.routes.console.common import (
     ProgramDep,
     back_to,
     console_router,
-    form_problems,
+    form_errors,
     page,
     stored_image,
 )
@@ -45,6 +46,27 @@ from badgeworks.web.routes.console.forms import (
 router = console_router()
 
 LANGUAGES = ("en", "es", "fr", "de", "pt", "it", "nl", "ca")
+
+#: The achievement form's input for each field of the request model, so each refusal
+#: links to the input to fix.
+FORM_FIELDS = {
+    "name": "name",
+    "description": "description",
+    "criteria_narrative": "criteria_narrative",
+    "achievement_type": "achievement_type",
+    "in_language": "in_language",
+    "tags": "tags",
+    "alignments": "alignments",
+    "result_descriptions": "rubric",
+    "default_validity_days": "default_validity_days",
+}
+#: The same for the language edition form.
+EDITION_FIELDS = {
+    "name": "edition-name",
+    "description": "edition-description",
+    "criteria_narrative": "edition-criteria",
+    "image_caption": "edition-caption",
+}
 
 
 def _form_values(version: AchievementVersion | None) -> dict[str, str]:
@@ -112,14 +134,15 @@ def _editor(
     achievement_id: int | None = None,
     version: AchievementVersion | None = None,
     preview: dict[str, Any] | None = None,
-    error: str = "",
+    error: str | list[dict[str, str]] = "",
     status_code: int = 200,
     versions: list[AchievementVersion] | None = None,
     issued: bool = False,
-    image_error: str = "",
+    image_errors: list[str] | None = None,
+    image_values: dict[str, str] | None = None,
     editions: list[AchievementEdition] | None = None,
     edition_values: dict[str, str] | None = None,
-    edition_error: str = "",
+    edition_error: str | list[dict[str, str]] = "",
 ) -> Response:
     return page(
         request,
@@ -135,7 +158,8 @@ def _editor(
         languages_list=LANGUAGES,
         versions=versions or [],
         issued=issued,
-        image_error=image_error,
+        image_errors=image_errors or [],
+        image_values=image_values or {},
         editions=editions or [],
         edition_values=edition_values or {"lang": ""},
         edition_error=edition_error,
@@ -223,7 +247,8 @@ def create_achievement(
     try:
         data = AchievementCreate.model_validate(_payload(values))
     except ValidationError as exc:
-        return _editor(request, program, values=values, error=form_problems(exc), status_code=422)
+        error = form_errors(exc, page_language(request), FORM_FIELDS)
+        return _editor(request, program, values=values, error=error, status_code=422)
     try:
         if form.action != "save":
             preview = _preview(program, ctx, data, None)
@@ -286,9 +311,8 @@ def update_achievement(
     try:
         data = AchievementCreate.model_validate(_payload(values))
     except ValidationError as exc:
-        return _editor(
-            request, program, values=values, error=form_problems(exc), status_code=422, **common
-        )
+        error = form_errors(exc, page_language(request), FORM_FIELDS)
+        return _editor(request, program, values=values, error=error, status_code=422, **common)
     try:
         if form.action != "save":
             preview = _preview(program, ctx, data, current)
@@ -326,7 +350,8 @@ def upload_image(
             ctx,
             achievement,
             version,
-            image_error=exc.error,
+            image_errors=exc.errors,
+            image_values={"caption": caption},
             status_code=422,
         )
     achievements.set_image(
@@ -400,7 +425,7 @@ async def save_edition(
         "image_caption": image_caption,
         "result_names": _result_names(form, version),
     }
-    error = ""
+    error: str | list[dict[str, str]] = ""
     try:
         data = AchievementEditionPut.model_validate(
             {
@@ -415,7 +440,7 @@ async def save_edition(
             session, achievement, values["lang"], data, actor=program.actor, now=ctx.clock()
         )
     except ValidationError as exc:
-        error = form_problems(exc)
+        error = form_errors(exc, page_language(request), EDITION_FIELDS)
     except BadgeworksError as exc:
         session.rollback()
         error = exc.message

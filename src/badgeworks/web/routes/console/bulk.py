@@ -6,13 +6,16 @@ with a Resume button; resuming never issues a row twice (services/issuance/bulk.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import File, Form, Request, Response, UploadFile
 
 from badgeworks.core.errors import BadgeworksError, InputError
+from badgeworks.services.field_problems import translated
 from badgeworks.services.issuance import bulk, bulk_jobs
 from badgeworks.web.deps import ContextDep, Id, SessionDep
+from badgeworks.web.pages import page_language
 from badgeworks.web.routes.console.common import (
     Csrf,
     Program,
@@ -104,6 +107,8 @@ def show_job(
         job=job,
         refresh=2 if job.status == "running" else None,
         percent=int(100 * job.done / job.good_rows) if job.good_rows else 100,
+        # A field's problem is stored in English; the table says it in the page's language.
+        say=partial(translated, lang=page_language(request)),
     )
 
 

@@ -8,7 +8,7 @@ or expired session redirects to the sign-in page.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -25,10 +25,11 @@ from badgeworks.db.console import StaffMembership
 from badgeworks.db.models import Issuer
 from badgeworks.services.accounts import staff
 from badgeworks.services.context import ServiceContext
-from badgeworks.services.programs.images import store_image
+from badgeworks.services.field_problems import describe, describe_errors, problems_of
+from badgeworks.services.programs.images import checked_png, safe_svg, sniff_image, store_image
 from badgeworks.web.deps import SessionDep
 from badgeworks.web.errors import CONSOLE, public_message, status_for
-from badgeworks.web.pages import render
+from badgeworks.web.pages import page_language, render
 
 log = logging.getLogger("badgeworks.console")
 
@@ -82,27 +83,41 @@ class ConsoleRoute(APIRoute):
                     log.error("console error %s on %s", exc.code, request.url.path)
                 return error_page(request, status, public_message(exc), exc.code)
             except (RequestValidationError, ValidationError) as exc:
-                return error_page(request, 422, form_problems(exc), "request.invalid")
+                lang = page_language(request)
+                return error_page(request, 422, form_problems(exc, lang), "request.invalid")
             except StarletteHTTPException as exc:
                 return error_page(request, exc.status_code, str(exc.detail))
 
         return handler
 
 
-def form_problems(exc: RequestValidationError | ValidationError) -> str:
-    """A readable list of what is wrong with a submitted form."""
-    parts = []
-    for error in exc.errors()[:10]:
-        loc = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "form"))
-        parts.append(f"{loc}: {error.get('msg', 'invalid value')}" if loc else error["msg"])
-    return "; ".join(parts) or "the form is invalid"
+def form_problems(exc: RequestValidationError | ValidationError, lang: str = "en") -> str:
+    """What is wrong with a submitted form, every field at once, in words in ``lang``
+    (``services/field_problems.py``: no patterns, paths or pydantic phrasing)."""
+    problems = describe_errors(exc.errors(), lang)
+    return " ".join(problems) or (
+        "the form is invalid" if lang == "en" else "el formulario no es válido"
+    )
 
 
-def refusal(exc: Exception) -> str:
+def form_errors(
+    exc: RequestValidationError | ValidationError, lang: str, fields: Mapping[str, str]
+) -> list[dict[str, str]]:
+    """Every refused field of a form as ``{"text", "field"}``: the sentence in ``lang``
+    and the id of the input to fix (``fields`` maps a model field to its input's id; a
+    field without an input has ``""``), so the page can link each problem to its field."""
+    out = []
+    for problem in problems_of(exc.errors(), limit=20):
+        top = next((p for p in problem.place if isinstance(p, str)), "")
+        out.append({"text": describe(problem, lang), "field": fields.get(top, "")})
+    return out
+
+
+def refusal(exc: Exception, lang: str = "en") -> str:
     """What a page says about a refused form: the fields' problems, the service's message,
     or the text of any other error."""
     if isinstance(exc, RequestValidationError | ValidationError):
-        return form_problems(exc)
+        return form_problems(exc, lang)
     if isinstance(exc, BadgeworksError):
         return exc.message
     return str(exc)
@@ -265,21 +280,43 @@ AltText = Annotated[str, Form(max_length=500)]
 
 
 class ImageRefused(Exception):
-    """An image upload the page refuses; ``error`` is ``alt_required`` or the reason."""
+    """An image upload the page refuses. ``errors`` holds every reason at once:
+    ``alt_required`` (no alt text) and the image check's refusal, if any; ``error`` is
+    the first."""
 
-    def __init__(self, error: str) -> None:
-        super().__init__(error)
-        self.error = error
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__(errors[0])
+        self.errors = errors
+        self.error = errors[0]
+
+
+def _checked(data: bytes) -> None:
+    """The image checks ``store_image`` makes, without storing anything."""
+    if not data:
+        raise BadgeworksError("the image is empty", code="input.empty")
+    if sniff_image(data) == "image/png":
+        checked_png(data)
+    else:
+        safe_svg(data)
 
 
 def stored_image(ctx: ServiceContext, file: UploadFile, caption: str) -> tuple[str, str]:
     """Store an uploaded image that has its alt text: its SHA-256 and media type.
 
-    No alt text, or a file the image store refuses, is an ``ImageRefused``.
+    No alt text, or a file the image store refuses, is an ``ImageRefused`` that names
+    both problems when both apply (the image is then checked but not stored).
     """
+    data = file.file.read(ctx.settings.max_upload_bytes + 1)
     if not caption.strip():
-        raise ImageRefused("alt_required")
+        errors = ["alt_required"]
+        try:
+            if len(data) > ctx.settings.max_upload_bytes:
+                store_image(ctx, data)  # refuses the size before anything is stored
+            _checked(data)
+        except BadgeworksError as exc:
+            errors.append(exc.message)
+        raise ImageRefused(errors)
     try:
-        return store_image(ctx, file.file.read(ctx.settings.max_upload_bytes + 1))
+        return store_image(ctx, data)
     except BadgeworksError as exc:
-        raise ImageRefused(exc.message) from exc
+        raise ImageRefused([exc.message]) from exc

@@ -24,6 +24,7 @@ from badgeworks.services.programs.models import (
     ProjectUpdate,
 )
 from badgeworks.web.deps import ContextDep, FormText, Id, SessionDep
+from badgeworks.web.pages import page_language
 from badgeworks.web.routes.console.common import (
     Csrf,
     Program,
@@ -192,12 +193,17 @@ def _detail(
     error: str = "",
     status_code: int = 200,
     review_link: str = "",
+    invite_values: dict[str, str] | None = None,
 ) -> Response:
     achievement = achievements.get_achievement(session, program.issuer_id, project.achievement_id)
     version = achievements.current_version(session, achievement)
     candidate = candidates.get_candidate(session, program.issuer_id, project.candidate_id)
     results = {r["result_description"]: r.get("achieved_level") or "" for r in project.results}
     credential_id = projects.to_public(session, ctx, program.issuer, project).credential_id
+    invites = [
+        endorsements.invite_public(session, ctx, i)
+        for i in endorsements.list_invites(session, program.issuer, project.id or 0)
+    ]
     return page(
         request,
         "console/project.html",
@@ -215,12 +221,26 @@ def _detail(
         mentors_text=format_mentors(project.mentors),
         credential_id=credential_id,
         error=error,
-        invites=[
-            endorsements.invite_public(session, ctx, i)
-            for i in endorsements.list_invites(session, program.issuer, project.id or 0)
-        ],
+        invites=invites,
         review_link=review_link,
+        invite_values=invite_values or _next_invite(project, invites),
     )
+
+
+def _next_invite(project: Project, invites: list[dict[str, Any]]) -> dict[str, str]:
+    """The invitation form's values: the project's first mentor not invited yet (a
+    revoked invitation does not count), so the form never offers the same mentor twice."""
+    invited = {str(i["endorser"]["name"]).casefold() for i in invites if i["status"] != "revoked"}
+    values = {"name": "", "email": "", "title": "", "organization": project.host.get("name") or ""}
+    for mentor in project.mentors:
+        if str(mentor.get("name") or "").casefold() not in invited:
+            values.update(
+                name=mentor.get("name") or "",
+                email=mentor.get("email") or "",
+                title=mentor.get("title") or "",
+            )
+            break
+    return values
 
 
 def _refused(
@@ -232,10 +252,19 @@ def _refused(
     exc: Exception,
     *,
     status_code: int = 422,
+    invite_values: dict[str, str] | None = None,
 ) -> Response:
-    """The project page again, saying why the form was refused."""
+    """The project page again, saying why the form was refused (in the page's language),
+    with the invitation form as it was typed when that was the form refused."""
     return _detail(
-        request, session, ctx, program, project, error=refusal(exc), status_code=status_code
+        request,
+        session,
+        ctx,
+        program,
+        project,
+        error=refusal(exc, page_language(request)),
+        status_code=status_code,
+        invite_values=invite_values,
     )
 
 
@@ -445,6 +474,7 @@ def invite_reviewer(
     the API calls: the link is mailed through the outbox and shown here once)."""
     program.require("issuer")
     project = projects.get_project(session, program.issuer_id, project_id)
+    typed = {"name": name, "email": email, "title": title, "organization": organization}
     try:
         data = endorsements.ReviewCreate(
             kind="mentor",
@@ -457,9 +487,11 @@ def invite_reviewer(
             session, ctx, program.issuer, project_id, data, actor=program.actor
         )
     except ValidationError as exc:
-        return _refused(request, session, ctx, program, project, exc)
+        return _refused(request, session, ctx, program, project, exc, invite_values=typed)
     except BadgeworksError as exc:
-        return _refused(request, session, ctx, program, project, exc, status_code=409)
+        return _refused(
+            request, session, ctx, program, project, exc, status_code=409, invite_values=typed
+        )
     return _detail(request, session, ctx, program, project, review_link=link)
 
 
