@@ -54,6 +54,9 @@ def client(app: FastAPI) -> TestClient:
 class IssuerHandle:
     slug: str
     token: str
+    #: The issuer's DID: what a credential sent to ``POST /credentials/issue`` names as
+    #: its ``issuer`` (VC Data Model 2.0 §4.7; the VC-API does not fill it in).
+    did: str = ""
 
     @property
     def auth(self) -> dict[str, str]:
@@ -71,7 +74,7 @@ def make_issuer(app: FastAPI, slug: str, did_method: str = "web") -> IssuerHandl
             actor="test",
         )
         _, token = tokens.create_token(session, issuer, label="test", actor="test", now=ctx.clock())
-    return IssuerHandle(slug=slug, token=token)
+        return IssuerHandle(slug=slug, token=token, did=issuer.did)
 
 
 @pytest.fixture

@@ -13,19 +13,30 @@ from tests.issuer_app import IssuerHandle, draft_project
 VC2 = "https://www.w3.org/ns/credentials/v2"
 
 
-def plain_credential(**extra: Any) -> dict[str, Any]:
-    """A minimal VC 2.0 credential for ``POST /credentials/issue``."""
-    return {
+#: ``plain_credential()`` without an issuer: a credential the VC-API refuses (400).
+NO_ISSUER: Any = object()
+
+
+def plain_credential(issuer: Any = NO_ISSUER, **extra: Any) -> dict[str, Any]:
+    """A minimal VC 2.0 credential for ``POST /credentials/issue``, naming ``issuer`` (the
+    token's issuer DID: the VC-API refuses a credential without one; any other value, such
+    as ``None``, is sent as it is)."""
+    credential: dict[str, Any] = {
         "@context": [VC2],
         "type": ["VerifiableCredential"],
         "credentialSubject": {"id": "did:example:alice", "name": "Alice"},
         **extra,
     }
+    if issuer is not NO_ISSUER:
+        credential["issuer"] = issuer
+    return credential
 
 
 def issue_plain(http: TestClient, who: IssuerHandle, **extra: Any) -> dict[str, Any]:
     r = http.post(
-        "/credentials/issue", json={"credential": plain_credential(**extra)}, headers=who.auth
+        "/credentials/issue",
+        json={"credential": plain_credential(who.did, **extra)},
+        headers=who.auth,
     )
     assert r.status_code == 201, r.text
     vc: dict[str, Any] = r.json()["verifiableCredential"]

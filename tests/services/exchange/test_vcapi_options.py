@@ -59,10 +59,8 @@ def issuer(oapp: FastAPI) -> IssuerHandle:
 
 
 @pytest.fixture(scope="module")
-def did(http: TestClient, issuer: IssuerHandle) -> str:
-    vc = _issued(http, issuer, plain_credential())
-    value: str = vc["issuer"]
-    return value
+def did(issuer: IssuerHandle) -> str:
+    return issuer.did
 
 
 def _issue(http: TestClient, who: IssuerHandle, credential: Any, **body: Any) -> Any:
@@ -119,7 +117,7 @@ def test_checks_name_what_decides_the_answer(http: TestClient, issuer: IssuerHan
     credential verification aspects such as status checks ... proof verification". Only
     the named checks decide ``verified`` and appear in ``checks``.
     """
-    vc = _issued(http, issuer, plain_credential())
+    vc = _issued(http, issuer, plain_credential(issuer.did))
     _revoke(http, issuer, vc)
     assert _verify(http, vc).status_code == 422
 
@@ -162,7 +160,7 @@ def test_a_malformed_credential_fails_whatever_checks_are_named(
     """The verifier suite: "MUST not verify if "credentialSubject" property is missing",
     sent with ``checks: ["proof"]``. A document that is not a well-formed credential is
     never verified, even when only other checks are named."""
-    vc = _issued(http, issuer, plain_credential())
+    vc = _issued(http, issuer, plain_credential(issuer.did))
     broken = {k: v for k, v in vc.items() if k != "credentialSubject"}
     for checks in (["proof"], ["status"], ["validity"]):
         r = _verify(http, broken, {"checks": checks})
@@ -175,7 +173,7 @@ def test_unknown_check_names_are_a_400_naming_them(http: TestClient, issuer: Iss
     """VC-API, "Handling Unknown Options and Data": "Implementations MUST throw an error if
     an endpoint receives data, options, or option values that it does not understand or
     know how to process"; invalid input is 400 (verifier.yml)."""
-    vc = _issued(http, issuer, plain_credential())
+    vc = _issued(http, issuer, plain_credential(issuer.did))
     r = _verify(http, vc, {"checks": ["proof", "bogusCheck"]})
     assert r.status_code == 400, r.text
     body = r.json()
@@ -187,23 +185,25 @@ def test_unknown_options_are_a_400_never_ignored(http: TestClient, issuer: Issue
     """VC-API, "Handling Unknown Options and Data": "Implementations MUST throw an error if
     an endpoint receives data, options, or option values that it does not understand or
     know how to process" (problem type UNKNOWN_OPTION_PROVIDED)."""
-    vc = _issued(http, issuer, plain_credential())
+    vc = _issued(http, issuer, plain_credential(issuer.did))
     r = _verify(http, vc, {"checks": ["proof"], "returnResults": True})
     assert r.status_code == 400 and r.json()["code"] == "vcapi.option_unknown"
     assert "returnResults" in r.json()["error"]
     # returnPresentation is a presentation option, not a credential one.
     r = _verify(http, vc, {"returnPresentation": True})
     assert r.status_code == 400 and r.json()["code"] == "vcapi.option_unknown"
-    r = _issue(http, issuer, plain_credential(), options={"bogus": 1})
+    r = _issue(http, issuer, plain_credential(issuer.did), options={"bogus": 1})
     assert r.status_code == 400 and r.json()["code"] == "vcapi.option_unknown"
-    r = _issue(http, issuer, plain_credential(), options={"mandatoryPointers": ["/issuer"]})
+    r = _issue(
+        http, issuer, plain_credential(issuer.did), options={"mandatoryPointers": ["/issuer"]}
+    )
     assert r.status_code == 400 and r.json()["code"] == "vcapi.option_unsupported"
 
 
 def test_challenge_and_domain_must_be_strings(http: TestClient, issuer: IssuerHandle) -> None:
     """VerifyPresentationOptions: ``challenge`` and ``domain`` are of ``type: string``; an
     option value we cannot process is an error (Handling Unknown Options and Data)."""
-    vc = _issued(http, issuer, plain_credential())
+    vc = _issued(http, issuer, plain_credential(issuer.did))
     for options in ({"challenge": 5}, {"domain": ["a"]}, {"challenge": "x" * 2001}):
         r = _verify(http, vc, options)
         assert r.status_code == 400 and r.json()["code"] == "vcapi.option_invalid", options
@@ -228,7 +228,7 @@ def test_presentation_checks_select_each_credentials_checks(
     """VerifyPresentationOptions: "fine-grained controls for credential verification aspects
     such as status checks ... proof verification"; the presentation's own proof "(including
     domain and challenge validation, if provided)" is always verified (verifier.yml)."""
-    vc = _issued(http, issuer, plain_credential())
+    vc = _issued(http, issuer, plain_credential(issuer.did))
     _revoke(http, issuer, vc)
     vp = _presented(oapp, vc)
     options: dict[str, Any] = {"challenge": "c-1", "domain": "ex.org"}
@@ -257,7 +257,7 @@ def test_return_presentation(oapp: FastAPI, http: TestClient, issuer: IssuerHand
     """VerifyPresentationOptions.returnPresentation: "If true, then the verified
     presentation MUST be returned. If false or not provided, then the verified presentation
     MUST NOT be returned." A value that is not a boolean is refused."""
-    vp = _presented(oapp, _issued(http, issuer, plain_credential()))
+    vp = _presented(oapp, _issued(http, issuer, plain_credential(issuer.did)))
     options: dict[str, Any] = {"challenge": "c-1", "domain": "ex.org"}
     for flag, returned in ((True, True), (False, False), (None, False)):
         extra = {} if flag is None else {"returnPresentation": flag}
@@ -283,7 +283,7 @@ def test_null_id_is_refused(http: TestClient, issuer: IssuerHandle) -> None:
     """VC Data Model 2.0 §4.4 Identifiers: "If present, the value of the id property MUST
     be a single URL"; ``null`` is present and not a URL. The issuer suite answers invalid
     input with 400 (``shouldThrowInvalidInput``)."""
-    r = _issue(http, issuer, plain_credential(id=None))
+    r = _issue(http, issuer, plain_credential(issuer.did, id=None))
     assert r.status_code == 400, r.text
     assert r.json()["code"] == "vcapi.id_invalid"
 
@@ -318,10 +318,11 @@ def test_another_issuers_id_is_a_400_not_replaced(
 # --- issue: status entries --------------------------------------------------------------
 
 
-def _vc1() -> dict[str, Any]:
+def _vc1(issuer: IssuerHandle) -> dict[str, Any]:
     return {
         "@context": [VC1],
         "type": ["VerifiableCredential"],
+        "issuer": issuer.did,
         "credentialSubject": {"id": "did:example:bob"},
     }
 
@@ -330,10 +331,13 @@ def test_vc1_gets_status_only_when_asked(http: TestClient, issuer: IssuerHandle)
     """A VC 1.1 credential gets no status entry and no status context it did not ask for
     (a consumer with a closed document loader for VC 1.1 cannot load the status context);
     ``options.credentialStatus: {"type": "BitstringStatusListEntry"}`` asks for them."""
-    plain = _issued(http, issuer, _vc1())
+    plain = _issued(http, issuer, _vc1(issuer))
     assert plain["@context"] == [VC1, DI_V2] and "credentialStatus" not in plain
     asked = _issued(
-        http, issuer, _vc1(), options={"credentialStatus": {"type": "BitstringStatusListEntry"}}
+        http,
+        issuer,
+        _vc1(issuer),
+        options={"credentialStatus": {"type": "BitstringStatusListEntry"}},
     )
     assert asked["@context"] == [VC1, STATUS_V1, DI_V2]
     purposes = [e["statusPurpose"] for e in _entries(asked)]
@@ -358,7 +362,7 @@ def test_status_options_we_cannot_honour_are_a_400(
 ) -> None:
     """An option value the issuer cannot process is an error (VC-API, "Handling Unknown
     Options and Data"): this issuer keeps Bitstring Status Lists only."""
-    r = _issue(http, issuer, _vc1(), options={"credentialStatus": wanted})
+    r = _issue(http, issuer, _vc1(issuer), options={"credentialStatus": wanted})
     assert r.status_code == 400, r.text
     assert r.json()["code"] == "vcapi.option_unsupported"
 
@@ -368,11 +372,11 @@ def test_vc2_never_gets_two_entries_of_one_purpose(http: TestClient, issuer: Iss
     one purpose would leave a verifier to choose. A VC 2.0 credential keeps today's
     revocation and suspension entries, asking for them changes nothing, and a purpose the
     caller's own entry serves gets none of ours."""
-    default = _issued(http, issuer, plain_credential())
+    default = _issued(http, issuer, plain_credential(issuer.did))
     asked = _issued(
         http,
         issuer,
-        plain_credential(),
+        plain_credential(issuer.did),
         options={"credentialStatus": {"type": "BitstringStatusListEntry"}},
     )
     for vc in (default, asked):
@@ -386,7 +390,9 @@ def test_vc2_never_gets_two_entries_of_one_purpose(http: TestClient, issuer: Iss
     # The VC 2.0 context defines ``statusPurpose`` only inside its own entry types.
     vocab = {"statusPurpose": "https://status.example/vocab#statusPurpose"}
     mixed = _issued(
-        http, issuer, plain_credential(credentialStatus=own, **{"@context": [VC2, vocab]})
+        http,
+        issuer,
+        plain_credential(issuer.did, credentialStatus=own, **{"@context": [VC2, vocab]}),
     )
     entries = _entries(mixed)
     assert entries[0] == own
@@ -408,7 +414,7 @@ def test_a_reissued_vc1_keeps_the_status_it_was_issued_with(
             ["revocation", "suspension"],
         ),
     ):
-        old = _issued(http, issuer, _vc1(), options=options)
+        old = _issued(http, issuer, _vc1(issuer), options=options)
         row = old["id"].rsplit("/", 1)[-1]
         r = http.post(
             f"/api/v1/credentials/{row}/reissue", json={"reason": "typo"}, headers=issuer.auth

@@ -74,6 +74,7 @@ def test_issue_and_verify_with_the_examples_v2_context(
     credential = {
         "@context": [VC2, EXAMPLES_V2],
         "type": ["VerifiableCredential", "ExampleDegreeCredential"],
+        "issuer": issuer.did,
         "credentialSubject": {
             "id": "did:example:ebfeb1f712ebc6f1c276e12ec21",
             "degree": {"type": "ExampleBachelorDegree", "name": "Bachelor of Science and Arts"},
@@ -106,6 +107,7 @@ def test_issue_and_verify_a_vc_1_1_credential_with_dcc_and_status_list_2021_cont
         "@context": [VC1, STATUS_LIST_2021, DCC_V1],
         "type": ["VerifiableCredential"],
         "issuanceDate": "2025-01-01T00:00:00Z",
+        "issuer": issuer.did,
         "credentialSubject": {
             "id": "did:example:alice",
             "type": "Person",
@@ -130,6 +132,7 @@ def test_an_unbundled_context_is_still_refused_without_a_fetch(
     credential = {
         "@context": [VC2, "https://www.w3.org/ns/credentials/examples/v9"],
         "type": ["VerifiableCredential"],
+        "issuer": issuer.did,
         "credentialSubject": {"id": "did:example:alice"},
     }
     issued = _issue(client, issuer, credential)

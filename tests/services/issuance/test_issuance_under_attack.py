@@ -80,11 +80,12 @@ def draft(http: httpx.Client, who: IssuerHandle) -> int:
     return draft_project(cast(TestClient, http), who)["project"]
 
 
-def plain(**extra: Any) -> dict[str, Any]:
-    """A minimal VC 2.0 credential for ``POST /credentials/issue``."""
+def plain(who: IssuerHandle | None = None, **extra: Any) -> dict[str, Any]:
+    """A minimal VC 2.0 credential for ``POST /credentials/issue``, issued by ``who``."""
     return {
         "@context": [VC2],
         "type": ["VerifiableCredential"],
+        **({"issuer": who.did} if who is not None else {}),
         "credentialSubject": {"id": "did:example:alice", "name": "Alice"},
         **extra,
     }
@@ -156,7 +157,7 @@ def test_another_program_cannot_issue_a_reserved_credential_id(
             started = time.monotonic()
             r = http.post(
                 "/credentials/issue",
-                json={"credential": plain(id=claimed)},
+                json={"credential": plain(globex, id=claimed)},
                 headers=globex.auth,
             )
             assert time.monotonic() - started < 5
@@ -165,7 +166,9 @@ def test_another_program_cannot_issue_a_reserved_credential_id(
             assert "reserved" in r.json()["error"]
         # The hosted URL itself is never accepted as a caller's id.
         r = http.post(
-            "/credentials/issue", json={"credential": plain(id=subject)}, headers=globex.auth
+            "/credentials/issue",
+            json={"credential": plain(globex, id=subject)},
+            headers=globex.auth,
         )
         assert r.status_code == 422 and r.json()["code"] == "vcapi.id_not_hostable"
 
@@ -183,7 +186,7 @@ def test_another_program_cannot_issue_a_reserved_credential_id(
         # Its id, now issued, is refused to everyone else too.
         r = http.post(
             "/credentials/issue",
-            json={"credential": plain(id=f"urn:uuid:{reserved}")},
+            json={"credential": plain(globex, id=f"urn:uuid:{reserved}")},
             headers=globex.auth,
         )
         assert r.status_code == 422 and r.json()["code"] == "vcapi.id_taken"
@@ -218,7 +221,7 @@ def test_a_completion_whose_reserved_id_was_taken_fails_at_once(
         assert r.json()["code"] == "credential.id_taken"
         # Nothing was held: the next write goes through at once.
         started = time.monotonic()
-        r = http.post("/credentials/issue", json={"credential": plain()}, headers=acme.auth)
+        r = http.post("/credentials/issue", json={"credential": plain(acme)}, headers=acme.auth)
         assert r.status_code == 201 and time.monotonic() - started < 5
 
 
@@ -234,7 +237,7 @@ def test_two_programs_racing_for_one_id_get_201_and_422_at_once(
             def issue(i: int, claimed: str = claimed) -> httpx.Response:
                 return http.post(
                     "/credentials/issue",
-                    json={"credential": plain(id=claimed)},
+                    json={"credential": plain(programs[i], id=claimed)},
                     headers=programs[i].auth,
                 )
 

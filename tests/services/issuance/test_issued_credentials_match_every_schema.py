@@ -60,11 +60,12 @@ def _problems(document: dict[str, Any], bundled: dict[str, list[tuple[str, Any]]
     ]
 
 
-def _ob_credential() -> dict[str, Any]:
+def _ob_credential(issuer: str) -> dict[str, Any]:
     """An OB 3.0 credential as a caller sends it to ``POST /credentials/issue``."""
     return {
         "@context": [VC2_CONTEXT, OB3_CONTEXT, c.OB3_EXTENSIONS_CONTEXT],
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "issuer": issuer,
         "name": "Workshop: data cleaning",
         "validFrom": "2025-06-01T12:00:00Z",
         "credentialSubject": {
@@ -131,7 +132,9 @@ def test_every_issued_credential_validates_against_every_bundled_schema(
         results = bulk.issue_rows(session, app.state.ctx, issuer, checked.good, actor="test")
     assert len(results) == 3
 
-    r = client.post("/credentials/issue", json={"credential": _ob_credential()}, headers=acme.auth)
+    r = client.post(
+        "/credentials/issue", json={"credential": _ob_credential(acme.did)}, headers=acme.auth
+    )
     assert r.status_code == 201, r.text
     served.append(r.json()["verifiableCredential"])
 

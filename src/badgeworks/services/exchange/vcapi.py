@@ -1,12 +1,17 @@
 """The W3C CCG Verifiable Credentials API (VC-API): issue, verify, status.
 
 ``issue_credential`` signs any well-formed VC 2.0 (or 1.1) credential for the token's
-issuer with eddsa-rdfc-2022, and stores and hosts it like a project's credential:
+issuer with the issuer's cryptosuite (eddsa-rdfc-2022 unless it chose eddsa-jcs-2022), and
+stores and hosts it like a project's credential:
 
-- ``issuer``: absent → the issuer's DID; the issuer's DID (a string, or a Profile object
-  whose ``id`` it is, other fields kept) → kept; anything else is refused with a 400:
-  not a URL string or an object with a URL ``id`` (``vcapi.issuer_invalid``), or another
-  issuer's id (``vcapi.issuer_not_yours``);
+- the request: a body without ``credential`` or with another field, and a credential
+  whose ``@context``, ``type`` or ``credentialSubject`` is missing or malformed, are 400
+  (``check_issue_request``, ``check_credential_shape``), as the W3C issuer test suite
+  expects;
+- ``issuer``: required, never filled in (absent: ``vcapi.issuer_missing``); the issuer's
+  DID (a string, or a Profile object whose ``id`` it is, other fields kept) → kept;
+  anything else is refused with a 400: not a URL string or an object with a URL ``id``
+  (``vcapi.issuer_invalid``), or another issuer's id (``vcapi.issuer_not_yours``);
 - ``id``: absent → ``<base>/credentials/<uuid>``; ``urn:uuid:<uuid>`` → kept, hosted at
   ``<base>/credentials/<uuid>``; ``null`` is refused (``vcapi.id_invalid``); any other
   id is refused (``vcapi.id_not_hostable``): we cannot host a credential at someone
@@ -51,7 +56,7 @@ from badgeworks.core.enveloped import MEDIA_TYPE, envelope_credential, envelope_
 from badgeworks.core.errors import CredentialError, InputError
 from badgeworks.core.issue import issue
 from badgeworks.core.status import ENTRY_TYPE
-from badgeworks.core.structure import check_credential, is_url
+from badgeworks.core.structure import check_credential, credential_problems, is_url
 from badgeworks.db.endorsements import CredentialReservation
 from badgeworks.db.engine import begin_write
 from badgeworks.db.models import Credential, Issuer
@@ -356,6 +361,67 @@ def credential_version(credential: Mapping[str, Any]) -> int:
     return 1 if first == VC1_CONTEXT else 2
 
 
+#: The top-level fields of an issue request (VC-API ``IssueCredentialRequest``).
+ISSUE_REQUEST_FIELDS = ("credential", "options")
+#: Structural problems that make the request malformed (400) rather than name a credential
+#: we refuse to sign (422): the W3C CCG issuer test suite (``tests/10-issuer.js``) expects
+#: ``400`` ("Expected status code 400 invalid input!", ``shouldThrowInvalidInput``) for a
+#: ``credential`` without ``@context``, ``type`` or ``credentialSubject``, or with one of
+#: them of the wrong shape; the codes stay the rule's own.
+_SHAPE_CODES = frozenset(
+    {
+        "credential.not_object",
+        "credential.context",
+        "credential.type",
+        "credential.subject",
+        "credential.null_value",
+    }
+)
+_SHAPE_PATHS = ("$['@context']", "$.type", "$.credentialSubject")
+
+
+def check_issue_request(fields: Mapping[str, Any]) -> Any:
+    """The ``credential`` of an issue request body (its top-level ``fields``); ``InputError``
+    (400) for a request without one or with fields the VC-API does not define.
+
+    The issuer test suite sends ``{"verifiableCredential": …}`` and expects ``400``
+    ("Request body MUST have property \"credential\""); the VC-API answers ``400`` for
+    "Another condition that results in a Bad Request" (issuer.yml) and "MUST throw an
+    error if an endpoint receives data … that it does not understand".
+    """
+    unknown = [name for name in fields if name not in ISSUE_REQUEST_FIELDS]
+    if unknown:
+        raise InputError(
+            f"unknown field {_names(unknown)} in the request; send "
+            '{"credential": {…}, "options": {…}}',
+            code="vcapi.field_unknown",
+        )
+    credential = fields.get("credential")
+    if credential is None:
+        raise InputError(
+            'the request has no "credential": send {"credential": {…}} with the unsigned '
+            "credential to issue",
+            code="vcapi.credential_missing",
+        )
+    return credential
+
+
+def check_credential_shape(credential: Any) -> None:
+    """Refuse a credential whose ``@context``, ``type`` or ``credentialSubject`` is missing
+    or malformed with ``InputError`` (400), with the structural rule's code and message.
+
+    VC Data Model 2.0 §4.3 (``@context`` an ordered set whose first item is the VC 2.0
+    context), §4.5 (``type``), §4.8 (``credentialSubject`` one or more objects); the
+    issuer test suite expects 400 for each ("credential MUST have property \"@context\"",
+    "\"credential.type\" MUST be an array", "\"credential.credentialSubject\" MUST be an
+    object"). Other structural problems stay 422 (``prepare`` reports them).
+    """
+    for problem in credential_problems(credential):
+        path = str(problem.details.get("path", ""))
+        if problem.code in _SHAPE_CODES and (path == "$" or path.startswith(_SHAPE_PATHS)):
+            raise InputError(problem.message, code=problem.code, path=path)
+
+
 def check_issue_input(credential: Mapping[str, Any], issuer: Issuer) -> None:
     """Refuse a ``null`` id and an ``issuer`` we will not sign as (``InputError``, 400).
 
@@ -372,7 +438,14 @@ def check_issue_input(credential: Mapping[str, Any], issuer: Issuer) -> None:
             code="vcapi.id_invalid",
         )
     if "issuer" not in credential:
-        return
+        # VC Data Model 2.0 §4.7: "A verifiable credential MUST have an issuer property";
+        # the issuer test suite expects 400 ("credential MUST have property \"issuer\"").
+        # We do not fill it in: the caller states who issues, and we check it is us.
+        raise InputError(
+            f'the credential has no issuer; add "issuer": "{issuer.did}" (this token\'s '
+            "issuer), as a string or as the id of an issuer object",
+            code="vcapi.issuer_missing",
+        )
     given = credential["issuer"]
     named = given.get("id") if isinstance(given, dict) else given
     if not is_url(named):
@@ -405,6 +478,7 @@ def issue_credential(
     that is malformed or not ``issuer``'s, before any work is done.
     """
     wants_status = issue_options(options)
+    check_credential_shape(credential)
     if isinstance(credential, dict):
         check_issue_input(credential, issuer)
         status = wants_status or credential_version(credential) == 2
