@@ -164,6 +164,17 @@ def reserve_credential_id(session: Session, project: Project, now: datetime) -> 
     return row.credential_id
 
 
+def is_reserved(session: Session, credential_id: str) -> bool:
+    """Whether ``credential_id`` is reserved for a project's credential not issued yet (a
+    mentor's endorsement already names it, so its URL is public before the credential)."""
+    if len(credential_id) > 36 or session.get(Credential, credential_id) is not None:
+        return False
+    query = select(CredentialReservation.project_id).where(
+        CredentialReservation.credential_id == credential_id
+    )
+    return session.exec(query).first() is not None
+
+
 def _fresh_id(session: Session) -> str:
     # A random UUID collides with nothing in practice; one extra look keeps a credential
     # that a caller issued under a chosen urn:uuid from ever being reserved as well.

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 
+from badgeworks.services.endorsements import workflow
 from badgeworks.services.issuance import completion as issuance
 from badgeworks.services.lifecycle import changes as lifecycle
 from badgeworks.services.portfolio import files
@@ -15,6 +16,7 @@ from badgeworks.services.programs import achievements, issuers
 from badgeworks.web.deps import ContextDep, Id, SessionDep
 from badgeworks.web.negotiation import hosted
 from badgeworks.web.page_memo import memoized
+from badgeworks.web.pages import render
 from badgeworks.web.routes.credential_page import credential_page
 
 router = APIRouter(tags=["public"])
@@ -44,6 +46,14 @@ def hosted_credential(
     answer = hosted(request, credential_id)
     if not answer.is_page:
         return answer.signed(issuance.get_credential(session, answer.id).document)
+    if workflow.is_reserved(session, answer.id):
+        # A mentor endorsed the work before its credential was issued: the endorsement's
+        # "Endorses" link already points here, so say the credential is still to come.
+        return render(
+            request,
+            "credential_pending.html",
+            headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex"},
+        )
 
     def page() -> tuple[Response, Freshness]:
         row = issuance.get_credential(session, answer.id)
