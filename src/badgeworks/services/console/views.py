@@ -28,6 +28,8 @@ from badgeworks.db.models import (
 )
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.endorsements import workflow as endorsements
+from badgeworks.services.infra import pagination
+from badgeworks.services.infra.pagination import Page
 from badgeworks.services.issuance import completion as issuance
 from badgeworks.services.programs import achievements, candidates, projects
 
@@ -143,10 +145,12 @@ def search_credentials(
     query: str = "",
     status: str = "",
     achievement_id: int | None = None,
+    candidate_id: int | None = None,
     limit: int = 200,
 ) -> list[CredentialRow]:
     """The issuer's credentials matching a text query (candidate name or email, achievement
-    name, credential id), a status (``active``/``revoked``) and an achievement."""
+    name, credential id), a status (``active``/``revoked``), an achievement and a
+    candidate."""
     stmt = (
         select(Credential, Candidate, AchievementVersion, Revocation)
         .join(Candidate, col(Candidate.id) == Credential.candidate_id)
@@ -161,6 +165,8 @@ def search_credentials(
         stmt = stmt.where(col(Revocation.id).is_(None))
     if achievement_id is not None:
         stmt = stmt.where(AchievementVersion.achievement_id == achievement_id)
+    if candidate_id is not None:
+        stmt = stmt.where(Credential.candidate_id == candidate_id)
     text = query.strip().lower()[:200]
     if text:
         like = f"%{text}%"
@@ -192,6 +198,65 @@ def search_credentials(
     ]
 
 
+@dataclass(frozen=True)
+class CandidateRow:
+    """A candidate as the console's list shows them."""
+
+    id: int
+    name: str
+    emails: list[str]
+    credentials: int
+
+
+def search_candidates(
+    session: Session, issuer: Issuer, *, query: str = "", limit: int = 50, offset: int = 0
+) -> Page[CandidateRow]:
+    """One page of the issuer's candidates whose name or an email address contains
+    ``query`` (case-insensitive), by name, each with how many credentials they hold."""
+    stmt = (
+        select(Candidate)
+        .where(Candidate.issuer_id == issuer.id)
+        .order_by(func.lower(Candidate.name), col(Candidate.id))
+    )
+    text = query.strip().lower()[:200]
+    if text:
+        # Emails are a JSON list; matched in Python, as ``search_credentials`` does.
+        by_email = [
+            c.id
+            for c in session.exec(select(Candidate).where(Candidate.issuer_id == issuer.id))
+            if any(text in e for e in c.emails)
+        ]
+        stmt = stmt.where(
+            or_(func.lower(Candidate.name).like(f"%{text}%"), col(Candidate.id).in_(by_email))
+        )
+    found = pagination.page(session, stmt, limit=limit, offset=offset)
+    ids = [c.id for c in found.rows]
+    held = dict(
+        session.exec(
+            select(Credential.candidate_id, func.count())
+            .where(col(Credential.candidate_id).in_(ids))
+            .group_by(col(Credential.candidate_id))
+        ).all()
+    )
+    rows = [
+        CandidateRow(
+            id=c.id or 0, name=c.name, emails=list(c.emails), credentials=held.get(c.id, 0)
+        )
+        for c in found.rows
+    ]
+    return Page(rows=rows, total=found.total, limit=found.limit, offset=found.offset)
+
+
+def candidate_projects(session: Session, issuer: Issuer, candidate_id: int) -> list[Project]:
+    """The candidate's projects in this program, newest first."""
+    stmt = (
+        select(Project)
+        .where(Project.issuer_id == issuer.id, Project.candidate_id == candidate_id)
+        .order_by(col(Project.id).desc())
+    )
+    return list(session.exec(stmt))
+
+
 def trail(
     session: Session, issuer: Issuer, targets: list[str], limit: int = 200
 ) -> list[AuditEvent]:
@@ -219,6 +284,7 @@ def target_link(slug: str, target: str) -> str | None:
         "credential": "credentials",
         "project": "projects",
         "achievement": "achievements",
+        "candidate": "candidates",
     }
     if kind in paths and ident:
         return f"/console/{slug}/{paths[kind]}/{ident}"

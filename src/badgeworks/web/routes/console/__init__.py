@@ -13,6 +13,7 @@ from badgeworks.web.routes.console import (
     achievements,
     auth,
     bulk,
+    candidates,
     credentials,
     dashboard,
     projects,
@@ -21,7 +22,7 @@ from badgeworks.web.routes.console import (
 from badgeworks.web.routes.console.common import console_router, error_page
 
 #: The console's page modules, each with its own ``router``.
-PAGES = (auth, dashboard, achievements, projects, bulk, credentials, settings)
+PAGES = (auth, dashboard, achievements, candidates, projects, bulk, credentials, settings)
 
 router = APIRouter(include_in_schema=False)
 for _module in PAGES:
