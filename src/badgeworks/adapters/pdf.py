@@ -192,3 +192,61 @@ def certificate(content: CertificateContent, *, compress: bool = True) -> bytes:
     pdf.showPage()
     pdf.save()
     return out.getvalue()
+
+
+@dataclass
+class StatusNotice:
+    """What the document served in place of a withdrawn credential's certificate prints;
+    all text already translated."""
+
+    heading: str
+    lines: list[str]
+    credential_url: str
+    verify_label: str
+    verify_url: str
+    title: str
+    language: str = "en"
+
+
+def status_notice(notice: StatusNotice, *, compress: bool = True) -> bytes:
+    """A one-page A4 notice that a credential was revoked or suspended: plain, framed in
+    red, with no "presented to", badge image or QR code, so it cannot pass for the
+    certificate."""
+    regular, bold = _register_fonts()
+    out = io.BytesIO()
+    width, height = A4
+    pdf = Canvas(
+        out, pagesize=(width, height), pageCompression=1 if compress else 0, invariant=True
+    )
+    pdf.setTitle(notice.title)
+    pdf.setSubject(notice.credential_url)
+    pdf.setCreator("badgeworks")
+    red, ink = HexColor("#a4161a"), HexColor("#1b1f24")
+    pdf.setStrokeColor(red)
+    pdf.setLineWidth(6)
+    pdf.rect(24, 24, width - 48, height - 48)
+    left, text_width = 64, width - 128
+    y = height - 110
+    pdf.setFillColor(red)
+    pdf.setFont(bold, 28)
+    for line in _wrap(notice.heading, bold, 28, text_width)[:3]:
+        pdf.drawString(left, y, line)
+        y -= 36
+    y -= 10
+    pdf.setFillColor(ink)
+    pdf.setFont(regular, 13)
+    for paragraph in notice.lines:
+        for line in _wrap(paragraph, regular, 13, text_width)[:8]:
+            pdf.drawString(left, y, line)
+            y -= 19
+        y -= 8
+    y -= 10
+    pdf.setFont(bold, 11)
+    pdf.drawString(left, y, notice.verify_label)
+    y -= 16
+    pdf.setFont(regular, 9 if len(notice.verify_url) <= 90 else 7)
+    pdf.drawString(left, y, notice.verify_url)
+    pdf.linkURL(notice.verify_url, (left, y - 2, width - left, y + 10), relative=0)
+    pdf.showPage()
+    pdf.save()
+    return out.getvalue()

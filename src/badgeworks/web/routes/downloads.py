@@ -2,7 +2,10 @@
 
 All are public, like the credential's own URL: anyone the candidate gives the link to
 can download and verify. Each download is derived from the stored, signed text; none
-changes it.
+changes it. A revoked or suspended credential's images are stamped with its status in the
+visitor's language, and its certificate is a notice instead (``services/portfolio``); so
+that a change shows within about a minute, downloads are cached for 60 seconds, as the
+status lists are.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from fastapi.responses import Response
 
 from badgeworks.adapters import qr
 from badgeworks.services.issuance import completion as issuance
-from badgeworks.services.portfolio import badges, certificate
+from badgeworks.services.portfolio import badges, certificate, standing
 from badgeworks.services.portfolio.cards import verify_url
 from badgeworks.web.deps import ContextDep, SessionDep
 from badgeworks.web.i18n import Translator
@@ -29,7 +32,9 @@ Target = Annotated[
     Query(description="Where the code points: the credential page or the public verifier."),
 ]
 
-_CACHE = {"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"}
+_CACHE = {"Cache-Control": "public, max-age=60", "X-Content-Type-Options": "nosniff"}
+#: A withdrawn credential's images and certificate are worded in the visitor's language.
+_VARY = {"Vary": "Accept-Language, Cookie"}
 
 
 def _file_name(name: str) -> str:
@@ -42,28 +47,48 @@ def _attachment(filename: str) -> dict[str, str]:
     return {**_CACHE, "Content-Disposition": f'attachment; filename="{filename}"'}
 
 
+def _mark(request: Request, now: standing.Standing) -> str | None:
+    """The word a withdrawn credential's images are stamped with, in the page language."""
+    if now.state is None:
+        return None
+    return Translator(page_language(request))(f"standing.mark_{now.state}")
+
+
+def _stem(name: str, row_id: str, now: standing.Standing) -> str:
+    """A download's file name without extension; a withdrawn credential's says so."""
+    suffix = f"-{now.state}" if now.state else ""
+    return f"{_file_name(name)}-{row_id[:8]}{suffix}"
+
+
 @router.get("/credentials/{credential_id}/badge.png", response_class=Response)
-def baked_png(credential_id: str, session: SessionDep, ctx: ContextDep) -> Response:
+def baked_png(
+    credential_id: str, request: Request, session: SessionDep, ctx: ContextDep
+) -> Response:
     """The badge image (PNG) with the signed credential baked in (OB 3.0 baking)."""
     row = issuance.get_credential(session, credential_id)
     name = badges.badge_name(row)
+    now = standing.standing(session, row)
     return Response(
-        badges.baked_png(session, ctx, row, name),
+        badges.baked_png(session, ctx, row, name, mark=_mark(request, now)),
         media_type="image/png",
-        headers=_attachment(f"{_file_name(name)}-{row.id[:8]}.png"),
+        headers={**_attachment(f"{_stem(name, row.id, now)}.png"), **_VARY},
     )
 
 
 @router.get("/credentials/{credential_id}/badge.svg", response_class=Response)
-def baked_svg(credential_id: str, session: SessionDep, ctx: ContextDep) -> Response:
+def baked_svg(
+    credential_id: str, request: Request, session: SessionDep, ctx: ContextDep
+) -> Response:
     """The badge image (SVG) with the signed credential baked in (OB 3.0 baking)."""
     row = issuance.get_credential(session, credential_id)
     name = badges.badge_name(row)
+    now = standing.standing(session, row)
     return Response(
-        badges.baked_svg(session, ctx, row, name).encode("utf-8"),
+        badges.baked_svg(session, ctx, row, name, mark=_mark(request, now)).encode("utf-8"),
         media_type="image/svg+xml",
         headers={
-            **_attachment(f"{_file_name(name)}-{row.id[:8]}.svg"),
+            **_attachment(f"{_stem(name, row.id, now)}.svg"),
+            **_VARY,
             # Served from our origin: an SVG must never run script here.
             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
             "img-src data:; sandbox",
@@ -72,13 +97,16 @@ def baked_svg(credential_id: str, session: SessionDep, ctx: ContextDep) -> Respo
 
 
 @router.get("/credentials/{credential_id}/preview.png", response_class=Response)
-def preview_png(credential_id: str, session: SessionDep, ctx: ContextDep) -> Response:
+def preview_png(
+    credential_id: str, request: Request, session: SessionDep, ctx: ContextDep
+) -> Response:
     """The image link previews show (Open Graph / Twitter card); not baked."""
     row = issuance.get_credential(session, credential_id)
+    mark = _mark(request, standing.standing(session, row))
     return Response(
-        badges.og_image_png(session, ctx, row, badges.badge_name(row)),
+        badges.og_image_png(session, ctx, row, badges.badge_name(row), mark=mark),
         media_type="image/png",
-        headers=_CACHE,
+        headers={**_CACHE, **_VARY},
     )
 
 
@@ -86,15 +114,17 @@ def preview_png(credential_id: str, session: SessionDep, ctx: ContextDep) -> Res
 def certificate_pdf(
     credential_id: str, request: Request, session: SessionDep, ctx: ContextDep
 ) -> Response:
-    """A printable PDF certificate (in the page language) with a QR code to the credential."""
+    """A printable PDF certificate (in the page language) with a QR code to the credential;
+    for a revoked or suspended credential, a notice saying so, when and why, instead."""
     row = issuance.get_credential(session, credential_id)
     lang = page_language(request)
     data = certificate.certificate_pdf(session, ctx, row, t=Translator(lang), lang=lang)
+    stem = _stem(badges.badge_name(row), row.id, standing.standing(session, row))
     return Response(
         data,
         media_type="application/pdf",
         headers={
-            **_attachment(f"{_file_name(badges.badge_name(row))}-{row.id[:8]}-{lang}.pdf"),
+            **_attachment(f"{stem}-{lang}.pdf"),
             "Vary": "Accept-Language, Cookie",
         },
     )

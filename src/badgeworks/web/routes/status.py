@@ -3,7 +3,9 @@
 - ``GET /status/{slug}/{purpose}/{n}``: an issuer's list (its credentials' status);
 - ``GET /mentors/{id}/status/{purpose}/{n}`` and ``GET /hosts/{id}/status/{purpose}/{n}``:
   an endorser's list (their endorsements' status), issued and signed by the endorser's
-  did:web, next to its DID document.
+  did:web, next to its DID document;
+- ``GET /credentials/{id}/status``: where one hosted credential stands (revoked, suspended,
+  superseded, expired or active), with the public reason the issuer gave and when.
 
 Each is served with an ``ETag`` (``If-None-Match`` gets 304) and a short
 ``Cache-Control``, so verifiers see a revocation or a withdrawal within about a minute.
@@ -12,13 +14,16 @@ Each is served with an ``ETag`` (``If-None-Match`` gets 304) and a short
 from __future__ import annotations
 
 import hashlib
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 
+from badgeworks.services.issuance import completion as issuance
+from badgeworks.services.lifecycle import changes as lifecycle
 from badgeworks.services.lifecycle import status_lists
 from badgeworks.services.lifecycle.status_lists import ListRow
-from badgeworks.web.deps import Id, SessionDep
+from badgeworks.web.deps import ContextDep, Id, SessionDep
 
 router = APIRouter(tags=["status"])
 
@@ -70,3 +75,42 @@ def host_status_list(
     """A host organisation's current signed ``BitstringStatusListCredential``."""
     row = status_lists.get_endorser_list(session, "host", endorser_id, purpose, number)
     return _served(row, request)
+
+
+#: What a credential's public status says; staff-only fields (who made the change, the
+#: status list indexes) stay in ``GET /api/v1/credentials/{id}/status``.
+_PUBLIC_STATE = (
+    "id",
+    "url",
+    "status",
+    "revoked",
+    "revoked_at",
+    "revocation_reason",
+    "suspended",
+    "suspension_reason",
+    "superseded_by",
+    "replaces",
+    "valid_until",
+    "expired",
+)
+
+
+@router.get(
+    "/credentials/{credential_id}/status",
+    responses={200: {"content": {"application/json": {}}}},
+)
+def credential_public_status(
+    credential_id: str, session: SessionDep, ctx: ContextDep
+) -> JSONResponse:
+    """Where a hosted credential stands now, for anyone: ``status`` (``active``,
+    ``revoked``, ``suspended``, ``superseded`` or ``expired``), when it was revoked, and the
+    reason the issuer gave for a revocation or suspension (reasons are public)."""
+    row = issuance.get_credential(session, credential_id)
+    state: dict[str, Any] = lifecycle.state(session, ctx, row).as_dict()
+    return JSONResponse(
+        {key: state[key] for key in _PUBLIC_STATE},
+        headers={
+            "Cache-Control": f"public, max-age={MAX_AGE}",
+            "Access-Control-Allow-Origin": "*",
+        },
+    )
