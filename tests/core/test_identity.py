@@ -7,7 +7,14 @@ import hashlib
 import pytest
 
 from badgeworks.core.errors import CredentialError
-from badgeworks.core.identity import identity_hash, identity_object, matches_identity
+from badgeworks.core.identity import (
+    PLAIN_IDENTIFIER_MAX,
+    identity_hash,
+    identity_object,
+    matches_identity,
+    plain_identity_object,
+    plain_name,
+)
 
 # OB3_CHECKLIST.md §2: "sha256$b5809d8a…" = SHA-256("a@example.com" + "Kosher").
 KOSHER = "sha256$b5809d8a92f8858436d7e6b87c12ebc0ae1eac4baecc2c0b913aee2c922ef399"
@@ -71,3 +78,27 @@ def test_matches_unhashed_and_malformed() -> None:
     bad = {**plain, "hashed": True, "identityHash": "sha1$abcd"}
     assert not matches_identity(bad, "student@1edtech.edu", "emailAddress")
     assert not matches_identity({**plain, "hashed": "yes"}, "student@1edtech.edu", "emailAddress")
+
+
+def test_a_plain_name_is_an_unhashed_identity_object() -> None:
+    obj = plain_identity_object("  Ada Lovelace ")
+    assert obj == {
+        "type": "IdentityObject",
+        "hashed": False,
+        "identityHash": "Ada Lovelace",
+        "identityType": "name",
+    }
+    assert matches_identity(obj, "Ada Lovelace", "name")
+    assert plain_name([identity_object("a@example.com", salt="Kosher"), obj]) == "Ada Lovelace"
+    # A hashed name, or a plain identifier of another type, is not a name to show.
+    assert plain_name([{**obj, "hashed": True}, {**obj, "identityType": "emailAddress"}]) is None
+    assert plain_name("not a list") is None
+
+
+def test_a_plain_identifier_is_refused_empty_overlong_or_of_an_unknown_type() -> None:
+    for bad in ("", "   ", "x" * (PLAIN_IDENTIFIER_MAX + 1)):
+        with pytest.raises(CredentialError) as caught:
+            plain_identity_object(bad)
+        assert caught.value.code == "credential.identity_object"
+    with pytest.raises(CredentialError):
+        plain_identity_object("Ada", identity_type="nickname")

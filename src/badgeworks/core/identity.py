@@ -99,6 +99,53 @@ def identity_object(
     }
 
 
+#: The longest plain identifier (a name) put in a credential: the candidate's name column's
+#: length, and what the readers of a credential cut names to.
+PLAIN_IDENTIFIER_MAX = 200
+
+
+def plain_identity_object(value: str, *, identity_type: str = "name") -> dict[str, Any]:
+    """A plain (``hashed: false``) ``IdentityObject``: ``identityHash`` holds ``value`` itself.
+
+    OB 3.0 "IdentityObject": ``identityHash`` is "either the IdentityHash of the identity or
+    the plaintext value", and the spec recommends hashing whatever would leak personal
+    information; a name is shown on purpose (its holder is meant to be named to whoever
+    sees the credential), so it is the one identifier we put in plain.
+    """
+    if not is_identifier_type(identity_type):
+        raise CredentialError(
+            f"identityType {identity_type!r:.80} is not an IdentifierTypeEnum value "
+            "or an 'ext:' extension",
+            code="credential.identity_object",
+        )
+    shown = value.strip() if isinstance(value, str) else ""
+    if not shown or len(shown) > PLAIN_IDENTIFIER_MAX:
+        raise CredentialError(
+            f"a plain identifier must be 1 to {PLAIN_IDENTIFIER_MAX} characters, got {len(shown)}",
+            code="credential.identity_object",
+        )
+    return {
+        "type": "IdentityObject",
+        "hashed": False,
+        "identityHash": shown,
+        "identityType": identity_type,
+    }
+
+
+def plain_name(identifiers: Any) -> str | None:
+    """The first plain ``name`` identifier of a subject's ``identifier`` list, if any."""
+    for entry in identifiers if isinstance(identifiers, list) else [identifiers]:
+        if (
+            isinstance(entry, Mapping)
+            and entry.get("identityType") == "name"
+            and entry.get("hashed") is False
+            and isinstance(entry.get("identityHash"), str)
+            and entry["identityHash"].strip()
+        ):
+            return str(entry["identityHash"]).strip()
+    return None
+
+
 def matches_identity(
     identity_object: Mapping[str, Any], identifier: str, identity_type: str
 ) -> bool:

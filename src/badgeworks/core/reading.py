@@ -20,6 +20,7 @@ from typing import Any
 
 from badgeworks.core.credential import parse_xsd_datetime
 from badgeworks.core.errors import BadgeworksError
+from badgeworks.core.identity import plain_name
 from badgeworks.core.values import as_list, types_of
 
 #: Descriptions, criteria and comments: the longest text our own issuing accepts.
@@ -231,6 +232,9 @@ class RecipientView:
     source: SourceView | None
     start: str | None
     end: str | None
+    #: The name the issuer signed in (a plain ``name`` IdentityObject), if it did.
+    name: str | None
+    #: How many identifiers are hashed (a plain name is not counted).
     hashed_identifiers: int
     results: tuple[ResultView, ...]
 
@@ -452,7 +456,12 @@ def read_credential(doc: Any, *, own_origin: str | None = None) -> CredentialVie
             else None,
             start=text(subject.get("activityStartDate"), DATE_MAX),
             end=text(subject.get("activityEndDate"), DATE_MAX),
-            hashed_identifiers=len(as_list(subject.get("identifier"))),
+            name=text(plain_name(as_list(subject.get("identifier"))), NAME_MAX),
+            hashed_identifiers=sum(
+                1
+                for entry in as_list(subject.get("identifier"))
+                if not (isinstance(entry, Mapping) and entry.get("hashed") is False)
+            ),
             results=_results(subject, ach),
         ),
         evidence=_evidence(credential),

@@ -88,6 +88,9 @@ class Issuer(SQLModel, table=True):
     #: The Data Integrity cryptosuite this issuer signs with from now on (credentials
     #: already signed keep theirs: they are stored verbatim).
     cryptosuite: str = Field(default="eddsa-rdfc-2022", max_length=32)
+    #: Whether new credentials name the candidate (a plain ``name`` IdentityObject beside
+    #: the email hashes) or carry the hashes only; issued credentials keep what they say.
+    name_in_credentials: bool = Field(default=True)
     created_at: datetime = timestamp_field()
 
 

@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from badgeworks.core import credential as ob
-from badgeworks.core.identity import identity_object
+from badgeworks.core.identity import identity_object, plain_identity_object
 from badgeworks.core.issue import issue
 from badgeworks.db.endorsements import CredentialReservation
 from badgeworks.db.engine import begin_write
@@ -122,6 +122,20 @@ def _description(project: Project) -> str:
     return " ".join(parts)
 
 
+def _identifiers(issuer: Issuer, candidate: Candidate) -> list[dict[str, Any]]:
+    """Who the credential is about: the salted email hashes, and the name unless the
+    issuer keeps its credentials to hashes (``Issuer.name_in_credentials``).
+
+    OB 3.0 "IdentityObject" allows a plain value (``hashed`` false). The name goes after
+    the hashes, so a reader that takes the first identifier as the email's hash (as
+    credentials before the name did) still finds it there (docs/credentials.md).
+    """
+    hashed = [identity_object(email, salt=candidate.salt) for email in candidate.emails]
+    if issuer.name_in_credentials and candidate.name and candidate.name.strip():
+        return [*hashed, plain_identity_object(candidate.name)]
+    return hashed
+
+
 def build_credential(
     ctx: ServiceContext,
     *,
@@ -147,7 +161,7 @@ def build_credential(
     subject = ob.achievement_subject(
         achievement=ach,
         id=candidate.did,
-        identifier=[identity_object(email, salt=candidate.salt) for email in candidate.emails],
+        identifier=_identifiers(issuer, candidate),
         result=_results(ach_url, project),
         role=project.role,
         source=_host_profile(project.host, project, ctx),

@@ -583,7 +583,11 @@ def _card(
         "expires": expires,
         "recipient_did": view.recipient.id,
         "hashed_identifiers": view.recipient.hashed_identifiers,
-        "candidate_name": candidate_name,
+        # The name the issuer signed in, if it did: what any copy of the credential says.
+        "recipient_name": view.recipient.name,
+        # The name the credential signs in wins over the portfolio's: every copy of the
+        # credential (JSON, baked badge, PDF) says it, so its page and certificate do too.
+        "candidate_name": view.recipient.name or candidate_name,
         "skills": [
             {
                 "name": a.name,

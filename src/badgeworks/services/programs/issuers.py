@@ -91,6 +91,7 @@ def create_issuer(
         did_method=data.did_method,
         did=placeholder,
         cryptosuite=cryptosuite,
+        name_in_credentials=data.name_in_credentials,
         created_at=ctx.clock(),
     )
     try:
@@ -160,6 +161,12 @@ def update_issuer(
         raise ValidationFailed(
             "name: must not be null; send a name, or leave the field out to keep the current one",
             code="issuer.name_required",
+        )
+    if "name_in_credentials" in changes and changes["name_in_credentials"] is None:
+        raise ValidationFailed(
+            "name_in_credentials: must be true or false; leave the field out to keep the "
+            "current choice",
+            code="issuer.name_in_credentials_required",
         )
     if "cryptosuite" in changes:
         # Only what is signed from now on changes: stored credentials keep their proofs.
@@ -323,6 +330,7 @@ def to_public(session: Session, ctx: ServiceContext, issuer: Issuer) -> IssuerPu
         did=issuer.did,
         did_method=issuer.did_method,
         cryptosuite=issuer.cryptosuite,
+        name_in_credentials=issuer.name_in_credentials,
         did_document_url=(
             f"{ctx.base_url}/issuers/{issuer.slug}/did.json" if issuer.did_method == "web" else None
         ),

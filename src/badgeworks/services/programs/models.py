@@ -60,10 +60,23 @@ class Organization(Strict):
     description: Text | None = None
 
 
+#: Whether new credentials name the candidate (docs/credentials.md, "Who a credential is about").
+NameInCredentials = Annotated[
+    bool,
+    Field(
+        strict=True,
+        description="Whether new credentials carry the candidate's name (a plain OB 3.0 "
+        "IdentityObject, identityType name) beside the salted email hashes; false keeps "
+        "them to the hashes only. Credentials already issued keep what they say.",
+    ),
+]
+
+
 class IssuerCreate(Organization):
     slug: Slug
     did_method: Literal["web", "key"] = "web"
     cryptosuite: Cryptosuite = DEFAULT_CRYPTOSUITE
+    name_in_credentials: NameInCredentials = True
 
     model_config = ConfigDict(
         extra="forbid",
@@ -87,6 +100,7 @@ class IssuerUpdate(Strict):
     email: Email | None = None
     description: Text | None = None
     cryptosuite: Cryptosuite | None = None
+    name_in_credentials: NameInCredentials | None = None
 
 
 class KeyPublic(BaseModel):
@@ -105,6 +119,7 @@ class IssuerPublic(BaseModel):
     did: str
     did_method: str
     cryptosuite: str
+    name_in_credentials: bool
     did_document_url: str | None
     image_url: str | None
     keys: list[KeyPublic]

@@ -570,6 +570,7 @@ def summarize(credential: Mapping[str, Any], report: Report | None = None) -> Js
             "organisationUrl": recipient.source.url if recipient.source else None,
             "start": recipient.start,
             "end": recipient.end,
+            "name": recipient.name,
             "hashedIdentifiers": recipient.hashed_identifiers,
         },
         "results": [
