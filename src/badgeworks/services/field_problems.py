@@ -64,6 +64,10 @@ FIELD_NAMES: dict[str, tuple[str, str]] = {
     "mentors.email": ("Mentor's email address", "Correo electrónico del mentor"),
     "mentors.title": ("Mentor's job title", "Cargo del mentor"),
     "name": ("Name", "Nombre"),
+    "name_in_credentials": (
+        "Name in credentials",
+        "Nombre en las credenciales",
+    ),
     "offset": ("Starting position", "Posición inicial"),
     "organization": ("Organization", "Organización"),
     "organization.name": ("Organization name", "Nombre de la organización"),
