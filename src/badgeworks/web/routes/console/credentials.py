@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import Form, Request, Response
 
 from badgeworks.db.models import Credential
+from badgeworks.services.console import activity
 from badgeworks.services.console import views as console
 from badgeworks.services.errors import NotFoundError
 from badgeworks.services.issuance import completion as issuance
@@ -100,7 +101,9 @@ def show_credential(
             # Suspension needs a suspension status entry, which OB 3.0 badges do not carry.
             and ("suspend" not in name or "suspension" in current.status_entries)
         ],
-        trail=console.trail(session, program.issuer, targets),
+        trail=activity.describe(
+            session, program.issuer, console.trail(session, program.issuer, targets)
+        ),
     )
 
 

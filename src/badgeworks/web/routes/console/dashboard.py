@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request, Response
 
+from badgeworks.services.console import activity
 from badgeworks.services.console import views as console
 from badgeworks.services.infra import audit
 from badgeworks.web.deps import ContextDep, SessionDep
@@ -29,7 +30,5 @@ def dashboard(
         program,
         section="dashboard",
         counts=console.counts(session, program.issuer, now=ctx.clock()),
-        events=[
-            {"event": e, "link": console.target_link(program.issuer.slug, e.target)} for e in events
-        ],
+        events=activity.describe(session, program.issuer, events),
     )
