@@ -19,8 +19,6 @@ from badgeworks.services.programs import issuers
 from badgeworks.services.programs.models import IssuerUpdate
 from badgeworks.services.verification.public import load_registry
 from badgeworks.web.deps import ContextDep, Id, SessionDep
-from badgeworks.web.i18n import Translator
-from badgeworks.web.pages import page_language
 from badgeworks.web.routes.console.common import (
     AltText,
     Csrf,
@@ -31,22 +29,13 @@ from badgeworks.web.routes.console.common import (
     back_to,
     confirm_page,
     console_router,
-    form_errors,
+    form_problems,
     page,
     stored_image,
 )
 from badgeworks.web.routes.console.forms import none_if_blank
 
 router = console_router()
-
-#: The profile form's input for each field of ``IssuerUpdate`` (refusals link to them).
-PROFILE_FIELDS = {
-    "name": "p-name",
-    "url": "p-url",
-    "email": "p-email",
-    "description": "p-description",
-}
-
 log = logging.getLogger("badgeworks.console")
 
 #: The most trust registry entries the settings page lists (a registry may hold 10,000).
@@ -99,10 +88,9 @@ def _settings_page(
     ctx: ContextDep,
     program: Program,
     *,
-    error: str | list[dict[str, str]] = "",
+    error: str = "",
     new_token: str = "",
     status_code: int = 200,
-    typed: dict[str, str] | None = None,
 ) -> Response:
     owner = program.can("owner")
     return page(
@@ -113,7 +101,6 @@ def _settings_page(
         status_code=status_code,
         error=error,
         new_token=new_token,
-        typed=typed or {},
         public=issuers.to_public(session, ctx, program.issuer),
         tokens=tokens.list_tokens(session, program.issuer) if owner else [],
         staff_rows=staff.issuer_staff(session, program.issuer) if owner else [],
@@ -153,8 +140,9 @@ def update_profile(
             description=none_if_blank(description),
         )
     except ValidationError as exc:
-        problems = form_errors(exc, page_language(request), PROFILE_FIELDS)
-        return _settings_page(request, session, ctx, program, error=problems, status_code=422)
+        return _settings_page(
+            request, session, ctx, program, error=form_problems(exc), status_code=422
+        )
     issuers.update_issuer(session, program.issuer, data, actor=program.actor, now=ctx.clock())
     return back_to(program, "/settings", "profile_saved")
 
@@ -199,22 +187,7 @@ def update_image(
     try:
         sha256, _ = stored_image(ctx, file, caption)
     except ImageRefused as exc:
-        t = Translator(page_language(request))
-        problems = [
-            {"text": t("console.settings.alt_required"), "field": "i-caption"}
-            if e == "alt_required"
-            else {"text": e, "field": "i-file"}
-            for e in exc.errors
-        ]
-        return _settings_page(
-            request,
-            session,
-            ctx,
-            program,
-            error=problems,
-            status_code=422,
-            typed={"caption": caption},
-        )
+        return _settings_page(request, session, ctx, program, error=exc.error, status_code=422)
     issuers.set_image(
         session, program.issuer, sha256, caption.strip(), actor=program.actor, now=ctx.clock()
     )
