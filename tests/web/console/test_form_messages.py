@@ -158,3 +158,75 @@ def test_bulk_problems_table_says_each_field_problem_in_words(
     else:
         assert "enter an email address such as name@example.org" in text
         assert "shorten it to at most 300 characters" in text
+
+
+def test_project_form_lists_every_problem_at_once_with_links(
+    app: FastAPI, client: TestClient, acme: IssuerHandle
+) -> None:
+    ids = draft_project(client, acme)
+    add_staff(app, "acme", "owner@acme.example", "owner")
+    csrf = sign_in(client, "owner@acme.example")
+    r = client.post(
+        "/console/acme/projects/new?lang=es",
+        data={
+            "csrf_token": csrf,
+            "achievement_id": str(ids["achievement"]),
+            "candidate_name": "Bea",
+            "candidate_email": "bea-at-example",
+            "title": " ",
+            "host_name": "Northwind",
+            "host_url": "northwind dot example",
+            "start_date": "2025-03-10",
+            "end_date": "2025-03-01",
+        },
+    )
+    assert r.status_code == 422
+    links = re.findall(r'<li><a href="#([^"]+)">([^<]+)</a></li>', r.text)
+    assert [field for field, _ in links] == ["title", "host_url", "candidate_email"]
+    text = " ".join(t for _, t in links)
+    _no_machine_words(text)
+    assert "Título: no puede quedar vacío" in text
+    assert 'value="bea-at-example"' in r.text and 'value="northwind dot example"' in r.text
+    # Once the fields are right, the dates' order is checked and linked the same way.
+    r = client.post(
+        "/console/acme/projects/new?lang=es",
+        data={
+            "csrf_token": csrf,
+            "achievement_id": str(ids["achievement"]),
+            "candidate_id": str(ids["candidate"]),
+            "title": "Churn",
+            "host_name": "Northwind",
+            "start_date": "2025-03-10",
+            "end_date": "2025-03-01",
+        },
+    )
+    assert r.status_code == 422
+    assert '<a href="#end_date">Fecha de fin: es anterior' in r.text
+
+
+def test_settings_forms_link_every_problem_and_keep_the_alt_text(
+    app: FastAPI, client: TestClient, acme: IssuerHandle
+) -> None:
+    add_staff(app, "acme", "owner@acme.example", "owner")
+    csrf = sign_in(client, "owner@acme.example")
+    r = client.post(
+        "/console/acme/settings/profile?lang=es",
+        data={"csrf_token": csrf, "name": " ", "url": "acme dot example", "email": "x"},
+    )
+    assert r.status_code == 422
+    links = re.findall(r'<li><a href="#([^"]+)">([^<]+)</a></li>', r.text)
+    assert [field for field, _ in links] == ["p-name", "p-url", "p-email"]
+    _no_machine_words(" ".join(t for _, t in links))
+    r = client.post(
+        "/console/acme/settings/image",
+        data={"csrf_token": csrf, "caption": " "},
+        files={"file": ("x.gif", b"GIF89a not ours", "image/gif")},
+    )
+    assert r.status_code == 422
+    assert re.findall(r'<li><a href="#([^"]+)">', r.text) == ["i-caption", "i-file"]
+    r = client.post(
+        "/console/acme/settings/image",
+        data={"csrf_token": csrf, "caption": "The Acme logo"},
+        files={"file": ("x.gif", b"GIF89a not ours", "image/gif")},
+    )
+    assert r.status_code == 422 and 'value="The Acme logo"' in r.text

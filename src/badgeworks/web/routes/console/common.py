@@ -105,11 +105,13 @@ def form_errors(
 ) -> list[dict[str, str]]:
     """Every refused field of a form as ``{"text", "field"}``: the sentence in ``lang``
     and the id of the input to fix (``fields`` maps a model field to its input's id; a
-    field without an input has ``""``), so the page can link each problem to its field."""
+    field without an input has ``""``; ``parent.child`` names a nested field's input), so
+    the page can link each problem to its field."""
     out = []
     for problem in problems_of(exc.errors(), limit=20):
-        top = next((p for p in problem.place if isinstance(p, str)), "")
-        out.append({"text": describe(problem, lang), "field": fields.get(top, "")})
+        named = [p for p in problem.place if isinstance(p, str)]
+        field = fields.get(".".join(named[:2]), "") or fields.get(named[0] if named else "", "")
+        out.append({"text": describe(problem, lang), "field": field})
     return out
 
 

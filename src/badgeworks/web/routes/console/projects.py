@@ -24,6 +24,7 @@ from badgeworks.services.programs.models import (
     ProjectUpdate,
 )
 from badgeworks.web.deps import ContextDep, FormText, Id, SessionDep
+from badgeworks.web.i18n import Translator
 from badgeworks.web.pages import page_language
 from badgeworks.web.routes.console.common import (
     Csrf,
@@ -32,12 +33,29 @@ from badgeworks.web.routes.console.common import (
     back_to,
     confirm_page,
     console_router,
+    form_errors,
     page,
     refusal,
 )
 from badgeworks.web.routes.console.forms import format_mentors, none_if_blank, parse_mentors
 
 router = console_router()
+
+#: The project form's input for each field it fills, so each refusal links to its input.
+PROJECT_FIELDS = {
+    "achievement_id": "achievement_id",
+    "candidate_id": "candidate_id",
+    "title": "title",
+    "summary": "summary",
+    "host.name": "host_name",
+    "host.url": "host_url",
+    "host": "host_name",
+    "role": "role",
+    "start_date": "start_date",
+    "end_date": "end_date",
+    "mentors": "mentors",
+}
+CANDIDATE_FIELDS = {"name": "candidate_name", "emails": "candidate_email"}
 
 Short = Annotated[str, Form(max_length=2000)]
 
@@ -149,17 +167,36 @@ def create_project(
         "end_date": none_if_blank(end_date),
         "mentors": parse_mentors(mentors),
     }
+    # Every field is checked before anything is refused, so the page lists all problems.
+    lang = page_language(request)
+    problems: list[dict[str, str]] = []
     try:
         data = ProjectCreate.model_validate(payload)
-        cand_data = (
-            CandidateCreate(
-                name=candidate_name, emails=[candidate_email] if candidate_email else []
-            )
-            if new_candidate
-            else None
-        )
         if data.start_date and data.end_date and data.end_date < data.start_date:
-            raise ValueError("end_date is before start_date")
+            problems.append(
+                {"text": Translator(lang)("forms.end_before_start"), "field": "end_date"}
+            )
+    except ValidationError as exc:
+        problems += form_errors(exc, lang, PROJECT_FIELDS)
+    cand_data = None
+    if new_candidate:
+        try:
+            emails = [candidate_email] if candidate_email else []
+            cand_data = CandidateCreate(name=candidate_name, emails=emails)
+        except ValidationError as exc:
+            problems += form_errors(exc, lang, CANDIDATE_FIELDS)
+    if problems:
+        return page(
+            request,
+            "console/project_form.html",
+            program,
+            section="projects",
+            status_code=422,
+            values=values,
+            error=problems,
+            **_choices(session, program),
+        )
+    try:
         achievements.get_achievement(session, program.issuer_id, data.achievement_id)
         if cand_data is not None:
             candidate = candidates.create_candidate(
@@ -177,7 +214,7 @@ def create_project(
             section="projects",
             status_code=422,
             values=values,
-            error=refusal(exc),
+            error=refusal(exc, lang),
             **_choices(session, program),
         )
     return back_to(program, f"/projects/{project.id}", "project_created")

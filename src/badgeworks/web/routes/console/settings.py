@@ -19,6 +19,8 @@ from badgeworks.services.programs import issuers
 from badgeworks.services.programs.models import IssuerUpdate
 from badgeworks.services.verification.public import load_registry
 from badgeworks.web.deps import ContextDep, Id, SessionDep
+from badgeworks.web.i18n import Translator
+from badgeworks.web.pages import page_language
 from badgeworks.web.routes.console.common import (
     AltText,
     Csrf,
@@ -29,13 +31,22 @@ from badgeworks.web.routes.console.common import (
     back_to,
     confirm_page,
     console_router,
-    form_problems,
+    form_errors,
     page,
     stored_image,
 )
 from badgeworks.web.routes.console.forms import none_if_blank
 
 router = console_router()
+
+#: The profile form's input for each field of ``IssuerUpdate`` (refusals link to them).
+PROFILE_FIELDS = {
+    "name": "p-name",
+    "url": "p-url",
+    "email": "p-email",
+    "description": "p-description",
+}
+
 log = logging.getLogger("badgeworks.console")
 
 #: The most trust registry entries the settings page lists (a registry may hold 10,000).
@@ -88,9 +99,10 @@ def _settings_page(
     ctx: ContextDep,
     program: Program,
     *,
-    error: str = "",
+    error: str | list[dict[str, str]] = "",
     new_token: str = "",
     status_code: int = 200,
+    typed: dict[str, str] | None = None,
 ) -> Response:
     owner = program.can("owner")
     return page(
@@ -101,6 +113,7 @@ def _settings_page(
         status_code=status_code,
         error=error,
         new_token=new_token,
+        typed=typed or {},
         public=issuers.to_public(session, ctx, program.issuer),
         tokens=tokens.list_tokens(session, program.issuer) if owner else [],
         staff_rows=staff.issuer_staff(session, program.issuer) if owner else [],
@@ -140,9 +153,8 @@ def update_profile(
             description=none_if_blank(description),
         )
     except ValidationError as exc:
-        return _settings_page(
-            request, session, ctx, program, error=form_problems(exc), status_code=422
-        )
+        problems = form_errors(exc, page_language(request), PROFILE_FIELDS)
+        return _settings_page(request, session, ctx, program, error=problems, status_code=422)
     issuers.update_issuer(session, program.issuer, data, actor=program.actor, now=ctx.clock())
     return back_to(program, "/settings", "profile_saved")
 
@@ -187,7 +199,22 @@ def update_image(
     try:
         sha256, _ = stored_image(ctx, file, caption)
     except ImageRefused as exc:
-        return _settings_page(request, session, ctx, program, error=exc.error, status_code=422)
+        t = Translator(page_language(request))
+        problems = [
+            {"text": t("console.settings.alt_required"), "field": "i-caption"}
+            if e == "alt_required"
+            else {"text": e, "field": "i-file"}
+            for e in exc.errors
+        ]
+        return _settings_page(
+            request,
+            session,
+            ctx,
+            program,
+            error=problems,
+            status_code=422,
+            typed={"caption": caption},
+        )
     issuers.set_image(
         session, program.issuer, sha256, caption.strip(), actor=program.actor, now=ctx.clock()
     )
