@@ -19,6 +19,12 @@ conformant is verified with warnings. An embedded endorsement is judged on its o
 that fails is reported as failed, but it is the endorsement that does not count, not the
 credential (its outcome is a warning on the credential's report).
 
+Once its signatures have failed (none held), the document was changed after it was
+signed (or forged), so what it says about its issuer, its dates and its status means
+nothing: those stages
+report ``skipped`` ``*.not_checked`` (with ``detail.because`` = ``proof.failed``) rather
+than a reassuring "passed" next to the red verdict.
+
 A stage that crashes becomes one ``internal.error`` check (``report.internal_error``);
 the other stages still run. Messages are written for a non-specialist reader.
 """
@@ -75,6 +81,16 @@ class _Context:
     @property
     def issuer(self) -> str | None:
         return issuer_id(self.document)
+
+    @property
+    def signature_failed(self) -> bool:
+        """True when no signature held and at least one was checked and did not (not merely
+        could not be checked). One that held (a co-signer's, say) still vouches for the
+        text as its signer signed it, so the issuer binding and dates are checked then."""
+        results = self.proof_results
+        return not any(r.verified for r in results) and any(
+            r.code not in UNAVAILABLE_CODES for r in results
+        )
 
     @property
     def issuer_name(self) -> str:
@@ -250,9 +266,33 @@ def _method_id(result: ProofResult) -> str:
     return "unnamed"
 
 
+#: ``detail`` of a check not run because a signature failed: the machine-readable why.
+SIGNATURE_FAILED = {"because": "proof.failed"}
+
+
+def _not_checked(area: str, what: str) -> Check:
+    """``area``'s check, not run because a signature failed; ``what`` says what the
+    credential's own word on it is worth now."""
+    return Check(
+        area,
+        "skipped",
+        f"{area}.not_checked",
+        f"Not checked: the signature failed, so {what}",
+        dict(SIGNATURE_FAILED),
+    )
+
+
 def _issuer(ctx: _Context) -> list[Check]:
     issuer = ctx.issuer
     checks: list[Check] = []
+    if issuer is not None and ctx.signature_failed:
+        return [
+            _not_checked(
+                "issuer",
+                "the issuer this credential names may not be the one who made it; whether "
+                "we know that issuer says nothing here.",
+            )
+        ]
     if issuer is None:
         return [
             Check(
@@ -334,6 +374,8 @@ def _issuer(ctx: _Context) -> list[Check]:
 
 
 def _validity(ctx: _Context) -> list[Check]:
+    if ctx.signature_failed:
+        return [_not_checked("validity", "the dates this credential gives may have been changed.")]
     doc = ctx.document
     # VC 1.1 names the same dates issuanceDate and expirationDate.
     start_name = "validFrom" if "validFrom" in doc else "issuanceDate"
@@ -378,6 +420,14 @@ def _validity(ctx: _Context) -> list[Check]:
 
 
 def _status(ctx: _Context) -> list[Check]:
+    if ctx.signature_failed:
+        return [
+            _not_checked(
+                "status",
+                "the revocation entry this credential names may have been changed; whether "
+                "it is revoked was not looked up.",
+            )
+        ]
     return check_status(ctx.document, ctx.status_resolver, ctx.loader, now=ctx.now)
 
 
