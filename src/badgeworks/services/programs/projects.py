@@ -1,8 +1,12 @@
 """Projects (micro-internship engagements) and their deliverables.
 
 A project is a draft until it is completed; from then on it and its deliverables are
-read-only, because the credential describes them. Uploaded deliverables are stored
-content-addressed (SHA-256) and served at ``<base>/blobs/<sha256>``.
+read-only, because the credential describes them. Every change to a project or its
+deliverables first takes the project's row with a guarded write (``_hold_draft``) in the
+transaction that makes the change, so a completion's compare-and-set either comes after
+the change has committed (and sees it) or before it (and the change is refused).
+Uploaded deliverables are stored content-addressed (SHA-256) and served at
+``<base>/blobs/<sha256>``.
 """
 
 from __future__ import annotations
@@ -12,9 +16,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from badgeworks.db.engine import begin_write
 from badgeworks.db.models import (
     AchievementVersion,
     Credential,
@@ -132,33 +138,64 @@ def get_project(session: Session, issuer_id: int, project_id: int) -> Project:
     return ownership.issuer_row(session, Project, project_id, issuer_id, "project")
 
 
-def _require_draft(project: Project) -> None:
+def _completed(project: Project) -> ConflictError:
+    return ConflictError(
+        f"project {project.id} is completed; its credential describes it as it was",
+        code="project.completed",
+    )
+
+
+def _hold_draft(session: Session, project: Project) -> None:
+    """Hold ``project``'s row for this transaction's change, or refuse a completed one.
+
+    Checking ``project.status`` as read is not enough: a completion may mark the project
+    complete between that read and the change's commit, and the change would then land on
+    a project whose credential describes it otherwise. A write that changes nothing, only
+    where the row is still a draft, locks the row until the commit (SQLite: the database's
+    write lock, taken first with ``BEGIN IMMEDIATE``). A completion's compare-and-set
+    (services/issuance/completion.py) waits for this transaction and then sees the change;
+    one that came first leaves no draft row here, and the change is refused.
+    """
     if project.status != "draft":
-        raise ConflictError(
-            f"project {project.id} is completed; its credential describes it as it was",
-            code="project.completed",
-        )
+        raise _completed(project)
+    begin_write(session)
+    table: Any = Project.__table__  # type: ignore[attr-defined]
+    held = session.execute(
+        update(table)
+        .where(table.c.id == project.id, table.c.status == "draft")
+        .values(status=table.c.status)
+    )
+    if held.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        raise _completed(project)
 
 
 def update_project(
     session: Session, project: Project, data: ProjectUpdate, *, actor: str, now: datetime
 ) -> Project:
     """Edit a draft project."""
-    _require_draft(project)
+    _hold_draft(session, project)
+    # Read again under the hold, so the checks below see what another edit committed.
+    session.refresh(project)
     changes = data.model_dump(exclude_unset=True, mode="json")
     typed = data.model_dump(exclude_unset=True)
-    if "achievement_id" in changes:
-        get_achievement(session, project.issuer_id, changes["achievement_id"])
-    if "candidate_id" in changes:
-        get_candidate(session, project.issuer_id, changes["candidate_id"])
-    for name, value in changes.items():
-        if value is None and name in ("host", "mentors", "results", "title", "role"):
-            continue
-        # Dates go in as date objects; nested models as their JSON form.
-        setattr(project, name, typed[name] if name in ("start_date", "end_date") else value)
-    _check_dates(project)
-    achievement = get_achievement(session, project.issuer_id, project.achievement_id)
-    check_results(current_version(session, achievement), project.results)
+    try:
+        if "achievement_id" in changes:
+            get_achievement(session, project.issuer_id, changes["achievement_id"])
+        if "candidate_id" in changes:
+            get_candidate(session, project.issuer_id, changes["candidate_id"])
+        for name, value in changes.items():
+            if value is None and name in ("host", "mentors", "results", "title", "role"):
+                continue
+            # Dates go in as date objects; nested models as their JSON form.
+            setattr(project, name, typed[name] if name in ("start_date", "end_date") else value)
+        _check_dates(project)
+        achievement = get_achievement(session, project.issuer_id, project.achievement_id)
+        check_results(current_version(session, achievement), project.results)
+    except BaseException:
+        # A refused edit releases the project at once, and leaves it as it was.
+        session.rollback()
+        raise
     session.add(project)
     audit.commit(
         session,
@@ -214,10 +251,14 @@ def add_file(
     actor: str,
 ) -> Deliverable:
     """Store an uploaded file (content-addressed) and attach it to a draft project."""
-    _require_draft(project)
+    if project.status != "draft":
+        raise _completed(project)
+    # The bytes are stored before the project is held: an upload holds no lock while it
+    # streams. A blob no deliverable names is harmless (blobs are content-addressed).
     sha256, size = ctx.blobs.put_stream(chunks, max_bytes=ctx.settings.max_upload_bytes)
     if size == 0:
         raise ValidationFailed("the uploaded file is empty", code="deliverable.empty")
+    _hold_draft(session, project)
     row = Deliverable(
         project_id=project.id or 0,
         name=name,
@@ -236,7 +277,7 @@ def add_link(
     session: Session, project: Project, data: DeliverableLinkCreate, *, actor: str, now: datetime
 ) -> Deliverable:
     """Attach a deliverable that lives elsewhere (a URL; no digest can bind it)."""
-    _require_draft(project)
+    _hold_draft(session, project)
     row = Deliverable(
         project_id=project.id or 0,
         name=data.name,
@@ -270,9 +311,10 @@ def remove_deliverable(
     session: Session, project: Project, deliverable_id: int, *, actor: str, now: datetime
 ) -> None:
     """Detach a deliverable from a draft project (the blob itself stays: it is immutable)."""
-    _require_draft(project)
+    _hold_draft(session, project)
     row = session.get(Deliverable, deliverable_id)
     if row is None or row.project_id != project.id:
+        session.rollback()  # releases the project
         raise NotFoundError(
             f"project {project.id} has no deliverable {deliverable_id}",
             code="deliverable.not_found",
