@@ -101,15 +101,20 @@ def test_image_refusal_names_both_problems_at_the_top_and_keeps_the_alt_text(
     assert r.text.index('id="image-error"') < r.text.index(f'<form method="post" action="{url}"')
     assert '<a href="#image-file">' in box and "PNG or an SVG" in box
     assert 'value="A teal disc with a chart"' in r.text
-    # No alt text and a wrong file: both problems at once, each linked to its field.
+    # No alt text and a wrong file: both problems at once, each linked to its field, in
+    # the page's language.
     r = client.post(
-        f"{url}/image",
+        f"{url}/image?lang=es",
         data={"csrf_token": csrf, "caption": " "},
         files={"file": ("x.gif", b"GIF89a not ours", "image/gif")},
     )
     assert r.status_code == 422
     box = _box(r.text, "image-error")
-    assert re.findall(r'<a href="#([^"]+)">', box) == ["caption", "image-file"]
+    assert re.findall(r'<a href="#([^"]+)">([^:]+):', box) == [
+        ("caption", "Texto alternativo"),
+        ("image-file", "Archivo de imagen"),
+    ]
+    assert "debe ser una imagen PNG o SVG" in box
     # And a good image with its alt text is saved.
     r = client.post(
         f"{url}/image",

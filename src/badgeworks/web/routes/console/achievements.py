@@ -138,7 +138,7 @@ def _editor(
     status_code: int = 200,
     versions: list[AchievementVersion] | None = None,
     issued: bool = False,
-    image_errors: list[str] | None = None,
+    image_errors: list[dict[str, str]] | None = None,
     image_values: dict[str, str] | None = None,
     editions: list[AchievementEdition] | None = None,
     edition_values: dict[str, str] | None = None,
@@ -350,7 +350,9 @@ def upload_image(
             ctx,
             achievement,
             version,
-            image_errors=exc.errors,
+            image_errors=exc.problems(
+                page_language(request), file_id="image-file", caption_id="caption"
+            ),
             image_values={"caption": caption},
             status_code=422,
         )

@@ -29,6 +29,7 @@ from badgeworks.services.field_problems import describe, describe_errors, proble
 from badgeworks.services.programs.images import checked_png, safe_svg, sniff_image, store_image
 from badgeworks.web.deps import SessionDep
 from badgeworks.web.errors import CONSOLE, public_message, status_for
+from badgeworks.web.i18n import Translator
 from badgeworks.web.pages import page_language, render
 
 log = logging.getLogger("badgeworks.console")
@@ -284,12 +285,26 @@ AltText = Annotated[str, Form(max_length=500)]
 class ImageRefused(Exception):
     """An image upload the page refuses. ``errors`` holds every reason at once:
     ``alt_required`` (no alt text) and the image check's refusal, if any; ``error`` is
-    the first."""
+    the first; ``codes`` are their codes (``alt_required`` and the check's error code)."""
 
-    def __init__(self, errors: list[str]) -> None:
+    def __init__(self, errors: list[str], codes: list[str] | None = None) -> None:
         super().__init__(errors[0])
         self.errors = errors
         self.error = errors[0]
+        self.codes = codes or list(errors)
+
+    def problems(self, lang: str, *, file_id: str, caption_id: str) -> list[dict[str, str]]:
+        """Each reason in ``lang``, linked to the input to fix (``ui.refused``'s list)."""
+        t = Translator(lang)
+        out = []
+        for code, message in zip(self.codes, self.errors, strict=True):
+            if code == "alt_required":
+                out.append({"text": t("forms.image.alt_required"), "field": caption_id})
+            else:
+                key = f"forms.image.{code}"
+                text = t(key)
+                out.append({"text": message if text == key else text, "field": file_id})
+        return out
 
 
 def _checked(data: bytes) -> None:
@@ -310,15 +325,16 @@ def stored_image(ctx: ServiceContext, file: UploadFile, caption: str) -> tuple[s
     """
     data = file.file.read(ctx.settings.max_upload_bytes + 1)
     if not caption.strip():
-        errors = ["alt_required"]
+        errors, codes = ["alt_required"], ["alt_required"]
         try:
             if len(data) > ctx.settings.max_upload_bytes:
                 store_image(ctx, data)  # refuses the size before anything is stored
             _checked(data)
         except BadgeworksError as exc:
             errors.append(exc.message)
-        raise ImageRefused(errors)
+            codes.append(exc.code)
+        raise ImageRefused(errors, codes)
     try:
         return store_image(ctx, data)
     except BadgeworksError as exc:
-        raise ImageRefused([exc.message]) from exc
+        raise ImageRefused([exc.message], [exc.code]) from exc

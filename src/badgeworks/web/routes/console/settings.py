@@ -19,7 +19,6 @@ from badgeworks.services.programs import issuers
 from badgeworks.services.programs.models import IssuerUpdate
 from badgeworks.services.verification.public import load_registry
 from badgeworks.web.deps import ContextDep, Id, SessionDep
-from badgeworks.web.i18n import Translator
 from badgeworks.web.pages import page_language
 from badgeworks.web.routes.console.common import (
     AltText,
@@ -199,13 +198,8 @@ def update_image(
     try:
         sha256, _ = stored_image(ctx, file, caption)
     except ImageRefused as exc:
-        t = Translator(page_language(request))
-        problems = [
-            {"text": t("console.settings.alt_required"), "field": "i-caption"}
-            if e == "alt_required"
-            else {"text": e, "field": "i-file"}
-            for e in exc.errors
-        ]
+        lang = page_language(request)
+        problems = exc.problems(lang, file_id="i-file", caption_id="i-caption")
         return _settings_page(
             request,
             session,
