@@ -438,7 +438,13 @@ for _action, _summary in (
     is_flag=True,
     help="Issue again rows whose earlier credential was revoked (skipped otherwise).",
 )
-def issue_csv(file: Path, slug: str, as_json: bool, reissue_revoked: bool) -> None:
+@click.option(
+    "--no-notify",
+    is_flag=True,
+    help="Do not email the candidates (by default each issued row queues its candidate's "
+    "message in the outbox; docs/outbox.md).",
+)
+def issue_csv(file: Path, slug: str, as_json: bool, reissue_revoked: bool, no_notify: bool) -> None:
     """Issue a cohort from a CSV FILE (format in docs/api.md), each row once.
 
     The file is checked first (bad rows are reported, nothing is issued for them). Rows
@@ -472,7 +478,12 @@ def issue_csv(file: Path, slug: str, as_json: bool, reissue_revoked: bool) -> No
             )
         if job.status == "validated" and job.good_rows:
             job = bulk_jobs.claim(
-                session, issuer, job.id or 0, reissue_revoked=reissue_revoked, now=ctx.clock()
+                session,
+                issuer,
+                job.id or 0,
+                reissue_revoked=reissue_revoked,
+                notify_candidates=not no_notify,
+                now=ctx.clock(),
             )
         bulk_jobs.close_empty(session, job, now=ctx.clock())
         result = _run_job(session, ctx, job.id or 0, actor)

@@ -145,6 +145,8 @@ class BulkJob(SQLModel, table=True):
     heartbeat_at: datetime | None = timestamp_field(nullable=True)
     attempts: int = 0
     reissue_revoked: bool = False
+    #: Whether each issued row queues its candidate's email (docs/outbox.md).
+    notify_candidates: bool = True
     skipped: list[dict[str, Any]] = json_field()
 
 

@@ -64,6 +64,8 @@ FIELD_NAMES: dict[str, tuple[str, str]] = {
     "mentors.email": ("Mentor's email address", "Correo electrónico del mentor"),
     "mentors.title": ("Mentor's job title", "Cargo del mentor"),
     "name": ("Name", "Nombre"),
+    "notify_candidate": ("Email the candidate", "Avisar por correo al candidato"),
+    "notify_candidates": ("Email the candidates", "Avisar por correo a los candidatos"),
     "name_in_credentials": (
         "Name in credentials",
         "Nombre en las credenciales",

@@ -624,6 +624,7 @@ def issue_row(
     job_id: int | None = None,
     reissue_revoked: bool = False,
     known: _Known | None = None,
+    notify: bool = False,
 ) -> BatchRowResult:
     """Issue one row unless its key already issued; never raises for a row's own problem.
 
@@ -639,6 +640,7 @@ def issue_row(
             job_id=job_id,
             reissue=reissue_revoked,
             known=known if known is not None else _Known(),
+            notify=notify,
         )
     except BadgeworksError as exc:
         session.rollback()
@@ -655,6 +657,7 @@ def _issue_row(
     job_id: int | None,
     reissue: bool,
     known: _Known,
+    notify: bool = False,
 ) -> BatchRowResult:
     _hook("row")
     now = ctx.clock()
@@ -695,7 +698,13 @@ def _issue_row(
         session.add(mark)
         try:
             issued = issuance.complete_project(
-                session, ctx, issuer, mark.project_id, actor=actor, in_one_transaction=True
+                session,
+                ctx,
+                issuer,
+                mark.project_id,
+                actor=actor,
+                in_one_transaction=True,
+                notify=notify,
             )
         except (ConflictError, IntegrityError) as exc:
             if isinstance(exc, ConflictError) and exc.code != "project.already_completed":
@@ -722,6 +731,7 @@ def _new(
     job_id: int | None,
     known: _Known,
     created: dict[str, int],
+    notify: bool = False,
 ) -> BatchRowResult:
     """A row no run has claimed: mark, candidate, project and credential, none committed."""
     _hook("row")
@@ -755,7 +765,7 @@ def _new(
     session.add(mark)
     session.flush()
     issued = issuance.complete_project(
-        session, ctx, issuer, project.id or 0, actor=actor, in_one_transaction=True
+        session, ctx, issuer, project.id or 0, actor=actor, in_one_transaction=True, notify=notify
     )
     url = issuance.credential_url(ctx, issued.id)
     return _result(row, "issued", credential_id=issued.id, credential_url=url)
@@ -770,6 +780,7 @@ def _issue_group(
     actor: str,
     job_id: int | None,
     known: _Known,
+    notify: bool = False,
 ) -> tuple[list[BatchRowResult], int]:
     """Issue new rows in one transaction; ``(results, 0)``, or ``([], n)`` if it failed.
 
@@ -798,6 +809,7 @@ def _issue_group(
                     actor=actor,
                     job_id=job_id,
                     known=known,
+                    notify=notify,
                     created=created,
                 )
                 out.append(result)
@@ -825,6 +837,7 @@ def issue_rows(
     job_id: int | None = None,
     reissue_revoked: bool = False,
     each: Callable[[int, BatchRowResult], bool] | None = None,
+    notify: bool = False,
 ) -> list[BatchRowResult]:
     """Issue ``rows`` in order; ``each(done, result)`` returning False stops early.
 
@@ -849,7 +862,16 @@ def issue_rows(
                     break
                 fresh.append(row)
             done, failed = (
-                _issue_group(session, ctx, issuer, fresh, actor=actor, job_id=job_id, known=known)
+                _issue_group(
+                    session,
+                    ctx,
+                    issuer,
+                    fresh,
+                    actor=actor,
+                    job_id=job_id,
+                    known=known,
+                    notify=notify,
+                )
                 if fresh
                 else ([], 1)
             )
@@ -864,6 +886,7 @@ def issue_rows(
                         job_id=job_id,
                         reissue_revoked=reissue_revoked,
                         known=known,
+                        notify=notify,
                     )
                     for row in batch[i : i + failed]
                 ]
@@ -906,8 +929,12 @@ def issue_batch(
     actor: str,
     reissue_revoked: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    notify: bool = False,
 ) -> BatchResult:
-    """Check a CSV, issue every good row once, and say per row what happened."""
+    """Check a CSV, issue every good row once, and say per row what happened.
+
+    ``notify`` queues each issued row's email to its candidate in the outbox, in the
+    transaction that stores the row's credential (``notices``); none is sent meanwhile."""
     checked = check(session, issuer, data)
 
     def each(done: int, _result: BatchRowResult) -> bool:
@@ -916,6 +943,13 @@ def issue_batch(
         return True
 
     results = issue_rows(
-        session, ctx, issuer, checked.good, actor=actor, reissue_revoked=reissue_revoked, each=each
+        session,
+        ctx,
+        issuer,
+        checked.good,
+        actor=actor,
+        reissue_revoked=reissue_revoked,
+        each=each,
+        notify=notify,
     )
     return batch_result(session, ctx, checked, results)

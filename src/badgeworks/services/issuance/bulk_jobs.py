@@ -189,6 +189,7 @@ def _take(
     from_status: tuple[str, ...],
     *,
     reissue: bool | None,
+    notify: bool | None = None,
     now: datetime,
 ) -> bool:
     values: dict[str, Any] = {
@@ -201,6 +202,8 @@ def _take(
     }
     if reissue is not None:
         values["reissue_revoked"] = reissue
+    if notify is not None:
+        values["notify_candidates"] = notify
     # A conditional update, so two clicks (or two processes) cannot both take it.
     taken = session.execute(
         update(BulkJob)
@@ -218,15 +221,20 @@ def claim(
     job_id: int,
     *,
     reissue_revoked: bool = False,
+    notify_candidates: bool = True,
     now: datetime,
 ) -> BulkJob:
-    """Mark a validated job as running (by this process); ``ConflictError`` if started."""
+    """Mark a validated job as running (by this process); ``ConflictError`` if started.
+
+    ``notify_candidates`` is kept on the job, so whoever resumes it emails as chosen."""
     job = get_job(session, issuer, job_id)
     if job.status != "validated":
         raise ConflictError(f"bulk job {job_id} was already started", code="bulk.started")
     if job.good_rows == 0:
         raise ConflictError("no row passed validation; nothing to issue", code="bulk.empty")
-    if not _take(session, job, ("validated",), reissue=reissue_revoked, now=now):
+    if not _take(
+        session, job, ("validated",), reissue=reissue_revoked, notify=notify_candidates, now=now
+    ):
         raise ConflictError(f"bulk job {job_id} was already started", code="bulk.started")
     return job
 
@@ -325,6 +333,7 @@ def run(
         assert issuer is not None
         rows = _rows(job)
         reissue = job.reissue_revoked
+        notify = job.notify_candidates
         results: list[BatchRowResult] = []
         last_beat = [time.monotonic()]
 
@@ -360,6 +369,7 @@ def run(
                 job_id=job_id,
                 reissue_revoked=reissue,
                 each=beat,
+                notify=notify,
             )
         except Exception as exc:
             session.rollback()

@@ -45,6 +45,7 @@ from badgeworks.services.endorsements import workflow as endorsements
 from badgeworks.services.errors import ConflictError, NotFoundError
 from badgeworks.services.infra import audit, pagination
 from badgeworks.services.infra.pagination import Page
+from badgeworks.services.issuance import notices
 from badgeworks.services.issuance.models import CredentialSummary, IssuedCredential
 from badgeworks.services.lifecycle import status_lists
 from badgeworks.services.programs.achievements import (
@@ -368,6 +369,7 @@ def complete_project(
     actor: str,
     before_commit: Callable[[Credential], None] | None = None,
     in_one_transaction: bool = False,
+    notify: bool = False,
 ) -> Credential:
     """Complete a draft project: issue, sign and store its credential.
 
@@ -387,10 +389,19 @@ def complete_project(
 
     ``in_one_transaction`` does all of it in the caller's transaction instead, holding
     the write lock throughout (bulk issuance, whose rows commit together).
+
+    ``notify`` queues the candidate's email (``notices.queue_issued``) in the transaction
+    that stores the credential; the outbox delivers it after the commit.
     """
     if in_one_transaction:
         return _complete_in_one_transaction(
-            session, ctx, issuer, project_id, actor=actor, before_commit=before_commit
+            session,
+            ctx,
+            issuer,
+            project_id,
+            actor=actor,
+            before_commit=before_commit,
+            notify=notify,
         )
     look = False
     for _attempt in range(_ATTEMPTS):
@@ -403,6 +414,7 @@ def complete_project(
                 actor=actor,
                 before_commit=before_commit,
                 look=look,
+                notify=notify,
             )
         except _Again as again:
             look = look or again.look
@@ -421,6 +433,7 @@ def _complete(
     actor: str,
     before_commit: Callable[[Credential], None] | None,
     look: bool,
+    notify: bool = False,
 ) -> Credential:
     issuer_id = issuer.id or 0
     # 1. Read, holding no write lock (SQLite reads outside a transaction; PostgreSQL in a
@@ -513,6 +526,17 @@ def _complete(
     )
 
     def stored() -> None:
+        if notify:
+            notices.queue_issued(
+                session,
+                ctx,
+                issuer=issuer,
+                candidate=candidate,
+                version=version,
+                credential_url=credential_url(ctx, credential_id),
+                credential_id=credential_id,
+                now=now,
+            )
         if before_commit is not None:
             before_commit(row)
 
@@ -531,6 +555,7 @@ def _complete_in_one_transaction(
     *,
     actor: str,
     before_commit: Callable[[Credential], None] | None,
+    notify: bool = False,
 ) -> Credential:
     issuer_id = issuer.id or 0
     _lock_project(session, issuer, project_id)
@@ -586,6 +611,17 @@ def _complete_in_one_transaction(
     session.add(project)
 
     def stored() -> None:
+        if notify:
+            notices.queue_issued(
+                session,
+                ctx,
+                issuer=issuer,
+                candidate=candidate,
+                version=version,
+                credential_url=credential_url(ctx, credential_id),
+                credential_id=credential_id,
+                now=now,
+            )
         if before_commit is not None:
             before_commit(row)
 

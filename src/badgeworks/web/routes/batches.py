@@ -56,6 +56,13 @@ async def create_batch(
         bool,
         Query(description="Issue again rows whose earlier credential was revoked."),
     ] = False,
+    notify_candidates: Annotated[
+        bool,
+        Query(
+            description="Email each candidate whose row is issued (queued in the outbox "
+            "with the row's credential, delivered by the outbox worker; false sends nothing)."
+        ),
+    ] = True,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -76,7 +83,10 @@ async def create_batch(
         )
     data = await request.body()
     fingerprint = idempotency.fingerprint(
-        "POST", f"{request.url.path}?reissue_revoked={reissue_revoked}", data
+        "POST",
+        f"{request.url.path}?reissue_revoked={reissue_revoked}"
+        f"&notify_candidates={notify_candidates}",
+        data,
     )
 
     def work() -> Response:
@@ -87,7 +97,13 @@ async def create_batch(
             if slot.replay is not None:
                 return replayed(slot.replay)
             result = bulk.issue_batch(
-                session, ctx, issuer, data, actor=who.actor, reissue_revoked=reissue_revoked
+                session,
+                ctx,
+                issuer,
+                data,
+                actor=who.actor,
+                reissue_revoked=reissue_revoked,
+                notify=notify_candidates,
             )
             body = result.model_dump_json()
             slot.store(200, body)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Header, Query, Request, Response, UploadFile
 
 from badgeworks.db.models import Credential
 from badgeworks.services.infra import idempotency
@@ -150,9 +150,19 @@ def complete_project(
     ctx: ContextDep,
     who: PrincipalDep,
     idempotency_key: IdempotencyKey = None,
+    notify_candidate: Annotated[
+        bool,
+        Query(
+            description="Email the candidate their credential's page, their portfolio, a "
+            "sign-in link and how to share it (queued in the outbox with the credential; "
+            "false sends nothing)."
+        ),
+    ] = True,
 ) -> Response:
     """Complete the project: build, sign and store its OB 3.0 credential, and return it."""
-    fingerprint = idempotency.fingerprint("POST", request.url.path, b"")
+    fingerprint = idempotency.fingerprint(
+        "POST", f"{request.url.path}?notify_candidate={notify_candidate}", b""
+    )
     issuer_id = who.issuer_id
     staged: list[str] = []
 
@@ -170,7 +180,13 @@ def complete_project(
             if slot.replay is not None:
                 return replayed(slot.replay)
             row = issuance.complete_project(
-                session, ctx, who.issuer, project_id, actor=who.actor, before_commit=respond
+                session,
+                ctx,
+                who.issuer,
+                project_id,
+                actor=who.actor,
+                before_commit=respond,
+                notify=notify_candidate,
             )
             body = staged[-1] if staged else issuance.issued(ctx, row).model_dump_json()
     except idempotency.InProgress as exc:

@@ -135,11 +135,18 @@ def issue_job(
     ctx: ContextDep,
     program: ProgramDep,
     reissue_revoked: Annotated[bool, Form()] = False,
+    # A checkbox the page ticks: unticked, the browser sends nothing, so absent is no.
+    notify_candidates: Annotated[bool, Form()] = False,
 ) -> Response:
     """Start issuing the rows that passed validation, in the background."""
     program.require("issuer")
     job = bulk_jobs.claim(
-        session, program.issuer, job_id, reissue_revoked=reissue_revoked, now=ctx.clock()
+        session,
+        program.issuer,
+        job_id,
+        reissue_revoked=reissue_revoked,
+        notify_candidates=notify_candidates,
+        now=ctx.clock(),
     )
     bulk_jobs.start(request.app.state.session_factory, ctx, job.id or 0, actor=program.actor)
     return back_to(program, f"/bulk/{job_id}")
