@@ -24,8 +24,9 @@ from tests.plain_credentials import issue_plain
 #: join, deliverables, the id reservation, editions, the issuer's key. The revocation slot
 #: in a transaction of its own: (SQLite: BEGIN IMMEDIATE,) the counter bump. The store,
 #: in one short transaction: (SQLite: BEGIN IMMEDIATE,) the project's compare-and-set,
-#: the status entry, the audit event, the credential. PostgreSQL has no BEGIN IMMEDIATE.
-COMPLETE_PROJECT_STATEMENTS = {"sqlite": 12, "postgresql": 10}
+#: the deliverables read again (a change meanwhile means signing again), the status entry,
+#: the audit event, the credential. PostgreSQL has no BEGIN IMMEDIATE.
+COMPLETE_PROJECT_STATEMENTS = {"sqlite": 13, "postgresql": 11}
 
 
 @contextmanager
@@ -64,16 +65,20 @@ def test_completing_a_project_runs_a_bounded_number_of_statements(
     assert len(statements) == COMPLETE_PROJECT_STATEMENTS[dialect], statements
     if dialect == "sqlite":
         # The slot's transaction starts with its bump; the store's holds four writes and
-        # nothing else (signing happened before it began: see
-        # test_completion_signs_outside_the_write_lock.py).
+        # one read, of the deliverables, and nothing else (signing happened before it
+        # began: see test_completion_signs_outside_the_write_lock.py).
         begins = [i for i, s in enumerate(statements) if s == "BEGIN IMMEDIATE"]
         assert len(begins) == 2
         assert statements[begins[0] + 1].startswith("UPDATE status_list SET next_slot")
-        store = [s.split(" (")[0].split(" SET ")[0] for s in statements[begins[1] + 1 :]]
+        store = [
+            " ".join(s.split()).split(" (")[0].split(" SET ")[0].split(" WHERE ")[0]
+            for s in statements[begins[1] + 1 :]
+        ]
         assert sorted(store) == [
             "INSERT INTO audit_event",
             "INSERT INTO credential",
             "INSERT INTO status_entry",
+            "SELECT deliverable.id, deliverable.sha256 FROM deliverable",
             "UPDATE project",
         ], store
     r = client.get(f"/credentials/{row.id}.json")

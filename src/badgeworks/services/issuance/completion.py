@@ -286,7 +286,8 @@ _SIGNED_FROM = (
     "mentors",
     "results",
 )
-#: Times a completion builds and signs again (its index taken, its project edited meanwhile).
+#: Times a completion builds and signs again (its index taken, its project or its
+#: deliverables changed meanwhile).
 _ATTEMPTS = 5
 
 
@@ -296,6 +297,20 @@ class _Again(Exception):
     def __init__(self, *, look: bool) -> None:
         super().__init__("again")
         self.look = look
+
+
+def _deliverables_signed(session: Session, project_id: int) -> tuple[tuple[int, str | None], ...]:
+    """What the credential binds of the project's deliverables: ids and digests, in order.
+
+    A deliverable row is never edited (only added or removed), so its id stands for its
+    name, description, genre and link, and the digest for its bytes. One statement.
+    """
+    rows = session.execute(
+        select(Deliverable.id, Deliverable.sha256)
+        .where(Deliverable.project_id == project_id)
+        .order_by(col(Deliverable.id))
+    ).all()
+    return tuple((row[0] or 0, row[1]) for row in rows)
 
 
 def _already_completed(session: Session, ctx: ServiceContext, project_id: int) -> ConflictError:
@@ -445,6 +460,7 @@ def _complete(
     files = deliverables(session, project)
     credential_id, reserved_id = _credential_id(session, project)
     signed_from = tuple(getattr(project, name) for name in _SIGNED_FROM)
+    signed_files = tuple((d.id or 0, d.sha256) for d in files)
     # 2. The revocation index, in a transaction of its own. Only one entry: the OB 3.0
     # JSON Schema allows a single credentialStatus object (see docs/lifecycle.md).
     reserved = status_lists.reserve(session, ctx, issuer, status_lists.OB_PURPOSES[0], look=look)
@@ -506,6 +522,12 @@ def _complete(
             session.rollback()
             raise _already_completed(session, ctx, project_id)
         if tuple(marked) != signed_from:
+            raise _Again(look=False)
+        # Deliverables are rows of their own, not among the compared columns: read them
+        # again now that the project is marked. A change to them holds the project's row
+        # (services/programs/projects.py), so one committed before the compare-and-set is
+        # seen here and one after it is refused.
+        if _deliverables_signed(session, project_id) != signed_files:
             raise _Again(look=False)
         if not status_lists.claim(session, issuer, reserved, credential_id):
             raise _Again(look=True)
