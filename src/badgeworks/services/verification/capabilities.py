@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import literal, union_all
 from sqlmodel import Session, select
 
 from badgeworks.adapters.blobstore import BlobStore
@@ -39,6 +40,7 @@ from badgeworks.core.errors import InputError, StatusError
 from badgeworks.core.loader import DocumentLoader
 from badgeworks.core.verification.checks import DEFAULT_MAX_PROOFS, FetchBytes, KnownIssuer
 from badgeworks.core.verification.status import RememberingResolver, StatusResolver
+from badgeworks.db.endorsements import Endorser
 from badgeworks.db.engine import SessionFactory, read_only_sessions
 from badgeworks.db.models import Issuer
 from badgeworks.services.verification.hosted import cached
@@ -111,9 +113,20 @@ def blob_fetch_bytes(blobs: BlobStore, base_url: str, fetcher: Fetcher) -> Fetch
 
 
 def read_hosted_issuers(session: Session) -> dict[str, KnownIssuer]:
-    """Every issuer this service hosts, by DID, read now through ``session``."""
-    rows = session.exec(select(Issuer.did, Issuer.name, Issuer.url)).all()
-    return {did: KnownIssuer(did, name, url, "hosted") for did, name, url in rows}
+    """Every issuer this service hosts, by DID, read now through ``session``: the programs,
+    and the mentors and host organisations whose did:web we host and whose key we hold
+    (they issue endorsements; one with their own DID is not ours to vouch for)."""
+    # One statement for both (a verification after a change reads this once).
+    endorsers = select(
+        Endorser.did, Endorser.name, Endorser.organization_url, literal(1).label("rank")
+    ).where(Endorser.key_custody == "service")
+    programs = select(Issuer.did, Issuer.name, Issuer.url, literal(2).label("rank"))
+    rows = session.execute(union_all(endorsers, programs)).all()
+    known: dict[str, KnownIssuer] = {}
+    # A program's own name wins over anything else under the same DID.
+    for did, name, url, _ in sorted(rows, key=lambda row: int(row[3])):
+        known[did] = KnownIssuer(did, name, url, "hosted")
+    return known
 
 
 def hosted_issuers(session_factory: SessionFactory | None) -> Callable[[], dict[str, KnownIssuer]]:

@@ -40,7 +40,7 @@ from badgeworks.core.verification.presentation import (
 )
 from badgeworks.core.verification.report import VERDICT_TEXT, Check, Report, verdict
 from badgeworks.services.context import ServiceContext
-from badgeworks.services.verification import submitted
+from badgeworks.services.verification import submitted, withdrawals
 from badgeworks.services.verification.capabilities import Verifier, fetch_budget
 from badgeworks.services.verification.hosted import hosted_view
 
@@ -202,12 +202,14 @@ def _verify(
         result = verify_document(
             document, caps, now=now, email=email, challenge=challenge, domain=domain
         )
-        return result, reach != "offline"
+        return withdrawals.with_reasons(ctx, result), reach != "offline"
     with request_budget(make_budget) as budget:
         result = verify_document(
             document, caps, now=now, email=email, challenge=challenge, domain=domain
         )
     reached = bool(budget.fetches or budget.received or budget.refused or budget.exhausted)
+    # A revoked or suspended credential we host says why (the reason staff gave).
+    result = withdrawals.with_reasons(ctx, result)
     return replace(result, report=budget_skipped(result.report, budget)), reached
 
 

@@ -43,13 +43,16 @@ from badgeworks.core.reading import ProfileView, read_credential
 from badgeworks.core.vc_jwt import is_compact_jws
 from badgeworks.core.verification.checks import KnownIssuer, parse_trust_registry
 from badgeworks.core.verification.report import Report
+from badgeworks.db.engine import read_only_sessions
 from badgeworks.services.context import ServiceContext
+from badgeworks.services.endorsements import ratings
 from badgeworks.services.errors import NotFoundError
 from badgeworks.services.issuance import completion as issuance
 from badgeworks.services.verification import pipeline as verification
 from badgeworks.services.verification.capabilities import read_hosted_issuers
 from badgeworks.services.verification.hosted import cached, hosted_view, view_on
 from badgeworks.services.verification.pipeline import unavailable_report
+from badgeworks.services.verification.resolver import scoped
 from badgeworks.services.verification.submitted import derived
 from badgeworks.settings import Settings
 
@@ -531,16 +534,28 @@ def summarize(credential: Mapping[str, Any], report: Report | None = None) -> Js
     view = read_credential(credential)
     ach = view.achievement
     recipient = view.recipient
-    endorsements = [
-        {
-            "endorser": check.detail.get("endorser"),
-            "endorses": check.detail.get("endorses"),
-            "outcome": check.outcome,
-            "message": check.message,
-        }
-        for check in (report.checks if report is not None else [])
-        if check.check == "endorsement"
-    ]
+    # Endorsement checks come in the order ``core.reading`` numbers the embedded
+    # endorsements (``position``), so each gets its signed comment.
+    signed = {e.position: e for e in view.endorsements}
+    endorsements = []
+    position = 0
+    for check in report.checks if report is not None else []:
+        if check.check != "endorsement":
+            continue
+        item = None
+        if check.code != "endorsement.jwt_unsupported":
+            item = signed.get(position)
+            position += 1
+        endorsements.append(
+            {
+                "endorser": check.detail.get("endorser"),
+                "endorses": check.detail.get("endorses"),
+                "outcome": check.outcome,
+                "message": check.message,
+                "id": item.id if item is not None else None,
+                "comment": item.comment if item is not None else None,
+            }
+        )
     return {
         "id": view.id,
         "type": list(view.types),
@@ -591,6 +606,31 @@ def summarize(credential: Mapping[str, Any], report: Report | None = None) -> Js
     }
 
 
+def _with_ratings(ctx: ServiceContext, session: Session | None, summary: Json) -> Json:
+    """``summary`` with the ratings each mentor gave beside their endorsement, for the
+    endorsements this service hosts (a copy: the derived summary is shared)."""
+    ids = [e.get("id") for e in summary.get("endorsements", [])]
+    if not any(isinstance(i, str) and i.startswith(f"{ctx.base_url}/") for i in ids):
+        return summary
+    try:
+        if session is not None:
+            found = ratings.hosted_ratings(session, ctx, ids)
+        elif ctx.session_factory is None:
+            return summary
+        else:
+            with scoped(read_only_sessions(ctx.session_factory))() as own:
+                found = ratings.hosted_ratings(own, ctx, ids)
+    except SQLAlchemyError:
+        return summary  # the ratings are a courtesy; the report stands without them
+    if not found:
+        return summary
+    endorsements = [
+        {**e, "ratings": found[e["id"]]} if e.get("id") in found else e
+        for e in summary["endorsements"]
+    ]
+    return {**summary, "endorsements": endorsements}
+
+
 def _view(ctx: ServiceContext, session: Session | None) -> AbstractContextManager[Any]:
     """One reading of ``hosted_version`` for the known issuers and the verification."""
     return view_on(session) if session is not None else hosted_view(ctx.session_factory)
@@ -622,6 +662,7 @@ def verify_submission(
     if credential is not None:
         shown = credential
         summary = derived(result.report, "summary", lambda: summarize(shown, result.report))
+        summary = _with_ratings(ctx, session, summary)
     return Outcome(
         report=result.report,
         credential=credential,
