@@ -144,5 +144,29 @@ def test_the_verifier_and_the_credential_page_show_the_signed_name(
         headers=acme.auth,
     )
     assert r.status_code == 200, r.text
-    html = client.get(issued["html_url"].removeprefix(BASE)).text
-    assert "Ada Lovelace" in html
+    html = client.get(issued["html_url"].removeprefix(BASE), headers={"Accept": "text/html"}).text
+    assert "data-signed-name>Ada Lovelace<" in html
+    assert "named in the signed credential" in html
+
+
+def test_the_certificate_names_the_candidate_the_credential_names(
+    app: FastAPI, client: TestClient, acme: IssuerHandle
+) -> None:
+    from badgeworks.services.portfolio.certificate import certificate_pdf
+
+    issued = _complete(client, acme)
+    # The candidate hides their name on the portfolio; the signed name is still printed.
+    r = client.patch(
+        f"/api/v1/candidates/{issued['candidate_id']}/portfolio",
+        json={"show_name": False},
+        headers=acme.auth,
+    )
+    assert r.status_code == 200, r.text
+    with app.state.session_factory() as session:
+        row = session.get(Credential, issued["id"])
+        assert row is not None
+        pdf = certificate_pdf(
+            session, app.state.ctx, row, t=lambda key, **_: key, lang="en", compress=False
+        )
+    assert b"Ada Lovelace" in pdf
+    assert b"portfolio.pdf_holder" not in pdf

@@ -488,10 +488,20 @@ def preview_issue(
 
 
 @router.post("/{slug}/projects/{project_id}/issue", dependencies=[Csrf])
-def issue(project_id: Id, session: SessionDep, ctx: ContextDep, program: ProgramDep) -> Response:
-    """Sign and store the credential (the same ``complete_project`` the API calls)."""
+def issue(
+    project_id: Id,
+    session: SessionDep,
+    ctx: ContextDep,
+    program: ProgramDep,
+    # A checkbox the page ticks: unticked, the browser sends nothing, so absent is no.
+    notify_candidate: Annotated[bool, Form()] = False,
+) -> Response:
+    """Sign and store the credential (the same ``complete_project`` the API calls), and
+    email the candidate if the box is ticked."""
     program.require("issuer")
-    row = issuance.complete_project(session, ctx, program.issuer, project_id, actor=program.actor)
+    row = issuance.complete_project(
+        session, ctx, program.issuer, project_id, actor=program.actor, notify=notify_candidate
+    )
     return back_to(program, f"/credentials/{row.id}", "issued")
 
 

@@ -184,6 +184,26 @@ def update_cryptosuite(
     return back_to(program, "/settings", "cryptosuite_saved")
 
 
+@router.post("/{slug}/settings/names", dependencies=[Csrf])
+def update_names(
+    session: SessionDep,
+    ctx: ContextDep,
+    program: ProgramDep,
+    # A checkbox: unticked, the browser sends nothing, so absent is "hashes only".
+    name_in_credentials: Annotated[bool, Form()] = False,
+) -> Response:
+    """Whether credentials signed from now on name the candidate (issued ones keep theirs)."""
+    program.require("owner")
+    issuers.update_issuer(
+        session,
+        program.issuer,
+        IssuerUpdate(name_in_credentials=name_in_credentials),
+        actor=program.actor,
+        now=ctx.clock(),
+    )
+    return back_to(program, "/settings", "names_saved")
+
+
 @router.post("/{slug}/settings/image", dependencies=[Csrf])
 def update_image(
     request: Request,
