@@ -8,12 +8,14 @@ is validated and audited the same way.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, func, or_, select
 
+from badgeworks.db.console import BulkJob, BulkRow
 from badgeworks.db.endorsements import CredentialReservation, ReviewInvite
 from badgeworks.db.models import (
     Achievement,
@@ -30,6 +32,7 @@ from badgeworks.services.context import ServiceContext
 from badgeworks.services.endorsements import workflow as endorsements
 from badgeworks.services.infra import pagination
 from badgeworks.services.infra.pagination import Page
+from badgeworks.services.issuance import bulk
 from badgeworks.services.issuance import completion as issuance
 from badgeworks.services.programs import achievements, candidates, projects
 
@@ -245,6 +248,62 @@ def search_candidates(
         for c in found.rows
     ]
     return Page(rows=rows, total=found.total, limit=found.limit, offset=found.offset)
+
+
+@dataclass(frozen=True)
+class IssuedRow:
+    """A bulk row's credential, named: whose it is and for what."""
+
+    line: int
+    id: str
+    candidate: str
+    achievement: str
+    revoked: bool = False
+
+
+def credential_labels(
+    session: Session, issuer: Issuer, ids: Iterable[str]
+) -> dict[str, tuple[str, str, bool]]:
+    """The candidate's name, the achievement's name and whether it is revoked, for each of
+    the issuer's credentials ``ids`` (one query)."""
+    wanted = sorted({i for i in ids if isinstance(i, str)})
+    if not wanted:
+        return {}
+    stmt = (
+        select(Credential.id, Candidate.name, AchievementVersion.name, Revocation.id)
+        .join(Candidate, col(Candidate.id) == Credential.candidate_id)
+        .join(AchievementVersion, col(AchievementVersion.id) == Credential.achievement_version_id)
+        .join(Revocation, col(Revocation.credential_id) == Credential.id, isouter=True)
+        .where(Credential.issuer_id == issuer.id, col(Credential.id).in_(wanted))
+    )
+    return {cid: (who, what, rev is not None) for cid, who, what, rev in session.exec(stmt)}
+
+
+def named_rows(session: Session, issuer: Issuer, rows: Sequence[dict[str, Any]]) -> list[IssuedRow]:
+    """A bulk job's ``issued`` or ``skipped`` list (``{"line", "id"}``) with names."""
+    labels = credential_labels(session, issuer, (str(r.get("id") or "") for r in rows))
+    out = []
+    for r in rows:
+        who, what, revoked = labels.get(r.get("id") or "", ("", "", False))
+        out.append(IssuedRow(r.get("line", 0), r.get("id") or "", who, what, revoked))
+    return out
+
+
+def issued_before(session: Session, issuer: Issuer, job: BulkJob) -> list[IssuedRow]:
+    """The rows of a validated bulk job that an earlier upload (or run) already issued, by
+    their row key (``services/issuance/bulk.py``): issuing skips them, so the page says so
+    before anyone presses Issue."""
+    rows, _ = bulk.parse(job.csv_text.encode("utf-8"))
+    lines = {row.key: line for row, line in zip(rows, job.line_map, strict=False)}
+    if not lines:
+        return []
+    marks = session.exec(
+        select(BulkRow.row_key, Credential.id)
+        .join(Credential, col(Credential.project_id) == BulkRow.project_id)
+        .where(BulkRow.issuer_id == issuer.id, col(BulkRow.row_key).in_(list(lines)))
+    ).all()
+    found = [{"line": lines[key], "id": cid} for key, cid in marks]
+    return sorted(named_rows(session, issuer, found), key=lambda r: r.line)
 
 
 def candidate_projects(session: Session, issuer: Issuer, candidate_id: int) -> list[Project]:

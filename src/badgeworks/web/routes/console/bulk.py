@@ -6,14 +6,18 @@ with a Resume button; resuming never issues a row twice (services/issuance/bulk.
 
 from __future__ import annotations
 
+import csv
+import io
 from functools import partial
 from typing import Annotated
 
 from fastapi import File, Form, Request, Response, UploadFile
 
 from badgeworks.core.errors import BadgeworksError, InputError
+from badgeworks.services.console import views as console
 from badgeworks.services.field_problems import translated
 from badgeworks.services.issuance import bulk, bulk_jobs
+from badgeworks.services.programs import achievements
 from badgeworks.web.deps import ContextDep, Id, SessionDep
 from badgeworks.web.pages import page_language
 from badgeworks.web.routes.console.common import (
@@ -48,6 +52,37 @@ def _upload_page(
         jobs=bulk_jobs.list_jobs(session, program.issuer),
         required=bulk.REQUIRED,
         optional=bulk.OPTIONAL,
+        achievement_choices=_achievements(session, program),
+    )
+
+
+def _achievements(session: SessionDep, program: Program) -> list[tuple[int, str]]:
+    """The program's achievements by id, with their current names."""
+    return [
+        (a.id or 0, achievements.current_version(session, a).name)
+        for a in achievements.list_achievements(session, program.issuer, limit=500)
+    ]
+
+
+@router.get("/{slug}/bulk/template.csv")
+def template_csv(session: SessionDep, program: ProgramDep) -> Response:
+    """A CSV to fill in: every column of the format, and a row per achievement of the
+    program with its ``achievement_id`` filled (the page lists which id is which)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    columns = [*bulk.REQUIRED, *bulk.OPTIONAL]
+    writer.writerow(columns)
+    for ident, _name in _achievements(session, program):
+        writer.writerow([str(ident), *[""] * (len(columns) - 1)])
+    name = f"{program.issuer.slug}-bulk-template.csv"
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
     )
 
 
@@ -105,6 +140,11 @@ def show_job(
         program,
         section="bulk",
         job=job,
+        issued=console.named_rows(session, program.issuer, job.issued),
+        skipped=console.named_rows(session, program.issuer, job.skipped),
+        before=(
+            console.issued_before(session, program.issuer, job) if job.status == "validated" else []
+        ),
         refresh=2 if job.status == "running" else None,
         percent=int(100 * job.done / job.good_rows) if job.good_rows else 100,
         # A field's problem is stored in English; the table says it in the page's language.
