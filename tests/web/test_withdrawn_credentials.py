@@ -123,6 +123,8 @@ def test_revoked_page_previews_and_share_links_say_revoked(
     shares = [h for h in hrefs if h.startswith(("mailto:", "https://twitter.com"))]
     assert shares and all("REVOKED" in h for h in shares)
     assert page.all("p", id="linkedin-withdrawn")
+    # The PDF link says what it now gives.
+    assert "Status notice (PDF)" in page.text and "Certificate (PDF)" not in page.text
 
 
 def test_revoked_images_are_stamped_and_still_carry_the_signed_credential(
