@@ -67,7 +67,7 @@ def test_an_employer_with_only_the_badge_image_reads_the_name(
 def test_the_credential_page_says_the_name_is_signed_in(
     browser: Browser, site: tuple[str, Instance]
 ) -> None:
-    base, instance = site
+    _base, instance = site
     context = browser.new_context(locale="en-GB")
     page = context.new_page()
     try:
