@@ -123,3 +123,52 @@ def test_console_tables_keep_words_whole(server: Server, browser: Any, width: in
                 assert_accessible(page)
     finally:
         context.close()
+
+
+def test_bulk_template_then_the_same_file_again(server: Server, browser: Any) -> None:
+    """The template downloads from the bulk page, filled it issues, and the same file
+    uploaded again names the rows issued before and issues nothing twice."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    try:
+        _sign_in(page, server.base)
+        page.get_by_role("link", name="Bulk issue", exact=True).click()
+        assert page.get_by_role(
+            "table", name="This program's achievements and their ids"
+        ).is_visible()
+        assert_accessible(page)
+        with page.expect_download() as download:
+            page.get_by_role("link", name="Download the CSV template").click()
+        lines = download.value.path().read_text("utf-8").splitlines()
+        assert lines[0].startswith("achievement_id,candidate_name,candidate_email")
+        achievement_id = lines[1].split(",")[0]
+        assert achievement_id.isdigit()
+        filled = "\n".join(
+            [
+                lines[0],
+                lines[1].replace(
+                    f"{achievement_id},,,,",
+                    f"{achievement_id},Bo Bulk,bo@example.org,Cohort,Northwind",
+                    1,
+                ),
+            ]
+        ).encode()
+        for attempt in ("first", "again"):
+            page.goto(f"{server.base}/console/acme/bulk")
+            page.get_by_label("CSV file").set_input_files(
+                {"name": "cohort.csv", "mimeType": "text/csv", "buffer": filled}
+            )
+            page.get_by_role("button", name="Check the file").click()
+            page.get_by_text("1 rows: 1 ready, 0 with problems.").wait_for()
+            if attempt == "again":
+                before = page.locator("ul[aria-labelledby='issued-before']")
+                assert "Bo Bulk — " in before.inner_text()
+                assert_accessible(page)
+            page.get_by_role("button", name="Issue 1 credentials").click()
+            page.get_by_text("Finished", exact=True).wait_for(timeout=60_000)
+            main = page.locator("main").inner_text()
+            assert "Bo Bulk — " in main, main
+            if attempt == "again":
+                assert "Skipped" in main and "already issued" in main
+    finally:
+        context.close()
