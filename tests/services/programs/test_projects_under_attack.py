@@ -16,6 +16,8 @@ import hashlib
 import json
 import random
 import threading
+import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from functools import partial
@@ -31,11 +33,12 @@ from tests.servers import free_port
 from tests.services.issuance.test_completion_signs_outside_the_write_lock import server_process
 from tests.services.issuance.test_issuance_under_attack import draft, served
 
-#: Projects completed at once, and per project the threads changing it and how many
-#: changes each makes (some before the completion lands, some after).
+#: Projects completed at once, and per project the threads changing it, how many changes
+#: each makes while the completion runs, and how many more once it has answered 201.
 PROJECTS = 4
 EDITORS = 3
 CHANGES = 10
+AFTER = 2
 #: The audit actions of a change to a project or its deliverables.
 CHANGE_ACTIONS = ("project.update", "deliverable.add", "deliverable.remove")
 #: What a change may answer: done, or refused because the project is completed.
@@ -54,16 +57,24 @@ class Race:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.answers: list[tuple[str, int, int, str | None, str]] = []
+        #: (what, project, status, code, body, sent after the completion's 201)
+        self.answers: list[tuple[str, int, int, str | None, str, bool]] = []
         self.uploads: dict[str, bytes] = {}
         self.completed: dict[int, str] = {}
 
-    def note(self, what: str, project: int, r: httpx.Response) -> None:
+    def note(self, what: str, project: int, r: httpx.Response, after: bool = False) -> None:
         code = None
         if r.headers.get("content-type", "").startswith("application/json") and r.content:
             code = r.json().get("code")
         with self.lock:
-            self.answers.append((what, project, r.status_code, code, r.text[:300]))
+            self.answers.append((what, project, r.status_code, code, r.text[:300], after))
+
+    def wait_for(self, project: int) -> None:
+        """Until the completion of ``project`` has answered 201."""
+        deadline = time.monotonic() + 120
+        while project not in self.completed:
+            assert time.monotonic() < deadline, f"project {project} was never completed"
+            time.sleep(0.01)
 
 
 def _complete(http: httpx.Client, who: IssuerHandle, project: int, race: Race) -> None:
@@ -82,7 +93,10 @@ def _complete(http: httpx.Client, who: IssuerHandle, project: int, race: Race) -
 def _edit(http: httpx.Client, who: IssuerHandle, project: int, editor: int, race: Race) -> None:
     rng = random.Random(project * 100 + editor)
     mine: list[int] = []
-    for n in range(CHANGES):
+    for n in range(CHANGES + AFTER):
+        if n >= CHANGES:
+            race.wait_for(project)
+        after = project in race.completed
         tag = f"{project}-{editor}-{n}"
         kind = rng.choice(
             ["title", "link", "file", "remove"] if mine else ["title", "link", "file"]
@@ -110,7 +124,7 @@ def _edit(http: httpx.Client, who: IssuerHandle, project: int, editor: int, race
         else:
             gone = mine.pop(rng.randrange(len(mine)))
             r = http.delete(f"/api/v1/projects/{project}/deliverables/{gone}", headers=who.auth)
-        race.note(kind, project, r)
+        race.note(kind, project, r, after)
         if kind in ("link", "file") and r.status_code == 201:
             mine.append(r.json()["id"])
 
@@ -158,12 +172,18 @@ def _race(bases: list[str], who: IssuerHandle, projects: list[int], race: Race) 
 
 
 def _check_answers(race: Race, projects: list[int]) -> None:
-    for what, project, status, code, body in race.answers:
+    """Every answer is a success or a clean refusal (never a 500), and every change sent
+    once the completion had answered was refused."""
+    for what, project, status, code, body, after in race.answers:
         if what == "complete":
             assert status == 201 or (status == 409 and code == "project.busy"), body
+        elif after:
+            assert (status, code) == REFUSED, (what, project, body)
         else:
             assert status in ACCEPTED or (status, code) == REFUSED, (what, project, body)
     assert sorted(race.completed) == sorted(projects), race.completed
+    late = Counter(p for what, p, _s, _c, _b, after in race.answers if what != "complete" and after)
+    assert all(late[p] >= EDITORS * AFTER for p in projects), late
 
 
 def _check_as_signed(app: FastAPI, http: httpx.Client, who: IssuerHandle, race: Race) -> None:
@@ -205,7 +225,7 @@ def _check_as_signed(app: FastAPI, http: httpx.Client, who: IssuerHandle, race: 
         ]
         assert late == [], f"changes committed after project {project} was completed: {late}"
     accepted = sum(
-        1 for what, _p, status, _c, _b in race.answers if what != "complete" and status in ACCEPTED
+        1 for what, _p, status, *_rest in race.answers if what != "complete" and status in ACCEPTED
     )
     recorded = sum(1 for _i, action, _t in events if action in CHANGE_ACTIONS)
     assert recorded >= accepted  # every accepted change is in the log (setup added more)
