@@ -83,6 +83,9 @@ def test_issuer_edits_a_candidate_and_sees_projects_and_credentials(
     assert page.status_code == 200
     assert f"/console/acme/projects/{ids['project']}" in page.text
     assert f"/console/acme/credentials/{credential}" in page.text
+    # And back: the credential's console page links its candidate.
+    back = client.get(f"/console/acme/credentials/{credential}").text
+    assert f'href="/console/acme/candidates/{ids["candidate"]}"' in back
     r = client.post(
         f"/console/acme/candidates/{ids['candidate']}",
         data={
