@@ -86,6 +86,8 @@ def test_issuer_edits_a_candidate_and_sees_projects_and_credentials(
     # And back: the credential's console page links its candidate.
     back = client.get(f"/console/acme/credentials/{credential}").text
     assert f'href="/console/acme/candidates/{ids["candidate"]}"' in back
+    for path in ("/console/acme/projects", f"/console/acme/projects/{ids['project']}"):
+        assert f'href="/console/acme/candidates/{ids["candidate"]}"' in client.get(path).text
     r = client.post(
         f"/console/acme/candidates/{ids['candidate']}",
         data={
