@@ -14,7 +14,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from badgeworks.services.accounts import staff
-from tests.browser_support import assert_accessible, assert_reflows, requires_chromium, served_app
+from tests.browser_support import (
+    assert_accessible,
+    assert_reflows,
+    requires_chromium,
+    screenshot,
+    served_app,
+)
 from tests.console_staff import PASSWORD, add_staff
 from tests.issuer_app import NOW, draft_project, make_issuer
 
@@ -121,6 +127,8 @@ def test_console_tables_keep_words_whole(server: Server, browser: Any, width: in
             assert header == main, (width, path, header, main)
             if "/candidates" in path:
                 assert_accessible(page)
+            if path.endswith("/candidates") and width == 1280:
+                screenshot(page, "console/10-candidates.png")
     finally:
         context.close()
 
