@@ -129,6 +129,13 @@ def test_console_tables_keep_words_whole(server: Server, browser: Any, width: in
                 assert_accessible(page)
             if path.endswith("/candidates") and width == 1280:
                 screenshot(page, "console/10-candidates.png")
+        # The new pages in Spanish too (the language choice is kept in a cookie).
+        for path in ("/console/acme/candidates", "/console/acme/bulk", server.pages[2]):
+            page.goto(f"{server.base}{path}?lang=es")
+            assert page.evaluate("document.documentElement.lang") == "es"
+            assert page.evaluate(BROKEN_WORDS) == [], (width, path)
+            assert_accessible(page)
+        page.goto(f"{server.base}/console/acme/?lang=en")
     finally:
         context.close()
 
