@@ -11,7 +11,7 @@ from badgeworks.services.endorsements import workflow
 from badgeworks.services.issuance import completion as issuance
 from badgeworks.services.lifecycle import changes as lifecycle
 from badgeworks.services.portfolio import files
-from badgeworks.services.portfolio.page_memo import Freshness
+from badgeworks.services.portfolio.page_memo import NOT_KEPT, Freshness
 from badgeworks.services.programs import achievements, issuers
 from badgeworks.web.deps import ContextDep, Id, SessionDep
 from badgeworks.web.negotiation import hosted
@@ -46,16 +46,18 @@ def hosted_credential(
     answer = hosted(request, credential_id)
     if not answer.is_page:
         return answer.signed(issuance.get_credential(session, answer.id).document)
-    if workflow.is_reserved(session, answer.id):
-        # A mentor endorsed the work before its credential was issued: the endorsement's
-        # "Endorses" link already points here, so say the credential is still to come.
-        return render(
-            request,
-            "credential_pending.html",
-            headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex"},
-        )
 
     def page() -> tuple[Response, Freshness]:
+        if workflow.is_reserved(session, answer.id):
+            # A mentor endorsed the work before its credential was issued: the
+            # endorsement's "Endorses" link already points here, so say the credential is
+            # still to come (never kept: issuing it changes what this address shows).
+            pending = render(
+                request,
+                "credential_pending.html",
+                headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex"},
+            )
+            return pending, NOT_KEPT
         row = issuance.get_credential(session, answer.id)
         # The page shows live status and the candidate's current privacy choices: browsers
         # and shared caches must revalidate it every time (the signed bytes never change).
