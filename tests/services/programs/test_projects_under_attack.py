@@ -61,6 +61,7 @@ class Race:
         self.answers: list[tuple[str, int, int, str | None, str, bool]] = []
         self.uploads: dict[str, bytes] = {}
         self.completed: dict[int, str] = {}
+        self.finished: set[int] = set()
 
     def note(self, what: str, project: int, r: httpx.Response, after: bool = False) -> None:
         code = None
@@ -69,15 +70,24 @@ class Race:
         with self.lock:
             self.answers.append((what, project, r.status_code, code, r.text[:300], after))
 
-    def wait_for(self, project: int) -> None:
-        """Until the completion of ``project`` has answered 201."""
+    def wait_for(self, project: int) -> bool:
+        """Until the completion of ``project`` has answered; whether it answered 201."""
         deadline = time.monotonic() + 120
-        while project not in self.completed:
-            assert time.monotonic() < deadline, f"project {project} was never completed"
+        while project not in self.finished:
+            assert time.monotonic() < deadline, f"project {project}'s completion never answered"
             time.sleep(0.01)
+        return project in self.completed
 
 
 def _complete(http: httpx.Client, who: IssuerHandle, project: int, race: Race) -> None:
+    try:
+        _complete_until_done(http, who, project, race)
+    finally:
+        with race.lock:
+            race.finished.add(project)
+
+
+def _complete_until_done(http: httpx.Client, who: IssuerHandle, project: int, race: Race) -> None:
     # A busy project (edited while signing, again and again) is retried, as a client would.
     for _ in range(50):
         r = http.post(f"/api/v1/projects/{project}/complete", headers=who.auth)
@@ -94,8 +104,8 @@ def _edit(http: httpx.Client, who: IssuerHandle, project: int, editor: int, race
     rng = random.Random(project * 100 + editor)
     mine: list[int] = []
     for n in range(CHANGES + AFTER):
-        if n >= CHANGES:
-            race.wait_for(project)
+        if n >= CHANGES and not race.wait_for(project):
+            return  # not completed: _check_answers says why
         after = project in race.completed
         tag = f"{project}-{editor}-{n}"
         kind = rng.choice(
