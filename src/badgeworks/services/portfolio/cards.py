@@ -585,9 +585,10 @@ def _card(
         "hashed_identifiers": view.recipient.hashed_identifiers,
         # The name the issuer signed in, if it did: what any copy of the credential says.
         "recipient_name": view.recipient.name,
-        # The name the credential signs in wins over the portfolio's: every copy of the
-        # credential (JSON, baked badge, PDF) says it, so its page and certificate do too.
-        "candidate_name": view.recipient.name or candidate_name,
+        # The name the candidate shows on their portfolio (it may be newer than the one
+        # signed in), else the signed name: every copy of the credential says that one, so
+        # its page and certificate name the holder even when the portfolio does not.
+        "candidate_name": candidate_name or view.recipient.name,
         "skills": [
             {
                 "name": a.name,
