@@ -11,7 +11,8 @@ one uploaded deliverable) and a public portfolio, all through the API with the F
 and prints the mean and median time per view, the process CPU time per view (client and
 app together: steadier than wall time on a busy machine) and the SQL statements per
 view. With ``--cold`` the kept verification reports (and the kept readings of stored
-texts and finished pages) are dropped before each view (what the first view after a change costs). ``--pages`` names
+texts and finished pages) are dropped before each view (what the first view after a
+change costs). ``--pages`` names
 what is viewed, each in turn in the same process: ``portfolio`` (the default),
 ``credential`` (the first credential's HTML page) and ``health`` (``GET /api/v1/health``,
 what a request costs that reads nothing).
