@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/profile_http.py --scenario verify [--seconds 10] [--profile OUT]
 
-Scenarios: ``health`` (GET /api/v1/health: what every request pays), ``verify``
+Scenarios: ``health`` (GET /api/v1/health: what every request pays), ``portfolio``
+(GET /p/{handle}, 20 credentials), ``credential`` (a credential's HTML page), ``verify``
 (POST /api/v1/verify of a hosted credential), ``vcapi`` (POST /credentials/verify of the
 same credential), ``complete`` (POST /api/v1/projects/{id}/complete, each draft once).
 It seeds the demo and ``--drafts`` draft projects into a fresh SQLite database
@@ -40,7 +41,9 @@ PY_SPY = Path(sys.executable).parent / "py-spy"
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--scenario", choices=["health", "verify", "vcapi", "complete"])
+    parser.add_argument(
+        "--scenario", choices=["health", "portfolio", "credential", "verify", "vcapi", "complete"]
+    )
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--drafts", type=int, default=600)
@@ -70,6 +73,11 @@ def main() -> None:
     headers: list[str] = []
     if args.scenario == "health":
         lines = [("GET", "/api/v1/health", "")]
+    elif args.scenario == "portfolio":
+        lines = [("GET", f"/p/{handle}", "") for handle in seeded.portfolio_handles]
+    elif args.scenario == "credential":
+        lines = [("GET", f"/credentials/{i}", "") for i in seeded.credential_ids]
+        headers = ["Accept: text/html"]
     elif args.scenario == "verify":
         lines = [("POST", "/api/v1/verify", json.dumps({"credential": document}))]
         headers = ["Content-Type: application/json"]
