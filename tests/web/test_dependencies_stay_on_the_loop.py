@@ -8,15 +8,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import pytest
 from fastapi import FastAPI
 from fastapi.dependencies import utils as dependency_utils
 from fastapi.testclient import TestClient
 from starlette.concurrency import run_in_threadpool
 
+from badgeworks.settings import Settings
 from badgeworks.web.app import create_app
-from tests.issuer_app import NOW
+from tests.issuer_app import NOW, make_issuer
 from tests.verifier_app import verifier_settings
+from tests.web.test_pages_cost_what_they_show import portfolio_with
 
 
 @pytest.fixture
@@ -76,3 +79,47 @@ def test_a_sent_token_is_still_checked(app: FastAPI) -> None:
             headers={"Authorization": " "},
         )
         assert r.status_code == 401, r.text
+
+
+@pytest.fixture
+def thread_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every call handed to a worker thread (FastAPI's and Starlette's alike)."""
+    seen: list[str] = []
+    real = anyio.to_thread.run_sync
+
+    async def counted(call: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(getattr(call, "__name__", repr(call)))
+        return await real(call, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    return seen
+
+
+def test_a_kept_page_is_answered_with_one_hop_to_a_worker_thread(
+    settings: Settings, thread_calls: list[str]
+) -> None:
+    server = create_app(settings, clock=lambda: NOW)
+    try:
+        acme = make_issuer(server, "acme")
+        with TestClient(server, raise_server_exceptions=False) as client:
+            portfolio, credentials = portfolio_with(client, acme, 1, handle="one-hop")
+            html = {"Accept": "text/html", "Accept-Language": "en"}
+            json_accept = {"Accept": "application/vc+ld+json"}
+            for path, headers in (
+                (portfolio, html),
+                (credentials[0], html),
+                (credentials[0], json_accept),
+            ):
+                first = client.get(path, headers=headers)  # rendered, and kept
+                assert first.status_code == 200, first.text
+                thread_calls.clear()
+                again = client.get(path, headers=headers)
+                assert again.status_code == 200, again.text
+                assert again.content == first.content
+                assert len(thread_calls) == 1, (path, thread_calls)
+            thread_calls.clear()
+            missing = client.get("/p/nobody-here", headers=html)
+            assert missing.status_code == 404, missing.text
+            assert len(thread_calls) == 1, thread_calls
+    finally:
+        server.state.engine.dispose()

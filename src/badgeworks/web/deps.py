@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, File, Form, Path, Request, UploadFile
 from sqlmodel import Session
@@ -28,11 +28,23 @@ from badgeworks.services.programs.issuers import get_issuer_by_id
 from badgeworks.settings import Settings
 from badgeworks.web.pagination import PageRequest, page_request
 
+_T = TypeVar("_T")
+
 
 def get_session(request: Request) -> Iterator[Session]:
     """One session per request, closed afterwards (services commit their own work)."""
     with request.app.state.session_factory() as session:
         yield session
+
+
+def in_own_session(request: Request, work: Callable[[Session], _T]) -> _T:
+    """``work`` in a session of its own, as ``get_session`` gives it, closed afterwards.
+
+    For an ``async`` route that reads in one ``run_in_threadpool`` call: the route has no
+    ``SessionDep`` (a generator dependency, entered and left on worker threads of its own).
+    """
+    with request.app.state.session_factory() as session:
+        return work(session)
 
 
 async def get_context(request: Request) -> ServiceContext:

@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.portfolio import pages, portrait, presentation, sharing, store
@@ -21,7 +22,7 @@ from badgeworks.services.portfolio.page_memo import Freshness
 from badgeworks.services.programs import candidates
 from badgeworks.services.verification.pipeline import MAX_PRESENTED_CREDENTIALS
 from badgeworks.web.body import read_upload
-from badgeworks.web.deps import ContextDep, Id, PrincipalDep, SessionDep
+from badgeworks.web.deps import ContextDep, Id, PrincipalDep, SessionDep, in_own_session
 from badgeworks.web.i18n import Translator
 from badgeworks.web.page_memo import memoized
 from badgeworks.web.pages import page_language, render
@@ -34,15 +35,21 @@ Handle = Annotated[str, Path(max_length=200)]
 
 
 @router.get("/p/{handle}", response_class=HTMLResponse, include_in_schema=False)
-def portfolio_page(
-    handle: Handle, request: Request, session: SessionDep, ctx: ContextDep
-) -> Response:
+async def portfolio_page(handle: Handle, request: Request, ctx: ContextDep) -> Response:
     """A candidate's portfolio: the credentials and work they choose to show.
 
     An anonymous view is answered from the kept finished page while nothing it shows has
-    changed (``web/page_memo.py``).
+    changed (``web/page_memo.py``). The page is read in one worker-thread call, which
+    opens and closes its own session (a ``SessionDep`` and a plain ``def`` would cost
+    three hand-offs between the event loop and the threads per request).
     """
-    return memoized(request, session, ctx, lambda: _portfolio_page(handle, request, session, ctx))
+    return await run_in_threadpool(
+        in_own_session,
+        request,
+        lambda session: memoized(
+            request, session, ctx, lambda: _portfolio_page(handle, request, session, ctx)
+        ),
+    )
 
 
 def _portfolio_page(

@@ -6,14 +6,16 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
 
+from badgeworks.services.context import ServiceContext
 from badgeworks.services.endorsements import workflow
 from badgeworks.services.issuance import completion as issuance
 from badgeworks.services.lifecycle import changes as lifecycle
 from badgeworks.services.portfolio import files
 from badgeworks.services.portfolio.page_memo import NOT_KEPT, Freshness
 from badgeworks.services.programs import achievements, issuers
-from badgeworks.web.deps import ContextDep, Id, SessionDep
+from badgeworks.web.deps import ContextDep, Id, SessionDep, in_own_session
 from badgeworks.web.negotiation import hosted
 from badgeworks.web.page_memo import memoized
 from badgeworks.web.pages import render
@@ -35,14 +37,24 @@ router = APIRouter(tags=["public"])
         }
     },
 )
-def hosted_credential(
-    credential_id: str, request: Request, session: SessionDep, ctx: ContextDep
-) -> Response:
+async def hosted_credential(credential_id: str, request: Request, ctx: ContextDep) -> Response:
     """A credential at its id URL: the exact signed bytes as JSON, or an HTML page.
 
     ``Accept: application/vc+ld+json`` or ``application/json`` (or a ``.json`` suffix)
-    returns the stored bytes; a browser's ``Accept`` gets the page.
+    returns the stored bytes; a browser's ``Accept`` gets the page. Either is read in one
+    worker-thread call, which opens and closes its own session (a ``SessionDep`` and a
+    plain ``def`` would cost three hand-offs between the event loop and the threads).
     """
+    return await run_in_threadpool(
+        in_own_session,
+        request,
+        lambda session: _hosted_credential(credential_id, request, session, ctx),
+    )
+
+
+def _hosted_credential(
+    credential_id: str, request: Request, session: SessionDep, ctx: ServiceContext
+) -> Response:
     answer = hosted(request, credential_id)
     if not answer.is_page:
         return answer.signed(issuance.get_credential(session, answer.id).document)
