@@ -197,7 +197,8 @@ def test_candidate_controls_what_visitors_see(
         response = look.goto(credential)
         assert response is not None and response.status == 200
         assert _robots(look, response)
-        assert "Ada Lovelace" not in look.content()
+        # The credential itself names her (signed in by the issuer): its page says so.
+        assert look.locator("[data-signed-name]").inner_text() == "Ada Lovelace"
 
         # 3. The credential hidden: not listed on the portfolio, but its own link (the one
         #    she may have shared) still opens and verifies.

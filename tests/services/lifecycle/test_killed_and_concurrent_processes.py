@@ -136,6 +136,7 @@ def test_concurrent_issuance_on_postgresql_never_loses_or_duplicates(
                 credential = {
                     "@context": ["https://www.w3.org/ns/credentials/v2"],
                     "type": ["VerifiableCredential"],
+                    "issuer": issuer.did,
                     "credentialSubject": {"id": f"did:example:{args['worker']}-{n}"},
                 }
                 row, _ = vcapi.issue_credential(

@@ -160,9 +160,10 @@ def complete_project(
     ] = True,
 ) -> Response:
     """Complete the project: build, sign and store its OB 3.0 credential, and return it."""
-    fingerprint = idempotency.fingerprint(
-        "POST", f"{request.url.path}?notify_candidate={notify_candidate}", b""
-    )
+    # The default request keeps the fingerprint it always had, so a retry sent across an
+    # upgrade is still recognised; asking for no notice is another request.
+    path = request.url.path if notify_candidate else f"{request.url.path}?notify_candidate=false"
+    fingerprint = idempotency.fingerprint("POST", path, b"")
     issuer_id = who.issuer_id
     staged: list[str] = []
 
