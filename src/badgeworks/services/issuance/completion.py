@@ -547,20 +547,17 @@ def _complete(
         now=now,
     )
 
-    def stored() -> None:
-        if notify:
-            notices.queue_issued(
-                session,
-                ctx,
-                issuer=issuer,
-                candidate=candidate,
-                version=version,
-                credential_url=credential_url(ctx, credential_id),
-                credential_id=credential_id,
-                now=now,
-            )
-        if before_commit is not None:
-            before_commit(row)
+    stored = _on_store(
+        session,
+        ctx,
+        row,
+        notify=notify,
+        issuer=issuer,
+        candidate=candidate,
+        version=version,
+        now=now,
+        before_commit=before_commit,
+    )
 
     # Nothing to read back: every column of ``row`` was set here and the session does
     # not expire on commit. A unique clash (the credential id taken meanwhile) lands in
@@ -632,20 +629,17 @@ def _complete_in_one_transaction(
     session.add(row)
     session.add(project)
 
-    def stored() -> None:
-        if notify:
-            notices.queue_issued(
-                session,
-                ctx,
-                issuer=issuer,
-                candidate=candidate,
-                version=version,
-                credential_url=credential_url(ctx, credential_id),
-                credential_id=credential_id,
-                now=now,
-            )
-        if before_commit is not None:
-            before_commit(row)
+    stored = _on_store(
+        session,
+        ctx,
+        row,
+        notify=notify,
+        issuer=issuer,
+        candidate=candidate,
+        version=version,
+        now=now,
+        before_commit=before_commit,
+    )
 
     # ``before`` runs once the unit of work is flushed, so a concurrent completion's
     # unique-constraint clash lands in ``conflict``.
@@ -830,3 +824,37 @@ def issued(ctx: ServiceContext, row: Credential) -> IssuedCredential:
         blob_urls=[r["id"] for r in related if isinstance(r, dict) and "id" in r],
         credential=document,
     )
+
+
+def _on_store(
+    session: Session,
+    ctx: ServiceContext,
+    row: Credential,
+    *,
+    notify: bool,
+    issuer: Issuer,
+    candidate: Candidate,
+    version: AchievementVersion,
+    now: datetime,
+    before_commit: Callable[[Credential], None] | None,
+) -> Callable[[], None]:
+    """What runs in the storing transaction once the credential is flushed: the
+    candidate's notice queued in the outbox (committed with the credential, or not at
+    all) and the caller's own step."""
+
+    def stored() -> None:
+        if notify:
+            notices.queue_issued(
+                session,
+                ctx,
+                issuer=issuer,
+                candidate=candidate,
+                version=version,
+                credential_url=credential_url(ctx, row.id),
+                credential_id=row.id,
+                now=now,
+            )
+        if before_commit is not None:
+            before_commit(row)
+
+    return stored
