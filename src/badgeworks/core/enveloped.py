@@ -46,7 +46,8 @@ from .crypto import jose
 from .crypto.ed25519 import Ed25519KeyPair
 from .document import parse_json_document
 from .encoding import b64url_decode, b64url_encode
-from .errors import BadgeworksError, CredentialError, InputError, KeyFormatError
+from .errors import BadgeworksError, CredentialError, KeyFormatError
+from .jws_parts import TokenFailure, decode_part, json_part
 from .values import as_list, types_of
 from .verification.report import Check
 
@@ -85,14 +86,7 @@ REFUSED_HEADERS = frozenset({"crit", "b64", "zip", "enc", "jwk", "jku", "x5u", "
 JWT_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "cnf"})
 
 
-class _Failure(Exception):
-    """One failed check; ends the verification of the envelope."""
-
-    def __init__(self, code: str, message: str, **detail: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.detail = detail
+_Failure = TokenFailure
 
 
 # --------------------------------------------------------------------------- reading
@@ -160,21 +154,11 @@ def _token(document: Any, kind: Kind) -> str:
 
 
 def _b64u(part: str, what: str) -> bytes:
-    # RFC 7515 §2: base64url without padding; anything else is not a compact JWS.
-    try:
-        return b64url_decode(part)
-    except ValueError:
-        raise _Failure("jose.malformed", f"The token's {what} is not base64url text.") from None
+    return decode_part(part, what, "jose.malformed")
 
 
 def _json_object(data: bytes, what: str, max_bytes: int) -> dict[str, Any]:
-    try:
-        value = parse_json_document(data, max_bytes=max_bytes)
-    except InputError as exc:
-        raise _Failure("jose.malformed", f"The token's {what} is not usable JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise _Failure("jose.malformed", f"The token's {what} is not a JSON object.")
-    return value
+    return json_part(data, what, max_bytes, "jose.malformed")
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,8 @@ from typing import Any
 from . import multikey
 from .credential import issuer_id, parse_xsd_datetime
 from .crypto import jose
-from .document import parse_json_document
-from .encoding import b64url_decode
-from .errors import BadgeworksError, InputError, KeyFormatError
+from .errors import BadgeworksError, KeyFormatError
+from .jws_parts import TokenFailure, decode_part, json_part
 from .verification.report import Check
 
 #: Resolves a ``kid`` to a JWK, a verification method, or a controller document holding it.
@@ -55,32 +54,15 @@ def is_compact_jws(text: Any) -> bool:
     return isinstance(text, str) and _COMPACT_JWS.fullmatch(text.strip()) is not None
 
 
-class _Failure(Exception):
-    """One failed check; ends the verification of the token."""
-
-    def __init__(self, code: str, message: str, **detail: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.detail = detail
+_Failure = TokenFailure
 
 
 def _b64u(part: str, what: str) -> bytes:
-    # RFC 7515 §2: base64url without padding; anything else is not a compact JWS.
-    try:
-        return b64url_decode(part)
-    except ValueError:
-        raise _Failure("jwt.malformed", f"The token's {what} is not base64url text.") from None
+    return decode_part(part, what, "jwt.malformed")
 
 
 def _json_object(data: bytes, what: str, max_bytes: int) -> dict[str, Any]:
-    try:
-        value = parse_json_document(data, max_bytes=max_bytes)
-    except InputError as exc:
-        raise _Failure("jwt.malformed", f"The token's {what} is not usable JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise _Failure("jwt.malformed", f"The token's {what} is not a JSON object.")
-    return value
+    return json_part(data, what, max_bytes, "jwt.malformed")
 
 
 # --------------------------------------------------------------------------- header
