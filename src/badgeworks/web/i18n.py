@@ -1,19 +1,33 @@
 """Translations for the HTML pages: English and Spanish.
 
-Catalogs are JSON files in ``web/locales/``, one per area and language
-(``<area>.<lang>.json``), merged at start-up so each feature keeps its own strings. A
-missing Spanish string falls back to English, and a missing English one to the key itself,
-so a page never breaks over a translation. The language comes from ``?lang=``, then the
-``lang`` cookie, then ``Accept-Language``.
+Catalogs are gettext ``.po`` files in ``web/locales/<lang>/LC_MESSAGES/``, one per area
+(``<area>.po``), read with Babel and merged at start-up so each feature keeps its own
+strings. The ``msgid`` is a stable key (``verify.title``) and the ``msgstr`` the text, with
+``{name}`` placeholders filled by ``str.format``. A plural entry (``msgid_plural``) keeps
+one ``msgstr[i]`` per plural form, chosen by the file's ``Plural-Forms`` header (Babel's
+rule for the language when the header has none).
+
+JSON catalogs (``web/locales/<area>.<lang>.json``) are still read beside them, for the
+areas not yet converted.
+
+A missing Spanish string falls back to English, and a missing English one to the key
+itself, so a page never breaks over a translation. The language comes from ``?lang=``,
+then the ``lang`` cookie, then ``Accept-Language``.
 """
 
 from __future__ import annotations
 
+import gettext
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 
 LOCALES = Path(__file__).resolve().parent / "locales"
 LANGUAGES = ("en", "es")
@@ -21,26 +35,98 @@ DEFAULT_LANGUAGE = "en"
 LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 
 
+@dataclass(frozen=True)
+class Plural:
+    """A plural entry: its forms, and the rule (from its file's header) that picks one for ``n``."""
+
+    forms: tuple[str, ...]
+    rule: Callable[[int], int]
+    expression: str
+
+    def form(self, n: int) -> str:
+        """The form for ``n``; the last one given when the catalog leaves that form empty.
+
+        Babel's rule for Spanish names three forms (one, many for round millions, other);
+        a catalog that gives only two still reads well, with "other" for the millions.
+        """
+        index = self.rule(n)
+        if index < len(self.forms) and self.forms[index]:
+            return self.forms[index]
+        given = [form for form in self.forms if form]
+        return given[-1] if given else ""
+
+
+Entry = str | Plural
+
+
 @cache
-def catalog(lang: str) -> dict[str, str]:
+def _plural_rule(expression: str) -> Callable[[int], int]:
+    return gettext.c2py(expression)
+
+
+def po_files(lang: str) -> list[Path]:
+    """The gettext catalogs of ``lang``, one per area."""
+    return sorted((LOCALES / lang / "LC_MESSAGES").glob("*.po"))
+
+
+def read_catalog(path: Path, lang: str) -> Catalog:
+    """One ``.po`` file as Babel reads it (the header's plural forms, else the language's)."""
+    with path.open("rb") as handle:
+        return read_po(handle, locale=lang, domain=path.stem)
+
+
+def _entries(po: Catalog) -> dict[str, Entry]:
+    entries: dict[str, Entry] = {}
+    rule = _plural_rule(po.plural_expr)
+    for message in po:
+        if not message.id:
+            continue  # the header
+        if isinstance(message.id, tuple | list):
+            forms = tuple(message.string) if isinstance(message.string, tuple | list) else ()
+            if any(forms):
+                entries[str(message.id[0])] = Plural(forms, rule, po.plural_expr)
+        elif isinstance(message.string, str) and message.string:
+            entries[str(message.id)] = message.string
+    return entries
+
+
+@cache
+def catalog(lang: str) -> dict[str, Entry]:
     """All strings for ``lang``, merged across the area files."""
-    merged: dict[str, str] = {}
-    for path in sorted(LOCALES.glob(f"*.{lang}.json")):
-        merged.update(json.loads(path.read_text("utf-8")))
+    merged: dict[str, Entry] = {}
+    for json_path in sorted(LOCALES.glob(f"*.{lang}.json")):
+        merged.update(json.loads(json_path.read_text("utf-8")))
+    for path in po_files(lang):
+        merged.update(_entries(read_catalog(path, lang)))
     return merged
 
 
 class Translator:
-    """``t("key", name=…)``: the string for the page's language, formatted with ``str.format``."""
+    """``t("key", name=…)``: the string for the page's language, formatted with ``str.format``.
+
+    ``t.plural("key", n, name=…)`` picks the plural form for ``n``; ``{n}`` in it is ``n``
+    written the page language's way (``1,234`` / ``1234``, ``12,345`` / ``12.345``).
+    """
 
     def __init__(self, lang: str) -> None:
         self.lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
         self._strings = catalog(self.lang)
         self._fallback = catalog(DEFAULT_LANGUAGE)
 
+    def _entry(self, key: str) -> Entry | None:
+        return self._strings.get(key) or self._fallback.get(key)
+
     def __call__(self, key: str, /, **values: Any) -> str:
-        text = self._strings.get(key) or self._fallback.get(key) or key
+        entry = self._entry(key)
+        text = entry.form(1) if isinstance(entry, Plural) else entry or key
         return text.format(**values) if values else text
+
+    def plural(self, key: str, n: int, /, **values: Any) -> str:
+        """The sentence for ``n`` things in the plural form the language uses for ``n``."""
+        entry = self._entry(key)
+        text = entry.form(n) if isinstance(entry, Plural) else entry or key
+        values.setdefault("n", format_decimal(n, locale=self.lang))
+        return text.format(**values)
 
 
 def negotiate(query_lang: str | None, cookie_lang: str | None, accept_language: str | None) -> str:
