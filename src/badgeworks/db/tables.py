@@ -17,6 +17,7 @@ from badgeworks.db import (
     rate_limits,  # rate-limit counters shared by every worker process
     service_meta,  # facts about the service itself: the key secret's fingerprint
     status,  # status lists, entries, lifecycle changes
+    wallet,  # issuance to wallets: offers, nonces, wallet copies (OID4VCI)
 )
 
 __all__ = [
@@ -29,4 +30,5 @@ __all__ = [
     "rate_limits",
     "service_meta",
     "status",
+    "wallet",
 ]
