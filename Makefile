@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-http demo clean interop-deps browser-deps wrk-deps screenshots fuzz
+.PHONY: run test lint bench bench-http demo clean interop-deps browser-deps wrk-deps screenshots fuzz messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,11 @@ screenshots: $(STAMP) interop-deps browser-deps
 FUZZ_EXAMPLES ?= 50
 fuzz: $(STAMP)
 	BADGEWORKS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q tests/web/test_openapi_fuzz.py
+
+# Page catalogs (docs/translations.md): rewrites web/locales/messages.pot from the English
+# catalogs and brings every other language's .po files in step with English.
+messages: $(STAMP)
+	$(BIN)/python -m badgeworks.web.catalogs
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -7,8 +7,9 @@ strings. The ``msgid`` is a stable key (``verify.title``) and the ``msgstr`` the
 one ``msgstr[i]`` per plural form, chosen by the file's ``Plural-Forms`` header (Babel's
 rule for the language when the header has none).
 
-JSON catalogs (``web/locales/<area>.<lang>.json``) are still read beside them, for the
-areas not yet converted.
+``web/locales/messages.pot`` is the template for translators, and ``make messages``
+(``web/catalogs.py``) keeps every language's files in step with English
+(``docs/translations.md``).
 
 A missing Spanish string falls back to English, and a missing English one to the key
 itself, so a page never breaks over a translation. The language comes from ``?lang=``,
@@ -18,7 +19,6 @@ then the ``lang`` cookie, then ``Accept-Language``.
 from __future__ import annotations
 
 import gettext
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -94,8 +94,6 @@ def _entries(po: Catalog) -> dict[str, Entry]:
 def catalog(lang: str) -> dict[str, Entry]:
     """All strings for ``lang``, merged across the area files."""
     merged: dict[str, Entry] = {}
-    for json_path in sorted(LOCALES.glob(f"*.{lang}.json")):
-        merged.update(json.loads(json_path.read_text("utf-8")))
     for path in po_files(lang):
         merged.update(_entries(read_catalog(path, lang)))
     return merged
