@@ -328,6 +328,67 @@ def issuers_cryptosuite(slug: str, name: str | None) -> None:
         click.echo(f"{issuer.slug}\t{issuer.cryptosuite}")
 
 
+@issuers_group.command("revocation-reasons")
+@click.argument("slug")
+@click.option(
+    "--reason",
+    "items",
+    multiple=True,
+    metavar="CODE=MESSAGE",
+    help="A reason code (2 to 15) and its public message; repeat for each reason.",
+)
+@click.option("--reference", default=None, help="An https:// page explaining the reasons.")
+@click.option("--clear", is_flag=True, help="Remove the reasons (new entries are 1 bit again).")
+def issuers_revocation_reasons(
+    slug: str, items: tuple[str, ...], reference: str | None, clear: bool
+) -> None:
+    """Show issuer SLUG's revocation reasons, or set them (--reason …) or remove them.
+
+    Credentials issued afterwards carry them in their revocation entry; those already
+    issued keep theirs. Prints one `CODE<TAB>MESSAGE` line per value of the entry.
+    """
+    from badgeworks.services.lifecycle import reasons
+
+    parsed = []
+    for item in items:
+        code, sep, message = item.partition("=")
+        if not sep or not code.strip().isdigit():
+            click.echo(
+                "error: --reason must be CODE=MESSAGE, such as 2='revoked: fraud'; "
+                f"got {item!r:.60}",
+                err=True,
+            )
+            sys.exit(2)
+        parsed.append({"code": int(code), "message": message})
+    with _services() as (session, ctx):
+        issuer = issuers.get_issuer(session, slug)
+        listed = reasons.of(issuer)
+        if parsed or clear or reference is not None:
+            try:
+                listed = reasons.define(
+                    session,
+                    issuer,
+                    []
+                    if clear
+                    else parsed or [{"code": r.code, "message": r.message} for r in listed.reasons],
+                    None if clear else reference,
+                    actor=CLI_ACTOR,
+                    now=ctx.clock(),
+                )
+            except reasons.ReasonsRefused as exc:
+                click.echo(f"error [{exc.code}]: {exc.message}", err=True)
+                sys.exit(2)
+        messages = listed.messages
+        if messages is None:
+            click.echo(f"{issuer.slug}: no revocation reasons (revocation entries are 1 bit)")
+            return
+        click.echo(f"{issuer.slug}: statusSize {listed.status_size}")
+        for value, message in enumerate(messages):
+            click.echo(f"{value}\t{message}")
+        if listed.reference:
+            click.echo(f"statusReference\t{listed.reference}")
+
+
 @issuers_group.command("list")
 def issuers_list() -> None:
     """List issuers."""
@@ -390,7 +451,18 @@ def _lifecycle_command(action: str, summary: str) -> None:
         help="expire only: when validity ends (UTC; default now).",
         hidden=action != "expire",
     )
-    def command(credential_id: str, slug: str, reason: str, at: Any) -> None:
+    @click.option(
+        "--reason-code",
+        "reason_code",
+        type=click.IntRange(1, 65535),
+        default=None,
+        help="revoke only: one of the issuer's revocation reason codes (its message is "
+        "the public reason).",
+        hidden=action != "revoke",
+    )
+    def command(
+        credential_id: str, slug: str, reason: str, at: Any, reason_code: int | None
+    ) -> None:
         from datetime import UTC
 
         from badgeworks.services.lifecycle import changes as lifecycle
@@ -414,7 +486,13 @@ def _lifecycle_command(action: str, summary: str) -> None:
                 "suspend": lifecycle.suspend,
                 "unsuspend": lifecycle.unsuspend,
             }[action]
-            row = operation(session, ctx, issuer, credential_id, reason=reason, actor=CLI_ACTOR)
+            if reason_code is not None and action != "revoke":
+                click.echo("error: --reason-code applies to revoke only", err=True)
+                sys.exit(2)
+            extra = {"reason_code": reason_code} if reason_code is not None else {}
+            row = operation(
+                session, ctx, issuer, credential_id, reason=reason, actor=CLI_ACTOR, **extra
+            )
             label = lifecycle.state(session, ctx, row).label
             click.echo(f"{issuance.credential_url(ctx, row.id)}: {label}")
 

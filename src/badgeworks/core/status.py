@@ -16,7 +16,7 @@ import base64
 import gzip
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -211,11 +211,13 @@ def status_entry(
     purpose: str,
     status_size: int | None = None,
     status_messages: Sequence[str] | None = None,
+    status_reference: str | None = None,
     id: str | None = None,
 ) -> dict[str, Any]:
     """A ``BitstringStatusListEntry`` for a credential's ``credentialStatus`` (§2.1).
 
     ``status_messages[v]`` is the message for value ``v``; there must be 2**statusSize.
+    ``status_reference`` is the §2.1 ``statusReference`` URL that explains the values.
     """
     entry: dict[str, Any] = {
         "id": id or f"{status_list_credential}#{index}",
@@ -244,4 +246,80 @@ def status_entry(
             "statusMessage is required when statusSize is greater than 1",
             code="status.entry_malformed",
         )
+    if status_reference is not None:
+        entry["statusReference"] = status_reference
     return entry
+
+
+# --- revocation reasons ------------------------------------------------------------------
+
+#: The message of value 0 in a revocation entry with reasons: not revoked.
+VALID_MESSAGE = "valid"
+#: The message of value 1 (a revocation without a reason code) and of every value the
+#: issuer gave no reason for.
+REVOKED_MESSAGE = "revoked"
+
+
+def size_for(highest_code: int) -> int:
+    """The ``statusSize`` whose values reach ``highest_code`` (at least 1)."""
+    return max(1, int(highest_code).bit_length())
+
+
+def reason_messages(reasons: Mapping[int, str], status_size: int) -> list[str]:
+    """The ``statusMessage`` texts of a revocation entry, value 0 to 2**size − 1.
+
+    Value 0 is ``valid``, value 1 is a plain ``revoked``, and each issuer's reason code
+    its own message; values no reason uses read ``revoked`` too, so any value but 0
+    still says the credential is revoked.
+    """
+    check_size(status_size)
+    out = [VALID_MESSAGE] + [REVOKED_MESSAGE] * ((1 << status_size) - 1)
+    for code, message in reasons.items():
+        if not 2 <= code < 1 << status_size:
+            raise StatusError(
+                f"reason code {code} does not fit in {status_size} bit(s) (codes start at 2)",
+                code="status.value_out_of_range",
+            )
+        out[code] = message
+    return out
+
+
+def entry_reasons(entry: Mapping[str, Any]) -> tuple[int, dict[int, str]]:
+    """A revocation entry's ``statusSize`` and the codes it can be set to, with messages.
+
+    Value 1 (plain ``revoked``) is always there; a value above 1 counts when the entry's
+    ``statusMessage`` gives it a message of its own (not the one of value 1). An entry
+    without ``statusSize`` (1 bit) has value 1 only. Raises ``StatusError`` for an entry
+    that is not well formed.
+    """
+    size = entry.get("statusSize", 1)
+    check_size(size)
+    if size == 1:
+        return 1, {1: REVOKED_MESSAGE}
+    raw = entry.get("statusMessage")
+    if not isinstance(raw, list) or len(raw) != 1 << size:
+        raise StatusError(
+            f"statusMessage must list {1 << size} messages for statusSize {size}",
+            code="status.entry_malformed",
+        )
+    messages: dict[int, str] = {}
+    for item in raw:
+        status = item.get("status") if isinstance(item, Mapping) else None
+        message = item.get("message") if isinstance(item, Mapping) else None
+        if not isinstance(status, str) or not isinstance(message, str):
+            raise StatusError(
+                "each statusMessage entry needs a 'status' and a 'message'",
+                code="status.entry_malformed",
+            )
+        try:
+            value = int(status, 16)
+        except ValueError:
+            raise StatusError(
+                f"statusMessage status {status!r:.20} is not hexadecimal",
+                code="status.entry_malformed",
+            ) from None
+        messages[value] = message
+    plain = messages.get(1, REVOKED_MESSAGE)
+    codes = {1: plain}
+    codes.update({v: m for v, m in messages.items() if 2 <= v < 1 << size and m != plain})
+    return size, dict(sorted(codes.items()))

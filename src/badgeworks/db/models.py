@@ -91,6 +91,12 @@ class Issuer(SQLModel, table=True):
     #: Whether new credentials name the candidate (a plain ``name`` IdentityObject beside
     #: the email hashes) or carry the hashes only; issued credentials keep what they say.
     name_in_credentials: bool = Field(default=True)
+    #: The issuer's revocation reasons, JSON ``[{"code": 2, "message": "…"}, …]``, or None:
+    #: credentials issued while it is set carry a multi-bit revocation entry whose
+    #: ``statusMessage`` lists them (services/lifecycle/reasons.py).
+    revocation_reasons: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    #: The ``statusReference`` URL those entries carry (a page explaining the reasons).
+    revocation_reference: str | None = Field(default=None, max_length=2000)
     created_at: datetime = timestamp_field()
 
 
@@ -296,6 +302,9 @@ class Revocation(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     credential_id: str = Field(foreign_key="credential.id", unique=True, max_length=36)
     reason: str = Field(default="", max_length=500)
+    #: The value written at the credential's revocation index: an issuer's reason code, or
+    #: None for a plain revocation (value 1).
+    reason_code: int | None = Field(default=None)
     actor: str = Field(max_length=200)
     revoked_at: datetime = timestamp_field()
 

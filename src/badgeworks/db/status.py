@@ -39,6 +39,9 @@ class StatusList(SQLModel, table=True):
     #: How many slots of the list's index permutation were handed out: slot ``k`` is index
     #: ``permute(k)`` (services/lifecycle/status_lists.py), so a claim needs no retry.
     next_slot: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    #: Bits per entry (``statusSize``): 1, or more for an issuer's revocation reasons. A
+    #: list holds entries of one size.
+    status_size: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     created_at: datetime = timestamp_field()
     updated_at: datetime = timestamp_field()
 

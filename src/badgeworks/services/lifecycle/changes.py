@@ -10,6 +10,11 @@ what changes is their status:
 - **expire** is a re-issue whose replacement carries ``validUntil`` (default: now). Expiry
   that is known at issuance comes from the achievement's ``default_validity_days``.
 
+A revocation may name one of the reason codes the credential's own revocation entry
+lists (``services/lifecycle/reasons.py``): that code is written at its index, and its
+message becomes the public reason, so the page, the public state and every verifier say
+the same words.
+
 Each operation takes a reason, which is public (the hosted page shows it), writes a
 ``StatusChange`` row and an audit event, and flips the bit and re-signs the list in the
 same transaction (``status_lists.set_bit``). Each first locks the lists it changes
@@ -34,7 +39,7 @@ from badgeworks.db.status import StatusChange
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ConflictError, NotFoundError, ValidationFailed
 from badgeworks.services.infra import audit
-from badgeworks.services.lifecycle import status_lists
+from badgeworks.services.lifecycle import reasons, status_lists
 
 SUPERSEDED = "superseded"
 
@@ -48,6 +53,8 @@ class CredentialState:
     revoked: bool
     revoked_at: datetime | None
     revocation_reason: str | None
+    #: The reason code written at the credential's index (None: a plain revocation).
+    revocation_code: int | None
     suspended: bool
     suspension_reason: str | None
     superseded_by: str | None
@@ -66,6 +73,7 @@ class CredentialState:
             "revoked": self.revoked,
             "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
             "revocation_reason": self.revocation_reason,
+            "revocation_code": self.revocation_code,
             "suspended": self.suspended,
             "suspension_reason": self.suspension_reason,
             "superseded_by": self.superseded_by_url,
@@ -145,6 +153,7 @@ def state(session: Session, ctx: ServiceContext, row: Credential) -> CredentialS
         revoked=rev is not None,
         revoked_at=rev.revoked_at if rev else None,
         revocation_reason=revocation_reason,
+        revocation_code=rev.reason_code if rev else None,
         suspended=suspended,
         suspension_reason=suspend_change.reason if suspend_change else None,
         superseded_by=replaced.replaced_by if replaced else None,
@@ -207,6 +216,28 @@ def _record(
     )
 
 
+def revocation_value(row: Credential, code: int | None, reason: str) -> tuple[int, str]:
+    """The value a revocation of ``row`` writes, and its public reason.
+
+    Without a code (or with code 1) the value is 1 and the reason is the one given. With
+    one of the codes the credential's signed entry lists, the value is the code and the
+    reason is its message; a reason written beside it is refused, so the two can never
+    disagree. ``reasons.RevocationRefused`` otherwise.
+    """
+    if code is None or code == 1:
+        return 1, reason
+    codes = reasons.codes_of(row)
+    if code not in codes:
+        raise reasons.RevocationRefused(
+            "unknown_reason_code",
+            code=str(code)[:20],
+            codes=", ".join(f'{c} ("{m}")' for c, m in codes.items()),
+        )
+    if reason.strip() and reason.strip() != codes[code]:
+        raise reasons.RevocationRefused("reason_with_code")
+    return code, codes[code]
+
+
 def _revoke_in_session(
     session: Session,
     ctx: ServiceContext,
@@ -215,20 +246,28 @@ def _revoke_in_session(
     *,
     reason: str,
     actor: str,
-) -> None:
+    code: int | None = None,
+) -> str:
+    """Revoke ``row`` (value 1, or ``code``); returns the public reason recorded."""
     existing = session.exec(select(Revocation).where(Revocation.credential_id == row.id)).first()
     if existing is not None:
         raise ConflictError(
             f"credential {row.id} is already revoked (revocation is permanent)",
             code="status.already_revoked",
         )
+    value, reason = revocation_value(row, code, reason)
     if status_lists.entry_for(session, row.id, "revocation") is not None:
-        status_lists.set_bit(session, ctx, issuer, row.id, "revocation", 1)
+        status_lists.set_bit(session, ctx, issuer, row.id, "revocation", value)
     session.add(
         Revocation(
-            credential_id=row.id, reason=reason[:500], actor=actor[:200], revoked_at=ctx.clock()
+            credential_id=row.id,
+            reason=reason[:500],
+            reason_code=value if value > 1 else None,
+            actor=actor[:200],
+            revoked_at=ctx.clock(),
         )
     )
+    return reason
 
 
 def _is_revoked(session: Session, credential_id: str) -> bool:
@@ -287,11 +326,22 @@ class StatusOperation:
         *,
         reason: str,
         actor: str,
+        reason_code: int | None = None,
     ) -> Credential:
         row = own_credential(session, issuer, credential_id)
+        if reason_code is not None and self.purpose != "revocation":
+            raise ValidationFailed(
+                f"a reason code applies to revocations only, not to {self.what}",
+                code="status.reason_code_unsupported",
+            )
+        if reason_code is not None:
+            # Refused before any lock is taken: a code the credential cannot carry.
+            revocation_value(row, reason_code, reason)
         status_lists.lock_for_change(session, None, [row.id], (self.purpose,))
         if self.purpose == "revocation":
-            _revoke_in_session(session, ctx, issuer, row, reason=reason, actor=actor)
+            reason = _revoke_in_session(
+                session, ctx, issuer, row, reason=reason, actor=actor, code=reason_code
+            )
         else:
             _set_suspension(session, ctx, issuer, row, self.bit)
         _record(session, issuer, row.id, self.action, reason, actor, now=ctx.clock())

@@ -54,7 +54,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import func, insert, literal, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
@@ -72,6 +72,7 @@ from badgeworks.core.status import (
     get_status,
     new_bitstring,
     set_status,
+    status_entry,
     status_list_credential,
 )
 from badgeworks.db.endorsements import Endorsement, Endorser
@@ -81,6 +82,7 @@ from badgeworks.db.status import StatusChange, StatusEntry, StatusList
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.endorsements import mentors
 from badgeworks.services.errors import ConflictError, NotFoundError
+from badgeworks.services.lifecycle import reasons
 from badgeworks.services.programs.issuers import signing_key
 
 PURPOSES: tuple[str, ...] = ("revocation", "suspension")
@@ -249,7 +251,7 @@ def ensure_list(
     row = _list_row(session, owner, purpose, number)
     if row is not None:
         return row
-    _create_list(session, ctx, owner, purpose, number)
+    _create_list(session, ctx, owner, purpose, number, 1)
     row = _list_row(session, owner, purpose, number)
     if row is None:  # pragma: no cover - the insert or a concurrent one made it
         raise ConflictError("the status list could not be created; retry", code="status.busy")
@@ -257,17 +259,20 @@ def ensure_list(
 
 
 def _create_list(
-    session: Session, ctx: ServiceContext, owner: Owner, purpose: str, number: int
+    session: Session, ctx: ServiceContext, owner: Owner, purpose: str, number: int, size: int
 ) -> None:
-    """Insert (and sign) list ``number`` unless it exists; a concurrent creation wins."""
+    """Insert (and sign) list ``number`` of ``size``-bit entries unless it exists; a
+    concurrent creation wins (the caller then looks for a list of its size again)."""
     now = ctx.clock()
-    bits = new_bitstring(LIST_ENTRIES)
+    bits = new_bitstring(LIST_ENTRIES, size)
     lists, _ = _tables(owner)
+    sized = {"status_size": size} if lists is StatusList else {}
     _insert_ignoring_conflict(
         session,
         lists.__table__,
         {
             **_owner_column(owner),
+            **sized,
             "purpose": purpose,
             "number": number,
             "entries": LIST_ENTRIES,
@@ -279,6 +284,60 @@ def _create_list(
             "updated_at": now,
         },
     )
+
+
+def _next_number(session: Session, owner: Owner, purpose: str) -> int:
+    """The number a new list of ``owner`` for ``purpose`` gets: one past the highest.
+
+    Lists of every entry size share one numbering, so a list's URL stays
+    ``…/<purpose>/<n>`` whatever its ``statusSize``.
+    """
+    lists, _ = _tables(owner)
+    highest = session.exec(
+        select(func.max(lists.number)).where(_owned_by(owner), lists.purpose == purpose)
+    ).one()
+    return int(highest or 0) + 1
+
+
+def status_size_of(row: ListRow) -> int:
+    """Bits per entry of a list (endorsers' lists hold 1-bit entries)."""
+    return int(getattr(row, "status_size", 1) or 1)
+
+
+@dataclass(frozen=True)
+class EntryShape:
+    """What a new entry for one purpose carries besides its index: ``statusSize``, the
+    ``statusMessage`` texts and ``statusReference`` (1 bit and nothing else by default)."""
+
+    size: int = 1
+    messages: tuple[str, ...] | None = None
+    reference: str | None = None
+
+    def entry(self, url: str, index: int, purpose: str) -> dict[str, Any]:
+        """The ``BitstringStatusListEntry`` at ``index`` of the list at ``url``."""
+        if self.size == 1:
+            return bitstring_status_list_entry(list_url=url, index=index, purpose=purpose)
+        return status_entry(
+            status_list_credential=url,
+            index=index,
+            purpose=purpose,
+            status_size=self.size,
+            status_messages=self.messages,
+            status_reference=self.reference,
+        )
+
+
+def shape_for(owner: Owner, purpose: str) -> EntryShape:
+    """The entry shape ``owner``'s new credentials get for ``purpose``: an issuer's
+    revocation entries carry its revocation reasons (services/lifecycle/reasons.py);
+    suspension and endorsers' entries stay 1 bit."""
+    if purpose != "revocation" or not isinstance(owner, Issuer):
+        return EntryShape()
+    listed = reasons.of(owner)
+    messages = listed.messages
+    if messages is None:
+        return EntryShape()
+    return EntryShape(listed.status_size, tuple(messages), listed.reference)
 
 
 # --- index allocation: a keyed permutation of each list's indexes -----------------------
@@ -330,8 +389,9 @@ class _Slot:
     slot: int | None
 
 
-def _take_slot(session: Session, owner: Owner, purpose: str) -> _Slot | None:
-    """Hand out the next slot of ``owner``'s current list for ``purpose`` (one statement).
+def _take_slot(session: Session, owner: Owner, purpose: str, size: int = 1) -> _Slot | None:
+    """Hand out the next slot of ``owner``'s current list for ``purpose`` whose entries
+    are ``size`` bits (one statement).
 
     ``UPDATE … SET next_slot = next_slot + 1 … RETURNING``: the row's write lock makes
     concurrent issuers take turns for the counter, so no two transactions get one slot
@@ -341,9 +401,10 @@ def _take_slot(session: Session, owner: Owner, purpose: str) -> _Slot | None:
     """
     lists, _ = _tables(owner)
     table = lists.__table__
+    of_size = [lists.status_size == size] if lists is StatusList else []
     current = (
         select(lists.id)
-        .where(_owned_by(owner), lists.purpose == purpose)
+        .where(_owned_by(owner), lists.purpose == purpose, *of_size)
         .order_by(col(lists.number).desc())
         .limit(1)
         .scalar_subquery()
@@ -396,9 +457,15 @@ def _already_has(session: Session, owner: Owner, credential_id: str, purpose: st
 
 
 def allocate(
-    session: Session, ctx: ServiceContext, owner: Owner, credential_id: str, purpose: str
+    session: Session,
+    ctx: ServiceContext,
+    owner: Owner,
+    credential_id: str,
+    purpose: str,
+    size: int = 1,
 ) -> tuple[int, int]:
-    """Claim an unused index for ``credential_id`` in ``owner``'s current list.
+    """Claim an unused index for ``credential_id`` in ``owner``'s current list of
+    ``size``-bit entries.
 
     Returns the list's number and the index.
 
@@ -415,9 +482,9 @@ def allocate(
     key_list = 0
     skips = 0
     for _attempt in range(1000):
-        slot = _take_slot(session, owner, purpose)
+        slot = _take_slot(session, owner, purpose, size)
         if slot is None:
-            _create_list(session, ctx, owner, purpose, 1)
+            _create_list(session, ctx, owner, purpose, _next_number(session, owner, purpose), size)
             continue
         if slot.slot is not None and skips < _SKIPS:
             if key is None or key_list != slot.list_id:
@@ -431,7 +498,7 @@ def allocate(
             continue
         free = _free_indexes(session, owner, slot.list_id, slot.entries)
         if not free:
-            _create_list(session, ctx, owner, purpose, slot.number + 1)
+            _create_list(session, ctx, owner, purpose, _next_number(session, owner, purpose), size)
             skips = 0
             continue
         index = secrets.choice(free)
@@ -457,9 +524,9 @@ def allocate_entries(
     """
     entries = []
     for purpose in purposes:
-        number, index = allocate(session, ctx, owner, credential_id, purpose)
-        url = list_url(ctx, owner, purpose, number)
-        entries.append(bitstring_status_list_entry(list_url=url, index=index, purpose=purpose))
+        shape = shape_for(owner, purpose)
+        number, index = allocate(session, ctx, owner, credential_id, purpose, shape.size)
+        entries.append(shape.entry(list_url(ctx, owner, purpose, number), index, purpose))
     return entries
 
 
@@ -471,6 +538,8 @@ class Reserved:
     number: int
     index: int
     purpose: str
+    #: The entry's shape, fixed when the slot was taken in a list of its size.
+    shape: EntryShape = EntryShape()
 
 
 def _index_taken(session: Session, owner: Owner, list_id: int, index: int) -> bool:
@@ -502,12 +571,13 @@ def reserve(
     drawn at random among the free ones (``claim`` still decides); a list with none free
     starts list ``n + 1``.
     """
+    shape = shape_for(owner, purpose)
     session.commit()  # the caller's reads end here: one connection at a time
     bind = session.get_bind()
     if not isinstance(bind, Engine) or bind.dialect.name != "sqlite":
-        return _reserve(session, ctx, owner, purpose, look=look)
+        return _reserve(session, ctx, owner, purpose, shape, look=look)
     with _without_fsync(bind) as own:
-        return _reserve(own, ctx, owner, purpose, look=look)
+        return _reserve(own, ctx, owner, purpose, shape, look=look)
 
 
 @contextmanager
@@ -533,15 +603,23 @@ def _without_fsync(engine: Engine) -> Iterator[Session]:
 
 
 def _reserve(
-    session: Session, ctx: ServiceContext, owner: Owner, purpose: str, *, look: bool
+    session: Session,
+    ctx: ServiceContext,
+    owner: Owner,
+    purpose: str,
+    shape: EntryShape,
+    *,
+    look: bool,
 ) -> Reserved:
     skips = 0
+    size = shape.size
     try:
         for _attempt in range(1000):
             begin_write(session)
-            slot = _take_slot(session, owner, purpose)
+            slot = _take_slot(session, owner, purpose, size)
             if slot is None:
-                _create_list(session, ctx, owner, purpose, 1)
+                number = _next_number(session, owner, purpose)
+                _create_list(session, ctx, owner, purpose, number, size)
                 session.commit()
                 continue
             if slot.slot is not None and skips < _SKIPS:
@@ -553,13 +631,14 @@ def _reserve(
             else:
                 free = _free_indexes(session, owner, slot.list_id, slot.entries)
                 if not free:
-                    _create_list(session, ctx, owner, purpose, slot.number + 1)
+                    number = _next_number(session, owner, purpose)
+                    _create_list(session, ctx, owner, purpose, number, size)
                     session.commit()
                     skips = 0
                     continue
                 index = secrets.choice(free)
             session.commit()
-            return Reserved(slot.list_id, slot.number, index, purpose)
+            return Reserved(slot.list_id, slot.number, index, purpose, shape)
     except BaseException:
         session.rollback()
         raise
@@ -579,11 +658,8 @@ def claim(session: Session, owner: Owner, reserved: Reserved, credential_id: str
 
 def reserved_entry(ctx: ServiceContext, owner: Owner, reserved: Reserved) -> dict[str, Any]:
     """The ``credentialStatus`` entry naming a ``reserve``d index."""
-    return bitstring_status_list_entry(
-        list_url=list_url(ctx, owner, reserved.purpose, reserved.number),
-        index=reserved.index,
-        purpose=reserved.purpose,
-    )
+    url = list_url(ctx, owner, reserved.purpose, reserved.number)
+    return reserved.shape.entry(url, reserved.index, reserved.purpose)
 
 
 def entry_for(
@@ -614,14 +690,15 @@ def entries_of(session: Session, credential_id: str) -> list[str]:
 def current_value(
     session: Session, credential_id: str, purpose: str, *, owner: Owner | None = None
 ) -> int | None:
-    """The credential's bit for ``purpose`` (None when it has no entry); see ``entry_for``."""
+    """The credential's value for ``purpose`` (None when it has no entry): 0 or 1, or a
+    reason code in a list of wider entries; see ``entry_for``."""
     entry = entry_for(session, credential_id, purpose, owner=owner)
     if entry is None:
         return None
     lists, _ = _tables(owner)
     row: ListRow | None = session.get(lists, entry.list_id)
     assert row is not None
-    return get_status(row.bits, entry.index)
+    return get_status(row.bits, entry.index, status_size_of(row))
 
 
 def set_bit(
@@ -632,7 +709,8 @@ def set_bit(
     purpose: str,
     value: int,
 ) -> ListRow:
-    """Set the credential's ``purpose`` bit to ``value`` and re-sign the list; no commit.
+    """Set the credential's ``purpose`` value (a bit, or a reason code in a list of wider
+    entries) to ``value`` and re-sign the list; no commit.
 
     Only ``owner``'s own lists are looked at, so nobody can flip a bit in another owner's
     list. The list is locked before its bits are read (``BEGIN IMMEDIATE`` on SQLite,
@@ -654,12 +732,13 @@ def set_bit(
     lists, _ = _tables(owner)
     row: ListRow = _locked_row(session, lists, entry.list_id)
     bits = bytearray(row.bits)
-    if get_status(bits, entry.index) == value:
+    size = status_size_of(row)
+    if get_status(bits, entry.index, size) == value:
         raise ConflictError(
             f"the {purpose} status of credential {credential_id} is already {value}",
             code="status.unchanged",
         )
-    set_status(bits, entry.index, value)
+    set_status(bits, entry.index, value, size)
     now = ctx.clock()
     row.bits = bytes(bits)
     row.version += 1
@@ -838,9 +917,10 @@ class Drift:
     list_id: int
     url: str
     version: int
-    #: Bits the rows say are set but the list has clear (lost changes).
+    #: Entries the rows say are set (to 1 or a reason code) but the list holds another
+    #: value (lost changes).
     missing: int
-    #: Bits set in the list that no row accounts for.
+    #: Entries set in the list that no row accounts for.
     extra: int
     #: The served, signed document does not encode the list's ``bits``.
     document_stale: bool
@@ -850,7 +930,7 @@ class Drift:
         parts = []
         if self.missing or self.extra:
             parts.append(
-                f"{self.missing + self.extra} bit(s) differ from the database "
+                f"{self.missing + self.extra} status value(s) differ from the database "
                 f"({self.missing} missing, {self.extra} extra)"
             )
         if self.document_stale:
@@ -871,12 +951,17 @@ def _in_chunks(session: Session, stmt: Any, column: Any, ids: list[int]) -> list
     return found
 
 
-def _expected(session: Session, table: str, list_ids: list[int]) -> dict[int, set[int]]:
-    """For each list, the indexes whose bit the rows say must be set (three queries)."""
-    out: dict[int, set[int]] = defaultdict(set)
+def _expected(session: Session, table: str, list_ids: list[int]) -> dict[int, dict[int, int]]:
+    """For each list, the value the rows say each non-zero index holds (three queries):
+    1, or a revocation's reason code."""
+    out: dict[int, dict[int, int]] = defaultdict(dict)
     if table == "status_list":
         revoked = (
-            select(StatusEntry.list_id, StatusEntry.index)
+            select(
+                StatusEntry.list_id,
+                StatusEntry.index,
+                func.coalesce(Revocation.reason_code, 1),
+            )
             .join(Revocation, col(Revocation.credential_id) == col(StatusEntry.credential_id))
             .where(StatusEntry.purpose == "revocation")
         )
@@ -888,7 +973,7 @@ def _expected(session: Session, table: str, list_ids: list[int]) -> dict[int, se
             .subquery()
         )
         suspended = (
-            select(StatusEntry.list_id, StatusEntry.index)
+            select(StatusEntry.list_id, StatusEntry.index, literal(1))
             .join(StatusChange, col(StatusChange.credential_id) == col(StatusEntry.credential_id))
             .join(last, last.c.id == StatusChange.id)
             .where(StatusChange.action == "suspend", StatusEntry.purpose == "suspension")
@@ -897,7 +982,7 @@ def _expected(session: Session, table: str, list_ids: list[int]) -> dict[int, se
         rows += _in_chunks(session, suspended, StatusEntry.list_id, list_ids)
     else:
         withdrawn = (
-            select(EndorserStatusEntry.list_id, EndorserStatusEntry.index)
+            select(EndorserStatusEntry.list_id, EndorserStatusEntry.index, literal(1))
             .join(Endorsement, col(Endorsement.id) == col(EndorserStatusEntry.credential_id))
             .where(
                 col(Endorsement.withdrawn_at).is_not(None),
@@ -905,8 +990,8 @@ def _expected(session: Session, table: str, list_ids: list[int]) -> dict[int, se
             )
         )
         rows = _in_chunks(session, withdrawn, EndorserStatusEntry.list_id, list_ids)
-    for list_id, index in rows:
-        out[list_id].add(index)
+    for list_id, index, value in rows:
+        out[list_id][index] = int(value)
     return out
 
 
@@ -918,11 +1003,12 @@ def _document_bits(document: str) -> bytes | None:
         return None
 
 
-def _derived_bits(row: ListRow, indexes: set[int]) -> bytes:
-    bits = new_bitstring(row.entries)
-    for index in indexes:
-        if 0 <= index < row.entries:
-            set_status(bits, index, 1)
+def _derived_bits(row: ListRow, values: dict[int, int]) -> bytes:
+    size = status_size_of(row)
+    bits = new_bitstring(row.entries, size)
+    for index, value in values.items():
+        if 0 <= index < row.entries and 0 <= value < 1 << size:
+            set_status(bits, index, value, size)
     return bytes(bits)
 
 
@@ -930,13 +1016,39 @@ def _ones(data: bytes) -> int:
     return sum(bin(byte).count("1") for byte in data if byte)
 
 
+def _differences(have: bytes, expected: bytes, size: int) -> tuple[int, int]:
+    """Entries (of ``size`` bits) whose value differs: (missing, extra).
+
+    ``missing``: the rows say non-zero and the list holds another value (a lost change,
+    or a reason code overwritten); ``extra``: the list holds a value no row accounts for.
+    Only the bytes that differ are looked into. For 1-bit lists an entry is a bit.
+    """
+    padded = have.ljust(len(expected), b"\0")
+    touched: set[int] = set()
+    for position, (got, want) in enumerate(zip(padded, expected, strict=False)):
+        if got != want:
+            first = position * 8 // size
+            last = (position * 8 + 7) // size
+            touched.update(range(first, last + 1))
+    missing = extra = 0
+    entries = len(expected) * 8 // size
+    for index in sorted(touched):
+        if index >= entries:
+            continue
+        got_value = get_status(padded, index, size)
+        want_value = get_status(expected, index, size)
+        if got_value == want_value:
+            continue
+        if want_value:
+            missing += 1
+        else:
+            extra += 1
+    return missing, extra
+
+
 def _drift_of(table: str, row: ListRow, expected: bytes) -> Drift | None:
     have = bytes(row.bits)
-    missing = extra = 0
-    for got, want in zip(have.ljust(len(expected), b"\0"), expected, strict=False):
-        if got != want:
-            missing += bin(want & ~got & 0xFF).count("1")
-            extra += bin(got & ~want & 0xFF).count("1")
+    missing, extra = _differences(have, expected, status_size_of(row))
     extra += _ones(have[len(expected) :])  # bits beyond the list's entries
     stale = _document_bits(row.document) != have
     if not (missing or extra or stale):
@@ -958,7 +1070,7 @@ def check(session: Session) -> list[Drift]:
         rows: list[ListRow] = list(session.exec(select(lists).order_by(col(lists.id))))
         expected = _expected(session, table, [r.id or 0 for r in rows])
         for row in rows:
-            drift = _drift_of(table, row, _derived_bits(row, expected.get(row.id or 0, set())))
+            drift = _drift_of(table, row, _derived_bits(row, expected.get(row.id or 0, {})))
             if drift is not None:
                 drifted.append(drift)
     return drifted
@@ -993,7 +1105,7 @@ def repair(session: Session, ctx: ServiceContext) -> list[Drift]:
         lists, _ = _TABLES[found.table]
         row: ListRow = _locked_row(session, lists, found.list_id)
         expected = _derived_bits(
-            row, _expected(session, found.table, [found.list_id]).get(found.list_id, set())
+            row, _expected(session, found.table, [found.list_id]).get(found.list_id, {})
         )
         drift = _drift_of(found.table, row, expected)
         if drift is None:

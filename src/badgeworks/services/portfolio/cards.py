@@ -77,7 +77,7 @@ def _status(
         c.outcome == "indeterminate" and c.check not in ("endorsement",) for c in report.checks
     )
     rev = rows.revocations.get(row.id)
-    revoked = rev is not None or rows.bits.get((row.id, "revocation")) == 1
+    revoked = rev is not None or bool(rows.bits.get((row.id, "revocation")))
     suspended = rows.bits.get((row.id, "suspension")) == 1
     valid_until = view.expires
     valid_from = view.issued

@@ -121,14 +121,19 @@ def load(
     ).where(col(StatusEntry.credential_id).in_(ids))
     entries = list(session.exec(stmt_s))
     list_ids = sorted({lid for _, _, lid, _ in entries})
-    bits = dict(
-        session.exec(
-            select(StatusList.id, StatusList.bits).where(col(StatusList.id).in_(list_ids))
+    bits = {
+        lid: (data, size)
+        for lid, data, size in session.exec(
+            select(StatusList.id, StatusList.bits, StatusList.status_size).where(
+                col(StatusList.id).in_(list_ids)
+            )
         ).all()
-    )
+    }
     for credential_id, purpose, lid, index in entries:
         if lid in bits:
-            out.bits[(credential_id, purpose)] = get_status(bits[lid], index)
+            # A revocation with a reason code holds the code: any value but 0 is revoked.
+            data, size = bits[lid]
+            out.bits[(credential_id, purpose)] = get_status(data, index, size or 1)
     project_ids = sorted({r.project_id for r in rows if r.project_id is not None})
     stmt_d = (
         select_columns(

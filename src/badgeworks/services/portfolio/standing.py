@@ -47,7 +47,7 @@ def standing(session: Session, row: Credential) -> Standing:
         ).first()
         reason = reissue.reason if reissue is not None and reissue.reason else rev.reason
         return Standing("revoked", rev.revoked_at, reason or None)
-    if status_lists.current_value(session, row.id, "revocation") == 1:
+    if status_lists.current_value(session, row.id, "revocation"):
         # The signed list says revoked (set by a repair or another process): so do we.
         return Standing("revoked")
     if status_lists.current_value(session, row.id, "suspension") == 1:

@@ -33,7 +33,16 @@ def revoke_credential(
     who: PrincipalDep,
 ) -> CredentialSummary:
     """Revoke a credential of the token's issuer: its revocation bit is set and the status
-    list re-signed (the stored JSON is untouched). Revoking twice is ``409``."""
-    lifecycle.revoke(session, ctx, who.issuer, credential_id, reason=data.reason, actor=who.actor)
+    list re-signed (the stored JSON is untouched). Revoking twice is ``409``.
+    ``reason_code`` writes one of the issuer's revocation reason codes instead of 1."""
+    lifecycle.revoke(
+        session,
+        ctx,
+        who.issuer,
+        credential_id,
+        reason=data.reason,
+        actor=who.actor,
+        reason_code=data.reason_code,
+    )
     row = issuance.get_credential(session, credential_id)
     return issuance.summary(session, ctx, who.issuer, row)

@@ -9,6 +9,8 @@ from fastapi import APIRouter
 from badgeworks.db.models import ApiToken
 from badgeworks.services.accounts import tokens
 from badgeworks.services.accounts.models import TokenCreate, TokenCreated, TokenPublic
+from badgeworks.services.lifecycle import reasons
+from badgeworks.services.lifecycle.models import RevocationReasonsPublic, RevocationReasonsUpdate
 from badgeworks.services.programs import issuers
 from badgeworks.services.programs.images import store_image
 from badgeworks.services.programs.models import IssuerCreate, IssuerPublic, IssuerUpdate, KeyPublic
@@ -92,6 +94,34 @@ def rotate_key(slug: str, session: SessionDep, ctx: ContextDep, who: PrincipalDe
         created_at=key.created_at,
         retired_at=key.retired_at,
     )
+
+
+@router.get("/{slug}/revocation-reasons", response_model=RevocationReasonsPublic)
+def get_revocation_reasons(slug: str, who: PrincipalDep) -> RevocationReasonsPublic:
+    """The issuer's revocation reason codes and the revocation entry new credentials get."""
+    return RevocationReasonsPublic(**reasons.of(who.issuer_for(slug)).as_dict())
+
+
+@router.put("/{slug}/revocation-reasons", response_model=RevocationReasonsPublic)
+def set_revocation_reasons(
+    slug: str,
+    data: RevocationReasonsUpdate,
+    session: SessionDep,
+    ctx: ContextDep,
+    who: PrincipalDep,
+) -> RevocationReasonsPublic:
+    """Define the issuer's revocation reasons (codes 2 to 15, each with a public message of
+    at most 100 characters; an empty list removes them). Credentials issued from now on
+    carry a revocation entry listing them; those already issued keep theirs."""
+    listed = reasons.define(
+        session,
+        who.issuer_for(slug),
+        [r.model_dump() for r in data.reasons],
+        data.reference,
+        actor=who.actor,
+        now=ctx.clock(),
+    )
+    return RevocationReasonsPublic(**listed.as_dict())
 
 
 def _token_public(slug: str, row: ApiToken) -> TokenPublic:

@@ -86,6 +86,7 @@ _PUBLIC_STATE = (
     "revoked",
     "revoked_at",
     "revocation_reason",
+    "revocation_code",
     "suspended",
     "suspension_reason",
     "superseded_by",
