@@ -280,6 +280,24 @@ class Settings(BaseSettings):
     candidate_link_rate_burst: int = _rate_limit(
         20, "Sign-in links a client may open or use at once."
     )
+    wallet_offer_minutes: int = _count(
+        30,
+        "Minutes a wallet offer shown at /me or on a credential's page stays usable.",
+        least=1,
+        most=1440,
+    )
+    wallet_email_offer_hours: int = _count(
+        72,
+        "Hours the wallet offer in a credential's issuance email stays usable.",
+        least=1,
+        most=720,
+    )
+    wallet_rate_per_minute: float = _rate_limit(
+        30.0,
+        "Requests each client address may make per minute to the wallet endpoints "
+        "(/oid4vci/...) after the burst; 0 with wallet_rate_burst 0 turns it off.",
+    )
+    wallet_rate_burst: int = _rate_limit(30, "Wallet endpoint requests a client may make at once.")
 
     @property
     def resolved_database_url(self) -> str:
