@@ -18,6 +18,7 @@ from badgeworks.db import (
     service_meta,  # facts about the service itself: the key secret's fingerprint
     status,  # status lists, entries, lifecycle changes
     wallet,  # issuance to wallets: offers, nonces, wallet copies (OID4VCI)
+    wallet_presentations,  # presentation requests to wallets (OID4VP)
 )
 
 __all__ = [
@@ -31,4 +32,5 @@ __all__ = [
     "service_meta",
     "status",
     "wallet",
+    "wallet_presentations",
 ]

@@ -49,6 +49,7 @@ from badgeworks.web.routes import (
     me,
     mentors,
     oid4vci,
+    oid4vp,
     portfolio,
     projects,
     public,
@@ -69,6 +70,7 @@ ROUTE_MODULES = (
     audit,
     public,
     verifier,
+    oid4vp,
     status,
     lifecycle,
     vcapi,
@@ -170,6 +172,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     # before the general body limit reads anything.
     app.add_middleware(
         verifier.VerifyGuard, settings=settings, session_factory=session_factory, clock=ctx.clock
+    )
+    app.add_middleware(
+        oid4vp.WalletGuard, settings=settings, session_factory=session_factory, clock=ctx.clock
     )
     # Outside those: tokens and sessions are checked and uploads admitted before any
     # body is read (web/limits.py), and every response gets its security headers.

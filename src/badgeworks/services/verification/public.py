@@ -57,7 +57,7 @@ from badgeworks.services.verification.submitted import derived
 from badgeworks.settings import Settings
 
 Json = dict[str, Any]
-Source = Literal["text", "file", "url"]
+Source = Literal["text", "file", "url", "wallet"]
 
 #: A did, URL or name longer than this is shown cut short.
 _SHOW = 200
