@@ -134,7 +134,6 @@ def serve(
 
     from badgeworks.services.infra import outbox
     from badgeworks.web.app import create_app
-    from badgeworks.web.observability import configure_logging
     from badgeworks.web.proxies import trusted_proxies
 
     settings = get_settings()
@@ -173,8 +172,6 @@ def serve(
         f"{settings.workers} worker process{'es' if settings.workers > 1 else ''})"
     )
     target: Any = app
-    configure_logging(settings.log_format)
-    samples = None
     if settings.workers > 1:
         # Each worker builds its own app (uvicorn's factory) from the environment: the
         # settings this command changed are passed on the same way as the rest.
@@ -182,39 +179,6 @@ def serve(
         app.state.verify_pool.shutdown()
         os.environ.update(settings_environment(settings, from_environment))
         target = "badgeworks.web.app:app_from_environment"
-        # Every worker writes its metric samples into one fresh directory, so /metrics on
-        # any of them reports the sum over all (docs/operations.md, "Metrics").
-        samples = metrics_samples_dir()
-    try:
-        _run_uvicorn(uvicorn, target, settings, host, port, certfile, keyfile, proxies)
-    finally:
-        if samples is not None:
-            samples.cleanup()
-
-
-def metrics_samples_dir() -> Any:
-    """A fresh directory for the workers' metric samples, named in the environment the
-    workers inherit (``PROMETHEUS_MULTIPROC_DIR``); removed when the command ends."""
-    import os
-    import tempfile
-
-    from badgeworks.services.infra.metrics import MULTIPROC_ENV
-
-    samples = tempfile.TemporaryDirectory(prefix="badgeworks-metrics-")
-    os.environ[MULTIPROC_ENV] = samples.name
-    return samples
-
-
-def _run_uvicorn(
-    uvicorn: Any,
-    target: Any,
-    settings: Settings,
-    host: str,
-    port: int,
-    certfile: Path | None,
-    keyfile: Path | None,
-    proxies: list[str],
-) -> None:
     uvicorn.run(
         target,
         factory=settings.workers > 1,
@@ -222,8 +186,6 @@ def _run_uvicorn(
         host=host,
         port=port,
         log_level="info",
-        # Logging is set up by configure_logging (text or JSON lines, with request ids).
-        log_config=None,
         ssl_certfile=str(certfile) if certfile else None,
         ssl_keyfile=str(keyfile) if keyfile else None,
         # X-Forwarded-For only from the proxies named; uvicorn would otherwise believe any

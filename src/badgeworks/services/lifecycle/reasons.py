@@ -108,6 +108,20 @@ PROBLEMS: dict[str, tuple[str, str]] = {
 }
 
 
+#: A console line that is not ``CODE: message``.
+LINE_PROBLEM = (
+    'Line {line} is not a reason code, a colon and its message, such as "2: revoked: issued '
+    'in error".',
+    'La línea {line} no es un código de motivo, dos puntos y su mensaje, como "2: revoked: '
+    'issued in error".',
+)
+
+
+def line_problem(line: int, lang: str) -> str:
+    """What is wrong with line ``line`` of the console's reasons box, in ``lang``."""
+    return LINE_PROBLEM[1 if lang == "es" else 0].format(line=line)
+
+
 class ReasonsRefused(ValidationFailed):
     """A reason list that cannot be used; ``kind`` and ``values`` give the words."""
 

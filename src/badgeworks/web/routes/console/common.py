@@ -251,12 +251,17 @@ def confirm_page(
     subject: str,
     button: str = "",
     reason: bool = False,
+    codes: Mapping[int, str] | None = None,
+    error: str = "",
+    status_code: int = 200,
 ) -> HTMLResponse:
     """The page that asks before a change: what it is about (``subject``), what it does
     (the ``console.confirm.<question>`` words) and a button that posts to ``action``.
 
     ``action`` and ``cancel`` are paths in this program, as for ``back_to``; the button says
-    ``console.confirm.<question>_button`` unless ``button`` names other words.
+    ``console.confirm.<question>_button`` unless ``button`` names other words. ``codes``
+    (revocation reason codes and their messages) adds a choice of code; ``error`` is a
+    refusal to show above the form.
     """
     base = f"{PREFIX}/{program.issuer.slug}"
     return page(
@@ -271,6 +276,9 @@ def confirm_page(
         subject=subject,
         button=button or f"console.confirm.{question}_button",
         reason=reason,
+        codes=codes or {},
+        error=error,
+        status_code=status_code,
     )
 
 

@@ -14,8 +14,10 @@ from badgeworks.services.console import views as console
 from badgeworks.services.errors import NotFoundError
 from badgeworks.services.issuance import completion as issuance
 from badgeworks.services.lifecycle import changes as lifecycle
+from badgeworks.services.lifecycle import reasons
 from badgeworks.services.programs import achievements, candidates
 from badgeworks.web.deps import ContextDep, SessionDep
+from badgeworks.web.pages import page_language
 from badgeworks.web.routes.console.common import (
     Csrf,
     Program,
@@ -134,7 +136,21 @@ def confirm_action(
     _action(action)
     program.require("issuer")
     row = _own(session, program, credential_id)
+    return _confirm(request, program, row, action)
+
+
+def _confirm(
+    request: Request,
+    program: Program,
+    row: Credential,
+    action: str,
+    *,
+    error: str = "",
+    status_code: int = 200,
+) -> Response:
     document = console.credential_document(row)
+    # A revocation offers the reason codes the credential's own entry lists, if any.
+    codes = reasons.codes_of(row) if action == "revoke" else {}
     return confirm_page(
         request,
         program,
@@ -144,6 +160,9 @@ def confirm_action(
         cancel=f"/credentials/{row.id}",
         subject=f"{document.get('name', '')} — {row.id}",
         reason=True,
+        codes=codes if len(codes) > 1 else None,
+        error=error,
+        status_code=status_code,
     )
 
 
@@ -154,16 +173,33 @@ def perform_action(
     session: SessionDep,
     ctx: ContextDep,
     program: ProgramDep,
+    request: Request,
     reason: Annotated[str, Form(max_length=500)] = "",
+    reason_code: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
     """Revoke, suspend, unsuspend or re-issue: the same ``services.lifecycle`` functions the
-    API calls, audited with the staff member as the actor."""
+    API calls, audited with the staff member as the actor. A revocation may carry one of
+    the credential's reason codes."""
     operation, _ = _action(action)
     program.require("issuer")
     row = _own(session, program, credential_id)
-    result = operation(
-        session, ctx, program.issuer, row.id, reason=reason.strip(), actor=program.actor
-    )
+    extra: dict[str, Any] = {}
+    if action == "revoke" and reason_code.strip():
+        code = reason_code.strip()
+        extra["reason_code"] = int(code) if code.isdigit() else -1
+    try:
+        result = operation(
+            session,
+            ctx,
+            program.issuer,
+            row.id,
+            reason=reason.strip(),
+            actor=program.actor,
+            **extra,
+        )
+    except reasons.RevocationRefused as exc:
+        words = exc.words(page_language(request))
+        return _confirm(request, program, row, action, error=words, status_code=422)
     target = result.id if action == "reissue" else row.id
     return back_to(
         program, f"/credentials/{target}", f"{action}d" if action != "reissue" else "reissued"

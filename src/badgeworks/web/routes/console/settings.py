@@ -15,6 +15,7 @@ from badgeworks.core.errors import BadgeworksError, ConfigError
 from badgeworks.db.console import ROLES
 from badgeworks.services.accounts import staff, tokens
 from badgeworks.services.errors import ValidationFailed
+from badgeworks.services.lifecycle import reasons
 from badgeworks.services.programs import issuers
 from badgeworks.services.programs.models import IssuerUpdate
 from badgeworks.services.verification.public import load_registry
@@ -120,6 +121,7 @@ def _settings_page(
         cryptosuites=SIGNING_CRYPTOSUITES,
         outbox=_outbox(ctx.settings),
         trust=_trust_registry(ctx.settings),
+        revocation_reasons=reasons.of(program.issuer),
     )
 
 
@@ -182,6 +184,52 @@ def update_cryptosuite(
         error = "cryptosuite_unsupported" if known else exc.message
         return _settings_page(request, session, ctx, program, error=error, status_code=422)
     return back_to(program, "/settings", "cryptosuite_saved")
+
+
+def _reason_lines(text: str) -> tuple[list[dict[str, Any]], int | None]:
+    """The form's lines ``CODE: message`` as reason items, and the first line (1-based)
+    that is not of that form (None when every non-blank line is)."""
+    items: list[dict[str, Any]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        code, sep, message = line.partition(":")
+        if not sep or not code.strip().isdigit() or len(code.strip()) > 3:
+            return items, number
+        items.append({"code": int(code.strip()), "message": message.strip()})
+    return items, None
+
+
+@router.post("/{slug}/settings/revocation-reasons", dependencies=[Csrf])
+def update_revocation_reasons(
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
+    program: ProgramDep,
+    reasons_text: Annotated[str, Form(max_length=4000)] = "",
+    reference: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """The program's revocation reason codes (credentials issued from now on carry them)."""
+    program.require("owner")
+    lang = page_language(request)
+    typed = {"reasons_text": reasons_text, "reference": reference}
+    items, bad_line = _reason_lines(reasons_text)
+    if bad_line is not None:
+        error = [{"text": reasons.line_problem(bad_line, lang), "field": "r-reasons"}]
+        return _settings_page(
+            request, session, ctx, program, error=error, status_code=422, typed=typed
+        )
+    try:
+        reasons.define(
+            session, program.issuer, items, reference, actor=program.actor, now=ctx.clock()
+        )
+    except reasons.ReasonsRefused as exc:
+        field = "r-reference" if exc.kind == "reference" else "r-reasons"
+        error = [{"text": exc.words(lang), "field": field}]
+        return _settings_page(
+            request, session, ctx, program, error=error, status_code=422, typed=typed
+        )
+    return back_to(program, "/settings", "reasons_saved")
 
 
 @router.post("/{slug}/settings/names", dependencies=[Csrf])
