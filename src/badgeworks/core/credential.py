@@ -293,6 +293,50 @@ def check_digest_sri(value: str, data: bytes) -> bool:
 # --------------------------------------------------------------------------------------
 
 
+#: A sentence that already ends in a mark, then a closing quote or bracket: left as it is.
+_CLOSED_SENTENCE = re.compile(r"[.!?…][\"'”’»)\]]+$")
+#: The marks that ``sentence`` replaces, with the spaces among them, at a text's end.
+_SENTENCE_MARKS = frozenset(".,;:!?…")
+
+
+def sentence(text: str | None) -> str | None:
+    """``text`` as one sentence with one ending, for descriptions joined from parts.
+
+    The text is trimmed; the marks and spaces it ends with are replaced by one ending: its
+    ``?`` and ``!`` if it has them (``"Done?"``, ``"Really?!"``), an ellipsis if it ends
+    in one, else a full stop (``"Done"``, ``"Done."``, ``"Done.."``, ``"Done. ."`` and
+    ``"Done,"`` all give ``"Done."``). A mark before a closing quote or bracket already
+    ends it (``'They said "go."'``). None when nothing but marks and spaces is left.
+    """
+    if text is None:
+        return None
+    text = text.strip()
+    if _CLOSED_SENTENCE.search(text):
+        return text
+    # Walked from the end (a pattern anchored at the end would scan a long run of marks
+    # once per start position).
+    start = len(text)
+    while start and (text[start - 1] in _SENTENCE_MARKS or text[start - 1].isspace()):
+        start -= 1
+    body, tail = text[:start], text[start:]
+    if not body:
+        return None
+    marks = "".join(tail.split())
+    if "?" in marks or "!" in marks:
+        return body + "".join(m for m in marks if m in "?!")
+    if "..." in tail:
+        return body + "..."
+    if "…" in marks:
+        return body + "…"
+    return body + "."
+
+
+def sentences(*parts: str | None) -> str:
+    """The parts that are not blank, each made one sentence (``sentence``), joined by a
+    space: no doubled marks where one part ends and the next begins."""
+    return " ".join(s for s in map(sentence, parts) if s)
+
+
 def _empty(value: Any) -> bool:
     return value is None or (isinstance(value, list | tuple) and not value)
 

@@ -16,7 +16,7 @@ from typing import Any
 from sqlmodel import Session, col, func, or_, select
 
 from badgeworks.db.console import BulkJob, BulkRow
-from badgeworks.db.endorsements import CredentialReservation, ReviewInvite
+from badgeworks.db.endorsements import ReviewInvite
 from badgeworks.db.models import (
     Achievement,
     AchievementVersion,
@@ -28,18 +28,13 @@ from badgeworks.db.models import (
     Project,
     Revocation,
 )
-from badgeworks.services.context import ServiceContext
 from badgeworks.services.endorsements import workflow as endorsements
 from badgeworks.services.infra import pagination
 from badgeworks.services.infra.pagination import Page
 from badgeworks.services.issuance import bulk
-from badgeworks.services.issuance import completion as issuance
-from badgeworks.services.programs import achievements, candidates, projects
 
 #: The states a project moves through, in order.
 PROJECT_STATES = ("in_progress", "awaiting_mentor", "ready", "issued")
-#: The id shown in a preview when no credential id was reserved yet (one is drawn at signing).
-PREVIEW_ID = "00000000-0000-4000-8000-000000000000"
 
 
 def _count(session: Session, stmt: Any) -> int:
@@ -99,33 +94,6 @@ def mentor_review_pending(session: Session, project: Project, now: datetime) -> 
         if endorsements.invite_status(invite, now) == "pending":
             return True
     return False
-
-
-def preview_credential(
-    session: Session, ctx: ServiceContext, issuer: Issuer, project: Project
-) -> dict[str, Any]:
-    """The unsigned credential ``complete_project`` would sign now, built by the same
-    functions (``build_credential`` and ``endorsements.attach``) without claiming anything.
-
-    Only the status-list entry (claimed at signing) and the proof are missing.
-    """
-    issuer_id = issuer.id or 0
-    achievement = achievements.get_achievement(session, issuer_id, project.achievement_id)
-    version = achievements.current_version(session, achievement)
-    projects.check_results(version, project.results)
-    candidate = candidates.get_candidate(session, issuer_id, project.candidate_id)
-    reservation = session.get(CredentialReservation, project.id)
-    unsigned = issuance.build_credential(
-        ctx,
-        credential_id=reservation.credential_id if reservation else PREVIEW_ID,
-        issuer=issuer,
-        version=version,
-        candidate=candidate,
-        project=project,
-        files=projects.deliverables(session, project),
-        now=ctx.clock(),
-    )
-    return endorsements.attach(session, ctx, project, version, unsigned)
 
 
 @dataclass

@@ -48,6 +48,7 @@ from badgeworks.db.models import AchievementVersion, Candidate, Credential, Issu
 from badgeworks.services.accounts.tokens import hash_token
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.endorsements import mentors
+from badgeworks.services.endorsements import ratings as signed_ratings
 from badgeworks.services.errors import (
     ConflictError,
     ForbiddenError,
@@ -1067,13 +1068,7 @@ def attach(
     program did not assess itself becomes a ``Result`` (the earliest rating wins).
     Withdrawn endorsements are left out. Returns ``unsigned`` (changed in place).
     """
-    rows = list(
-        session.exec(
-            select(Endorsement)
-            .where(Endorsement.project_id == project.id, col(Endorsement.withdrawn_at).is_(None))
-            .order_by(col(Endorsement.created_at), col(Endorsement.invite_id))
-        )
-    )
+    rows = signed_ratings.embedded(session, project)
     if not rows:
         return unsigned
     subject = unsigned["credentialSubject"]
@@ -1086,27 +1081,21 @@ def attach(
     if on_achievement:
         achievement["endorsement"] = [*achievement.get("endorsement", []), *on_achievement]
     ach_url = achievement["id"]
-    described = {rd["key"]: rd for rd in version.result_descriptions}
     assessed = {r["result_description"] for r in project.results}
     results = list(subject.get("result", []))
-    for row in rows:
-        for rating in row.ratings:
-            key = str(rating.get("result_description"))
-            rd = described.get(key)
-            if rd is None or key in assessed:
-                continue
-            level = rating.get("achieved_level")
-            if level is not None and str(level) not in {lv["key"] for lv in rd.get("levels", [])}:
-                continue
-            assessed.add(key)
-            results.append(
-                ob.result(
-                    result_description=result_description_id(ach_url, key),
-                    achieved_level=level_id(ach_url, key, str(level)) if level else None,
-                    value=rating.get("value"),
-                    status=rating.get("status"),
-                )
+    # Which rating each criterion carries is decided in ``signed_ratings.chosen``, which the
+    # console's assessment shows before signing.
+    for _row, rating in signed_ratings.chosen(rows, version, assessed):
+        key = str(rating.get("result_description"))
+        level = rating.get("achieved_level")
+        results.append(
+            ob.result(
+                result_description=result_description_id(ach_url, key),
+                achieved_level=level_id(ach_url, key, str(level)) if level else None,
+                value=rating.get("value"),
+                status=rating.get("status"),
             )
+        )
     if results:
         subject["result"] = results
     return unsigned

@@ -112,15 +112,17 @@ def _results(ach_url: str, project: Project) -> list[dict[str, Any]]:
 
 
 def _description(project: Project) -> str:
-    parts = [f"Project: {project.title}."]
-    if project.host.get("name"):
-        parts.append(f"Hosted by {project.host['name']}.")
-    mentors = [str(m["name"]) for m in project.mentors if m.get("name")]
-    if mentors:
-        parts.append(f"Mentored by {', '.join(mentors)}.")
-    if project.summary:
-        parts.append(project.summary)
-    return " ".join(parts)
+    """The credential's ``description``: the project, its host and mentors, and its
+    summary, each one sentence ending once however the staff typed it (``ob.sentences``:
+    a title ending in "." or a blank summary leaves no ".." or trailing space)."""
+    host = str(project.host.get("name") or "").strip()
+    mentors = [name for m in project.mentors if (name := str(m.get("name") or "").strip(" ,;\t\n"))]
+    return ob.sentences(
+        f"Project: {project.title}",
+        f"Hosted by {host}" if host else None,
+        f"Mentored by {', '.join(mentors)}" if mentors else None,
+        project.summary,
+    )
 
 
 def _identifiers(issuer: Issuer, candidate: Candidate) -> list[dict[str, Any]]:

@@ -12,7 +12,9 @@ from pydantic import ValidationError
 
 from badgeworks.core.errors import BadgeworksError
 from badgeworks.db.models import Project
+from badgeworks.services.console import issue_preview
 from badgeworks.services.console import views as console
+from badgeworks.services.endorsements import ratings as signed_ratings
 from badgeworks.services.endorsements import workflow as endorsements
 from badgeworks.services.errors import ConflictError, NotFoundError
 from badgeworks.services.issuance import completion as issuance
@@ -255,6 +257,11 @@ def _detail(
             projects.deliverable_public(ctx, d) for d in projects.deliverables(session, project)
         ],
         results=results,
+        assessment=(
+            signed_ratings.assessment(session, project, version)
+            if project.status == "draft"
+            else None
+        ),
         mentors_text=format_mentors(project.mentors),
         credential_id=credential_id,
         error=error,
@@ -456,22 +463,23 @@ async def assess(
 def preview_issue(
     request: Request, project_id: Id, session: SessionDep, ctx: ContextDep, program: ProgramDep
 ) -> Response:
-    """The exact credential that will be signed (built by the issuance service), and the
-    button that signs it."""
+    """The exact credential that will be signed (built by the issuance service, its id
+    reserved), rendered as the credential page renders it with its JSON one click away,
+    and the button that signs it."""
     program.require("issuer")
     project = projects.get_project(session, program.issuer_id, project_id)
     achievement = achievements.get_achievement(session, program.issuer_id, project.achievement_id)
     version = achievements.current_version(session, achievement)
     candidate = candidates.get_candidate(session, program.issuer_id, project.candidate_id)
     error = ""
-    document: dict[str, Any] | None = None
+    preview: issue_preview.IssuePreview | None = None
     if project.status != "draft":
         error = "already_issued"
     else:
         try:
-            document = console.preview_credential(session, ctx, program.issuer, project)
+            preview = issue_preview.issue_preview(session, ctx, program.issuer, project)
         except BadgeworksError as exc:
-            error = exc.message
+            error = refusal(exc, page_language(request))
     return page(
         request,
         "console/issue.html",
@@ -481,8 +489,9 @@ def preview_issue(
         candidate=candidate,
         version=version,
         state=console.project_state(session, project, now=ctx.clock()),
-        document=json.dumps(document, indent=2, ensure_ascii=False) if document else "",
-        preview_id=console.PREVIEW_ID,
+        preview=preview,
+        c=preview.card if preview else None,
+        document=json.dumps(preview.document, indent=2, ensure_ascii=False) if preview else "",
         error=error,
     )
 
