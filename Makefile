@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-http demo clean interop-deps browser-deps wrk-deps screenshots fuzz messages
+.PHONY: run test lint bench bench-http demo clean interop-deps browser-deps wrk-deps pg-client-deps screenshots fuzz messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,7 +35,7 @@ run: $(STAMP)
 # The suite runs on PYTEST_WORKERS processes, each test file whole on one of them (module
 # fixtures such as the browser are shared within a file); PYTEST_WORKERS=0 runs it in one.
 PYTEST_WORKERS ?= 2
-test: $(STAMP) interop-deps browser-deps wrk-deps
+test: $(STAMP) interop-deps browser-deps wrk-deps pg-client-deps
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Browser tests always take their screenshots; this target writes them into docs/.
@@ -69,6 +69,16 @@ bench: $(STAMP)
 BENCH_HTTP_ARGS ?=
 bench-http: $(STAMP) wrk-deps
 	$(BIN)/python bench/bench_http.py $(BENCH_HTTP_ARGS)
+
+# pg_dump and pg_restore (Debian's postgresql-client) back up and restore a PostgreSQL
+# database (badgeworks backup / restore); the backup tests use them.
+pg-client-deps:
+	@if ! command -v pg_dump >/dev/null 2>&1; then \
+		if command -v apt-get >/dev/null 2>&1; then \
+			SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+			$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql-client; \
+		else echo "!!! pg_dump not found and apt-get unavailable: PostgreSQL backup tests will FAIL"; fi; \
+	fi
 
 # wrk (Debian's package) drives bench-http; make test checks the benchmark's request script
 # against a small local server with it.

@@ -134,6 +134,7 @@ def serve(
 
     from badgeworks.services.infra import outbox
     from badgeworks.web.app import create_app
+    from badgeworks.web.observability import configure_logging
     from badgeworks.web.proxies import trusted_proxies
 
     settings = get_settings()
@@ -172,6 +173,8 @@ def serve(
         f"{settings.workers} worker process{'es' if settings.workers > 1 else ''})"
     )
     target: Any = app
+    configure_logging(settings.log_format)
+    samples = None
     if settings.workers > 1:
         # Each worker builds its own app (uvicorn's factory) from the environment: the
         # settings this command changed are passed on the same way as the rest.
@@ -179,6 +182,39 @@ def serve(
         app.state.verify_pool.shutdown()
         os.environ.update(settings_environment(settings, from_environment))
         target = "badgeworks.web.app:app_from_environment"
+        # Every worker writes its metric samples into one fresh directory, so /metrics on
+        # any of them reports the sum over all (docs/operations.md, "Metrics").
+        samples = metrics_samples_dir()
+    try:
+        _run_uvicorn(uvicorn, target, settings, host, port, certfile, keyfile, proxies)
+    finally:
+        if samples is not None:
+            samples.cleanup()
+
+
+def metrics_samples_dir() -> Any:
+    """A fresh directory for the workers' metric samples, named in the environment the
+    workers inherit (``PROMETHEUS_MULTIPROC_DIR``); removed when the command ends."""
+    import os
+    import tempfile
+
+    from badgeworks.services.infra.metrics import MULTIPROC_ENV
+
+    samples = tempfile.TemporaryDirectory(prefix="badgeworks-metrics-")
+    os.environ[MULTIPROC_ENV] = samples.name
+    return samples
+
+
+def _run_uvicorn(
+    uvicorn: Any,
+    target: Any,
+    settings: Settings,
+    host: str,
+    port: int,
+    certfile: Path | None,
+    keyfile: Path | None,
+    proxies: list[str],
+) -> None:
     uvicorn.run(
         target,
         factory=settings.workers > 1,
@@ -186,6 +222,8 @@ def serve(
         host=host,
         port=port,
         log_level="info",
+        # Logging is set up by configure_logging (text or JSON lines, with request ids).
+        log_config=None,
         ssl_certfile=str(certfile) if certfile else None,
         ssl_keyfile=str(keyfile) if keyfile else None,
         # X-Forwarded-For only from the proxies named; uvicorn would otherwise believe any
@@ -222,6 +260,45 @@ def settings_environment(settings: Settings, base: Settings) -> dict[str, str]:
             text = json.dumps(to_jsonable_python(value))
         env[f"BADGEWORKS_{name.upper()}"] = text
     return env
+
+
+@service_commands.command("backup")
+@click.argument("dest", type=click.Path(path_type=Path))
+def backup_cmd(dest: Path) -> None:
+    """Write a consistent backup of the database and the blobs into DEST (a new or empty
+    directory), safe while the service runs. The key secret is never in it."""
+    from badgeworks.services.context import utcnow
+    from badgeworks.services.infra import backup
+
+    try:
+        result = backup.backup(get_settings(), dest, now=utcnow())
+    except BadgeworksError as exc:
+        _fail(exc)
+    counts = result.counts
+    click.echo(
+        f"backup written to {result.path}: {result.manifest['database']['kind']} database at "
+        f"migration {result.manifest['database']['migration']}, "
+        + ", ".join(f"{n} {name}" for name, n in sorted(counts.items()))
+    )
+
+
+@service_commands.command("restore")
+@click.argument("src", type=click.Path(path_type=Path))
+def restore_cmd(src: Path) -> None:
+    """Rebuild an empty database and data directory from the backup SRC (every file is
+    checked first; a non-empty target is refused and nothing is overwritten)."""
+    from badgeworks.services.infra import backup
+
+    try:
+        result = backup.restore(get_settings(), src)
+    except BadgeworksError as exc:
+        _fail(exc)
+    click.echo(
+        f"restored {result.path}: "
+        + ", ".join(f"{n} {name}" for name, n in sorted(result.counts.items()))
+        + f"; database at migration {result.manifest['restored_migration']}. Start the "
+        "service with the BADGEWORKS_KEY_SECRET the backed-up service used"
+    )
 
 
 @service_commands.group()

@@ -88,6 +88,22 @@ class Settings(BaseSettings):
         default=None,
         description="Secret used to encrypt issuers' private keys at rest. Required to sign.",
     )
+    key_secret_previous: SecretStr | None = Field(
+        default=None,
+        description="The key secret being replaced, while 'badgeworks keys rotate-secret' "
+        "re-encrypts the stored keys under key_secret; read, never written with "
+        "(docs/deployment.md).",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="'json': one JSON object per log line (time, level, logger, message, "
+        "request_id, method, route, status, duration_ms); 'text': plain lines.",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token a remote Prometheus scraper sends to read /metrics; "
+        "unset: /metrics answers loopback clients only (docs/operations.md).",
+    )
     max_upload_bytes: int = Field(
         default=25 * 1024 * 1024, description="Largest deliverable or image upload accepted."
     )

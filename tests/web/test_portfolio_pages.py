@@ -134,7 +134,7 @@ def test_api_rules(
             headers={**acme.auth, "Content-Type": "application/json"},
         )
         assert r.status_code == status, (body, r.text)
-        assert set(r.json()) == {"ok", "status", "code", "error"}
+        assert set(r.json()) == {"ok", "status", "code", "error", "request_id"}
     assert _settings(client, acme, issued.candidate) == before
     for bad in ("0", "-1", "abc", "99999999999"):
         assert (

@@ -106,6 +106,17 @@ class FetchBudgetError(FetchError):
     code = BUDGET_EXCEEDED
 
 
+#: A failed fetch's code → the outcome its observer is told (any other code: ``error``).
+_OBSERVED_OUTCOMES = {
+    "fetch.forbidden_address": "refused",
+    "fetch.redirect_refused": "refused",
+    "fetch.bad_url": "refused",
+    "fetch.timeout": "timeout",
+    "fetch.too_large": "too_large",
+    BUDGET_EXCEEDED: "budget",
+}
+
+
 def _size(count: int) -> str:
     if count >= MiB:
         return f"{count / MiB:.1f}".removesuffix(".0") + " MiB"
@@ -513,6 +524,7 @@ class Fetcher:
         client: httpx.Client | None = None,
         getaddrinfo: GetAddrInfo = socket.getaddrinfo,
         clock: Clock = time.monotonic,
+        observe: Callable[[str, float], None] | None = None,
     ) -> None:
         if client is not None and transport is not None:
             raise ValueError("pass either client or transport, not both")
@@ -528,6 +540,9 @@ class Fetcher:
         self.allow_http_hosts = frozenset(h.lower().rstrip(".") for h in allow_http_hosts)
         self._getaddrinfo = getaddrinfo
         self._clock = clock
+        #: Told each sent fetch's outcome (``ok``, ``refused``, ``timeout``, ``too_large``,
+        #: ``budget`` or ``error``) and wall-clock seconds; the service's metrics use it.
+        self._observe = observe
         self._cache: OrderedDict[tuple[str, str], tuple[float, FetchResult]] = OrderedDict()
         self._lock = threading.Lock()
         self._dns = ThreadPoolExecutor(DNS_THREADS, thread_name_prefix="badgeworks-dns")
@@ -590,7 +605,19 @@ class Fetcher:
         if cached is not None:
             return replace(cached, url=url)
         budget = budget if budget is not None else _BUDGET.get()
-        result = self._fetch(url, target, accept, limit, same_host_redirects, budget)
+        if self._observe is None:
+            result = self._fetch(url, target, accept, limit, same_host_redirects, budget)
+        else:
+            started = time.monotonic()
+            outcome = "error"
+            try:
+                result = self._fetch(url, target, accept, limit, same_host_redirects, budget)
+                outcome = "ok"
+            except FetchError as exc:
+                outcome = _OBSERVED_OUTCOMES.get(exc.code, "error")
+                raise
+            finally:
+                self._observe(outcome, time.monotonic() - started)
         self._store(key, result)
         return result
 

@@ -22,18 +22,20 @@ from badgeworks.core.errors import BadgeworksError, ConfigError
 from badgeworks.db.engine import make_engine, make_session_factory
 from badgeworks.db.migrate import upgrade
 from badgeworks.services.context import build_context, utcnow
-from badgeworks.services.infra import outbox
+from badgeworks.services.infra import metrics, outbox
 from badgeworks.services.infra.secrets import check_key_secret
 from badgeworks.services.issuance import bulk_jobs
 from badgeworks.services.lifecycle import status_lists
 from badgeworks.services.programs.issuers import example_key_holders
 from badgeworks.services.verification.pool import VerifyPool
 from badgeworks.settings import Settings, get_settings
+from badgeworks.web import health as probes
 from badgeworks.web.api_docs import add_api_docs
 from badgeworks.web.deps import check_admin_token_setting
 from badgeworks.web.errors import handle_error
 from badgeworks.web.headers import SecurityHeadersMiddleware
 from badgeworks.web.limits import BodyLimitMiddleware, RequestGuard
+from badgeworks.web.observability import RequestObservability, configure_logging
 from badgeworks.web.pages import STATIC, make_environment
 from badgeworks.web.routes import (
     achievements,
@@ -121,6 +123,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         )
 
     ctx = build_context(settings, session_factory, clock=clock or utcnow)
+    metrics.count_commits()  # credentials and status changes, counted as they commit
 
     @asynccontextmanager
     async def lifespan(application: FastAPI) -> AsyncIterator[None]:
@@ -180,6 +183,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     # body is read (web/limits.py), and every response gets its security headers.
     app.add_middleware(RequestGuard, settings=settings)
     app.add_middleware(SecurityHeadersMiddleware)
+    # Outermost: every request gets its id, access line and latency (web/observability.py).
+    app.add_middleware(RequestObservability, settings=settings)
+    app.include_router(probes.router)
     for module in ROUTE_MODULES:
         app.include_router(module.router)
     add_api_docs(app)
@@ -195,4 +201,6 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
 def app_from_environment() -> FastAPI:
     """The app of one worker process of ``badgeworks serve --workers N`` (uvicorn's
     factory): its settings come from the ``BADGEWORKS_*`` environment the command set."""
-    return create_app(get_settings())
+    settings = get_settings()
+    configure_logging(settings.log_format)
+    return create_app(settings)

@@ -48,6 +48,7 @@ from badgeworks.services.field_problems import describe_errors
 from badgeworks.web.headers import security_headers
 from badgeworks.web.i18n import negotiate
 from badgeworks.web.negotiation import choose
+from badgeworks.web.observability import HEADER, current_request_id, request_id_of
 from badgeworks.web.pages import render
 
 log = logging.getLogger("badgeworks.web")
@@ -95,8 +96,13 @@ _HTTP_CODES = {
 
 
 def error_body(status: int, code: str, message: str) -> dict[str, Any]:
-    """The error shape (also used by the body-limit middleware, which runs before routing)."""
-    return {"ok": False, "status": status, "code": code, "error": message}
+    """The error shape (also used by the body-limit middleware, which runs before routing),
+    with the request's id (``request_id``, the ``X-Request-ID`` header) to quote."""
+    body: dict[str, Any] = {"ok": False, "status": status, "code": code, "error": message}
+    request_id = current_request_id()
+    if request_id is not None:
+        body["request_id"] = request_id
+    return body
 
 
 def error_response(
@@ -140,9 +146,22 @@ def _validation_message(request: Request, exc: RequestValidationError) -> tuple[
 async def handle_error(request: Request, exc: Exception) -> Response:
     """The single exception handler: every error becomes the one shape (or its page)."""
     response = _error_json(request, exc)
-    if wants_html(request):
-        return error_page_for(request, response)
-    return response
+    request_id = request_id_of(request.scope)
+    if request_id is not None:
+        body = json.loads(bytes(response.body))
+        if body.get("request_id") != request_id:
+            # A 500 is answered from outside the middleware that set the request's context.
+            body["request_id"] = request_id
+            kept = {
+                k: v
+                for k, v in response.headers.items()
+                if k.lower() not in ("content-length", "content-type")
+            }
+            response = JSONResponse(body, status_code=response.status_code, headers=kept)
+    answer: Response = error_page_for(request, response) if wants_html(request) else response
+    if request_id is not None:
+        answer.headers[HEADER] = request_id
+    return answer
 
 
 def html_preferred(path: str, accept: str | None) -> bool:
@@ -193,6 +212,7 @@ def error_page_for(request: Request, response: JSONResponse) -> Response:
         title_key=f"error.title_{kind}",
         body_key=f"error.body_{kind}",
         detail=detail,
+        reference=body.get("request_id"),
     )
     # A 500 page is sent from outside every middleware, so it carries its own headers.
     present = {k.lower(): v for k, v in page.headers.items()}

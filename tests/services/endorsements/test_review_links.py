@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from tests.issuer_app import NOW, IssuerHandle, draft_project
 from tests.mentor_reviews import HTML, invite, open_form, review_path
 
-SHAPE = {"ok", "status", "code", "error"}
+SHAPE = {"ok", "status", "code", "error", "request_id"}
 
 
 def _setup(client: TestClient, who: IssuerHandle) -> tuple[int, str]:

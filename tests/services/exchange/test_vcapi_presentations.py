@@ -132,5 +132,6 @@ def test_too_many_credentials_are_refused_before_any_work(
         "status": 400,
         "code": "vcapi.too_many_credentials",
         "error": r.json()["error"],
+        "request_id": r.headers["X-Request-ID"],
     }
     assert str(MAX_PRESENTED_CREDENTIALS) in r.json()["error"]

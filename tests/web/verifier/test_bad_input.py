@@ -22,7 +22,7 @@ from tests.servers import Loopback, Route
 from tests.signers import sign_vc_jwt
 from tests.verifier_app import PNG_1X1, Instance, verifier_settings
 
-SHAPE = {"ok", "status", "code", "error"}
+SHAPE = {"ok", "status", "code", "error", "request_id"}
 
 
 def assert_error(r: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:

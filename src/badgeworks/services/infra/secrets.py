@@ -17,7 +17,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from pydantic import SecretStr
-from sqlalchemy import func
+from sqlalchemy import Connection, func, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -105,3 +105,14 @@ def check_key_secret(session: Session, secret: str, *, now: datetime) -> None:
         theirs = session.get(ServiceMeta, FINGERPRINT_NAME)
         if theirs is not None and theirs.value != fingerprint and keys:
             raise _changed(keys) from None
+
+
+def fits_stored_fingerprint(connection: Connection, candidates: list[str]) -> bool:
+    """Whether one of ``candidates`` is the secret whose fingerprint the database records
+    (True when none is recorded yet: the first start records it)."""
+    stored = connection.execute(
+        text("SELECT value FROM service_meta WHERE name = :name"), {"name": FINGERPRINT_NAME}
+    ).scalar()
+    if stored is None:
+        return True
+    return any(_fingerprint(candidate) == stored for candidate in candidates)

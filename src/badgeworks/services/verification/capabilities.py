@@ -43,6 +43,7 @@ from badgeworks.core.verification.status import RememberingResolver, StatusResol
 from badgeworks.db.endorsements import Endorser
 from badgeworks.db.engine import SessionFactory, read_only_sessions
 from badgeworks.db.models import Issuer
+from badgeworks.services.infra import metrics
 from badgeworks.services.verification.hosted import cached
 from badgeworks.services.verification.resolver import scoped
 from badgeworks.settings import Settings
@@ -191,6 +192,7 @@ def service_verifier(ctx: ServiceContext) -> Verifier:
         allow_private=settings.fetch_allow_private,
         timeout=settings.fetch_timeout,
         max_bytes=settings.fetch_max_bytes,
+        observe=metrics.observe_fetch,
     )
     lists = StatusListFetcher(fetcher, local=hosted_status_lists(ctx))
     return Verifier(

@@ -40,6 +40,7 @@ from badgeworks.core.verification.presentation import (
 )
 from badgeworks.core.verification.report import VERDICT_TEXT, Check, Report, verdict
 from badgeworks.services.context import ServiceContext
+from badgeworks.services.infra import metrics
 from badgeworks.services.verification import submitted, withdrawals
 from badgeworks.services.verification.capabilities import Verifier, fetch_budget
 from badgeworks.services.verification.hosted import hosted_view
@@ -160,6 +161,7 @@ def verify(
             verifier_of=ctx.get_verifier,
         )
         if memo is not None and memo.found is not None:
+            metrics.count_verification(memo.found.report.verdict)
             return memo.found
         result, reached_network = _verify(
             ctx,
@@ -173,6 +175,7 @@ def verify(
         )
         if memo is not None:
             memo.keep(result, reached_network=reached_network)
+        metrics.count_verification(result.report.verdict)
         return result
 
 

@@ -1,0 +1,475 @@
+"""Backups: a consistent snapshot of the database and the blob store, and its restore.
+
+A backup is a directory:
+
+- ``manifest.json``: the format (``badgeworks-backup/1``), when it was made, the database
+  kind and its migration revision, row counts, and the sha256 and size of every other file;
+- ``database.sqlite3`` (SQLite's online backup API: one consistent copy while the service
+  writes) or ``database.pgdump`` (``pg_dump`` custom format, taken in a snapshot the
+  counts are read in too, so the two agree);
+- ``blobs/<sha256>``: every deliverable and image, each checked against its name.
+
+The issuers' and endorsers' keys are in the database, encrypted under the key secret; the
+secret itself is never in a backup (nor the development ``key-secret`` file), so a
+restored service needs the same ``BADGEWORKS_KEY_SECRET``.
+
+The database is copied first and the blobs after: a blob is stored before any row names
+it and never changes, so every blob the copied rows name is there when the blobs are
+copied. The backup is written into a hidden directory beside the target and renamed into
+place when complete, so a failed backup leaves nothing that looks like one.
+
+``restore`` checks the whole backup (format, names, sizes, digests) before it writes
+anything, refuses a database or blob store that is not empty, restores, migrates to the
+head of this release, and compares the row counts with the manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, inspect, text
+from sqlalchemy.engine import Engine, make_url
+
+from badgeworks.adapters import pg_dump
+from badgeworks.adapters.blobstore import BlobStore
+from badgeworks.adapters.private_files import private_dir
+from badgeworks.core.errors import BadgeworksError
+from badgeworks.db.engine import make_engine
+from badgeworks.db.migrate import current_revision, upgrade
+from badgeworks.settings import Settings
+
+FORMAT = "badgeworks-backup/1"
+MANIFEST = "manifest.json"
+SQLITE_FILE = "database.sqlite3"
+PG_FILE = "database.pgdump"
+BLOBS = "blobs"
+#: The tables whose rows a manifest counts (and a restore compares).
+COUNTED = (
+    "issuer",
+    "issuer_key",
+    "credential",
+    "revocation",
+    "status_change",
+    "status_list",
+    "endorser_status_list",
+)
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+#: The largest manifest read (a backup of a million blobs is about 100 MB of manifest).
+MAX_MANIFEST_BYTES = 256 * 1024 * 1024
+_CHUNK = 1024 * 1024
+
+
+class BackupError(BadgeworksError):
+    """A backup or restore refused or failed; the message says what to do."""
+
+    code = "backup.failed"
+
+
+@dataclass
+class BackupResult:
+    """What a backup wrote (or a restore read)."""
+
+    path: Path
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return dict(self.manifest.get("counts", {}))
+
+
+# --- shared ---------------------------------------------------------------------------
+
+
+def _kind(url: str) -> str:
+    name = make_url(url).get_backend_name()
+    if name not in ("sqlite", "postgresql"):
+        raise BackupError(f"cannot back up a {name} database", code="backup.unsupported")
+    return name
+
+
+def _sqlite_path(url: str) -> Path:
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        raise BackupError(
+            "an in-memory SQLite database cannot be backed up or restored",
+            code="backup.unsupported",
+        )
+    return Path(database)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _counts(connection: Connection) -> dict[str, int]:
+    present = set(inspect(connection).get_table_names())
+    return {
+        table: int(connection.execute(text(f'SELECT count(*) FROM "{table}"')).scalar() or 0)
+        for table in COUNTED
+        if table in present
+    }
+
+
+def _revision(connection: Connection) -> str | None:
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    heads = [row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))]
+    return ",".join(sorted(heads)) or None
+
+
+# --- backup ---------------------------------------------------------------------------
+
+
+def _check_target(dest: Path) -> None:
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise BackupError(
+            f"{dest} already exists and is not an empty directory; choose a new directory "
+            "for the backup (nothing was written)",
+            code="backup.target_not_empty",
+        )
+    if not dest.parent.is_dir():
+        raise BackupError(
+            f"the directory {dest.parent} does not exist; create it first",
+            code="backup.target_missing",
+        )
+
+
+def _snapshot_sqlite(url: str, target: Path) -> tuple[dict[str, int], str | None]:
+    source_path = _sqlite_path(url)
+    if not source_path.is_file():
+        raise BackupError(f"there is no database at {source_path}", code="backup.no_database")
+    # The online backup API copies a consistent image while other connections write:
+    # pages=0 copies everything in one step under one read transaction.
+    source = sqlite3.connect(source_path, timeout=30)
+    try:
+        copy = sqlite3.connect(target)
+        try:
+            source.backup(copy, pages=0)
+            # A plain rollback-journal file: reading the copy later (counting it here,
+            # checking it before a restore) leaves no -wal or -shm file beside it.
+            copy.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            copy.close()
+    finally:
+        source.close()
+    engine = _file_engine(target)
+    try:
+        with engine.connect() as connection:
+            return _counts(connection), _revision(connection)
+    finally:
+        engine.dispose()
+
+
+def _file_engine(path: Path) -> Engine:
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    return create_engine(f"sqlite:///{path}", poolclass=NullPool)
+
+
+def _snapshot_postgresql(
+    engine: Engine, url: str, target: Path
+) -> tuple[dict[str, int], str | None]:
+    # One REPEATABLE READ transaction exports its snapshot; pg_dump reads the same one, so
+    # the dump holds exactly the rows counted here, however many are written meanwhile.
+    with engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="REPEATABLE READ")
+        with connection.begin():
+            snapshot = str(connection.execute(text("SELECT pg_export_snapshot()")).scalar())
+            counts = _counts(connection)
+            revision = _revision(connection)
+            try:
+                pg_dump.dump(url, target, snapshot=snapshot)
+            except pg_dump.ToolFailed as exc:
+                raise BackupError(f"pg_dump failed: {exc}", code="backup.dump_failed") from None
+    return counts, revision
+
+
+def _copy_blobs(source: Path, target: Path) -> dict[str, int]:
+    """Every blob under ``source`` into ``target/<sha256>``, each checked against its name."""
+    copied: dict[str, int] = {}
+    if not source.is_dir():
+        return copied
+    private_dir(target)
+    for path in sorted(source.rglob("*")):
+        if not path.is_file() or path.is_symlink() or ".incoming" in path.parts:
+            continue
+        name = path.name
+        if not _DIGEST.fullmatch(name):
+            continue
+        out = target / name
+        digest = hashlib.sha256()
+        with path.open("rb") as handle, out.open("xb") as sink:
+            while chunk := handle.read(_CHUNK):
+                digest.update(chunk)
+                sink.write(chunk)
+        if digest.hexdigest() != name:
+            raise BackupError(
+                f"the stored blob {name} does not match its digest (its file was changed "
+                "on disk); restore that file from an older backup, then back up again",
+                code="backup.blob_corrupt",
+            )
+        os.chmod(out, 0o400)
+        copied[name] = out.stat().st_size
+    return copied
+
+
+def backup(settings: Settings, dest: Path, *, now: datetime) -> BackupResult:
+    """Write a backup of the service's database and blobs into ``dest`` (new or empty)."""
+    dest = Path(dest).absolute()
+    _check_target(dest)
+    url = settings.resolved_database_url
+    kind = _kind(url)
+    work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.partial-", dir=dest.parent))
+    try:
+        os.chmod(work, 0o700)
+        if kind == "sqlite":
+            database = SQLITE_FILE
+            counts, revision = _snapshot_sqlite(url, work / database)
+        else:
+            database = PG_FILE
+            engine = make_engine(settings)
+            try:
+                counts, revision = _snapshot_postgresql(engine, url, work / database)
+            finally:
+                engine.dispose()
+        blobs = _copy_blobs(settings.data_dir / "blobs", work / BLOBS)
+        files = {
+            database: {"sha256": _sha256(work / database), "size": (work / database).stat().st_size}
+        }
+        for name, size in blobs.items():
+            files[f"{BLOBS}/{name}"] = {"sha256": name, "size": size}
+        counts["blob"] = len(blobs)
+        manifest = {
+            "format": FORMAT,
+            "created": now.isoformat(),
+            "database": {"kind": kind, "file": database, "migration": revision},
+            "counts": counts,
+            "files": files,
+        }
+        (work / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+        if dest.exists():
+            dest.rmdir()  # empty, checked above
+        os.rename(work, dest)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return BackupResult(dest, manifest)
+
+
+# --- restore --------------------------------------------------------------------------
+
+
+def _refuse(message: str, code: str = "backup.invalid") -> BackupError:
+    return BackupError(message + "; nothing was restored", code=code)
+
+
+def read_manifest(src: Path) -> dict[str, Any]:
+    """The backup's manifest, checked for shape (not yet its files)."""
+    path = src / MANIFEST
+    if not src.is_dir():
+        raise _refuse(f"{src} is not a directory holding a backup", "backup.not_found")
+    if not path.is_file():
+        raise _refuse(f"{src} has no {MANIFEST}: it is not a badgeworks backup", "backup.not_found")
+    if path.stat().st_size > MAX_MANIFEST_BYTES:
+        raise _refuse(f"{MANIFEST} is larger than any backup's")
+    try:
+        manifest = json.loads(path.read_text("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise _refuse(f"{MANIFEST} is not valid JSON") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else None
+        raise _refuse(f"{MANIFEST} is not a {FORMAT} manifest (format {str(found)[:40]!r})")
+    database = manifest.get("database")
+    files = manifest.get("files")
+    counts = manifest.get("counts")
+    if (
+        not isinstance(database, dict)
+        or database.get("kind") not in ("sqlite", "postgresql")
+        or database.get("file") != (SQLITE_FILE if database.get("kind") == "sqlite" else PG_FILE)
+        or not isinstance(files, dict)
+        or database.get("file") not in files
+        or not isinstance(counts, dict)
+        or not all(isinstance(v, int) and v >= 0 for v in counts.values())
+    ):
+        raise _refuse(f"{MANIFEST} does not describe a database and its files")
+    for name, entry in files.items():
+        blob = (
+            isinstance(name, str)
+            and name.startswith(BLOBS + "/")
+            and bool(_DIGEST.fullmatch(name[len(BLOBS) + 1 :]))
+        )
+        if not (blob or name == database["file"]):
+            raise _refuse(f"{MANIFEST} names a file it may not: {str(name)[:80]!r}")
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("sha256"), str)
+            or not _DIGEST.fullmatch(entry["sha256"])
+            or not isinstance(entry.get("size"), int)
+            or (blob and entry["sha256"] != name[len(BLOBS) + 1 :])
+        ):
+            raise _refuse(f"{MANIFEST} has a malformed entry for {name[:80]!r}")
+    return manifest
+
+
+def check_backup(src: Path) -> dict[str, Any]:
+    """The manifest, once every file it names is present with its size and digest and the
+    backup holds no other file."""
+    src = Path(src).absolute()
+    manifest = read_manifest(src)
+    files: dict[str, dict[str, Any]] = manifest["files"]
+    present = {
+        str(path.relative_to(src)) for path in src.rglob("*") if path.is_file() or path.is_symlink()
+    } - {MANIFEST}
+    extra = sorted(present - set(files))
+    if extra:
+        raise _refuse(
+            f"the backup holds a file its manifest does not name: {extra[0][:80]!r}",
+            "backup.tampered",
+        )
+    for name, entry in sorted(files.items()):
+        path = src / name
+        if path.is_symlink() or not path.is_file():
+            raise _refuse(f"the backup's file {name[:80]!r} is missing", "backup.tampered")
+        if path.stat().st_size != entry["size"] or _sha256(path) != entry["sha256"]:
+            raise _refuse(
+                f"the backup's file {name[:80]!r} does not match its manifest (changed or "
+                "damaged since the backup was made)",
+                "backup.tampered",
+            )
+    return manifest
+
+
+def _check_empty_target(settings: Settings, engine: Engine, kind: str) -> None:
+    blobs = settings.data_dir / "blobs"
+    if blobs.is_dir() and any(p.is_file() for p in blobs.rglob("*")):
+        raise _refuse(
+            f"the blob store {blobs} is not empty; restore into a new data directory",
+            "backup.target_not_empty",
+        )
+    with engine.connect() as connection:
+        tables = inspect(connection).get_table_names()
+    if tables:
+        raise _refuse(
+            f"the target database is not empty ({len(tables)} tables, e.g. {tables[0]!r}); "
+            "restore into a new, empty database",
+            "backup.target_not_empty",
+        )
+
+
+@contextmanager
+def _engine(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def restore(settings: Settings, src: Path) -> BackupResult:
+    """Rebuild the (empty) database and blob store of ``settings`` from the backup ``src``."""
+    src = Path(src).absolute()
+    manifest = check_backup(src)
+    url = settings.resolved_database_url
+    kind = _kind(url)
+    if manifest["database"]["kind"] != kind:
+        raise _refuse(
+            f"the backup holds a {manifest['database']['kind']} database and the target is "
+            f"{kind}; restore into the same kind of database",
+            "backup.kind_mismatch",
+        )
+    database_file = src / manifest["database"]["file"]
+    if kind == "sqlite":
+        # A SQLite file is only looked at (never created) before the checks pass.
+        target = _sqlite_path(url)
+        if target.exists() and target.stat().st_size > 0:
+            with _engine(settings) as engine:
+                _check_empty_target(settings, engine, kind)
+        else:
+            _check_blobs_empty(settings)
+        _restore_sqlite(database_file, target)
+    else:
+        with _engine(settings) as engine:
+            _check_empty_target(settings, engine, kind)
+        try:
+            pg_dump.restore(url, database_file)
+        except pg_dump.ToolFailed as exc:
+            raise BackupError(
+                f"pg_restore failed, and rolled back: {exc}", code="backup.restore_failed"
+            ) from None
+    store = BlobStore(settings.data_dir / "blobs")
+    for name in sorted(manifest["files"]):
+        if name.startswith(BLOBS + "/"):
+            with (src / name).open("rb") as handle:
+                digest, _size = store.put_stream(
+                    iter(lambda: handle.read(_CHUNK), b""), max_bytes=2**62
+                )
+            if digest != name[len(BLOBS) + 1 :]:
+                raise BackupError(
+                    f"the blob {name} changed while it was restored", code="backup.tampered"
+                )
+    with _engine(settings) as engine:
+        upgrade(engine)
+        with engine.connect() as connection:
+            counts = _counts(connection)
+        revision = current_revision(engine)
+    expected = {k: v for k, v in manifest["counts"].items() if k in COUNTED}
+    different = {k: (v, counts.get(k, 0)) for k, v in expected.items() if counts.get(k, 0) != v}
+    if different:
+        table, (want, got) = next(iter(sorted(different.items())))
+        raise BackupError(
+            f"the restored database has {got} {table} row(s) where the backup counted {want}",
+            code="backup.count_mismatch",
+        )
+    result = BackupResult(src, manifest)
+    result.manifest = {**manifest, "restored_migration": revision}
+    return result
+
+
+def _check_blobs_empty(settings: Settings) -> None:
+    blobs = settings.data_dir / "blobs"
+    if blobs.is_dir() and any(p.is_file() for p in blobs.rglob("*")):
+        raise _refuse(
+            f"the blob store {blobs} is not empty; restore into a new data directory",
+            "backup.target_not_empty",
+        )
+
+
+def _restore_sqlite(source: Path, target: Path) -> None:
+    backup_copy = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
+        verdict = backup_copy.execute("PRAGMA integrity_check").fetchone()
+        if not verdict or verdict[0] != "ok":
+            raise _refuse("the backup's database fails SQLite's integrity check", "backup.tampered")
+        private_dir(target.parent)
+        fd, partial_name = tempfile.mkstemp(prefix=f".{target.name}.restore-", dir=target.parent)
+        os.close(fd)
+        partial = Path(partial_name)
+        try:
+            out = sqlite3.connect(partial)
+            try:
+                backup_copy.backup(out, pages=0)
+            finally:
+                out.close()
+            os.chmod(partial, 0o600)
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
+    finally:
+        backup_copy.close()
