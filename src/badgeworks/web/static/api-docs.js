@@ -7,7 +7,10 @@
     url: root.getAttribute("data-openapi-url"),
     dom_id: "#swagger-ui",
     layout: "BaseLayout",
-    deepLinking: true,
+    // No deep links: Swagger UI puts each one, a link, inside the operation's expand
+    // button, and a control inside a control is unusable with a screen reader (axe:
+    // nested-interactive, target-size).
+    deepLinking: false,
     showExtensions: true,
     showCommonExtensions: true,
     // The public validator is a remote service; the docs must work offline.
