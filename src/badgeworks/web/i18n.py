@@ -21,13 +21,23 @@ from __future__ import annotations
 import gettext
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime as _datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
+
+from badgeworks.services.locale_format import (
+    Day,
+    Width,
+    local_date,
+    local_datetime,
+    local_number,
+    local_time,
+)
 
 LOCALES = Path(__file__).resolve().parent / "locales"
 LANGUAGES = ("en", "es")
@@ -54,6 +64,19 @@ class Plural:
             return self.forms[index]
         given = [form for form in self.forms if form]
         return given[-1] if given else ""
+
+
+def _whole_like(lang: str, n: float) -> int:
+    """A whole number in the same CLDR plural category as the fraction ``n`` (gettext rules
+    take whole numbers): 1.5 seconds is "other" in English and Spanish, like 2."""
+    return _whole_for_category(lang, str(Locale.parse(lang).plural_form(n)))
+
+
+@cache
+def _whole_for_category(lang: str, category: str) -> int:
+    locale = Locale.parse(lang)
+    wholes: tuple[int, ...] = (*range(0, 200), 1_000_000)
+    return next((whole for whole in wholes if locale.plural_form(whole) == category), 2)
 
 
 Entry = str | Plural
@@ -103,7 +126,9 @@ class Translator:
     """``t("key", name=…)``: the string for the page's language, formatted with ``str.format``.
 
     ``t.plural("key", n, name=…)`` picks the plural form for ``n``; ``{n}`` in it is ``n``
-    written the page language's way (``1,234`` / ``1234``, ``12,345`` / ``12.345``).
+    written the page language's way (``12,345`` / ``12.345``). ``t.date``, ``t.datetime``,
+    ``t.time`` and ``t.number`` write dates, times and numbers in the page's language (they
+    are also the ``date``, ``datetime``, ``time`` and ``number`` filters of the templates).
     """
 
     def __init__(self, lang: str) -> None:
@@ -119,12 +144,76 @@ class Translator:
         text = entry.form(1) if isinstance(entry, Plural) else entry or key
         return text.format(**values) if values else text
 
-    def plural(self, key: str, n: int, /, **values: Any) -> str:
+    def plural(self, key: str, n: int | float, /, **values: Any) -> str:
         """The sentence for ``n`` things in the plural form the language uses for ``n``."""
         entry = self._entry(key)
-        text = entry.form(n) if isinstance(entry, Plural) else entry or key
-        values.setdefault("n", format_decimal(n, locale=self.lang))
+        whole = int(n) if float(n).is_integer() else _whole_like(self.lang, n)
+        text = entry.form(whole) if isinstance(entry, Plural) else entry or key
+        values.setdefault("n", local_number(n, self.lang))
         return text.format(**values)
+
+    def date(self, value: Day, width: Width = "long") -> str:
+        """A calendar day: "December 3, 2026" / "3 de diciembre de 2026" (``medium``: "Dec 3,
+        2026" / "3 dic 2026")."""
+        return local_date(value, self.lang, width)
+
+    def datetime(self, value: Day, width: Width = "long") -> str:
+        """A moment, in UTC: "December 3, 2026, 2:05 PM UTC" / "3 de diciembre de 2026,
+        14:05 UTC"."""
+        if value is None or isinstance(value, str | _datetime):
+            return local_datetime(value, self.lang, width)
+        return local_date(value, self.lang, width)
+
+    def time(self, value: _datetime | str | None) -> str:
+        """A time of day, in UTC: "2:05 PM UTC" / "14:05 UTC"."""
+        return local_time(value, self.lang)
+
+    def check_message(self, check: Mapping[str, Any]) -> str | None:
+        """A verification check's message in the page's language, by its ``code``
+        (``check.<code>`` in ``verify_checks.po``), filled from its ``detail``.
+
+        None on an English page (the report's own English message says more) and for a
+        code without a translation, so the page shows the English message instead.
+        """
+        code = check.get("code")
+        if self.lang == DEFAULT_LANGUAGE or not isinstance(code, str):
+            return None
+        entry = self._strings.get(f"check.{code}")
+        if not isinstance(entry, str):
+            return None
+        detail = check.get("detail")
+        values = _check_values(detail if isinstance(detail, Mapping) else {}, self)
+        try:
+            return entry.format(**values) if "{" in entry else entry
+        except (KeyError, IndexError, ValueError):
+            return None
+
+    def number(self, value: int | float | None) -> str:
+        """A number with the language's grouping and decimal sign."""
+        return local_number(value, self.lang)
+
+
+#: A check's ``detail`` dates, by the placeholder a translated message names them with.
+_CHECK_DATES = {
+    "since": ("validFrom", "issuanceDate"),
+    "until": ("validUntil", "expirationDate"),
+}
+
+
+def _check_values(detail: Mapping[str, Any], t: Translator) -> dict[str, str]:
+    """The placeholders a translated check message may use: the detail's short texts and
+    numbers, and its validity dates written in the page's language."""
+    values = {
+        key: str(value)[:200]
+        for key, value in detail.items()
+        if isinstance(value, str | int) and not isinstance(value, bool)
+    }
+    for name, keys in _CHECK_DATES.items():
+        for key in keys:
+            if isinstance(detail.get(key), str):
+                values[name] = t.date(detail[key])
+                break
+    return values
 
 
 def negotiate(query_lang: str | None, cookie_lang: str | None, accept_language: str | None) -> str:

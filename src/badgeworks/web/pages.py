@@ -13,7 +13,8 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 
 from badgeworks.web.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, negotiate
 
@@ -22,13 +23,47 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 
 def make_environment() -> Environment:
-    """The Jinja environment for all pages (autoescaping on)."""
-    return Environment(
+    """The Jinja environment for all pages (autoescaping on), with the ``date``,
+    ``datetime``, ``time`` and ``number`` filters in the page's language
+    (``docs/translations.md``)."""
+    env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(default=True),
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["date"] = _date_filter
+    env.filters["datetime"] = _datetime_filter
+    env.filters["time"] = _time_filter
+    env.filters["number"] = _number_filter
+    return env
+
+
+def _translator(context: Context) -> Translator:
+    """The page's translator; a template rendered without one (a macro imported without
+    context) writes English."""
+    t = context.get("t")
+    return t if isinstance(t, Translator) else Translator(str(context.get("lang") or ""))
+
+
+@pass_context
+def _date_filter(context: Context, value: Any, width: str = "long") -> str:
+    return _translator(context).date(value, width)  # type: ignore[arg-type]
+
+
+@pass_context
+def _datetime_filter(context: Context, value: Any, width: str = "long") -> str:
+    return _translator(context).datetime(value, width)  # type: ignore[arg-type]
+
+
+@pass_context
+def _time_filter(context: Context, value: Any) -> str:
+    return _translator(context).time(value)
+
+
+@pass_context
+def _number_filter(context: Context, value: Any) -> str:
+    return _translator(context).number(value)
 
 
 def page_language(request: Request) -> str:

@@ -95,7 +95,7 @@ def test_page_renders_a_presentation(client: TestClient, acme: IssuerHandle) -> 
     assert "presentation.unsigned" in codes
     sections = doc.all("section", class_="presented-credential")
     assert [s.get("data-verdict") for s in sections] == ["verified", "verified"]
-    assert "Presentation of 2 credential(s)" in doc.text
+    assert "Presentation of 2 credentials" in doc.text
 
     # In Spanish.
     r = client.post(
@@ -104,4 +104,4 @@ def test_page_renders_a_presentation(client: TestClient, acme: IssuerHandle) -> 
         headers={"Accept-Language": "es"},
     )
     assert r.status_code == 200
-    assert "Presentación de 2 credencial(es)" in Page(r.text).text
+    assert "Presentación de 2 credenciales" in Page(r.text).text

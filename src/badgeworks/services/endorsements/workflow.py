@@ -57,6 +57,7 @@ from badgeworks.services.errors import (
 )
 from badgeworks.services.infra import audit, outbox
 from badgeworks.services.lifecycle import status_lists
+from badgeworks.services.locale_format import local_date
 from badgeworks.services.models import Strict
 from badgeworks.services.programs.achievements import (
     achievement_url,
@@ -292,7 +293,7 @@ def _invite_mail(
 ) -> tuple[str, str, str]:
     from html import escape
 
-    day = invite.expires_at.date().isoformat()
+    day = local_date(invite.expires_at, "en")  # the message is in English
     text = (
         f"Hello {endorser.name},\n\n"
         f"{issuer.name} invites you to review the project “{project.title}” and, if you "
@@ -322,7 +323,7 @@ def _withdrawal_mail(
 ) -> tuple[str, str, str]:
     from html import escape
 
-    day = invite.expires_at.date().isoformat()
+    day = local_date(invite.expires_at, "en")  # the message is in English
     text = (
         f"Hello {endorser.name},\n\nIf you want to withdraw the endorsement you "
         f"signed ({endorsement_url(ctx, endorsement.id)}), open this link (it works once, "

@@ -58,6 +58,7 @@ from badgeworks.services.accounts.tokens import hash_token
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import NotFoundError
 from badgeworks.services.infra import outbox
+from badgeworks.services.locale_format import local_datetime
 from badgeworks.services.portfolio.standing import standing
 from badgeworks.services.programs.issuers import signing_key
 
@@ -223,14 +224,14 @@ PIN_TEXT: dict[str, dict[str, str]] = {
         "subject": "Your wallet PIN: {achievement}",
         "body": "Hello {name},\n\nTo add your credential “{achievement}” from {issuer} to "
         "your wallet, enter this PIN when your wallet asks for it:\n\n{pin}\n\n"
-        "It works once, until {until} (UTC). If you did not ask to add the credential to a "
+        "It works once, until {until}. If you did not ask to add the credential to a "
         "wallet, ignore this message: without the offer shown to you, the PIN is of no use.",
     },
     "es": {
         "subject": "El PIN para tu cartera: {achievement}",
         "body": "Hola, {name}:\n\nPara añadir tu credencial «{achievement}» de {issuer} a tu "
         "cartera digital, escribe este PIN cuando la cartera te lo pida:\n\n{pin}\n\n"
-        "Sirve una sola vez, hasta el {until} (UTC). Si no pediste añadir la credencial a una "
+        "Sirve una sola vez, hasta el {until}. Si no pediste añadir la credencial a una "
         "cartera, ignora este mensaje: sin la oferta que se te mostró, el PIN no sirve de nada.",
     },
 }
@@ -267,7 +268,7 @@ def _queue_pin(
         "achievement": version.name if version else row.id,
         "issuer": issuer.name if issuer else "",
         "pin": pin,
-        "until": expires_at.strftime("%Y-%m-%d %H:%M"),
+        "until": local_datetime(expires_at, lang),
     }
     words = PIN_TEXT[lang]
     body = words["body"].format(**fields)

@@ -18,6 +18,7 @@ from sqlmodel import Session
 from badgeworks.adapters import pdf, qr
 from badgeworks.db.models import Credential
 from badgeworks.services.context import ServiceContext
+from badgeworks.services.locale_format import local_date
 from badgeworks.services.portfolio import badges
 from badgeworks.services.portfolio.pages import credential_page_data
 from badgeworks.services.portfolio.standing import Standing, standing
@@ -25,10 +26,9 @@ from badgeworks.services.portfolio.standing import Standing, standing
 Translate = Callable[..., str]
 
 
-def _date(value: datetime | None, lang: str) -> str:
-    if value is None:
-        return ""
-    return value.strftime("%Y-%m-%d")
+def _date(value: datetime | str | None, lang: str) -> str:
+    """A date as the certificate's language writes it ("3 de diciembre de 2026")."""
+    return local_date(value, lang)
 
 
 def certificate_pdf(
@@ -51,7 +51,13 @@ def certificate_pdf(
     if c["issued"] is not None:
         dates.append(t("portfolio.pdf_issued", date=_date(c["issued"], lang)))
     if c["start"] or c["end"]:
-        dates.append(t("portfolio.pdf_activity", start=c["start"], end=c["end"]))
+        dates.append(
+            t(
+                "portfolio.pdf_activity",
+                start=_date(c["start"], lang),
+                end=_date(c["end"], lang),
+            )
+        )
     if c["host"] and c["host"]["name"]:
         dates.append(t("portfolio.pdf_host", host=c["host"]["name"]))
     if c["expires"] is not None:

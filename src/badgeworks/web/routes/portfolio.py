@@ -71,7 +71,7 @@ def _portfolio_page(
     meta = sharing.open_graph(
         title=title,
         description=p["headline"]
-        or t("portfolio.og_portfolio_description", count=len(data["cards"])),
+        or t.plural("portfolio.og_portfolio_description", len(data["cards"])),
         url=p["url"],
         image=photo["url"] if photo else first["og_image"] if first else None,
         image_alt=photo["alt"] if photo else first["image_alt"] if first else None,

@@ -428,8 +428,10 @@ def _result_view(outcome: Outcome) -> dict[str, Any]:
     return {
         "verdict": outcome.verdict,
         "verdict_class": _OUTCOME_CLASS[outcome.verdict],
-        "failures": [c.message for c in outcome.report.failures() + outcome.report.unchecked()][:5],
-        "warnings": [c.message for c in outcome.report.warnings()][:5],
+        "failures": [c.as_dict() for c in outcome.report.failures() + outcome.report.unchecked()][
+            :5
+        ],
+        "warnings": [c.as_dict() for c in outcome.report.warnings()][:5],
         "groups": [(name, groups[name]) for name in GROUPS if name in groups],
         "checks": [c.as_dict() for c in outcome.report.checks],
         "summary": outcome.summary or None,
@@ -443,17 +445,19 @@ def _result_view(outcome: Outcome) -> dict[str, Any]:
 
 def _presentation_view(outcome: PresentationOutcome) -> dict[str, Any]:
     checks = [c.as_dict() for c in outcome.report.checks]
-    failures = [c.message for c in outcome.report.failures() + outcome.report.unchecked()]
+    # Checks (their code picks the page language's message), a credential's own first
+    # failure named by the credential it belongs to.
+    failures = [c.as_dict() for c in outcome.report.failures() + outcome.report.unchecked()]
     for index, item in enumerate(outcome.credentials, start=1):
         if not item.report.verified:
             name = (item.summary or {}).get("name") or str(index)
             first = (item.report.failures() or item.report.unchecked())[0]
-            failures.append(f"{name}: {first.message}")
+            failures.append({**first.as_dict(), "credential": name})
     return {
         "verdict": outcome.verdict,
         "verdict_class": _OUTCOME_CLASS[outcome.verdict],
         "failures": failures[:5],
-        "warnings": [c.message for c in outcome.report.warnings()][:5],
+        "warnings": [c.as_dict() for c in outcome.report.warnings()][:5],
         "checks": checks,
         "signed": outcome.signed,
         "source": outcome.submission.source,
