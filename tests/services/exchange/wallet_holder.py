@@ -23,7 +23,7 @@ from badgeworks.core.encoding import b64url_encode
 from badgeworks.core.holder_proof import did_jwk
 from badgeworks.db.models import Credential
 from badgeworks.services.exchange import oid4vci
-from tests.issuer_app import NOW
+from tests.issuer_app import NOW, Issued, IssuerHandle, draft_project
 from tests.signers import generate_jwk, jws_sign
 
 BASE = "http://127.0.0.1:8000"
@@ -145,3 +145,20 @@ def ask(client: TestClient, token: str, body: Any) -> Any:
 
 def request_body(config: str, proof: str) -> dict[str, Any]:
     return {"credential_configuration_id": config, "proofs": {"jwt": [proof]}}
+
+
+def issue_plain(client: TestClient, who: IssuerHandle) -> Issued:
+    """A credential issued for a project without deliverables (quicker to set up)."""
+    ids = draft_project(client, who)
+    r = client.post(f"/api/v1/projects/{ids['project']}/complete", headers=who.auth)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    return Issued(
+        id=body["id"],
+        url=body["url"],
+        path=body["url"].removeprefix(BASE),
+        candidate=ids["candidate"],
+        project=ids["project"],
+        deliverables={},
+        credential=body["credential"],
+    )

@@ -27,6 +27,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from badgeworks.core.document import parse_json_document
 from badgeworks.core.errors import BadgeworksError, InputError
@@ -155,39 +156,46 @@ def credential_offer_qr(
 @router.post("/oid4vci/token", tags=["wallets"])
 async def token(request: Request, session: SessionDep, ctx: ContextDep) -> Response:
     """The token endpoint (§6): ``grant_type``, ``pre-authorized_code``, ``tx_code``."""
-    limited = _limited(request, session)
-    if limited is not None:
-        return limited
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media != "application/x-www-form-urlencoded":
-        return _error(
-            "invalid_request",
-            "send the token request as application/x-www-form-urlencoded",
-            400,
-        )
-    try:
-        form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
-    except Exception:
-        return _error("invalid_request", "the token request is not a readable form", 400)
     values: dict[str, str] = {}
-    for name, value in form.multi_items():
-        if not isinstance(value, str):
-            return _error("invalid_request", "the token request holds no files", 400)
-        if name in values:
-            # RFC 6749 §3.2: parameters MUST NOT be included more than once.
-            return _error("invalid_request", f"the parameter {name[:40]!r} is repeated", 400)
-        values[name] = value
-    try:
-        answer = oid4vci.redeem(
-            session,
-            ctx,
-            grant_type=values.get("grant_type"),
-            code=values.get("pre-authorized_code"),
-            tx_code=values.get("tx_code"),
-        )
-    except WalletError as exc:
-        return _refused(exc)
-    return JSONResponse(answer, headers=NO_STORE)
+    problem: str | None = None
+    if media != "application/x-www-form-urlencoded":
+        problem = "send the token request as application/x-www-form-urlencoded"
+    else:
+        try:
+            form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+        except Exception:
+            form = None
+            problem = "the token request is not a readable form"
+        for name, value in form.multi_items() if form is not None else ():
+            if not isinstance(value, str):
+                problem = "the token request holds no files"
+            elif name in values:
+                # RFC 6749 §3.2: parameters MUST NOT be included more than once.
+                problem = f"the parameter {name[:40]!r} is repeated"
+            values[name] = str(value)
+
+    def answer() -> Response:
+        # The limit is counted first, whatever the request holds.
+        limited = _limited(request, session)
+        if limited is not None:
+            return limited
+        if problem is not None:
+            return _error("invalid_request", problem, 400)
+        try:
+            tokens = oid4vci.redeem(
+                session,
+                ctx,
+                grant_type=values.get("grant_type"),
+                code=values.get("pre-authorized_code"),
+                tx_code=values.get("tx_code"),
+            )
+        except WalletError as exc:
+            return _refused(exc)
+        return JSONResponse(tokens, headers=NO_STORE)
+
+    # One hand-off to a worker thread: the database is never used on the event loop.
+    return await run_in_threadpool(answer)
 
 
 @router.post("/oid4vci/nonce", tags=["wallets"])
@@ -213,35 +221,43 @@ def _bearer(request: Request) -> str | None:
 @router.post("/oid4vci/credential", tags=["wallets"])
 async def credential(request: Request, session: SessionDep, ctx: ContextDep) -> Response:
     """The credential endpoint (§8): the credential bound to the wallet's proven key."""
-    limited = _limited(request, session)
-    if limited is not None:
-        return limited
     access_token = _bearer(request)
-    if access_token is None:
-        return _refused(
-            WalletError("the request has no Bearer access token", code="invalid_token", status=401)
-        )
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media != "application/json":
-        return _error(
-            "invalid_credential_request", "send the credential request as application/json", 400
-        )
-    raw = await request.body()
-    if len(raw) > MAX_REQUEST_BYTES:
-        return _error(
-            "invalid_credential_request",
-            f"the credential request is over {MAX_REQUEST_BYTES // 1024} KiB",
-            413,
-        )
-    try:
-        body = parse_json_document(raw, max_bytes=MAX_REQUEST_BYTES)
-    except InputError as exc:
-        return _error("invalid_credential_request", f"the request is not JSON: {exc}", 400)
-    try:
-        answer = oid4vci.issue(session, ctx, access_token=access_token, body=body)
-    except WalletError as exc:
-        return _refused(exc)
-    return JSONResponse(answer, headers=NO_STORE)
+    raw = await request.body() if access_token is not None and media == "application/json" else b""
+
+    def answer() -> Response:
+        limited = _limited(request, session)
+        if limited is not None:
+            return limited
+        if access_token is None:
+            return _refused(
+                WalletError(
+                    "the request has no Bearer access token", code="invalid_token", status=401
+                )
+            )
+        if media != "application/json":
+            return _error(
+                "invalid_credential_request",
+                "send the credential request as application/json",
+                400,
+            )
+        if len(raw) > MAX_REQUEST_BYTES:
+            return _error(
+                "invalid_credential_request",
+                f"the credential request is over {MAX_REQUEST_BYTES // 1024} KiB",
+                413,
+            )
+        try:
+            body = parse_json_document(raw, max_bytes=MAX_REQUEST_BYTES)
+        except InputError as exc:
+            return _error("invalid_credential_request", f"the request is not JSON: {exc}", 400)
+        try:
+            issued = oid4vci.issue(session, ctx, access_token=access_token, body=body)
+        except WalletError as exc:
+            return _refused(exc)
+        return JSONResponse(issued, headers=NO_STORE)
+
+    return await run_in_threadpool(answer)
 
 
 # ------------------------------------------------------------------------------ /me
@@ -251,13 +267,22 @@ def _who(request: Request, session: Session, ctx: ContextDep) -> access.SignedIn
     return access.resume(session, ctx, request.cookies.get(COOKIE))
 
 
+#: The page's words for each refusal of an offer (the general one otherwise).
+_GONE = {
+    "candidate.not_yours": "wallet.not_yours",
+    "wallet.not_offered": "wallet.not_yours",
+    "credential_request_denied": "wallet.withdrawn",
+}
+
+
 def _gone(request: Request, exc: BadgeworksError) -> Response:
+    status = exc.status if isinstance(exc, WalletError) else status_for(exc)
     return render(
         request,
         "me_gone.html",
-        status_code=status_for(exc),
+        status_code=status,
         headers=PRIVATE,
-        message_key="wallet.not_yours" if exc.code == "candidate.not_yours" else "wallet.withdrawn",
+        message_key=_GONE.get(exc.code, "candidate.error"),
         code=exc.code,
     )
 
@@ -285,35 +310,28 @@ async def wallet_offer(
     request: Request, credential_id: CredentialId, session: SessionDep, ctx: ContextDep
 ) -> Response:
     """Make a single-use offer of one of the candidate's credentials and show it."""
-    who = _who(request, session, ctx)
-    if who is None:
-        return RedirectResponse(f"{PREFIX}/sign-in", status_code=303, headers=PRIVATE)
     form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
     csrf = form.get("csrf_token")
-    try:
-        access.check_csrf(who, csrf if isinstance(csrf, str) else None)
-        offer = oid4vci.offer_for_candidate(session, ctx, who.email, credential_id)
-    except WalletError as exc:
-        return _gone(request, exc)
-    except BadgeworksError as exc:
-        if exc.code == "candidate.not_yours":
+
+    def answer() -> Response:
+        who = _who(request, session, ctx)
+        if who is None:
+            return RedirectResponse(f"{PREFIX}/sign-in", status_code=303, headers=PRIVATE)
+        try:
+            access.check_csrf(who, csrf if isinstance(csrf, str) else None)
+            offer = oid4vci.offer_for_candidate(session, ctx, who.email, credential_id)
+        except BadgeworksError as exc:
             return _gone(request, exc)
         return render(
             request,
-            "me_gone.html",
-            status_code=status_for(exc),
+            "me_wallet.html",
             headers=PRIVATE,
-            message_key="candidate.error",
-            code=exc.code,
+            offer=offer,
+            action=f"{PREFIX}/wallet/{credential_id}",
+            csrf_token=who.csrf_token,
         )
-    return render(
-        request,
-        "me_wallet.html",
-        headers=PRIVATE,
-        offer=offer,
-        action=f"{PREFIX}/wallet/{credential_id}",
-        csrf_token=who.csrf_token,
-    )
+
+    return await run_in_threadpool(answer)
 
 
 # ------------------------------------------------------------------------------ issuer setting
