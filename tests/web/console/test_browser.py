@@ -160,6 +160,11 @@ def test_staff_issue_flow_with_mentor_endorsement_then_revoke(server: Server, br
     assert page.locator("[aria-current=step]").inner_text() == "Ready to issue"
     assert page.get_by_role("cell", name="Reviewed").is_visible()
     page.get_by_role("link", name="Preview and issue").click()
+    # The credential's page as the employer will see it, the mentor's words included; the
+    # JSON opens with one click.
+    preview = page.locator("#credential-preview")
+    assert preview.get_by_text("Careful, well-documented work.").is_visible()
+    page.get_by_text("The credential's JSON (unsigned)").click()
     assert "EndorsementCredential" in page.locator("pre").inner_text()
     _axe(page)
     _shot(page, "04-issue-preview")
