@@ -82,6 +82,7 @@ from badgeworks.db.status import StatusChange, StatusEntry, StatusList
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.endorsements import mentors
 from badgeworks.services.errors import ConflictError, NotFoundError
+from badgeworks.services.infra import secrets as key_secrets
 from badgeworks.services.lifecycle import reasons
 from badgeworks.services.programs.issuers import signing_key
 
@@ -351,7 +352,20 @@ def slot_key(ctx: ServiceContext, owner: Owner, list_id: int) -> bytes:
     """
     table = "endorser_status_list" if isinstance(owner, Endorser) else "status_list"
     label = f"badgeworks status-list slots\0{table}\0{list_id}".encode()
-    return hmac.new(ctx.key_secret.encode("utf-8"), label, hashlib.sha256).digest()
+    return hmac.new(_slot_secret(ctx).encode("utf-8"), label, hashlib.sha256).digest()
+
+
+def _slot_secret(ctx: ServiceContext) -> str:
+    # The key secret the lists were started under, kept across rotations of the key
+    # secret (services/infra/secrets.py), so the permutation of a list never changes.
+    if ctx.slot_secret is None:
+        if ctx.session_factory is None:
+            return ctx.key_secret
+        with ctx.session_factory() as session:
+            engine = session.get_bind()
+        assert isinstance(engine, Engine)
+        ctx.slot_secret = key_secrets.slot_secret(engine, ctx.key_secrets)
+    return ctx.slot_secret
 
 
 def permute(key: bytes, slot: int, size: int) -> int:
@@ -924,13 +938,16 @@ class Drift:
     extra: int
     #: The served, signed document does not encode the list's ``bits``.
     document_stale: bool
+    #: Bits per entry of the list (``statusSize``).
+    status_size: int = 1
 
     def describe(self) -> str:
         """One line for an operator."""
         parts = []
         if self.missing or self.extra:
+            unit = "bit(s)" if self.status_size == 1 else f"{self.status_size}-bit value(s)"
             parts.append(
-                f"{self.missing + self.extra} status value(s) differ from the database "
+                f"{self.missing + self.extra} {unit} differ from the database "
                 f"({self.missing} missing, {self.extra} extra)"
             )
         if self.document_stale:
@@ -1057,7 +1074,7 @@ def _drift_of(table: str, row: ListRow, expected: bytes) -> Drift | None:
         url = str(json.loads(row.document)["id"])
     except (ValueError, KeyError, TypeError):
         url = f"{table} {row.id}"
-    return Drift(table, row.id or 0, url, row.version, missing, extra, stale)
+    return Drift(table, row.id or 0, url, row.version, missing, extra, stale, status_size_of(row))
 
 
 def check(session: Session) -> list[Drift]:

@@ -70,7 +70,9 @@ def with_reasons(ctx: ServiceContext, result: Verification) -> Verification:
             message = c.message
             if found.reason:
                 detail["reason"] = found.reason
-                message = f'{message} The reason the issuer gave: "{found.reason:.500}".'
+                # A revocation reason code's message is already quoted from the list.
+                if found.reason != c.detail.get("message"):
+                    message = f'{message} The reason the issuer gave: "{found.reason:.500}".'
             c = Check(c.check, c.outcome, c.code, message, detail)
         explained.append(c)
     return replace(result, report=Report(explained))
