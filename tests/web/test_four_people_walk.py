@@ -350,7 +350,7 @@ def _staff_issues(walk: Walk, page: Any) -> None:
     assert page.locator("[aria-current=step]").inner_text() == t("console.state.ready")
     walk.check(page)
     page.locator("a[href$='/issue']").click()
-    assert "EndorsementCredential" in page.locator("pre").inner_text()
+    assert "EndorsementCredential" in (page.locator("pre").first.text_content() or "")
     notify = page.locator("#notify-candidate")
     assert notify.is_checked()
     label = page.locator("label[for=notify-candidate]").inner_text()
@@ -400,7 +400,9 @@ def _staff_issues(walk: Walk, page: Any) -> None:
     problems = page.locator("table.problems tbody tr")
     assert problems.count() == 1 and "candidate_email" in problems.first.inner_text()
     walk.check(page)
-    page.get_by_role("button", name=t("console.bulk.issue", good=1)).click()
+    issue = page.locator("form[action$='/issue'] button[type=submit]")
+    assert "1" in issue.inner_text()  # "Issue 1 credential", "Emitir 1 credencial"
+    issue.click()
     page.get_by_text(t("console.bulk.status_done"), exact=True).wait_for(timeout=60_000)
     walk.check(page)
 
@@ -514,7 +516,7 @@ def _candidate_shares(walk: Walk) -> None:
 
         # Her credential, with its image, opens its page.
         credential = walk.found["credential"]
-        link = section.locator(".me-credentials a")
+        link = section.locator(".me-credentials a:has(img)")
         assert link.count() == 1
         assert link.locator("img").evaluate("i => i.complete && i.naturalWidth > 0")
         walk.check(page, "images/me-credentials.png")
