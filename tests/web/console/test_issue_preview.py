@@ -286,3 +286,50 @@ def test_the_description_is_joined_from_sentences_that_end_once() -> None:
         )
         == "Project: Done. Hosted by Acme Inc. Mentored by J. Smith Jr., Ada. Shipped it."
     )
+
+
+def test_a_hostile_comment_and_rating_show_as_text(
+    app: FastAPI, client: TestClient, acme: IssuerHandle
+) -> None:
+    """A mentor's comment is theirs to write: markup in it is shown as text on the
+    assessment and in the preview, never run; a rating of a level the rubric does not
+    have is refused before anything is signed, and the assessment stays as it was."""
+    project = draft_project(client, acme)["project"]
+    r = client.patch(f"/api/v1/projects/{project}", json={"results": []}, headers=acme.auth)
+    assert r.status_code == 200, r.text
+    data = invite(client, acme, project)
+    path = review_path(data)
+    nonce = open_form(client, path)
+    refused = client.post(
+        path,
+        data={"nonce": nonce, "rating.quality": "legendary", "comment": "x"},
+        headers=HTML,
+        follow_redirects=False,
+    )
+    assert refused.status_code == 422, refused.text
+    hostile = "<script>alert(1)</script> <img src=x onerror=alert(2)> [a](javascript:alert(3))"
+    r = client.post(
+        path,
+        data={"nonce": nonce, "rating.quality": "meets", "comment": hostile},
+        headers=HTML,
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    add_staff(app, "acme", "viewer@acme.example", "viewer")
+    add_staff(app, "acme", "issuer@acme.example", "issuer")
+    viewer = TestClient(app, raise_server_exceptions=False)
+    sign_in(viewer, "viewer@acme.example")
+    # A viewer reads the assessment (without its form) and may not preview.
+    page = viewer.get(f"/console/acme/projects/{project}").text
+    assert _row(page) == "Quality of work Meets expectations Grace Hopper, in their endorsement"
+    assert "As Grace Hopper rated it" not in page
+    assert viewer.get(f"/console/acme/projects/{project}/issue").status_code == 403
+    staff = TestClient(app, raise_server_exceptions=False)
+    sign_in(staff, "issuer@acme.example")
+    for shown in (
+        staff.get(f"/console/acme/projects/{project}").text,
+        staff.get(f"/console/acme/projects/{project}/issue").text,
+    ):
+        assert "<script>alert(1)" not in shown and "<img src=x" not in shown
+        assert 'href="javascript:' not in shown.lower()
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in shown
