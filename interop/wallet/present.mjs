@@ -42,26 +42,80 @@ export async function dcqlCredential(record) {
 }
 
 /**
- * The credential query ids to answer: every query (no credential_sets), or the first
- * satisfiable option of each set (DCQL, OpenID4VP 1.0 §6.2 and §6.4.2).
+ * The DID the wallet presents as: its key's DID, or for a key bound as a bare `jwk`, the
+ * `did:jwk` the issuer named that key by in the credential. Null when neither fits.
  */
-export function queriesToAnswer(query, result) {
-  if(!result.can_be_satisfied) {
-    const why = Object.entries(result.credential_matches)
-      .filter(([, match]) => !match.success)
-      .map(([id, match]) => `${id}: ${JSON.stringify(match.failed_credentials ?? match)}`);
-    throw new Error(`wallet: no stored credential satisfies the DCQL query (${why.join('; ')})`);
+export function presentingIdentity(record, holder) {
+  if(holder.did) {
+    return {did: holder.did, kid: holder.kid};
   }
-  if(!result.credential_sets) {
-    return query.credentials.map(q => q.id);
-  }
-  const ids = new Set();
-  for(const set of result.credential_sets) {
-    if(set.matching_options) {
-      set.matching_options[0].forEach(id => ids.add(id));
+  const subject = record.format === 'jwt_vc_json' ?
+    (decodeJwt(record.credential).sub ?? credentialOf(record).credentialSubject?.id) :
+    credentialOf(record).credentialSubject?.id;
+  if(typeof subject === 'string' && subject.startsWith('did:jwk:')) {
+    const jwk = JSON.parse(Buffer.from(subject.slice('did:jwk:'.length), 'base64url'));
+    const mine = holder.publicJwk;
+    if(['kty', 'crv', 'x', 'y'].every(k => jwk[k] === mine[k])) {
+      return {did: subject, kid: `${subject}#0`};
     }
   }
-  return [...ids];
+  return null;
+}
+
+/**
+ * Whether the wallet can sign a presentation of this credential: a JWT presentation
+ * with any key it can name by a DID; a Data Integrity one with an Ed25519 did:key (the
+ * key a verifier resolves without fetching).
+ */
+export function canPresent(record, holder) {
+  const identity = presentingIdentity(record, holder);
+  if(!identity) {
+    return false;
+  }
+  return record.format !== 'ldp_vc' ||
+    (holder.keyType === 'ed25519' && identity.did.startsWith('did:key:'));
+}
+
+/**
+ * What to present: {queryId: record} for every credential query (no credential_sets), or
+ * for each set, its first option whose queries all have a credential the wallet can
+ * present (DCQL, OpenID4VP 1.0 §6.1 and §6.2).
+ */
+export function choosePresentations(query, result, records, holderOf) {
+  const presentable = {};
+  for(const [id, match] of Object.entries(result.credential_matches)) {
+    const found = (match.valid_credentials ?? [])
+      .map(valid => records[valid.input_credential_index])
+      .find(record => canPresent(record, holderOf(record)));
+    if(found) {
+      presentable[id] = found;
+    }
+  }
+  const explain = () => Object.entries(result.credential_matches)
+    .map(([id, match]) => `${id}: ${match.success ?
+      'matches only credentials this wallet cannot sign a presentation for' :
+      JSON.stringify(match.failed_credentials ?? match).slice(0, 300)}`).join('; ');
+  const chosen = {};
+  if(!query.credential_sets) {
+    for(const {id} of query.credentials) {
+      if(!presentable[id]) {
+        throw new Error(`wallet: no stored credential answers the DCQL query (${explain()})`);
+      }
+      chosen[id] = presentable[id];
+    }
+    return chosen;
+  }
+  for(const set of query.credential_sets) {
+    const option = set.options.find(ids => ids.every(id => presentable[id]));
+    if(option) {
+      option.forEach(id => {
+        chosen[id] = presentable[id];
+      });
+    } else if(set.required !== false) {
+      throw new Error(`wallet: no stored credential answers the DCQL query (${explain()})`);
+    }
+  }
+  return chosen;
 }
 
 /** An `ldp_vp`: a VC 2.0 presentation with an authentication proof (eddsa-rdfc-2022). */
@@ -78,10 +132,11 @@ export async function ldpPresentation({record, holder, nonce, clientId}) {
 
 /** A `jwt_vp_json`: a VC Data Model 1.1 JWT presentation (`vp` claim) with nonce and aud. */
 export async function jwtPresentation({record, holder, nonce, clientId}) {
-  const header = {typ: 'JWT', ...(holder.kid ? {kid: holder.kid} : {jwk: holder.publicJwk})};
+  const {did, kid} = presentingIdentity(record, holder);
+  const header = {typ: 'JWT', kid};
   const now = Math.floor(Date.now() / 1000);
   const payload = {
-    ...(holder.did ? {iss: holder.did} : {}),
+    iss: did,
     aud: clientId,
     nonce,
     iat: now,
@@ -91,7 +146,7 @@ export async function jwtPresentation({record, holder, nonce, clientId}) {
     vp: {
       '@context': [VC_V1],
       type: ['VerifiablePresentation'],
-      ...(holder.did ? {holder: holder.did} : {}),
+      holder: did,
       verifiableCredential: [record.credential]
     }
   };
@@ -142,13 +197,12 @@ export async function present(requestUri, options, store) {
   });
   const inputs = await step('dcql', () => Promise.all(records.map(dcqlCredential)));
   const result = await step('dcql', () => DcqlQuery.query(query, inputs));
-  const answered = await step('dcql', () => queriesToAnswer(query, result));
+  const chosen = await step('dcql',
+    () => choosePresentations(query, result, records, holderOf));
 
   const vpToken = {};
   const presented = [];
-  for(const id of answered) {
-    const match = result.credential_matches[id];
-    const record = records[match.valid_credentials[0].input_credential_index];
+  for(const [id, record] of Object.entries(chosen)) {
     const holder = holderOf(record);
     const args = {record, holder, nonce, clientId};
     const presentation = await step('presentation', () => record.format === 'jwt_vc_json' ?

@@ -56,9 +56,9 @@ class Site:
         self.base = base
         self.app = app
         self.http = httpx.Client(base_url=base, timeout=30, follow_redirects=True)
-        api = TestClient(app, raise_server_exceptions=False)
+        self.api = TestClient(app, raise_server_exceptions=False)
         self.issuer = make_issuer(app, "acme")
-        self.issued: Issued = issue_with_deliverables(api, self.issuer, with_image=False)
+        self.issued: Issued = issue_with_deliverables(self.api, self.issuer, with_image=False)
 
     # --- the candidate at /me ---------------------------------------------------------
 
@@ -287,3 +287,41 @@ def test_wallet_keys_pins_and_refusals(site: Site, wallet: Wallet) -> None:
     assert (answer.returncode, answer.out["step"], answer.out["status"]) == (1, "submit", 400)
     assert answer.out["detail"]["code"] == "oid4vp.holder_mismatch", answer.out
     assert "Verified" not in site.page_text(path)
+
+    # A copy of the candidate's own wallet whose credential was edited after signing: the
+    # wallet's presentation signature is good, the issuer's is not, and the page says so.
+    tampered = Wallet(wallet.node, wallet.directory.parent / "tampered")
+    (tampered.directory / "keys").mkdir(parents=True)
+    (tampered.directory / "credentials").mkdir()
+    key_file = f"{first.out['keyId']}.json"
+    (tampered.directory / "keys" / key_file).write_text(
+        (wallet.directory / "keys" / key_file).read_text()
+    )
+    edited = json.loads(Path(first.out["stored"]).read_text())
+    edited["credential"]["credentialSubject"]["achievement"]["name"] = "Chief Data Officer"
+    (tampered.directory / "credentials" / "001-ldp_vc.json").write_text(json.dumps(edited))
+    path, link = site.employer_request()
+    sent = tampered.present(link, "--format", "ldp_vc")
+    assert sent.out["response"]["status"] == 200, sent.out
+    text = site.page_text(path)
+    assert "Not verified" in text and "✓ Verified" not in text, text[:2000]
+
+    # The P-256 did:jwk copy answers as a jwt_vp_json signed with ES256.
+    path, link = site.employer_request()
+    es256 = wallet.present(link, "--format", "jwt_vc_json")
+    assert es256.ok, es256.out
+    assert es256.out["presented"][0]["header"]["alg"] == "ES256"
+    assert es256.out["presented"][0]["header"]["kid"] == p256.out["holder"]["kid"]
+    text = site.page_text(path)
+    assert "✓ Verified" in text and "Not verified" not in text, text[:2000]
+
+    # The issuer revokes the credential: the wallet copy shares its status entry, so the
+    # employer's next request sees it revoked.
+    r = site.api.post(
+        f"/api/v1/credentials/{site.issued.id}/revoke", json={}, headers=site.issuer.auth
+    )
+    assert r.status_code == 200, r.text
+    path, link = site.employer_request()
+    assert wallet.present(link, "--format", "ldp_vc").out["response"]["status"] == 200
+    text = site.page_text(path)
+    assert "Not verified" in text and "revoked" in text.lower(), text[:2000]
