@@ -1041,6 +1041,15 @@ def _differences(have: bytes, expected: bytes, size: int) -> tuple[int, int]:
     Only the bytes that differ are looked into. For 1-bit lists an entry is a bit.
     """
     padded = have.ljust(len(expected), b"\0")
+    if padded == expected:
+        return 0, 0
+    if size == 1:  # an entry is a bit: count them byte by byte
+        missing = extra = 0
+        for got, want in zip(padded, expected, strict=False):
+            if got != want:
+                missing += bin(want & ~got & 0xFF).count("1")
+                extra += bin(got & ~want & 0xFF).count("1")
+        return missing, extra
     touched: set[int] = set()
     for position, (got, want) in enumerate(zip(padded, expected, strict=False)):
         if got != want:
