@@ -164,6 +164,18 @@ def keys_generate(out: str | None, controller: str | None) -> None:
     click.echo(f"wrote {out} (key {key.id})", err=True)
 
 
+@keys.command("rotate-secret")
+@click.option(
+    "--check", "check_only", is_flag=True, help="Only count the records still to re-encrypt."
+)
+def keys_rotate_secret(check_only: bool) -> None:
+    """Re-encrypt every stored key (and sealed mail) under BADGEWORKS_KEY_SECRET, from
+    BADGEWORKS_KEY_SECRET_PREVIOUS, while the service runs (docs/deployment.md)."""
+    from badgeworks.cli_service import rotate_secret
+
+    rotate_secret(check_only)
+
+
 def _load_key(path: str) -> Ed25519KeyPair:
     data = _read_json(path, "key file")
     try:

@@ -60,7 +60,7 @@ def _services(settings: Settings | None = None) -> Iterator[tuple[Session, Servi
         from badgeworks.services.infra import outbox
 
         # The server's key: what it queued sealed can be sent from here, and vice versa.
-        outbox.seal_outbox(engine, settings.key_secret.get_secret_value())
+        outbox.seal_outbox(engine, settings.key_secret.get_secret_value(), _previous(settings))
     try:
         upgrade(engine)
         factory = make_session_factory(engine)
@@ -68,12 +68,23 @@ def _services(settings: Settings | None = None) -> Iterator[tuple[Session, Servi
         with factory() as session:
             # A changed key secret is reported here, before any command needs a key.
             if settings.key_secret is not None:
-                check_key_secret(session, settings.key_secret.get_secret_value(), now=ctx.clock())
+                check_key_secret(
+                    session,
+                    settings.key_secret.get_secret_value(),
+                    now=ctx.clock(),
+                    previous=_previous(settings),
+                )
             yield session, ctx
     except BadgeworksError as exc:
         _fail(exc)
     finally:
         engine.dispose()
+
+
+def _previous(settings: Settings) -> str | None:
+    """The key secret being rotated away from, if set (BADGEWORKS_KEY_SECRET_PREVIOUS)."""
+    value = settings.key_secret_previous
+    return value.get_secret_value() if value and value.get_secret_value().strip() else None
 
 
 @click.group("service")
@@ -298,6 +309,46 @@ def restore_cmd(src: Path) -> None:
         + ", ".join(f"{n} {name}" for name, n in sorted(result.counts.items()))
         + f"; database at migration {result.manifest['restored_migration']}. Start the "
         "service with the BADGEWORKS_KEY_SECRET the backed-up service used"
+    )
+
+
+def rotate_secret(check_only: bool) -> None:
+    """``badgeworks keys rotate-secret [--check]``: exit 0 when every record is under the
+    new secret (or was moved there), 1 when records are left (or, checked, to move)."""
+    from badgeworks.adapters.keystore import check_secret
+    from badgeworks.services.context import utcnow
+    from badgeworks.services.infra.secrets import rotate_secret as rotate
+
+    settings = get_settings()
+    engine = make_engine(settings)
+    try:
+        new = check_secret(settings.key_secret.get_secret_value() if settings.key_secret else None)
+        upgrade(engine)
+        result = rotate(engine, new, _previous(settings), now=utcnow(), apply=not check_only)
+    except BadgeworksError as exc:
+        _fail(exc)
+    finally:
+        engine.dispose()
+    counts = (
+        f"{result.issuer_keys} issuer key(s), {result.endorser_keys} endorser key(s), "
+        f"{result.outbox_bodies} outbox message(s)"
+    )
+    for record in result.unreadable:
+        click.echo(f"unreadable with either secret: {record}", err=True)
+    if check_only:
+        click.echo(f"still under the previous secret: {counts}")
+        sys.exit(1 if result.pending or result.unreadable else 0)
+    if result.unreadable:
+        click.echo(
+            f"re-encrypted {counts}; {len(result.unreadable)} record(s) open with neither "
+            "secret, so the new secret was not recorded",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo(
+        f"re-encrypted {counts} under BADGEWORKS_KEY_SECRET"
+        + ("; the new secret is recorded" if result.fingerprint_moved else "")
+        + ". Restart every process without BADGEWORKS_KEY_SECRET_PREVIOUS"
     )
 
 

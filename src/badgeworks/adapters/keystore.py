@@ -192,3 +192,50 @@ def is_example_key(public_key_multibase: str) -> bool:
             ):
                 return True
     return False
+
+
+def decrypt_seed_with(token: str, secrets: list[str] | tuple[str, ...]) -> bytes:
+    """The seed from a token encrypted under any of ``secrets`` (during a rotation of the
+    key secret: the new one, then the previous one). The first secret's error otherwise."""
+    first: KeyFormatError | None = None
+    for secret in secrets:
+        try:
+            return decrypt_seed(token, secret)
+        except KeyFormatError as exc:
+            first = first or exc
+    if first is None:
+        raise ConfigError(
+            "no key-encryption secret given (BADGEWORKS_KEY_SECRET)",
+            code="config.key_secret_missing",
+        )
+    raise first
+
+
+#: The label of a short text sealed under the key secret (``seal_text``), bound like the
+#: key records' label so neither can pass for the other.
+TEXT_VERSION = "bwt1"
+
+
+def seal_text(value: str, secret: str) -> str:
+    """``value`` encrypted under ``secret``: ``bwt1.<salt>.<nonce>.<ciphertext>``."""
+    salt = os.urandom(SALT_BYTES)
+    nonce = os.urandom(NONCE_BYTES)
+    ciphertext = _seal(value.encode("utf-8"), secret, salt, nonce, TEXT_VERSION.encode("ascii"))
+    return ".".join(
+        (TEXT_VERSION, b64url_encode(salt), b64url_encode(nonce), b64url_encode(ciphertext))
+    )
+
+
+def open_text(token: str, secret: str) -> str | None:
+    """The text ``seal_text`` sealed, or None if ``token`` is not one sealed under ``secret``."""
+    parts = token.split(".") if isinstance(token, str) else []
+    if len(parts) != 4 or parts[0] != TEXT_VERSION:
+        return None
+    try:
+        salt, nonce, ciphertext = (b64url_decode(p) for p in parts[1:])
+    except ValueError:
+        return None
+    if len(salt) != SALT_BYTES or len(nonce) != NONCE_BYTES:
+        return None
+    opened = aes_gcm_open(_derive_key(secret, salt), nonce, ciphertext, TEXT_VERSION.encode())
+    return opened.decode("utf-8") if opened is not None else None

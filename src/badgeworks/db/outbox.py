@@ -45,9 +45,18 @@ def derive_seal_key(secret: str) -> bytes:
     return scrypt_key(secret.encode("utf-8"), _SEAL_SALT, n=2**14, r=8, p=1)
 
 
-def bind_seal_key(engine: Engine, secret: str) -> None:
-    """Seal outbox bodies written through ``engine`` under ``secret``'s outbox key."""
-    setattr(engine.dialect, _KEY_ATTRIBUTE, derive_seal_key(secret))
+#: Where an engine's dialect carries the keys it opens bodies with (the sealing key first,
+#: then, during a rotation of the key secret, the previous secret's).
+_OPEN_ATTRIBUTE = "badgeworks_outbox_open_keys"
+
+
+def bind_seal_key(engine: Engine, secret: str, previous: str | None = None) -> None:
+    """Seal outbox bodies written through ``engine`` under ``secret``'s outbox key, and
+    open those sealed under it or, while the key secret is rotated, under ``previous``'s."""
+    key = derive_seal_key(secret)
+    setattr(engine.dialect, _KEY_ATTRIBUTE, key)
+    keys = (key, derive_seal_key(previous)) if previous else (key,)
+    setattr(engine.dialect, _OPEN_ATTRIBUTE, keys)
 
 
 def seal(key: bytes, text: str) -> str:
@@ -87,9 +96,12 @@ class SealedText(TypeDecorator[str]):
     def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
         if value is None or not value.startswith(SEAL_PREFIX):
             return value
-        key: bytes | None = getattr(dialect, _KEY_ATTRIBUTE, None)
-        opened = unseal(key, value) if key is not None else None
-        return value if opened is None else opened
+        keys: tuple[bytes, ...] = getattr(dialect, _OPEN_ATTRIBUTE, ())
+        for key in keys:
+            opened = unseal(key, value)
+            if opened is not None:
+                return opened
+        return value
 
 
 class OutboxMessage(SQLModel, table=True):

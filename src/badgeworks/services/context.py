@@ -55,6 +55,8 @@ class ServiceContext:
     #: on first use by ``get_verifier`` unless set (the CLI sets its own). A copy made
     #: with ``dataclasses.replace`` builds its own, from its own settings.
     verifier: Verifier | None = field(default=None, init=False, repr=False)
+    #: The status lists' slot secret, read once (``status_lists.slot_key``).
+    slot_secret: str | None = field(default=None, init=False, repr=False)
     _verifier_lock: Lock = field(default_factory=Lock, init=False, repr=False)
 
     @property
@@ -67,6 +69,14 @@ class ServiceContext:
         """The key-encryption secret; ``ConfigError`` if missing or the example one."""
         value = self.settings.key_secret
         return check_secret(value.get_secret_value() if value is not None else None)
+
+    @property
+    def key_secrets(self) -> tuple[str, ...]:
+        """The secrets stored keys may be encrypted under: the key secret, then, while it
+        is being rotated, the previous one (``BADGEWORKS_KEY_SECRET_PREVIOUS``)."""
+        previous = self.settings.key_secret_previous
+        value = previous.get_secret_value() if previous is not None else ""
+        return (self.key_secret, value) if value.strip() else (self.key_secret,)
 
     def schemas(self) -> dict[str, Any]:
         """The JSON Schemas we issue against (checked before signing)."""

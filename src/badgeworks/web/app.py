@@ -101,12 +101,17 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     check_admin_token_setting(admin_token)
     secret = check_secret(settings.key_secret.get_secret_value() if settings.key_secret else None)
     engine = make_engine(settings)
-    outbox.seal_outbox(engine, secret)  # queued mail is encrypted at rest (docs/outbox.md)
+    previous = (
+        settings.key_secret_previous.get_secret_value() if settings.key_secret_previous else None
+    )
+    # Queued mail is encrypted at rest (docs/outbox.md); during a rotation of the key
+    # secret, mail sealed under the previous one is read too (docs/deployment.md).
+    outbox.seal_outbox(engine, secret, previous or None)
     upgrade(engine)
     session_factory = make_session_factory(engine)
     with session_factory() as session:
         try:
-            check_key_secret(session, secret, now=(clock or utcnow)())
+            check_key_secret(session, secret, now=(clock or utcnow)(), previous=previous or None)
         except ConfigError:
             engine.dispose()
             raise

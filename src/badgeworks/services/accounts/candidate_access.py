@@ -201,9 +201,10 @@ def check_link(session: Session, ctx: ServiceContext, token: str) -> None:
     _live_link(session, ctx, token)
 
 
-def link_nonce(ctx: ServiceContext, token: str) -> str:
+def link_nonce(ctx: ServiceContext, token: str, secret: str | None = None) -> str:
     """The confirm form's nonce, bound to the link (CSRF)."""
-    key = hashlib.sha256(b"badgeworks candidate link\x00" + ctx.key_secret.encode()).digest()
+    secret = secret or ctx.key_secret
+    key = hashlib.sha256(b"badgeworks candidate link\x00" + secret.encode()).digest()
     return hmac.new(key, hash_token(token).encode(), hashlib.sha256).hexdigest()[:32]
 
 
@@ -211,7 +212,11 @@ def redeem_link(
     session: Session, ctx: ServiceContext, token: str, nonce: str | None
 ) -> tuple[str, str]:
     """Use the link once and start a session; returns ``(cookie value, CSRF token)``."""
-    if not nonce or not hmac.compare_digest(nonce.encode()[:64], link_nonce(ctx, token).encode()):
+    # A form shown before a rotation of the key secret is still accepted after it.
+    if not nonce or not any(
+        hmac.compare_digest(nonce.encode()[:64], link_nonce(ctx, token, secret).encode())
+        for secret in ctx.key_secrets
+    ):
         raise ForbiddenError("the form does not belong to this link", code="candidate.csrf")
     row = _live_link(session, ctx, token)
     now = ctx.clock()

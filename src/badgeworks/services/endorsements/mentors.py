@@ -18,7 +18,7 @@ from pydantic import Field
 from sqlmodel import Session, col, select
 
 from badgeworks.adapters.did_web import check_did_web, did_document, did_web_id
-from badgeworks.adapters.keystore import decrypt_seed, encrypt_seed
+from badgeworks.adapters.keystore import decrypt_seed_with, encrypt_seed
 from badgeworks.core import credential as ob
 from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.errors import ConfigError, DidError
@@ -161,14 +161,14 @@ def signing_key(ctx: ServiceContext, endorser: Endorser) -> Ed25519KeyPair:
             f"the service holds no key for {endorser.did!r:.120}; they sign themselves",
             code="endorser.no_key",
         )
-    secret = ctx.key_secret
+    secrets = ctx.key_secrets
     vm_id = endorser.vm_id or ""
     encrypted = endorser.encrypted_secret
     public = endorser.public_key_multibase or ""
     did = endorser.did
 
     def build() -> Ed25519KeyPair:
-        seed = decrypt_seed(encrypted, secret)
+        seed = decrypt_seed_with(encrypted, secrets)
         pair = Ed25519KeyPair.from_multibase(public, None, controller=did, key_id=vm_id)
         return Ed25519KeyPair(
             public_key=pair.public_key, secret_seed=seed, controller=did, id=vm_id

@@ -114,9 +114,10 @@ def endorsement_url(ctx: ServiceContext, endorsement_id: str) -> str:
     return f"{ctx.base_url}/endorsements/{endorsement_id}"
 
 
-def form_nonce(ctx: ServiceContext, token: str) -> str:
+def form_nonce(ctx: ServiceContext, token: str, secret: str | None = None) -> str:
     """The per-form nonce bound to a review token (HMAC with the key secret)."""
-    key = hashlib.sha256(b"badgeworks review form\x00" + ctx.key_secret.encode()).digest()
+    secret = secret or ctx.key_secret
+    key = hashlib.sha256(b"badgeworks review form\x00" + secret.encode()).digest()
     return hmac.new(key, hash_token(token).encode(), hashlib.sha256).hexdigest()[:32]
 
 
@@ -127,7 +128,12 @@ def check_nonce(ctx: ServiceContext, token: str, nonce: str | None) -> None:
             "the form is missing its nonce; open the review link again and resubmit",
             code="review.nonce_missing",
         )
-    if not hmac.compare_digest(nonce.encode()[:64], form_nonce(ctx, token).encode()):
+    # A form shown before a rotation of the key secret is still accepted after it.
+    given = nonce.encode()[:64]
+    if not any(
+        hmac.compare_digest(given, form_nonce(ctx, token, secret).encode())
+        for secret in ctx.key_secrets
+    ):
         raise ForbiddenError(
             "the form's nonce does not belong to this review link; open the link again",
             code="review.nonce_invalid",

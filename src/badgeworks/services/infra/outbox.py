@@ -59,10 +59,11 @@ SEALED_ELSEWHERE = (
 Sender = Callable[[Mail], None]
 
 
-def seal_outbox(engine: Engine, secret: str) -> None:
+def seal_outbox(engine: Engine, secret: str, previous: str | None = None) -> None:
     """Seal the bodies of messages written through ``engine`` (and open them when read)
-    with a key derived from the key secret ``secret``."""
-    bind_seal_key(engine, secret)
+    with a key derived from the key secret ``secret``; while the secret is rotated, also
+    open those sealed under the ``previous`` one."""
+    bind_seal_key(engine, secret, previous)
 
 
 def enqueue(

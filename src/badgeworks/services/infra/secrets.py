@@ -1,4 +1,5 @@
-"""The key-encryption secret: a development default, and a check that it never changed.
+"""The key-encryption secret: a development default, a check that it never changed, and
+its rotation.
 
 ``ensure_dev_key_secret`` is a local development convenience: a random secret kept in
 ``<data_dir>/key-secret``. Only ``seed-demo`` and ``serve --demo`` use it, and only when
@@ -6,25 +7,42 @@
 the example secret.
 
 ``check_key_secret`` runs at start-up: it records the secret's fingerprint the first time
-and refuses a different secret later, while issuer keys encrypted with the first exist.
+and refuses a different secret later, while issuer keys encrypted with the first exist
+(unless the first is given as the previous secret: a rotation in progress).
+
+``rotate_secret`` re-encrypts every record under a new secret while the service runs
+(``badgeworks keys rotate-secret``; docs/deployment.md): issuers' and endorsers' keys and
+the sealed outbox bodies, each row in its own short transaction with a compare-and-set,
+then records the new fingerprint. ``slot_secret`` keeps the status lists' index
+permutation (``status_lists.slot_key``) the same across rotations.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
 from pydantic import SecretStr
 from sqlalchemy import Connection, func, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from badgeworks.adapters.keystore import decrypt_seed, secret_fingerprint
+from badgeworks.adapters.keystore import (
+    check_secret,
+    decrypt_seed,
+    encrypt_seed,
+    open_text,
+    seal_text,
+    secret_fingerprint,
+)
 from badgeworks.adapters.private_files import private_dir
 from badgeworks.core.errors import ConfigError, KeyFormatError
 from badgeworks.db.models import IssuerKey
+from badgeworks.db.outbox import derive_seal_key, is_sealed, seal, unseal
 from badgeworks.db.service_meta import ServiceMeta
 from badgeworks.settings import Settings
 
@@ -70,7 +88,9 @@ def _changed(count: int) -> ConfigError:
     )
 
 
-def check_key_secret(session: Session, secret: str, *, now: datetime) -> None:
+def check_key_secret(
+    session: Session, secret: str, *, now: datetime, previous: str | None = None
+) -> None:
     """Record the secret's fingerprint on first start; ``ConfigError`` if it changed.
 
     - No fingerprint stored yet: if issuer keys exist (a database from before this check),
@@ -84,6 +104,10 @@ def check_key_secret(session: Session, secret: str, *, now: datetime) -> None:
     keys = session.exec(select(func.count()).select_from(IssuerKey)).one()
     stored = session.get(ServiceMeta, FINGERPRINT_NAME)
     if stored is not None and stored.value == fingerprint:
+        return
+    if previous and stored is not None and stored.value == _fingerprint(previous):
+        # The secret is being rotated (docs/deployment.md): the records are still under
+        # the previous secret, which this process reads; `keys rotate-secret` moves them.
         return
     if keys:
         if stored is not None:
@@ -116,3 +140,219 @@ def fits_stored_fingerprint(connection: Connection, candidates: list[str]) -> bo
     if stored is None:
         return True
     return any(_fingerprint(candidate) == stored for candidate in candidates)
+
+
+# --- rotation -----------------------------------------------------------------------
+
+#: The ``service_meta`` row holding the status lists' slot secret, sealed under the key
+#: secret (written at the first rotation; before it, the slot secret is the key secret).
+SLOT_SECRET_NAME = "status_slot_secret"
+
+
+def active_secret(connection: Connection, secrets: tuple[str, ...]) -> str:
+    """Of ``secrets`` (current, previous), the one the database's fingerprint names (the
+    records are under it); the current one when none is recorded or none matches."""
+    stored = connection.execute(
+        text("SELECT value FROM service_meta WHERE name = :name"), {"name": FINGERPRINT_NAME}
+    ).scalar()
+    for candidate in secrets:
+        if stored is not None and _fingerprint(candidate) == stored:
+            return candidate
+    return secrets[0]
+
+
+_SLOT_SECRETS: dict[tuple[int, tuple[str, ...]], str] = {}
+
+
+def slot_secret(engine: Engine, secrets: tuple[str, ...]) -> str:
+    """The secret the status lists' slot permutation is keyed with: the one the lists were
+    started under, the same before, during and after any rotation of the key secret, so an
+    index handed out before a rotation is never handed out again after it."""
+    remembered = (id(engine), secrets)
+    if remembered in _SLOT_SECRETS:
+        return _SLOT_SECRETS[remembered]
+    with engine.connect() as connection:
+        sealed = connection.execute(
+            text("SELECT value FROM service_meta WHERE name = :name"), {"name": SLOT_SECRET_NAME}
+        ).scalar()
+        if sealed is None:
+            value = active_secret(connection, secrets)
+        else:
+            opened = [open_text(str(sealed), candidate) for candidate in secrets]
+            found = next((o for o in opened if o is not None), None)
+            if found is None:
+                raise ConfigError(
+                    "the status lists' slot secret is sealed under another key secret: "
+                    "BADGEWORKS_KEY_SECRET was rotated by another process; set the current "
+                    "secret and restart",
+                    code="config.key_secret_changed",
+                )
+            value = found
+    _SLOT_SECRETS[remembered] = value
+    return value
+
+
+@dataclass
+class Rotation:
+    """What a rotation re-encrypted (or, checked, would), by kind of record."""
+
+    issuer_keys: int = 0
+    endorser_keys: int = 0
+    outbox_bodies: int = 0
+    unreadable: list[str] = field(default_factory=list)
+    fingerprint_moved: bool = False
+
+    @property
+    def pending(self) -> int:
+        return self.issuer_keys + self.endorser_keys + self.outbox_bodies
+
+
+def _keys_under(
+    connection: Connection, table: str, new: str, old: str, *, apply: bool, result: Rotation
+) -> int:
+    moved = 0
+    rows = connection.execute(
+        text(f"SELECT id, encrypted_secret FROM {table} WHERE encrypted_secret IS NOT NULL")
+    ).all()
+    connection.commit()  # each row is then moved in a transaction of its own
+    for row_id, token in rows:
+        try:
+            decrypt_seed(token, new)
+            continue
+        except KeyFormatError:
+            pass
+        try:
+            seed = decrypt_seed(token, old)
+        except KeyFormatError:
+            result.unreadable.append(f"{table} {row_id}")
+            continue
+        moved += 1
+        if apply:
+            with connection.begin():
+                # Compare-and-set: a row changed meanwhile (a key rotated by staff) keeps
+                # its new value and is looked at again on the next run.
+                connection.execute(
+                    text(
+                        f"UPDATE {table} SET encrypted_secret = :new "
+                        "WHERE id = :id AND encrypted_secret = :old"
+                    ),
+                    {"new": encrypt_seed(seed, new), "id": row_id, "old": token},
+                )
+    return moved
+
+
+def _outbox_under(connection: Connection, new: str, old: str, *, apply: bool) -> int:
+    new_key, old_key = derive_seal_key(new), derive_seal_key(old)
+    moved = 0
+    rows = connection.execute(
+        text(
+            "SELECT id, body_text, body_html FROM outbox_message "
+            "WHERE body_text LIKE 'bwseal1:%' OR body_html LIKE 'bwseal1:%'"
+        )
+    ).all()
+    connection.commit()
+    for row_id, body_text, body_html in rows:
+        changes: dict[str, str] = {}
+        for column, value in (("body_text", body_text), ("body_html", body_html)):
+            if not is_sealed(value) or unseal(new_key, value) is not None:
+                continue
+            opened = unseal(old_key, value)
+            if opened is not None:
+                changes[column] = seal(new_key, opened)
+        if not changes:
+            continue
+        moved += 1
+        if apply:
+            with connection.begin():
+                sets = ", ".join(f"{column} = :{column}" for column in changes)
+                connection.execute(
+                    text(
+                        f"UPDATE outbox_message SET {sets} WHERE id = :id "
+                        "AND body_text = :old_text AND body_html = :old_html"
+                    ),
+                    {**changes, "id": row_id, "old_text": body_text, "old_html": body_html},
+                )
+    return moved
+
+
+def rotate_secret(
+    engine: Engine, new: str, old: str | None, *, now: datetime, apply: bool = True
+) -> Rotation:
+    """Re-encrypt every record under ``new`` (from ``old``), then record ``new``'s
+    fingerprint; with ``apply=False`` only count what is still under ``old``.
+
+    Safe while the service runs, provided every process reads both secrets
+    (``BADGEWORKS_KEY_SECRET`` = ``new``, ``BADGEWORKS_KEY_SECRET_PREVIOUS`` = ``old``):
+    each row is moved in its own transaction, and a process finds either token readable.
+    Running it again moves what is left (nothing, once done).
+    """
+    new = check_secret(new)
+    result = Rotation()
+    with engine.connect() as connection:
+        stored = connection.execute(
+            text("SELECT value FROM service_meta WHERE name = :name"), {"name": FINGERPRINT_NAME}
+        ).scalar()
+        connection.commit()
+        known = {_fingerprint(new)} | ({_fingerprint(old)} if old else set())
+        if stored is not None and stored not in known:
+            raise ConfigError(
+                "neither BADGEWORKS_KEY_SECRET nor BADGEWORKS_KEY_SECRET_PREVIOUS is the "
+                "secret the stored keys are encrypted with (the database records another "
+                "fingerprint); set BADGEWORKS_KEY_SECRET_PREVIOUS to the secret in use",
+                code="config.key_secret_changed",
+            )
+        if old is None or not old.strip():
+            if stored is not None and stored != _fingerprint(new):
+                raise ConfigError(
+                    "set BADGEWORKS_KEY_SECRET_PREVIOUS to the secret being replaced",
+                    code="config.key_secret_missing",
+                )
+            return result
+        if apply:
+            _keep_slot_secret(connection, new, old, now=now)
+        result.issuer_keys = _keys_under(
+            connection, "issuer_key", new, old, apply=apply, result=result
+        )
+        result.endorser_keys = _keys_under(
+            connection, "endorser", new, old, apply=apply, result=result
+        )
+        result.outbox_bodies = _outbox_under(connection, new, old, apply=apply)
+        if apply and not result.unreadable and stored != _fingerprint(new):
+            with connection.begin():
+                _put_meta(connection, FINGERPRINT_NAME, _fingerprint(new), now)
+            result.fingerprint_moved = True
+    return result
+
+
+def _keep_slot_secret(connection: Connection, new: str, old: str, *, now: datetime) -> None:
+    """Seal the slot secret under ``new``: the previous secret's value at the first
+    rotation (the lists were keyed with it), the stored one at later rotations."""
+    with connection.begin():
+        sealed = connection.execute(
+            text("SELECT value FROM service_meta WHERE name = :name"), {"name": SLOT_SECRET_NAME}
+        ).scalar()
+        if sealed is None:
+            value = active_secret(connection, (old, new))
+        else:
+            value = open_text(str(sealed), new) or open_text(str(sealed), old) or ""
+            if not value:
+                raise ConfigError(
+                    "the status lists' slot secret opens with neither secret; set "
+                    "BADGEWORKS_KEY_SECRET_PREVIOUS to the secret in use",
+                    code="config.key_secret_changed",
+                )
+            if open_text(str(sealed), new) is not None:
+                return
+        _put_meta(connection, SLOT_SECRET_NAME, seal_text(value, new), now)
+
+
+def _put_meta(connection: Connection, name: str, value: str, now: datetime) -> None:
+    updated = connection.execute(
+        text("UPDATE service_meta SET value = :value, updated_at = :now WHERE name = :name"),
+        {"name": name, "value": value, "now": now},
+    )
+    if not getattr(updated, "rowcount", 0):
+        connection.execute(
+            text("INSERT INTO service_meta (name, value, updated_at) VALUES (:name, :value, :now)"),
+            {"name": name, "value": value, "now": now},
+        )

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from badgeworks.adapters.did_web import did_document, did_web_id
-from badgeworks.adapters.keystore import decrypt_seed, encrypt_seed, is_example_key
+from badgeworks.adapters.keystore import decrypt_seed_with, encrypt_seed, is_example_key
 from badgeworks.core import credential as ob
 from badgeworks.core.crypto.ed25519 import Ed25519KeyPair
 from badgeworks.core.cryptosuites import SIGNING_CRYPTOSUITES
@@ -263,11 +263,11 @@ def signing_key(session: Session, ctx: ServiceContext, issuer: Issuer) -> Ed2551
             f"the issuer {issuer.slug!r} holds an example key from keys.example/; rotate it",
             code="config.example_key",
         )
-    secret = ctx.key_secret
+    secrets = ctx.key_secrets
     controller = issuer.did
 
     def build() -> Ed25519KeyPair:
-        seed = decrypt_seed(row.encrypted_secret, secret)
+        seed = decrypt_seed_with(row.encrypted_secret, secrets)
         pair = Ed25519KeyPair.from_multibase(
             row.public_key_multibase, None, controller=controller, key_id=row.vm_id
         )
