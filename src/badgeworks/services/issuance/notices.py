@@ -10,8 +10,9 @@ queued once: a re-run of a bulk file, or a retried completion, sends nothing twi
 
 The message is written in the language the credential is written in (the achievement
 version's ``inLanguage``), Spanish or English: the program issues in its candidates'
-language. It carries no secret: the sign-in address is the page where the candidate asks
-for a link, not a link that signs them in.
+language. It signs no one in: the sign-in address is the page where the candidate asks
+for a link, not a link that signs them in. It carries a wallet offer (docs/wallets.md):
+single use and expiring, and its PIN, when the program wants one, in a message of its own.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from html import escape
 
 from sqlmodel import Session
 
-from badgeworks.db.models import AchievementVersion, Candidate, Issuer
+from badgeworks.db.models import AchievementVersion, Candidate, Credential, Issuer
 from badgeworks.services.context import ServiceContext
+from badgeworks.services.exchange import oid4vci
 from badgeworks.services.infra import outbox
 from badgeworks.services.portfolio.store import find_for_candidate, portfolio_url
 
@@ -48,6 +50,12 @@ TEXT: dict[str, dict[str, str]] = {
         "open_portfolio": "Open your portfolio",
         "open_sign_in": "Sign in",
         "open_verify": "Check a credential",
+        "wallet": "To keep it in a digital wallet app on your phone, scan this QR code with "
+        "the wallet, or open the link on the phone where your wallet is. It works once, "
+        "until {until} (UTC); later, make a new offer on your credential's page.",
+        "wallet_pin": "Your program asks for a PIN: it comes in a separate message.",
+        "open_wallet": "Add to your wallet",
+        "wallet_qr": "QR code of the wallet offer",
     },
     "es": {
         "subject": "Tu credencial: {achievement}",
@@ -67,6 +75,13 @@ TEXT: dict[str, dict[str, str]] = {
         "open_portfolio": "Abrir tu portafolio",
         "open_sign_in": "Iniciar sesión",
         "open_verify": "Comprobar una credencial",
+        "wallet": "Para guardarla en una aplicación de cartera digital en tu móvil, escanea "
+        "este código QR con la cartera, o abre el enlace en el móvil donde la tienes. "
+        "Sirve una sola vez, hasta el {until} (UTC); después, crea otra oferta en la página "
+        "de tu credencial.",
+        "wallet_pin": "Tu programa pide un PIN: te llega en un mensaje aparte.",
+        "open_wallet": "Añadir a tu cartera",
+        "wallet_qr": "Código QR de la oferta para la cartera",
     },
 }
 
@@ -111,6 +126,23 @@ def queue_issued(
     hello = words["hello"].format(**fields)
     issued = words["issued"].format(**fields)
     closing = words["closing"].format(**fields)
+    # A single-use offer for the candidate's wallet, made in this same transaction
+    # (docs/wallets.md); its PIN, when the program wants one, goes in a message of its own.
+    row = session.get(Credential, credential_id)
+    offer = oid4vci.email_offer(session, ctx, row, now) if row is not None else None
+    wallet_text = wallet_html = ""
+    if offer is not None:
+        until = offer.expires_at.strftime("%Y-%m-%d %H:%M")
+        wallet_words = words["wallet"].format(until=until)
+        pin = f" {words['wallet_pin']}" if offer.pin_required else ""
+        wallet_text = f"\n\n{wallet_words}{pin}\n{offer.link}"
+        qr_src = oid4vci.offer_qr_url(ctx, offer.offer_id)
+        wallet_html = (
+            f"<p>{escape(wallet_words + pin)}<br>"
+            f'<img src="{escape(qr_src)}" alt="{escape(words["wallet_qr"])}" width="240" '
+            f'height="240"><br><a href="{escape(offer.link)}">'
+            f"{escape(words['open_wallet'])}</a></p>"
+        )
     text = "\n\n".join([hello, issued, *(f"{words[key]}\n{url}" for key, _, url in links), closing])
     html = "".join(
         [
@@ -120,6 +152,7 @@ def queue_issued(
                 f'<p>{escape(words[key])}<br><a href="{escape(url)}">{escape(words[label])}</a></p>'
                 for key, label, url in links
             ),
+            wallet_html,
             f"<p>{escape(closing)}</p>",
         ]
     )
@@ -127,7 +160,7 @@ def queue_issued(
         session,
         to=candidate.emails[0],
         subject=words["subject"].format(**fields),
-        text=text + "\n",
+        text=text + wallet_text + "\n",
         html=f'<div lang="{lang}">{html}</div>',
         issuer_id=issuer.id,
         reference=f"credential_issued:{credential_id}",
