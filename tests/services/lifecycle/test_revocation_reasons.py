@@ -377,3 +377,32 @@ def test_the_cli_defines_reasons_and_revokes_with_a_code(
     assert _value(client, issued["credential"]["credentialStatus"]) == 3
     code, out = run("issuers", "revocation-reasons", "acme", "--clear")
     assert code == 0 and "no revocation reasons" in out
+
+
+def test_a_full_list_of_2_bit_entries_moves_on_under_the_next_number(
+    app: FastAPI, client: TestClient, acme: IssuerHandle
+) -> None:
+    assert _define(client, acme, REASONS).status_code == 200
+    first = issue_project(client, acme)["credential"]["credentialStatus"]
+    assert first["statusListCredential"].endswith("/revocation/1")
+    with app.state.session_factory() as session:
+        row = session.exec(select(StatusList).where(StatusList.number == 1)).one()
+        assert row.status_size == 2
+        row.entries = 2  # indexes 0 and 1: two more credentials fit
+        session.add(row)
+        session.commit()
+    second, third, fourth = (
+        issue_project(client, acme)["credential"]["credentialStatus"] for _ in range(3)
+    )
+    assert [e["statusListCredential"][-1] for e in (second, third, fourth)] == ["1", "1", "2"]
+    assert fourth["statusSize"] == 2
+    # A credential issued without reasons goes to a 1-bit list of its own, numbered next.
+    assert _define(client, acme, {"reasons": []}).status_code == 200
+    plain = issue_project(client, acme)["credential"]["credentialStatus"]
+    assert plain["statusListCredential"].endswith("/revocation/3") and "statusSize" not in plain
+    with app.state.session_factory() as session:
+        sizes = {
+            r.number: r.status_size
+            for r in session.exec(select(StatusList).where(StatusList.purpose == "revocation"))
+        }
+    assert sizes == {1: 2, 2: 2, 3: 1}
