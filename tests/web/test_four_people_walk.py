@@ -188,6 +188,19 @@ def _follow(page: Any, target: Any) -> None:
         target.click()
 
 
+def _beside(page: Any, box_id: str) -> None:
+    """The checkbox ``box_id`` and its label are on one line, the label after the box."""
+    box = page.locator(f"#{box_id}").bounding_box()
+    label = page.locator(f"label[for={box_id}]").bounding_box()
+    assert box is not None and label is not None, box_id
+    assert label["x"] > box["x"], (box_id, box, label)
+    assert label["y"] < box["y"] + box["height"] and box["y"] < label["y"] + label["height"], (
+        box_id,
+        box,
+        label,
+    )
+
+
 def _subject(message: Message) -> str:
     return str(make_header(decode_header(message["Subject"])))
 
@@ -266,6 +279,7 @@ def _staff_prepares(walk: Walk, page: Any) -> None:
     page.locator("#p-description").fill(typed["description"])
     _follow(page, page.locator("form:has(#p-name) button[type=submit]"))
     assert page.locator("#p-url").input_value() == "https://acme.example"
+    _beside(page, "name-in-credentials")
     walk.check(page)
 
     # An achievement, previewed, saved, with its image.
@@ -355,6 +369,7 @@ def _staff_issues(walk: Walk, page: Any) -> None:
     assert "EndorsementCredential" in (page.locator("pre").first.text_content() or "")
     notify = page.locator("#notify-candidate")
     assert notify.is_checked()
+    _beside(page, "notify-candidate")
     label = page.locator("label[for=notify-candidate]").inner_text()
     assert label == t("console.issue.notify_candidate", candidate="Ada Lovelace"), label
     walk.check(page, "console/12-issue-and-email.png")
@@ -401,6 +416,7 @@ def _staff_issues(walk: Walk, page: Any) -> None:
     problems = page.locator("table.problems tbody tr")
     assert problems.count() == 1 and "candidate_email" in problems.first.inner_text()
     walk.check(page)
+    _beside(page, "notify-candidates")
     issue = page.locator("form[action$='/issue'] button[type=submit]")
     assert "1" in issue.inner_text()  # "Issue 1 credential", "Emitir 1 credencial"
     _follow(page, issue)
