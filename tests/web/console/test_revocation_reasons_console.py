@@ -108,3 +108,15 @@ def test_only_owners_change_reasons(app: FastAPI, client: TestClient, acme: Issu
     assert r.status_code == 403
     api = client.get("/api/v1/issuers/acme/revocation-reasons", headers=acme.auth).json()
     assert api["reasons"] == []
+
+
+def test_the_change_reads_as_a_sentence_in_the_activity(
+    app: FastAPI, client: TestClient, acme: IssuerHandle
+) -> None:
+    add_staff(app, "acme", "owner@acme.example", "owner")
+    csrf = sign_in(client, "owner@acme.example")
+    _save(client, csrf, f"2: {IN_ERROR}")
+    page = client.get("/console/acme/").text
+    assert "changed the program's revocation reasons" in page.replace("&#39;", "'")
+    page = client.get("/console/acme/?lang=es").text
+    assert "cambió los motivos de revocación del programa" in page

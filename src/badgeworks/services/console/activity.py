@@ -58,6 +58,7 @@ SENTENCES = frozenset(
         "issuer.create",
         "issuer.update",
         "issuer.image",
+        "issuer.revocation_reasons",
         "key.rotate",
         "portfolio.update",
         "portfolio.photo_set",
