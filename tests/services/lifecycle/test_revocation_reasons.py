@@ -4,6 +4,7 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -97,6 +98,11 @@ def test_reasons_are_issued_revoked_with_a_code_and_verified_with_the_message(
     assert check.detail["message"] == IN_ERROR
     http = client.post("/credentials/verify", json={"verifiableCredential": issued["credential"]})
     assert http.status_code == 422 and IN_ERROR in http.text
+    # The public verifier's page says it too, and links the page explaining the reasons.
+    shown = client.post(
+        "/verify", files={"credential": (None, json.dumps(issued["credential"]))}
+    ).text
+    assert shown.count(IN_ERROR) >= 1 and REFERENCE in shown
 
     public = client.get(f"/credentials/{issued['id']}/status").json()
     assert (public["status"], public["revocation_reason"], public["revocation_code"]) == (
