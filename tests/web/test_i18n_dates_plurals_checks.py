@@ -202,3 +202,18 @@ def test_the_certificate_writes_its_dates_in_its_language() -> None:
     assert certificate._date(DECEMBER_3, "es") == "3 de diciembre de 2026"
     assert certificate._date("2026-12-03", "en") == "December 3, 2026"
     assert certificate._date(None, "es") == ""
+
+
+def test_the_dashboard_tiles_agree_with_their_numbers() -> None:
+    en, es = Translator("en"), Translator("es")
+    assert [en.plural("console.dashboard.active", n) for n in (0, 1, 2)] == [
+        "active credentials",
+        "active credential",
+        "active credentials",
+    ]
+    assert [es.plural("console.dashboard.revoked", n) for n in (0, 1, 2)] == [
+        "revocadas",
+        "revocada",
+        "revocadas",
+    ]
+    assert es.plural("console.dashboard.achievements", 1) == "logro"

@@ -168,20 +168,25 @@ class Translator:
         """A time of day, in UTC: "2:05 PM UTC" / "14:05 UTC"."""
         return local_time(value, self.lang)
 
-    def check_message(self, check: Mapping[str, Any]) -> str | None:
-        """A verification check's message in the page's language, by its ``code``
-        (``check.<code>`` in ``verify_checks.po``), filled from its ``detail``.
+    def check_message(self, check: Any) -> str | None:
+        """A verification check's message (from its dict, or the ``Check`` itself) in the
+        page's language, by its ``code`` (``check.<code>`` in ``verify_checks.po``), filled
+        from its ``detail``.
 
         None on an English page (the report's own English message says more) and for a
         code without a translation, so the page shows the English message instead.
         """
-        code = check.get("code")
+
+        def part(name: str) -> Any:
+            return check.get(name) if isinstance(check, Mapping) else getattr(check, name, None)
+
+        code = part("code")
         if self.lang == DEFAULT_LANGUAGE or not isinstance(code, str):
             return None
         entry = self._strings.get(f"check.{code}")
         if not isinstance(entry, str):
             return None
-        detail = check.get("detail")
+        detail = part("detail")
         values = _check_values(detail if isinstance(detail, Mapping) else {}, self)
         try:
             return entry.format(**values) if "{" in entry else entry
