@@ -87,7 +87,7 @@ def test_the_request_page_turns_into_the_report(
             screenshot(page, "images/wallet-request-waiting.png")
         _answer(page, holder, credential, loader)
         # No click: the page finds the answer by itself (the script's poll, or the
-        # Refresh header every four seconds).
+        # <noscript> refresh every four seconds).
         page.wait_for_selector('#verdict[data-verdict="verified"]', timeout=15_000)
         assert CANDIDATE in page.content()
         assert "Data Pipeline Micro-internship" in page.content()

@@ -433,7 +433,14 @@ def _ldp(
             if check.outcome == "fail":
                 raise _refuse("oid4vp.holder_mismatch", check.message)
             controller = check.detail.get("controller")
-            signer = signer or (controller if isinstance(controller, str) else None)
+            controller = controller if isinstance(controller, str) else None
+            if signer is not None and controller != signer:
+                # A proof set by several keys: whose presentation it is would be ambiguous.
+                raise _refuse(
+                    "oid4vp.holder_signature",
+                    "The presentation is signed by more than one holder.",
+                )
+            signer = controller
     if signer is None or not result.credentials:
         raise _refuse(
             "oid4vp.holder_signature",

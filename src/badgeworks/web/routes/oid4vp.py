@@ -5,11 +5,12 @@
   employer to its page (303), or answers 201 with the request as JSON for
   ``Accept: application/json``.
 - ``GET /verify/wallet/{id}``: the request's page. While it waits: the QR code and the
-  ``openid4vp://`` link, until when it is good, and why the last answer was refused; the
-  page reloads itself (a ``Refresh`` header, so it needs no JavaScript) and, with
-  JavaScript (``static/wallet-verify.js``, no inline script), asks
-  ``/verify/wallet/{id}/status`` every second and a half and reloads as soon as the
-  answer is in. Answered: the same report as any verification (``_verify_result.html``).
+  ``openid4vp://`` link, until when it is good, and why the last answer was refused.
+  Without JavaScript the page reloads itself every few seconds (a ``<meta>`` refresh
+  inside ``<noscript>``); with JavaScript (``static/wallet-verify.js``, no inline script)
+  it only asks ``/verify/wallet/{id}/status`` every second and a half and reloads once,
+  when the answer (or the expiry) is in, so a screen reader is not sent back to the top
+  every few seconds. Answered: the same report as any verification (``_verify_result.html``).
 - ``GET /verify/wallet/{id}/request.json``: the request's parameters as JSON.
 - ``POST /oid4vp/responses/{id}``: the wallet's answer (``direct_post``), verified on the
   verifier's bounded pool; ``{}`` when accepted, else the OAuth error shape with our code.
@@ -281,16 +282,11 @@ async def wallet_request_page(request: Request, ctx: ContextDep, request_id: str
             wallet_issuer="",
             wallet_achievement="",
         )
-    headers = dict(PAGE_HEADERS)
     link = view.request.link()
-    if view.state == "waiting":
-        # Without JavaScript the page reloads itself until the answer is in (a header, not
-        # a <meta> refresh, which assistive technology announces as a page change).
-        headers["Refresh"] = str(REFRESH_SECONDS)
     return render(
         request,
         "wallet_verify.html",
-        headers=headers,
+        headers=dict(PAGE_HEADERS),
         view=view,
         link=link,
         qr_image=_qr_image(link) if view.state == "waiting" else None,

@@ -1,6 +1,7 @@
 // The wallet request page (/verify/wallet/…): without scripts it reloads itself every few
-// seconds (a Refresh header); with this script it asks for the request's state every
-// second and a half and reloads as soon as the wallet's answer (or the expiry) is in.
+// seconds (a <meta> refresh inside <noscript>); with this script it only asks for the
+// request's state every second and a half and reloads once, when the wallet's answer (or a
+// refusal, or the expiry) is in.
 "use strict";
 (function () {
   var section = document.getElementById("wallet-request");
