@@ -18,9 +18,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from badgeworks.cli_service import service_commands
+from badgeworks.db.engine import make_engine
 from badgeworks.db.models import Credential, Revocation
 from badgeworks.db.status import StatusList
 from badgeworks.services.infra import backup
@@ -292,3 +293,65 @@ def test_a_backup_restores_only_into_its_own_kind_of_database(
     with pytest.raises(backup.BackupError) as refused:
         backup.restore(other, tmp_path / "b")
     assert refused.value.code == "backup.kind_mismatch"
+
+
+def test_a_tar_backup_restores_and_a_hostile_archive_is_refused(
+    client: TestClient,
+    acme: IssuerHandle,
+    settings: Settings,
+    fresh_target: Settings,
+    tmp_path: Path,
+) -> None:
+    import io
+    import tarfile
+
+    issue_with_deliverables(client, acme)
+    archive = tmp_path / "nightly.tar.gz"
+    code, out = _cli(settings, "backup", str(archive))
+    assert code == 0 and archive.is_file(), out
+    with tarfile.open(archive) as packed:
+        for member in packed.getmembers():
+            content = packed.extractfile(member) if member.isfile() else None
+            assert content is None or TEST_SECRET.encode() not in content.read(), member.name
+    code, out = _cli(settings, "backup", str(archive))
+    assert code == 1 and "backup.target_not_empty" in out
+
+    def hostile(name: str, add: object) -> Path:
+        path = tmp_path / name
+        with tarfile.open(path, "w") as out_archive:
+            add(out_archive)  # type: ignore[operator]
+        return path
+
+    def file_entry(archive_: tarfile.TarFile, name: str, data: bytes = b"x") -> None:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        archive_.addfile(info, io.BytesIO(data))
+
+    def link_entry(archive_: tarfile.TarFile) -> None:
+        info = tarfile.TarInfo("manifest.json")
+        info.type = tarfile.SYMTYPE
+        info.linkname = "/etc/passwd"
+        archive_.addfile(info)
+
+    cases = [
+        hostile("escape.tar", lambda a: file_entry(a, "../outside.txt")),
+        hostile("absolute.tar", lambda a: file_entry(a, "/tmp/absolute.txt")),
+        hostile("link.tar", link_entry),
+        hostile("other.tar", lambda a: file_entry(a, "notes.txt")),
+    ]
+    garbage = tmp_path / "garbage.tar"
+    garbage.write_bytes(b"not an archive at all")
+    cases.append(garbage)
+    for path in cases:
+        code, out = _cli(fresh_target, "restore", str(path))
+        assert code == 1 and "backup.invalid" in out and "nothing was restored" in out, (path, out)
+    assert not (tmp_path / "outside.txt").exists()
+
+    code, out = _cli(fresh_target, "restore", str(archive))
+    assert code == 0, out
+    engine = make_engine(fresh_target)
+    try:
+        with Session(engine) as session:
+            assert len(session.exec(select(Credential)).all()) == 1
+    finally:
+        engine.dispose()

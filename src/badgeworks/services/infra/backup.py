@@ -31,6 +31,7 @@ import os
 import re
 import shutil
 import sqlite3
+import tarfile
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -230,9 +231,17 @@ def _copy_blobs(source: Path, target: Path) -> dict[str, int]:
     return copied
 
 
+def is_tar(path: Path) -> bool:
+    """Whether ``path`` names a tar archive (``.tar``, ``.tar.gz``, ``.tgz``)."""
+    return path.name.endswith((".tar", ".tar.gz", ".tgz"))
+
+
 def backup(settings: Settings, dest: Path, *, now: datetime) -> BackupResult:
-    """Write a backup of the service's database and blobs into ``dest`` (new or empty)."""
+    """Write a backup of the service's database and blobs into ``dest``: a new or empty
+    directory, or a new tar archive when ``dest`` ends in ``.tar``, ``.tar.gz`` or ``.tgz``."""
     dest = Path(dest).absolute()
+    if is_tar(dest):
+        return _backup_to_tar(settings, dest, now=now)
     _check_target(dest)
     url = settings.resolved_database_url
     kind = _kind(url)
@@ -271,6 +280,63 @@ def backup(settings: Settings, dest: Path, *, now: datetime) -> BackupResult:
         shutil.rmtree(work, ignore_errors=True)
         raise
     return BackupResult(dest, manifest)
+
+
+def _backup_to_tar(settings: Settings, dest: Path, *, now: datetime) -> BackupResult:
+    if dest.exists():
+        raise BackupError(
+            f"{dest} already exists; choose a new file name for the backup (nothing was written)",
+            code="backup.target_not_empty",
+        )
+    if not dest.parent.is_dir():
+        raise BackupError(
+            f"the directory {dest.parent} does not exist; create it first",
+            code="backup.target_missing",
+        )
+    with tempfile.TemporaryDirectory(prefix=".badgeworks-backup-", dir=dest.parent) as work:
+        result = backup(settings, Path(work) / "backup", now=now)
+        partial = Path(work) / "archive"
+        mode = "w:gz" if dest.name.endswith(("gz", ".tgz")) else "w"
+        with tarfile.open(partial, mode) as archive:  # type: ignore[call-overload]
+            for path in sorted(result.path.rglob("*")):
+                archive.add(path, arcname=str(path.relative_to(result.path)), recursive=False)
+        os.chmod(partial, 0o600)
+        os.link(partial, dest)  # never replaces a file that appeared meanwhile
+    return BackupResult(dest, result.manifest)
+
+
+#: The most bytes a tar backup may unpack to (its manifest still decides every file).
+MAX_UNPACKED_BYTES = 1 << 40
+
+
+def _members(archive: tarfile.TarFile) -> list[tarfile.TarInfo]:
+    total = 0
+    members = []
+    for member in archive:
+        name = member.name.removeprefix("./")
+        blob = name.startswith(BLOBS + "/") and bool(_DIGEST.fullmatch(name[len(BLOBS) + 1 :]))
+        allowed = name in (MANIFEST, SQLITE_FILE, PG_FILE, BLOBS) or blob
+        if not allowed or not (member.isfile() or member.isdir()):
+            raise _refuse(
+                f"the archive holds an entry a backup may not: {member.name[:80]!r}",
+                "backup.invalid",
+            )
+        total += member.size
+        if total > MAX_UNPACKED_BYTES:
+            raise _refuse("the archive unpacks to more than any backup", "backup.invalid")
+        members.append(member)
+    return members
+
+
+def _unpack(archive_path: Path, into: Path) -> Path:
+    """The tar backup unpacked into ``into``: regular files and directories only, each
+    named as a backup names its files; anything else refuses the whole archive."""
+    try:
+        with tarfile.open(archive_path, "r:*") as archive:
+            archive.extractall(into, members=_members(archive), filter="data")
+    except (OSError, tarfile.TarError):
+        raise _refuse(f"{archive_path} is not a readable tar archive", "backup.invalid") from None
+    return into
 
 
 # --- restore --------------------------------------------------------------------------
@@ -383,8 +449,14 @@ def _engine(settings: Settings) -> Iterator[Engine]:
 
 
 def restore(settings: Settings, src: Path) -> BackupResult:
-    """Rebuild the (empty) database and blob store of ``settings`` from the backup ``src``."""
+    """Rebuild the (empty) database and blob store of ``settings`` from the backup ``src``
+    (a backup directory, or a tar archive of one)."""
     src = Path(src).absolute()
+    if src.is_file() and is_tar(src):
+        with tempfile.TemporaryDirectory(prefix=".badgeworks-restore-") as work:
+            unpacked = _unpack(src, Path(work))
+            result = restore(settings, unpacked)
+            return BackupResult(src, result.manifest)
     manifest = check_backup(src)
     url = settings.resolved_database_url
     kind = _kind(url)
