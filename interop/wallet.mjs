@@ -26,52 +26,17 @@ import {parseArgs} from 'node:util';
 
 import {setGlobalConfig} from '@openid4vc/utils';
 
-import {describeFailure} from './wallet/errors.mjs';
+import {WalletStepError, describeFailure} from './wallet/errors.mjs';
 import {BINDINGS, KEY_TYPES} from './wallet/keys.mjs';
 import {WalletStore} from './wallet/store.mjs';
+import {allLoopback, checkUrl, linkedUrls} from './wallet/urls.mjs';
 
 const USAGE = `usage: wallet.mjs <receive|present|sphereon-receive|list> [uri] --wallet DIR
   [--format ldp_vc|jwt_vc_json] [--pin N] [--key-type ed25519|p256]
   [--binding did:key|did:jwk|jwk] [--replay-proof]`;
 const FORMATS = ['ldp_vc', 'jwt_vc_json'];
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 class UsageError extends Error {}
-
-/** The URLs a link points at: itself, and its credential_offer_uri / response_uri / … */
-function linkedUrls(link) {
-  const urls = [];
-  let parsed;
-  try {
-    parsed = new URL(link);
-  } catch {
-    return urls;
-  }
-  if(parsed.protocol === 'http:' || parsed.protocol === 'https:') {
-    urls.push(parsed);
-  }
-  for(const name of ['credential_offer_uri', 'request_uri', 'response_uri', 'redirect_uri']) {
-    const value = parsed.searchParams.get(name);
-    if(value) {
-      try {
-        urls.push(new URL(value));
-      } catch {}
-    }
-  }
-  const offer = parsed.searchParams.get('credential_offer');
-  if(offer) {
-    try {
-      urls.push(new URL(JSON.parse(offer).credential_issuer));
-    } catch {}
-  }
-  return urls;
-}
-
-/** http:// is allowed when every URL the link names is on a loopback host. */
-function allowsInsecure(link) {
-  const urls = linkedUrls(link);
-  return urls.length > 0 && urls.every(u => u.protocol === 'https:' || LOOPBACK.has(u.hostname));
-}
 
 function parse(argv) {
   const {values, positionals} = parseArgs({
@@ -133,11 +98,17 @@ async function main() {
     process.stderr.write(`${error.message}\n`);
     process.exit(2);
   }
-  if(args.uri) {
-    setGlobalConfig({allowInsecureUrls: allowsInsecure(args.uri)});
-  }
   let out;
   try {
+    if(args.uri) {
+      try {
+        linkedUrls(args.uri).forEach(checkUrl);
+      } catch(error) {
+        throw new WalletStepError('link', error);
+      }
+      // The libraries' own https check, relaxed only for a link wholly on this machine.
+      setGlobalConfig({allowInsecureUrls: allLoopback(args.uri)});
+    }
     out = await COMMANDS[args.command](args, new WalletStore(args.wallet));
   } catch(error) {
     out = describeFailure(error);

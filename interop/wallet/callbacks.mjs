@@ -8,16 +8,19 @@ import {clientAuthenticationAnonymous} from '@openid4vc/oauth2';
 import {decodeProtectedHeader, importJWK, compactVerify} from 'jose';
 
 import {signJwt} from './keys.mjs';
+import {checkUrl} from './urls.mjs';
 
 const HASHES = {'sha-256': 'sha256', 'sha-384': 'sha384', 'sha-512': 'sha512'};
 
 /**
  * A fetch that records each exchange (method, URL, status) in `trace`, so the wallet's
- * output shows what it sent where.
+ * output shows what it sent where, and refuses any URL but https:// (or http:// on a
+ * loopback host).
  */
 export function tracingFetch(trace) {
   return async (input, init = {}) => {
     const url = typeof input === 'string' ? input : input.url ?? String(input);
+    checkUrl(url);
     const entry = {method: (init.method || 'GET').toUpperCase(), url};
     trace.push(entry);
     const response = await fetch(input, init);

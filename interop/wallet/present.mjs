@@ -18,6 +18,7 @@ import {owfCallbacks} from './callbacks.mjs';
 import {step} from './errors.mjs';
 import {multikeyPair, signJwt} from './keys.mjs';
 import {documentLoader, expandedTypes} from './loader.mjs';
+import {checkUrl} from './urls.mjs';
 
 const VC_V1 = 'https://www.w3.org/2018/credentials/v1';
 
@@ -182,6 +183,7 @@ export async function present(requestUri, options, store) {
     authorizationRequestPayload: parsed.params
   }));
   const request = resolved.authorizationRequestPayload;
+  await step('resolve', () => checkUrl(request.response_uri));
   if(!resolved.dcql) {
     throw new Error('wallet: the request has no dcql_query (this wallet answers DCQL only)');
   }

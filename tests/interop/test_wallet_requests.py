@@ -437,3 +437,25 @@ def test_owf_wallet_answers_a_dcql_request_in_both_formats(
     other = wallet.present(peer.presentation_request(dcql(issuer="did:example:other"))["link"])
     assert other.returncode == 1 and other.out["step"] == "dcql", other.out
     assert len(peer.answers) == answers
+
+
+def test_owf_wallet_sends_nothing_to_a_request_that_misnames_its_verifier(
+    peer: SpecPeer, wallet: Wallet
+) -> None:
+    assert wallet.receive(peer.offer(), "--format", "ldp_vc").ok
+    request = peer.presentation_request(dcql())
+    # client_id names another response URI than the one the answer would go to
+    # (OpenID4VP 1.0 §5.9.3): the library refuses before anything is signed or sent.
+    params = {k: v for k, v in request.items() if k != "link"}
+    params["client_id"] = "redirect_uri:https://verifier.example/oid4vp/responses/r1"
+    misnamed = wallet.present("openid4vp://?" + urlencode(params))
+    assert misnamed.returncode == 1 and misnamed.out["step"] == "resolve", misnamed.out
+    # A plain-http response URI off this machine: refused before any request (https
+    # only; the library itself does not check a response_uri's scheme).
+    params = {k: v for k, v in request.items() if k != "link"}
+    params["response_uri"] = "http://verifier.example/oid4vp/responses/r1"
+    params["client_id"] = "redirect_uri:" + params["response_uri"]
+    insecure = wallet.present("openid4vp://?" + urlencode(params))
+    assert insecure.returncode == 1 and insecure.out["step"] == "link", insecure.out
+    assert "https" in insecure.out["error"]
+    assert peer.answers == []
