@@ -13,9 +13,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# npm ci installs exactly the lock file's tree (integrity-checked): Digital Bazaar's stack,
+# jose, axe-core and the test wallet's OpenWallet Foundation and Sphereon clients. Packages
+# already in npm's cache are taken from it (--prefer-offline).
 interop/node_modules/.installed: interop/package.json interop/package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
-		cd interop && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
+		cd interop && npm ci --prefer-offline --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
 	else echo "!!! npm not found: interop tests against Digital Bazaar's implementation will be SKIPPED"; fi
 
 interop-deps: interop/node_modules/.installed
