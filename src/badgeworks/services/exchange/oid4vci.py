@@ -210,12 +210,13 @@ class MadeOffer:
     url: str
     expires_at: datetime
     pin_required: bool
-    qr_svg: str
 
     @property
     def qr_data_uri(self) -> str:
-        """The QR code as a ``data:`` URI a page can show without another request."""
-        return "data:image/svg+xml;base64," + base64.b64encode(self.qr_svg.encode()).decode()
+        """The QR code as a ``data:`` URI a page can show without another request (drawn
+        only when asked: the issuance email links its QR image instead)."""
+        svg = qr.svg(self.link)
+        return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
 
 
 #: The PIN email, in English and Spanish.
@@ -345,7 +346,6 @@ def make_offer(
         url=offer_url(ctx, offer_id),
         expires_at=expires_at,
         pin_required=pin is not None,
-        qr_svg=qr.svg(link),
     )
 
 
