@@ -44,7 +44,8 @@ test: $(STAMP) interop-deps browser-deps wrk-deps pg-client-deps
 # Browser tests always take their screenshots; this target writes them into docs/.
 BROWSER_TESTS := tests/web/test_portfolio_browser.py tests/web/test_me_browser.py \
 	tests/web/console/test_browser.py tests/web/verifier/test_browser.py tests/web/test_review_page_browser.py \
-	tests/web/console/test_tables_in_the_browser.py tests/web/test_four_people_walk.py
+	tests/web/console/test_tables_in_the_browser.py tests/web/console/test_issue_preview_in_the_browser.py \
+	tests/web/test_four_people_walk.py
 screenshots: $(STAMP) interop-deps browser-deps
 	BADGEWORKS_SCREENSHOTS=1 $(BIN)/python -m pytest -q $(BROWSER_TESTS)
 
