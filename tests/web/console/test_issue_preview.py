@@ -155,6 +155,9 @@ def test_staff_see_the_ratings_and_the_credential_they_sign(
     assert _row(staff.get(page_url).text) == "Quality of work Not assessed Nobody yet"
 
     reserved = _review(client, acme, project, "exceeds", "Ada's **analysis** was excellent.")
+    # The endorsement's "Endorses" link leads to the address, which says a mentor endorsed.
+    pending = client.get(f"/credentials/{reserved}", headers=HTML).text
+    assert "A mentor has already endorsed this work." in pending
     page = staff.get(page_url)
     assert page.status_code == 200, page.text
     assert _row(page.text) == (
@@ -210,9 +213,11 @@ def test_the_preview_reserves_the_id_that_completing_signs(
     first = _preview_id(staff.get(f"/console/acme/projects/{project}/issue").text)
     second = _preview_id(staff.get(f"/console/acme/projects/{project}/issue").text)
     assert first == second and first.startswith(f"{BASE}/credentials/")
-    # The address already answers, saying the credential is still to come.
+    # The address already answers, saying the credential is still to come (no mentor
+    # has endorsed the work, and the page does not say one has).
     pending = client.get(first.removeprefix(BASE), headers=HTML)
     assert pending.status_code == 200 and "not been issued yet" in pending.text
+    assert "still being prepared" in pending.text and "A mentor" not in pending.text
 
     # The program assessed the criterion itself: its level, "The program".
     assert _row(staff.get(f"/console/acme/projects/{project}").text) == (

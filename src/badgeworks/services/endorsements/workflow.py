@@ -183,6 +183,18 @@ def is_reserved(session: Session, credential_id: str) -> bool:
     return session.exec(query).first() is not None
 
 
+def endorsed_before_issue(session: Session, credential_id: str) -> bool:
+    """Whether an endorsement (not withdrawn) already names the reserved ``credential_id``:
+    its address is then public before the credential is (the endorsement's "Endorses"
+    link), while an id reserved by an invitation or the console's issue preview is not."""
+    if len(credential_id) > 36:
+        return False
+    query = select(Endorsement.id).where(
+        Endorsement.credential_id == credential_id, col(Endorsement.withdrawn_at).is_(None)
+    )
+    return session.exec(query).first() is not None
+
+
 def _fresh_id(session: Session) -> str:
     # A random UUID collides with nothing in practice; one extra look keeps a credential
     # that a caller issued under a chosen urn:uuid from ever being reserved as well.

@@ -61,13 +61,15 @@ def _hosted_credential(
 
     def page() -> tuple[Response, Freshness]:
         if workflow.is_reserved(session, answer.id):
-            # A mentor endorsed the work before its credential was issued: the
-            # endorsement's "Endorses" link already points here, so say the credential is
-            # still to come (never kept: issuing it changes what this address shows).
+            # The id is reserved (a mentor's invitation, or the console's issue preview,
+            # names it) and a mentor may have endorsed the work already: the
+            # endorsement's "Endorses" link points here, so say the credential is still
+            # to come (never kept: issuing it changes what this address shows).
             pending = render(
                 request,
                 "credential_pending.html",
                 headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex"},
+                endorsed=workflow.endorsed_before_issue(session, answer.id),
             )
             return pending, NOT_KEPT
         row = issuance.get_credential(session, answer.id)
