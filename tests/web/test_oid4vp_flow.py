@@ -48,6 +48,9 @@ def test_the_link_carries_the_request_by_value(client: TestClient) -> None:
     assert "claims" not in dcql["credentials"][0]
     meta = json.loads(params["client_metadata"])
     assert meta["vp_formats_supported"]["jwt_vc_json"]["alg_values"] == ["EdDSA", "ES256"]
+    shown = client.get(f"/verify/wallet/{request['request_id']}/request.json").json()
+    assert shown["state"] == request["state"] and shown["status"] == "waiting"
+    assert shown["link"] == request["link"]
     # Every request is fresh.
     again = start(client)
     assert again["nonce"] != request["nonce"] and again["state"] != request["state"]

@@ -45,6 +45,7 @@ from badgeworks.services.verification.public import (
 from badgeworks.settings import Settings
 from badgeworks.web.body import read_capped, replay
 from badgeworks.web.deps import ContextDep
+from badgeworks.web.errors import error_body
 from badgeworks.web.pages import render
 from badgeworks.web.routes.verifier import _result_view, busy_response, trust_registry, verify_pool
 
@@ -80,6 +81,14 @@ def oauth_error(status: int, error: str, code: str, message: str) -> JSONRespons
         {"error": error, "error_description": message, "code": code},
         status_code=status,
         headers=headers,
+    )
+
+
+def _unknown() -> JSONResponse:
+    return JSONResponse(
+        error_body(404, "oid4vp.unknown_request", "There is no such presentation request."),
+        status_code=404,
+        headers=NO_STORE,
     )
 
 
@@ -212,10 +221,7 @@ async def wallet_start(request: Request, ctx: ContextDep) -> Response:
     except RequestInputError as exc:
         field = exc.details.get("field", "wallet")
         if _wants_json(request):
-            return JSONResponse(
-                {"ok": False, "status": 400, "code": exc.code, "error": exc.message},
-                status_code=400,
-            )
+            return JSONResponse(error_body(400, exc.code, exc.message), status_code=400)
         return _start_page(
             request,
             status_code=400,
@@ -305,16 +311,7 @@ async def wallet_request_status(ctx: ContextDep, request_id: str) -> JSONRespons
     """``{"state": "waiting" | "answered" | "expired", "verdict": …, "refusal": …}``."""
     view = await _view(ctx, request_id)
     if view is None:
-        return JSONResponse(
-            {
-                "ok": False,
-                "status": 404,
-                "code": "oid4vp.unknown_request",
-                "error": "There is no such presentation request.",
-            },
-            status_code=404,
-            headers=NO_STORE,
-        )
+        return _unknown()
     return JSONResponse(
         {"state": view.state, "verdict": view.verdict, "refusal": view.refusal_code},
         headers=NO_STORE,
@@ -326,17 +323,9 @@ async def wallet_request_json(ctx: ContextDep, request_id: str) -> JSONResponse:
     """The request's parameters as JSON (docs/wallets.md)."""
     view = await _view(ctx, request_id)
     if view is None:
-        return JSONResponse(
-            {
-                "ok": False,
-                "status": 404,
-                "code": "oid4vp.unknown_request",
-                "error": "There is no such presentation request.",
-            },
-            status_code=404,
-            headers=NO_STORE,
-        )
-    return JSONResponse({**view.request.as_json(), "state": view.state}, headers=NO_STORE)
+        return _unknown()
+    # ``state`` is the request's OID4VP parameter; where the request stands is ``status``.
+    return JSONResponse({**view.request.as_json(), "status": view.state}, headers=NO_STORE)
 
 
 # --------------------------------------------------------------------------- answers
