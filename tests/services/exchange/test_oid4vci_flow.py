@@ -14,6 +14,7 @@ from sqlmodel import select
 
 from badgeworks.core.vc_jwt import verify_vc_jwt
 from badgeworks.core.verification.report import Report
+from badgeworks.db.models import AuditEvent
 from badgeworks.db.wallet import WalletCredential, WalletOffer
 from badgeworks.services.verification.pipeline import verify
 from tests.issuer_app import NOW, Issued, IssuerHandle, issue_with_deliverables
@@ -122,6 +123,13 @@ def test_full_flow_both_formats(
         ("ldp_vc", issued.id, wallet.did),
         ("jwt_vc_json", issued.id, wallet.did),
     }
+    # Each issue is in the issuer's audit trail.
+    with app.state.session_factory() as session:
+        events = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "credential.wallet_issue")
+        ).all()
+    assert sorted(e.detail["format"] for e in events) == ["jwt_vc_json", "ldp_vc"]
+    assert {e.target for e in events} == {f"credential:{issued.id}"}
     # Stored verbatim: the exact text the wallet received.
     assert {w.document for w in rows} == {
         json.dumps(ldp, ensure_ascii=False, separators=(",", ":")),

@@ -57,7 +57,7 @@ from badgeworks.db.wallet import WalletCredential, WalletNonce, WalletOffer, Wal
 from badgeworks.services.accounts.tokens import hash_token
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import NotFoundError
-from badgeworks.services.infra import outbox
+from badgeworks.services.infra import audit, outbox
 from badgeworks.services.locale_format import local_datetime
 from badgeworks.services.portfolio.standing import standing
 from badgeworks.services.programs.issuers import signing_key
@@ -681,9 +681,19 @@ def issue(
         signed = _vc_jwt(session, ctx, issuer, document, now)
         session.commit()
         text = signed
+    wallet_id = document["id"].removeprefix("urn:uuid:")
+    audit.record(
+        session,
+        actor="wallet",
+        action="credential.wallet_issue",
+        issuer_id=issuer.id,
+        target=f"credential:{hosted.id}",
+        detail={"format": fmt, "wallet_credential": wallet_id, "holder": holder.did[:200]},
+        now=now,
+    )
     session.add(
         WalletCredential(
-            id=document["id"].removeprefix("urn:uuid:"),
+            id=wallet_id,
             credential_id=hosted.id,
             offer_id=offer.id or 0,
             format=fmt,
