@@ -217,3 +217,32 @@ def test_the_dashboard_tiles_agree_with_their_numbers() -> None:
         "revocadas",
     ]
     assert es.plural("console.dashboard.achievements", 1) == "logro"
+
+
+@pytest.mark.parametrize(
+    ("lang", "rows", "good", "expected"),
+    [
+        ("en", 1, 1, "Grace uploaded a bulk file of 1 row (1 ready to issue)."),
+        ("en", 2, 0, "Grace uploaded a bulk file of 2 rows (0 ready to issue)."),
+        ("es", 1, 1, "Grace subió un archivo masivo de 1 fila (1 lista para emitir)."),
+        ("es", "3", "2", "Grace subió un archivo masivo de 3 filas (2 listas para emitir)."),
+    ],
+)
+def test_the_bulk_upload_activity_counts_rows(
+    lang: str, rows: int | str, good: int | str, expected: str
+) -> None:
+    from types import SimpleNamespace
+
+    activity = SimpleNamespace(
+        sentence="activity.bulk.validate",
+        action="bulk.validate",
+        actor_kind="name",
+        actor="Grace",
+        values={"rows": rows, "good": good, "person": "", "title": ""},
+    )
+    html = (
+        make_environment()
+        .from_string('{% import "console/_activity.html" as a %}{{ a.sentence(t, act) }}')
+        .render(t=Translator(lang), act=activity)
+    )
+    assert html.strip() == expected
