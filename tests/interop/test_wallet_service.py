@@ -315,6 +315,24 @@ def test_wallet_keys_pins_and_refusals(site: Site, wallet: Wallet) -> None:
     text = site.page_text(path)
     assert "✓ Verified" in text and "Not verified" not in text, text[:2000]
 
+    # Requests narrowed to this issuer, then to this achievement (DCQL claims with
+    # values): the wallet's DCQL match finds the badge by the credential's own claims.
+    badge = first.out["credential"]
+    for field, path_of_claim, value in (
+        ("issuer", ("issuer", "id"), badge["issuer"]["id"]),
+        (
+            "achievement",
+            ("credentialSubject", "achievement", "id"),
+            badge["credentialSubject"]["achievement"]["id"],
+        ),
+    ):
+        path, link = site.employer_request(**{field: value})
+        narrowed_answer = wallet.present(link, "--format", "ldp_vc")
+        assert narrowed_answer.ok, narrowed_answer.out
+        (claim,) = narrowed_answer.out["request"]["dcql_query"]["credentials"][0]["claims"]
+        assert (tuple(claim["path"]), claim["values"]) == (path_of_claim, [value]), claim
+        assert "✓ Verified" in site.page_text(path)
+
     # The issuer revokes the credential: the wallet copy shares its status entry, so the
     # employer's next request sees it revoked.
     r = site.api.post(
