@@ -45,6 +45,7 @@ __all__ = ["wallet"]  # the fixture, used by name
 
 Json = dict[str, Any]
 CANDIDATE = "Ada Lovelace"
+PRE_AUTH = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
 EMAIL = "ada@example.org"
 ACHIEVEMENT = "Data Analysis Micro-internship"  # tests/issuer_app.py ACHIEVEMENT
 
@@ -88,6 +89,19 @@ class Site:
         (link,) = [a["href"] for a in Page(made.text).all("a", class_="wallet-link")]
         assert link.startswith("openid-credential-offer://?credential_offer_uri="), link
         return link
+
+    def last_pin(self) -> str:
+        """The PIN in the newest PIN email (sent apart from the offer)."""
+        with self.app.state.session_factory() as session:
+            row = session.exec(
+                select(OutboxMessage)
+                .where(col(OutboxMessage.reference).startswith("wallet_pin:"))
+                .order_by(col(OutboxMessage.id).desc())
+            ).first()
+            assert row is not None, "no PIN email"
+            match = re.search(r"^(\d+)$", row.body_text, re.MULTILINE)  # on a line of its own
+            assert match, row.body_text
+            return match.group(1)
 
     # --- the employer at /verify ------------------------------------------------------
 
@@ -247,6 +261,31 @@ def test_wallet_keys_pins_and_refusals(site: Site, wallet: Wallet) -> None:
     bare = wallet.receive(site.offer_from_me(), "--format", "ldp_vc", "--binding", "jwk")
     assert bare.ok, bare.out
     assert bare.out["credential"]["credentialSubject"]["id"].startswith("did:jwk:")
+
+    # The program asks for a PIN: it is emailed apart from the offer, the offer carries a
+    # tx_code, and the wallet's token request needs it (a wrong one: invalid_grant).
+    r = site.api.put(
+        f"/api/v1/issuers/{site.issuer.slug}/wallet",
+        json={"pin_required": True},
+        headers=site.issuer.auth,
+    )
+    assert r.status_code == 200, r.text
+    link = site.offer_from_me()
+    tx_code = site.http.get(offer_params(link)).json()["grants"][PRE_AUTH]["tx_code"]
+    assert tx_code["input_mode"] == "numeric"
+    pin = site.last_pin()
+    assert len(pin) == tx_code["length"]
+    wrong_pin = str((int(pin) + 1) % 10 ** len(pin)).zfill(len(pin))
+    wrong = wallet.receive(link, "--pin", wrong_pin)
+    assert (wrong.out["step"], wrong.out.get("code")) == ("token", "invalid_grant"), wrong.out
+    right = wallet.receive(link, "--pin", pin, "--format", "jwt_vc_json")
+    assert right.ok, right.out
+    r = site.api.put(
+        f"/api/v1/issuers/{site.issuer.slug}/wallet",
+        json={"pin_required": False},
+        headers=site.issuer.auth,
+    )
+    assert r.status_code == 200, r.text
 
     # A used code: the offer as the wallet first read it (by value, so the service's
     # "used offer" 404 does not stop the wallet first) is refused at the token endpoint.
