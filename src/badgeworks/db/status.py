@@ -1,7 +1,8 @@
 """Tables of the credential lifecycle: status lists, their entries, and status changes.
 
 - ``StatusList``: one W3C Bitstring Status List of an issuer for one purpose
-  (``revocation`` or ``suspension``), numbered from 1; a new one starts when it fills.
+  (``revocation`` or ``suspension``) holding entries of one size (``status_size`` bits),
+  numbered from 1; a new one starts when it fills.
   ``bits``, ``version`` and ``document`` (the exact signed JSON we serve) always change
   in the same transaction, so the served list's signature matches its bits.
 - ``StatusEntry``: the index a credential holds in a list. ``(list_id, index)`` is unique,

@@ -5,7 +5,9 @@ host (for their credentials), or an endorser whose key we hold (for their endors
 Bitstring Status List §2.2 expects a status list to be issued by the credential's own
 issuer, and our verifier insists on it, ``core.status``). Per owner there is one list
 per purpose, of ``LIST_ENTRIES`` (131,072, the minimum §3.2 sets for herd privacy)
-entries, served at
+entries of one size (``status_size``: 1 bit, or wider for an issuer's revocation reasons,
+see ``EntryShape`` and ``services/lifecycle/reasons.py``; lists of every size share one
+numbering), served at
 
 - ``<base>/status/<issuer-slug>/<purpose>/<n>`` for an issuer (tables ``status_list``,
   ``status_entry``);
