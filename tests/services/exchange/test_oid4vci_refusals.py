@@ -318,4 +318,7 @@ def test_offers_are_rate_limited(app: FastAPI, client: TestClient, issued: Issue
     _refused(r, 429, "too_many_requests")
     assert int(r.headers["retry-after"]) >= 1
     with app.state.session_factory() as session:
-        assert len(session.exec(select(WalletOffer)).all()) == 0
+        # Only the issuance email's offer exists, and nothing redeemed it.
+        offers = session.exec(select(WalletOffer)).all()
+        assert [o.redeemed_at for o in offers] == [None]
+        assert len(session.exec(select(WalletNonce)).all()) == 3  # only the allowed ones

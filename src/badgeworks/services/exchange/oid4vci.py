@@ -319,7 +319,14 @@ def make_offer(
     _refuse_withdrawn(session, row)
     offer_id = secrets.token_urlsafe(32)
     expires_at = now + lifetime
-    with_pin = pin_required(session, row.issuer_id) and bool(candidate.emails)
+    with_pin = pin_required(session, row.issuer_id)
+    if with_pin and not candidate.emails:
+        # The PIN travels by email; without an address the program's rule cannot be kept.
+        raise WalletError(
+            "the program requires a PIN and the candidate has no email address to send it to",
+            code="wallet.pin_unreachable",
+            status=409,
+        )
     pin = "".join(secrets.choice("0123456789") for _ in range(PIN_LENGTH)) if with_pin else None
     salt = secrets.token_hex(8) if pin else None
     offer = WalletOffer(
