@@ -337,13 +337,14 @@ _HOLDER_CODES = {
     "holder.signature": "oid4vp.holder_signature",
     "holder.unsigned": "oid4vp.holder_signature",
     "holder.expired": "oid4vp.holder_signature",
-    "holder.too_large": "oid4vp.too_large",
 }
 
 
 def _from_holder(refusal: HolderRefusal) -> AnswerRefused:
     if refusal.code == "holder.format":
         return _refuse("oid4vp.format", refusal.message, error="vp_formats_not_supported")
+    if refusal.code == "holder.too_large":
+        return _refuse("oid4vp.too_large", refusal.message, status=413)
     return _refuse(_HOLDER_CODES.get(refusal.code, "oid4vp.malformed"), refusal.message)
 
 
