@@ -55,7 +55,9 @@ def test_joined_parts_never_double_their_marks() -> None:
     joined = sentences(
         "Project: Done.", "Hosted by Acme Inc.", "Mentored by Grace Hopper, J. Smith Jr.", "Why?"
     )
-    assert joined == "Project: Done. Hosted by Acme Inc. Mentored by Grace Hopper, J. Smith Jr. Why?"
+    assert (
+        joined == "Project: Done. Hosted by Acme Inc. Mentored by Grace Hopper, J. Smith Jr. Why?"
+    )
     assert ".." not in joined and ". ." not in joined
     assert sentences() == "" and sentences(None, " ") == ""
 
