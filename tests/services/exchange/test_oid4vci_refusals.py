@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlmodel import select
+from sqlmodel import col, select
 
 from badgeworks.core.encoding import b64url_encode
 from badgeworks.db.outbox import OutboxMessage
@@ -68,7 +68,7 @@ def _refused(r: Any, status: int, error: str) -> None:
 # ------------------------------------------------------------------------------ token
 
 
-def test_a_code_is_redeemed_once(app: FastAPI, client: TestClient, issued: Issued) -> None:
+def _code_redeemed_once(app: FastAPI, client: TestClient, issued: Issued) -> None:
     link = make_offer(app, issued.id).link
     code = _code(client, link)
     assert redeem(client, code).status_code == 200
@@ -77,7 +77,7 @@ def test_a_code_is_redeemed_once(app: FastAPI, client: TestClient, issued: Issue
     assert client.get(offer_uri(link).removeprefix(BASE)).status_code == 404
 
 
-def test_unknown_and_expired_codes(app: FastAPI, client: TestClient, issued: Issued) -> None:
+def _unknown_and_expired_codes(app: FastAPI, client: TestClient, issued: Issued) -> None:
     _refused(redeem(client, "x" * 43), 400, "invalid_grant")
     link = make_offer(app, issued.id, minutes=1).link
     code = _code(client, link)
@@ -86,7 +86,7 @@ def test_unknown_and_expired_codes(app: FastAPI, client: TestClient, issued: Iss
     assert client.get(offer_uri(link).removeprefix(BASE)).status_code == 404
 
 
-def test_malformed_token_requests(app: FastAPI, client: TestClient, issued: Issued) -> None:
+def _malformed_token_requests(app: FastAPI, client: TestClient, issued: Issued) -> None:
     code = _code(client, make_offer(app, issued.id).link)
     r = client.post("/oid4vci/token", data={"grant_type": "authorization_code", "code": code})
     _refused(r, 400, "unsupported_grant_type")
@@ -118,7 +118,7 @@ def _pin_on(client: TestClient, acme: IssuerHandle) -> None:
 
 def _emailed_pin(app: FastAPI) -> str:
     with app.state.session_factory() as session:
-        rows = session.exec(select(OutboxMessage)).all()
+        rows = session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all()
     pins = [r for r in rows if r.reference.startswith("wallet_pin:")]
     assert pins, [r.reference for r in rows]
     found = re.search(r"\n\n(\d{6})\n\n", pins[-1].body_text)
@@ -126,7 +126,7 @@ def _emailed_pin(app: FastAPI) -> str:
     return found.group(1)
 
 
-def test_pin_is_emailed_apart_and_required(
+def _pin_is_emailed_apart_and_required(
     app: FastAPI, client: TestClient, acme: IssuerHandle, issued: Issued
 ) -> None:
     _pin_on(client, acme)
@@ -145,7 +145,7 @@ def test_pin_is_emailed_apart_and_required(
     assert r.status_code == 200, r.text
 
 
-def test_five_wrong_pins_end_the_offer(
+def _five_wrong_pins_end_the_offer(
     app: FastAPI, client: TestClient, acme: IssuerHandle, issued: Issued
 ) -> None:
     _pin_on(client, acme)
@@ -178,7 +178,7 @@ def token(app: FastAPI, client: TestClient, issued: Issued) -> str:
     return access_token(client, make_offer(app, issued.id).link)
 
 
-def test_formats_we_do_not_issue(app: FastAPI, client: TestClient, token: str) -> None:
+def _formats_we_do_not_issue(app: FastAPI, client: TestClient, token: str) -> None:
     proof = Wallet().proof(c_nonce(client))
     _refused(
         ask(client, token, request_body("OpenBadgeCredential_mso_mdoc", proof)),
@@ -261,7 +261,7 @@ def test_bad_proofs_are_invalid_proof(app: FastAPI, client: TestClient, token: s
     assert r.status_code == 200, r.text
 
 
-def test_missing_proofs(app: FastAPI, client: TestClient, token: str) -> None:
+def _missing_proofs(app: FastAPI, client: TestClient, token: str) -> None:
     _refused(ask(client, token, {"credential_configuration_id": LDP}), 400, "invalid_proof")
     proof = Wallet().proof(c_nonce(client))
     two = {"credential_configuration_id": LDP, "proofs": {"jwt": [proof, proof]}}
@@ -292,7 +292,7 @@ def test_nonces(app: FastAPI, client: TestClient, token: str) -> None:
     assert late not in hashes and nonce not in hashes
 
 
-def test_each_format_once_per_offer(app: FastAPI, client: TestClient, token: str) -> None:
+def _each_format_once_per_offer(app: FastAPI, client: TestClient, token: str) -> None:
     wallet = Wallet()
     assert ask(client, token, request_body(JWT, wallet.proof(c_nonce(client)))).status_code == 200
     r = ask(client, token, request_body(JWT, wallet.proof(c_nonce(client))))
@@ -300,7 +300,7 @@ def test_each_format_once_per_offer(app: FastAPI, client: TestClient, token: str
     assert _wallet_rows(app) == 1
 
 
-def test_oversized_request_body(app: FastAPI, client: TestClient, token: str) -> None:
+def _oversized_request_body(app: FastAPI, client: TestClient, token: str) -> None:
     body = {"credential_configuration_id": LDP, "proofs": {"jwt": ["a" * 40_000]}}
     r = ask(client, token, body)
     assert r.status_code == 413
@@ -322,3 +322,21 @@ def test_offers_are_rate_limited(app: FastAPI, client: TestClient, issued: Issue
         offers = session.exec(select(WalletOffer)).all()
         assert [o.redeemed_at for o in offers] == [None]
         assert len(session.exec(select(WalletNonce)).all()) == 3  # only the allowed ones
+
+
+def test_token_endpoint_refusals(app: FastAPI, client: TestClient, issued: Issued) -> None:
+    _code_redeemed_once(app, client, issued)
+    _malformed_token_requests(app, client, issued)
+    _unknown_and_expired_codes(app, client, issued)  # moves the clock: last
+
+
+def test_pins(app: FastAPI, client: TestClient, acme: IssuerHandle, issued: Issued) -> None:
+    _pin_is_emailed_apart_and_required(app, client, acme, issued)
+    _five_wrong_pins_end_the_offer(app, client, acme, issued)
+
+
+def test_credential_request_refusals(app: FastAPI, client: TestClient, token: str) -> None:
+    _formats_we_do_not_issue(app, client, token)
+    _missing_proofs(app, client, token)
+    _oversized_request_body(app, client, token)
+    _each_format_once_per_offer(app, client, token)
