@@ -246,3 +246,19 @@ def test_the_bulk_upload_activity_counts_rows(
         .render(t=Translator(lang), act=activity)
     )
     assert html.strip() == expected
+
+
+@pytest.mark.parametrize(
+    ("limit", "lang", "expected"),
+    [
+        (5 * 1024 * 1024, "en", "5 MB"),
+        (1536 * 1024, "en", "1.5 MB"),
+        (1536 * 1024, "es", "1,5 MB"),
+        (2048, "es", "2 KB"),
+        (512, "es", "512 B"),
+    ],
+)
+def test_upload_limits_are_written_the_languages_way(limit: int, lang: str, expected: str) -> None:
+    from badgeworks.web.limits import _size
+
+    assert _size(limit, lang) == expected

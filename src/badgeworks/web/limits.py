@@ -39,6 +39,7 @@ from starlette.routing import Match
 
 from badgeworks.core.document import parse_json_document
 from badgeworks.core.errors import BadgeworksError, InputError
+from badgeworks.services.locale_format import local_number
 from badgeworks.settings import Settings
 from badgeworks.web.body import discard_rest, more_body, read_capped, replay
 from badgeworks.web.deps import get_optional_principal, get_principal, optional_principal
@@ -170,9 +171,9 @@ def _size(limit: int, lang: str) -> str:
     """``limit`` bytes as people say it (1 MB = 1,048,576 bytes here, as upload forms do)."""
     for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
         if limit >= scale:
-            text = f"{limit / scale:.1f}".removesuffix(".0")
-            return f"{text.replace('.', ',') if lang == 'es' else text} {unit}"
-    return f"{limit} B"
+            # One decimal at most, with the language's decimal sign ("1.5 MB", "1,5 MB").
+            return f"{local_number(round(limit / scale, 1), lang)} {unit}"
+    return f"{local_number(limit, lang)} B"
 
 
 def _too_large_page(scope: Scope, limit: int) -> Response | None:
