@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from tests.issuer_app import IssuerHandle, draft_project, make_issuer
 
-SHAPE_KEYS = {"ok", "status", "code", "error"}
+SHAPE_KEYS = {"ok", "status", "code", "error", "request_id"}
 
 
 def assert_shape(r: object, context: object) -> None:

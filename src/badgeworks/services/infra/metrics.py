@@ -22,18 +22,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from prometheus_client import (
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-    multiprocess,
-)
-from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 from sqlalchemy import event, func
 from sqlalchemy.orm import Session
 from sqlmodel import col, select
@@ -43,6 +33,13 @@ from badgeworks.db.engine import SessionFactory
 from badgeworks.db.models import Credential
 from badgeworks.db.outbox import OutboxMessage
 from badgeworks.db.status import StatusChange
+
+if TYPE_CHECKING:
+    from prometheus_client import Counter, Histogram
+    from prometheus_client.core import Metric
+
+# prometheus-client is imported when metrics are first used, not with this module: the
+# command line imports the services and never serves /metrics.
 
 #: Where prometheus-client's multi-process mode keeps each process's samples.
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -83,6 +80,8 @@ class Metrics:
 @cache
 def metrics() -> Metrics:
     """The metric families, registered once per process in prometheus-client's registry."""
+    from prometheus_client import Counter, Histogram
+
     return Metrics(
         issued=Counter(
             "badgeworks_credentials_issued",
@@ -190,7 +189,7 @@ def _age(oldest: datetime | None, now: datetime) -> float:
     return max(0.0, (now - oldest).total_seconds())
 
 
-class QueueCollector(Collector):
+class QueueCollector:
     """Outbox and bulk-job depth and oldest age, read from the database per scrape."""
 
     def __init__(self, session_factory: SessionFactory, now: datetime) -> None:
@@ -198,6 +197,8 @@ class QueueCollector(Collector):
         self.now = now
 
     def collect(self) -> Iterable[Metric]:
+        from prometheus_client.core import GaugeMetricFamily
+
         depth = GaugeMetricFamily(
             "badgeworks_outbox_messages",
             "Outbox messages waiting (pending, sending, failed), by status.",
@@ -252,7 +253,9 @@ def multiprocess_dir() -> str | None:
     return value if value and os.path.isdir(value) else None
 
 
-def _process_collectors() -> Iterator[Collector]:
+def _process_collectors() -> Iterator[Any]:
+    from prometheus_client import REGISTRY, CollectorRegistry, multiprocess
+
     directory = multiprocess_dir()
     if directory is None:
         yield REGISTRY
@@ -265,6 +268,8 @@ def _process_collectors() -> Iterator[Collector]:
 def exposition(session_factory: SessionFactory, now: datetime) -> bytes:
     """The text a Prometheus scraper reads: this process's (or all workers') samples, then
     the queue gauges read from the database now."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
     metrics()
     scrape = CollectorRegistry(auto_describe=False)
     for source in _process_collectors():
@@ -273,7 +278,7 @@ def exposition(session_factory: SessionFactory, now: datetime) -> bytes:
     return generate_latest(scrape)
 
 
-class _Forward(Collector):
+class _Forward:
     """Yields another registry's metrics (so one scrape can combine several)."""
 
     def __init__(self, source: Any) -> None:
