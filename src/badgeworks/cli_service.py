@@ -203,6 +203,10 @@ def serve(
             samples.cleanup()
 
 
+#: Seconds a worker process may take to answer uvicorn's health check (start-up included).
+WORKER_HEALTHCHECK_SECONDS = 30
+
+
 def metrics_samples_dir() -> Any:
     """A fresh directory for the workers' metric samples, named in the environment the
     workers inherit (``PROMETHEUS_MULTIPROC_DIR``); removed when the command ends."""
@@ -226,6 +230,16 @@ def _run_uvicorn(
     keyfile: Path | None,
     proxies: list[str],
 ) -> None:
+    import inspect
+
+    # uvicorn kills a worker that does not answer its health check within 5 s by default;
+    # a worker still importing the service on a busy host would be killed and restarted
+    # over and over, so it gets 30 s (the option exists from uvicorn 0.31).
+    patience = (
+        {"timeout_worker_healthcheck": WORKER_HEALTHCHECK_SECONDS}
+        if "timeout_worker_healthcheck" in inspect.signature(uvicorn.run).parameters
+        else {}
+    )
     uvicorn.run(
         target,
         factory=settings.workers > 1,
@@ -243,6 +257,7 @@ def _run_uvicorn(
         forwarded_allow_ips=proxies or None,
         # Requests still waiting after this long (say, on a slow issuer) do not hold up exit.
         timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_seconds)),
+        **patience,
     )
 
 
