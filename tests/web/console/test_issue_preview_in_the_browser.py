@@ -124,8 +124,20 @@ def test_the_preview_shows_the_page_and_opens_its_json(
         toggle.click()
         assert not json_block.is_visible()
 
-        # Narrow and in Spanish, the same page reflows and passes axe.
+        # Narrow and in Spanish, the assessment and the preview reflow and pass axe.
         page.set_viewport_size({"width": 320, "height": 800})
+        page.goto(f"{base}/console/acme/projects/{project}?lang=es")
+        assert page.get_by_text("Grace Hopper, en su aval").is_visible()
+        assert page.get_by_text("Como lo valoró Grace Hopper: Exceeds expectations").count() == 1
+        # The assessment's table scrolls inside its own box and the comments wrap: neither
+        # reaches past the screen's edge (the upload form above is another matter).
+        wide = page.evaluate(
+            """[...document.querySelectorAll('#assessment, .mentor-comment')]
+               .map(e => (e.closest('.table-wrap') || e).getBoundingClientRect().right)
+               .filter(right => right > document.documentElement.clientWidth + 1).length"""
+        )
+        assert wide == 0
+        assert_accessible(page)
         page.goto(f"{base}/console/acme/projects/{project}/issue?lang=es")
         assert page.get_by_role("heading", name="Vista previa — aún sin firmar").is_visible()
         assert page.locator("[data-credential-id]").inner_text() == named
