@@ -163,8 +163,10 @@ def pin_required(session: Session, issuer_id: int) -> bool:
     return bool(row and row.pin_required)
 
 
-def set_pin_required(session: Session, issuer: Issuer, value: bool, *, now: datetime) -> bool:
-    """Turn the issuer's PIN requirement on or off; returns the new value."""
+def set_pin_required(
+    session: Session, issuer: Issuer, value: bool, *, actor: str, now: datetime
+) -> bool:
+    """Turn the issuer's PIN requirement on or off (with its audit event); the new value."""
     row = session.get(WalletSetting, issuer.id)
     if row is None:
         row = WalletSetting(issuer_id=issuer.id or 0, pin_required=value, updated_at=now)
@@ -172,7 +174,15 @@ def set_pin_required(session: Session, issuer: Issuer, value: bool, *, now: date
         row.pin_required = value
         row.updated_at = now
     session.add(row)
-    session.commit()
+    audit.commit(
+        session,
+        actor=actor,
+        action="issuer.wallet_pin",
+        issuer_id=issuer.id,
+        target=f"issuer:{issuer.slug}",
+        detail={"pin_required": value},
+        now=now,
+    )
     return value
 
 

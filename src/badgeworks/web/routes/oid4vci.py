@@ -356,6 +356,6 @@ def set_wallet_settings(
 ) -> WalletSettings:
     """Turn the PIN on or off for offers made from now on."""
     value = oid4vci.set_pin_required(
-        session, who.issuer_for(slug), data.pin_required, now=ctx.clock()
+        session, who.issuer_for(slug), data.pin_required, actor=who.actor, now=ctx.clock()
     )
     return WalletSettings(pin_required=value)

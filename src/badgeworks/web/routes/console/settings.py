@@ -15,6 +15,7 @@ from badgeworks.core.errors import BadgeworksError, ConfigError
 from badgeworks.db.console import ROLES
 from badgeworks.services.accounts import staff, tokens
 from badgeworks.services.errors import ValidationFailed
+from badgeworks.services.exchange import oid4vci
 from badgeworks.services.lifecycle import reasons
 from badgeworks.services.programs import issuers
 from badgeworks.services.programs.models import IssuerUpdate
@@ -122,6 +123,7 @@ def _settings_page(
         outbox=_outbox(ctx.settings),
         trust=_trust_registry(ctx.settings),
         revocation_reasons=reasons.of(program.issuer),
+        wallet_pin_required=oid4vci.pin_required(session, program.issuer.id or 0),
     )
 
 
@@ -250,6 +252,22 @@ def update_names(
         now=ctx.clock(),
     )
     return back_to(program, "/settings", "names_saved")
+
+
+@router.post("/{slug}/settings/wallet", dependencies=[Csrf])
+def update_wallet(
+    session: SessionDep,
+    ctx: ContextDep,
+    program: ProgramDep,
+    # A checkbox: unticked, the browser sends nothing, so absent is "no PIN".
+    pin_required: Annotated[bool, Form()] = False,
+) -> Response:
+    """Whether wallet offers made from now on need a PIN emailed to the candidate."""
+    program.require("owner")
+    oid4vci.set_pin_required(
+        session, program.issuer, pin_required, actor=program.actor, now=ctx.clock()
+    )
+    return back_to(program, "/settings", "wallet_saved")
 
 
 @router.post("/{slug}/settings/image", dependencies=[Csrf])
