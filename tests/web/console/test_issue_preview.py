@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import threading
 from html.parser import HTMLParser
 from typing import Any
 
@@ -22,6 +23,8 @@ from fastapi.testclient import TestClient
 
 from badgeworks.db.endorsements import CredentialReservation
 from badgeworks.db.models import Project
+from badgeworks.services.console import issue_preview
+from badgeworks.services.endorsements import workflow as endorsements
 from badgeworks.services.issuance import completion
 from tests.console_staff import add_staff, fast_scrypt, sign_in
 from tests.issuer_app import BASE, IssuerHandle, draft_project, make_issuer
@@ -338,3 +341,44 @@ def test_a_hostile_comment_and_rating_show_as_text(
         assert "<script>alert(1)" not in shown and "<img src=x" not in shown
         assert 'href="javascript:' not in shown.lower()
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in shown
+
+
+def test_two_first_previews_at_once_reserve_one_id(
+    app: FastAPI, client: TestClient, acme: IssuerHandle
+) -> None:
+    """The first preview holds its reservation uncommitted while a second one starts: the
+    second waits for it, finds the clash, and shows the id the first committed."""
+    project_id = draft_project(client, acme)["project"]
+    ctx = app.state.ctx
+    first_flushed, first_may_commit = threading.Event(), threading.Event()
+    found: dict[str, str] = {}
+
+    def first() -> None:
+        with app.state.session_factory() as session:
+            project = session.get(Project, project_id)
+            assert project is not None
+            found["first"] = endorsements.reserve_credential_id(session, project, ctx.clock())
+            first_flushed.set()
+            first_may_commit.wait(10)
+            session.commit()
+
+    def second() -> None:
+        with app.state.session_factory() as session:
+            project = session.get(Project, project_id)
+            assert project is not None
+            found["second"] = issue_preview.reserve_credential_id(session, ctx, project)
+
+    one = threading.Thread(target=first)
+    one.start()
+    assert first_flushed.wait(10)
+    two = threading.Thread(target=second)
+    two.start()
+    two.join(0.5)  # it waits on the first one's uncommitted row (or write lock)
+    first_may_commit.set()
+    one.join(30)
+    two.join(30)
+    assert not one.is_alive() and not two.is_alive()
+    assert found["second"] == found["first"]
+    with app.state.session_factory() as session:
+        row = session.get(CredentialReservation, project_id)
+        assert row is not None and row.credential_id == found["first"]

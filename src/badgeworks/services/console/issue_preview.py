@@ -62,8 +62,9 @@ def reserve_credential_id(session: Session, ctx: ServiceContext, project: Projec
     found = session.get(CredentialReservation, project.id)
     if found is not None:
         return found.credential_id
-    credential_id = endorsements.reserve_credential_id(session, project, ctx.clock())
     try:
+        # The reservation is flushed (and a clash raised) inside, then committed here.
+        credential_id = endorsements.reserve_credential_id(session, project, ctx.clock())
         session.commit()
     except IntegrityError:
         session.rollback()
