@@ -77,6 +77,39 @@ class Settings(BaseSettings):
         "its own), 'database' (shared by every process and host using the database) or "
         "'auto' (the database when workers is above 1, else memory).",
     )
+    redis_url: SecretStr | None = Field(
+        default=None,
+        description="Redis URL (redis://host:6379/0). Set: the per-client rate limits "
+        "count in Redis, shared by every process on every host (unless rate_limit_store "
+        "is 'memory'), and start-up fails when Redis cannot be reached. Unset: they count "
+        "as rate_limit_store says.",
+    )
+    worker_in_process: bool = Field(
+        default=True,
+        description="When true, 'badgeworks serve' also runs one job worker in its own "
+        "process; set false when dedicated 'badgeworks worker' processes run the jobs.",
+    )
+    job_lease_seconds: float = _seconds(
+        60.0,
+        "A claimed job whose worker has not renewed its claim for this long is released "
+        "to another worker (the worker renews it every third of this).",
+        most=3600,
+    )
+    job_max_attempts: int = _count(
+        5,
+        "Runs a job gets before it is dead-lettered (shown in the console, where staff "
+        "can retry it).",
+        least=1,
+        most=100,
+    )
+    job_retry_seconds: float = _seconds(
+        10.0,
+        "Back-off before a failed job's first retry; each further retry waits twice as long.",
+        most=3600,
+    )
+    worker_poll_seconds: float = _seconds(
+        1.0, "Seconds an idle worker waits before looking for jobs again.", most=60
+    )
     db_pool_timeout: float = _seconds(
         30.0, "Seconds a request waits for a free database connection before failing.", most=600
     )

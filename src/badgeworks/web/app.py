@@ -22,7 +22,7 @@ from badgeworks.core.errors import BadgeworksError, ConfigError
 from badgeworks.db.engine import make_engine, make_session_factory
 from badgeworks.db.migrate import upgrade
 from badgeworks.services.context import build_context, utcnow
-from badgeworks.services.infra import metrics, outbox
+from badgeworks.services.infra import metrics, outbox, rate_limit
 from badgeworks.services.infra.secrets import check_key_secret
 from badgeworks.services.issuance import bulk_jobs
 from badgeworks.services.lifecycle import status_lists
@@ -99,6 +99,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     """Build the app: check the secret, migrate the database, wire routes and errors."""
     admin_token = settings.admin_token.get_secret_value() if settings.admin_token else None
     check_admin_token_setting(admin_token)
+    rate_limit.check_redis(settings)  # with BADGEWORKS_REDIS_URL set, Redis must answer
     secret = check_secret(settings.key_secret.get_secret_value() if settings.key_secret else None)
     engine = make_engine(settings)
     previous = (

@@ -4,8 +4,10 @@ The public verifier and the VC-API verify endpoints share one limiter; candidate
 its own (link requests, link redemptions). ``limiter_for`` picks where a limit counts
 (``BADGEWORKS_RATE_LIMIT_STORE``): ``RateLimiter`` keeps one process's buckets in memory;
 ``SharedRateLimiter`` counts in the database, so a limit holds across every worker process
-(``badgeworks serve --workers``). Staff sign-in and the admin token count failures in the
-database too, and use only ``client_key`` to group addresses.
+(``badgeworks serve --workers``); ``RedisRateLimiter`` counts in Redis when
+``BADGEWORKS_REDIS_URL`` is set, shared by every process on every host. Staff sign-in
+and the admin token count failures in the database (shared already), and use only
+``client_key`` to group addresses.
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 
+from badgeworks.core.errors import ConfigError
 from badgeworks.db.rate_limits import RateLimitWindow
 from badgeworks.settings import Settings
 
@@ -229,16 +232,136 @@ class SharedRateLimiter:
 
     def _wait(self, now: float, index: int, previous: int, current: int) -> float:
         """Seconds until a request of a client with these counts is allowed again."""
-        room = self.burst - 1 - current
-        if room < 0 or previous == 0:
-            # Not in this window: in the next, where this window's count is the previous.
-            if self.burst < 1:
-                return self.window
-            share = max(0.0, 1.0 - (self.burst - 1) / current) if current else 0.0
-            at = (index + 1 + share) * self.window
-        else:
-            at = (index + 1.0 - room / previous) * self.window
-        return max(at - now, 0.001)
+        return _window_wait(self.window, self.burst, now, index, previous, current)
+
+
+def _window_wait(
+    window: float, burst: float, now: float, index: int, previous: int, current: int
+) -> float:
+    """Seconds until a sliding-window limit with these counts allows a request again."""
+    room = burst - 1 - current
+    if room < 0 or previous == 0:
+        # Not in this window: in the next, where this window's count is the previous.
+        if burst < 1:
+            return window
+        share = max(0.0, 1.0 - (burst - 1) / current) if current else 0.0
+        at = (index + 1 + share) * window
+    else:
+        at = (index + 1.0 - room / previous) * window
+    return max(at - now, 0.001)
+
+
+#: One request counted atomically in Redis: the same sliding window as the database's
+#: upsert. KEYS: the previous and the current window's counters; ARGV: the previous
+#: window's weight, the burst and the counter's time to live (s). Returns
+#: {allowed, previous, current}; a refused request writes nothing.
+_TAKE_SCRIPT = """
+local previous = tonumber(redis.call('GET', KEYS[1]) or '0')
+local current = tonumber(redis.call('GET', KEYS[2]) or '0')
+local cap = math.floor(tonumber(ARGV[2]) - previous * tonumber(ARGV[1]) + 1e-9)
+if current < cap then
+  current = redis.call('INCR', KEYS[2])
+  redis.call('EXPIRE', KEYS[2], tonumber(ARGV[3]))
+  return {1, previous, current}
+end
+return {0, previous, current}
+"""
+
+#: Seconds a Redis command may take before the limit is counted in memory instead.
+REDIS_TIMEOUT_SECONDS = 2.0
+
+
+def redis_client(url: str) -> Any:
+    """A Redis client for ``url`` with short timeouts (one per limiter; it pools)."""
+    import redis
+
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=REDIS_TIMEOUT_SECONDS,
+        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+    )
+
+
+def check_redis(settings: Settings) -> None:
+    """Refuse to start when ``redis_url`` is set and Redis does not answer: a limit that
+    silently counted per process would let every process allow a client its own share."""
+    if settings.redis_url is None:
+        return
+    import redis
+
+    try:
+        client = redis_client(settings.redis_url.get_secret_value())
+    except ValueError as error:
+        raise ConfigError(
+            f"refusing to start: BADGEWORKS_REDIS_URL is not a Redis URL ({error})",
+            code="config.redis_unreachable",
+        ) from error
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as error:
+        raise ConfigError(
+            f"refusing to start: Redis at BADGEWORKS_REDIS_URL cannot be reached ({error})",
+            code="config.redis_unreachable",
+        ) from error
+    finally:
+        client.close()
+
+
+class RedisRateLimiter:
+    """A rate limit counted in Redis, shared by every process and host using that Redis.
+
+    The same sliding window as ``SharedRateLimiter``, counted by one Lua script (atomic in
+    Redis), with keys that expire when they no longer count. While Redis cannot be
+    reached, the limit is counted in this process's memory instead (and logged).
+    """
+
+    shared = True
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        per_minute: float,
+        burst: int,
+        client: Any,
+        clock: Callable[[], datetime],
+        prefix: str = "badgeworks:rl",
+    ) -> None:
+        self.name = name
+        self.burst = float(burst)
+        self.disabled = per_minute <= 0 and burst <= 0
+        self.window = (
+            max(MIN_WINDOW_SECONDS, 60.0 * burst / per_minute) if per_minute > 0 else 3600.0
+        )
+        self._client = client
+        self._script = client.register_script(_TAKE_SCRIPT)
+        self._clock = clock
+        self._prefix = f"{prefix}:{name}"
+        self._fallback = RateLimiter(per_minute=per_minute, burst=burst)
+
+    def take(self, address: str | None, session: Session | None = None) -> float | None:
+        """Count one request of ``address``: None if allowed, else the seconds to wait
+        (``session`` is not used: the counters are in Redis)."""
+        import redis
+
+        if self.disabled:
+            return None
+        key = RateLimiter.client_key(address)
+        now = self._clock().timestamp()
+        index = math.floor(now / self.window)
+        weight = 1.0 - (now - index * self.window) / self.window
+        base = f"{self._prefix}:{key}"
+        try:
+            allowed, previous, current = self._script(
+                keys=[f"{base}:{index - 1}", f"{base}:{index}"],
+                args=[repr(weight), repr(self.burst), math.ceil(2 * self.window) + 1],
+            )
+        except (redis.RedisError, OSError) as error:
+            log.warning("rate limit %s counted in memory: %s", self.name, error)
+            return self._fallback.take(address)
+        if int(allowed):
+            return None
+        return _window_wait(self.window, self.burst, now, index, int(previous), int(current))
 
 
 def shared_limits(settings: Settings) -> bool:
@@ -258,6 +381,16 @@ def limiter_for(
 ) -> Limiter:
     """The limit ``name`` where ``settings`` say limits count: the database (through
     ``session_factory``, at ``clock``'s time) or memory."""
+    if settings.redis_url is not None and settings.rate_limit_store != "memory":
+        if clock is None:
+            raise ValueError(f"the Redis limit {name} needs a clock")
+        return RedisRateLimiter(
+            name,
+            per_minute=per_minute,
+            burst=burst,
+            client=redis_client(settings.redis_url.get_secret_value()),
+            clock=clock,
+        )
     if shared_limits(settings):
         if session_factory is None or clock is None:
             raise ValueError(f"the shared limit {name} needs a session factory and a clock")
