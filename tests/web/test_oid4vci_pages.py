@@ -195,3 +195,19 @@ def test_issuance_email_carries_an_offer(app: FastAPI, client: TestClient, issue
     token = access_token(client, link.group(0))
     r = ask(client, token, request_body(LDP, wallet.proof(c_nonce(client))))
     assert r.status_code == 200, r.text
+
+
+def test_making_offers_is_rate_limited(app: FastAPI, client: TestClient, issued: Issued) -> None:
+    app.state.settings = app.state.settings.model_copy(
+        update={"wallet_rate_per_minute": 1.0, "wallet_rate_burst": 2}
+    )
+    sign_in(app, client)
+    token = csrf_of(client.get(f"/me/wallet/{issued.id}").text)
+    statuses = [
+        client.post(f"/me/wallet/{issued.id}", data={"csrf_token": token}) for _ in range(3)
+    ]
+    assert [r.status_code for r in statuses] == [200, 200, 429]
+    refused = statuses[-1]
+    assert int(refused.headers["retry-after"]) >= 1
+    assert "Too many wallet offers" in Page(refused.text).text
+    assert "openid-credential-offer://" not in refused.text

@@ -314,6 +314,19 @@ async def wallet_offer(
     csrf = form.get("csrf_token")
 
     def answer() -> Response:
+        # Making offers (and emailing their PINs) counts against the wallet limit too.
+        wait = _limiter(request).take(request.client.host if request.client else None, session)
+        if wait is not None:
+            seconds = retry_after_header(wait)
+            return render(
+                request,
+                "me_limited.html",
+                status_code=429,
+                headers={**PRIVATE, "Retry-After": seconds},
+                message_key="wallet.limited",
+                wait_seconds=int(seconds),
+                retry_href=f"{PREFIX}/wallet/{credential_id}",
+            )
         who = _who(request, session, ctx)
         if who is None:
             return RedirectResponse(f"{PREFIX}/sign-in", status_code=303, headers=PRIVATE)
