@@ -262,3 +262,30 @@ def test_upload_limits_are_written_the_languages_way(limit: int, lang: str, expe
     from badgeworks.web.limits import _size
 
     assert _size(limit, lang) == expected
+
+
+def test_the_verify_api_follows_accept_language_like_its_refusals(
+    vapp: FastAPI, vclient: TestClient
+) -> None:
+    loader = vapp.state.ctx.loader
+    tampered = {**signed(loader), "name": "Something else entirely"}
+    english = vclient.post("/api/v1/verify", json={"credential": tampered})
+    spanish = vclient.post(
+        "/api/v1/verify",
+        json={"credential": tampered},
+        headers={"Accept-Language": "es-ES,es;q=0.9"},
+    )
+    assert english.status_code == spanish.status_code == 422
+    assert english.headers["content-language"] == "en"
+    assert spanish.headers["content-language"] == "es"
+    assert "accept-language" in spanish.headers["vary"].lower()
+    en_checks, es_checks = english.json()["checks"], spanish.json()["checks"]
+    # The same checks, codes and outcomes; only the words differ.
+    assert [(c["check"], c["code"], c["outcome"]) for c in en_checks] == [
+        (c["check"], c["code"], c["outcome"]) for c in es_checks
+    ]
+    proof_en = next(c for c in en_checks if c["code"] == "proof.signature_invalid")
+    proof_es = next(c for c in es_checks if c["code"] == "proof.signature_invalid")
+    assert proof_en["message"].startswith("The signature check failed")
+    assert proof_es["message"].startswith("La firma no coincide")
+    assert english.json()["verdict"] == spanish.json()["verdict"] == "not_verified"

@@ -56,6 +56,7 @@ from badgeworks.settings import Settings
 from badgeworks.web.body import read_capped, replay
 from badgeworks.web.deps import ContextDep
 from badgeworks.web.errors import error_body
+from badgeworks.web.i18n import DEFAULT_LANGUAGE, Translator, negotiate
 from badgeworks.web.pages import render
 
 router = APIRouter(tags=["verify"])
@@ -388,12 +389,38 @@ async def verify_api(request: Request, ctx: ContextDep) -> Response:
         return busy_response(exc)
     # The JSON ``JSONResponse`` would write, written once for a report kept in memory.
     body = outcome.as_json() if isinstance(outcome, Outcome) else compact_json(outcome)
+    # Like the API's refusals, the report's messages follow Accept-Language; codes and
+    # everything else stay as they are (English unless another language is asked for).
+    lang = negotiate(None, None, request.headers.get("accept-language"))
+    if lang != DEFAULT_LANGUAGE:
+        translated = translated_report(json.loads(body), Translator(lang))
+        body = json.dumps(
+            translated, ensure_ascii=False, allow_nan=False, separators=(",", ":")
+        ).encode("utf-8")
     return Response(
         body,
         status_code=200 if _verified(outcome) else 422,
         media_type="application/json",
-        headers={"Cache-Control": "no-store"},
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Language": lang,
+            "Vary": "Accept-Language",
+        },
     )
+
+
+def translated_report(value: Any, t: Translator) -> Any:
+    """``value`` (a report, or a part of one) with each check's ``message`` in ``t``'s
+    language where its code has a translation, nested reports (endorsements,
+    presentations) included."""
+    if isinstance(value, list):
+        return [translated_report(item, t) for item in value]
+    if not isinstance(value, dict):
+        return value
+    out = {key: translated_report(item, t) for key, item in value.items()}
+    if isinstance(out.get("code"), str) and isinstance(out.get("message"), str):
+        out["message"] = t.check_message(value) or out["message"]
+    return out
 
 
 # --------------------------------------------------------------------------- page
