@@ -46,6 +46,14 @@ __all__ = ["wallet"]  # the fixture, used by name
 Json = dict[str, Any]
 CANDIDATE = "Ada Lovelace"
 PRE_AUTH = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
+#: One test here makes more wallet and verifier calls from 127.0.0.1 than a person would in
+#: a minute; the rate limits are tested elsewhere (tests/services/exchange/).
+NO_RATE_LIMITS: dict[str, Any] = {
+    "wallet_rate_per_minute": 0,
+    "wallet_rate_burst": 0,
+    "verify_rate_per_minute": 0,
+    "verify_rate_burst": 0,
+}
 EMAIL = "ada@example.org"
 ACHIEVEMENT = "Data Analysis Micro-internship"  # tests/issuer_app.py ACHIEVEMENT
 
@@ -138,7 +146,7 @@ class Site:
 
 @pytest.fixture
 def site(database_url: str, tmp_path: Path) -> Iterator[Site]:
-    with served_app(tmp_path, database_url=database_url) as (base, application):
+    with served_app(tmp_path, database_url=database_url, **NO_RATE_LIMITS) as (base, application):
         served = Site(base, application)
         try:
             yield served
