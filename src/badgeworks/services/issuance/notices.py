@@ -26,6 +26,7 @@ from badgeworks.db.models import AchievementVersion, Candidate, Credential, Issu
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.exchange import oid4vci
 from badgeworks.services.infra import outbox
+from badgeworks.services.locale_format import local_datetime
 from badgeworks.services.portfolio.store import find_for_candidate, portfolio_url
 
 #: The languages the message is written in; any other credential language gets English.
@@ -52,7 +53,7 @@ TEXT: dict[str, dict[str, str]] = {
         "open_verify": "Check a credential",
         "wallet": "To keep it in a digital wallet app on your phone, scan this QR code with "
         "the wallet, or open the link on the phone where your wallet is. It works once, "
-        "until {until} (UTC); later, make a new offer on your credential's page.",
+        "until {until}; later, make a new offer on your credential's page.",
         "wallet_pin": "Your program asks for a PIN: it comes in a separate message.",
         "open_wallet": "Add to your wallet",
         "wallet_qr": "QR code of the wallet offer",
@@ -77,7 +78,7 @@ TEXT: dict[str, dict[str, str]] = {
         "open_verify": "Comprobar una credencial",
         "wallet": "Para guardarla en una aplicación de cartera digital en tu móvil, escanea "
         "este código QR con la cartera, o abre el enlace en el móvil donde la tienes. "
-        "Sirve una sola vez, hasta el {until} (UTC); después, crea otra oferta en la página "
+        "Sirve una sola vez, hasta el {until}; después, crea otra oferta en la página "
         "de tu credencial.",
         "wallet_pin": "Tu programa pide un PIN: te llega en un mensaje aparte.",
         "open_wallet": "Añadir a tu cartera",
@@ -132,7 +133,7 @@ def queue_issued(
     offer = oid4vci.email_offer(session, ctx, row, now) if row is not None else None
     wallet_text = wallet_html = ""
     if offer is not None:
-        until = offer.expires_at.strftime("%Y-%m-%d %H:%M")
+        until = local_datetime(offer.expires_at, lang)
         wallet_words = words["wallet"].format(until=until)
         pin = f" {words['wallet_pin']}" if offer.pin_required else ""
         wallet_text = f"\n\n{wallet_words}{pin}\n{offer.link}"
