@@ -551,6 +551,7 @@ def summarize(credential: Mapping[str, Any], report: Report | None = None) -> Js
                 "endorser": check.detail.get("endorser"),
                 "endorses": check.detail.get("endorses"),
                 "outcome": check.outcome,
+                "code": check.code,
                 "message": check.message,
                 "id": item.id if item is not None else None,
                 "comment": item.comment if item is not None else None,
