@@ -169,27 +169,30 @@ def slot_secret(engine: Engine, secrets: tuple[str, ...]) -> str:
     started under, the same before, during and after any rotation of the key secret, so an
     index handed out before a rotation is never handed out again after it."""
     remembered = (id(engine), secrets)
-    if remembered in _SLOT_SECRETS:
-        return _SLOT_SECRETS[remembered]
-    with engine.connect() as connection:
-        sealed = connection.execute(
-            text("SELECT value FROM service_meta WHERE name = :name"), {"name": SLOT_SECRET_NAME}
-        ).scalar()
-        if sealed is None:
-            value = active_secret(connection, secrets)
-        else:
-            opened = [open_text(str(sealed), candidate) for candidate in secrets]
-            found = next((o for o in opened if o is not None), None)
-            if found is None:
-                raise ConfigError(
-                    "the status lists' slot secret is sealed under another key secret: "
-                    "BADGEWORKS_KEY_SECRET was rotated by another process; set the current "
-                    "secret and restart",
-                    code="config.key_secret_changed",
-                )
-            value = found
-    _SLOT_SECRETS[remembered] = value
-    return value
+    if remembered not in _SLOT_SECRETS:
+        with engine.connect() as connection:
+            _SLOT_SECRETS[remembered] = read_slot_secret(connection, secrets)
+    return _SLOT_SECRETS[remembered]
+
+
+def read_slot_secret(connection: Connection, secrets: tuple[str, ...]) -> str:
+    """``slot_secret`` read on a connection the caller already holds (a writer inside its
+    transaction must not wait for a second connection from the pool)."""
+    sealed = connection.execute(
+        text("SELECT value FROM service_meta WHERE name = :name"), {"name": SLOT_SECRET_NAME}
+    ).scalar()
+    if sealed is None:
+        return active_secret(connection, secrets)
+    opened = [open_text(str(sealed), candidate) for candidate in secrets]
+    found = next((o for o in opened if o is not None), None)
+    if found is None:
+        raise ConfigError(
+            "the status lists' slot secret is sealed under another key secret: "
+            "BADGEWORKS_KEY_SECRET was rotated by another process; set the current "
+            "secret and restart",
+            code="config.key_secret_changed",
+        )
+    return found
 
 
 @dataclass

@@ -346,7 +346,9 @@ def shape_for(owner: Owner, purpose: str) -> EntryShape:
 # --- index allocation: a keyed permutation of each list's indexes -----------------------
 
 
-def slot_key(ctx: ServiceContext, owner: Owner, list_id: int) -> bytes:
+def slot_key(
+    ctx: ServiceContext, owner: Owner, list_id: int, session: Session | None = None
+) -> bytes:
     """The secret permutation key of one list, derived from the service's key secret.
 
     Only this service can map a slot to its index, so an index tells a verifier nothing
@@ -354,19 +356,25 @@ def slot_key(ctx: ServiceContext, owner: Owner, list_id: int) -> bytes:
     """
     table = "endorser_status_list" if isinstance(owner, Endorser) else "status_list"
     label = f"badgeworks status-list slots\0{table}\0{list_id}".encode()
-    return hmac.new(_slot_secret(ctx).encode("utf-8"), label, hashlib.sha256).digest()
+    return hmac.new(_slot_secret(ctx, session).encode("utf-8"), label, hashlib.sha256).digest()
 
 
-def _slot_secret(ctx: ServiceContext) -> str:
+def _slot_secret(ctx: ServiceContext, session: Session | None) -> str:
     # The key secret the lists were started under, kept across rotations of the key
     # secret (services/infra/secrets.py), so the permutation of a list never changes.
+    # A caller inside a write transaction passes its session: the secret is read on the
+    # connection it holds, never on a second one from the pool (fifty writers each
+    # holding one connection and waiting for another would exhaust it).
     if ctx.slot_secret is None:
-        if ctx.session_factory is None:
+        if session is not None:
+            ctx.slot_secret = key_secrets.read_slot_secret(session.connection(), ctx.key_secrets)
+        elif ctx.session_factory is None:
             return ctx.key_secret
-        with ctx.session_factory() as session:
-            engine = session.get_bind()
-        assert isinstance(engine, Engine)
-        ctx.slot_secret = key_secrets.slot_secret(engine, ctx.key_secrets)
+        else:
+            with ctx.session_factory() as own:
+                engine = own.get_bind()
+            assert isinstance(engine, Engine)
+            ctx.slot_secret = key_secrets.slot_secret(engine, ctx.key_secrets)
     return ctx.slot_secret
 
 
@@ -504,7 +512,7 @@ def allocate(
             continue
         if slot.slot is not None and skips < _SKIPS:
             if key is None or key_list != slot.list_id:
-                key, key_list = slot_key(ctx, owner, slot.list_id), slot.list_id
+                key, key_list = slot_key(ctx, owner, slot.list_id, session), slot.list_id
             index = permute(key, slot.slot, slot.entries)
             if _claim(session, owner, slot.list_id, index, purpose, credential_id):
                 return slot.number, index
@@ -639,7 +647,9 @@ def _reserve(
                 session.commit()
                 continue
             if slot.slot is not None and skips < _SKIPS:
-                index = permute(slot_key(ctx, owner, slot.list_id), slot.slot, slot.entries)
+                index = permute(
+                    slot_key(ctx, owner, slot.list_id, session), slot.slot, slot.entries
+                )
                 if look and _index_taken(session, owner, slot.list_id, index):
                     skips += 1
                     session.commit()
