@@ -271,6 +271,15 @@ def test_refusals_leave_everything_as_it_was(
         if fresh_target.database_url is None:
             assert not (fresh_target.data_dir / "badgeworks.db").exists(), label
 
+    if fresh_target.database_url is not None:
+        # A database that does not exist (yet): said in words, nothing written.
+        missing = fresh_target.model_copy(
+            update={"database_url": fresh_target.database_url + "_never_created"}
+        )
+        code, out = _cli(missing, "restore", str(good))
+        assert code == 1 and "backup.database_unreachable" in out, out
+        assert "Traceback" not in out
+
     # The untouched backup restores; then a second restore over it is refused.
     code, out = _cli(fresh_target, "restore", str(good))
     assert code == 0, out

@@ -42,6 +42,7 @@ from typing import Any
 
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 
 from badgeworks.adapters import pg_dump
 from badgeworks.adapters.blobstore import BlobStore
@@ -253,11 +254,8 @@ def backup(settings: Settings, dest: Path, *, now: datetime) -> BackupResult:
             counts, revision = _snapshot_sqlite(url, work / database)
         else:
             database = PG_FILE
-            engine = make_engine(settings)
-            try:
+            with _engine(settings) as engine:
                 counts, revision = _snapshot_postgresql(engine, url, work / database)
-            finally:
-                engine.dispose()
         blobs = _copy_blobs(settings.data_dir / "blobs", work / BLOBS)
         files = {
             database: {"sha256": _sha256(work / database), "size": (work / database).stat().st_size}
@@ -444,8 +442,19 @@ def _engine(settings: Settings) -> Iterator[Engine]:
     engine = make_engine(settings)
     try:
         yield engine
+    except OperationalError as exc:
+        raise _unreachable(exc) from None
     finally:
         engine.dispose()
+
+
+def _unreachable(exc: OperationalError) -> BackupError:
+    reason = str(exc.orig).strip().splitlines()[0][:200] if exc.orig else type(exc).__name__
+    return BackupError(
+        f"the database cannot be reached ({reason}); check BADGEWORKS_DATABASE_URL, and for a "
+        "restore create the empty database first; nothing was restored or written",
+        code="backup.database_unreachable",
+    )
 
 
 def restore(settings: Settings, src: Path) -> BackupResult:
