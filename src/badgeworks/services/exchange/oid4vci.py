@@ -313,12 +313,15 @@ def make_offer(
     lifetime: timedelta,
     now: datetime,
     commit: bool = True,
+    fresh: bool = False,
 ) -> MadeOffer:
     """A new single-use offer of ``row`` (a credential issued to a candidate).
 
     With the issuer's PIN setting on, the PIN is queued by email to the candidate in the
     same unit of work (``commit=False`` leaves the commit to the caller: the issuance
-    email queues its offer in the transaction that stores the credential).
+    email queues its offer in the transaction that stores the credential, and says
+    ``fresh``: a credential being stored is not withdrawn, so its standing is not read
+    while the write lock is held).
     """
     candidate = session.get(Candidate, row.candidate_id) if row.candidate_id else None
     if candidate is None:
@@ -326,7 +329,8 @@ def make_offer(
             "only a credential issued to a candidate can go to a wallet",
             code="wallet.not_offered",
         )
-    _refuse_withdrawn(session, row)
+    if not fresh:
+        _refuse_withdrawn(session, row)
     offer_id = secrets.token_urlsafe(32)
     expires_at = now + lifetime
     with_pin = pin_required(session, row.issuer_id)
@@ -425,7 +429,7 @@ def offer_for_candidate(
 def email_offer(session: Session, ctx: ServiceContext, row: Credential, now: datetime) -> MadeOffer:
     """The offer an issuance email carries, made in the caller's transaction."""
     lifetime = timedelta(hours=ctx.settings.wallet_email_offer_hours)
-    return make_offer(session, ctx, row, lifetime=lifetime, now=now, commit=False)
+    return make_offer(session, ctx, row, lifetime=lifetime, now=now, commit=False, fresh=True)
 
 
 def offer_qr_url(ctx: ServiceContext, offer_id: str) -> str:
