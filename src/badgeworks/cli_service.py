@@ -330,6 +330,8 @@ def restore_cmd(src: Path) -> None:
 def rotate_secret(check_only: bool) -> None:
     """``badgeworks keys rotate-secret [--check]``: exit 0 when every record is under the
     new secret (or was moved there), 1 when records are left (or, checked, to move)."""
+    from sqlalchemy.exc import OperationalError
+
     from badgeworks.adapters.keystore import check_secret
     from badgeworks.services.context import utcnow
     from badgeworks.services.infra.secrets import rotate_secret as rotate
@@ -342,6 +344,13 @@ def rotate_secret(check_only: bool) -> None:
         result = rotate(engine, new, _previous(settings), now=utcnow(), apply=not check_only)
     except BadgeworksError as exc:
         _fail(exc)
+    except OperationalError as exc:
+        click.echo(
+            f"error [database.unreachable]: the database cannot be reached "
+            f"({str(exc.orig or exc).strip().splitlines()[0][:200]}); nothing was changed",
+            err=True,
+        )
+        sys.exit(1)
     finally:
         engine.dispose()
     counts = (
