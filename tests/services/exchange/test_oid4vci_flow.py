@@ -195,3 +195,18 @@ def test_wallet_copy_keeps_the_evidence(
     subject = {k: v for k, v in copy["credentialSubject"].items() if k != "id"}
     assert subject == original["credentialSubject"]
     assert verify(app.state.ctx, copy, now=NOW).report.verified
+    assert copy["proof"][0]["cryptosuite"] == "eddsa-rdfc-2022"
+
+    # An issuer that signs with eddsa-jcs-2022 signs its wallet copies with it too.
+    r = client.patch(
+        "/api/v1/issuers/acme", json={"cryptosuite": "eddsa-jcs-2022"}, headers=acme.auth
+    )
+    assert r.status_code == 200, r.text
+    r = ask(client, token, request_body(LDP, Wallet().proof(c_nonce(client))))
+    assert r.json()["error"] == "credential_request_denied"  # this offer's ldp_vc was issued
+    token = access_token(client, make_offer(app, hosted.id).link)
+    r = ask(client, token, request_body(LDP, wallet.proof(c_nonce(client))))
+    assert r.status_code == 200, r.text
+    jcs = r.json()["credentials"][0]["credential"]
+    assert jcs["proof"][0]["cryptosuite"] == "eddsa-jcs-2022"
+    assert verify(app.state.ctx, jcs, now=NOW).report.verified

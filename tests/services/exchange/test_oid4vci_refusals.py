@@ -75,6 +75,11 @@ def _code_redeemed_once(app: FastAPI, client: TestClient, issued: Issued) -> Non
     _refused(redeem(client, code), 400, "invalid_grant")
     # The offer itself is gone once redeemed.
     assert client.get(offer_uri(link).removeprefix(BASE)).status_code == 404
+    # Malformed offer ids are simply not found.
+    for offer_id in ("x", "..%2F..%2Fetc", "A" * 43 + "!", "A" * 64):
+        r = client.get(f"/oid4vci/offers/{offer_id}")
+        assert r.status_code in (404, 422), (offer_id, r.text)
+        assert "pre-authorized_code" not in r.text
 
 
 def _unknown_and_expired_codes(app: FastAPI, client: TestClient, issued: Issued) -> None:
@@ -167,6 +172,9 @@ def test_access_token_is_required(app: FastAPI, client: TestClient, issued: Issu
     _refused(r, 401, "invalid_token")
     assert r.headers["www-authenticate"] == 'Bearer error="invalid_token"'
     _refused(ask(client, "not-a-token", body), 401, "invalid_token")
+    _refused(ask(client, "t" * 5000, body), 401, "invalid_token")
+    r = client.post("/oid4vci/credential", json=body, headers={"Authorization": "Basic abc"})
+    _refused(r, 401, "invalid_token")
     token = access_token(client, make_offer(app, issued.id).link)
     app.state.ctx.clock = lambda: NOW + timedelta(minutes=11)
     _refused(ask(client, token, body), 401, "invalid_token")
