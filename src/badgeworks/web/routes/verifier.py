@@ -334,7 +334,9 @@ async def verify_api(request: Request, ctx: ContextDep) -> Response:
 
     Returns ``{"verified", "verdict", "checks", "format", "credential"}``: the report
     ``badgeworks verify --json`` prints, plus the verdict and a summary of the credential.
-    200 when verified, 422 when not, 400 when the input cannot be read.
+    200 when verified, 422 when not, 400 when the input cannot be read. Each check's
+    ``message`` is in English, or in Spanish when ``Accept-Language`` prefers it; match on
+    ``code``, which never changes.
     """
     limits = Limits.from_settings(ctx.settings)
     registry = trust_registry(request)
