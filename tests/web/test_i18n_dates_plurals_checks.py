@@ -72,6 +72,7 @@ def test_a_naive_time_is_utc_and_an_empty_one_shows_nothing() -> None:
 def test_the_console_issue_button_counts_in_both_languages(lang: str, expected: list[str]) -> None:
     t = Translator(lang)
     assert [t.plural("console.bulk.issue", n) for n in (0, 1, 2)] == expected
+    assert [t("console.bulk.issue", n=n) for n in (0, 1, 2)] == expected
     assert t.plural("console.bulk.issue", 1500).endswith(
         ("1,500 credentials", "1.500 credenciales")
     )

@@ -141,6 +141,11 @@ class Translator:
 
     def __call__(self, key: str, /, **values: Any) -> str:
         entry = self._entry(key)
+        count = values.get("n")
+        if isinstance(entry, Plural) and isinstance(count, int | float):
+            # A plural entry asked for the old way, t("key", n=3), still agrees with n.
+            del values["n"]
+            return self.plural(key, count, **values)
         text = entry.form(1) if isinstance(entry, Plural) else entry or key
         return text.format(**values) if values else text
 
