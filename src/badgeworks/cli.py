@@ -569,6 +569,13 @@ def _attach_service_commands() -> None:
 
     for name, command in service_commands.commands.items():
         badgeworks.add_command(command, name)
+    from badgeworks.cli_worker import queue_group, worker_command
+
+    badgeworks.add_command(worker_command, "worker")
+    badgeworks.add_command(queue_group, "queue")
+    from badgeworks.cli_storage import storage_group
+
+    badgeworks.add_command(storage_group, "storage")
 
 
 _attach_service_commands()

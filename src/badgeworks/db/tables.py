@@ -11,6 +11,7 @@ from badgeworks.db import (
     candidate_access,  # candidate sign-in: magic links and sessions
     console,  # program console: staff, sessions, bulk jobs
     endorsements,  # mentor and host endorsements
+    jobs,  # background jobs claimed by workers
     models,  # issuers, achievements, candidates, projects, credentials, audit
     outbox,  # messages waiting to be delivered
     portfolio,  # portfolio pages and what they show
@@ -25,6 +26,7 @@ __all__ = [
     "candidate_access",
     "console",
     "endorsements",
+    "jobs",
     "models",
     "outbox",
     "portfolio",

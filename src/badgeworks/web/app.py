@@ -17,10 +17,12 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from badgeworks.adapters.blobstore import open_blob_store
 from badgeworks.adapters.keystore import check_secret
 from badgeworks.core.errors import BadgeworksError, ConfigError
 from badgeworks.db.engine import make_engine, make_session_factory
 from badgeworks.db.migrate import upgrade
+from badgeworks.services import workers
 from badgeworks.services.context import build_context, utcnow
 from badgeworks.services.infra import metrics, outbox, rate_limit
 from badgeworks.services.infra.secrets import check_key_secret
@@ -100,6 +102,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     admin_token = settings.admin_token.get_secret_value() if settings.admin_token else None
     check_admin_token_setting(admin_token)
     rate_limit.check_redis(settings)  # with BADGEWORKS_REDIS_URL set, Redis must answer
+    open_blob_store(settings).check()  # with BADGEWORKS_STORAGE_URL set, the bucket must be usable
     secret = check_secret(settings.key_secret.get_secret_value() if settings.key_secret else None)
     engine = make_engine(settings)
     previous = (
@@ -142,9 +145,18 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         # Bulk jobs whose worker died show as interrupted; resumed here only with
         # BADGEWORKS_BULK_RESUME_ON_START (docs/operations.md).
         await run_in_threadpool(bulk_jobs.on_start, session_factory, ctx)
+        # One job worker in this process unless dedicated `badgeworks worker` processes
+        # run the jobs (BADGEWORKS_WORKER_IN_PROCESS; docs/operations.md).
+        job_worker = workers.worker(session_factory, ctx) if settings.worker_in_process else None
+        application.state.job_worker = job_worker
+        if job_worker is not None:
+            job_worker.start()
         try:
             yield
         finally:
+            if job_worker is not None:
+                job_worker.stop()
+                await run_in_threadpool(job_worker.join, settings.shutdown_grace_seconds + 1)
             if worker is not None:
                 worker.stop()
             # Queued verifications are dropped; running ones finish on their own.
@@ -167,6 +179,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     verify_pool = VerifyPool(settings.verify_workers, settings.verify_queue)
     app.state.verify_pool = verify_pool
     app.state.outbox_worker = None  # set on start-up (lifespan)
+    app.state.job_worker = None  # set on start-up (lifespan)
     app.state.templates = make_environment()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for exc_class in (BadgeworksError, RequestValidationError, StarletteHTTPException, Exception):

@@ -1,0 +1,115 @@
+"""The kinds of background job a worker runs, and the worker each command starts.
+
+Every handler is idempotent, because a job whose worker died mid-run runs again:
+
+- ``outbox.deliver``: deliver pending outbox messages (each message is claimed before it
+  is sent, so a second run sends nothing twice; docs/outbox.md).
+- ``bulk.resume`` (``{"job": id}``): take over an interrupted bulk issuance job and issue
+  its remaining rows (each row is claimed once in ``bulk_row``, so a re-run finds the
+  credentials already issued).
+- ``status.repair``: re-derive the status lists from the rows and re-sign those that
+  drifted (a list that agrees with its rows is left alone).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from badgeworks.core.errors import BadgeworksError, ConfigError
+from badgeworks.db.console import BulkJob
+from badgeworks.services.context import ServiceContext
+from badgeworks.services.infra import jobs
+from badgeworks.services.infra.jobs import Handler, JobRun, SessionFactory
+
+#: Who the audit trail names for work a job worker does.
+WORKER_ACTOR = "service:worker"
+
+
+class JobPayloadError(BadgeworksError):
+    """A job's payload does not say what the handler needs."""
+
+    code = "job.payload_invalid"
+
+
+def _outbox_deliver(factory: SessionFactory, ctx: ServiceContext) -> Handler:
+    def handle(payload: dict[str, Any], run: JobRun) -> None:
+        from badgeworks.services.infra import outbox
+
+        sender = outbox.configured_sender(ctx.settings)
+        if sender is None:
+            raise ConfigError(
+                "no mail sender is configured (BADGEWORKS_SMTP_HOST or BADGEWORKS_MAIL_CONSOLE)",
+                code="outbox.not_configured",
+            )
+        with factory() as session:
+            outbox.send_pending(session, ctx, sender, stop=run.stop)
+
+    return handle
+
+
+def _bulk_resume(factory: SessionFactory, ctx: ServiceContext) -> Handler:
+    def handle(payload: dict[str, Any], run: JobRun) -> None:
+        from badgeworks.services.issuance import bulk_jobs
+
+        job_id = payload.get("job")
+        if not isinstance(job_id, int) or isinstance(job_id, bool) or job_id < 1:
+            raise JobPayloadError(f"bulk.resume needs a job id, got {job_id!r}")
+        settings = ctx.settings
+        with factory() as session:
+            job = session.get(BulkJob, job_id)
+            if job is None or job.status not in bulk_jobs.RESUMABLE:
+                return  # finished (or gone) meanwhile: nothing is left to do
+            bulk_jobs.resume(
+                session,
+                None,
+                job_id,
+                lease=settings.bulk_lease_seconds,
+                actor=WORKER_ACTOR,
+                now=ctx.clock(),
+            )
+        bulk_jobs.run(factory, ctx, job_id, actor=WORKER_ACTOR)
+
+    return handle
+
+
+def _status_repair(factory: SessionFactory, ctx: ServiceContext) -> Handler:
+    def handle(payload: dict[str, Any], run: JobRun) -> None:
+        from badgeworks.services.lifecycle import status_lists
+
+        with factory() as session:
+            status_lists.repair(session, ctx)
+
+    return handle
+
+
+#: Each job kind and how its handler is built for a process.
+KINDS: dict[str, Callable[[SessionFactory, ServiceContext], Handler]] = {
+    "outbox.deliver": _outbox_deliver,
+    "bulk.resume": _bulk_resume,
+    "status.repair": _status_repair,
+}
+
+
+def handlers(factory: SessionFactory, ctx: ServiceContext) -> dict[str, Handler]:
+    """Every job kind's handler, bound to this process's sessions and context."""
+    return {kind: build(factory, ctx) for kind, build in KINDS.items()}
+
+
+def worker(
+    factory: SessionFactory,
+    ctx: ServiceContext,
+    *,
+    extra: dict[str, Handler] | None = None,
+    name: str | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> jobs.Worker:
+    """A job worker for this process (not started) running every kind, plus ``extra``."""
+    return jobs.Worker(
+        ctx.settings,
+        factory,
+        {**handlers(factory, ctx), **(extra or {})},
+        clock=clock or ctx.clock,
+        name=name,
+    )
