@@ -113,6 +113,40 @@ class Settings(BaseSettings):
     db_pool_timeout: float = _seconds(
         30.0, "Seconds a request waits for a free database connection before failing.", most=600
     )
+    storage_url: str | None = Field(
+        default=None,
+        description="Where deliverables, photos and images are kept: unset, the blobs "
+        "folder of data_dir; s3://bucket/prefix, an S3-compatible bucket (docs/storage.md). "
+        "Start-up fails when the URL is malformed or the bucket cannot be used.",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None,
+        description="The S3-compatible server's URL (MinIO, Ceph, another cloud's); unset: "
+        "AWS S3, or AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL when set.",
+    )
+    s3_region: str | None = Field(
+        default=None, description="The bucket's region; unset: AWS_DEFAULT_REGION or AWS_REGION."
+    )
+    s3_access_key_id: SecretStr | None = Field(
+        default=None,
+        description="S3 access key id; unset: AWS_ACCESS_KEY_ID, a shared credentials file "
+        "or the host's role, as boto3 finds them.",
+    )
+    s3_secret_access_key: SecretStr | None = Field(
+        default=None, description="S3 secret access key; unset: AWS_SECRET_ACCESS_KEY and so on."
+    )
+    s3_timeout_seconds: float = _seconds(
+        10.0, "Seconds one connection to or read from the object store may take.", most=300
+    )
+    storage_signed_urls: bool = Field(
+        default=False,
+        description="With an s3:// storage_url: answer /blobs/<sha256> with a redirect (302) "
+        "to a short-lived signed URL of the bucket instead of streaming the file through "
+        "the service. Only public files; photos are always streamed.",
+    )
+    storage_signed_url_seconds: int = _count(
+        300, "Seconds a signed URL of storage_signed_urls stays valid.", least=10, most=3600
+    )
     public_base_url: str = Field(
         default="http://127.0.0.1:8000",
         description="The URL the service is reached at; credential ids and did:web ids use it.",

@@ -6,7 +6,9 @@ Blobs are written to a temporary file under ``root/.incoming``, fsynced, made re
 and owner-only (0o400, in 0700 directories) and then published with a single link/rename,
 so a reader sees either no blob or the whole blob. An existing blob is never overwritten.
 The one deletion is of a candidate's portfolio photo that was replaced or removed
-(``delete``). See docs/storage.md.
+(``delete``). With ``BADGEWORKS_STORAGE_URL=s3://…`` the blobs live in a bucket instead
+(``s3_blobstore.S3BlobStore``, the same interface, ``Blobs``); ``open_blob_store`` picks
+the one the settings name. See docs/storage.md.
 """
 
 from __future__ import annotations
@@ -16,20 +18,31 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from badgeworks.adapters.private_files import private_dir
-from badgeworks.core.errors import InputError
+from badgeworks.core.errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    from badgeworks.settings import Settings
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
+_HEX2 = re.compile(r"[0-9a-f]{2}")
 _INCOMING = ".incoming"
 #: Read-only and owner-only: deliverables and photos are nobody else's business.
 _READ_ONLY = 0o400
 
 
-def _check_digest(sha256: str) -> str:
+class StorageError(ConfigError):
+    """The blob store cannot be used as it should: unreachable, or a stored file that no
+    longer matches its digest (``blob.corrupt``). Answered 503 with its message."""
+
+    code = "storage.unavailable"
+
+
+def check_digest(sha256: str) -> str:
     # The digest becomes a path, so anything but 64 lowercase hex digits (``..``, ``/``,
     # NUL, upper case aliases) is refused before it gets near the file system.
     if not isinstance(sha256, str) or not _DIGEST.fullmatch(sha256):
@@ -51,15 +64,84 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+class Blobs(Protocol):
+    """What services use of a blob store, local (``BlobStore``) or in a bucket
+    (``S3BlobStore``)."""
+
+    def describe(self) -> str: ...
+    def check(self) -> None: ...
+    def exists(self, sha256: str) -> bool: ...
+    def size(self, sha256: str) -> int: ...
+    def open(self, sha256: str) -> BinaryIO: ...
+    def local_path(self, sha256: str) -> Path | None: ...
+    def put(self, data: bytes) -> str: ...
+    def put_stream(self, chunks: Iterable[bytes], *, max_bytes: int) -> tuple[str, int]: ...
+    def delete(self, sha256: str) -> bool: ...
+    def digests(self) -> Iterator[str]: ...
+    def signed_url(
+        self, sha256: str, *, media_type: str, attachment_name: str | None, seconds: int
+    ) -> str | None: ...
+
+
+def open_blob_store(settings: Settings) -> Blobs:
+    """The blob store the settings name: the bucket of ``storage_url`` (``s3://…``), else
+    ``<data_dir>/blobs``. A bad ``storage_url`` raises ``ConfigError``
+    ``config.storage_url``; nothing is contacted until ``check()`` or the first use."""
+    if settings.storage_url:
+        from badgeworks.adapters.s3_blobstore import S3BlobStore
+
+        return S3BlobStore.from_settings(settings)
+    return BlobStore(settings.data_dir / "blobs")
+
+
 class BlobStore:
     """Content-addressed blobs under ``root``; the sha256 hex digest is the blob's name."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
+    def describe(self) -> str:
+        """Where the blobs are, for messages."""
+        return str(self.root)
+
+    def check(self) -> None:
+        """Nothing to check: the directory is made on the first write."""
+
+    def local_path(self, sha256: str) -> Path | None:
+        """The blob's file, or None if it is not stored."""
+        path = self.path(sha256)
+        return path if path.is_file() else None
+
+    def signed_url(
+        self, sha256: str, *, media_type: str, attachment_name: str | None, seconds: int
+    ) -> str | None:
+        """Always None: a local blob is served by the service itself."""
+        check_digest(sha256)
+        return None
+
+    def digests(self) -> Iterator[str]:
+        """Every stored blob's digest, in name order (``.incoming`` and stray files are
+        not blobs and are skipped)."""
+        if not self.root.is_dir():
+            return
+        for first in sorted(self.root.iterdir()):
+            if not (len(first.name) == 2 and first.is_dir() and _HEX2.fullmatch(first.name)):
+                continue
+            for second in sorted(first.iterdir()):
+                if not (second.is_dir() and _HEX2.fullmatch(second.name)):
+                    continue
+                for blob in sorted(second.iterdir()):
+                    name = blob.name
+                    if (
+                        _DIGEST.fullmatch(name)
+                        and name.startswith(first.name + second.name)
+                        and blob.is_file()
+                    ):
+                        yield name
+
     def path(self, sha256: str) -> Path:
         """Where the blob ``sha256`` lives (whether or not it exists)."""
-        digest = _check_digest(sha256)
+        digest = check_digest(sha256)
         return self.root / digest[0:2] / digest[2:4] / digest
 
     def exists(self, sha256: str) -> bool:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from threading import Lock
 from typing import TYPE_CHECKING, Any
 
-from badgeworks.adapters.blobstore import BlobStore
+from badgeworks.adapters.blobstore import Blobs, open_blob_store
 from badgeworks.adapters.keystore import check_secret
 from badgeworks.adapters.resources import default_loader, schema
 from badgeworks.core.credential import OB3_SCHEMA_URL
@@ -40,7 +40,7 @@ class ServiceContext:
     """Shared, long-lived collaborators of the services (one per app or CLI run)."""
 
     settings: Settings
-    blobs: BlobStore
+    blobs: Blobs
     loader: DocumentLoader
     clock: Callable[[], datetime] = utcnow
     #: Opens database sessions; services that read outside the caller's session use it
@@ -116,7 +116,7 @@ def build_context(
     loader = default_loader().with_resolver(HostedDidResolver(session_factory, settings))
     return ServiceContext(
         settings=settings,
-        blobs=BlobStore(settings.data_dir / "blobs"),
+        blobs=open_blob_store(settings),
         loader=loader,
         clock=clock,
         session_factory=session_factory,

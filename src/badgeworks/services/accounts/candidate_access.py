@@ -18,6 +18,7 @@ import hmac
 import json
 import re
 import secrets
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -348,9 +349,7 @@ def _write_export(
                 if total > limit:
                     raise ExportTooLarge("the export is too large to build at once")
                 name = _safe_name(d.filename or d.name)
-                archive.write(
-                    ctx.blobs.path(d.sha256), f"deliverables/{d.project_id}-{d.id}-{name}"
-                )
+                _write_blob(archive, ctx, d.sha256, f"deliverables/{d.project_id}-{d.id}-{name}")
             page = session.exec(select(Portfolio).where(Portfolio.candidate_id == cid)).first()
             if page is not None:
                 # The portfolio choices and photo are theirs too.
@@ -369,7 +368,14 @@ def _write_export(
                     total += ctx.blobs.size(page.photo_sha256)
                     if total > limit:
                         raise ExportTooLarge("the export is too large to build at once")
-                    archive.write(ctx.blobs.path(page.photo_sha256), f"portfolio/{cid}/photo.jpg")
+                    _write_blob(archive, ctx, page.photo_sha256, f"portfolio/{cid}/photo.jpg")
+
+
+def _write_blob(archive: zipfile.ZipFile, ctx: ServiceContext, sha256: str, name: str) -> None:
+    """Copy the blob ``sha256`` into ``archive`` as ``name`` (from the local disk or the
+    bucket, checked against its digest either way)."""
+    with ctx.blobs.open(sha256) as source, archive.open(name, "w") as target:
+        shutil.copyfileobj(source, target, 256 * 1024)
 
 
 def credential_names(session: Session, candidate_id: int) -> dict[str, str]:

@@ -40,7 +40,9 @@ INERT_TYPES = frozenset(
 class ServedFile:
     """A stored file that may be served: where it is, as what, and whether inline."""
 
-    path: Path
+    sha256: str
+    #: The local file; None when the blob is in an object store (read it with ``open``).
+    path: Path | None
     media_type: str
     #: True for a type that must be downloaded, never shown as a page of our origin.
     attachment: bool
@@ -73,7 +75,8 @@ def served_file(session: Session, ctx: ServiceContext, sha256: str) -> ServedFil
         raise NotFoundError(f"there is no file {sha256!r:.80}", code="blob.not_found")
     base_type = (media_type or "").split(";")[0].strip().lower()
     return ServedFile(
-        path=ctx.blobs.path(sha256),
+        sha256=sha256,
+        path=ctx.blobs.local_path(sha256),
         media_type=media_type or "application/octet-stream",
         attachment=base_type not in INERT_TYPES,
     )

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import literal, union_all
 from sqlmodel import Session, select
 
-from badgeworks.adapters.blobstore import BlobStore
+from badgeworks.adapters.blobstore import Blobs, open_blob_store
 from badgeworks.adapters.fetcher import FetchBudget, Fetcher
 from badgeworks.adapters.remote import StatusListFetcher, remote_loader
 from badgeworks.adapters.resources import default_loader, schema_documents
@@ -95,7 +95,7 @@ def remote_fetch_bytes(fetcher: Fetcher) -> FetchBytes:
     return fetch_bytes
 
 
-def blob_fetch_bytes(blobs: BlobStore, base_url: str, fetcher: Fetcher) -> FetchBytes:
+def blob_fetch_bytes(blobs: Blobs, base_url: str, fetcher: Fetcher) -> FetchBytes:
     """Fetch a deliverable: our own blobs from the blob store, others through ``fetcher``."""
     blob_prefix = base_url + "/blobs/"
     remote = remote_fetch_bytes(fetcher)
@@ -279,8 +279,6 @@ def standalone(
 def _context(settings: Settings, loader: DocumentLoader, verifier: Verifier) -> ServiceContext:
     from badgeworks.services.context import ServiceContext
 
-    ctx = ServiceContext(
-        settings=settings, blobs=BlobStore(settings.data_dir / "blobs"), loader=loader
-    )
+    ctx = ServiceContext(settings=settings, blobs=open_blob_store(settings), loader=loader)
     ctx.verifier = verifier
     return ctx

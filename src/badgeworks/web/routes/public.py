@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from badgeworks.services.context import ServiceContext
@@ -124,10 +125,30 @@ def pdf_preview(sha256: str, session: SessionDep, ctx: ContextDep) -> Response:
     )
 
 
-@router.get("/blobs/{sha256}")
-def blob(sha256: str, session: SessionDep, ctx: ContextDep) -> FileResponse:
-    """An uploaded file by its SHA-256: immutable, so cached forever."""
+#: Bytes handed to the client at a time when a blob is streamed from the object store.
+_BLOB_CHUNK = 256 * 1024
+
+
+@router.get("/blobs/{sha256}", response_class=Response)
+def blob(sha256: str, session: SessionDep, ctx: ContextDep) -> Response:
+    """An uploaded file by its SHA-256: immutable, so cached forever.
+
+    From an object store it is streamed once checked against its digest or, with
+    ``BADGEWORKS_STORAGE_SIGNED_URLS``, redirected to a short-lived signed URL of it
+    (docs/storage.md); a file whose bytes no longer match is refused (503 blob.corrupt).
+    """
     found = files.served_file(session, ctx, sha256)
+    attachment_name = sha256[:16] if found.attachment else None
+    if ctx.settings.storage_signed_urls:
+        url = ctx.blobs.signed_url(
+            sha256,
+            media_type=found.media_type,
+            attachment_name=attachment_name,
+            seconds=ctx.settings.storage_signed_url_seconds,
+        )
+        if url is not None:
+            # The link expires, so the redirect itself is never cached.
+            return RedirectResponse(url, status_code=302, headers={"Cache-Control": "no-store"})
     headers = {
         "Cache-Control": "public, max-age=31536000, immutable",
         "X-Content-Type-Options": "nosniff",
@@ -137,8 +158,18 @@ def blob(sha256: str, session: SessionDep, ctx: ContextDep) -> FileResponse:
     }
     if found.attachment:
         # HTML, SVG, scripts and anything unknown: a download, never a page of our origin.
-        headers["Content-Disposition"] = f'attachment; filename="{sha256[:16]}"'
-    return FileResponse(found.path, media_type=found.media_type, headers=headers)
+        headers["Content-Disposition"] = f'attachment; filename="{attachment_name}"'
+    if found.path is not None:
+        return FileResponse(found.path, media_type=found.media_type, headers=headers)
+    handle = ctx.blobs.open(sha256)
+    headers["Content-Length"] = str(handle.seek(0, 2))
+    handle.seek(0)
+
+    def chunks() -> Iterator[bytes]:
+        with handle:
+            yield from iter(lambda: handle.read(_BLOB_CHUNK), b"")
+
+    return StreamingResponse(chunks(), media_type=found.media_type, headers=headers)
 
 
 @router.get("/achievements/{achievement_id}/versions/{version}")

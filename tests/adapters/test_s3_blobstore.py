@@ -1,0 +1,380 @@
+"""Deliverables in an S3-compatible bucket: a real S3 server (moto, in server mode, its own
+process) on a free port over HTTP, the app on SQLite and PostgreSQL, and the copy command.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import subprocess
+import sys
+import time
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from badgeworks.adapters.blobstore import BlobStore, StorageError
+from badgeworks.adapters.s3_blobstore import S3BlobStore, parse_storage_url
+from badgeworks.cli import badgeworks
+from badgeworks.core.errors import ConfigError, InputError
+from badgeworks.settings import Settings, get_settings
+from badgeworks.web.app import create_app
+from tests.issuer_app import NOW, TEST_SECRET, draft_project, make_issuer
+from tests.servers import free_port
+
+KEYS = {"s3_access_key_id": "testing", "s3_secret_access_key": "testing", "s3_region": "us-east-1"}
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    """A moto S3 server process on a free loopback port, for this file's tests."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(endpoint + "/moto-api/", timeout=1)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the moto S3 server did not start") from None
+                time.sleep(0.1)
+        yield endpoint
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def raw_client(endpoint: str) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+@pytest.fixture
+def bucket(s3_endpoint: str) -> str:
+    name = f"deliverables-{secrets.token_hex(4)}"
+    raw_client(s3_endpoint).create_bucket(Bucket=name)
+    return name
+
+
+def s3_settings(base: Settings, endpoint: str, bucket: str, **extra: Any) -> Settings:
+    return base.model_copy(
+        update={
+            "storage_url": f"s3://{bucket}/blobs",
+            "s3_endpoint_url": endpoint,
+            "s3_access_key_id": SecretStr("testing"),
+            "s3_secret_access_key": SecretStr("testing"),
+            "s3_region": "us-east-1",
+            **extra,
+        }
+    )
+
+
+def key_of(digest: str) -> str:
+    return f"blobs/{digest[:2]}/{digest[2:4]}/{digest}"
+
+
+def upload(client: TestClient, data: bytes, media: str = "application/pdf") -> str:
+    who = make_issuer(client.app, "acme")  # type: ignore[arg-type]
+    ids = draft_project(client, who)
+    r = client.post(
+        f"/api/v1/projects/{ids['project']}/deliverables",
+        files={"file": ("report.pdf", data, media)},
+        data={"name": "Final report"},
+        headers=who.auth,
+    )
+    assert r.status_code == 201, r.text
+    digest: str = r.json()["sha256"]
+    assert digest == hashlib.sha256(data).hexdigest()
+    return digest
+
+
+DATA = b"%PDF-1.4\n% the churn report\n" + bytes(range(256)) * 40
+
+
+@pytest.fixture
+def no_database(tmp_path: Path) -> Settings:
+    """Settings whose database is never reached: for what is refused before it is."""
+    return get_settings(
+        data_dir=tmp_path / "data",
+        database_url="postgresql+psycopg://nobody@127.0.0.1:1/none",
+        key_secret=TEST_SECRET,
+    )
+
+
+@pytest.fixture
+def s3_client_app(settings: Settings, s3_endpoint: str, bucket: str) -> Iterator[TestClient]:
+    app = create_app(s3_settings(settings, s3_endpoint, bucket), clock=lambda: NOW)
+    yield TestClient(app, raise_server_exceptions=False)
+    app.state.engine.dispose()
+
+
+def test_an_upload_lands_in_the_bucket_under_its_digest_and_is_streamed_back(
+    s3_client_app: TestClient, settings: Settings, s3_endpoint: str, bucket: str
+) -> None:
+    digest = upload(s3_client_app, DATA)
+    stored = raw_client(s3_endpoint).get_object(Bucket=bucket, Key=key_of(digest))
+    assert stored["Body"].read() == DATA
+    assert stored["Metadata"]["sha256"] == digest
+    # Nothing of it on the local disk.
+    blobs = settings.data_dir / "blobs"
+    assert not blobs.exists() or not any(p.is_file() for p in blobs.rglob("*"))
+
+    r = s3_client_app.get(f"/blobs/{digest}")
+    assert r.status_code == 200
+    assert r.content == DATA
+    assert r.headers["content-type"] == "application/pdf"
+    assert r.headers["content-length"] == str(len(DATA))
+    assert r.headers["content-security-policy"] == "default-src 'none'; sandbox"
+    assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
+
+
+def test_a_signed_url_redirect_serves_the_same_bytes_with_the_recorded_type(
+    settings: Settings, s3_endpoint: str, bucket: str
+) -> None:
+    app = create_app(
+        s3_settings(
+            settings,
+            s3_endpoint,
+            bucket,
+            storage_signed_urls=True,
+            storage_signed_url_seconds=60,
+        ),
+        clock=lambda: NOW,
+    )
+    try:
+        client = TestClient(app, raise_server_exceptions=False)
+        html = b"<html><script>alert(1)</script></html>"
+        digest = upload(client, html, media="text/html")
+        r = client.get(f"/blobs/{digest}", follow_redirects=False)
+        assert r.status_code == 302
+        assert r.headers["cache-control"] == "no-store"
+        location = r.headers["location"]
+        assert location.startswith(f"{s3_endpoint}/{bucket}/{key_of(digest)}?")
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)
+        assert query["X-Amz-Expires"] == ["60"]
+        fetched = httpx.get(location)
+        assert fetched.status_code == 200
+        assert fetched.content == html
+        # Uploaded HTML is a download there too, with the type recorded at upload.
+        assert fetched.headers["content-type"] == "text/html"
+        assert fetched.headers["content-disposition"] == f'attachment; filename="{digest[:16]}"'
+        # The link is signed: changing the key it names makes it worthless.
+        assert httpx.get(location.replace(digest, "0" * 64)).status_code == 403
+    finally:
+        app.state.engine.dispose()
+
+
+def test_a_tampered_object_is_refused_streamed_or_signed(
+    s3_client_app: TestClient, settings: Settings, s3_endpoint: str, bucket: str
+) -> None:
+    digest = upload(s3_client_app, DATA)
+    signed = create_app(
+        s3_settings(settings, s3_endpoint, bucket, storage_signed_urls=True), clock=lambda: NOW
+    )
+    try:
+        signed_client = TestClient(signed, raise_server_exceptions=False)
+        # Checked and linked once while intact ...
+        assert signed_client.get(f"/blobs/{digest}", follow_redirects=False).status_code == 302
+        tampered = DATA.replace(b"churn", b"CHURN")
+        raw_client(s3_endpoint).put_object(
+            Bucket=bucket, Key=key_of(digest), Body=tampered, Metadata={"sha256": digest}
+        )
+        # ... and refused once changed, by either way of serving.
+        for client in (s3_client_app, signed_client):
+            r = client.get(f"/blobs/{digest}", follow_redirects=False, headers={"Accept": "*/*"})
+            assert r.status_code == 503
+            body = r.json()
+            assert body["code"] == "blob.corrupt"
+            assert "does not match its digest" in body["error"]
+            assert b"CHURN" not in r.content
+    finally:
+        signed.state.engine.dispose()
+
+
+def _store(endpoint: str, bucket: str, prefix: str = "blobs") -> S3BlobStore:
+    base = get_settings(storage_url=f"s3://{bucket}/{prefix}", s3_endpoint_url=endpoint, **KEYS)
+    return S3BlobStore.from_settings(base)
+
+
+def test_the_store_interface_on_a_bucket(s3_endpoint: str, bucket: str) -> None:
+    store = _store(s3_endpoint, bucket)
+    store.check()
+    digest = store.put(b"photo bytes")
+    assert store.put(b"photo bytes") == digest
+    assert store.exists(digest) and store.size(digest) == len(b"photo bytes")
+    with store.open(digest) as handle:
+        assert handle.read() == b"photo bytes"
+    streamed, size = store.put_stream(iter([b"a" * 10, b"b" * 10]), max_bytes=20)
+    assert size == 20 and store.exists(streamed)
+    assert sorted(store.digests()) == sorted([digest, streamed])
+    # Too large: refused, and nothing stored.
+    with pytest.raises(InputError) as too_large:
+        store.put_stream(iter([b"c" * 15, b"c" * 15]), max_bytes=20)
+    assert too_large.value.code == "input.too_large"
+    assert sorted(store.digests()) == sorted([digest, streamed])
+    assert store.delete(digest) and not store.delete(digest)
+    assert not store.exists(digest)
+    with pytest.raises(FileNotFoundError):
+        store.open(digest)
+    # A digest from a URL never becomes a key outside the prefix.
+    for hostile in ("../" + "a" * 61, "A" * 64, "a" * 63, "a" * 64 + "\x00"):
+        with pytest.raises(InputError):
+            store.exists(hostile)
+    # Objects under the prefix that are not blobs are not listed as blobs.
+    raw = raw_client(s3_endpoint)
+    raw.put_object(Bucket=bucket, Key="blobs/readme.txt", Body=b"x")
+    raw.put_object(Bucket=bucket, Key=f"blobs/00/00/{streamed}", Body=b"x")
+    assert list(store.digests()) == [streamed]
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://bucket/prefix", "only s3:// URLs"),
+        ("s3://", "not an S3 bucket name"),
+        ("s3://Upper_Case", "not an S3 bucket name"),
+        ("s3://bucket/../other", "is not allowed"),
+        ("s3://bucket/a//b/%2e%2e", "is not allowed"),
+        ("s3://bucket/prefix\n", "is not allowed"),
+    ],
+)
+def test_a_malformed_storage_url_stops_start_up_with_a_clear_error(
+    no_database: Settings, url: str, why: str
+) -> None:
+    with pytest.raises(ConfigError) as refused:
+        create_app(no_database.model_copy(update={"storage_url": url}))
+    assert refused.value.code == "config.storage_url"
+    assert why in refused.value.message and "BADGEWORKS_STORAGE_URL" in refused.value.message
+
+
+def test_a_missing_bucket_or_unreachable_store_stops_start_up(
+    no_database: Settings, s3_endpoint: str
+) -> None:
+    # Checked before the database is touched (this one does not exist).
+    settings = no_database
+    with pytest.raises(ConfigError) as missing:
+        create_app(s3_settings(settings, s3_endpoint, "no-such-bucket"))
+    assert missing.value.code == "config.storage_bucket_missing"
+    assert "'no-such-bucket'" in missing.value.message
+    nobody = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(ConfigError) as unreachable:
+        create_app(s3_settings(settings, nobody, "deliverables", s3_timeout_seconds=1))
+    assert unreachable.value.code == "config.storage_unreachable"
+
+
+def _cli(env: dict[str, str], *args: str) -> Any:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("BADGEWORKS_")}
+    return CliRunner().invoke(badgeworks, list(args), env={**environment, **env})
+
+
+def _env(settings: Settings, endpoint: str, bucket: str) -> dict[str, str]:
+    return {
+        "BADGEWORKS_DATA_DIR": str(settings.data_dir),
+        "BADGEWORKS_DATABASE_URL": settings.resolved_database_url,
+        "BADGEWORKS_KEY_SECRET": TEST_SECRET,
+        "BADGEWORKS_STORAGE_URL": f"s3://{bucket}/blobs",
+        "BADGEWORKS_S3_ENDPOINT_URL": endpoint,
+        "BADGEWORKS_S3_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+
+
+def test_copy_to_s3_moves_a_local_store_and_the_app_then_serves_from_the_bucket(
+    settings: Settings, s3_endpoint: str, bucket: str
+) -> None:
+    local_app = create_app(settings, clock=lambda: NOW)
+    try:
+        digest = upload(TestClient(local_app), DATA)
+        other = local_app.state.ctx.blobs.put(b"an achievement image")
+    finally:
+        local_app.state.engine.dispose()
+    env = _env(settings, s3_endpoint, bucket)
+
+    first = _cli(env, "storage", "copy-to-s3")
+    assert first.exit_code == 0, first.output
+    assert "2 copied, 0 already in the bucket" in first.output
+    raw = raw_client(s3_endpoint)
+    assert raw.get_object(Bucket=bucket, Key=key_of(digest))["Body"].read() == DATA
+
+    # Idempotent: nothing is sent again.
+    again = _cli(env, "storage", "copy-to-s3", "--quiet")
+    assert again.exit_code == 0, again.output
+    assert "0 copied, 2 already in the bucket" in again.output
+    # Resumable: a blob missing from the bucket (an interrupted copy) is sent.
+    raw.delete_object(Bucket=bucket, Key=key_of(other))
+    resumed = _cli(env, "storage", "copy-to-s3")
+    assert resumed.exit_code == 0, resumed.output
+    assert f"copied   {other}" in resumed.output
+    assert "1 copied, 1 already in the bucket" in resumed.output
+
+    served = create_app(s3_settings(settings, s3_endpoint, bucket), clock=lambda: NOW)
+    try:
+        # The local copy is gone: the bytes can only come from the bucket.
+        local = BlobStore(settings.data_dir / "blobs").path(digest)
+        local.chmod(0o600)
+        local.unlink()
+        r = TestClient(served).get(f"/blobs/{digest}")
+        assert r.status_code == 200 and r.content == DATA
+    finally:
+        served.state.engine.dispose()
+
+
+def test_copy_to_s3_refuses_a_local_file_that_does_not_match_its_name(
+    settings: Settings, s3_endpoint: str, bucket: str, tmp_path: Path
+) -> None:
+    store = BlobStore(tmp_path / "old-blobs")
+    good = store.put(b"good bytes")
+    bad = store.put(b"bytes that will be changed")
+    store.path(bad).chmod(0o600)
+    store.path(bad).write_bytes(b"changed on disk")
+    env = _env(settings, s3_endpoint, bucket)
+    result = _cli(env, "storage", "copy-to-s3", "--from", str(store.root))
+    assert result.exit_code == 1
+    assert f"corrupt  {bad}" in result.output
+    assert "1 copied, 0 already in the bucket, 1 local file(s) not matching" in result.output
+    assert _store(s3_endpoint, bucket).exists(good)
+    assert not _store(s3_endpoint, bucket).exists(bad)
+    assert not _store(s3_endpoint, bucket).exists(hashlib.sha256(b"changed on disk").hexdigest())
+
+
+def test_copy_to_s3_needs_a_bucket(no_database: Settings, s3_endpoint: str, tmp_path: Path) -> None:
+    env = _env(no_database, s3_endpoint, "no-such-bucket")
+    BlobStore(tmp_path / "b").put(b"x")
+    missing = _cli(env, "storage", "copy-to-s3", "--from", str(tmp_path / "b"))
+    assert missing.exit_code == 2
+    assert "config.storage_bucket_missing" in missing.output
+    unset = _cli({**env, "BADGEWORKS_STORAGE_URL": ""}, "storage", "copy-to-s3")
+    assert unset.exit_code == 2 and "BADGEWORKS_STORAGE_URL=s3://" in unset.output
+
+
+def test_parse_storage_url_keeps_the_prefix_tidy() -> None:
+    assert parse_storage_url("s3://bucket").url == "s3://bucket"
+    location = parse_storage_url("s3://my.bucket-1/a/b/")
+    assert (location.bucket, location.prefix) == ("my.bucket-1", "a/b")
+
+
+def test_a_store_error_is_a_config_error() -> None:
+    # The error handler answers it 503 with its message, as it does other config errors.
+    assert issubclass(StorageError, ConfigError)
