@@ -32,6 +32,9 @@ class Job(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=40)
+    #: The program the job works for (its staff see it in the console), or None for the
+    #: service's own work (operators see it with ``badgeworks queue list``).
+    issuer_id: int | None = Field(default=None, index=True)
     payload: str = Field(default="{}", sa_type=Text)
     dedupe_key: str | None = Field(default=None, max_length=120, unique=True)
     state: str = Field(default=QUEUED, max_length=12)

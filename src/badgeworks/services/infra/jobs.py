@@ -67,6 +67,7 @@ def enqueue(
     now: datetime,
     dedupe_key: str | None = None,
     delay: timedelta = timedelta(0),
+    issuer_id: int | None = None,
 ) -> Job:
     """Add a job to the session (the caller commits). With ``dedupe_key``, a job with that
     key that is not finished is returned instead of a second one."""
@@ -87,6 +88,7 @@ def enqueue(
             session.flush()
     job = Job(
         kind=kind,
+        issuer_id=issuer_id,
         payload=text,
         dedupe_key=dedupe_key,
         state=QUEUED,
@@ -105,13 +107,16 @@ def enqueue_once(
     *,
     now: datetime,
     dedupe_key: str,
+    issuer_id: int | None = None,
 ) -> int:
     """Enqueue in a transaction of its own; a concurrent enqueue of the same key wins
     harmlessly (the unique key refuses the second). Returns the job's id."""
     for _ in range(3):
         with factory() as session:
             try:
-                job = enqueue(session, kind, payload, now=now, dedupe_key=dedupe_key)
+                job = enqueue(
+                    session, kind, payload, now=now, dedupe_key=dedupe_key, issuer_id=issuer_id
+                )
                 session.commit()
                 assert job.id is not None
                 return job.id
@@ -300,24 +305,26 @@ def release_stale(session: Session, *, now: datetime, settings: Settings) -> int
     return int(dead.rowcount + back.rowcount)  # type: ignore[attr-defined]
 
 
-def retry(session: Session, job_id: int, *, now: datetime) -> bool:
+def retry(session: Session, job_id: int, *, now: datetime, issuer_id: int | None = None) -> bool:
     """Put a dead-lettered job back in the queue with fresh attempts; False if it is not
-    dead (already retried, or never dead). The caller commits."""
+    dead (already retried, or never dead) or, with ``issuer_id``, not that program's. The
+    caller commits."""
+    query = update(Job).where(col(Job.id) == job_id, col(Job.state) == DEAD)
+    if issuer_id is not None:
+        query = query.where(col(Job.issuer_id) == issuer_id)
     done = session.execute(
-        update(Job)
-        .where(col(Job.id) == job_id, col(Job.state) == DEAD)
-        .values(state=QUEUED, attempts=0, run_after=now, finished_at=None)
+        query.values(state=QUEUED, attempts=0, run_after=now, finished_at=None, claimed_by=None)
     )
     return bool(done.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def dead_jobs(session: Session, limit: int = 100) -> list[Job]:
-    """Dead-lettered jobs, the most recent first."""
+def dead_jobs(session: Session, limit: int = 100, *, issuer_id: int | None = None) -> list[Job]:
+    """Dead-lettered jobs, the most recent first (with ``issuer_id``, that program's only)."""
+    query = select(Job).where(col(Job.state) == DEAD)
+    if issuer_id is not None:
+        query = query.where(col(Job.issuer_id) == issuer_id)
     rows = session.execute(
-        select(Job)
-        .where(col(Job.state) == DEAD)
-        .order_by(col(Job.finished_at).desc(), col(Job.id).desc())
-        .limit(limit)
+        query.order_by(col(Job.finished_at).desc(), col(Job.id).desc()).limit(limit)
     ).scalars()
     return list(rows)
 
@@ -464,3 +471,28 @@ class Worker:
             message = f"{type(error).__name__}: {error}"
             state = fail(session, held, message, now=self.clock(), settings=self.settings)
         log.warning("job %s (%s) failed (%s): %s", held.id, held.kind, state or "lost", message)
+
+
+def retry_for_program(
+    session: Session, job_id: int, *, issuer_id: int, actor: str, now: datetime
+) -> None:
+    """Queue one of a program's dead-lettered jobs again (the console's Retry), with its
+    audit event; ``ConflictError`` when it is not that program's dead job."""
+    from badgeworks.services.errors import ConflictError
+    from badgeworks.services.infra import audit
+
+    if not retry(session, job_id, now=now, issuer_id=issuer_id):
+        session.rollback()
+        raise ConflictError(
+            f"job {job_id} is not waiting for a retry (it was retried already, or is not "
+            "this program's)",
+            code="job.not_dead",
+        )
+    audit.commit(
+        session,
+        actor=actor,
+        action="job.retry",
+        issuer_id=issuer_id,
+        target=f"job:{job_id}",
+        now=now,
+    )

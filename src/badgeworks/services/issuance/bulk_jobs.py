@@ -33,7 +33,7 @@ from badgeworks.db.engine import SessionFactory
 from badgeworks.db.models import Issuer
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ConflictError, NotFoundError
-from badgeworks.services.infra import audit
+from badgeworks.services.infra import audit, jobs
 from badgeworks.services.issuance import bulk
 from badgeworks.services.issuance.models import BatchResult, BatchRowResult
 
@@ -424,6 +424,20 @@ def on_start(factory: SessionFactory, ctx: ServiceContext) -> list[int]:
             for job in session.exec(select(BulkJob).where(BulkJob.status == "interrupted"))
         ]
         if not settings.bulk_resume_on_start:
+            return waiting
+        if not settings.worker_in_process:
+            # Dedicated workers run the jobs: each interrupted bulk job becomes one
+            # queued resume (the key keeps several processes starting at once to one).
+            for job_id in waiting:
+                row = session.get(BulkJob, job_id)
+                jobs.enqueue_once(
+                    factory,
+                    "bulk.resume",
+                    {"job": job_id},
+                    now=ctx.clock(),
+                    dedupe_key=f"bulk.resume:{job_id}",
+                    issuer_id=row.issuer_id if row is not None else None,
+                )
             return waiting
         for job_id in waiting:
             try:

@@ -1,6 +1,6 @@
 """Background jobs claimed by worker processes (docs/operations.md, "Jobs and workers").
 
-- ``job``: one row per unit of background work, its state (queued, running, done, dead),
+- ``job``: one row per unit of background work, the program it is for (if any), its state (queued, running, done, dead),
   attempts, back-off time, the worker's claim and lease, and the last error.
 
 Revision ID: 0030_worker_jobs
@@ -27,6 +27,7 @@ def upgrade() -> None:
         "job",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=40), nullable=False),
+        sa.Column("issuer_id", sa.Integer(), nullable=True),
         sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("dedupe_key", sa.String(length=120), nullable=True),
         sa.Column("state", sa.String(length=12), nullable=False),
@@ -42,9 +43,11 @@ def upgrade() -> None:
         sa.UniqueConstraint("dedupe_key"),
     )
     op.create_index("ix_job_state_run_after", "job", ["state", "run_after"])
+    op.create_index("ix_job_issuer_id", "job", ["issuer_id"])
 
 
 def downgrade() -> None:
     """Drop the jobs' table."""
+    op.drop_index("ix_job_issuer_id", table_name="job")
     op.drop_index("ix_job_state_run_after", table_name="job")
     op.drop_table("job")

@@ -16,13 +16,14 @@ from badgeworks.web.routes.console import (
     candidates,
     credentials,
     dashboard,
+    jobs,
     projects,
     settings,
 )
 from badgeworks.web.routes.console.common import console_router, error_page
 
 #: The console's page modules, each with its own ``router``.
-PAGES = (auth, dashboard, achievements, candidates, projects, bulk, credentials, settings)
+PAGES = (auth, dashboard, achievements, candidates, projects, bulk, credentials, settings, jobs)
 
 router = APIRouter(include_in_schema=False)
 for _module in PAGES:
