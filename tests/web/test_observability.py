@@ -69,6 +69,8 @@ def test_metrics_count_issuing_verifying_and_revoking(
     # The queue gauges are there: the candidate's notice waits in the outbox.
     assert after['badgeworks_outbox_messages{status="pending"}'] >= 1
     assert 'badgeworks_bulk_jobs{status="running"}' in after
+    assert 'badgeworks_jobs{state="dead"}' in after
+    assert "badgeworks_job_oldest_due_age_seconds" in after
     # No private data and no ids in any label: route templates only.
     text_ = TestClient(app, client=LOOPBACK).get("/metrics").text
     assert issued.id not in text_

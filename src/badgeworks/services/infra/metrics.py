@@ -10,8 +10,8 @@ Labels never hold private or unbounded data: no email addresses, credential ids,
 or raw paths. A route is its template (``/credentials/{credential_id}``), an outcome or
 action one of a short fixed list.
 
-The queue gauges (outbox and bulk jobs: depth and age of the oldest) are read from the
-database at scrape time, so they are the same from every process.
+The queue gauges (outbox, bulk jobs and the job queue: depth and age of the oldest) are
+read from the database at scrape time, so they are the same from every process.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from sqlmodel import col, select
 
 from badgeworks.db.console import BulkJob
 from badgeworks.db.engine import SessionFactory
+from badgeworks.db.jobs import Job
 from badgeworks.db.models import Credential
 from badgeworks.db.outbox import OutboxMessage
 from badgeworks.db.status import StatusChange
@@ -62,6 +63,8 @@ REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 FETCH_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0)
 #: Bulk job states that count as queued or in progress.
 JOB_STATES = ("validated", "running", "interrupted")
+#: Job queue states reported (``db/jobs.py``; finished jobs are not).
+QUEUE_STATES = ("queued", "running", "dead")
 #: Outbox states that count as queued.
 OUTBOX_STATES = ("pending", "sending", "failed")
 
@@ -217,6 +220,16 @@ class QueueCollector:
             "badgeworks_bulk_job_oldest_age_seconds",
             "Age of the oldest bulk job not finished (0 when none).",
         )
+        work = GaugeMetricFamily(
+            "badgeworks_jobs",
+            "Background jobs (the job queue) queued, running or dead-lettered, by state.",
+            labels=["state"],
+        )
+        work_age = GaugeMetricFamily(
+            "badgeworks_job_oldest_due_age_seconds",
+            "How long the queued job due longest ago has waited for a worker (0 when none "
+            "is due): a growing value means no worker is taking jobs.",
+        )
         with self.session_factory() as session:
             by_status = dict(
                 session.exec(
@@ -238,13 +251,28 @@ class QueueCollector:
             oldest_job = session.exec(
                 select(func.min(BulkJob.created_at)).where(col(BulkJob.status).in_(JOB_STATES))
             ).one()
+            by_state = dict(
+                session.exec(
+                    select(Job.state, func.count())
+                    .where(col(Job.state).in_(QUEUE_STATES))
+                    .group_by(Job.state)
+                ).all()
+            )
+            oldest_due = session.exec(
+                select(func.min(Job.run_after)).where(
+                    Job.state == "queued", col(Job.run_after) <= self.now
+                )
+            ).one()
         for status in OUTBOX_STATES:
             depth.add_metric([status], float(by_status.get(status, 0)))
         outbox_age.add_metric([], _age(oldest_mail, self.now))
         for status in JOB_STATES:
             jobs.add_metric([status], float(by_job.get(status, 0)))
         jobs_age.add_metric([], _age(oldest_job, self.now))
-        yield from (depth, outbox_age, jobs, jobs_age)
+        for state in QUEUE_STATES:
+            work.add_metric([state], float(by_state.get(state, 0)))
+        work_age.add_metric([], _age(oldest_due, self.now))
+        yield from (depth, outbox_age, jobs, jobs_age, work, work_age)
 
 
 def multiprocess_dir() -> str | None:
