@@ -378,3 +378,113 @@ def test_parse_storage_url_keeps_the_prefix_tidy() -> None:
 def test_a_store_error_is_a_config_error() -> None:
     # The error handler answers it 503 with its message, as it does other config errors.
     assert issubclass(StorageError, ConfigError)
+
+
+def _jpeg() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 40), (200, 30, 30)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def test_a_portfolio_photo_lives_in_the_bucket_and_is_never_redirected(
+    settings: Settings, s3_endpoint: str, bucket: str
+) -> None:
+    from badgeworks.db.portfolio import Portfolio
+    from badgeworks.services.accounts.candidate_access import SignedInCandidate, export_zip_file
+    from badgeworks.services.portfolio import store as portfolio
+
+    app = create_app(
+        s3_settings(settings, s3_endpoint, bucket, storage_signed_urls=True), clock=lambda: NOW
+    )
+    try:
+        client = TestClient(app, raise_server_exceptions=False)
+        who = make_issuer(app, "acme")
+        ids = draft_project(client, who)
+        candidate = ids["candidate"]
+        r = client.patch(
+            f"/api/v1/candidates/{candidate}/portfolio",
+            json={"handle": "ada", "visibility": "public", "show_name": True},
+            headers=who.auth,
+        )
+        assert r.status_code == 200, r.text
+
+        def put_photo() -> str:
+            r = client.put(
+                f"/api/v1/candidates/{candidate}/portfolio/photo",
+                files={"file": ("me.jpg", _jpeg(), "image/jpeg")},
+                data={"caption": "Ada"},
+                headers=who.auth,
+            )
+            assert r.status_code == 200, r.text
+            with app.state.session_factory() as session:
+                row = portfolio.find_for_candidate(session, candidate)
+                assert isinstance(row, Portfolio) and row.photo_sha256
+                return row.photo_sha256
+
+        first = put_photo()
+        raw = raw_client(s3_endpoint)
+        stored = raw.get_object(Bucket=bucket, Key=key_of(first))["Body"].read()
+        served = client.get("/p/ada/photo", follow_redirects=False)
+        # Served by the service, after the portfolio's choices: never a link to the bucket.
+        assert served.status_code == 200 and served.content == stored
+        assert client.get(f"/blobs/{first}", follow_redirects=False).status_code == 404
+
+        # The data export reads the photo and the deliverable from the bucket.
+        digest = upload_to(client, who, ids["project"], DATA)
+        with app.state.session_factory() as session:
+            archive = export_zip_file(
+                session,
+                app.state.ctx,
+                SignedInCandidate(email="ada@example.org", session_id=0, csrf_token=""),
+            )
+        import zipfile
+
+        with archive, zipfile.ZipFile(archive) as opened:
+            names = opened.namelist()
+            assert opened.read(f"portfolio/{candidate}/photo.jpg") == stored
+            (deliverable,) = [n for n in names if n.startswith("deliverables/")]
+            assert opened.read(deliverable) == DATA
+        assert digest
+
+        # A tampered photo is not shown: the page has no photo until it is restored.
+        raw.put_object(Bucket=bucket, Key=key_of(first), Body=stored + b"x")
+        refused = client.get("/p/ada/photo")
+        assert refused.status_code == 404 and stored not in refused.content
+        # A replaced photo's object is deleted from the bucket.
+        raw.put_object(Bucket=bucket, Key=key_of(first), Body=stored)
+        client.delete(f"/api/v1/candidates/{candidate}/portfolio/photo", headers=who.auth)
+        assert "Contents" not in raw.list_objects_v2(Bucket=bucket, Prefix=key_of(first))
+    finally:
+        app.state.engine.dispose()
+
+
+def upload_to(client: TestClient, who: Any, project: int, data: bytes) -> str:
+    r = client.post(
+        f"/api/v1/projects/{project}/deliverables",
+        files={"file": ("report.pdf", data, "application/pdf")},
+        data={"name": "Final report"},
+        headers=who.auth,
+    )
+    assert r.status_code == 201, r.text
+    digest: str = r.json()["sha256"]
+    return digest
+
+
+def test_the_local_store_lists_its_blobs_and_never_signs(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path / "blobs")
+    assert list(store.digests()) == []
+    a, b = store.put(b"a"), store.put(b"b")
+    # Strays are not blobs: temporary files, misplaced names, other files.
+    (store.root / ".incoming" / "blob-x").write_bytes(b"half")
+    (store.root / "readme").write_bytes(b"x")
+    misplaced = store.root / "00" / "00"
+    misplaced.mkdir(parents=True)
+    (misplaced / a).write_bytes(b"a")
+    assert list(store.digests()) == sorted([a, b])
+    assert store.local_path(a) == store.path(a)
+    assert store.local_path("0" * 64) is None
+    assert store.signed_url(a, media_type="text/plain", attachment_name=None, seconds=60) is None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlmodel import Session, select
 
@@ -80,6 +81,17 @@ def served_file(session: Session, ctx: ServiceContext, sha256: str) -> ServedFil
         media_type=media_type or "application/octet-stream",
         attachment=base_type not in INERT_TYPES,
     )
+
+
+def open_served(ctx: ServiceContext, found: ServedFile) -> BinaryIO:
+    """The served file's bytes, checked against its digest (``blob.corrupt`` if they no
+    longer match); ``blob.not_found`` if it went away since ``served_file``."""
+    try:
+        return ctx.blobs.open(found.sha256)
+    except FileNotFoundError:
+        raise NotFoundError(
+            f"there is no file {found.sha256!r:.80}", code="blob.not_found"
+        ) from None
 
 
 def pdf_preview(session: Session, ctx: ServiceContext, sha256: str) -> bytes:

@@ -161,7 +161,7 @@ def blob(sha256: str, session: SessionDep, ctx: ContextDep) -> Response:
         headers["Content-Disposition"] = f'attachment; filename="{attachment_name}"'
     if found.path is not None:
         return FileResponse(found.path, media_type=found.media_type, headers=headers)
-    handle = ctx.blobs.open(sha256)
+    handle = files.open_served(ctx, found)
     headers["Content-Length"] = str(handle.seek(0, 2))
     handle.seek(0)
 
