@@ -59,7 +59,7 @@ def run_worker(
 
     configure_logging(settings.log_format)
     with _process(settings) as (factory, ctx):
-        worker = workers.worker(factory, ctx, extra=extra, name=name)
+        worker = workers.worker(factory, ctx, extra=extra, name=name, dedicated=True)
 
         def stop(signum: int, frame: Any) -> None:
             # Graceful: the running job gets the grace period to finish, else it is

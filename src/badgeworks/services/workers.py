@@ -22,6 +22,7 @@ from badgeworks.db.console import BulkJob
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.infra import jobs
 from badgeworks.services.infra.jobs import Handler, JobRun, SessionFactory
+from badgeworks.settings import Settings
 
 #: Who the audit trail names for work a job worker does.
 WORKER_ACTOR = "service:worker"
@@ -104,12 +105,28 @@ def worker(
     extra: dict[str, Handler] | None = None,
     name: str | None = None,
     clock: Callable[[], datetime] | None = None,
+    dedicated: bool = False,
 ) -> jobs.Worker:
-    """A job worker for this process (not started) running every kind, plus ``extra``."""
+    """A job worker for this process (not started) running every kind, plus ``extra``.
+
+    A ``dedicated`` worker (``badgeworks worker``) also keeps the periodic jobs queued:
+    outbox delivery every ``outbox_interval_seconds`` when a sender is configured, which
+    the web process then leaves to the workers."""
     return jobs.Worker(
         ctx.settings,
         factory,
         {**handlers(factory, ctx), **(extra or {})},
         clock=clock or ctx.clock,
         name=name,
+        every=periodic(ctx.settings) if dedicated else None,
     )
+
+
+def periodic(settings: Settings) -> dict[str, float]:
+    """The kinds dedicated workers run periodically, with their intervals (seconds)."""
+    from badgeworks.services.infra import outbox
+
+    every: dict[str, float] = {}
+    if settings.outbox_interval_seconds > 0 and outbox.configured_sender(settings) is not None:
+        every["outbox.deliver"] = settings.outbox_interval_seconds
+    return every

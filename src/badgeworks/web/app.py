@@ -138,7 +138,12 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     async def lifespan(application: FastAPI) -> AsyncIterator[None]:
         # With BADGEWORKS_OUTBOX_INTERVAL_SECONDS > 0 and a sender, this process also
         # delivers the outbox (docs/outbox.md); several processes may, safely.
-        worker = outbox.worker_for(settings, session_factory, ctx)
+        # With dedicated job workers, they deliver it instead (services/workers.py).
+        worker = (
+            outbox.worker_for(settings, session_factory, ctx)
+            if settings.worker_in_process
+            else None
+        )
         application.state.outbox_worker = worker
         if worker is not None:
             worker.start()

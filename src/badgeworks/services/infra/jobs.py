@@ -108,6 +108,7 @@ def enqueue_once(
     now: datetime,
     dedupe_key: str,
     issuer_id: int | None = None,
+    delay: timedelta = timedelta(0),
 ) -> int:
     """Enqueue in a transaction of its own; a concurrent enqueue of the same key wins
     harmlessly (the unique key refuses the second). Returns the job's id."""
@@ -115,7 +116,13 @@ def enqueue_once(
         with factory() as session:
             try:
                 job = enqueue(
-                    session, kind, payload, now=now, dedupe_key=dedupe_key, issuer_id=issuer_id
+                    session,
+                    kind,
+                    payload,
+                    now=now,
+                    dedupe_key=dedupe_key,
+                    issuer_id=issuer_id,
+                    delay=delay,
                 )
                 session.commit()
                 assert job.id is not None
@@ -265,6 +272,9 @@ def release(session: Session, held: Claim, *, now: datetime) -> bool:
     return bool(done.rowcount == 1)  # type: ignore[attr-defined]
 
 
+#: How often a worker makes sure its periodic jobs are queued.
+SCHEDULE_CHECK = timedelta(seconds=5)
+
 STALE_ERROR = "the worker running this job stopped renewing its claim"
 
 
@@ -367,6 +377,7 @@ class Worker:
         clock: Callable[[], datetime],
         name: str | None = None,
         grace: float | None = None,
+        every: Mapping[str, float] | None = None,
     ) -> None:
         self.settings = settings
         self.factory = factory
@@ -379,6 +390,9 @@ class Worker:
         self._thread: threading.Thread | None = None
         #: Jobs finished by this worker (for tests and logs).
         self.finished = 0
+        #: Kinds run periodically: seconds between the end of one run and the next.
+        self.every = dict(every or {})
+        self._scheduled_at: datetime | None = None
 
     def stop(self) -> None:
         """Ask the loop to end (after the current job finishes or is released)."""
@@ -410,8 +424,31 @@ class Worker:
                 self._stop.wait(self.settings.worker_poll_seconds)
         log.info("job worker %s stopped", self.name)
 
+    def schedule(self) -> None:
+        """Keep one job of each periodic kind queued, due ``every[kind]`` seconds after the
+        last one finished (one key per kind, so every worker keeps the same one)."""
+        now = self.clock()
+        if not self.every or (
+            self._scheduled_at is not None and now - self._scheduled_at < SCHEDULE_CHECK
+        ):
+            return
+        self._scheduled_at = now
+        for kind in self.every:
+            self._queue_next(kind)
+
+    def _queue_next(self, kind: str) -> None:
+        """Queue the next run of a periodic kind (a no-op while one is waiting)."""
+        enqueue_once(
+            self.factory,
+            kind,
+            now=self.clock(),
+            dedupe_key=f"every:{kind}",
+            delay=timedelta(seconds=self.every[kind]),
+        )
+
     def run_once(self) -> bool:
         """Release stale claims, claim one job and run it; False if there was none."""
+        self.schedule()
         with self.factory() as session:
             release_stale(session, now=self.clock(), settings=self.settings)
             held = claim(
@@ -467,6 +504,8 @@ class Worker:
             if error is None:
                 if complete(session, held, now=self.clock()):
                     self.finished += 1
+                    if held.kind in self.every:
+                        self._queue_next(held.kind)
                 return
             message = f"{type(error).__name__}: {error}"
             state = fail(session, held, message, now=self.clock(), settings=self.settings)
