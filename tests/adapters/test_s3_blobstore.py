@@ -207,6 +207,8 @@ def test_a_tampered_object_is_refused_streamed_or_signed(
             body = r.json()
             assert body["code"] == "blob.corrupt"
             assert "does not match its digest" in body["error"]
+            # Visitors are not told where the files are kept (the log says).
+            assert bucket not in r.text
             assert b"CHURN" not in r.content
     finally:
         signed.state.engine.dispose()
@@ -488,3 +490,18 @@ def test_the_local_store_lists_its_blobs_and_never_signs(tmp_path: Path) -> None
     assert store.local_path(a) == store.path(a)
     assert store.local_path("0" * 64) is None
     assert store.signed_url(a, media_type="text/plain", attachment_name=None, seconds=60) is None
+
+
+def test_an_object_store_that_stops_answering_is_a_503_not_a_500() -> None:
+    dead = get_settings(
+        storage_url="s3://deliverables/blobs",
+        s3_endpoint_url=f"http://127.0.0.1:{free_port()}",
+        s3_timeout_seconds=1,
+        **KEYS,
+    )
+    store = S3BlobStore.from_settings(dead)
+    for attempt in (lambda: store.exists("a" * 64), lambda: store.put(b"x")):
+        with pytest.raises(StorageError) as down:
+            attempt()
+        assert down.value.code == "storage.unavailable"
+        assert "deliverables" not in down.value.message

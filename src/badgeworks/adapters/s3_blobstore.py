@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import re
 import tempfile
 import threading
@@ -28,6 +29,8 @@ from badgeworks.core.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
     from badgeworks.settings import Settings
+
+log = logging.getLogger(__name__)
 
 #: Bucket names as S3 allows them (3-63 lowercase letters, digits, dots and hyphens).
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
@@ -143,9 +146,10 @@ class S3BlobStore:
         return f"{self.location.prefix}/{tail}" if self.location.prefix else tail
 
     def _errors(self, what: str, error: Exception) -> StorageError:
+        # Visitors may read the message (a 503): the bucket and the cause go to the log.
+        log.warning("the object store %s could not %s: %s", self.location.url, what, error)
         return StorageError(
-            f"the object store {self.location.url} could not {what} ({_status(error) or error})",
-            code="storage.unavailable",
+            f"the file store could not {what}; try again later", code="storage.unavailable"
         )
 
     def check(self) -> None:
@@ -235,9 +239,15 @@ class S3BlobStore:
         if hasher.hexdigest() != sha256:
             spool.close()
             self._forget(sha256)
+            log.error(
+                "the object %s/%s does not match its digest (it was changed in the bucket); "
+                "restore it from a backup",
+                self.location.url,
+                key,
+            )
             raise StorageError(
                 f"the stored file {sha256[:16]}… does not match its digest and is not served; "
-                f"it was changed in {self.location.url}: restore it from a backup",
+                "an operator must restore it from a backup",
                 code="blob.corrupt",
             )
         spool.seek(0)
