@@ -174,12 +174,12 @@ def test_bulk_template_then_the_same_file_again(server: Server, browser: Any) ->
                 {"name": "cohort.csv", "mimeType": "text/csv", "buffer": filled}
             )
             page.get_by_role("button", name="Check the file").click()
-            page.get_by_text("1 rows: 1 ready, 0 with problems.").wait_for()
+            page.get_by_text("1 row: 1 ready, 0 with problems.").wait_for()
             if attempt == "again":
                 before = page.locator("ul[aria-labelledby='issued-before']")
                 assert "Bo Bulk — " in before.inner_text()
                 assert_accessible(page)
-            page.get_by_role("button", name="Issue 1 credentials").click()
+            page.get_by_role("button", name="Issue 1 credential").click()
             page.get_by_text("Finished", exact=True).wait_for(timeout=60_000)
             main = page.locator("main").inner_text()
             assert "Bo Bulk — " in main, main
