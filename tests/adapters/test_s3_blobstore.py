@@ -505,3 +505,22 @@ def test_an_object_store_that_stops_answering_is_a_503_not_a_500() -> None:
             attempt()
         assert down.value.code == "storage.unavailable"
         assert "deliverables" not in down.value.message
+
+
+def test_a_bucket_removed_while_the_service_runs_is_a_503_on_upload(
+    s3_client_app: TestClient, s3_endpoint: str, bucket: str
+) -> None:
+    who = make_issuer(s3_client_app.app, "acme")  # type: ignore[arg-type]
+    ids = draft_project(s3_client_app, who)
+    raw_client(s3_endpoint).delete_bucket(Bucket=bucket)
+    r = s3_client_app.post(
+        f"/api/v1/projects/{ids['project']}/deliverables",
+        files={"file": ("report.pdf", DATA, "application/pdf")},
+        data={"name": "Final report"},
+        headers=who.auth,
+    )
+    assert r.status_code == 503
+    assert r.json()["code"] == "storage.unavailable"
+    assert bucket not in r.text
+    project = s3_client_app.get(f"/api/v1/projects/{ids['project']}", headers=who.auth).json()
+    assert project["deliverables"] == []
