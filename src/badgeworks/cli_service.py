@@ -65,6 +65,7 @@ def _services(settings: Settings | None = None) -> Iterator[tuple[Session, Servi
         upgrade(engine)
         factory = make_session_factory(engine)
         ctx = build_context(settings, factory)
+        ctx.blobs.check()  # a bucket of BADGEWORKS_STORAGE_URL is usable before any command runs
         with factory() as session:
             # A changed key secret is reported here, before any command needs a key.
             if settings.key_secret is not None:

@@ -524,3 +524,16 @@ def test_a_bucket_removed_while_the_service_runs_is_a_503_on_upload(
     assert bucket not in r.text
     project = s3_client_app.get(f"/api/v1/projects/{ids['project']}", headers=who.auth).json()
     assert project["deliverables"] == []
+
+
+def test_service_commands_refuse_a_missing_bucket_first(
+    no_database: Settings, s3_endpoint: str, tmp_path: Path
+) -> None:
+    env = {
+        **_env(no_database, s3_endpoint, "no-such-bucket"),
+        "BADGEWORKS_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+    }
+    result = _cli(env, "issuers", "list")
+    assert result.exit_code == 1
+    assert "error [config.storage_bucket_missing]" in result.output
+    assert "'no-such-bucket'" in result.output
