@@ -166,3 +166,26 @@ def test_an_app_with_an_unreachable_redis_does_not_start(tmp_path: Path) -> None
     )
     with pytest.raises(ConfigError, match="Redis"):
         create_app(settings)
+
+
+def test_a_redis_that_stops_answering_falls_back_to_this_process(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    gone = redis_client(f"redis://127.0.0.1:{port}/0")
+    limiter = RedisRateLimiter("test", per_minute=1.0, burst=2, client=gone, clock=Clock())
+    # Still limited (in this process), never an error for the client.
+    assert [limiter.take("192.0.2.8") is None for _ in range(3)] == [True, True, False]
+    assert "counted in memory" in caplog.text
+
+
+def test_hostile_client_addresses_stay_within_one_key(client: Any) -> None:
+    connection, prefix = client
+    limiter = _redis_limiter(client, Clock(), per_minute=1.0, burst=1)
+    for address in ("x" * 10_000, "* \r\n EVAL", "", None, "::ffff:192.0.2.1"):
+        limiter.take(address)
+    keys = [key.decode() for key in connection.scan_iter(f"{prefix}:*")]
+    assert len(keys) == 4  # an empty and a missing address are both "unknown"
+    assert all(len(key) < len(prefix) + 140 for key in keys)
