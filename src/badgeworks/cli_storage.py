@@ -31,8 +31,14 @@ def storage_group() -> None:
     default=None,
     help="The local blob store to copy (default: the blobs folder of BADGEWORKS_DATA_DIR).",
 )
+@click.option(
+    "--check-existing",
+    is_flag=True,
+    help="Also read back every blob already in the bucket and replace any whose bytes no "
+    "longer match its digest.",
+)
 @click.option("--quiet", is_flag=True, help="Print only the totals.")
-def copy_to_s3_command(source_dir: Path | None, quiet: bool) -> None:
+def copy_to_s3_command(source_dir: Path | None, check_existing: bool, quiet: bool) -> None:
     """Copy the local blob store into the bucket of BADGEWORKS_STORAGE_URL.
 
     Safe to run again: blobs already in the bucket are skipped, so an interrupted copy is
@@ -64,12 +70,13 @@ def copy_to_s3_command(source_dir: Path | None, quiet: bool) -> None:
 
     click.echo(f"copying {source.root} to {target.describe()}")
     try:
-        report = copy_to_s3(source, target, progress=progress)
+        report = copy_to_s3(source, target, check_existing=check_existing, progress=progress)
     except BadgeworksError as exc:
         click.echo(f"error [{exc.code}]: {exc.message}", err=True)
         sys.exit(1)
     click.echo(
         f"{report.copied} copied, {report.present} already in the bucket, "
+        f"{report.repaired} replaced (changed in the bucket), "
         f"{len(report.corrupt_local)} local file(s) not matching their digest (not copied), "
         f"{len(report.failed)} failed"
     )

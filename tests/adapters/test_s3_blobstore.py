@@ -355,7 +355,9 @@ def test_copy_to_s3_refuses_a_local_file_that_does_not_match_its_name(
     result = _cli(env, "storage", "copy-to-s3", "--from", str(store.root))
     assert result.exit_code == 1
     assert f"corrupt  {bad}" in result.output
-    assert "1 copied, 0 already in the bucket, 1 local file(s) not matching" in result.output
+    assert "1 copied, 0 already in the bucket, 0 replaced (changed in the bucket), 1 local" in (
+        result.output
+    )
     assert _store(s3_endpoint, bucket).exists(good)
     assert not _store(s3_endpoint, bucket).exists(bad)
     assert not _store(s3_endpoint, bucket).exists(hashlib.sha256(b"changed on disk").hexdigest())
@@ -537,3 +539,53 @@ def test_service_commands_refuse_a_missing_bucket_first(
     assert result.exit_code == 1
     assert "error [config.storage_bucket_missing]" in result.output
     assert "'no-such-bucket'" in result.output
+
+
+def test_copy_to_s3_replaces_objects_changed_in_the_bucket(
+    no_database: Settings, s3_endpoint: str, bucket: str, tmp_path: Path
+) -> None:
+    store = BlobStore(tmp_path / "old-blobs")
+    same_size = store.put(b"the assessed report")
+    other_size = store.put(b"the assessed dataset")
+    env = _env(no_database, s3_endpoint, bucket)
+    assert _cli(env, "storage", "copy-to-s3", "--from", str(store.root)).exit_code == 0
+    raw = raw_client(s3_endpoint)
+    # Changed in the bucket: one keeps its size and claims its digest, one does not.
+    raw.put_object(
+        Bucket=bucket,
+        Key=key_of(same_size),
+        Body=b"the ALTERED  report",
+        Metadata={"sha256": same_size},
+    )
+    raw.put_object(Bucket=bucket, Key=key_of(other_size), Body=b"short")
+    plain = _cli(env, "storage", "copy-to-s3", "--from", str(store.root))
+    assert plain.exit_code == 0, plain.output
+    assert f"repaired {other_size}" in plain.output
+    assert "0 copied, 1 already in the bucket, 1 replaced" in plain.output
+    checked = _cli(env, "storage", "copy-to-s3", "--from", str(store.root), "--check-existing")
+    assert checked.exit_code == 0, checked.output
+    assert f"repaired {same_size}" in checked.output
+    assert "0 copied, 1 already in the bucket, 1 replaced" in checked.output
+    bucket_store = _store(s3_endpoint, bucket)
+    for digest, data in (
+        (same_size, b"the assessed report"),
+        (other_size, b"the assessed dataset"),
+    ):
+        with bucket_store.open(digest) as handle:
+            assert handle.read() == data
+
+
+def test_the_object_store_refuses_bytes_that_are_not_the_digest(
+    s3_endpoint: str, bucket: str
+) -> None:
+    import io
+
+    store = _store(s3_endpoint, bucket)
+    digest = hashlib.sha256(b"what the name promises").hexdigest()
+    with pytest.raises(InputError) as refused:
+        store.restore(digest, io.BytesIO(b"something else"))
+    assert refused.value.code == "input.digest_mismatch"
+    assert not store.exists(digest)
+    store.restore(digest, io.BytesIO(b"what the name promises"))
+    with store.open(digest) as handle:
+        assert handle.read() == b"what the name promises"

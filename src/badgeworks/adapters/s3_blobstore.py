@@ -344,6 +344,23 @@ class S3BlobStore:
                 self._upload(digest, cast(BinaryIO, spool))
         return digest, size
 
+    def restore(self, sha256: str, body: BinaryIO) -> None:
+        """Upload ``body`` (a seekable file) as the blob ``sha256`` over whatever object
+        holds that name: the repair of an object changed in the bucket. Bytes whose sha256
+        is not ``sha256`` are refused (``InputError`` ``input.digest_mismatch``) before
+        anything is sent."""
+        digest = check_digest(sha256)
+        hasher = hashlib.sha256()
+        for chunk in iter(lambda: body.read(_CHUNK), b""):
+            hasher.update(chunk)
+        if hasher.hexdigest() != digest:
+            raise InputError(
+                f"these bytes are not the blob {digest[:16]}…", code="input.digest_mismatch"
+            )
+        body.seek(0)
+        self._upload(digest, body)
+        self._forget(digest)
+
     def _upload(self, digest: str, body: bytes | BinaryIO) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 

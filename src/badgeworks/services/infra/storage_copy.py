@@ -28,6 +28,8 @@ class CopyReport:
 
     copied: int = 0
     present: int = 0
+    #: Objects under a blob's name that did not match it, replaced by the local file.
+    repaired: int = 0
     corrupt_local: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
 
@@ -45,28 +47,56 @@ def _local_digest(source: BlobStore, digest: str) -> str:
     return hasher.hexdigest()
 
 
+def _state(target: S3BlobStore, digest: str, size: int, check_existing: bool) -> str:
+    """``present`` (the bucket holds the blob, uploaded with its digest, the same size, and
+    with ``check_existing`` read back whole and checked), ``missing`` or ``changed``."""
+    held = target.stored_digest(digest)
+    if held is None:
+        return "missing"
+    if held != digest or target.size(digest) != size:
+        return "changed"
+    if check_existing:
+        try:
+            target.open(digest).close()
+        except StorageError as error:
+            if error.code == "blob.corrupt":
+                return "changed"
+            raise
+    return "present"
+
+
 def copy_to_s3(
     source: BlobStore,
     target: S3BlobStore,
     *,
+    check_existing: bool = False,
     progress: Callable[[str, str], None] | None = None,
 ) -> CopyReport:
     """Copy every blob of ``source`` into ``target``; ``progress(digest, outcome)`` is told
-    of each (``copied``, ``present``, ``corrupt``, ``failed``)."""
+    of each (``copied``, ``present``, ``repaired``, ``corrupt``, ``failed``).
+
+    An object already under a blob's name that was not uploaded with its digest or has
+    another size (or, with ``check_existing``, whose bytes no longer match) is replaced by
+    the local file: the repair of an object changed in the bucket.
+    """
     report = CopyReport()
 
     def tell(digest: str, outcome: str) -> None:
         if progress is not None:
             progress(digest, outcome)
 
+    def fail(digest: str) -> None:
+        report.failed.append(digest)
+        tell(digest, "failed")
+
     for digest in source.digests():
         size = source.size(digest)
         try:
-            held = target.stored_digest(digest)
-            present = held == digest and target.size(digest) == size
-        except StorageError:
-            present = False
-        if present:
+            state = _state(target, digest, size, check_existing)
+        except (StorageError, FileNotFoundError):
+            fail(digest)
+            continue
+        if state == "present":
             report.present += 1
             tell(digest, "present")
             continue
@@ -75,25 +105,23 @@ def copy_to_s3(
             report.corrupt_local.append(digest)
             tell(digest, "corrupt")
             continue
-        with source.open(digest) as handle:
-            try:
-                _sent, sent_size = target.put_stream(
-                    iter(lambda: handle.read(_CHUNK), b""), max_bytes=size
-                )
-            except StorageError:
-                report.failed.append(digest)
-                tell(digest, "failed")
-                continue
         try:
+            with source.open(digest) as handle:
+                if state == "missing":
+                    target.put_stream(iter(lambda: handle.read(_CHUNK), b""), max_bytes=size)
+                else:
+                    target.restore(digest, handle)
             with target.open(digest) as check:
-                check.seek(0, 2)
-                whole = check.tell() == sent_size
+                whole = check.seek(0, 2) == size
         except (StorageError, FileNotFoundError):
             whole = False
         if not whole:
-            report.failed.append(digest)
-            tell(digest, "failed")
+            fail(digest)
             continue
-        report.copied += 1
-        tell(digest, "copied")
+        if state == "missing":
+            report.copied += 1
+            tell(digest, "copied")
+        else:
+            report.repaired += 1
+            tell(digest, "repaired")
     return report
