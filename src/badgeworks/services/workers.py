@@ -9,10 +9,13 @@ Every handler is idempotent, because a job whose worker died mid-run runs again:
   credentials already issued).
 - ``status.repair``: re-derive the status lists from the rows and re-sign those that
   drifted (a list that agrees with its rows is left alone).
+- ``pdf.preview`` (``{"sha256": digest}``): picture an uploaded PDF's first page once,
+  queued with the upload (a preview already made is read, not made again).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -23,6 +26,8 @@ from badgeworks.services.context import ServiceContext
 from badgeworks.services.infra import jobs
 from badgeworks.services.infra.jobs import Handler, JobRun, SessionFactory
 from badgeworks.settings import Settings
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 #: Who the audit trail names for work a job worker does.
 WORKER_ACTOR = "service:worker"
@@ -85,11 +90,31 @@ def _status_repair(factory: SessionFactory, ctx: ServiceContext) -> Handler:
     return handle
 
 
+def _pdf_preview(factory: SessionFactory, ctx: ServiceContext) -> Handler:
+    def handle(payload: dict[str, Any], run: JobRun) -> None:
+        from badgeworks.services.errors import NotFoundError
+        from badgeworks.services.portfolio import files
+
+        sha256 = payload.get("sha256")
+        if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
+            raise JobPayloadError(f"pdf.preview needs a SHA-256 digest, got {sha256!r:.80}")
+        with factory() as session:
+            try:
+                files.pdf_preview(session, ctx, sha256)
+            except NotFoundError:
+                # Removed meanwhile, or a PDF that cannot be pictured (kept as such): the
+                # page says so; there is nothing to retry.
+                return
+
+    return handle
+
+
 #: Each job kind and how its handler is built for a process.
 KINDS: dict[str, Callable[[SessionFactory, ServiceContext], Handler]] = {
     "outbox.deliver": _outbox_deliver,
     "bulk.resume": _bulk_resume,
     "status.repair": _status_repair,
+    "pdf.preview": _pdf_preview,
 }
 
 

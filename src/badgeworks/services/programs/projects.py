@@ -30,7 +30,7 @@ from badgeworks.db.models import (
 )
 from badgeworks.services.context import ServiceContext
 from badgeworks.services.errors import ConflictError, NotFoundError, ValidationFailed
-from badgeworks.services.infra import audit, ownership, pagination
+from badgeworks.services.infra import audit, jobs, ownership, pagination
 from badgeworks.services.infra.pagination import Page
 from badgeworks.services.programs.achievements import current_version, get_achievement
 from badgeworks.services.programs.candidates import get_candidate
@@ -270,6 +270,16 @@ def add_file(
         filename=clean_filename(filename),
         created_at=ctx.clock(),
     )
+    if row.media_type == "application/pdf":
+        # A worker pictures the first page now, so the first visitor does not wait for it
+        # (the page still renders it itself if the worker has not yet).
+        jobs.enqueue(
+            session,
+            "pdf.preview",
+            {"sha256": sha256},
+            now=row.created_at,
+            issuer_id=project.issuer_id,
+        )
     return _add(session, project, row, actor, row.created_at)
 
 

@@ -1,7 +1,8 @@
 """Background jobs claimed by worker processes (docs/operations.md, "Jobs and workers").
 
-- ``job``: one row per unit of background work, the program it is for (if any), its state (queued, running, done, dead),
-  attempts, back-off time, the worker's claim and lease, and the last error.
+- ``job``: one row per unit of background work, the program it is for (if any), its
+  state (queued, running, done, dead), attempts, back-off time, the worker's claim and
+  lease, and the last error.
 
 Revision ID: 0030_worker_jobs
 Revises: 0029_wallet_presentations

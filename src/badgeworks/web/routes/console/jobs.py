@@ -19,7 +19,7 @@ from badgeworks.web.routes.console.common import (
 router = console_router()
 
 #: Job kinds that have a description of their own (``jobs.kind.<kind>`` in the catalogs).
-DESCRIBED = frozenset({"bulk.resume", "outbox.deliver", "status.repair"})
+DESCRIBED = frozenset({"bulk.resume", "outbox.deliver", "status.repair", "pdf.preview"})
 
 
 @router.get("/{slug}/jobs")
