@@ -79,7 +79,7 @@ def run_worker(
 @click.command("worker")
 @click.option("--once", is_flag=True, help="Run the jobs that are due, then exit.")
 def worker_command(once: bool) -> None:
-    """Run background jobs (bulk issuance, the outbox, status-list re-signing) claimed
+    """Run background jobs (bulk issuance, the outbox, status lists, PDF previews) claimed
     from the database; any number of workers on any number of hosts may run at once."""
     try:
         finished = run_worker(get_settings(), once=once)
