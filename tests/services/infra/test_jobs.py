@@ -247,3 +247,35 @@ def test_a_malformed_bulk_resume_payload_fails_with_a_code(
     errors = [_job(engine, i or 0).last_error for i in ids]
     assert all(e and "JobPayloadError" in e for e in errors[:3])
     assert _job(engine, ids[3] or 0).state == DONE  # no such bulk job: nothing to resume
+
+
+def test_the_worker_loop_outlives_an_unexpected_failure(
+    engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran: list[int] = []
+    worker = jobs.Worker(
+        settings.model_copy(update={"worker_poll_seconds": 0.05}),
+        make_session_factory(engine),
+        {"k": lambda payload, run: ran.append(run.job_id)},
+        clock=lambda: NOW,
+    )
+    real = worker.run_once
+    calls = [0]
+
+    def flaky() -> bool:
+        calls[0] += 1
+        if calls[0] == 1:
+            raise RuntimeError("a bug in one poll")
+        return real()
+
+    monkeypatch.setattr(worker, "run_once", flaky)
+    job_id = _enqueue(engine)[0]
+    worker.start()
+    try:
+        deadline = datetime.now(UTC) + timedelta(seconds=10)
+        while not ran and datetime.now(UTC) < deadline:
+            threading.Event().wait(0.05)
+    finally:
+        worker.stop()
+        worker.join(5)
+    assert ran == [job_id] and calls[0] >= 2

@@ -420,6 +420,10 @@ class Worker:
             except SQLAlchemyError as error:
                 log.warning("job worker %s: database unavailable: %s", self.name, error)
                 ran = False
+            except Exception:
+                # The loop outlives any one failure; the next poll tries again.
+                log.exception("job worker %s: unexpected failure", self.name)
+                ran = False
             if not ran:
                 self._stop.wait(self.settings.worker_poll_seconds)
         log.info("job worker %s stopped", self.name)
