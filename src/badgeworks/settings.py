@@ -81,8 +81,10 @@ class Settings(BaseSettings):
         default=None,
         description="Redis URL (redis://host:6379/0). Set: the per-client rate limits "
         "count in Redis, shared by every process on every host (unless rate_limit_store "
-        "is 'memory'), and start-up fails when Redis cannot be reached. Unset: they count "
-        "as rate_limit_store says.",
+        "is 'memory'), the public documents the verifier fetches (status lists, did:web and "
+        "key documents) are shared there for 60 s, and start-up fails when Redis cannot be "
+        "reached. Unset: the limits count as rate_limit_store says, fetched documents are "
+        "kept per process.",
     )
     worker_in_process: bool = Field(
         default=True,

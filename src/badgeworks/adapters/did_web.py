@@ -324,7 +324,11 @@ class DidWebResolver:
     def _fetch_json(self, url: str) -> Any:
         try:
             result = self.fetcher.fetch(
-                url, accept=_ACCEPT, max_bytes=self.max_bytes, same_host_redirects=True
+                url,
+                accept=_ACCEPT,
+                max_bytes=self.max_bytes,
+                same_host_redirects=True,
+                share=True,
             )
         except FetchError as exc:
             raise DidError(

@@ -20,7 +20,9 @@ the credential's URL). Fetching whatever a stranger names is server-side request
 - a ``FetchBudget`` (count, bytes, deadline) shared by every fetch one verification
   request makes bounds what one request can cause, however many URLs it names;
 - no proxies from the environment, no cookies;
-- successful responses are cached by URL and ``Accept`` for a short time.
+- successful responses are cached by URL and ``Accept`` for a short time; the public
+  documents a caller marks as shared (``share=True``) are also kept in a ``SharedCache``
+  (Redis) when one is given, for every process and host to use.
 
 ``allow_private=True`` switches the address checks off, for tests and local development
 only. See docs/fetching.md.
@@ -43,7 +45,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 import httpcore
 import httpx
@@ -76,6 +78,18 @@ _SITE_LOCAL = ipaddress.ip_network("fec0::/10")
 
 GetAddrInfo = Callable[..., Sequence[tuple[Any, ...]]]
 Clock = Callable[[], float]
+
+
+class SharedCache(Protocol):
+    """Responses kept outside the process (``services.infra.shared_cache``); never raises."""
+
+    def get(self, name: str) -> tuple[FetchResult, float] | None:
+        """The response kept under ``name`` and the seconds it has left, or None."""
+        ...
+
+    def put(self, name: str, result: FetchResult, ttl: float) -> None:
+        """Keep ``result`` under ``name`` for ``ttl`` seconds."""
+        ...
 
 
 class FetchError(BadgeworksError):
@@ -525,6 +539,7 @@ class Fetcher:
         getaddrinfo: GetAddrInfo = socket.getaddrinfo,
         clock: Clock = time.monotonic,
         observe: Callable[[str, float], None] | None = None,
+        shared: SharedCache | None = None,
     ) -> None:
         if client is not None and transport is not None:
             raise ValueError("pass either client or transport, not both")
@@ -543,6 +558,8 @@ class Fetcher:
         #: Told each sent fetch's outcome (``ok``, ``refused``, ``timeout``, ``too_large``,
         #: ``budget`` or ``error``) and wall-clock seconds; the service's metrics use it.
         self._observe = observe
+        #: Where responses fetched with ``share=True`` are also kept (Redis), if anywhere.
+        self.shared = shared
         self._cache: OrderedDict[tuple[str, str], tuple[float, FetchResult]] = OrderedDict()
         self._lock = threading.Lock()
         self._dns = ThreadPoolExecutor(DNS_THREADS, thread_name_prefix="badgeworks-dns")
@@ -588,6 +605,7 @@ class Fetcher:
         max_bytes: int | None = None,
         same_host_redirects: bool = False,
         budget: FetchBudget | None = None,
+        share: bool = False,
     ) -> FetchResult:
         """GET ``url`` and return its 2xx response, or raise ``FetchError``.
 
@@ -596,7 +614,9 @@ class Fetcher:
         for this call. ``same_host_redirects`` refuses redirects to another host or port
         (did:web documents must be served by their own host). ``budget`` (default: the
         one activated in this context, if any) is charged for what the fetch sends and
-        receives; a cached answer costs nothing.
+        receives; a cached answer costs nothing. ``share`` marks a public document (a
+        status list, a DID or key document, never one about a person): it is also looked
+        up in, and kept in, the shared cache, so other processes need not fetch it again.
         """
         limit = self.max_bytes if max_bytes is None else max_bytes
         target = self._parse(url, url)
@@ -604,6 +624,15 @@ class Fetcher:
         cached = self._cached(key, limit)
         if cached is not None:
             return replace(cached, url=url)
+        # The redirect rule is part of the shared name: a document fetched while following
+        # redirects to other hosts is not served where only same-host redirects count.
+        shared_name = f"{target}\n{accept}\n{int(same_host_redirects)}"
+        if share and self.shared is not None and self.cache_ttl > 0:
+            found = self.shared.get(shared_name)
+            if found is not None and len(found[0].body) <= limit:
+                result, left = found
+                self._store(key, result, ttl=min(left, self.cache_ttl))
+                return replace(result, url=url)
         budget = budget if budget is not None else _BUDGET.get()
         if self._observe is None:
             result = self._fetch(url, target, accept, limit, same_host_redirects, budget)
@@ -619,6 +648,8 @@ class Fetcher:
             finally:
                 self._observe(outcome, time.monotonic() - started)
         self._store(key, result)
+        if share and self.shared is not None and self.cache_ttl > 0:
+            self.shared.put(shared_name, result, self.cache_ttl)
         return result
 
     # --- the cache -------------------------------------------------------------------
@@ -638,11 +669,13 @@ class Fetcher:
         # A response cached under a larger cap is not served past a smaller one.
         return result if len(result.body) <= limit else None
 
-    def _store(self, key: tuple[str, str], result: FetchResult) -> None:
+    def _store(
+        self, key: tuple[str, str], result: FetchResult, *, ttl: float | None = None
+    ) -> None:
         if self.cache_ttl <= 0 or self.cache_size <= 0:
             return
         with self._lock:
-            self._cache[key] = (self._clock() + self.cache_ttl, result)
+            self._cache[key] = (self._clock() + (self.cache_ttl if ttl is None else ttl), result)
             self._cache.move_to_end(key)
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)

@@ -87,7 +87,9 @@ class StatusListFetcher:
             if found is not None:
                 return found
         try:
-            result = self.fetcher.fetch(url, accept=STATUS_LIST_ACCEPT, max_bytes=self.max_bytes)
+            result = self.fetcher.fetch(
+                url, accept=STATUS_LIST_ACCEPT, max_bytes=self.max_bytes, share=True
+            )
             document = parse_json_document(result.body, max_bytes=self.max_bytes)
         except BadgeworksError as exc:
             # FetchError (address, size, time, HTTP status) or InputError (not JSON).
@@ -160,7 +162,9 @@ class HttpsKeyResolver:
                 url=url,
             )
         document_url, _, fragment = url.partition("#")
-        result = self.fetcher.fetch(document_url, accept=KEY_ACCEPT, max_bytes=self.max_bytes)
+        result = self.fetcher.fetch(
+            document_url, accept=KEY_ACCEPT, max_bytes=self.max_bytes, share=True
+        )
         try:
             document = parse_json_document(result.body, max_bytes=self.max_bytes)
         except BadgeworksError as exc:

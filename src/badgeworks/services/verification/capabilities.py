@@ -44,6 +44,7 @@ from badgeworks.db.endorsements import Endorser
 from badgeworks.db.engine import SessionFactory, read_only_sessions
 from badgeworks.db.models import Issuer
 from badgeworks.services.infra import metrics
+from badgeworks.services.infra.shared_cache import fetch_cache_for
 from badgeworks.services.verification.hosted import cached
 from badgeworks.services.verification.resolver import scoped
 from badgeworks.settings import Settings
@@ -193,6 +194,10 @@ def service_verifier(ctx: ServiceContext) -> Verifier:
         timeout=settings.fetch_timeout,
         max_bytes=settings.fetch_max_bytes,
         observe=metrics.observe_fetch,
+        shared=fetch_cache_for(
+            settings.redis_url.get_secret_value() if settings.redis_url else None,
+            max_bytes=settings.fetch_max_bytes,
+        ),
     )
     lists = StatusListFetcher(fetcher, local=hosted_status_lists(ctx))
     return Verifier(
