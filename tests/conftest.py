@@ -18,7 +18,7 @@ from sqlalchemy.pool import NullPool
 from badgeworks.adapters.resources import default_loader
 from badgeworks.core.loader import DocumentLoader
 
-pytest_plugins = ["tests.issuer_app", "tests.servers", "tests.verifier_app"]
+pytest_plugins = ["tests.issuer_app", "tests.s3_support", "tests.servers", "tests.verifier_app"]
 
 VECTORS = Path(__file__).parent / "vectors"
 EDDSA = VECTORS / "vc-di-eddsa"

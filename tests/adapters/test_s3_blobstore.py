@@ -6,21 +6,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-import secrets
-import subprocess
-import sys
-import time
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
 from badgeworks.adapters.blobstore import BlobStore, StorageError
 from badgeworks.adapters.s3_blobstore import S3BlobStore, parse_storage_url
@@ -29,69 +23,10 @@ from badgeworks.core.errors import ConfigError, InputError
 from badgeworks.settings import Settings, get_settings
 from badgeworks.web.app import create_app
 from tests.issuer_app import NOW, TEST_SECRET, draft_project, make_issuer
+from tests.s3_support import key_of, raw_client, s3_settings
 from tests.servers import free_port
 
 KEYS = {"s3_access_key_id": "testing", "s3_secret_access_key": "testing", "s3_region": "us-east-1"}
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    """A moto S3 server process on a free loopback port, for this file's tests."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(endpoint + "/moto-api/", timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the moto S3 server did not start") from None
-                time.sleep(0.1)
-        yield endpoint
-    finally:
-        process.terminate()
-        process.wait(10)
-
-
-def raw_client(endpoint: str) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-
-
-@pytest.fixture
-def bucket(s3_endpoint: str) -> str:
-    name = f"deliverables-{secrets.token_hex(4)}"
-    raw_client(s3_endpoint).create_bucket(Bucket=name)
-    return name
-
-
-def s3_settings(base: Settings, endpoint: str, bucket: str, **extra: Any) -> Settings:
-    return base.model_copy(
-        update={
-            "storage_url": f"s3://{bucket}/blobs",
-            "s3_endpoint_url": endpoint,
-            "s3_access_key_id": SecretStr("testing"),
-            "s3_secret_access_key": SecretStr("testing"),
-            "s3_region": "us-east-1",
-            **extra,
-        }
-    )
-
-
-def key_of(digest: str) -> str:
-    return f"blobs/{digest[:2]}/{digest[2:4]}/{digest}"
 
 
 def upload(client: TestClient, data: bytes, media: str = "application/pdf") -> str:

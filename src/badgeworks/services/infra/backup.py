@@ -7,7 +7,9 @@ A backup is a directory:
 - ``database.sqlite3`` (SQLite's online backup API: one consistent copy while the service
   writes) or ``database.pgdump`` (``pg_dump`` custom format, taken in a snapshot the
   counts are read in too, so the two agree);
-- ``blobs/<sha256>``: every deliverable and image, each checked against its name.
+- ``blobs/<sha256>``: every deliverable and image, each checked against its name, read
+  through the configured blob store (``<data dir>/blobs`` or the bucket of
+  ``BADGEWORKS_STORAGE_URL``); the manifest records the store's kind (``storage``).
 
 The issuers' and endorsers' keys are in the database, encrypted under the key secret; the
 secret itself is never in a backup (nor the development ``key-secret`` file), so a
@@ -19,8 +21,9 @@ copied. The backup is written into a hidden directory beside the target and rena
 place when complete, so a failed backup leaves nothing that looks like one.
 
 ``restore`` checks the whole backup (format, names, sizes, digests) before it writes
-anything, refuses a database or blob store that is not empty, restores, migrates to the
-head of this release, and compares the row counts with the manifest.
+anything, refuses a database or blob store that is not empty, restores (the blobs into
+the store the target is configured with, local or a bucket), migrates to the head of this
+release, and compares the row counts with the manifest.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 
 from badgeworks.adapters import pg_dump
-from badgeworks.adapters.blobstore import BlobStore
+from badgeworks.adapters.blobstore import Blobs, BlobStore, StorageError, open_blob_store
 from badgeworks.adapters.private_files import private_dir
 from badgeworks.core.errors import BadgeworksError
 from badgeworks.db.engine import make_engine
@@ -152,7 +155,7 @@ def _check_target(dest: Path) -> None:
         )
 
 
-def _snapshot_sqlite(url: str, target: Path) -> tuple[dict[str, int], str | None]:
+def _snapshot_sqlite(url: str, target: Path) -> tuple[dict[str, int], str | None, set[str]]:
     source_path = _sqlite_path(url)
     if not source_path.is_file():
         raise BackupError(f"there is no database at {source_path}", code="backup.no_database")
@@ -173,7 +176,7 @@ def _snapshot_sqlite(url: str, target: Path) -> tuple[dict[str, int], str | None
     engine = _file_engine(target)
     try:
         with engine.connect() as connection:
-            return _counts(connection), _revision(connection)
+            return _counts(connection), _revision(connection), _referenced(connection)
     finally:
         engine.dispose()
 
@@ -187,7 +190,7 @@ def _file_engine(path: Path) -> Engine:
 
 def _snapshot_postgresql(
     engine: Engine, url: str, target: Path
-) -> tuple[dict[str, int], str | None]:
+) -> tuple[dict[str, int], str | None, set[str]]:
     # One REPEATABLE READ transaction exports its snapshot; pg_dump reads the same one, so
     # the dump holds exactly the rows counted here, however many are written meanwhile.
     with engine.connect() as connection:
@@ -196,35 +199,91 @@ def _snapshot_postgresql(
             snapshot = str(connection.execute(text("SELECT pg_export_snapshot()")).scalar())
             counts = _counts(connection)
             revision = _revision(connection)
+            referenced = _referenced(connection)
             try:
                 pg_dump.dump(url, target, snapshot=snapshot)
             except pg_dump.ToolFailed as exc:
                 raise BackupError(f"pg_dump failed: {exc}", code="backup.dump_failed") from None
-    return counts, revision
+    return counts, revision, referenced
 
 
-def _copy_blobs(source: Path, target: Path) -> dict[str, int]:
-    """Every blob under ``source`` into ``target/<sha256>``, each checked against its name."""
+#: The columns that name a blob: every one the copied rows name must be in the backup.
+REFERENCES = (
+    ("deliverable", "sha256"),
+    ("issuer", "image_sha256"),
+    ("achievement_version", "image_sha256"),
+    ("portfolio", "photo_sha256"),
+)
+
+
+def _referenced(connection: Connection) -> set[str]:
+    """Every blob digest the rows of ``connection``'s database name."""
+    present = set(inspect(connection).get_table_names())
+    names: set[str] = set()
+    for table, column in REFERENCES:
+        if table not in present:
+            continue
+        rows = connection.execute(
+            text(f'SELECT DISTINCT "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL')
+        )
+        names.update(str(row[0]) for row in rows if _DIGEST.fullmatch(str(row[0])))
+    return names
+
+
+def _store_kind(store: Blobs) -> str:
+    return "local" if isinstance(store, BlobStore) else "s3"
+
+
+def _storage_failed(store: Blobs, doing: str) -> BackupError:
+    return BackupError(
+        f"the blob store {store.describe()} could not {doing}; check that it is reachable "
+        "and try again (nothing was written)",
+        code="backup.storage_unavailable",
+    )
+
+
+def _copy_blobs(store: Blobs, target: Path, referenced: set[str]) -> dict[str, int]:
+    """Every blob of ``store``, and every one the backed-up rows name, into
+    ``target/<sha256>``, each checked against its name as it is copied."""
     copied: dict[str, int] = {}
-    if not source.is_dir():
+    try:
+        listed = set(store.digests())
+    except StorageError:
+        raise _storage_failed(store, "list its files") from None
+    except Exception as error:  # botocore's errors when the bucket cannot be listed
+        if type(error).__module__.startswith(("botocore", "boto3")):
+            raise _storage_failed(store, "list its files") from None
+        raise
+    wanted = sorted(listed | referenced)
+    if not wanted:
         return copied
     private_dir(target)
-    for path in sorted(source.rglob("*")):
-        if not path.is_file() or path.is_symlink() or ".incoming" in path.parts:
-            continue
-        name = path.name
-        if not _DIGEST.fullmatch(name):
-            continue
+    for name in wanted:
         out = target / name
         digest = hashlib.sha256()
-        with path.open("rb") as handle, out.open("xb") as sink:
-            while chunk := handle.read(_CHUNK):
-                digest.update(chunk)
-                sink.write(chunk)
+        try:
+            with store.open(name) as handle, out.open("xb") as sink:
+                while chunk := handle.read(_CHUNK):
+                    digest.update(chunk)
+                    sink.write(chunk)
+        except FileNotFoundError:
+            out.unlink(missing_ok=True)
+            raise BackupError(
+                f"the database names the blob {name}, which the blob store "
+                f"{store.describe()} does not hold (deleted while the backup ran, or lost); "
+                "run the backup again, and if this persists restore that file from an older "
+                "backup",
+                code="backup.blob_missing",
+            ) from None
+        except StorageError as error:
+            if error.code != "blob.corrupt":
+                raise _storage_failed(store, "be read") from None
+            digest = hashlib.sha256(b"not " + name.encode())  # refused below by name
         if digest.hexdigest() != name:
             raise BackupError(
-                f"the stored blob {name} does not match its digest (its file was changed "
-                "on disk); restore that file from an older backup, then back up again",
+                f"the stored blob {name} does not match its digest (it was changed in the "
+                f"blob store {store.describe()}); restore that file from an older backup, "
+                "then back up again",
                 code="backup.blob_corrupt",
             )
         os.chmod(out, 0o400)
@@ -246,17 +305,18 @@ def backup(settings: Settings, dest: Path, *, now: datetime) -> BackupResult:
     _check_target(dest)
     url = settings.resolved_database_url
     kind = _kind(url)
+    store = open_blob_store(settings)
     work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.partial-", dir=dest.parent))
     try:
         os.chmod(work, 0o700)
         if kind == "sqlite":
             database = SQLITE_FILE
-            counts, revision = _snapshot_sqlite(url, work / database)
+            counts, revision, referenced = _snapshot_sqlite(url, work / database)
         else:
             database = PG_FILE
             with _engine(settings) as engine:
-                counts, revision = _snapshot_postgresql(engine, url, work / database)
-        blobs = _copy_blobs(settings.data_dir / "blobs", work / BLOBS)
+                counts, revision, referenced = _snapshot_postgresql(engine, url, work / database)
+        blobs = _copy_blobs(store, work / BLOBS, referenced)
         files = {
             database: {"sha256": _sha256(work / database), "size": (work / database).stat().st_size}
         }
@@ -267,6 +327,7 @@ def backup(settings: Settings, dest: Path, *, now: datetime) -> BackupResult:
             "format": FORMAT,
             "created": now.isoformat(),
             "database": {"kind": kind, "file": database, "migration": revision},
+            "storage": {"kind": _store_kind(store)},
             "counts": counts,
             "files": files,
         }
@@ -420,13 +481,8 @@ def check_backup(src: Path) -> dict[str, Any]:
     return manifest
 
 
-def _check_empty_target(settings: Settings, engine: Engine, kind: str) -> None:
-    blobs = settings.data_dir / "blobs"
-    if blobs.is_dir() and any(p.is_file() for p in blobs.rglob("*")):
-        raise _refuse(
-            f"the blob store {blobs} is not empty; restore into a new data directory",
-            "backup.target_not_empty",
-        )
+def _check_empty_target(store: Blobs, engine: Engine) -> None:
+    _check_blobs_empty(store)
     with engine.connect() as connection:
         tables = inspect(connection).get_table_names()
     if tables:
@@ -476,35 +532,26 @@ def restore(settings: Settings, src: Path) -> BackupResult:
             "backup.kind_mismatch",
         )
     database_file = src / manifest["database"]["file"]
+    store = open_blob_store(settings)
     if kind == "sqlite":
         # A SQLite file is only looked at (never created) before the checks pass.
         target = _sqlite_path(url)
         if target.exists() and target.stat().st_size > 0:
             with _engine(settings) as engine:
-                _check_empty_target(settings, engine, kind)
+                _check_empty_target(store, engine)
         else:
-            _check_blobs_empty(settings)
+            _check_blobs_empty(store)
         _restore_sqlite(database_file, target)
     else:
         with _engine(settings) as engine:
-            _check_empty_target(settings, engine, kind)
+            _check_empty_target(store, engine)
         try:
             pg_dump.restore(url, database_file)
         except pg_dump.ToolFailed as exc:
             raise BackupError(
                 f"pg_restore failed, and rolled back: {exc}", code="backup.restore_failed"
             ) from None
-    store = BlobStore(settings.data_dir / "blobs")
-    for name in sorted(manifest["files"]):
-        if name.startswith(BLOBS + "/"):
-            with (src / name).open("rb") as handle:
-                digest, _size = store.put_stream(
-                    iter(lambda: handle.read(_CHUNK), b""), max_bytes=2**62
-                )
-            if digest != name[len(BLOBS) + 1 :]:
-                raise BackupError(
-                    f"the blob {name} changed while it was restored", code="backup.tampered"
-                )
+    _restore_blobs(store, src, manifest)
     with _engine(settings) as engine:
         upgrade(engine)
         with engine.connect() as connection:
@@ -523,13 +570,64 @@ def restore(settings: Settings, src: Path) -> BackupResult:
     return result
 
 
-def _check_blobs_empty(settings: Settings) -> None:
-    blobs = settings.data_dir / "blobs"
-    if blobs.is_dir() and any(p.is_file() for p in blobs.rglob("*")):
+def _check_blobs_empty(store: Blobs) -> None:
+    """Refuse a blob store that holds anything: a local one with any file (even a stray
+    one), a bucket with any blob under its prefix."""
+    if isinstance(store, BlobStore):
+        blobs = store.root
+        if blobs.is_dir() and any(p.is_file() for p in blobs.rglob("*")):
+            raise _refuse(
+                f"the blob store {blobs} is not empty; restore into a new data directory",
+                "backup.target_not_empty",
+            )
+        return
+    try:
+        store.check()
+        first = next(iter(store.digests()), None)
+    except BadgeworksError as error:
+        raise _refuse(error.message, "backup.storage_unavailable") from None
+    except Exception as error:  # botocore's errors when the bucket cannot be listed
+        if type(error).__module__.startswith(("botocore", "boto3")):
+            raise _refuse(
+                f"the blob store {store.describe()} cannot be listed ({_why(error)})",
+                "backup.storage_unavailable",
+            ) from None
+        raise
+    if first is not None:
         raise _refuse(
-            f"the blob store {blobs} is not empty; restore into a new data directory",
+            f"the blob store {store.describe()} is not empty (it holds {first}); restore into "
+            "a new bucket or prefix",
             "backup.target_not_empty",
         )
+
+
+def _why(error: Exception) -> str:
+    return str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+
+
+def _restore_blobs(store: Blobs, src: Path, manifest: dict[str, Any]) -> None:
+    """Every blob of the (checked) backup into ``store``, each hashed again as it is
+    written; a bucket also checks each upload against its SHA-256."""
+    for name in sorted(manifest["files"]):
+        if not name.startswith(BLOBS + "/"):
+            continue
+        expected = name[len(BLOBS) + 1 :]
+        try:
+            with (src / name).open("rb") as handle:
+                digest, _size = store.put_stream(
+                    iter(lambda: handle.read(_CHUNK), b""), max_bytes=2**62
+                )
+        except StorageError:
+            raise BackupError(
+                f"the blob store {store.describe()} could not store the blob {expected}; the "
+                "database is restored but its files are not all there: empty the database "
+                "and the blob store, then restore again",
+                code="backup.storage_unavailable",
+            ) from None
+        if digest != expected:
+            raise BackupError(
+                f"the blob {name} changed while it was restored", code="backup.tampered"
+            )
 
 
 def _restore_sqlite(source: Path, target: Path) -> None:
