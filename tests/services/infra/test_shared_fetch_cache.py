@@ -231,3 +231,32 @@ def test_entries_round_trip() -> None:
     decoded = _decode(_encode(result))
     assert decoded is not None
     assert decoded.body == result.body and decoded.final_url == result.final_url
+
+
+def test_a_cross_host_redirect_answer_is_not_served_to_a_same_host_lookup(
+    server: tuple[str, dict[str, int]], prefix: str
+) -> None:
+    base, hits = server
+    url = f"{base}/list"
+    with (
+        Fetcher(allow_private=True, shared=_cache(prefix)) as one,
+        Fetcher(allow_private=True, shared=_cache(prefix)) as two,
+    ):
+        one.fetch(url, share=True)
+        two.fetch(url, share=True, same_host_redirects=True)
+    assert hits == {"/list": 2}
+
+
+def test_a_planted_entry_above_the_callers_cap_is_not_served(
+    server: tuple[str, dict[str, int]], prefix: str
+) -> None:
+    base, hits = server
+    url = f"{base}/list"
+    planted = _cache(prefix, max_bytes=10 * 1024 * 1024)
+    with Fetcher(allow_private=True, shared=planted) as writer:
+        name = f"{writer._parse(url, url)}\napplication/json\n0"
+    big = FetchResult(url, url, 200, "application/json", b"{" + b" " * 200_000 + b"}")
+    planted.put(name, big, 60)
+    with Fetcher(allow_private=True, max_bytes=64 * 1024, shared=_cache(prefix)) as reader:
+        assert reader.fetch(url, share=True).body == json.dumps(STATUS_LIST).encode()
+    assert hits == {"/list": 1}
