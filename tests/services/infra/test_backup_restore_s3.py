@@ -11,11 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from badgeworks.adapters.blobstore import BlobStore
+from badgeworks.cli_service import service_commands
 from badgeworks.db.models import Credential, Revocation
 from badgeworks.services.infra import backup
 from badgeworks.services.verification import pipeline
@@ -230,3 +232,51 @@ def test_restore_refuses_a_bucket_that_is_missing_or_holds_blobs(
     assert [
         e["Key"] for e in raw_client(s3_endpoint).list_objects_v2(Bucket=bucket)["Contents"]
     ] == [key_of("ab" * 32)]
+
+
+def _cli(target: Settings, endpoint: str, bucket: str, *args: str) -> tuple[int, str]:
+    env = {
+        "BADGEWORKS_DATA_DIR": str(target.data_dir),
+        "BADGEWORKS_DATABASE_URL": target.resolved_database_url,
+        "BADGEWORKS_KEY_SECRET": TEST_SECRET,
+        "BADGEWORKS_STORAGE_URL": f"s3://{bucket}/blobs",
+        "BADGEWORKS_S3_ENDPOINT_URL": endpoint,
+        "BADGEWORKS_S3_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+    result = CliRunner().invoke(service_commands, list(args), env=env)
+    return result.exit_code, result.output
+
+
+def test_the_commands_back_up_a_bucket_and_restore_it_into_another(
+    bucket_app: FastAPI, settings: Settings, s3_endpoint: str, bucket: str, tmp_path: Path
+) -> None:
+    client = TestClient(bucket_app, raise_server_exceptions=False)
+    _issue(client, make_issuer(bucket_app, "acme"))
+    code, output = _cli(settings, s3_endpoint, bucket, "backup", str(tmp_path / "b.tar"))
+    assert code == 0, output
+    assert "backup written to" in output
+    fresh = new_bucket(s3_endpoint, "restored")
+    target = _fresh(tmp_path)
+    code, output = _cli(target, s3_endpoint, fresh, "restore", str(tmp_path / "b.tar"))
+    assert code == 0, output
+    source = {e["Key"] for e in raw_client(s3_endpoint).list_objects_v2(Bucket=bucket)["Contents"]}
+    copied = {e["Key"] for e in raw_client(s3_endpoint).list_objects_v2(Bucket=fresh)["Contents"]}
+    assert copied == source and len(copied) >= 3
+
+
+def test_a_bucket_that_stops_answering_fails_the_backup_cleanly(
+    bucket_app: FastAPI, settings: Settings, s3_endpoint: str, bucket: str, tmp_path: Path
+) -> None:
+    client = TestClient(bucket_app, raise_server_exceptions=False)
+    _issue(client, make_issuer(bucket_app, "acme"))
+    s3 = raw_client(s3_endpoint)
+    for entry in s3.list_objects_v2(Bucket=bucket)["Contents"]:
+        s3.delete_object(Bucket=bucket, Key=entry["Key"])
+    s3.delete_bucket(Bucket=bucket)
+    with pytest.raises(backup.BackupError) as failed:
+        backup.backup(s3_settings(settings, s3_endpoint, bucket), tmp_path / "backup", now=NOW)
+    assert failed.value.code == "backup.storage_unavailable"
+    assert f"s3://{bucket}/blobs" in failed.value.message
+    assert [p.name for p in tmp_path.iterdir() if "backup" in p.name] == []
