@@ -624,9 +624,11 @@ class Fetcher:
         cached = self._cached(key, limit)
         if cached is not None:
             return replace(cached, url=url)
-        # The redirect rule is part of the shared name: a document fetched while following
-        # redirects to other hosts is not served where only same-host redirects count.
-        shared_name = f"{target}\n{accept}\n{int(same_host_redirects)}"
+        # The redirect rule is part of the shared name (a document fetched while following
+        # redirects to other hosts is not served where only same-host redirects count), and
+        # so is the address rule: what a fetcher allowed to reach private addresses got is
+        # never served to one that is not (another deployment on the same Redis).
+        shared_name = f"{target}\n{accept}\n{int(same_host_redirects)}\n{int(self.allow_private)}"
         if share and self.shared is not None and self.cache_ttl > 0:
             found = self.shared.get(shared_name)
             if found is not None and len(found[0].body) <= limit:

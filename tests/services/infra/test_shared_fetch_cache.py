@@ -18,7 +18,7 @@ import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
 
-from badgeworks.adapters.fetcher import Fetcher, FetchResult
+from badgeworks.adapters.fetcher import Fetcher, FetchError, FetchResult
 from badgeworks.adapters.remote import StatusListFetcher
 from badgeworks.services.infra.rate_limit import redis_client
 from badgeworks.services.infra.shared_cache import RedisFetchCache, _decode
@@ -254,9 +254,27 @@ def test_a_planted_entry_above_the_callers_cap_is_not_served(
     url = f"{base}/list"
     planted = _cache(prefix, max_bytes=10 * 1024 * 1024)
     with Fetcher(allow_private=True, shared=planted) as writer:
-        name = f"{writer._parse(url, url)}\napplication/json\n0"
+        name = f"{writer._parse(url, url)}\napplication/json\n0\n1"
     big = FetchResult(url, url, 200, "application/json", b"{" + b" " * 200_000 + b"}")
     planted.put(name, big, 60)
     with Fetcher(allow_private=True, max_bytes=64 * 1024, shared=_cache(prefix)) as reader:
         assert reader.fetch(url, share=True).body == json.dumps(STATUS_LIST).encode()
+    assert hits == {"/list": 1}
+
+
+def test_what_a_private_address_fetcher_got_is_never_served_to_a_checking_one(
+    server: tuple[str, dict[str, int]], prefix: str
+) -> None:
+    """A deployment allowed to reach private addresses shares Redis with one that is not:
+    the second must still refuse the private address, not read the first one's copy."""
+    base, hits = server
+    url = f"{base}/list"
+    with Fetcher(allow_private=True, shared=_cache(prefix)) as trusting:
+        trusting.fetch(url, share=True)
+    with (
+        Fetcher(shared=_cache(prefix)) as checking,
+        pytest.raises(FetchError) as refused,
+    ):
+        checking.fetch(url, share=True)
+    assert refused.value.code == "fetch.forbidden_address"
     assert hits == {"/list": 1}
