@@ -393,16 +393,21 @@ class S3BlobStore:
 
     def digests(self) -> Iterator[str]:
         """Every stored blob's digest (objects under the prefix with another name are
-        not blobs and are skipped)."""
+        not blobs and are skipped); ``StorageError`` if the bucket cannot be listed."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
         prefix = f"{self.location.prefix}/" if self.location.prefix else ""
         pages = self.client.get_paginator("list_objects_v2").paginate(
             Bucket=self.location.bucket, Prefix=prefix
         )
-        for page in pages:
-            for entry in page.get("Contents", []):
-                match = _KEY_TAIL.fullmatch(str(entry["Key"])[len(prefix) :])
-                if match and match[3].startswith(match[1] + match[2]):
-                    yield match[3]
+        try:
+            for page in pages:
+                for entry in page.get("Contents", []):
+                    match = _KEY_TAIL.fullmatch(str(entry["Key"])[len(prefix) :])
+                    if match and match[3].startswith(match[1] + match[2]):
+                        yield match[3]
+        except (ClientError, BotoCoreError) as error:
+            raise self._errors("list its files", error) from None
 
     def stored_digest(self, sha256: str) -> str | None:
         """The sha256 the object was uploaded with (its metadata), or None if absent."""

@@ -242,6 +242,16 @@ def _storage_failed(store: Blobs, doing: str) -> BackupError:
     )
 
 
+def _corrupt(store: Blobs, name: str) -> BackupError:
+    return BackupError(
+        f"the stored blob {name} does not match its digest (it was changed in the blob store "
+        f"{store.describe()}); restore that file from an older backup (or, for a bucket, "
+        "badgeworks storage copy-to-s3 --check-existing from a local copy), then back up "
+        "again; nothing was written",
+        code="backup.blob_corrupt",
+    )
+
+
 def _copy_blobs(store: Blobs, target: Path, referenced: set[str]) -> dict[str, int]:
     """Every blob of ``store``, and every one the backed-up rows name, into
     ``target/<sha256>``, each checked against its name as it is copied."""
@@ -250,10 +260,6 @@ def _copy_blobs(store: Blobs, target: Path, referenced: set[str]) -> dict[str, i
         listed = set(store.digests())
     except StorageError:
         raise _storage_failed(store, "list its files") from None
-    except Exception as error:  # botocore's errors when the bucket cannot be listed
-        if type(error).__module__.startswith(("botocore", "boto3")):
-            raise _storage_failed(store, "list its files") from None
-        raise
     wanted = sorted(listed | referenced)
     if not wanted:
         return copied
@@ -278,14 +284,9 @@ def _copy_blobs(store: Blobs, target: Path, referenced: set[str]) -> dict[str, i
         except StorageError as error:
             if error.code != "blob.corrupt":
                 raise _storage_failed(store, "be read") from None
-            digest = hashlib.sha256(b"not " + name.encode())  # refused below by name
+            raise _corrupt(store, name) from None
         if digest.hexdigest() != name:
-            raise BackupError(
-                f"the stored blob {name} does not match its digest (it was changed in the "
-                f"blob store {store.describe()}); restore that file from an older backup, "
-                "then back up again",
-                code="backup.blob_corrupt",
-            )
+            raise _corrupt(store, name)
         os.chmod(out, 0o400)
         copied[name] = out.stat().st_size
     return copied
@@ -585,24 +586,17 @@ def _check_blobs_empty(store: Blobs) -> None:
         store.check()
         first = next(iter(store.digests()), None)
     except BadgeworksError as error:
-        raise _refuse(error.message, "backup.storage_unavailable") from None
-    except Exception as error:  # botocore's errors when the bucket cannot be listed
-        if type(error).__module__.startswith(("botocore", "boto3")):
-            raise _refuse(
-                f"the blob store {store.describe()} cannot be listed ({_why(error)})",
-                "backup.storage_unavailable",
-            ) from None
-        raise
+        raise _refuse(
+            f"the blob store {store.describe()} cannot be used: "
+            + error.message.removeprefix("refusing to start: "),
+            "backup.storage_unavailable",
+        ) from None
     if first is not None:
         raise _refuse(
             f"the blob store {store.describe()} is not empty (it holds {first}); restore into "
             "a new bucket or prefix",
             "backup.target_not_empty",
         )
-
-
-def _why(error: Exception) -> str:
-    return str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
 
 
 def _restore_blobs(store: Blobs, src: Path, manifest: dict[str, Any]) -> None:
