@@ -27,10 +27,46 @@ def assert_shape(r: object, context: object) -> None:
     assert status < 500, (context, status, r.text)  # type: ignore[attr-defined]
     if status >= 400:
         body = r.json()  # type: ignore[attr-defined]
+        if _wallet_protocol(context) and "error_description" in body:
+            # The wallet protocols answer with OAuth 2.0's error shape, which wallets read
+            # (docs/wallets.md): a registered ``error`` and words in ``error_description``.
+            # (A path the router refuses before the endpoint runs has the service's shape.)
+            assert body["error"] in OAUTH_ERRORS, (context, body)
+            assert isinstance(body["error_description"], str) and body["error_description"]
+            return
         assert set(body) == SHAPE_KEYS, (context, body)
         assert body["ok"] is False and body["status"] == status
         assert isinstance(body["code"], str) and body["code"]
         assert isinstance(body["error"], str) and body["error"]
+
+
+#: OAuth 2.0 (RFC 6749), OpenID4VCI 1.0 and OpenID4VP 1.0 error codes.
+OAUTH_ERRORS = {
+    "invalid_request",
+    "invalid_grant",
+    "invalid_client",
+    "invalid_token",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_proof",
+    "invalid_nonce",
+    "invalid_credential_request",
+    "unknown_credential_configuration",
+    "unknown_credential_identifier",
+    "unsupported_credential_format",
+    "credential_request_denied",
+    "access_denied",
+    "vp_formats_not_supported",
+    "invalid_request_uri_method",
+    "invalid_transaction_data",
+    # 429 from the per-address limit, with Retry-After (not registered by OAuth).
+    "too_many_requests",
+}
+
+
+def _wallet_protocol(context: object) -> bool:
+    path = context[1] if isinstance(context, tuple) and len(context) > 1 else ""
+    return isinstance(path, str) and path.startswith(("/oid4vci/", "/oid4vp/"))
 
 
 def _fill(path: str, value: str) -> str:

@@ -248,7 +248,9 @@ def test_downloads_of_unknown_credentials_are_404(client: TestClient, path: str)
             "status",
             "code",
             "error",
+            "request_id",
         }
+        and body["request_id"] == r.headers["X-Request-ID"]
     )
 
 

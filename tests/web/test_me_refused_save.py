@@ -119,7 +119,8 @@ def test_me_lists_each_credential_with_its_image_and_page(
     html = client.get("/me").text
     start = html.index('class="me-credentials"')
     listed = Page(html[start : html.index("</ul>", start)])
-    assert listed.hrefs() == [f"/credentials/{issued.id}"]
+    # The credential's page, then its wallet offer (docs/wallets.md).
+    assert listed.hrefs() == [f"/credentials/{issued.id}", f"/me/wallet/{issued.id}"]
     assert "Data Analysis Micro-internship" in listed.text
     images = listed.all("img")
     assert len(images) == 1 and images[0]["alt"] == ""  # the name beside it says it

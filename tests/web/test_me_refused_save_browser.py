@@ -36,8 +36,9 @@ def test_refused_save_keeps_what_was_typed(site: Site, browser: Any, lang: str) 
         cid = site.issued.candidate
         section = page.locator(f"section[aria-labelledby='pf-{cid}']")
         # Each credential: its image (loaded) and a link to its page.
-        link = section.locator(".me-credentials a")
+        link = section.locator(".me-credentials a:not(.wallet-add)")
         assert link.count() == 1
+        assert section.locator(".me-credentials a.wallet-add").count() == 1
         assert link.get_attribute("href") == f"/credentials/{site.issued.id}"
         assert link.locator("img").evaluate("i => i.complete && i.naturalWidth > 0")
         # Sign out is secondary; Save is the primary button.

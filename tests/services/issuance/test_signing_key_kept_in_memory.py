@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from badgeworks.adapters.keystore import decrypt_seed, encrypt_seed
+from badgeworks.adapters.keystore import decrypt_seed, decrypt_seed_with, encrypt_seed
 from badgeworks.db.models import IssuerKey
 from badgeworks.services.programs import issuers
 from tests.issuer_app import TEST_SECRET, IssuerHandle
@@ -19,11 +19,11 @@ def test_completions_decrypt_the_key_once_until_its_ciphertext_changes(
 ) -> None:
     decrypted: list[str] = []
 
-    def counting(token: str, secret: str) -> bytes:
+    def counting(token: str, secrets: list[str] | tuple[str, ...]) -> bytes:
         decrypted.append(token)
-        return decrypt_seed(token, secret)
+        return decrypt_seed_with(token, secrets)
 
-    monkeypatch.setattr(issuers, "decrypt_seed", counting)
+    monkeypatch.setattr(issuers, "decrypt_seed_with", counting)
     first = draft_completed(client, acme)
     for _ in range(3):
         draft_completed(client, acme)

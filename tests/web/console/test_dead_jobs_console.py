@@ -69,10 +69,11 @@ def test_staff_see_and_retry_their_program_s_dead_jobs(
     csrf = sign_in(client, "issuer@acme.example")
     # A forged form (no CSRF token) changes nothing.
     assert client.post(f"/console/acme/jobs/{ours}/retry").status_code == 403
-    # Another program's job, and the service's own, cannot be retried from here.
+    # Another program's job, and the service's own, cannot be retried from here, and
+    # the answer is the same as for a job that does not exist (404).
     for other in (theirs, service):
         r = client.post(f"/console/acme/jobs/{other}/retry", data={"csrf_token": csrf})
-        assert r.status_code == 409, r.text
+        assert r.status_code == 404, r.text
         assert _state(app, other) == DEAD
     for hostile in ("0", "-1", "abc", "99999999999"):
         r = client.post(f"/console/acme/jobs/{hostile}/retry", data={"csrf_token": csrf})

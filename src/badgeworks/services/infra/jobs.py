@@ -520,15 +520,20 @@ def retry_for_program(
     session: Session, job_id: int, *, issuer_id: int, actor: str, now: datetime
 ) -> None:
     """Queue one of a program's dead-lettered jobs again (the console's Retry), with its
-    audit event; ``ConflictError`` when it is not that program's dead job."""
-    from badgeworks.services.errors import ConflictError
+    audit event; ``NotFoundError`` when the program has no such job (another program's
+    job is not acknowledged), ``ConflictError`` when it is not waiting for a retry."""
+    from badgeworks.services.errors import ConflictError, NotFoundError
     from badgeworks.services.infra import audit
 
     if not retry(session, job_id, now=now, issuer_id=issuer_id):
         session.rollback()
+        theirs = session.execute(
+            select(Job.id).where(col(Job.id) == job_id, col(Job.issuer_id) == issuer_id)
+        ).first()
+        if theirs is None:
+            raise NotFoundError(f"there is no job {job_id} in this program", code="job.not_found")
         raise ConflictError(
-            f"job {job_id} is not waiting for a retry (it was retried already, or is not "
-            "this program's)",
+            f"job {job_id} is not waiting for a retry (it was retried already)",
             code="job.not_dead",
         )
     audit.commit(
