@@ -528,7 +528,7 @@ def retry_for_program(
     if not retry(session, job_id, now=now, issuer_id=issuer_id):
         session.rollback()
         theirs = session.execute(
-            select(Job.id).where(col(Job.id) == job_id, col(Job.issuer_id) == issuer_id)
+            select(col(Job.id)).where(col(Job.id) == job_id, col(Job.issuer_id) == issuer_id)
         ).first()
         if theirs is None:
             raise NotFoundError(f"there is no job {job_id} in this program", code="job.not_found")
