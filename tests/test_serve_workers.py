@@ -239,3 +239,6 @@ def test_workers_default_to_the_cores_and_get_the_settings_through_the_environme
     # One worker: the app is served in this process, as before.
     assert not isinstance(single, str)
     assert single_kwargs["workers"] is None and single_kwargs["factory"] is False
+    # The workers' metric samples directory is removed when the command ends, and no
+    # longer named in the environment (a process started later would write into it).
+    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ

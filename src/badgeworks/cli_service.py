@@ -202,6 +202,9 @@ def serve(
     finally:
         if samples is not None:
             samples.cleanup()
+            # The directory is gone: a process started from this one later (a caller that
+            # runs the command in-process) must not write samples into it.
+            forget_metrics_samples_dir(samples.name)
 
 
 #: Seconds a worker process may take to answer uvicorn's health check (start-up included).
@@ -219,6 +222,16 @@ def metrics_samples_dir() -> Any:
     samples = tempfile.TemporaryDirectory(prefix="badgeworks-metrics-")
     os.environ[MULTIPROC_ENV] = samples.name
     return samples
+
+
+def forget_metrics_samples_dir(name: str) -> None:
+    """Take ``PROMETHEUS_MULTIPROC_DIR`` out of the environment if it still names ``name``."""
+    import os
+
+    from badgeworks.services.infra.metrics import MULTIPROC_ENV
+
+    if os.environ.get(MULTIPROC_ENV) == name:
+        del os.environ[MULTIPROC_ENV]
 
 
 def _run_uvicorn(
