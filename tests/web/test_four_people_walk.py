@@ -190,9 +190,14 @@ def _follow(page: Any, target: Any) -> None:
 
 def _beside(page: Any, box_id: str) -> None:
     """The checkbox ``box_id`` and its label are on one line, the label after the box."""
-    box = page.locator(f"#{box_id}").bounding_box()
-    label = page.locator(f"label[for={box_id}]").bounding_box()
-    assert box is not None and label is not None, box_id
+    # Both boxes in one layout pass: two separate reads can straddle an image above them
+    # finishing loading, which moves the second one down the page.
+    box, label = page.evaluate(
+        """(id) => [document.getElementById(id), document.querySelector(`label[for="${id}"]`)]
+            .map((e) => { const r = e.getBoundingClientRect();
+                          return {x: r.x, y: r.y, width: r.width, height: r.height}; })""",
+        box_id,
+    )
     assert label["x"] > box["x"], (box_id, box, label)
     assert label["y"] < box["y"] + box["height"] and box["y"] < label["y"] + label["height"], (
         box_id,
