@@ -30,13 +30,11 @@ from badgeworks.services.endorsements import workflow as endorsements
 from badgeworks.services.endorsements.markdown import render as render_markdown
 from badgeworks.services.errors import ConflictError
 from badgeworks.services.issuance import completion as issuance
-from badgeworks.services.portfolio.cards import digest_check
+from badgeworks.services.portfolio.cards import evidence_items
 from badgeworks.services.portfolio.store import display_name, find_for_candidate, item_visibility
 from badgeworks.services.programs import achievements, candidates, projects
 from badgeworks.services.verification import pipeline
 from badgeworks.services.verification.resolver import reading_with
-
-_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/svg+xml"})
 
 
 @dataclass(frozen=True)
@@ -76,18 +74,6 @@ def reserve_credential_id(session: Session, ctx: ServiceContext, project: Projec
             ) from None
         return again.credential_id
     return credential_id
-
-
-def _kind(media_type: str | None, url: str | None, sha256: str | None) -> str:
-    """How a deliverable is shown, as on the credential page: an image, a PDF's first
-    page, a file, or a link."""
-    if sha256 and media_type in _IMAGE_TYPES:
-        return "image"
-    if media_type == "application/pdf":
-        return "pdf"
-    if sha256:
-        return "file"
-    return "link" if url else "none"
 
 
 def _endorsement(item: EndorsementView, verified: bool, message: str | None) -> dict[str, Any]:
@@ -154,27 +140,7 @@ def _card(
     files = projects.deliverables(session, project)
     by_url = {projects.deliverable_url(ctx, d): d for d in files}
     recorded = {d.sha256 for d in files if d.sha256}
-    evidence = []
-    for e in view.evidence:
-        eid = e.id or ""
-        d = by_url.get(eid)
-        visible = d is None or choices.get(("deliverable", str(d.id)), "public") == "public"
-        media_type = e.media_type or (d.media_type if d else None)
-        evidence.append(
-            {
-                "id": eid,
-                "href": e.url,
-                "name": e.name or eid,
-                "description": e.description,
-                "genre": e.genre,
-                "media_type": media_type,
-                "digest": e.digest,
-                "digest_check": digest_check(ctx, eid, e.digest, recorded),
-                "preview": _kind(media_type, eid, d.sha256 if d else None) if visible else "none",
-                "visible": visible,
-                "deliverable_id": d.id if d else None,
-            }
-        )
+    evidence = evidence_items(ctx, view, by_url, recorded, choices)
     source = view.recipient.source
     return {
         "id": view.id or url,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 import json
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -117,6 +117,42 @@ def _preview(media_type: str | None, url: str | None, sha256: str | None) -> str
     if sha256:
         return "file"
     return "link" if url else "none"
+
+
+def evidence_items(
+    ctx: ServiceContext,
+    view: Any,
+    by_url: Mapping[str, Any] | Mapping[str | None, Any],
+    recorded: Collection[str],
+    choices: Mapping[tuple[str, str], str],
+) -> list[dict[str, Any]]:
+    """The credential page's evidence list: each item of the signed text with the
+    deliverable it names (``by_url``), shown as the candidate chose (``choices``). The
+    issue preview builds its list with this too, so the two never differ."""
+    evidence = []
+    for e in view.evidence:
+        eid = e.id or ""
+        d = by_url.get(eid)
+        visible = d is None or choices.get(("deliverable", str(d.id)), "public") == "public"
+        media_type = e.media_type or (d.media_type if d else None)
+        evidence.append(
+            {
+                "id": eid,
+                "href": e.url,
+                "name": e.name or eid,
+                "description": e.description,
+                "genre": e.genre,
+                "media_type": media_type,
+                "digest": e.digest,
+                "digest_check": digest_check(ctx, eid, e.digest, recorded),
+                "preview": _preview(media_type, eid, d.sha256 if d else None)
+                if visible
+                else "none",
+                "visible": visible,
+                "deliverable_id": d.id if d else None,
+            }
+        )
+    return evidence
 
 
 def digest_check(
@@ -477,29 +513,7 @@ def _card(
     files = rows.deliverables.get(row.project_id, []) if row.project_id is not None else []
     by_url = {(f"{ctx.base_url}/blobs/{d.sha256}" if d.sha256 else d.url): d for d in files}
     recorded = {d.sha256 for d in files if d.sha256}
-    evidence = []
-    for e in view.evidence:
-        eid = e.id or ""
-        d = by_url.get(eid)
-        visible = d is None or choices.get(("deliverable", str(d.id)), "public") == "public"
-        media_type = e.media_type or (d.media_type if d else None)
-        evidence.append(
-            {
-                "id": eid,
-                "href": e.url,
-                "name": e.name or eid,
-                "description": e.description,
-                "genre": e.genre,
-                "media_type": media_type,
-                "digest": e.digest,
-                "digest_check": digest_check(ctx, eid, e.digest, recorded),
-                "preview": _preview(media_type, eid, d.sha256 if d else None)
-                if visible
-                else "none",
-                "visible": visible,
-                "deliverable_id": d.id if d else None,
-            }
-        )
+    evidence = evidence_items(ctx, view, by_url, recorded, choices)
     results = []
     for r in view.recipient.results:
         rd_name = rubric_names.get(str(r.description_id))
